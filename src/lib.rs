@@ -1,0 +1,45 @@
+//! foi-triage: the front door of a UK information-rights team.
+//!
+//! # Pipeline
+//!
+//! ```text
+//!  raw bytes ──parse──▶ Message ──rules::classify──▶ Decision ──followup──▶ new case | follow-up
+//!                                                     │
+//!                                      validate (foi/eir/sar) ──▶ deadline ──▶ triage::Outcome
+//! ```
+//!
+//! Every stage above is a pure function over plain data: no clock, no network, no disk. I/O lives at
+//! the edges: `store` (sled), and in later layers IMAP, SMTP and the scheduler.
+//!
+//! # Modules
+//! - [`kind`]: the eight kinds of mail.
+//! - [`message`]: the owned, plain email every stage reads.
+//! - [`parse`], [`extract`]: raw bytes → `Message`, attachment text (PDF, DOCX, ODT).
+//! - [`rules`]: officer-editable rule files → explainable `Decision`.
+//! - [`followup`]: does a message belong to an existing case?
+//! - [`validate`]: is an FOI/EIR/SAR request valid, and what is missing?
+//! - [`deadline`]: the statutory clock (UK working days, bank holidays, clock stops).
+//! - [`case`], [`store`]: cases, references, the audit trail, and their sled store.
+//! - [`config`]: the one TOML configuration file.
+//! - [`triage`]: the whole pure pipeline for one message.
+//! - [`cli`]: the command line.
+//!
+//! # Invariants
+//! - Parsing never panics and never fails: a message we cannot read still yields a `Message` with
+//!   warnings.
+//! - A due date is derived from events, never edited by hand, and can always be explained.
+//! - The audit trail is append-only.
+
+pub mod case;
+pub mod cli;
+pub mod config;
+pub mod deadline;
+pub mod extract;
+pub mod followup;
+pub mod kind;
+pub mod message;
+pub mod parse;
+pub mod rules;
+pub mod store;
+pub mod triage;
+pub mod validate;
