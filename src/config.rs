@@ -1,1 +1,570 @@
-//! (to be written)
+//! The one TOML configuration file, read into a validated [`Config`].
+//!
+//! Reading never stops at the first problem: every error (wrong type, unknown key, bad value) is
+//! collected with its key path, so an operator fixes the file in one pass and `foi-triage config
+//! check` (systemd `ExecStartPre`) can refuse to start the daemon with the whole list. Relative
+//! paths are resolved against the directory of the config file, not the working directory, so the
+//! daemon behaves the same whoever starts it.
+//!
+//! This module knows nothing about IMAP or SMTP yet; those sections arrive with the daemon.
+
+use crate::deadline::{Region, SarMonthRule};
+use crate::kind::Kind;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// Settings for one kind of mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindConfig {
+    /// Reference prefix, e.g. `FOI` in `FOI-2026-000123`.
+    pub prefix: String,
+    /// Working days allowed by local policy (non-statutory kinds only; statutory kinds follow the
+    /// law in `deadline`).
+    pub working_days: u32,
+}
+
+/// A validated configuration. Build it with [`Config::load`] or [`Config::from_toml`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Organisation name, used in acknowledgements.
+    pub organisation: String,
+    /// The authority's own region: picks FOISA/EIR(S) for Scotland and the SAR and local-policy
+    /// calendars.
+    pub region: Region,
+    /// The shared mailbox address requests arrive at and acknowledgements come from.
+    pub address: String,
+    /// Addresses of our own that must never be acknowledged (loop guard), lower-cased; always
+    /// includes `address`.
+    pub own_addresses: Vec<String>,
+    /// Where the sled store lives.
+    pub data_dir: PathBuf,
+    /// Directory of classification rule files.
+    pub rules_dir: PathBuf,
+    /// Directory of email templates.
+    pub templates_dir: PathBuf,
+    /// Optional bank-holiday data (GOV.UK JSON or our TOML) that overrides the built-in table.
+    pub bank_holidays: Option<PathBuf>,
+    /// Per-kind settings; every kind except `auto` has an entry.
+    pub kinds: BTreeMap<Kind, KindConfig>,
+    /// SAR month counting: the ICO method (default) or the strict "beginning with" reading.
+    pub sar_month_rule: SarMonthRule,
+    /// Treat a request received on a non-working day as received on the next working day
+    /// (the 2018 s.45 Code reading). Default false: the statute and ICO reading (deadlines.md §1.4).
+    pub nonworking_receipt_rolls_forward: bool,
+    /// Organisational closure days, skipped by local-policy timescales only (never by FOIA/EIR/SAR:
+    /// ICO LTT47 says privilege days are working days).
+    pub closure_days: Vec<NaiveDate>,
+}
+
+/// One problem in the configuration file, with the key path it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key path, e.g. `kinds.complaint.working_days`; empty for whole-file errors.
+    pub key: String,
+    /// What is wrong, in words an operator can act on.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors {
+    /// The file that was read (or `<string>`).
+    pub file: String,
+    /// All errors, in file order as far as it can be told.
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(f, "{}: {n} configuration error{}", self.file, if n == 1 { "" } else { "s" })?;
+        for e in &self.errors {
+            write!(f, "\n  {}: {e}", self.file)?;
+        }
+        Ok(())
+    }
+}
+
+/// Default reference prefixes and local-policy working days (deadlines.md §5; seed 002).
+///
+/// Complaints: 10 working days (LGSCO Complaint Handling Code stage 1, vector S9). Member enquiries:
+/// 5 working days (seed 002 "draft within 5 days", vector S10). Media: 1 working day (press offices
+/// answer the same or next day; no statute). General: 10 working days (a common council service
+/// standard). Statutory kinds carry 20 for display only; their clock comes from the law.
+const KIND_DEFAULTS: [(Kind, &str, u32); 7] = [
+    (Kind::Foi, "FOI", 20),
+    (Kind::Eir, "EIR", 20),
+    (Kind::Sar, "SAR", 20),
+    (Kind::Media, "MED", 1),
+    (Kind::MemberEnquiry, "MEM", 5),
+    (Kind::Complaint, "CMP", 10),
+    (Kind::General, "GEN", 10),
+];
+
+impl Config {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    /// Every problem in the file (or the file being unreadable), with key paths.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            file: file.clone(),
+            errors: vec![ConfigError {
+                key: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }],
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base).map_err(|mut e| {
+            e.file = file;
+            e
+        })
+    }
+
+    /// Parses config text; relative paths are resolved against `base`.
+    ///
+    /// # Errors
+    /// Every problem found, with key paths.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
+        let fail = |errors| ConfigErrors {
+            file: "<string>".into(),
+            errors,
+        };
+        let table: Table = text.parse().map_err(|e: toml::de::Error| {
+            fail(vec![ConfigError {
+                key: String::new(),
+                message: format!("not valid TOML: {}", e.to_string().trim()),
+            }])
+        })?;
+        let mut r = Reader::default();
+        let cfg = read(&mut r, &table, base);
+        if r.errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(fail(r.errors))
+        }
+    }
+
+    /// Settings for a kind; `None` for `auto`, which never becomes a case.
+    pub fn kind(&self, kind: Kind) -> Option<&KindConfig> {
+        self.kinds.get(&kind)
+    }
+
+    /// Every configured reference prefix with its kind: what follow-up detection looks for.
+    pub fn prefixes(&self) -> Vec<(String, Kind)> {
+        self.kinds
+            .iter()
+            .map(|(k, c)| (c.prefix.clone(), *k))
+            .collect()
+    }
+
+    /// Whether an address is one of ours (never acknowledged: that would start a mail loop).
+    pub fn is_own_address(&self, email: &str) -> bool {
+        let e = email.trim().to_ascii_lowercase();
+        self.own_addresses.iter().any(|o| *o == e)
+    }
+}
+
+fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
+    r.known(t, "", &["organisation", "mailbox", "paths", "kinds", "deadlines"]);
+
+    let org = r.table(t, "", "organisation");
+    r.known(&org, "organisation", &["name", "region"]);
+    let organisation = r
+        .string(&org, "organisation", "name", true)
+        .unwrap_or_default();
+    let region = match r.string(&org, "organisation", "region", true) {
+        Some(s) => s.parse::<Region>().unwrap_or_else(|e| {
+            r.err("organisation.region", e.to_string());
+            Region::EnglandAndWales
+        }),
+        None => Region::EnglandAndWales,
+    };
+
+    let mb = r.table(t, "", "mailbox");
+    r.known(&mb, "mailbox", &["address", "own_addresses"]);
+    let address = r
+        .string(&mb, "mailbox", "address", true)
+        .unwrap_or_default();
+    if !address.is_empty() && !looks_like_email(&address) {
+        r.err("mailbox.address", format!("{address:?} is not an email address"));
+    }
+    let mut own_addresses = vec![address.to_ascii_lowercase()];
+    for (i, a) in r.strings(&mb, "mailbox", "own_addresses") {
+        if looks_like_email(&a) {
+            own_addresses.push(a.to_ascii_lowercase());
+        } else {
+            r.err(
+                &format!("mailbox.own_addresses[{i}]"),
+                format!("{a:?} is not an email address"),
+            );
+        }
+    }
+    own_addresses.retain(|a| !a.is_empty());
+    own_addresses.sort();
+    own_addresses.dedup();
+
+    let paths = r.table(t, "", "paths");
+    r.known(&paths, "paths", &["data_dir", "rules_dir", "templates_dir", "bank_holidays"]);
+    let path = |r: &mut Reader, key: &str, required: bool| {
+        r.string(&paths, "paths", key, required)
+            .map(|p| base.join(p))
+    };
+    let data_dir = path(r, "data_dir", true).unwrap_or_default();
+    let rules_dir = path(r, "rules_dir", true).unwrap_or_default();
+    let templates_dir = path(r, "templates_dir", true).unwrap_or_default();
+    let bank_holidays = path(r, "bank_holidays", false);
+
+    let kinds_t = r.table(t, "", "kinds");
+    let names: Vec<&str> = KIND_DEFAULTS.iter().map(|(k, _, _)| k.as_str()).collect();
+    r.known(&kinds_t, "kinds", &names);
+    let mut kinds = BTreeMap::new();
+    let mut seen_prefix: BTreeMap<String, Kind> = BTreeMap::new();
+    for (kind, prefix, days) in KIND_DEFAULTS {
+        let at = format!("kinds.{kind}");
+        let kt = r.table(&kinds_t, "kinds", kind.as_str());
+        r.known(&kt, &at, &["prefix", "working_days"]);
+        let prefix = r
+            .string(&kt, &at, "prefix", false)
+            .unwrap_or_else(|| prefix.to_string());
+        if !(2..=6).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_uppercase()) {
+            r.err(
+                &format!("{at}.prefix"),
+                format!("{prefix:?} must be 2 to 6 capital letters A-Z"),
+            );
+        } else if let Some(other) = seen_prefix.insert(prefix.clone(), kind) {
+            r.err(
+                &format!("{at}.prefix"),
+                format!("{prefix:?} is already the prefix of {other}; references must say their kind"),
+            );
+        }
+        let working_days = match r.integer(&kt, &at, "working_days") {
+            Some(_) if kind.is_statutory() => {
+                r.err(
+                    &format!("{at}.working_days"),
+                    "the time limit for this kind is set by law and cannot be configured".into(),
+                );
+                days
+            }
+            Some(n) if (1..=120).contains(&n) => n as u32,
+            Some(n) => {
+                r.err(
+                    &format!("{at}.working_days"),
+                    format!("{n} is out of range (1 to 120 working days)"),
+                );
+                days
+            }
+            None => days,
+        };
+        kinds.insert(kind, KindConfig { prefix, working_days });
+    }
+
+    let dl = r.table(t, "", "deadlines");
+    r.known(
+        &dl,
+        "deadlines",
+        &["sar_month_rule", "nonworking_receipt_rolls_forward", "closure_days"],
+    );
+    let sar_month_rule = match r.string(&dl, "deadlines", "sar_month_rule", false).as_deref() {
+        None | Some("ico") => SarMonthRule::Ico,
+        Some("strict_beginning_with") => SarMonthRule::StrictBeginningWith,
+        Some(other) => {
+            r.err(
+                "deadlines.sar_month_rule",
+                format!("{other:?} is not one of \"ico\", \"strict_beginning_with\""),
+            );
+            SarMonthRule::Ico
+        }
+    };
+    let nonworking_receipt_rolls_forward = r
+        .boolean(&dl, "deadlines", "nonworking_receipt_rolls_forward")
+        .unwrap_or(false);
+    let mut closure_days = Vec::new();
+    for (i, d) in r.strings(&dl, "deadlines", "closure_days") {
+        match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => closure_days.push(d),
+            Err(_) => r.err(
+                &format!("deadlines.closure_days[{i}]"),
+                format!("{d:?} is not a date like 2026-12-29"),
+            ),
+        }
+    }
+
+    Config {
+        organisation,
+        region,
+        address,
+        own_addresses,
+        data_dir,
+        rules_dir,
+        templates_dir,
+        bank_holidays,
+        kinds,
+        sar_month_rule,
+        nonworking_receipt_rolls_forward,
+        closure_days,
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    matches!(s.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !s.contains(char::is_whitespace))
+}
+
+/// Walks a TOML table collecting errors instead of stopping at the first (Stalwart's config style).
+#[derive(Default)]
+struct Reader {
+    errors: Vec<ConfigError>,
+}
+
+impl Reader {
+    fn err(&mut self, key: &str, message: String) {
+        self.errors.push(ConfigError {
+            key: key.to_string(),
+            message,
+        });
+    }
+
+    fn join(at: &str, key: &str) -> String {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    }
+
+    /// Reports keys that are not in `allowed` (typos must not be silently ignored).
+    fn known(&mut self, t: &Table, at: &str, allowed: &[&str]) {
+        for k in t.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.err(
+                    &Self::join(at, k),
+                    format!("unknown key (expected one of: {})", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn table(&mut self, t: &Table, at: &str, key: &str) -> Table {
+        match t.get(key) {
+            None => Table::new(),
+            Some(Value::Table(t)) => t.clone(),
+            Some(v) => {
+                self.err(&Self::join(at, key), format!("expected a table, found {}", v.type_str()));
+                Table::new()
+            }
+        }
+    }
+
+    fn string(&mut self, t: &Table, at: &str, key: &str, required: bool) -> Option<String> {
+        match t.get(key) {
+            None if required => {
+                self.err(&Self::join(at, key), "missing (required)".into());
+                None
+            }
+            None => None,
+            Some(Value::String(s)) if s.trim().is_empty() && required => {
+                self.err(&Self::join(at, key), "must not be empty".into());
+                None
+            }
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(v) => {
+                self.err(&Self::join(at, key), format!("expected a string, found {}", v.type_str()));
+                None
+            }
+        }
+    }
+
+    /// String list items with their index in the file's list (for error key paths).
+    fn strings(&mut self, t: &Table, at: &str, key: &str) -> Vec<(usize, String)> {
+        match t.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(a)) => {
+                let mut out = Vec::new();
+                for (i, v) in a.iter().enumerate() {
+                    match v {
+                        Value::String(s) => out.push((i, s.trim().to_string())),
+                        v => self.err(
+                            &format!("{}[{i}]", Self::join(at, key)),
+                            format!("expected a string, found {}", v.type_str()),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(v) => {
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected a list of strings, found {}", v.type_str()),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn integer(&mut self, t: &Table, at: &str, key: &str) -> Option<i64> {
+        match t.get(key) {
+            None => None,
+            Some(Value::Integer(n)) => Some(*n),
+            Some(v) => {
+                self.err(&Self::join(at, key), format!("expected an integer, found {}", v.type_str()));
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, t: &Table, at: &str, key: &str) -> Option<bool> {
+        match t.get(key) {
+            None => None,
+            Some(Value::Boolean(b)) => Some(*b),
+            Some(v) => {
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected true or false, found {}", v.type_str()),
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[organisation]
+name = "Example Borough Council"
+region = "england-and-wales"
+[mailbox]
+address = "foi@council.example.gov.uk"
+[paths]
+data_dir = "data"
+rules_dir = "rules"
+templates_dir = "templates"
+"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        match Config::from_toml(text, Path::new("/etc/foi")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::from_toml(MINIMAL, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.organisation, "Example Borough Council");
+        assert_eq!(c.region, Region::EnglandAndWales);
+        assert_eq!(c.data_dir, PathBuf::from("/etc/foi/data"));
+        assert_eq!(c.kind(Kind::Foi).unwrap().prefix, "FOI");
+        assert_eq!(c.kind(Kind::Complaint).unwrap().working_days, 10);
+        assert_eq!(c.kind(Kind::MemberEnquiry).unwrap().working_days, 5);
+        assert!(c.kind(Kind::Auto).is_none());
+        assert_eq!(c.sar_month_rule, SarMonthRule::Ico);
+        assert!(!c.nonworking_receipt_rolls_forward);
+        assert!(c.is_own_address("FOI@Council.Example.gov.uk"));
+        assert!(!c.is_own_address("someone@example.org"));
+        assert_eq!(c.prefixes().len(), 7);
+    }
+
+    #[test]
+    fn absolute_paths_stay_absolute() {
+        let text = MINIMAL.replace("data_dir = \"data\"", "data_dir = \"/var/lib/foi-triage\"");
+        let c = Config::from_toml(&text, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/foi-triage"));
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once_with_its_key() {
+        let text = r#"
+[organisation]
+name = 7
+region = "wessex"
+colour = "blue"
+[mailbox]
+address = "not-an-address"
+own_addresses = ["ok@example.org", 3, "bad"]
+[paths]
+rules_dir = "rules"
+[kinds.foi]
+working_days = 30
+[kinds.complaint]
+prefix = "FOI"
+working_days = 0
+[kinds.media]
+prefix = "press"
+[deadlines]
+sar_month_rule = "lunar"
+closure_days = ["2026-13-01"]
+nonworking_receipt_rolls_forward = "yes"
+"#;
+        let errs = errors(text);
+        let expect = [
+            "organisation.name: expected a string, found integer",
+            "organisation.region: ",
+            "organisation.colour: unknown key",
+            "mailbox.address: \"not-an-address\" is not an email address",
+            "mailbox.own_addresses[1]: expected a string, found integer",
+            "mailbox.own_addresses[2]: \"bad\" is not an email address",
+            "paths.data_dir: missing (required)",
+            "paths.templates_dir: missing (required)",
+            "kinds.foi.working_days: the time limit for this kind is set by law",
+            "kinds.complaint.prefix: \"FOI\" is already the prefix of foi",
+            "kinds.complaint.working_days: 0 is out of range",
+            "kinds.media.prefix: \"press\" must be 2 to 6 capital letters",
+            "deadlines.sar_month_rule: \"lunar\" is not one of",
+            "deadlines.closure_days[0]: \"2026-13-01\" is not a date",
+            "deadlines.nonworking_receipt_rolls_forward: expected true or false, found string",
+        ];
+        for e in expect {
+            assert!(
+                errs.iter().any(|x| x.starts_with(e)),
+                "missing error {e:?} in {errs:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    }
+
+    #[test]
+    fn syntax_error_is_one_clear_error() {
+        let errs = errors("[organisation\nname = ");
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("not valid TOML"), "{errs:?}");
+    }
+
+    #[test]
+    fn unknown_kind_section_is_reported() {
+        let text = format!("{MINIMAL}\n[kinds.petition]\nprefix = \"PET\"\n");
+        let errs = errors(&text);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].starts_with("kinds.petition: unknown key"));
+    }
+
+    #[test]
+    fn load_reports_unreadable_file_and_names_it() {
+        let e = Config::load(Path::new("/nonexistent/foi-triage.toml")).unwrap_err();
+        assert_eq!(e.file, "/nonexistent/foi-triage.toml");
+        assert!(e.to_string().contains("cannot read the file"), "{e}");
+    }
+
+    #[test]
+    fn shipped_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("foi-triage.example.toml");
+        let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.kinds.len(), 7);
+    }
+}

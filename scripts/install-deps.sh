@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what building and testing foi-triage needs on a fresh Debian machine, and nothing that
+# is already there. Idempotent; needs root only when something is missing.
+set -euo pipefail
+
+need=()
+command -v cc >/dev/null || need+=(gcc libc6-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install the Rust toolchain (rustup, stable >= 1.95) first" >&2
+  exit 1
+fi
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script).
+#
+#   scripts/test.sh
+#
+# Installs what it needs (Debian packages via scripts/install-deps.sh), then: formatting, clippy
+# with warnings as errors, every unit and integration test (including the real-world corpus in
+# ../shared/corpus when present), and the officers' sample set through `foi-triage rules test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --locked --all-targets
+
+echo "== rules test over the sample set"
+cargo run --locked --quiet -- rules test --rules rules tests/data/samples
