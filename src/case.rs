@@ -175,8 +175,8 @@ impl FromStr for CaseRef {
         let seq_err = || CaseRefError::Seq {
             seq: seq.to_string(),
         };
-        let canonical_width = seq.len() == SEQ_MIN_DIGITS
-            || (seq.len() > SEQ_MIN_DIGITS && !seq.starts_with('0'));
+        let canonical_width =
+            seq.len() == SEQ_MIN_DIGITS || (seq.len() > SEQ_MIN_DIGITS && !seq.starts_with('0'));
         if !canonical_width || !seq.bytes().all(|b| b.is_ascii_digit()) {
             return Err(seq_err());
         }
@@ -525,7 +525,7 @@ mod tests {
 
     #[test]
     fn order_is_prefix_year_then_numeric_seq() {
-        let mut refs = vec![
+        let mut refs = [
             r("FOI", 2026, 1_000_000),
             r("SAR", 2025, 1),
             r("FOI", 2026, 999_999),
@@ -584,7 +584,10 @@ mod tests {
     }
 
     fn sample_case() -> Case {
-        let t = Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).single().expect("valid");
+        let t = Utc
+            .with_ymd_and_hms(2026, 3, 2, 9, 30, 0)
+            .single()
+            .expect("valid");
         CaseDraft {
             kind: Kind::Foi,
             state: CaseState::Open,
@@ -630,7 +633,10 @@ mod tests {
     #[test]
     fn audit_event_json_round_trip() {
         let e = AuditEvent {
-            at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).single().expect("valid"),
+            at: Utc
+                .with_ymd_and_hms(2026, 3, 2, 9, 30, 0)
+                .single()
+                .expect("valid"),
             actor: SYSTEM_ACTOR.into(),
             action: "classified".into(),
             detail: serde_json::json!({"kind": "foi", "rule": "foi.keyword"}),

@@ -98,7 +98,11 @@ pub(super) fn validate(change: &Change) -> Result<(), StoreError> {
     }
     for (i, s) in change.seen.iter().enumerate() {
         let has_msgid = s.message_id.as_deref().and_then(keys::msgid_norm).is_some();
-        let has_hash = s.content_hash.as_deref().and_then(keys::hash_norm).is_some();
+        let has_hash = s
+            .content_hash
+            .as_deref()
+            .and_then(keys::hash_norm)
+            .is_some();
         if !has_msgid && !has_hash {
             return invalid(format!(
                 "seen[{i}] has neither a Message-ID nor a content hash"
@@ -183,7 +187,11 @@ pub(super) fn run(tx: &Tx<'_>, change: &Change) -> TxResult<Applied> {
 fn allocate_reference(tx: &Tx<'_>, prefix: &str, year: i32) -> TxResult<CaseRef> {
     let prefix = match normalise_prefix(prefix) {
         Ok(p) => p,
-        Err(e) => return abort(StoreError::InvalidChange { reason: e.to_string() }),
+        Err(e) => {
+            return abort(StoreError::InvalidChange {
+                reason: e.to_string(),
+            });
+        }
     };
     let key = keys::seq_case_key(&prefix, year);
     let last = read_counter(tx.sequences, TREE_SEQUENCES, &key)?;
@@ -196,7 +204,9 @@ fn allocate_reference(tx: &Tx<'_>, prefix: &str, year: i32) -> TxResult<CaseRef>
             write_counter(tx.sequences, &key, next)?;
             Ok(r)
         }
-        Err(e) => abort(StoreError::InvalidChange { reason: e.to_string() }),
+        Err(e) => abort(StoreError::InvalidChange {
+            reason: e.to_string(),
+        }),
     }
 }
 
@@ -289,7 +299,8 @@ fn put_case(tx: &Tx<'_>, old: Option<&Case>, new: &Case, applied: &mut Applied) 
     let old_req = old
         .and_then(|c| keys::email_norm(&c.requester.email))
         .map(|e| keys::requester_key(&e, reference));
-    let new_req = keys::email_norm(&new.requester.email).map(|e| keys::requester_key(&e, reference));
+    let new_req =
+        keys::email_norm(&new.requester.email).map(|e| keys::requester_key(&e, reference));
     if old_req != new_req {
         if let Some(k) = old_req {
             tx.idx_requester.remove(k)?;
@@ -380,8 +391,10 @@ fn update_outbox(tx: &Tx<'_>, u: &OutboxUpdate) -> TxResult<()> {
     row.last_error = u.last_error.clone();
     row.next_attempt_at = u.next_attempt_at;
     if row.status == OutboxStatus::Pending {
-        tx.idx_outbox_due
-            .insert(&keys::outbox_due_key(row.next_attempt_at, row.id), &[] as &[u8])?;
+        tx.idx_outbox_due.insert(
+            &keys::outbox_due_key(row.next_attempt_at, row.id),
+            &[] as &[u8],
+        )?;
     }
     let bytes = encode(&row, || format!("outbox row {}", row.id))?;
     tx.outbox.insert(&key, bytes)?;
@@ -424,7 +437,11 @@ fn remove_if_points_here(tree: &TransactionalTree, key: &[u8], ref_key: &[u8]) -
 }
 
 /// Decode an index value as a reference, naming the key when it is damaged.
-pub(super) fn index_ref(tree: &'static str, key: &[u8], value: &[u8]) -> Result<CaseRef, StoreError> {
+pub(super) fn index_ref(
+    tree: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<CaseRef, StoreError> {
     keys::case_ref_from_key(value).ok_or_else(|| StoreError::Corrupt {
         tree,
         key: show_key(key),

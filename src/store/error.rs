@@ -98,7 +98,9 @@ pub enum StoreError {
     },
     /// The same raw message (content hash) would belong to two cases. Nothing was written: the
     /// caller should have found the existing case with `find_by_hash`.
-    #[error("content hash {hash} already belongs to case {existing}, not {wanted}; nothing was written")]
+    #[error(
+        "content hash {hash} already belongs to case {existing}, not {wanted}; nothing was written"
+    )]
     DuplicateHash {
         /// The content hash (SHA-256 hex).
         hash: String,

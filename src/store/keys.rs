@@ -268,7 +268,10 @@ mod tests {
         let prefix = case_key(&a);
         let mut keys = vec![audit_key(&a, 256), audit_key(&a, 2), audit_key(&a, 0)];
         keys.sort();
-        assert_eq!(keys, [audit_key(&a, 0), audit_key(&a, 2), audit_key(&a, 256)]);
+        assert_eq!(
+            keys,
+            [audit_key(&a, 0), audit_key(&a, 2), audit_key(&a, 256)]
+        );
         assert!(keys.iter().all(|k| k.starts_with(&prefix)));
         assert!(!audit_key(&other, 0).starts_with(&prefix));
         assert!(!audit_key(&r("FOI", 2026, 10), 0).starts_with(&prefix));

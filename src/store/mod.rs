@@ -50,8 +50,8 @@ mod records;
 mod tests;
 
 pub use change::{
-    Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, MessageIdConflict,
-    NewCase, NewOutboxRow, OutboxUpdate,
+    Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, MessageIdConflict, NewCase,
+    NewOutboxRow, OutboxUpdate,
 };
 pub use error::StoreError;
 pub use records::{CaseOrder, Cursor, ExportLine, OutboxRow, OutboxStatus, SeenKey, SeenRecord};
@@ -74,6 +74,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// sled page cache size, in bytes: 64 MiB. sled's default is 1 GiB, far more than a team's few
 /// thousand cases a year need, on a machine shared with other services.
 pub const CACHE_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Pause between attempts to take sled's file lock: 20 ms.
+const LOCK_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+/// Attempts to take sled's file lock before reporting [`StoreError::Locked`]: 50 × 20 ms ≈ 1 s,
+/// long enough for sled's I/O threads to let go after a drop, short enough to fail fast when a
+/// daemon really holds the store.
+const LOCK_ATTEMPTS: u32 = 50;
 
 /// Key of the schema version in sled's default tree; the value is the version in ASCII decimal.
 const SCHEMA_KEY: &[u8] = b"schema_version";
@@ -125,29 +132,40 @@ impl Store {
     /// Open (or create) the store in `dir`.
     ///
     /// # Errors
-    /// - [`StoreError::Locked`] when another process has it open (sled takes an exclusive lock).
+    /// - [`StoreError::Locked`] when another process has it open (sled takes an exclusive lock);
+    ///   reported after waiting about a second, see `LOCK_ATTEMPTS`.
     /// - [`StoreError::UnknownSchema`] when it was written by another schema version.
     /// - [`StoreError::Open`] / [`StoreError::Sled`] when sled cannot read it.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
-            .cache_capacity(CACHE_CAPACITY_BYTES)
-            .open()
-            .map_err(|source| {
-                let locked = matches!(&source, sled::Error::Io(e)
-                    if e.to_string().contains("could not acquire lock"));
-                if locked {
-                    StoreError::Locked {
-                        path: dir.to_path_buf(),
-                        source,
-                    }
-                } else {
-                    StoreError::Open {
-                        path: dir.to_path_buf(),
-                        source,
-                    }
+            .cache_capacity(CACHE_CAPACITY_BYTES);
+        let mut attempt = 1;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                // NOTE: sled 0.34.7 releases its file lock asynchronously: after the last handle
+                // of a Db drops, its I/O threads may hold the file a little longer. So a process
+                // reopening its own store (tests, an in-process restart) waits briefly instead of
+                // failing; a store held by another live process still fails after LOCK_WAIT.
+                Err(e) if is_lock_error(&e) && attempt < LOCK_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(LOCK_RETRY_PAUSE);
                 }
-            })?;
+                Err(source) if is_lock_error(&source) => {
+                    return Err(StoreError::Locked {
+                        path: dir.to_path_buf(),
+                        source,
+                    });
+                }
+                Err(source) => {
+                    return Err(StoreError::Open {
+                        path: dir.to_path_buf(),
+                        source,
+                    });
+                }
+            }
+        };
         Store::from_db(db)
     }
 
@@ -389,13 +407,12 @@ impl Store {
         let mut refs = Vec::new();
         for item in self.idx_requester.scan_prefix(&prefix) {
             let (k, _) = item.map_err(|source| scan_error(TREE_IDX_REQUESTER, source))?;
-            let r = keys::requester_ref_from_key(&k, &prefix).ok_or_else(|| {
-                StoreError::Corrupt {
+            let r =
+                keys::requester_ref_from_key(&k, &prefix).ok_or_else(|| StoreError::Corrupt {
                     tree: TREE_IDX_REQUESTER,
                     key: show_key(&k),
                     reason: "key does not end in a case reference".into(),
-                }
-            })?;
+                })?;
             refs.push(r);
         }
         Ok(refs)
@@ -424,7 +441,10 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when an index key is damaged.
-    pub fn due_on_or_before(&self, date: NaiveDate) -> Result<Vec<(NaiveDate, CaseRef)>, StoreError> {
+    pub fn due_on_or_before(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, CaseRef)>, StoreError> {
         if date < first_indexable_date() {
             return Ok(Vec::new());
         }
@@ -460,9 +480,7 @@ impl Store {
             cases.push(decode_case(&k, &v)?);
         }
         if order == CaseOrder::Received {
-            cases.sort_by(|a, b| {
-                (a.received_at, &a.reference).cmp(&(b.received_at, &b.reference))
-            });
+            cases.sort_by(|a, b| (a.received_at, &a.reference).cmp(&(b.received_at, &b.reference)));
         }
         Ok(cases)
     }
@@ -504,7 +522,8 @@ impl Store {
                 key: show_key(&k),
                 reason,
             };
-            let id = keys::outbox_due_id(&k).ok_or_else(|| corrupt("not a time and row id".into()))?;
+            let id =
+                keys::outbox_due_id(&k).ok_or_else(|| corrupt("not a time and row id".into()))?;
             let row = self
                 .outbox_row(id)?
                 .ok_or_else(|| corrupt(format!("row {id} does not exist")))?;
@@ -534,17 +553,25 @@ impl Store {
                 .map_err(|source| StoreError::Export { source })?;
             n += 1;
         }
-        out.flush().map_err(|source| StoreError::Export { source })?;
+        out.flush()
+            .map_err(|source| StoreError::Export { source })?;
         Ok(n)
     }
 }
 
+/// Whether sled failed to take its exclusive file lock (it reports this as a generic I/O error).
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
 /// Refuse stores of another schema version; stamp a brand-new one.
 fn check_schema(db: &sled::Db) -> Result<(), StoreError> {
-    let sled_err = |op| move |source| StoreError::Sled {
-        op,
-        tree: TREE_DB,
-        source,
+    let sled_err = |op| {
+        move |source| StoreError::Sled {
+            op,
+            tree: TREE_DB,
+            source,
+        }
     };
     match db.get(SCHEMA_KEY).map_err(sled_err("get"))? {
         Some(bytes) => {

@@ -36,8 +36,16 @@ fn draft(email: &str, msgid: &str, hash: &str, due: Option<NaiveDate>) -> CaseDr
             email: email.into(),
         },
         subject: "Request for information".into(),
-        message_ids: if msgid.is_empty() { vec![] } else { vec![msgid.into()] },
-        content_hashes: if hash.is_empty() { vec![] } else { vec![hash.into()] },
+        message_ids: if msgid.is_empty() {
+            vec![]
+        } else {
+            vec![msgid.into()]
+        },
+        content_hashes: if hash.is_empty() {
+            vec![]
+        } else {
+            vec![hash.into()]
+        },
         rules: vec!["foi.keyword".into()],
         valid: Some(true),
         missing: vec![],
@@ -145,7 +153,10 @@ fn sequence_exhaustion_is_an_error_not_a_wrap() {
     let store = temp();
     store
         .sequences
-        .insert(keys::seq_case_key("FOI", 2026), &u64::from(u32::MAX).to_be_bytes())
+        .insert(
+            keys::seq_case_key("FOI", 2026),
+            &u64::from(u32::MAX).to_be_bytes(),
+        )
         .expect("seed counter");
     let err = store
         .apply(new_case("FOI", 2026, draft("a@x", "", "", None)))
@@ -154,7 +165,12 @@ fn sequence_exhaustion_is_an_error_not_a_wrap() {
         matches!(&err, StoreError::SequenceExhausted { prefix, year: 2026 } if prefix == "FOI"),
         "{err}"
     );
-    assert!(store.list_cases(CaseOrder::Reference).expect("lists").is_empty());
+    assert!(
+        store
+            .list_cases(CaseOrder::Reference)
+            .expect("lists")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -205,19 +221,33 @@ fn indexes_follow_create_and_update() {
         &store,
         "FOI",
         2026,
-        draft("Jane@Example.org", "<first@x>", "AAAA", Some(date(2026, 3, 30))),
+        draft(
+            "Jane@Example.org",
+            "<first@x>",
+            "AAAA",
+            Some(date(2026, 3, 30)),
+        ),
     );
 
     // After create.
     for id in ["first@x", "<first@x>", " first@x "] {
-        assert_eq!(store.find_by_message_id(id).expect("lookup"), Some(reference.clone()));
+        assert_eq!(
+            store.find_by_message_id(id).expect("lookup"),
+            Some(reference.clone())
+        );
     }
-    assert_eq!(store.find_by_hash("aaaa").expect("lookup"), Some(reference.clone()));
-    assert_eq!(store.find_by_hash("AAAA").expect("lookup"), Some(reference.clone()));
+    assert_eq!(
+        store.find_by_hash("aaaa").expect("lookup"),
+        Some(reference.clone())
+    );
+    assert_eq!(
+        store.find_by_hash("AAAA").expect("lookup"),
+        Some(reference.clone())
+    );
     for email in ["jane@example.org", "JANE@EXAMPLE.ORG", " Jane@example.ORG "] {
         assert_eq!(
             store.cases_by_requester(email).expect("lookup"),
-            [reference.clone()],
+            std::slice::from_ref(&reference),
             "{email}"
         );
     }
@@ -233,19 +263,42 @@ fn indexes_follow_create_and_update() {
     c.due = Some(date(2026, 4, 14));
     c.requester.email = "jane.smith@example.org".into();
     update(&store, c.clone());
-    assert_eq!(store.find_by_message_id("first@x").expect("lookup"), Some(reference.clone()));
-    assert_eq!(store.find_by_message_id("second@x").expect("lookup"), Some(reference.clone()));
-    assert_eq!(store.find_by_hash("bbbb").expect("lookup"), Some(reference.clone()));
-    assert!(store.due_between(date(2026, 3, 1), date(2026, 3, 31)).expect("scan").is_empty());
     assert_eq!(
-        store.due_between(date(2026, 4, 14), date(2026, 4, 14)).expect("scan"),
+        store.find_by_message_id("first@x").expect("lookup"),
+        Some(reference.clone())
+    );
+    assert_eq!(
+        store.find_by_message_id("second@x").expect("lookup"),
+        Some(reference.clone())
+    );
+    assert_eq!(
+        store.find_by_hash("bbbb").expect("lookup"),
+        Some(reference.clone())
+    );
+    assert!(
+        store
+            .due_between(date(2026, 3, 1), date(2026, 3, 31))
+            .expect("scan")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .due_between(date(2026, 4, 14), date(2026, 4, 14))
+            .expect("scan"),
         [(date(2026, 4, 14), reference.clone())]
     );
     assert_eq!(store.idx_due.len(), 1, "old due key removed");
-    assert!(store.cases_by_requester("jane@example.org").expect("lookup").is_empty());
+    assert!(
+        store
+            .cases_by_requester("jane@example.org")
+            .expect("lookup")
+            .is_empty()
+    );
     assert_eq!(
-        store.cases_by_requester("Jane.Smith@example.org").expect("lookup"),
-        [reference.clone()]
+        store
+            .cases_by_requester("Jane.Smith@example.org")
+            .expect("lookup"),
+        std::slice::from_ref(&reference)
     );
     assert_eq!(store.idx_requester.len(), 1, "old requester key removed");
 
@@ -255,17 +308,31 @@ fn indexes_follow_create_and_update() {
     update(&store, c.clone());
     assert_eq!(store.find_by_message_id("first@x").expect("lookup"), None);
     assert_eq!(store.find_by_hash("aaaa").expect("lookup"), None);
-    assert_eq!(store.find_by_message_id("second@x").expect("lookup"), Some(reference.clone()));
+    assert_eq!(
+        store.find_by_message_id("second@x").expect("lookup"),
+        Some(reference.clone())
+    );
 
     // A finished case leaves the due index but keeps its due date.
     c.state = CaseState::Responded;
     update(&store, c.clone());
     assert_eq!(case(&store, &reference).due, Some(date(2026, 4, 14)));
-    assert!(store.due_on_or_before(date(2030, 1, 1)).expect("scan").is_empty());
+    assert!(
+        store
+            .due_on_or_before(date(2030, 1, 1))
+            .expect("scan")
+            .is_empty()
+    );
     // Reopened: back in the index.
     c.state = CaseState::Open;
     update(&store, c.clone());
-    assert_eq!(store.due_on_or_before(date(2030, 1, 1)).expect("scan").len(), 1);
+    assert_eq!(
+        store
+            .due_on_or_before(date(2030, 1, 1))
+            .expect("scan")
+            .len(),
+        1
+    );
     // Due cleared: out again.
     c.due = None;
     update(&store, c);
@@ -323,7 +390,11 @@ fn audit_is_ordered_and_append_only() {
             event: ev("note", n),
         });
     }
-    let reference = store.apply(change).expect("applies").new_case.expect("allocated");
+    let reference = store
+        .apply(change)
+        .expect("applies")
+        .new_case
+        .expect("allocated");
     let first = store.audit(&reference).expect("audit");
     assert_eq!(first.len(), 300);
     for (i, e) in first.iter().enumerate() {
@@ -357,7 +428,12 @@ fn audit_is_ordered_and_append_only() {
     assert_eq!(all[300].action, "acknowledged");
     assert_eq!(all[301].detail, json!({ "n": 301 }));
     assert_eq!(store.audit(&other).expect("audit"), [ev("note", 0)]);
-    assert!(store.audit(&r("EIR-2026-000001")).expect("audit").is_empty());
+    assert!(
+        store
+            .audit(&r("EIR-2026-000001"))
+            .expect("audit")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -376,8 +452,14 @@ fn message_id_reuse_keeps_the_first_case_and_is_reported() {
             wanted: second.clone(),
         }]
     );
-    assert_eq!(store.find_by_message_id("same@x").expect("lookup"), Some(first));
-    assert_eq!(store.find_by_hash("h2").expect("lookup"), Some(second.clone()));
+    assert_eq!(
+        store.find_by_message_id("same@x").expect("lookup"),
+        Some(first)
+    );
+    assert_eq!(
+        store.find_by_hash("h2").expect("lookup"),
+        Some(second.clone())
+    );
     // Updating the second case again does not re-report a conflict it already had.
     let again = update(&store, case(&store, &second));
     assert!(again.message_id_conflicts.is_empty());
@@ -404,7 +486,11 @@ fn duplicate_content_hash_aborts_and_consumes_no_reference() {
     assert_eq!(store.find_by_message_id("m2@x").expect("lookup"), None);
     assert_eq!(store.cursor("INBOX").expect("cursor"), None);
     let next = create(&store, "FOI", 2026, draft("a@x", "m3@x", "hash3", None));
-    assert_eq!(next.to_string(), "FOI-2026-000002", "aborted allocation left no gap");
+    assert_eq!(
+        next.to_string(),
+        "FOI-2026-000002",
+        "aborted allocation left no gap"
+    );
 }
 
 #[test]
@@ -427,14 +513,32 @@ fn seen_records_dedupe_by_message_id_and_hash() {
             ..Change::default()
         })
         .expect("applies");
-    let by_id = store.find_seen(SeenKey::MessageId("ooo@x")).expect("lookup");
-    assert_eq!(by_id.map(|s| s.why).as_deref(), Some("out of office"), "first wins");
-    let by_hash = store.find_seen(SeenKey::ContentHash("abc")).expect("lookup");
+    let by_id = store
+        .find_seen(SeenKey::MessageId("ooo@x"))
+        .expect("lookup");
+    assert_eq!(
+        by_id.map(|s| s.why).as_deref(),
+        Some("out of office"),
+        "first wins"
+    );
+    let by_hash = store
+        .find_seen(SeenKey::ContentHash("abc"))
+        .expect("lookup");
     assert_eq!(by_hash.map(|s| s.why).as_deref(), Some("out of office"));
-    let bounce = store.find_seen(SeenKey::ContentHash("DEF")).expect("lookup");
+    let bounce = store
+        .find_seen(SeenKey::ContentHash("DEF"))
+        .expect("lookup");
     assert_eq!(bounce.map(|s| s.why).as_deref(), Some("bounce"));
-    assert_eq!(store.find_seen(SeenKey::MessageId("nope@x")).expect("lookup"), None);
-    assert_eq!(store.find_seen(SeenKey::MessageId("<>")).expect("lookup"), None);
+    assert_eq!(
+        store
+            .find_seen(SeenKey::MessageId("nope@x"))
+            .expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store.find_seen(SeenKey::MessageId("<>")).expect("lookup"),
+        None
+    );
     // Seen messages are not cases.
     assert_eq!(store.find_by_message_id("ooo@x").expect("lookup"), None);
 
@@ -449,7 +553,11 @@ fn seen_records_dedupe_by_message_id_and_hash() {
 
 /// A change that does everything, for atomicity tests.
 fn everything_change(update_target: Case) -> Change {
-    let mut change = new_case("FOI", 2026, draft("new@x", "new@x", "newhash", Some(date(2026, 4, 1))));
+    let mut change = new_case(
+        "FOI",
+        2026,
+        draft("new@x", "new@x", "newhash", Some(date(2026, 4, 1))),
+    );
     change.case_updates.push(CaseUpdate {
         case: update_target,
         expected: None,
@@ -486,11 +594,36 @@ fn assert_nothing_written(store: &Store, cases_before: usize) {
     assert_eq!(store.cases.len(), cases_before, "no case");
     assert_eq!(store.find_by_message_id("new@x").expect("lookup"), None);
     assert_eq!(store.find_by_hash("newhash").expect("lookup"), None);
-    assert!(store.cases_by_requester("new@x").expect("lookup").is_empty());
-    assert!(store.due_on_or_before(date(2030, 1, 1)).expect("scan").is_empty());
-    assert_eq!(store.find_seen(SeenKey::MessageId("seen@x")).expect("lookup"), None);
-    assert_eq!(store.find_seen(SeenKey::ContentHash("seenhash")).expect("lookup"), None);
-    assert!(store.outbox_pending(t(2100, 1, 1, 0)).expect("scan").is_empty());
+    assert!(
+        store
+            .cases_by_requester("new@x")
+            .expect("lookup")
+            .is_empty()
+    );
+    assert!(
+        store
+            .due_on_or_before(date(2030, 1, 1))
+            .expect("scan")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .find_seen(SeenKey::MessageId("seen@x"))
+            .expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_seen(SeenKey::ContentHash("seenhash"))
+            .expect("lookup"),
+        None
+    );
+    assert!(
+        store
+            .outbox_pending(t(2100, 1, 1, 0))
+            .expect("scan")
+            .is_empty()
+    );
     assert_eq!(store.outbox.len(), 0);
     assert_eq!(store.cursor("INBOX").expect("cursor"), None);
     assert_eq!(store.audit.len(), 0);
@@ -502,7 +635,9 @@ fn failing_change_writes_nothing() {
     // The update names a case that does not exist: detected midway, after the new case, its
     // reference and its indexes were staged.
     let ghost = draft("ghost@x", "", "", None).into_case(r("FOI-2026-000099"));
-    let err = store.apply(everything_change(ghost)).expect_err("missing case");
+    let err = store
+        .apply(everything_change(ghost))
+        .expect_err("missing case");
     assert!(
         matches!(&err, StoreError::CaseNotFound { reference } if reference.to_string() == "FOI-2026-000099"),
         "{err}"
@@ -549,9 +684,13 @@ fn failing_late_step_writes_nothing() {
         next_attempt_at: t(2026, 3, 2, 9),
     });
 
-    let table: Vec<(&str, Change, fn(&StoreError) -> bool)> = vec![
-        ("conflict", conflict, |e| matches!(e, StoreError::Conflict { .. })),
-        ("audit", audit_missing, |e| matches!(e, StoreError::CaseNotFound { .. })),
+    let table: Vec<(&str, Change, IsExpected)> = vec![
+        ("conflict", conflict, |e| {
+            matches!(e, StoreError::Conflict { .. })
+        }),
+        ("audit", audit_missing, |e| {
+            matches!(e, StoreError::CaseNotFound { .. })
+        }),
         ("outbox update", outbox_missing, |e| {
             matches!(e, StoreError::OutboxNotFound { id: 999 })
         }),
@@ -565,15 +704,28 @@ fn failing_late_step_writes_nothing() {
         assert!(!err.to_string().is_empty());
         assert_nothing_written_except(&store, &existing, &stored, audit_before);
     }
-    assert!(StoreError::Conflict { reference: existing }.is_transient());
+    assert!(
+        StoreError::Conflict {
+            reference: existing
+        }
+        .is_transient()
+    );
 }
+
+/// Predicate on the error a failing change must return.
+type IsExpected = fn(&StoreError) -> bool;
 
 fn assert_nothing_written_except(store: &Store, existing: &CaseRef, stored: &Case, audit: usize) {
     assert_eq!(store.cases.len(), 1);
     assert_eq!(&case(store, existing), stored);
     assert_eq!(store.audit.len(), audit);
     assert_eq!(store.find_by_message_id("new@x").expect("lookup"), None);
-    assert_eq!(store.find_seen(SeenKey::MessageId("seen@x")).expect("lookup"), None);
+    assert_eq!(
+        store
+            .find_seen(SeenKey::MessageId("seen@x"))
+            .expect("lookup"),
+        None
+    );
     assert_eq!(store.outbox.len(), 0);
     assert_eq!(store.idx_outbox_due.len(), 0);
     assert_eq!(store.cursor("INBOX").expect("cursor"), None);
@@ -739,15 +891,20 @@ fn cursor_round_trip_and_never_backwards() {
             .expect("applies")
             .cursor
     };
-    let c = |uidvalidity, last_uid| Some(Cursor { uidvalidity, last_uid });
+    let c = |uidvalidity, last_uid| {
+        Some(Cursor {
+            uidvalidity,
+            last_uid,
+        })
+    };
     assert_eq!(store.cursor("INBOX").expect("cursor"), None);
     let table = [
         ("INBOX", 100, 5, c(100, 5)),
         ("INBOX", 100, 9, c(100, 9)),
-        ("INBOX", 100, 7, c(100, 9)),  // out-of-order commit: stays at 9
-        ("INBOX", 200, 1, c(200, 1)),  // UIDVALIDITY changed: resync from the new value
+        ("INBOX", 100, 7, c(100, 9)), // out-of-order commit: stays at 9
+        ("INBOX", 200, 1, c(200, 1)), // UIDVALIDITY changed: resync from the new value
         ("Archive", 5, u32::MAX, c(5, u32::MAX)),
-        ("inbox", 1, 1, c(1, 1)),      // names are exact
+        ("inbox", 1, 1, c(1, 1)), // names are exact
     ];
     for (mailbox, v, uid, want) in table {
         assert_eq!(set(mailbox, v, uid), want, "{mailbox} {v} {uid}");
@@ -787,13 +944,27 @@ fn outbox_enqueue_update_and_pending_at_now() {
             .collect()
     };
     assert!(templates(t(2026, 3, 2, 8)).is_empty());
-    assert_eq!(templates(t(2026, 3, 2, 9)), ["assign"], "due exactly at now");
+    assert_eq!(
+        templates(t(2026, 3, 2, 9)),
+        ["assign"],
+        "due exactly at now"
+    );
     assert_eq!(templates(t(2026, 3, 2, 11)), ["assign", "ack", "digest"]);
 
     let ack = store.outbox_row(1).expect("read").expect("exists");
-    assert_eq!(ack.case, Some(reference.clone()), "new case's reference filled in");
-    assert_eq!((ack.status, ack.attempts, ack.last_error.clone()), (OutboxStatus::Pending, 0, None));
-    assert_eq!(store.outbox_row(4).expect("read").and_then(|r| r.case), None);
+    assert_eq!(
+        ack.case,
+        Some(reference.clone()),
+        "new case's reference filled in"
+    );
+    assert_eq!(
+        (ack.status, ack.attempts, ack.last_error.clone()),
+        (OutboxStatus::Pending, 0, None)
+    );
+    assert_eq!(
+        store.outbox_row(4).expect("read").and_then(|r| r.case),
+        None
+    );
 
     let upd = |id, status, attempts, err: Option<&str>, at| OutboxUpdate {
         id,
@@ -806,8 +977,20 @@ fn outbox_enqueue_update_and_pending_at_now() {
         .apply(Change {
             outbox_updates: vec![
                 upd(2, OutboxStatus::Sent, 1, None, t(2026, 3, 2, 9)),
-                upd(1, OutboxStatus::Pending, 1, Some("421 try later"), t(2026, 3, 2, 13)),
-                upd(4, OutboxStatus::Failed, 5, Some("550 no such user"), t(2026, 3, 2, 9)),
+                upd(
+                    1,
+                    OutboxStatus::Pending,
+                    1,
+                    Some("421 try later"),
+                    t(2026, 3, 2, 13),
+                ),
+                upd(
+                    4,
+                    OutboxStatus::Failed,
+                    5,
+                    Some("550 no such user"),
+                    t(2026, 3, 2, 9),
+                ),
             ],
             ..Change::default()
         })
@@ -818,7 +1001,11 @@ fn outbox_enqueue_update_and_pending_at_now() {
     let retried = store.outbox_row(1).expect("read").expect("exists");
     assert_eq!(retried.attempts, 1);
     assert_eq!(retried.last_error.as_deref(), Some("421 try later"));
-    assert_eq!(retried.payload, json!({ "template": "ack" }), "payload never changes");
+    assert_eq!(
+        retried.payload,
+        json!({ "template": "ack" }),
+        "payload never changes"
+    );
     assert_eq!(
         store.outbox_row(4).expect("read").map(|r| r.status),
         Some(OutboxStatus::Failed)
@@ -838,6 +1025,19 @@ fn outbox_enqueue_update_and_pending_at_now() {
         })
         .expect("applies");
     assert_eq!(later.outbox_ids, [5]);
+}
+
+/// Open a sled database directly (to plant bytes a Store would never write), waiting for the
+/// lock a just-dropped Store may still hold (see `LOCK_ATTEMPTS`).
+fn raw_open(path: &Path) -> sled::Db {
+    for _ in 0..LOCK_ATTEMPTS {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if is_lock_error(&e) => std::thread::sleep(LOCK_RETRY_PAUSE),
+            Err(e) => panic!("raw open failed: {e}"),
+        }
+    }
+    panic!("raw open: lock still held");
 }
 
 #[test]
@@ -862,7 +1062,7 @@ fn schema_version_is_stamped_checked_and_refused() {
     ];
     for (marker, shown) in cases {
         {
-            let db = sled::open(&path).expect("raw open");
+            let db = raw_open(&path);
             db.insert(SCHEMA_KEY, marker).expect("write marker");
             db.flush().expect("flush");
         }
@@ -881,11 +1081,17 @@ fn schema_version_is_stamped_checked_and_refused() {
     // A database with data but no marker is not ours (or predates versioning): refused too.
     let other = dir.path().join("other");
     {
-        let db = sled::open(&other).expect("raw open");
-        db.open_tree("cases").expect("tree").insert("k", "v").expect("write");
+        let db = raw_open(&other);
+        db.open_tree("cases")
+            .expect("tree")
+            .insert("k", "v")
+            .expect("write");
         db.flush().expect("flush");
     }
-    assert!(matches!(Store::open(&other), Err(StoreError::UnknownSchema { .. })));
+    assert!(matches!(
+        Store::open(&other),
+        Err(StoreError::UnknownSchema { .. })
+    ));
 }
 
 #[test]
@@ -911,14 +1117,28 @@ fn reopen_after_drop_persists_everything() {
     let c = case(&store, &reference);
     assert_eq!(c.requester.email, "new@x");
     assert_eq!(store.audit(&reference).expect("audit"), [ev("received", 0)]);
-    assert_eq!(store.find_by_message_id("new@x").expect("lookup"), Some(reference.clone()));
-    assert_eq!(store.find_by_hash("newhash").expect("lookup"), Some(reference.clone()));
-    assert_eq!(store.cases_by_requester("NEW@x").expect("lookup"), [reference.clone()]);
+    assert_eq!(
+        store.find_by_message_id("new@x").expect("lookup"),
+        Some(reference.clone())
+    );
+    assert_eq!(
+        store.find_by_hash("newhash").expect("lookup"),
+        Some(reference.clone())
+    );
+    assert_eq!(
+        store.cases_by_requester("NEW@x").expect("lookup"),
+        std::slice::from_ref(&reference)
+    );
     assert_eq!(
         store.due_on_or_before(date(2026, 4, 1)).expect("scan"),
         [(date(2026, 4, 1), reference.clone())]
     );
-    assert!(store.find_seen(SeenKey::ContentHash("seenhash")).expect("lookup").is_some());
+    assert!(
+        store
+            .find_seen(SeenKey::ContentHash("seenhash"))
+            .expect("lookup")
+            .is_some()
+    );
     let pending = store.outbox_pending(t(2026, 3, 2, 9)).expect("scan");
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].case, Some(reference));
@@ -930,13 +1150,21 @@ fn reopen_after_drop_persists_everything() {
         })
     );
     let next = create(&store, "FOI", 2026, draft("y@x", "", "", None));
-    assert_eq!(next.to_string(), "FOI-2026-000002", "sequence survives restart");
+    assert_eq!(
+        next.to_string(),
+        "FOI-2026-000002",
+        "sequence survives restart"
+    );
 }
 
 #[test]
 fn export_writes_parseable_json_lines() {
     let store = temp();
-    let mut a = new_case("FOI", 2026, draft("a@x", "a@x", "ah", Some(date(2026, 3, 30))));
+    let mut a = new_case(
+        "FOI",
+        2026,
+        draft("a@x", "a@x", "ah", Some(date(2026, 3, 30))),
+    );
     a.audit.push(AuditAppend {
         case: CaseTarget::New,
         event: ev("received", 0),
@@ -945,7 +1173,11 @@ fn export_writes_parseable_json_lines() {
         case: CaseTarget::New,
         event: ev("classified", 1),
     });
-    let a = store.apply(a).expect("applies").new_case.expect("allocated");
+    let a = store
+        .apply(a)
+        .expect("applies")
+        .new_case
+        .expect("allocated");
     let b = create(&store, "EIR", 2026, draft("b@x", "", "", None));
     let mut out = Vec::new();
     assert_eq!(store.export(&mut out).expect("exports"), 2);
@@ -1004,7 +1236,10 @@ fn list_cases_by_reference_and_by_received() {
             .map(|c| c.reference)
             .collect()
     };
-    assert_eq!(refs(CaseOrder::Reference), [r2.clone(), r3.clone(), r1.clone()]);
+    assert_eq!(
+        refs(CaseOrder::Reference),
+        [r2.clone(), r3.clone(), r1.clone()]
+    );
     assert_eq!(refs(CaseOrder::Received), [r2, r3, r1]);
 }
 
@@ -1022,16 +1257,34 @@ fn corrupt_bytes_are_errors_naming_the_key() {
         matches!(&err, StoreError::Corrupt { tree: "cases", key, .. } if key == "FOI-2026-0000000050"),
         "{err}"
     );
-    assert!(matches!(store.list_cases(CaseOrder::Reference), Err(StoreError::Corrupt { .. })));
-    assert!(matches!(store.export(&mut Vec::new()), Err(StoreError::Corrupt { .. })));
-    assert!(store.get_case(&good).expect("good case still reads").is_some());
+    assert!(matches!(
+        store.list_cases(CaseOrder::Reference),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(matches!(
+        store.export(&mut Vec::new()),
+        Err(StoreError::Corrupt { .. })
+    ));
+    assert!(
+        store
+            .get_case(&good)
+            .expect("good case still reads")
+            .is_some()
+    );
 
     // A valid case stored under another case's key.
     let moved = r("FOI-2026-000060");
     let bytes = serde_json::to_vec(&case(&store, &good)).expect("encode");
-    store.cases.insert(keys::case_key(&moved), bytes).expect("inject");
+    store
+        .cases
+        .insert(keys::case_key(&moved), bytes)
+        .expect("inject");
     let err = store.get_case(&moved).expect_err("wrong key");
-    assert!(err.to_string().contains("record is for case FOI-2026-000001"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("record is for case FOI-2026-000001"),
+        "{err}"
+    );
 
     // Updating a corrupt case aborts with the key named.
     let err = store
@@ -1043,29 +1296,79 @@ fn corrupt_bytes_are_errors_naming_the_key() {
             ..Change::default()
         })
         .expect_err("corrupt old value");
-    assert!(matches!(err, StoreError::Corrupt { tree: "cases", .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::Corrupt { tree: "cases", .. }),
+        "{err}"
+    );
 
     // Damaged index values, audit events, counters, cursors, outbox rows, seen records.
-    store.idx_msgid.insert("m@x", &b"garbage"[..]).expect("inject");
-    assert!(matches!(store.find_by_message_id("m@x"), Err(StoreError::Corrupt { tree: "idx_msgid", .. })));
-    store.audit.insert(keys::audit_key(&good, 0), &b"\xff"[..]).expect("inject");
-    assert!(matches!(store.audit(&good), Err(StoreError::Corrupt { tree: "audit", .. })));
-    store.idx_due.insert(&b"2026-01-01\0junk"[..], &b""[..]).expect("inject");
-    assert!(matches!(store.due_on_or_before(date(2026, 12, 31)), Err(StoreError::Corrupt { .. })));
-    store.idx_requester.insert(&b"z@x\0junk"[..], &b""[..]).expect("inject");
-    assert!(matches!(store.cases_by_requester("Z@x"), Err(StoreError::Corrupt { .. })));
+    store
+        .idx_msgid
+        .insert("m@x", &b"garbage"[..])
+        .expect("inject");
+    assert!(matches!(
+        store.find_by_message_id("m@x"),
+        Err(StoreError::Corrupt {
+            tree: "idx_msgid",
+            ..
+        })
+    ));
+    store
+        .audit
+        .insert(keys::audit_key(&good, 0), &b"\xff"[..])
+        .expect("inject");
+    assert!(matches!(
+        store.audit(&good),
+        Err(StoreError::Corrupt { tree: "audit", .. })
+    ));
+    store
+        .idx_due
+        .insert(&b"2026-01-01\0junk"[..], &b""[..])
+        .expect("inject");
+    assert!(matches!(
+        store.due_on_or_before(date(2026, 12, 31)),
+        Err(StoreError::Corrupt { .. })
+    ));
+    store
+        .idx_requester
+        .insert(&b"z@x\0junk"[..], &b""[..])
+        .expect("inject");
+    assert!(matches!(
+        store.cases_by_requester("Z@x"),
+        Err(StoreError::Corrupt { .. })
+    ));
     store.cursors.insert("INBOX", &b"[]"[..]).expect("inject");
-    assert!(matches!(store.cursor("INBOX"), Err(StoreError::Corrupt { tree: "cursors", .. })));
-    store.outbox.insert(&keys::outbox_key(3), &b"1"[..]).expect("inject");
-    assert!(matches!(store.outbox_row(3), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        store.cursor("INBOX"),
+        Err(StoreError::Corrupt {
+            tree: "cursors",
+            ..
+        })
+    ));
+    store
+        .outbox
+        .insert(keys::outbox_key(3), &b"1"[..])
+        .expect("inject");
+    assert!(matches!(
+        store.outbox_row(3),
+        Err(StoreError::Corrupt { .. })
+    ));
     store
         .idx_outbox_due
-        .insert(&keys::outbox_due_key(t(2026, 1, 1, 0), 8), &b""[..])
+        .insert(keys::outbox_due_key(t(2026, 1, 1, 0), 8), &b""[..])
         .expect("inject");
-    let err = store.outbox_pending(t(2026, 6, 1, 0)).expect_err("dangling index entry");
+    let err = store
+        .outbox_pending(t(2026, 6, 1, 0))
+        .expect_err("dangling index entry");
     assert!(err.to_string().contains("row 8 does not exist"), "{err}");
-    store.seen.insert(keys::seen_hash_key("h1"), &b"nope"[..]).expect("inject");
-    assert!(matches!(store.find_seen(SeenKey::ContentHash("h1")), Err(StoreError::Corrupt { .. })));
+    store
+        .seen
+        .insert(keys::seen_hash_key("h1"), &b"nope"[..])
+        .expect("inject");
+    assert!(matches!(
+        store.find_seen(SeenKey::ContentHash("h1")),
+        Err(StoreError::Corrupt { .. })
+    ));
     store
         .sequences
         .insert(keys::seq_case_key("SAR", 2026), &b"\x01\x02"[..])
@@ -1098,7 +1401,10 @@ fn apply_async_commits_and_is_send() {
         .expect("runtime");
     let applied = rt.block_on(fut).expect("applies");
     let reference = applied.new_case.expect("allocated");
-    assert_eq!(store.find_by_message_id("a@x").expect("lookup"), Some(reference));
+    assert_eq!(
+        store.find_by_message_id("a@x").expect("lookup"),
+        Some(reference)
+    );
 }
 
 #[test]
