@@ -172,7 +172,9 @@ pub enum CalendarError {
         date: NaiveDate,
     },
     /// `meta.first_year..=meta.last_year` is empty or outside 1900..=2200.
-    #[error("bank-holiday TOML: [meta] first_year = {first}, last_year = {last} is not a range of years within 1900..=2200")]
+    #[error(
+        "bank-holiday TOML: [meta] first_year = {first}, last_year = {last} is not a range of years within 1900..=2200"
+    )]
     BadYears {
         /// `meta.first_year`.
         first: i32,
@@ -180,7 +182,9 @@ pub enum CalendarError {
         last: i32,
     },
     /// An event lies outside the years the file says it covers (TOML), or outside 1900..=2200.
-    #[error("bank-holiday {format}: {region} event {date} is outside the covered years {first}..={last}")]
+    #[error(
+        "bank-holiday {format}: {region} event {date} is outside the covered years {first}..={last}"
+    )]
     OutsideYears {
         /// "TOML" or "GOV.UK JSON".
         format: &'static str,
@@ -248,12 +252,12 @@ pub struct Holiday<'a> {
 }
 
 impl Holiday<'_> {
-    /// "Boxing Day" or "Boxing Day (Substitute day)".
+    /// "Boxing Day" or "Boxing Day, substitute day".
     pub fn label(&self) -> String {
         if self.notes.is_empty() {
             self.title.to_string()
         } else {
-            format!("{} ({})", self.title, self.notes)
+            format!("{}, {}", self.title, self.notes.to_lowercase())
         }
     }
 }
@@ -518,7 +522,11 @@ impl Calendar {
 
     /// The bank holiday taken on `date` in `region`, with its notes and source.
     pub fn holiday(&self, region: Region, date: NaiveDate) -> Option<Holiday<'_>> {
-        match self.regions.get(&region).and_then(|ys| ys.get(&date.year())) {
+        match self
+            .regions
+            .get(&region)
+            .and_then(|ys| ys.get(&date.year()))
+        {
             Some(y) => y.days.get(&date).map(|h| Holiday {
                 date,
                 title: &h.title,
@@ -666,7 +674,7 @@ impl WorkDays {
 pub struct RegionHoliday {
     /// The division.
     pub region: Region,
-    /// GOV.UK title with notes, e.g. "St Andrew’s Day (Substitute day)".
+    /// GOV.UK title with notes, e.g. "St Andrew’s Day, substitute day".
     pub label: String,
 }
 
@@ -689,12 +697,14 @@ impl fmt::Display for DayOff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DayOff::Weekend(_) => f.write_str("weekend"),
-            DayOff::ChristmasDay => f.write_str("Christmas Day (named in the statute)"),
+            DayOff::ChristmasDay => {
+                f.write_str("Christmas Day (named in the statutory definition of working day)")
+            }
             DayOff::GoodFriday => f.write_str("Good Friday (named in FOIA s.10(6))"),
             DayOff::Closure => f.write_str("organisational closure day (local policy)"),
             DayOff::BankHoliday(hits) => {
-                // Group regions by label: "Easter Monday, bank holiday in england-and-wales and
-                // northern-ireland".
+                // Group regions by label: "Easter Monday (bank holiday in england-and-wales and
+                // northern-ireland)".
                 let mut groups: Vec<(&str, Vec<Region>)> = Vec::new();
                 for h in hits {
                     match groups.iter_mut().find(|(l, _)| *l == h.label) {
@@ -706,7 +716,7 @@ impl fmt::Display for DayOff {
                     .into_iter()
                     .map(|(label, rs)| {
                         let names: Vec<&str> = rs.iter().map(|r| r.as_str()).collect();
-                        format!("{label}, bank holiday in {}", join_and(&names))
+                        format!("{label} (bank holiday in {})", join_and(&names))
                     })
                     .collect();
                 f.write_str(&parts.join("; "))
@@ -938,7 +948,10 @@ mod tests {
             }
         );
         assert_eq!(b.year_source(Region::Scotland, 2014), YearSource::Rules);
-        assert_eq!(b.year_source(Region::NorthernIreland, 2028), YearSource::Rules);
+        assert_eq!(
+            b.year_source(Region::NorthernIreland, 2028),
+            YearSource::Rules
+        );
         // Counts per division per the §6.5 table: E&W 8/yr (+ one-offs), Scotland 9, NI 10.
         assert_eq!(b.holidays_in_year(Region::EnglandAndWales, 2025).len(), 8);
         assert_eq!(b.holidays_in_year(Region::Scotland, 2025).len(), 9);
@@ -951,18 +964,34 @@ mod tests {
     fn is_bank_holiday_lookups() {
         let b = Calendar::builtin();
         let cases = [
-            (Region::Scotland, "2026-06-15", Some("World Cup bank holiday")),
+            (
+                Region::Scotland,
+                "2026-06-15",
+                Some("World Cup bank holiday"),
+            ),
             (Region::EnglandAndWales, "2026-06-15", None),
             (Region::Scotland, "2025-12-01", Some("St Andrew’s Day")),
-            (Region::NorthernIreland, "2025-07-14", Some("Battle of the Boyne (Orangemen’s Day)")),
+            (
+                Region::NorthernIreland,
+                "2025-07-14",
+                Some("Battle of the Boyne (Orangemen’s Day)"),
+            ),
             (Region::EnglandAndWales, "2025-07-14", None),
             (Region::Scotland, "2026-01-02", Some("2nd January")),
             (Region::EnglandAndWales, "2026-01-02", None),
             (Region::Scotland, "2025-04-21", None), // Easter Monday: not Scottish
             (Region::EnglandAndWales, "2022-05-30", None), // moved to 2 Jun 2022
-            (Region::EnglandAndWales, "2022-06-02", Some("Spring bank holiday")),
+            (
+                Region::EnglandAndWales,
+                "2022-06-02",
+                Some("Spring bank holiday"),
+            ),
             // Outside the data: rules.
-            (Region::NorthernIreland, "2014-03-17", Some("St Patrick’s Day")),
+            (
+                Region::NorthernIreland,
+                "2014-03-17",
+                Some("St Patrick’s Day"),
+            ),
             (Region::EnglandAndWales, "2034-12-25", Some("Christmas Day")),
             (Region::Scotland, "2034-01-03", Some("2nd January")),
             (Region::EnglandAndWales, "2034-01-03", None),
@@ -971,8 +1000,13 @@ mod tests {
             assert_eq!(b.is_bank_holiday(r, date(d)), want, "{r} {d}");
         }
         let h = b.holiday(Region::Scotland, date("2025-12-01")).unwrap();
-        assert_eq!(h.label(), "St Andrew’s Day (Substitute day)");
-        assert_eq!(b.holiday(Region::Scotland, date("2034-01-03")).unwrap().source, YearSource::Rules);
+        assert_eq!(h.label(), "St Andrew’s Day, substitute day");
+        assert_eq!(
+            b.holiday(Region::Scotland, date("2034-01-03"))
+                .unwrap()
+                .source,
+            YearSource::Rules
+        );
     }
 
     /// The strongest check of the generator: for every division and every year of the shipped
@@ -994,7 +1028,11 @@ mod tests {
                     .map(|h| (h.date, h.title, h.notes))
                     .collect();
                 assert_eq!(g, d, "{r} {y}");
-                assert!(data.holidays_in_year(r, y).iter().all(|h| matches!(h.source, YearSource::Data { .. })));
+                assert!(
+                    data.holidays_in_year(r, y)
+                        .iter()
+                        .all(|h| matches!(h.source, YearSource::Data { .. }))
+                );
             }
         }
     }
@@ -1015,15 +1053,31 @@ division = "northern-ireland"
 events = []
 "#;
         let c = Calendar::from_toml(toml).unwrap();
-        assert_eq!(c.is_bank_holiday(Region::Scotland, date("2030-12-02")), None);
-        assert_eq!(c.is_bank_holiday(Region::EnglandAndWales, date("2030-12-25")), None);
-        assert_eq!(c.year_source(Region::Scotland, 2030), YearSource::Data { origin: "TOML data" });
+        assert_eq!(
+            c.is_bank_holiday(Region::Scotland, date("2030-12-02")),
+            None
+        );
+        assert_eq!(
+            c.is_bank_holiday(Region::EnglandAndWales, date("2030-12-25")),
+            None
+        );
+        assert_eq!(
+            c.year_source(Region::Scotland, 2030),
+            YearSource::Data {
+                origin: "TOML data"
+            }
+        );
         // 2031 is not covered: rules.
-        assert_eq!(c.is_bank_holiday(Region::Scotland, date("2031-12-01")), Some("St Andrew’s Day"));
+        assert_eq!(
+            c.is_bank_holiday(Region::Scotland, date("2031-12-01")),
+            Some("St Andrew’s Day")
+        );
         let named = c.named("/etc/foi/bh.toml");
         assert_eq!(
             named.year_source(Region::EnglandAndWales, 2030),
-            YearSource::Data { origin: "/etc/foi/bh.toml" }
+            YearSource::Data {
+                origin: "/etc/foi/bh.toml"
+            }
         );
     }
 
@@ -1077,12 +1131,25 @@ events = []
             Some("Coronation rehearsal holiday")
         );
         // 2029 is data for E&W, so its (unlisted) Christmas is not a bank holiday there.
-        assert_eq!(c.is_bank_holiday(Region::EnglandAndWales, date("2029-12-25")), None);
+        assert_eq!(
+            c.is_bank_holiday(Region::EnglandAndWales, date("2029-12-25")),
+            None
+        );
         // NI has no events: rules for every year.
-        assert_eq!(c.year_source(Region::NorthernIreland, 2028), YearSource::Rules);
-        let h = c.holiday(Region::EnglandAndWales, date("2028-01-03")).unwrap();
+        assert_eq!(
+            c.year_source(Region::NorthernIreland, 2028),
+            YearSource::Rules
+        );
+        let h = c
+            .holiday(Region::EnglandAndWales, date("2028-01-03"))
+            .unwrap();
         assert_eq!(h.notes, "Substitute day");
-        assert_eq!(h.source, YearSource::Data { origin: "GOV.UK JSON data" });
+        assert_eq!(
+            h.source,
+            YearSource::Data {
+                origin: "GOV.UK JSON data"
+            }
+        );
 
         let text = c.to_govuk_json().unwrap();
         let back = Calendar::from_govuk_json(&text).unwrap();
@@ -1101,12 +1168,24 @@ events = []
     #[test]
     fn json_errors_carry_context() {
         let cases = [
-            (r#"{"england-and-wales": {"events": []}, "scotland": {"events": []}}"#, "division northern-ireland is missing"),
+            (
+                r#"{"england-and-wales": {"events": []}, "scotland": {"events": []}}"#,
+                "division northern-ireland is missing",
+            ),
             (r#"{"wales": {"events": []}}"#, "unknown division \"wales\""),
             (r#"{"mars": {"events": []}}"#, "unknown division \"mars\""),
-            (r#"{"scotland": {"events": [{"title": "X", "date": "1/1/2028"}]}}"#, "scotland event #1: date \"1/1/2028\""),
-            (r#"{"scotland": {"events": [{"title": "X", "date": "1800-01-01"}]}}"#, "outside the covered years"),
-            (r#"{"scotland": {"events": [{"date": "2028-01-01"}]}}"#, "title"),
+            (
+                r#"{"scotland": {"events": [{"title": "X", "date": "1/1/2028"}]}}"#,
+                "scotland event #1: date \"1/1/2028\"",
+            ),
+            (
+                r#"{"scotland": {"events": [{"title": "X", "date": "1800-01-01"}]}}"#,
+                "outside the covered years",
+            ),
+            (
+                r#"{"scotland": {"events": [{"date": "2028-01-01"}]}}"#,
+                "title",
+            ),
             ("[]", "GOV.UK format"),
         ];
         for (text, want) in cases {
@@ -1117,20 +1196,33 @@ events = []
 
     #[test]
     fn overrides_replace_whole_years() {
-        let newer = Calendar::from_govuk_json(SAMPLE_JSON).unwrap().named("ops.json");
+        let newer = Calendar::from_govuk_json(SAMPLE_JSON)
+            .unwrap()
+            .named("ops.json");
         let merged = Calendar::builtin().with_overrides(newer);
         // 2015–2027 still built-in; 2028–2029 E&W and 2028 Scotland from the override.
-        assert_eq!(merged.data_years(Region::EnglandAndWales), Some(2015..=2029));
+        assert_eq!(
+            merged.data_years(Region::EnglandAndWales),
+            Some(2015..=2029)
+        );
         assert_eq!(
             merged.year_source(Region::EnglandAndWales, 2029),
             YearSource::Data { origin: "ops.json" }
         );
         assert_eq!(
             merged.year_source(Region::EnglandAndWales, 2025),
-            YearSource::Data { origin: BUILTIN_ORIGIN }
+            YearSource::Data {
+                origin: BUILTIN_ORIGIN
+            }
         );
-        assert_eq!(merged.year_source(Region::NorthernIreland, 2028), YearSource::Rules);
-        assert_eq!(merged.is_bank_holiday(Region::Scotland, date("2028-01-04")), Some("2nd January"));
+        assert_eq!(
+            merged.year_source(Region::NorthernIreland, 2028),
+            YearSource::Rules
+        );
+        assert_eq!(
+            merged.is_bank_holiday(Region::Scotland, date("2028-01-04")),
+            Some("2nd January")
+        );
         // Override of an existing year replaces it completely.
         let patch = Calendar::from_govuk_json(
             r#"{"england-and-wales": {"events": [{"title": "Only day", "date": "2025-03-03"}]},
@@ -1149,7 +1241,8 @@ events = []
         let foia = WorkingCalendar::new(&cal, WorkDays::Foia, &closures);
         let foisa = WorkingCalendar::new(&cal, WorkDays::Foisa, &closures);
         let sar_ew = WorkingCalendar::new(&cal, WorkDays::Sar(Region::EnglandAndWales), &closures);
-        let pol_ew = WorkingCalendar::new(&cal, WorkDays::Policy(Region::EnglandAndWales), &closures);
+        let pol_ew =
+            WorkingCalendar::new(&cal, WorkDays::Policy(Region::EnglandAndWales), &closures);
         let pol_sc = WorkingCalendar::new(&cal, WorkDays::Policy(Region::Scotland), &closures);
         // (date, foia, foisa, sar_ew, policy_ew, policy_sc) working?
         let cases = [
@@ -1175,17 +1268,26 @@ events = []
         }
         assert_eq!(foia.day_off(date("2025-12-25")), Some(DayOff::ChristmasDay));
         assert_eq!(foia.day_off(date("2025-04-18")), Some(DayOff::GoodFriday));
-        assert_eq!(foisa.day_off(date("2025-04-18")).map(|d| d.to_string()), Some("Good Friday, bank holiday in scotland".to_string()));
+        assert_eq!(
+            foisa.day_off(date("2025-04-18")).map(|d| d.to_string()),
+            Some("Good Friday (bank holiday in scotland)".to_string())
+        );
         assert_eq!(
             foia.day_off(date("2025-04-21")).map(|d| d.to_string()),
-            Some("Easter Monday, bank holiday in england-and-wales and northern-ireland".to_string())
+            Some(
+                "Easter Monday (bank holiday in england-and-wales and northern-ireland)"
+                    .to_string()
+            )
         );
         assert_eq!(
             foia.day_off(date("2025-12-01")).map(|d| d.to_string()),
-            Some("St Andrew’s Day (Substitute day), bank holiday in scotland".to_string())
+            Some("St Andrew’s Day, substitute day (bank holiday in scotland)".to_string())
         );
         assert_eq!(pol_ew.day_off(date("2025-12-29")), Some(DayOff::Closure));
-        assert_eq!(foia.day_off(date("2025-12-28")), Some(DayOff::Weekend(Weekday::Sun)));
+        assert_eq!(
+            foia.day_off(date("2025-12-28")),
+            Some(DayOff::Weekend(Weekday::Sun))
+        );
     }
 
     #[test]

@@ -134,7 +134,12 @@ fn weekdays_from(from: NaiveDate, n: usize) -> Option<Vec<NaiveDate>> {
 }
 
 /// A fixed-date holiday taken on the next Monday when it falls at a weekend.
-fn fixed_or_next_monday(year: i32, month: u32, day: u32, title: &'static str) -> Option<RuleHoliday> {
+fn fixed_or_next_monday(
+    year: i32,
+    month: u32,
+    day: u32,
+    title: &'static str,
+) -> Option<RuleHoliday> {
     let d = NaiveDate::from_ymd_opt(year, month, day)?;
     let date = match d.weekday() {
         Weekday::Sat => d.checked_add_days(Days::new(2))?,
@@ -199,10 +204,7 @@ fn generate(region: Region, year: i32) -> Option<Vec<RuleHoliday>> {
 
     // Easter. Easter Monday is not a bank holiday in Scotland.
     let easter = easter_sunday(year)?;
-    out.push(plain(
-        easter.checked_sub_days(Days::new(2))?,
-        "Good Friday",
-    ));
+    out.push(plain(easter.checked_sub_days(Days::new(2))?, "Good Friday"));
     if region != Region::Scotland {
         out.push(plain(
             easter.checked_add_days(Days::new(1))?,
@@ -378,7 +380,11 @@ mod tests {
                 let x = hs.iter().find(|h| h.title == "Christmas Day").unwrap();
                 let b = hs.iter().find(|h| h.title == "Boxing Day").unwrap();
                 assert_eq!((x.date, x.substitute), (date(xmas), xs), "{region} {year}");
-                assert_eq!((b.date, b.substitute), (date(boxing), bs), "{region} {year}");
+                assert_eq!(
+                    (b.date, b.substitute),
+                    (date(boxing), bs),
+                    "{region} {year}"
+                );
             }
         }
     }
@@ -395,7 +401,8 @@ mod tests {
             assert!(!titles(Region::EnglandAndWales, y).contains(&"St Patrick’s Day"));
             assert!(titles(Region::Scotland, y).contains(&"St Andrew’s Day"));
             assert!(
-                titles(Region::NorthernIreland, y).contains(&"Battle of the Boyne (Orangemen’s Day)")
+                titles(Region::NorthernIreland, y)
+                    .contains(&"Battle of the Boyne (Orangemen’s Day)")
             );
         }
         // St Andrew's Day only from 2007.
@@ -414,7 +421,11 @@ mod tests {
 
     #[test]
     fn one_offs_and_moves() {
-        let has = |r: Region, d: &str| rule_holidays(r, date(d).year()).iter().any(|h| h.date == date(d));
+        let has = |r: Region, d: &str| {
+            rule_holidays(r, date(d).year())
+                .iter()
+                .any(|h| h.date == date(d))
+        };
         assert!(has(Region::EnglandAndWales, "1999-12-31"));
         assert!(has(Region::NorthernIreland, "2011-04-29"));
         assert!(has(Region::Scotland, "2012-06-05"));

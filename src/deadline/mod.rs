@@ -42,7 +42,7 @@ pub use calendar::{
 
 use crate::kind::Kind;
 use calendar::{Counted, Skip, join_and};
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{Europe::London, OffsetName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -186,7 +186,9 @@ impl fmt::Display for Regime {
             Regime::Foisa => f.write_str("FOISA"),
             Regime::EirScotland => f.write_str("EIR(S)"),
             Regime::Sar => f.write_str("SAR"),
-            Regime::Policy { working_days } => write!(f, "local policy ({working_days} working days)"),
+            Regime::Policy { working_days } => {
+                write!(f, "local policy ({working_days} working days)")
+            }
         }
     }
 }
@@ -541,7 +543,9 @@ pub enum DeadlineError {
         reason: &'static str,
     },
     /// A working-day count above [`MAX_WORKING_DAYS`].
-    #[error("{days} working days is more than the {max} the engine counts (check the policy configuration)")]
+    #[error(
+        "{days} working days is more than the {max} the engine counts (check the policy configuration)"
+    )]
     TooManyWorkingDays {
         /// Days asked for.
         days: u32,
@@ -557,8 +561,7 @@ pub enum DeadlineError {
 }
 
 const ID_NOT_FOI: &str = "identity checks belong to subject access (UK GDPR Art 12(6)); FOI and EIR requests are applicant-blind";
-const POLICY_NO_EVENTS: &str =
-    "local-policy timescales (deadlines.md §5) have no stop-the-clock events in the deadline engine";
+const POLICY_NO_EVENTS: &str = "local-policy timescales (deadlines.md §5) have no stop-the-clock events in the deadline engine";
 
 /// Computes the clock of one case.
 ///
@@ -604,7 +607,9 @@ fn check_events(input: &ClockInput) -> Result<(), DeadlineError> {
             })?;
             if allowed != e.kind {
                 let reason = match (regime, e.kind) {
-                    (Regime::Eir | Regime::EirScotland, ExtensionKind::PublicInterest) => NO_EIR_PIT,
+                    (Regime::Eir | Regime::EirScotland, ExtensionKind::PublicInterest) => {
+                        NO_EIR_PIT
+                    }
                     (Regime::Foia, ExtensionKind::ComplexVoluminous) => NO_FOIA_COMPLEXITY,
                     (Regime::Sar, _) => SAR_ONLY_MONTHS,
                     _ => MONTHS_ONLY_SAR,
@@ -639,8 +644,26 @@ fn check_events(input: &ClockInput) -> Result<(), DeadlineError> {
 // ---- shared helpers ----------------------------------------------------------------------------
 
 /// The UK local (Europe/London) date of an instant: the "date of receipt" (§0, vector S2).
-pub fn local_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&London).date_naive()
+///
+/// # Errors
+/// [`DeadlineError::OutOfRange`] for instants at the very ends of chrono's range, whose local
+/// time cannot be represented (a forged header could carry one).
+pub fn local_date(at: DateTime<Utc>) -> Result<NaiveDate, DeadlineError> {
+    Ok(london(at)?.0.date())
+}
+
+/// Local Europe/London time and its abbreviation (GMT or BST), without chrono's panicking
+/// conversion at the ends of its range.
+fn london(at: DateTime<Utc>) -> Result<(NaiveDateTime, String), DeadlineError> {
+    let offset = London.offset_from_utc_datetime(&at.naive_utc());
+    let local =
+        at.naive_utc()
+            .checked_add_offset(offset.fix())
+            .ok_or(DeadlineError::OutOfRange {
+                date: at.date_naive(),
+            })?;
+    let abbr = offset.abbreviation().unwrap_or("UK time").to_string();
+    Ok((local, abbr))
 }
 
 /// "Fri 10 Jan 2025".
@@ -650,20 +673,19 @@ fn day(d: NaiveDate) -> String {
 
 /// The receipt line: local time with GMT/BST, and the UTC instant, pointing out when the dates
 /// differ.
-fn receipt_line(what: &str, at: DateTime<Utc>) -> String {
-    let local = at.with_timezone(&London);
-    let abbr = local.offset().abbreviation().unwrap_or("UK time");
+fn receipt_line(what: &str, at: DateTime<Utc>) -> Result<String, DeadlineError> {
+    let (local, abbr) = london(at)?;
     let utc = at.format("%Y-%m-%dT%H:%M:%SZ");
-    let local_txt = format!("{} {} {abbr}", day(local.date_naive()), local.format("%H:%M"));
-    if local.date_naive() == at.date_naive() {
+    let local_txt = format!("{} {} {abbr}", day(local.date()), local.format("%H:%M"));
+    Ok(if local.date() == at.date_naive() {
         format!("{what}: {local_txt} (Europe/London; {utc}).")
     } else {
         format!(
             "{what}: {utc} is {local_txt} in Europe/London; the UK local date {} counts, not the UTC date {}.",
-            day(local.date_naive()),
+            day(local.date()),
             day(at.date_naive())
         )
-    }
+    })
 }
 
 /// Last day of "the period of `months` months beginning with `start`": the day before the
@@ -695,7 +717,9 @@ fn skip_lines(skipped: &[(NaiveDate, Skip)], fee_rule: &str) -> Vec<(NaiveDate, 
             Skip::Off(off) => ("Skipped", off.to_string()),
             Skip::Disregarded => (
                 "Disregarded",
-                format!("working day between the fees notice and the fee, both included ({fee_rule})"),
+                format!(
+                    "working day(s) from the fees notice to the fee, both included ({fee_rule})"
+                ),
             ),
         }
     };
@@ -792,10 +816,13 @@ fn compute_working(
             opts.closure_days.len()
         ));
     }
-    let received = local_date(input.received_at);
-    ex.push(receipt_line("Received", input.received_at));
+    let received = local_date(input.received_at)?;
+    ex.push(receipt_line("Received", input.received_at)?);
 
-    let day0_from = |date: NaiveDate, what: &str, ex: &mut Vec<String>| -> Result<NaiveDate, DeadlineError> {
+    let day0_from = |date: NaiveDate,
+                     what: &str,
+                     ex: &mut Vec<String>|
+     -> Result<NaiveDate, DeadlineError> {
         if opts.nonworking_receipt_rolls_forward
             && let Some(off) = wc.day_off(date)
         {
@@ -842,7 +869,7 @@ fn compute_working(
     timeline.sort_by_key(|(t, _)| *t);
 
     for (t, ev) in timeline {
-        let d = local_date(t);
+        let d = local_date(t)?;
         latest_seen = latest_seen.max(d);
         match ev {
             ClockEvent::ClarificationRequested(_) | ClockEvent::ParticularsRequested(_) => {
@@ -868,7 +895,7 @@ fn compute_working(
                         day(d)
                     ));
                 }
-                ex.push(receipt_line(&format!("{clar_words} received"), at));
+                ex.push(receipt_line(&format!("{clar_words} received"), at)?);
                 if d > day0 {
                     day0 = day0_from(d, "day the clarification arrived", &mut ex)?;
                     ex.push(format!(
@@ -1010,7 +1037,14 @@ fn compute_working(
             d = d.succ_opt().ok_or(DeadlineError::OutOfRange { date: d })?;
         }
         ex.push("0 working days: due on day 0 itself if it is a working day, else the next working day.".to_string());
-        (due, Vec::new(), Counted { working: vec![due], skipped })
+        (
+            due,
+            Vec::new(),
+            Counted {
+                working: vec![due],
+                skipped,
+            },
+        )
     } else {
         let counted = wc.count(day0, n, &windows)?;
         let due = counted
@@ -1063,7 +1097,7 @@ fn compute_working(
                 .get(STATUTORY_WORKING_DAYS as usize - 1)
                 .copied()
                 .ok_or(DeadlineError::OutOfRange { date: day0 })?;
-            let given = e.notified_at.map(local_date);
+            let given = e.notified_at.map(local_date).transpose()?;
             let late = given.is_some_and(|g| g > due_by);
             let kind = if regime == Regime::Foia {
                 NoticeKind::S17RefusalNotice
@@ -1079,7 +1113,11 @@ fn compute_working(
                         day(due_by)
                     ));
                 } else {
-                    ex.push(format!("The {} was given on {}, in time.", notice_name(kind), day(g)));
+                    ex.push(format!(
+                        "The {} was given on {}, in time.",
+                        notice_name(kind),
+                        day(g)
+                    ));
                 }
             }
             Some(Notice {
@@ -1142,8 +1180,8 @@ fn compute_sar(
     if opts.nonworking_receipt_rolls_forward {
         ex.push("The option nonworking_receipt_rolls_forward does not apply to subject access: the ICO counts the day of receipt whatever kind of day it is.".to_string());
     }
-    let received = local_date(input.received_at);
-    ex.push(receipt_line("Received", input.received_at));
+    let received = local_date(input.received_at)?;
+    ex.push(receipt_line("Received", input.received_at)?);
     let mut start = received;
     ex.push(format!(
         "Start: {} (the day of receipt counts as the first day, even if it is not a working day).",
@@ -1193,7 +1231,10 @@ fn compute_sar(
     };
 
     for (_, ev) in timeline {
-        let d = ev.at().map(local_date).unwrap_or(start);
+        let d = match ev.at() {
+            Some(t) => local_date(t)?,
+            None => start,
+        };
         match ev {
             ClockEvent::IdRequested(_) => {
                 if awaiting_id.is_none() {
@@ -1283,7 +1324,7 @@ fn compute_sar(
         };
         pause += n;
         ex.push(format!(
-            "{clar_words} asked on {} and received on {}: {n} calendar day(s) from {} to {}, both included, do not count (stop-the-clock; ICO practice before 5 Feb 2026).",
+            "{clar_words} asked on {} and received on {}: {n} calendar day(s) from {} to {}, both included, do not count (Art 12A stop-the-clock, in force from 5 Feb 2026; ICO practice before then).",
             day(asked),
             day(got),
             day(from),
@@ -1292,6 +1333,11 @@ fn compute_sar(
     }
 
     let months = if extension.is_some() { 3 } else { 1 };
+    let months_txt = if months == 1 {
+        "one month"
+    } else {
+        "three months"
+    };
     if extension.is_some() {
         ex.push("Extension (UK GDPR Art 12(3)/12A; DPA 2018 s.54(3A)) for complexity or number of requests: three months from the start, not from the original due date.".to_string());
     }
@@ -1304,7 +1350,7 @@ fn compute_sar(
         let end = period_end_beginning_with(start, months)?;
         if has_corresponding {
             ex.push(format!(
-                "The period of {months} month(s) beginning with {} ends the day before the corresponding date {}: {}.",
+                "The period of {months_txt} beginning with {} ends the day before the corresponding date {}: {}.",
                 day(start),
                 day(corresponding),
                 day(end)
@@ -1337,7 +1383,7 @@ fn compute_sar(
     } else {
         if has_corresponding {
             ex.push(format!(
-                "Corresponding date {months} month(s) after the start: {}.",
+                "Corresponding date {months_txt} after the start: {}.",
                 day(corresponding)
             ));
         } else {
@@ -1391,6 +1437,11 @@ fn compute_sar(
         ));
         t
     };
+    if let Some(off) = wc.day_off(internal_target) {
+        ex.push(format!(
+            "The internal target is not a working day ({off}): aim for the working day before it."
+        ));
+    }
 
     let one_month = if strict {
         period_end_beginning_with(start, 1)?
@@ -1402,7 +1453,7 @@ fn compute_sar(
     let notice_due = add_days(one_month, pause)?;
     let notice = match extension {
         Some(e) => {
-            let given = e.notified_at.map(local_date);
+            let given = e.notified_at.map(local_date).transpose()?;
             let late = given.is_some_and(|g| g > notice_due);
             ex.push(format!(
                 "The extension notice, with reasons, must be given within the first month: by {} (not rolled forward).",
@@ -1416,7 +1467,10 @@ fn compute_sar(
                         day(notice_due)
                     ));
                 } else {
-                    ex.push(format!("The extension notice was given on {}, in time.", day(g)));
+                    ex.push(format!(
+                        "The extension notice was given on {}, in time.",
+                        day(g)
+                    ));
                 }
             }
             Some(Notice {
@@ -1455,7 +1509,6 @@ fn compute_sar(
         calendar_years: uses,
     })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -1581,7 +1634,9 @@ mod tests {
             notice_due = find_date(ev);
             assert!(notice_due.is_some(), "{id}: notice date in {ev:?}");
         } else if ev.starts_with("sar_extension") {
-            input.events.push(ClockEvent::extension_for(Regime::Sar).unwrap());
+            input
+                .events
+                .push(ClockEvent::extension_for(Regime::Sar).unwrap());
         } else if let Some(rest) = ev.strip_prefix("local policy ") {
             let n: u32 = rest.split_whitespace().next().unwrap().parse().unwrap();
             assert_eq!(regime, Regime::Policy { working_days: n }, "{id}");
@@ -1618,7 +1673,14 @@ mod tests {
         let rows = csv_rows(VECTORS);
         assert_eq!(
             rows[0],
-            ["kind", "region", "received", "event", "expected_due", "note"]
+            [
+                "kind",
+                "region",
+                "received",
+                "event",
+                "expected_due",
+                "note"
+            ]
         );
         rows[1..].iter().map(|r| parse_vector(r)).collect()
     }
@@ -1650,9 +1712,1450 @@ mod tests {
             let last = out.explanation.last().unwrap();
             assert!(last.starts_with("Due: "), "{}: {last}", v.id);
             assert!(last.contains(&day(v.due)), "{}: {last}", v.id);
-            assert!(out.explanation.iter().any(|l| l.starts_with("Regime: ")), "{}", v.id);
-            assert!(out.explanation.iter().any(|l| l.starts_with("Bank holidays for ")), "{}", v.id);
+            assert!(
+                out.explanation.iter().any(|l| l.starts_with("Regime: ")),
+                "{}",
+                v.id
+            );
+            assert!(
+                out.explanation
+                    .iter()
+                    .any(|l| l.starts_with("Bank holidays for ")),
+                "{}",
+                v.id
+            );
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    // ---- helpers for the project's own vectors -------------------------------------------------
+
+    const EW: Region = Region::EnglandAndWales;
+    const SC: Region = Region::Scotland;
+    const NI: Region = Region::NorthernIreland;
+    const P5: Regime = Regime::Policy { working_days: 5 };
+    const P10: Regime = Regime::Policy { working_days: 10 };
+
+    fn run_with(
+        regime: Regime,
+        region: Region,
+        received: &str,
+        events: &[ClockEvent],
+        opts: &DeadlineOptions,
+    ) -> Result<Outcome, DeadlineError> {
+        let mut input = ClockInput::new(regime, region, at(received));
+        input.events.extend_from_slice(events);
+        compute(&input, &Calendar::builtin(), opts)
+    }
+
+    fn run(regime: Regime, region: Region, received: &str, events: &[ClockEvent]) -> Outcome {
+        run_with(
+            regime,
+            region,
+            received,
+            events,
+            &DeadlineOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn has_line(out: &Outcome, needle: &str) -> bool {
+        out.explanation.iter().any(|l| l.contains(needle))
+    }
+
+    fn ext(kind: ExtensionKind, notified: Option<&str>) -> ClockEvent {
+        ClockEvent::Extension(Extension {
+            kind,
+            notified_at: notified.map(at),
+        })
+    }
+
+    /// Own vectors without events. Every expected date was counted by hand and then checked
+    /// with an independent Python implementation over the shipped table.
+    #[test]
+    fn own_vectors() {
+        let cases: &[(&str, Regime, Region, &str, &str)] = &[
+            // Time zone: 23:30Z on Sun 6 Jul 2025 is 00:30 BST on Mon 7 Jul: day 0 is Monday.
+            (
+                "dst-foia",
+                Regime::Foia,
+                EW,
+                "2025-07-06T23:30:00Z",
+                "2025-08-06",
+            ),
+            // Year boundary 2026/27: 25, 28 Dec, 1 Jan and Scotland's Mon 4 Jan 2027 skipped.
+            (
+                "ny-foia",
+                Regime::Foia,
+                EW,
+                "2026-12-21T10:00:00Z",
+                "2027-01-22",
+            ),
+            (
+                "ny-foisa",
+                Regime::Foisa,
+                SC,
+                "2026-12-21T10:00:00Z",
+                "2027-01-22",
+            ),
+            (
+                "ny-policy-ew",
+                P10,
+                EW,
+                "2026-12-21T10:00:00Z",
+                "2027-01-07",
+            ),
+            // Into a year the data does not cover (2028, rules).
+            (
+                "ny-rules",
+                Regime::Foia,
+                EW,
+                "2027-12-20T10:00:00Z",
+                "2028-01-21",
+            ),
+            // SAR across the year end, and clamping plus roll-forward together.
+            (
+                "sar-ny",
+                Regime::Sar,
+                EW,
+                "2025-12-31T10:00:00Z",
+                "2026-02-02",
+            ),
+            (
+                "sar-clamp-roll",
+                Regime::Sar,
+                EW,
+                "2026-01-31T10:00:00Z",
+                "2026-03-02",
+            ),
+            // 2034 (rules): Good Friday 7 Apr, Easter Monday 10 Apr (not Scottish).
+            (
+                "2034-foia",
+                Regime::Foia,
+                EW,
+                "2034-03-20T10:00:00Z",
+                "2034-04-19",
+            ),
+            (
+                "2034-foisa",
+                Regime::Foisa,
+                SC,
+                "2034-03-20T10:00:00Z",
+                "2034-04-18",
+            ),
+            (
+                "2034-sar-ew",
+                Regime::Sar,
+                EW,
+                "2034-03-10T10:00:00Z",
+                "2034-04-11",
+            ),
+            (
+                "2034-sar-sc",
+                Regime::Sar,
+                SC,
+                "2034-03-10T10:00:00Z",
+                "2034-04-10",
+            ),
+            // Scottish 2nd January pattern (1 Jan 2022 a Saturday: Mon 3 + Tue 4 Jan).
+            (
+                "2jan-foisa",
+                Regime::Foisa,
+                SC,
+                "2021-12-30T10:00:00Z",
+                "2022-01-31",
+            ),
+            (
+                "2jan-policy-ew",
+                P5,
+                EW,
+                "2021-12-30T10:00:00Z",
+                "2022-01-07",
+            ),
+            (
+                "2jan-policy-sc",
+                P5,
+                SC,
+                "2021-12-30T10:00:00Z",
+                "2022-01-10",
+            ),
+            // Christmas on each weekday: SAR received 25 Nov, corresponding date 25 Dec.
+            (
+                "xmas-mon",
+                Regime::Sar,
+                EW,
+                "2023-11-25T10:00:00Z",
+                "2023-12-27",
+            ),
+            (
+                "xmas-tue",
+                Regime::Sar,
+                EW,
+                "2018-11-25T10:00:00Z",
+                "2018-12-27",
+            ),
+            (
+                "xmas-wed",
+                Regime::Sar,
+                EW,
+                "2024-11-25T10:00:00Z",
+                "2024-12-27",
+            ),
+            (
+                "xmas-thu",
+                Regime::Sar,
+                EW,
+                "2025-11-25T10:00:00Z",
+                "2025-12-29",
+            ),
+            (
+                "xmas-fri",
+                Regime::Sar,
+                EW,
+                "2026-11-25T10:00:00Z",
+                "2026-12-29",
+            ),
+            (
+                "xmas-sat",
+                Regime::Sar,
+                EW,
+                "2027-11-25T10:00:00Z",
+                "2027-12-29",
+            ),
+            (
+                "xmas-sun",
+                Regime::Sar,
+                EW,
+                "2022-11-25T10:00:00Z",
+                "2022-12-28",
+            ),
+            (
+                "xmas-sun-rules",
+                Regime::Sar,
+                EW,
+                "2033-11-25T10:00:00Z",
+                "2033-12-28",
+            ),
+            // Each region's own holidays for SAR roll-forward and local policy.
+            (
+                "boyne-ew",
+                Regime::Sar,
+                EW,
+                "2025-06-14T10:00:00+01:00",
+                "2025-07-14",
+            ),
+            (
+                "boyne-sc",
+                Regime::Sar,
+                SC,
+                "2025-06-14T10:00:00+01:00",
+                "2025-07-14",
+            ),
+            (
+                "boyne-ni",
+                Regime::Sar,
+                NI,
+                "2025-06-14T10:00:00+01:00",
+                "2025-07-15",
+            ),
+            (
+                "summer-ew",
+                Regime::Sar,
+                EW,
+                "2025-07-04T10:00:00+01:00",
+                "2025-08-04",
+            ),
+            (
+                "summer-sc",
+                Regime::Sar,
+                SC,
+                "2025-07-04T10:00:00+01:00",
+                "2025-08-05",
+            ),
+            (
+                "summer-ni",
+                Regime::Sar,
+                NI,
+                "2025-07-04T10:00:00+01:00",
+                "2025-08-04",
+            ),
+            ("stpat-ew", P5, EW, "2025-03-12T10:00:00Z", "2025-03-19"),
+            ("stpat-sc", P5, SC, "2025-03-12T10:00:00Z", "2025-03-19"),
+            ("stpat-ni", P5, NI, "2025-03-12T10:00:00Z", "2025-03-20"),
+            // FOIA ignores the authority's region: same answer for all three.
+            (
+                "stpat-foia-ew",
+                Regime::Foia,
+                EW,
+                "2025-03-12T10:00:00Z",
+                "2025-04-10",
+            ),
+            (
+                "stpat-foia-ni",
+                Regime::Foia,
+                NI,
+                "2025-03-12T10:00:00Z",
+                "2025-04-10",
+            ),
+            (
+                "stpat-eir-sc-region",
+                Regime::Eir,
+                SC,
+                "2025-03-12T10:00:00Z",
+                "2025-04-10",
+            ),
+            // Zero-day policy: due on day 0 if it is a working day, else the next working day.
+            (
+                "p0-sat",
+                Regime::Policy { working_days: 0 },
+                EW,
+                "2025-01-11T10:00:00Z",
+                "2025-01-13",
+            ),
+            (
+                "p0-wed",
+                Regime::Policy { working_days: 0 },
+                EW,
+                "2025-01-15T10:00:00Z",
+                "2025-01-15",
+            ),
+        ];
+        for (id, regime, region, received, due) in cases {
+            let out = run(*regime, *region, received, &[]);
+            assert_eq!(
+                out.due(),
+                Some(date(due)),
+                "{id}\n{}",
+                out.explanation.join("\n")
+            );
+            assert!(out.due() >= Some(out.received), "{id}");
+        }
+    }
+
+    #[test]
+    fn dst_changes_use_the_uk_local_date() {
+        // (instant, UK local date, SAR due for an E&W controller)
+        let cases = [
+            ("2025-03-29T23:30:00Z", "2025-03-29", "2025-04-29"), // Sat 23:30 GMT
+            ("2025-03-30T00:30:00Z", "2025-03-30", "2025-04-30"), // 00:30 GMT, BST starts 01:00Z
+            ("2025-03-30T00:59:59Z", "2025-03-30", "2025-04-30"),
+            ("2025-03-30T01:00:00Z", "2025-03-30", "2025-04-30"), // 02:00 BST
+            ("2025-03-30T23:30:00Z", "2025-03-31", "2025-04-30"), // Mon 00:30 BST; 31 Apr → 30 Apr
+            ("2025-10-25T22:59:00Z", "2025-10-25", "2025-11-25"), // Sat 23:59 BST
+            ("2025-10-25T23:00:00Z", "2025-10-26", "2025-11-26"), // Sun 00:00 BST
+            ("2025-10-25T23:30:00Z", "2025-10-26", "2025-11-26"),
+            ("2025-10-26T00:30:00Z", "2025-10-26", "2025-11-26"), // 01:30 BST, last BST hour
+            ("2025-10-26T01:30:00Z", "2025-10-26", "2025-11-26"), // 01:30 GMT
+            ("2025-10-26T23:30:00Z", "2025-10-26", "2025-11-26"), // 23:30 GMT
+            ("2026-03-28T23:30:00Z", "2026-03-28", "2026-04-28"),
+            ("2026-03-29T23:30:00Z", "2026-03-30", "2026-04-30"),
+            ("2026-10-24T23:30:00Z", "2026-10-25", "2026-11-25"),
+        ];
+        for (instant, local, due) in cases {
+            let out = run(Regime::Sar, EW, instant, &[]);
+            assert_eq!(out.received, date(local), "{instant}");
+            assert_eq!(local_date(at(instant)), Ok(date(local)), "{instant}");
+            assert_eq!(out.due(), Some(date(due)), "{instant}");
+            let differs = at(instant).date_naive() != date(local);
+            assert_eq!(
+                has_line(&out, "the UK local date"),
+                differs,
+                "{instant}: {:?}",
+                out.explanation
+            );
+        }
+        let out = run(Regime::Foia, EW, "2025-10-25T23:30:00Z", &[]);
+        assert!(
+            has_line(&out, "Sun 26 Oct 2025 00:30 BST"),
+            "{:?}",
+            out.explanation
+        );
+        let out = run(Regime::Foia, EW, "2025-10-26T01:30:00Z", &[]);
+        assert!(
+            has_line(&out, "Sun 26 Oct 2025 01:30 GMT"),
+            "{:?}",
+            out.explanation
+        );
+    }
+
+    #[test]
+    fn rule_years_are_reported() {
+        let s4 = run(Regime::Foia, EW, "2014-03-16T12:00:00Z", &[]);
+        assert!(has_line(
+            &s4,
+            "Bank holidays for 2014 (england-and-wales, scotland and northern-ireland): generated by the rules"
+        ));
+        assert_eq!(s4.rule_years_from(2000), vec![2014]);
+        assert_eq!(s4.rule_years_from(2015), Vec::<i32>::new());
+        assert_eq!(s4.calendar_years.len(), 3);
+        assert!(
+            s4.calendar_years
+                .iter()
+                .all(|u| u.from_rules && u.origin == "rules")
+        );
+
+        let across = run(Regime::Foia, EW, "2027-12-20T10:00:00Z", &[]);
+        assert_eq!(across.rule_years_from(2027), vec![2028]);
+        assert!(has_line(
+            &across,
+            "Bank holidays for 2027 (england-and-wales, scotland and northern-ireland): built-in data"
+        ));
+        assert!(has_line(
+            &across,
+            "Bank holidays for 2028 (england-and-wales, scotland and northern-ireland): generated by the rules"
+        ));
+        assert!(has_line(
+            &across,
+            "Skipped Tue 4 Jan 2028: 2nd January, substitute day (bank holiday in scotland)."
+        ));
+
+        let data = run(Regime::Sar, SC, "2025-12-02T09:00:00Z", &[]);
+        assert!(data.rule_years_from(1900).is_empty());
+        assert_eq!(
+            data.calendar_years
+                .iter()
+                .map(|u| (u.region, u.year))
+                .collect::<Vec<_>>(),
+            vec![(SC, 2025), (SC, 2026)]
+        );
+
+        // An operator override covering 2028 turns the rules off for that year.
+        let newer = Calendar::from_govuk_json(
+            r#"{"england-and-wales": {"events": [{"title": "New Year’s Day", "date": "2028-01-03"}]},
+                "scotland": {"events": [{"title": "New Year’s Day", "date": "2028-01-03"}]},
+                "northern-ireland": {"events": [{"title": "New Year’s Day", "date": "2028-01-03"}]}}"#,
+        )
+        .unwrap()
+        .named("ops.json");
+        let cal = Calendar::builtin().with_overrides(newer);
+        let out = compute(
+            &ClockInput::new(Regime::Foia, EW, at("2027-12-20T10:00:00Z")),
+            &cal,
+            &DeadlineOptions::default(),
+        )
+        .unwrap();
+        assert!(out.rule_years_from(2027).is_empty());
+        assert!(has_line(
+            &out,
+            "Bank holidays for 2028 (england-and-wales, scotland and northern-ireland): ops.json."
+        ));
+        // Without Scotland's 4 Jan in the override data, one day earlier than with rules.
+        assert_eq!(out.due(), Some(date("2028-01-20")));
+    }
+
+    #[test]
+    fn explanations_say_what_happened() {
+        let vs = vectors();
+        let cal = Calendar::builtin();
+        let expl = |id: &str| -> Vec<String> {
+            let v = vs.iter().find(|v| v.id == id).unwrap();
+            compute(&v.input, &cal, &v.opts).unwrap().explanation
+        };
+        let cases: &[(&str, &str)] = &[
+            ("01", "Day 0: Fri 10 Jan 2025, the date of receipt"),
+            ("01", "Working day 1: Mon 13 Jan 2025."),
+            ("01", "Working day 15 (internal target): Fri 31 Jan 2025."),
+            (
+                "01",
+                "Skipped Sat 11 Jan 2025 and Sun 12 Jan 2025: weekend.",
+            ),
+            (
+                "04",
+                "Skipped Thu 25 Dec 2025: Christmas Day (named in the statutory definition of working day).",
+            ),
+            (
+                "04",
+                "Skipped Fri 26 Dec 2025: Boxing Day (bank holiday in england-and-wales, scotland and northern-ireland).",
+            ),
+            (
+                "04",
+                "Skipped Fri 2 Jan 2026: 2nd January (bank holiday in scotland).",
+            ),
+            (
+                "05",
+                "Skipped Fri 3 Apr 2026: Good Friday (named in FOIA s.10(6)).",
+            ),
+            ("06", "Working days: FOISA/EIR(S) working days (FOISA s.73)"),
+            (
+                "08",
+                "Skipped Mon 1 Dec 2025: St Andrew’s Day, substitute day (bank holiday in scotland).",
+            ),
+            (
+                "13",
+                "Restart (s.10(6)(b)): not a pause. Day 0 is now Wed 15 Jan 2025",
+            ),
+            (
+                "14",
+                "Disregarded Mon 10 Mar 2025 to Fri 14 Mar 2025: working day(s) from the fees notice to the fee, both included (s.10(2)).",
+            ),
+            (
+                "14",
+                "Skipped Mon 17 Mar 2025: St Patrick’s Day (bank holiday in northern-ireland).",
+            ),
+            ("14", "by Mon 9 Jun 2025, or the request lapses"),
+            ("15", "Working day 20 (s.17(1) notice due): Mon 2 Jun 2025."),
+            (
+                "17",
+                "Working day 20 (reg 7 extension notice due): Tue 29 Jul 2025.",
+            ),
+            ("18", "Restart (reg 9(4))"),
+            (
+                "19",
+                "There is no corresponding date for day 31 in February 2025: its last day, Fri 28 Feb 2025, is used (ICO).",
+            ),
+            (
+                "22",
+                "Skipped Thu 25 Dec 2025: Christmas Day (bank holiday in england-and-wales).",
+            ),
+            (
+                "22",
+                "Rolled forward to the next working day (ICO: \"you have until the next working day\"): Mon 29 Dec 2025.",
+            ),
+            (
+                "23",
+                "Roll-forward calendar: SAR roll-forward days: not a Saturday, Sunday, or a bank holiday in scotland",
+            ),
+            (
+                "24",
+                "The extension notice, with reasons, must be given within the first month: by Tue 18 Feb 2025 (not rolled forward).",
+            ),
+            (
+                "25",
+                "7 calendar day(s) from Wed 4 Mar 2026 to Tue 10 Mar 2026, both included, do not count",
+            ),
+            ("25", "Plus 7 paused day(s): Thu 9 Apr 2026."),
+            (
+                "S1",
+                "this is now the relevant time, so the month runs from Mon 10 Mar 2025",
+            ),
+            (
+                "S2",
+                "2025-06-30T23:30:00Z is Tue 1 Jul 2025 00:30 BST in Europe/London; the UK local date Tue 1 Jul 2025 counts, not the UTC date Mon 30 Jun 2025.",
+            ),
+            (
+                "S4",
+                "Skipped Mon 17 Mar 2014: St Patrick’s Day (bank holiday in northern-ireland).",
+            ),
+            (
+                "S9",
+                "Regime: local policy, not statute: 10 working days after receipt.",
+            ),
+            (
+                "S10",
+                "Skipped Mon 15 Jun 2026: World Cup bank holiday (bank holiday in scotland).",
+            ),
+            (
+                "S11",
+                "ends the day before the corresponding date Fri 3 Oct 2025: Thu 2 Oct 2025.",
+            ),
+            ("S11", "No roll-forward under the strict reading."),
+        ];
+        for (id, needle) in cases {
+            let e = expl(id);
+            assert!(
+                e.iter().any(|l| l.contains(needle)),
+                "{id}: {needle:?} not in\n{}",
+                e.join("\n")
+            );
+        }
+        // Lines never mention a skipped day twice.
+        for v in &vs {
+            let e = compute(&v.input, &cal, &v.opts).unwrap().explanation;
+            let skipped: Vec<&String> = e.iter().filter(|l| l.starts_with("Skipped")).collect();
+            let unique: BTreeSet<&String> = skipped.iter().copied().collect();
+            assert_eq!(skipped.len(), unique.len(), "{}", v.id);
+        }
+    }
+
+    #[test]
+    fn options_change_what_they_should() {
+        // §1.4 Code reading: Saturday receipt rolls to Monday (vector 02 note: 2025-02-10).
+        let roll = DeadlineOptions {
+            nonworking_receipt_rolls_forward: true,
+            ..DeadlineOptions::default()
+        };
+        let out = run_with(Regime::Foia, EW, "2025-01-11T10:00:00Z", &[], &roll).unwrap();
+        assert_eq!(out.due(), Some(date("2025-02-10")));
+        assert!(has_line(&out, "nonworking_receipt_rolls_forward"));
+        assert_eq!(out.received, date("2025-01-11"));
+        // A working-day receipt is unaffected.
+        let out = run_with(Regime::Foia, EW, "2025-01-10T17:45:00Z", &[], &roll).unwrap();
+        assert_eq!(out.due(), Some(date("2025-02-07")));
+        // Not for SAR: the ICO counts the day of receipt (vector 20 unchanged).
+        let out = run_with(Regime::Sar, EW, "2025-11-30T15:00:00Z", &[], &roll).unwrap();
+        assert_eq!(out.due(), Some(date("2025-12-30")));
+        assert!(has_line(&out, "does not apply to subject access"));
+
+        // Closure days: local policy only (S9 becomes 12 Jan; FOIA vector 04 and SAR unchanged).
+        let closures = DeadlineOptions {
+            closure_days: ["2025-12-29", "2025-12-30", "2025-12-31"]
+                .map(date)
+                .into_iter()
+                .collect(),
+            ..DeadlineOptions::default()
+        };
+        let out = run_with(P10, EW, "2025-12-19T12:00:00Z", &[], &closures).unwrap();
+        assert_eq!(out.due(), Some(date("2026-01-12")));
+        assert!(has_line(
+            &out,
+            "Skipped Mon 29 Dec 2025 to Wed 31 Dec 2025: organisational closure day (local policy)."
+        ));
+        assert!(has_line(
+            &out,
+            "3 organisational closure day(s) are configured"
+        ));
+        let out = run_with(Regime::Foia, EW, "2025-12-24T11:00:00Z", &[], &closures).unwrap();
+        assert_eq!(out.due(), Some(date("2026-01-27")));
+        let out = run_with(Regime::Sar, EW, "2025-11-29T11:00:00Z", &[], &closures).unwrap();
+        assert_eq!(out.due(), Some(date("2025-12-29")));
+
+        // Strict SAR reading: day before the corresponding date, or month end; never rolled.
+        let strict = DeadlineOptions {
+            sar_month_rule: SarMonthRule::StrictBeginningWith,
+            ..DeadlineOptions::default()
+        };
+        let cases = [
+            ("2025-01-31T10:00:00Z", "2025-02-28"),
+            ("2025-01-28T10:00:00Z", "2025-02-27"),
+            ("2025-01-29T10:00:00Z", "2025-02-28"),
+            ("2024-01-30T10:00:00Z", "2024-02-29"),
+            ("2025-09-05T10:00:00+01:00", "2025-10-04"), // a Saturday: kept, with a note
+        ];
+        for (received, due) in cases {
+            let out = run_with(Regime::Sar, EW, received, &[], &strict).unwrap();
+            assert_eq!(out.due(), Some(date(due)), "{received}");
+        }
+        let out = run_with(Regime::Sar, EW, "2025-09-05T10:00:00+01:00", &[], &strict).unwrap();
+        assert!(has_line(
+            &out,
+            "Note: Sat 4 Oct 2025 is not a working day (weekend); send the response by Fri 3 Oct 2025 at the latest."
+        ));
+        let out = run_with(
+            Regime::Sar,
+            EW,
+            "2025-01-18T11:00:00Z",
+            &[ClockEvent::extension_for(Regime::Sar).unwrap()],
+            &strict,
+        )
+        .unwrap();
+        assert_eq!(out.due(), Some(date("2025-04-17")));
+    }
+
+    #[test]
+    fn wrong_extensions_and_events_are_refused() {
+        use ExtensionKind::*;
+        let t = at("2025-03-10");
+        let cases: Vec<(Regime, ClockEvent, &str)> = vec![
+            (
+                Regime::Foisa,
+                ext(PublicInterest, None),
+                "FOISA allows no extension",
+            ),
+            (
+                Regime::Foisa,
+                ext(ComplexVoluminous, None),
+                "FOISA allows no extension",
+            ),
+            (
+                Regime::Eir,
+                ext(PublicInterest, None),
+                "the EIR have no public interest extension",
+            ),
+            (
+                Regime::EirScotland,
+                ext(PublicInterest, None),
+                "the EIR have no public interest extension",
+            ),
+            (
+                Regime::Foia,
+                ext(ComplexVoluminous, None),
+                "FOIA has no complexity extension",
+            ),
+            (
+                Regime::Foia,
+                ext(TwoFurtherMonths, None),
+                "only for subject access",
+            ),
+            (
+                Regime::Eir,
+                ext(TwoFurtherMonths, None),
+                "only for subject access",
+            ),
+            (Regime::Sar, ext(PublicInterest, None), "two further months"),
+            (
+                P10,
+                ext(ComplexVoluminous, None),
+                "local-policy timescales are not statutory",
+            ),
+            (
+                P5,
+                ext(PublicInterest, None),
+                "local-policy timescales are not statutory",
+            ),
+            (Regime::Foia, ClockEvent::IdRequested(t), "applicant-blind"),
+            (Regime::Foisa, ClockEvent::IdReceived(t), "applicant-blind"),
+            (
+                P10,
+                ClockEvent::ClarificationRequested(t),
+                "no stop-the-clock events",
+            ),
+            (P5, ClockEvent::FeeNotice(t), "no stop-the-clock events"),
+        ];
+        for (regime, ev, why) in cases {
+            let err = run_with(
+                regime,
+                EW,
+                "2025-03-03T09:00:00Z",
+                &[ev],
+                &DeadlineOptions::default(),
+            )
+            .unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains(why), "{regime} {ev:?}: {msg}");
+            let is_ext = matches!(ev, ClockEvent::Extension(_));
+            assert_eq!(
+                matches!(err, DeadlineError::ExtensionNotAllowed { .. }),
+                is_ext,
+                "{regime} {ev:?}: {err:?}"
+            );
+            if let DeadlineError::ExtensionNotAllowed {
+                regime: r, kind, ..
+            } = err
+            {
+                assert_eq!(r, regime);
+                assert_eq!(
+                    ClockEvent::Extension(Extension {
+                        kind,
+                        notified_at: None
+                    }),
+                    ev
+                );
+            }
+        }
+        assert!(ExtensionKind::for_regime(Regime::Foisa).is_err());
+        assert!(ClockEvent::extension_for(P10).is_err());
+        assert_eq!(ExtensionKind::for_regime(Regime::Foia), Ok(PublicInterest));
+        assert_eq!(
+            ExtensionKind::for_regime(Regime::EirScotland),
+            Ok(ComplexVoluminous)
+        );
+        assert_eq!(ExtensionKind::for_regime(Regime::Sar), Ok(TwoFurtherMonths));
+        // Absurd policy lengths are refused rather than counted.
+        let err = run_with(
+            Regime::Policy {
+                working_days: 100_000,
+            },
+            EW,
+            "2025-03-03T09:00:00Z",
+            &[],
+            &DeadlineOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            DeadlineError::TooManyWorkingDays {
+                days: 100_000,
+                max: MAX_WORKING_DAYS
+            }
+        );
+    }
+
+    /// (id, regime, events, reason, since, lapse date).
+    type StopCase = (
+        &'static str,
+        Regime,
+        Vec<ClockEvent>,
+        StopReason,
+        &'static str,
+        Option<&'static str>,
+    );
+
+    #[test]
+    fn stopped_clocks() {
+        let d = |s: &str| at(s);
+        let cases: Vec<StopCase> = vec![
+            (
+                "foia-clar",
+                Regime::Foia,
+                vec![ClockEvent::ClarificationRequested(d("2025-01-08"))],
+                StopReason::AwaitingClarification,
+                "2025-01-08",
+                None,
+            ),
+            (
+                "eir-part",
+                Regime::Eir,
+                vec![ClockEvent::ParticularsRequested(d("2025-01-08"))],
+                StopReason::AwaitingClarification,
+                "2025-01-08",
+                None,
+            ),
+            (
+                "foisa-clar-again",
+                Regime::Foisa,
+                vec![
+                    ClockEvent::ClarificationRequested(d("2025-01-08")),
+                    ClockEvent::ClarificationRequested(d("2025-01-20")),
+                ],
+                StopReason::AwaitingClarification,
+                "2025-01-08",
+                None,
+            ),
+            // Received, then asked again: stopped again from the second request.
+            (
+                "foia-clar-twice",
+                Regime::Foia,
+                vec![
+                    ClockEvent::ClarificationRequested(d("2025-01-08")),
+                    ClockEvent::ClarificationReceived(d("2025-01-10")),
+                    ClockEvent::ClarificationRequested(d("2025-01-14")),
+                ],
+                StopReason::AwaitingClarification,
+                "2025-01-14",
+                None,
+            ),
+            (
+                "foia-fee",
+                Regime::Foia,
+                vec![ClockEvent::FeeNotice(d("2025-03-10"))],
+                StopReason::AwaitingFee,
+                "2025-03-10",
+                Some("2025-06-09"),
+            ),
+            (
+                "foia-fee-clamp",
+                Regime::Foia,
+                vec![ClockEvent::FeeNotice(d("2025-11-30"))],
+                StopReason::AwaitingFee,
+                "2025-11-30",
+                Some("2026-02-28"),
+            ),
+            (
+                "foia-fee-29-nonleap",
+                Regime::Foia,
+                vec![ClockEvent::FeeNotice(d("2024-11-29"))],
+                StopReason::AwaitingFee,
+                "2024-11-29",
+                Some("2025-02-28"),
+            ),
+            (
+                "foia-fee-29-leap",
+                Regime::Foia,
+                vec![ClockEvent::FeeNotice(d("2023-11-29"))],
+                StopReason::AwaitingFee,
+                "2023-11-29",
+                Some("2024-02-28"),
+            ),
+            (
+                "foisa-fee",
+                Regime::Foisa,
+                vec![ClockEvent::FeeNotice(d("2025-03-10"))],
+                StopReason::AwaitingFee,
+                "2025-03-10",
+                Some("2025-06-09"),
+            ),
+            (
+                "eir-fee-60wd",
+                Regime::Eir,
+                vec![ClockEvent::FeeNotice(d("2025-03-10"))],
+                StopReason::AwaitingFee,
+                "2025-03-10",
+                Some("2025-06-09"),
+            ),
+            (
+                "sar-id",
+                Regime::Sar,
+                vec![ClockEvent::IdRequested(d("2025-03-04"))],
+                StopReason::AwaitingId,
+                "2025-03-04",
+                None,
+            ),
+            (
+                "sar-fee",
+                Regime::Sar,
+                vec![ClockEvent::FeeNotice(d("2025-03-04"))],
+                StopReason::AwaitingFee,
+                "2025-03-04",
+                None,
+            ),
+            (
+                "sar-clar",
+                Regime::Sar,
+                vec![ClockEvent::ClarificationRequested(d("2025-03-04"))],
+                StopReason::AwaitingClarification,
+                "2025-03-04",
+                None,
+            ),
+            (
+                "sar-id-first",
+                Regime::Sar,
+                vec![
+                    ClockEvent::ClarificationRequested(d("2025-03-04")),
+                    ClockEvent::IdRequested(d("2025-03-05")),
+                ],
+                StopReason::AwaitingId,
+                "2025-03-05",
+                None,
+            ),
+        ];
+        for (id, regime, events, reason, since, lapse) in cases {
+            let out = run(regime, EW, "2025-03-03T09:00:00Z", &events);
+            assert_eq!(
+                out.clock,
+                Clock::Stopped {
+                    reason,
+                    since: date(since),
+                    lapses_after: lapse.map(date)
+                },
+                "{id}\n{}",
+                out.explanation.join("\n")
+            );
+            assert_eq!(out.due(), None, "{id}");
+            assert!(
+                out.explanation
+                    .last()
+                    .unwrap()
+                    .starts_with("Clock stopped since"),
+                "{id}"
+            );
+        }
+        let out = run(
+            Regime::Eir,
+            EW,
+            "2025-03-03T09:00:00Z",
+            &[ClockEvent::FeeNotice(d("2025-03-10"))],
+        );
+        assert!(has_line(&out, "not verified against the regulation text"));
+        let short = DeadlineOptions {
+            eir_fee_lapse_working_days: 10,
+            ..DeadlineOptions::default()
+        };
+        let out = run_with(
+            Regime::Eir,
+            EW,
+            "2025-03-03T09:00:00Z",
+            &[ClockEvent::FeeNotice(d("2025-03-10"))],
+            &short,
+        )
+        .unwrap();
+        // 10 FOIA working days after Mon 10 Mar 2025, skipping St Patrick's Day (NI).
+        assert!(
+            matches!(out.clock, Clock::Stopped { lapses_after: Some(l), .. } if l == date("2025-03-25"))
+        );
+    }
+
+    #[test]
+    fn fees_clarifications_and_pauses_combine() {
+        let d = |s: &str| at(s);
+        let cases: Vec<(&str, Regime, &str, Vec<ClockEvent>, &str)> = vec![
+            // Two separate fee windows (FOIA s.10(2)).
+            (
+                "two-fees",
+                Regime::Foia,
+                "2025-03-03T09:00:00Z",
+                vec![
+                    ClockEvent::FeeNotice(d("2025-03-05")),
+                    ClockEvent::FeeReceived(d("2025-03-06")),
+                    ClockEvent::FeeNotice(d("2025-03-24")),
+                    ClockEvent::FeeReceived(d("2025-03-25")),
+                ],
+                "2025-04-07",
+            ),
+            // Events out of order are sorted by time.
+            (
+                "unordered",
+                Regime::Foia,
+                "2025-03-03T09:00:00Z",
+                vec![
+                    ClockEvent::FeeReceived(d("2025-03-20")),
+                    ClockEvent::FeeNotice(d("2025-03-10")),
+                ],
+                "2025-04-11",
+            ),
+            // Fee received with no notice: no effect.
+            (
+                "fee-no-notice",
+                Regime::Foia,
+                "2025-03-03T09:00:00Z",
+                vec![ClockEvent::FeeReceived(d("2025-03-20"))],
+                "2025-04-01",
+            ),
+            // FOISA fee disregard on the Scottish calendar (17 Mar is a working day there).
+            (
+                "foisa-fee",
+                Regime::Foisa,
+                "2025-03-03T09:00:00Z",
+                vec![
+                    ClockEvent::FeeNotice(d("2025-03-10")),
+                    ClockEvent::FeeReceived(d("2025-03-20")),
+                ],
+                "2025-04-11",
+            ),
+            // PIT extension on top of a fee window: 40 working days with the window disregarded.
+            (
+                "pit-fee",
+                Regime::Foia,
+                "2025-03-03T09:00:00Z",
+                vec![
+                    ClockEvent::FeeNotice(d("2025-03-10")),
+                    ClockEvent::FeeReceived(d("2025-03-20")),
+                    ext(ExtensionKind::PublicInterest, None),
+                ],
+                "2025-05-14",
+            ),
+            // Clarification received with no request recorded: still a restart.
+            (
+                "clar-unasked",
+                Regime::Foia,
+                "2025-01-06T09:00:00Z",
+                vec![ClockEvent::ClarificationReceived(d("2025-01-15T16:00:00Z"))],
+                "2025-02-12",
+            ),
+            // Clarification on a Saturday: day 0 is that Saturday (as for a request).
+            (
+                "clar-sat",
+                Regime::Foia,
+                "2025-01-06T09:00:00Z",
+                vec![
+                    ClockEvent::ClarificationRequested(d("2025-01-08")),
+                    ClockEvent::ClarificationReceived(d("2025-01-11T10:00:00Z")),
+                ],
+                "2025-02-07",
+            ),
+            // SAR: a pause before the ID restart does not count; one after it does.
+            (
+                "sar-pause-before-id",
+                Regime::Sar,
+                "2025-03-03T09:00:00Z",
+                vec![
+                    ClockEvent::ClarificationRequested(d("2025-03-04")),
+                    ClockEvent::ClarificationReceived(d("2025-03-06")),
+                    ClockEvent::IdReceived(d("2025-03-10")),
+                ],
+                "2025-04-10",
+            ),
+            (
+                "sar-pause-after-id",
+                Regime::Sar,
+                "2025-03-03T09:00:00Z",
+                vec![
+                    ClockEvent::IdRequested(d("2025-03-04")),
+                    ClockEvent::IdReceived(d("2025-03-10")),
+                    ClockEvent::ClarificationRequested(d("2025-03-12")),
+                    ClockEvent::ClarificationReceived(d("2025-03-14")),
+                ],
+                "2025-04-14",
+            ),
+            // Same-day clarification pauses one day (both end days count): 3 Oct + 1 = Sat → Mon.
+            (
+                "sar-same-day",
+                Regime::Sar,
+                "2025-09-03T09:00:00+01:00",
+                vec![
+                    ClockEvent::ClarificationRequested(d("2025-09-10T09:00:00+01:00")),
+                    ClockEvent::ClarificationReceived(d("2025-09-10T15:00:00+01:00")),
+                ],
+                "2025-10-06",
+            ),
+            // SAR fee paid later than the request: restart from payment.
+            (
+                "sar-fee",
+                Regime::Sar,
+                "2025-03-03T09:00:00Z",
+                vec![
+                    ClockEvent::FeeNotice(d("2025-03-04")),
+                    ClockEvent::FeeReceived(d("2025-03-11")),
+                ],
+                "2025-04-11",
+            ),
+            // Particulars on a SAR are treated as a clarification pause.
+            (
+                "sar-particulars",
+                Regime::Sar,
+                "2026-03-02T09:00:00Z",
+                vec![
+                    ClockEvent::ParticularsRequested(d("2026-03-04")),
+                    ClockEvent::ParticularsReceived(d("2026-03-10")),
+                ],
+                "2026-04-09",
+            ),
+        ];
+        for (id, regime, received, events, due) in cases {
+            let out = run(regime, EW, received, &events);
+            assert_eq!(
+                out.due(),
+                Some(date(due)),
+                "{id}\n{}",
+                out.explanation.join("\n")
+            );
+        }
+        let out = run(
+            Regime::Foia,
+            EW,
+            "2025-03-03T09:00:00Z",
+            &[
+                ClockEvent::FeeNotice(at("2025-03-10")),
+                ClockEvent::FeeReceived(at("2025-03-20")),
+                ext(ExtensionKind::PublicInterest, None),
+            ],
+        );
+        let Clock::Running {
+            notice: Some(n),
+            internal_target,
+            extended,
+            ..
+        } = out.clock
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (n.kind, n.due),
+            (NoticeKind::S17RefusalNotice, date("2025-04-11"))
+        );
+        assert!(extended);
+        assert!(internal_target < out.due());
+        let late = run(
+            Regime::Foia,
+            EW,
+            "2025-03-03T09:00:00Z",
+            &[
+                ClockEvent::FeeNotice(at("2025-03-10")),
+                ClockEvent::FeeReceived(at("2025-06-10")),
+            ],
+        );
+        assert!(has_line(
+            &late,
+            "Warning: the fee arrived after the last day to pay (Mon 9 Jun 2025)"
+        ));
+        let unasked = run(
+            Regime::Foia,
+            EW,
+            "2025-01-06T09:00:00Z",
+            &[ClockEvent::ClarificationReceived(at(
+                "2025-01-15T16:00:00Z",
+            ))],
+        );
+        assert!(has_line(&unasked, "with no request for it recorded"));
+    }
+
+    #[test]
+    fn extension_notices() {
+        // EIR reg 7 notice: in time if given by WD20 (Tue 29 Jul 2025) in UK local time.
+        let cases = [
+            (
+                Regime::Eir,
+                ExtensionKind::ComplexVoluminous,
+                "2025-07-29T22:30:00Z",
+                false,
+            ), // 23:30 BST
+            (
+                Regime::Eir,
+                ExtensionKind::ComplexVoluminous,
+                "2025-07-29T23:30:00Z",
+                true,
+            ), // 00:30 BST on the 30th
+            // Scottish calendar: 14 Jul (NI) is a working day, so WD20 is Mon 28 Jul.
+            (
+                Regime::EirScotland,
+                ExtensionKind::ComplexVoluminous,
+                "2025-07-28T20:00:00Z",
+                false,
+            ),
+            (
+                Regime::EirScotland,
+                ExtensionKind::ComplexVoluminous,
+                "2025-07-29T09:00:00Z",
+                true,
+            ),
+            (
+                Regime::Foia,
+                ExtensionKind::PublicInterest,
+                "2025-07-30T09:00:00Z",
+                true,
+            ),
+        ];
+        for (regime, kind, notified, late) in cases {
+            let out = run(
+                regime,
+                EW,
+                "2025-06-30T12:00:00+01:00",
+                &[ext(kind, Some(notified))],
+            );
+            let Clock::Running {
+                notice: Some(n), ..
+            } = out.clock
+            else {
+                panic!("{regime}")
+            };
+            assert_eq!(n.late, late, "{regime} {notified}: {:?}", out.explanation);
+            assert_eq!(n.given, Some(local_date(at(notified)).unwrap()));
+            assert_eq!(has_line(&out, "Warning:"), late, "{regime} {notified}");
+        }
+        // EIR(S) WD20 from Mon 30 Jun 2025 on the Scottish calendar: 4 Aug skipped, not 14 Jul.
+        let out = run(
+            Regime::EirScotland,
+            SC,
+            "2025-06-30T12:00:00+01:00",
+            &[ext(ExtensionKind::ComplexVoluminous, None)],
+        );
+        let Clock::Running {
+            notice: Some(n),
+            due,
+            ..
+        } = out.clock
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (n.kind, n.due),
+            (NoticeKind::Reg7ExtensionNotice, date("2025-07-28"))
+        );
+        assert_eq!(due, date("2025-08-26"));
+        // SAR notice: start + 1 month + pause, not rolled (vector 24: Tue 18 Feb 2025).
+        for (notified, late) in [("2025-02-18", false), ("2025-02-19", true)] {
+            let out = run(
+                Regime::Sar,
+                EW,
+                "2025-01-18T11:00:00Z",
+                &[ext(ExtensionKind::TwoFurtherMonths, Some(notified))],
+            );
+            let Clock::Running {
+                notice: Some(n), ..
+            } = out.clock
+            else {
+                panic!()
+            };
+            assert_eq!(
+                (n.kind, n.due, n.late),
+                (NoticeKind::SarExtensionNotice, date("2025-02-18"), late)
+            );
+        }
+        // With a 7-day pause the notice deadline moves too (2 Apr + 7 = 9 Apr 2026), while the
+        // extended due date is 2 Jun + 7 = 9 Jun 2026.
+        let out = run(
+            Regime::Sar,
+            EW,
+            "2026-03-02T09:00:00Z",
+            &[
+                ClockEvent::ClarificationRequested(at("2026-03-04")),
+                ClockEvent::ClarificationReceived(at("2026-03-10")),
+                ext(ExtensionKind::TwoFurtherMonths, None),
+            ],
+        );
+        let Clock::Running {
+            notice: Some(n),
+            due,
+            internal_target,
+            ..
+        } = out.clock
+        else {
+            panic!()
+        };
+        assert_eq!(n.due, date("2026-04-09"));
+        assert_eq!(due, date("2026-06-09"));
+        assert_eq!(internal_target, Some(date("2026-06-08")));
+    }
+
+    #[test]
+    fn regime_for_kind() {
+        let cases = [
+            (Kind::Foi, EW, Some(Regime::Foia)),
+            (Kind::Foi, NI, Some(Regime::Foia)),
+            (Kind::Foi, SC, Some(Regime::Foisa)),
+            (Kind::Eir, EW, Some(Regime::Eir)),
+            (Kind::Eir, SC, Some(Regime::EirScotland)),
+            (Kind::Sar, SC, Some(Regime::Sar)),
+            (Kind::Sar, NI, Some(Regime::Sar)),
+            (Kind::Auto, EW, None),
+            (Kind::Complaint, SC, Some(P10)),
+            (Kind::MemberEnquiry, EW, Some(P5)),
+            (Kind::Media, EW, Some(Regime::Policy { working_days: 2 })),
+            (Kind::General, NI, Some(Regime::Policy { working_days: 2 })),
+        ];
+        for (kind, region, want) in cases {
+            assert_eq!(
+                Regime::for_kind(kind, region, policy_days),
+                want,
+                "{kind} {region}"
+            );
+        }
+        assert_eq!(Regime::Foia.work_days(SC), WorkDays::Foia);
+        assert_eq!(Regime::EirScotland.work_days(EW), WorkDays::Foisa);
+        assert_eq!(Regime::Sar.work_days(NI), WorkDays::Sar(NI));
+        assert_eq!(P5.work_days(SC), WorkDays::Policy(SC));
+    }
+
+    #[test]
+    fn serde_shapes() {
+        let input = ClockInput::new(P5, SC, at("2025-03-03T09:00:00Z"))
+            .with(ClockEvent::FeeNotice(at("2025-03-04T09:00:00Z")))
+            .with(ext(ExtensionKind::TwoFurtherMonths, None));
+        let json = serde_json::to_string(&input).unwrap();
+        assert!(
+            json.contains(r#""regime":{"policy":{"working_days":5}}"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""region":"scotland""#), "{json}");
+        assert!(
+            json.contains(r#"{"event":"fee_notice","at":"2025-03-04T09:00:00Z"}"#),
+            "{json}"
+        );
+        let back: ClockInput = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, input);
+        let opts: DeadlineOptions = toml::from_str(
+            "sar_month_rule = \"strict_beginning_with\"\nclosure_days = [\"2025-12-29\"]",
+        )
+        .unwrap();
+        assert_eq!(opts.sar_month_rule, SarMonthRule::StrictBeginningWith);
+        assert!(opts.closure_days.contains(&date("2025-12-29")));
+        assert_eq!(opts.eir_fee_lapse_working_days, 60);
+        assert!(toml::from_str::<DeadlineOptions>("sar_rule = \"ico\"").is_err());
+        let out = run(Regime::Foia, EW, "2025-01-10T17:45:00Z", &[]);
+        let v = serde_json::to_value(&out).unwrap();
+        assert_eq!(v["clock"]["state"], "running");
+        assert_eq!(v["clock"]["due"], "2025-02-07");
+    }
+
+    #[test]
+    fn add_working_days_for_other_modules() {
+        let cal = Calendar::builtin();
+        let foia = WorkingCalendar::without_closures(&cal, WorkDays::Foia);
+        let ew = WorkingCalendar::without_closures(&cal, WorkDays::Policy(EW));
+        // (calendar, day0, n, want)
+        let cases = [
+            (&foia, "2025-12-24", 2, "2025-12-30"),
+            (&foia, "2025-12-31", 1, "2026-01-05"),
+            (&ew, "2025-12-31", 1, "2026-01-02"),
+            (&ew, "2025-12-27", 0, "2025-12-29"),
+            (&foia, "2025-01-10", 20, "2025-02-07"),
+        ];
+        for (wc, d0, n, want) in cases {
+            assert_eq!(
+                wc.add_working_days(date(d0), n),
+                Ok(date(want)),
+                "{d0} + {n}"
+            );
+        }
+        assert_eq!(
+            foia.add_working_days(date("2025-01-10"), MAX_WORKING_DAYS + 1),
+            Err(DeadlineError::TooManyWorkingDays {
+                days: MAX_WORKING_DAYS + 1,
+                max: MAX_WORKING_DAYS
+            })
+        );
+        assert!(matches!(
+            foia.add_working_days(NaiveDate::MAX, 1),
+            Err(DeadlineError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn extreme_instants_do_not_panic() {
+        let cal = Calendar::builtin();
+        let max = DateTime::<Utc>::MAX_UTC;
+        let min = DateTime::<Utc>::MIN_UTC;
+        // London's earliest offset is LMT −0:01:15, so the very first instant has no local time.
+        assert!(matches!(
+            local_date(min),
+            Err(DeadlineError::OutOfRange { .. })
+        ));
+        assert_eq!(local_date(max), Ok(max.date_naive()));
+        for instant in [
+            min,
+            max,
+            max - chrono::Duration::days(3),
+            max - chrono::Duration::days(40),
+            min + chrono::Duration::days(1),
+        ] {
+            for regime in [Regime::Foia, Regime::Eir, Regime::Foisa, Regime::Sar, P5] {
+                let plain = compute(
+                    &ClockInput::new(regime, EW, instant),
+                    &cal,
+                    &DeadlineOptions::default(),
+                );
+                let fee = ClockInput::new(regime, EW, instant).with(ClockEvent::FeeNotice(instant));
+                let with_fee = compute(&fee, &cal, &DeadlineOptions::default());
+                // Near the top of the range the count cannot finish: a typed error, no panic.
+                if instant >= max - chrono::Duration::days(3) {
+                    assert!(
+                        matches!(plain, Err(DeadlineError::OutOfRange { .. })),
+                        "{regime} {instant}: {plain:?}"
+                    );
+                }
+                if let (Regime::Policy { .. }, Ok(_)) = (regime, &with_fee) {
+                    panic!("policy fee event accepted");
+                }
+            }
+        }
+    }
+
+    const ALL_REGIMES: [Regime; 7] = [
+        Regime::Foia,
+        Regime::Eir,
+        Regime::Foisa,
+        Regime::EirScotland,
+        Regime::Sar,
+        Regime::Policy { working_days: 5 },
+        Regime::Policy { working_days: 10 },
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// For any receipt 2000–2040, any regime and region: the due date is never before the
+        /// UK local receipt date and is a working day of the regime's calendar (SAR: the own
+        /// region's); an extension never makes it earlier; the internal target is never later.
+        #[test]
+        fn due_dates_are_sane(secs in 946_684_800i64..2_240_611_200i64, r in 0usize..3, strict in any::<bool>()) {
+            let cal = Calendar::builtin();
+            let region = Region::ALL[r];
+            let received_at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let received = local_date(received_at).unwrap();
+            let ico = DeadlineOptions::default();
+            let strict_opts = DeadlineOptions { sar_month_rule: SarMonthRule::StrictBeginningWith, ..DeadlineOptions::default() };
+            for regime in ALL_REGIMES {
+                let opts = if strict && regime == Regime::Sar { &strict_opts } else { &ico };
+                let base = compute(&ClockInput::new(regime, region, received_at), &cal, opts).unwrap();
+                let Clock::Running { due, internal_target, .. } = base.clock else { panic!("{regime} stopped") };
+                prop_assert!(due >= received, "{regime} {region} {received_at}: {due}");
+                prop_assert_eq!(base.received, received);
+                if let Some(t) = internal_target {
+                    prop_assert!(t <= due && t >= received, "{} target {}", regime, t);
+                }
+                let wc = WorkingCalendar::without_closures(&cal, regime.work_days(region));
+                if !(strict && regime == Regime::Sar) {
+                    prop_assert!(wc.is_working_day(due), "{regime} {region} {received_at}: {due} is {:?}", wc.day_off(due));
+                }
+                if let Ok(e) = ClockEvent::extension_for(regime) {
+                    let input = ClockInput::new(regime, region, received_at).with(e);
+                    let extended = compute(&input, &cal, opts).unwrap();
+                    let Clock::Running { due: ext_due, notice: Some(n), .. } = extended.clock else { panic!("{regime}") };
+                    prop_assert!(ext_due >= due, "{regime} {region} {received_at}: {ext_due} < {due}");
+                    prop_assert!(n.due <= ext_due && n.due >= received);
+                    if !(strict && regime == Regime::Sar) {
+                        prop_assert!(wc.is_working_day(ext_due));
+                    }
+                }
+                prop_assert_eq!(base.explanation.last().map(|l| l.starts_with("Due: ")), Some(true));
+            }
+        }
+
+        /// A restart never moves the due date earlier, wherever the clarification falls.
+        #[test]
+        fn clarification_never_shortens(secs in 946_684_800i64..2_240_611_200i64, gap_h in 0i64..2_000, r in 0usize..3) {
+            let cal = Calendar::builtin();
+            let region = Region::ALL[r];
+            let received_at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let got = received_at + chrono::Duration::hours(gap_h);
+            for regime in [Regime::Foia, Regime::Eir, Regime::Foisa, Regime::EirScotland, Regime::Sar] {
+                let plain = compute(&ClockInput::new(regime, region, received_at), &cal, &DeadlineOptions::default()).unwrap();
+                let input = ClockInput::new(regime, region, received_at)
+                    .with(ClockEvent::ClarificationRequested(received_at))
+                    .with(ClockEvent::ClarificationReceived(got));
+                let clar = compute(&input, &cal, &DeadlineOptions::default()).unwrap();
+                prop_assert!(clar.due() >= plain.due(), "{regime}: {:?} < {:?}", clar.due(), plain.due());
+                prop_assert!(clar.due() >= local_date(got).ok());
+            }
+        }
     }
 }
