@@ -507,6 +507,15 @@ impl Calendar {
         Some(first..=last)
     }
 
+    /// The divisions whose `year` comes from the rules rather than data. At start-up the caller
+    /// can warn when this is non-empty for next year: future proclamations cannot be generated.
+    pub fn rule_regions(&self, year: i32) -> Vec<Region> {
+        Region::ALL
+            .into_iter()
+            .filter(|&r| self.year_source(r, year) == YearSource::Rules)
+            .collect()
+    }
+
     /// Whether the data or the rules give `region`'s bank holidays in `year`.
     pub fn year_source(&self, region: Region, year: i32) -> YearSource<'_> {
         match self.regions.get(&region).and_then(|ys| ys.get(&year)) {

@@ -212,12 +212,13 @@ pub enum SarMonthRule {
 pub struct DeadlineOptions {
     /// Month rule for subject access.
     pub sar_month_rule: SarMonthRule,
-    /// For working-day regimes, treat a request that arrives on a non-working day as received on
+    /// For working-day regimes (FOIA, EIR, FOISA, EIR(S), local policy; not SAR), treat a request
+    /// or clarification that arrives on a non-working day as received on
     /// the next working day (the 2018 s.45 Code reading some councils publish). Default false: the
     /// statute and the ICO count the actual day of arrival, which is earlier and safer (§1.4).
     pub nonworking_receipt_rolls_forward: bool,
-    /// Organisational closure days (e.g. between Christmas and New Year). Local policy only: they
-    /// are working days for every statute (ICO LTT47).
+    /// Organisational closure days (e.g. between Christmas and New Year), as "YYYY-MM-DD" strings
+    /// in TOML/JSON. Local policy only: they are working days for every statute (ICO LTT47).
     pub closure_days: BTreeSet<NaiveDate>,
     /// EIR/EIR(S) reg 8: working days the applicant has to pay an advance payment (default 60;
     /// not verified against the regulation text, §2).
@@ -583,6 +584,22 @@ pub fn compute(
     }
 }
 
+/// Why the law does not allow `kind` under `regime`, or `None` if it does.
+fn extension_refusal(regime: Regime, kind: ExtensionKind) -> Option<&'static str> {
+    use ExtensionKind::{ComplexVoluminous, PublicInterest, TwoFurtherMonths};
+    match (regime, kind) {
+        (Regime::Foia, PublicInterest)
+        | (Regime::Eir | Regime::EirScotland, ComplexVoluminous)
+        | (Regime::Sar, TwoFurtherMonths) => None,
+        (Regime::Foisa, _) => Some(NO_FOISA_EXTENSION),
+        (Regime::Policy { .. }, _) => Some(NO_POLICY_EXTENSION),
+        (Regime::Eir | Regime::EirScotland, PublicInterest) => Some(NO_EIR_PIT),
+        (Regime::Foia, ComplexVoluminous) => Some(NO_FOIA_COMPLEXITY),
+        (Regime::Sar, _) => Some(SAR_ONLY_MONTHS),
+        (_, TwoFurtherMonths) => Some(MONTHS_ONLY_SAR),
+    }
+}
+
 fn check_events(input: &ClockInput) -> Result<(), DeadlineError> {
     let regime = input.regime;
     if let Regime::Policy { working_days } = regime
@@ -595,25 +612,7 @@ fn check_events(input: &ClockInput) -> Result<(), DeadlineError> {
     }
     for ev in &input.events {
         if let ClockEvent::Extension(e) = ev {
-            let allowed = ExtensionKind::for_regime(regime).map_err(|err| match err {
-                DeadlineError::ExtensionNotAllowed { regime, reason, .. } => {
-                    DeadlineError::ExtensionNotAllowed {
-                        regime,
-                        kind: e.kind,
-                        reason,
-                    }
-                }
-                other => other,
-            })?;
-            if allowed != e.kind {
-                let reason = match (regime, e.kind) {
-                    (Regime::Eir | Regime::EirScotland, ExtensionKind::PublicInterest) => {
-                        NO_EIR_PIT
-                    }
-                    (Regime::Foia, ExtensionKind::ComplexVoluminous) => NO_FOIA_COMPLEXITY,
-                    (Regime::Sar, _) => SAR_ONLY_MONTHS,
-                    _ => MONTHS_ONLY_SAR,
-                };
+            if let Some(reason) = extension_refusal(regime, e.kind) {
                 return Err(DeadlineError::ExtensionNotAllowed {
                     regime,
                     kind: e.kind,
@@ -790,6 +789,22 @@ fn years_used(
     (uses, lines)
 }
 
+/// The first extension (extensions are not part of the timeline: they change the period, not the
+/// clock), and the other events sorted by time (stable, so same-instant events keep their order).
+fn split_events(events: &[ClockEvent]) -> (Option<Extension>, Vec<(DateTime<Utc>, ClockEvent)>) {
+    let extension = events.iter().find_map(|ev| match ev {
+        ClockEvent::Extension(e) => Some(*e),
+        _ => None,
+    });
+    let mut timeline: Vec<(DateTime<Utc>, ClockEvent)> = events
+        .iter()
+        .filter(|ev| !matches!(ev, ClockEvent::Extension(_)))
+        .filter_map(|ev| ev.at().map(|t| (t, *ev)))
+        .collect();
+    timeline.sort_by_key(|(t, _)| *t);
+    (extension, timeline)
+}
+
 // ---- working-day regimes -----------------------------------------------------------------------
 
 fn compute_working(
@@ -848,25 +863,9 @@ fn compute_working(
     let mut awaiting_clar: Option<NaiveDate> = None;
     let mut fee_pending: Option<(NaiveDate, NaiveDate)> = None;
     let mut windows: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-    let mut extension: Option<Extension> = None;
     let mut latest_seen = day0;
 
-    let mut timeline: Vec<(DateTime<Utc>, ClockEvent)> = Vec::new();
-    for ev in &input.events {
-        match ev {
-            ClockEvent::Extension(e) => {
-                if extension.is_none() {
-                    extension = Some(*e);
-                }
-            }
-            other => {
-                if let Some(t) = other.at() {
-                    timeline.push((t, *other));
-                }
-            }
-        }
-    }
-    timeline.sort_by_key(|(t, _)| *t);
+    let (extension, timeline) = split_events(&input.events);
 
     for (t, ev) in timeline {
         let d = local_date(t)?;
@@ -1194,24 +1193,8 @@ fn compute_sar(
     let mut awaiting_fee: Option<NaiveDate> = None;
     let mut awaiting_clar: Option<NaiveDate> = None;
     let mut pauses: Vec<(NaiveDate, NaiveDate)> = Vec::new();
-    let mut extension: Option<Extension> = None;
 
-    let mut timeline: Vec<(DateTime<Utc>, ClockEvent)> = Vec::new();
-    for ev in &input.events {
-        match ev {
-            ClockEvent::Extension(e) => {
-                if extension.is_none() {
-                    extension = Some(*e);
-                }
-            }
-            other => {
-                if let Some(t) = other.at() {
-                    timeline.push((t, *other));
-                }
-            }
-        }
-    }
-    timeline.sort_by_key(|(t, _)| *t);
+    let (extension, timeline) = split_events(&input.events);
 
     let restart = |what: &str, d: NaiveDate, start: &mut NaiveDate, ex: &mut Vec<String>| {
         if d > *start {
