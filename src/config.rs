@@ -159,6 +159,31 @@ impl Config {
         }
     }
 
+    /// Defaults for tools run without a config file (`foi-triage classify`, `due`): England and
+    /// Wales, the default prefixes and local-policy timescales, no mailbox and no paths.
+    pub fn defaults() -> Config {
+        Config {
+            organisation: String::new(),
+            region: Region::EnglandAndWales,
+            address: String::new(),
+            own_addresses: Vec::new(),
+            data_dir: PathBuf::new(),
+            rules_dir: PathBuf::from("rules"),
+            templates_dir: PathBuf::from("templates"),
+            bank_holidays: None,
+            kinds: KIND_DEFAULTS
+                .iter()
+                .map(|&(k, prefix, working_days)| {
+                    let prefix = prefix.to_string();
+                    (k, KindConfig { prefix, working_days })
+                })
+                .collect(),
+            sar_month_rule: SarMonthRule::Ico,
+            nonworking_receipt_rolls_forward: false,
+            closure_days: Vec::new(),
+        }
+    }
+
     /// Settings for a kind; `None` for `auto`, which never becomes a case.
     pub fn kind(&self, kind: Kind) -> Option<&KindConfig> {
         self.kinds.get(&kind)

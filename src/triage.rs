@@ -1,1 +1,217 @@
-//! (to be written)
+//! The whole pure pipeline for one message: parse → classify → follow-up → validate → deadline.
+//!
+//! [`triage`] takes raw bytes, the server's receipt time and a view of stored threads, and
+//! returns an [`Outcome`]: plain data saying what the message is and what the clock says. It does
+//! not write anything or send anything; the daemon turns an `Outcome` into a store change and
+//! outbox rows, and `foi-triage classify` prints it.
+
+use crate::config::Config;
+use crate::deadline::{self, Calendar, ClockInput, DeadlineOptions, Regime, Region};
+use crate::followup::{self, FollowUp, Threads};
+use crate::kind::Kind;
+use crate::message::Message;
+use crate::rules::{Decision, RuleSet};
+use crate::validate::{self, Validity};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Everything the pipeline needs besides the message: rules, reference prefixes, the calendar.
+pub struct Context {
+    /// Compiled classification rules.
+    pub rules: RuleSet,
+    /// Reference prefixes that mark a follow-up (`FOI`, `SAR`…).
+    pub prefixes: Vec<String>,
+    /// The authority's own region.
+    pub region: Region,
+    /// Bank holidays.
+    pub calendar: Calendar,
+    /// Deadline options (SAR month rule, closure days…).
+    pub options: DeadlineOptions,
+    /// Local-policy working days per non-statutory kind.
+    pub policy_days: BTreeMap<Kind, u32>,
+}
+
+impl Context {
+    /// A context from a validated config, its rules and its calendar.
+    pub fn new(config: &Config, rules: RuleSet, calendar: Calendar) -> Context {
+        Context {
+            rules,
+            prefixes: config.prefixes().into_iter().map(|(p, _)| p).collect(),
+            region: config.region,
+            calendar,
+            options: DeadlineOptions {
+                sar_month_rule: config.sar_month_rule,
+                nonworking_receipt_rolls_forward: config.nonworking_receipt_rolls_forward,
+                closure_days: config.closure_days.iter().copied().collect(),
+                ..DeadlineOptions::default()
+            },
+            policy_days: config
+                .kinds
+                .iter()
+                .map(|(k, c)| (*k, c.working_days))
+                .collect(),
+        }
+    }
+
+    /// A context for tools run without a config file: default prefixes and timescales, England and
+    /// Wales, the built-in calendar.
+    pub fn standalone(rules: RuleSet) -> Context {
+        let config = Config::defaults();
+        Context::new(&config, rules, Calendar::builtin())
+    }
+
+    /// The legal regime a kind runs under here (`None` for `auto`).
+    pub fn regime(&self, kind: Kind) -> Option<Regime> {
+        Regime::for_kind(kind, self.region, |k| {
+            self.policy_days.get(&k).copied().unwrap_or(10)
+        })
+    }
+}
+
+/// Where the time of receipt came from; the sender's `Date:` is a last resort, flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceivedFrom {
+    /// IMAP INTERNALDATE: the server's own time.
+    InternalDate,
+    /// The newest `Received:` header: our MTA's time.
+    ReceivedHeader,
+    /// The sender's `Date:` header: only when nothing better exists.
+    DateHeader,
+}
+
+/// The statutory or policy clock for a new request.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Deadline {
+    /// The clock runs (or is stopped by an event); see the deadline outcome.
+    Computed {
+        /// The due date, if the clock runs.
+        due: Option<chrono::NaiveDate>,
+        /// The engine's full result, with its explanation.
+        #[serde(skip)]
+        outcome: Box<deadline::Outcome>,
+    },
+    /// An invalid request: the clock starts when the missing items arrive (FOIA s.1(3), Art 12(6)).
+    NotStarted,
+    /// No time of receipt could be found at all.
+    NoReceiptTime,
+    /// The engine refused (e.g. a date outside its range).
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// What the pipeline found out about one message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The parsed message.
+    #[serde(skip)]
+    pub message: Message,
+    /// When we received it, and from where that came.
+    pub received_at: Option<(DateTime<Utc>, ReceivedFrom)>,
+    /// The classification, with the rules that fired and why.
+    pub decision: Decision,
+    /// The case it continues, if any (never for `auto`).
+    pub followup: Option<FollowUp>,
+    /// Validity of a new FOI/EIR/SAR request.
+    pub validity: Option<Validity>,
+    /// The clock of a new request (`None` for follow-ups and `auto`).
+    pub deadline: Option<Deadline>,
+}
+
+impl Outcome {
+    /// The kind decided by the rules.
+    pub fn kind(&self) -> Kind {
+        self.decision.kind
+    }
+
+    /// The due date of a new request whose clock runs.
+    pub fn due(&self) -> Option<chrono::NaiveDate> {
+        match &self.deadline {
+            Some(Deadline::Computed { due, .. }) => *due,
+            _ => None,
+        }
+    }
+}
+
+/// Runs the pure pipeline over one raw message.
+///
+/// `internal_date` is the IMAP INTERNALDATE when the message came from a mailbox; files on disk
+/// have none and fall back to the newest `Received:` header.
+pub fn triage(
+    ctx: &Context,
+    raw: &[u8],
+    internal_date: Option<DateTime<Utc>>,
+    threads: &dyn Threads,
+) -> Outcome {
+    let message = crate::parse::parse(raw);
+    triage_message(ctx, message, internal_date, threads)
+}
+
+/// The pipeline after parsing (for callers that already hold a `Message`).
+pub fn triage_message(
+    ctx: &Context,
+    message: Message,
+    internal_date: Option<DateTime<Utc>>,
+    threads: &dyn Threads,
+) -> Outcome {
+    let received_at = internal_date
+        .map(|t| (t, ReceivedFrom::InternalDate))
+        .or(message
+            .received_header_at
+            .map(|t| (t, ReceivedFrom::ReceivedHeader)))
+        .or(message.date.map(|t| (t, ReceivedFrom::DateHeader)));
+    let decision = ctx.rules.classify(&message);
+    let kind = decision.kind;
+    // Auto-replies inside a thread stay `auto`: joining them to the case would let a machine
+    // restart a clock or trigger a receipt, the first step of a mail loop.
+    let followup = if kind == Kind::Auto {
+        None
+    } else {
+        followup::detect(&message, &ctx.prefixes, threads)
+    };
+    let validity = if followup.is_some() {
+        None
+    } else {
+        validate::validate(kind, &message)
+    };
+    let deadline = match (&followup, ctx.regime(kind)) {
+        (None, Some(regime)) => Some(clock(ctx, regime, &validity, received_at)),
+        _ => None,
+    };
+    Outcome {
+        message,
+        received_at,
+        decision,
+        followup,
+        validity,
+        deadline,
+    }
+}
+
+fn clock(
+    ctx: &Context,
+    regime: Regime,
+    validity: &Option<Validity>,
+    received_at: Option<(DateTime<Utc>, ReceivedFrom)>,
+) -> Deadline {
+    if validity.as_ref().is_some_and(|v| !v.valid) {
+        return Deadline::NotStarted;
+    }
+    let Some((at, _)) = received_at else {
+        return Deadline::NoReceiptTime;
+    };
+    let input = ClockInput::new(regime, ctx.region, at);
+    match deadline::compute(&input, &ctx.calendar, &ctx.options) {
+        Ok(outcome) => Deadline::Computed {
+            due: outcome.due(),
+            outcome: Box::new(outcome),
+        },
+        Err(e) => Deadline::Error {
+            message: e.to_string(),
+        },
+    }
+}
