@@ -853,9 +853,20 @@ pub fn html_to_text(html: &str) -> String {
     tidy(&text, usize::MAX).0
 }
 
-/// Rewrites block-level tags to a single `<br>` before the next visible text (so nested or
-/// adjacent blocks give one line break, not a stack of blank lines) and cell tags to a space,
-/// leaving everything else (comments, scripts, attributes) as written, for mail-parser's converter.
+/// Elements whose content is never shown: dropped with everything inside them.
+const HTML_HIDDEN_TAGS: &[&str] = &["head", "script", "style", "template", "title", "xml"];
+
+/// Prepares HTML for mail-parser's converter, which only knows bare `<br>`, `</p>` and
+/// attribute-less `<script>`/`<style>`/`<head>` (so `<style type="text/css">`, as Outlook writes
+/// it, would leak CSS into the text):
+/// - hidden elements ([`HTML_HIDDEN_TAGS`]) are removed with their content, whatever their
+///   attributes;
+/// - `<br …>` becomes `<br>`;
+/// - block-level tags become one `<br>` (two after a paragraph) before the next visible text, so
+///   nested or adjacent blocks give one line break, not a stack of blank lines;
+/// - table cells become a space.
+///
+/// Everything else (comments, inline tags, entities) is left for the converter.
 fn break_blocks(html: &str) -> String {
     let bytes = html.as_bytes();
     let mut out = String::with_capacity(html.len() + html.len() / 16);
@@ -879,32 +890,46 @@ fn break_blocks(html: &str) -> String {
             break;
         };
         let gt = lt + gt_off;
-        let inner = html[lt + 1..gt].trim_start_matches('/');
+        let raw_inner = &html[lt + 1..gt];
+        let closing = raw_inner.starts_with('/');
+        let inner = raw_inner.trim_start_matches('/');
         let name_len = inner
             .bytes()
             .position(|b| !b.is_ascii_alphanumeric())
             .unwrap_or(inner.len());
         let name = &inner[..name_len];
-        let is_block = HTML_BLOCK_TAGS.iter().any(|t| t.eq_ignore_ascii_case(name));
-        let is_cell = name.eq_ignore_ascii_case("td") || name.eq_ignore_ascii_case("th");
-        if is_block || is_cell {
-            let segment = &html[copied..lt];
-            if pending_breaks > 0 && has_visible_text(segment) {
-                for _ in 0..pending_breaks {
-                    out.push_str("<br>");
+        let is = |list: &[&str]| list.iter().any(|t| t.eq_ignore_ascii_case(name));
+        if is(HTML_HIDDEN_TAGS) {
+            push_segment(&mut out, &html[copied..lt], &mut pending_breaks);
+            // Skip to the end of the matching close tag; a stray close tag is just dropped.
+            let after = if closing {
+                gt + 1
+            } else {
+                let close = format!("</{name}");
+                match find_ignore_case(&bytes[gt + 1..], close.as_bytes()) {
+                    Some(pos) => {
+                        let close_start = gt + 1 + pos;
+                        bytes[close_start..]
+                            .iter()
+                            .position(|&b| b == b'>')
+                            .map_or(bytes.len(), |p| close_start + p + 1)
+                    }
+                    None => bytes.len(),
                 }
-                pending_breaks = 0;
-            }
-            out.push_str(segment);
-            if is_block {
-                let strength = if HTML_PARAGRAPH_TAGS
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(name))
-                {
-                    2
-                } else {
-                    1
-                };
+            };
+            copied = after;
+            i = after;
+            continue;
+        }
+        let is_br = name.eq_ignore_ascii_case("br");
+        let is_block = is(HTML_BLOCK_TAGS);
+        let is_cell = name.eq_ignore_ascii_case("td") || name.eq_ignore_ascii_case("th");
+        if is_br || is_block || is_cell {
+            push_segment(&mut out, &html[copied..lt], &mut pending_breaks);
+            if is_br {
+                out.push_str("<br>");
+            } else if is_block {
+                let strength = if is(HTML_PARAGRAPH_TAGS) { 2 } else { 1 };
                 pending_breaks = pending_breaks.max(strength);
             } else {
                 out.push(' ');
@@ -913,14 +938,28 @@ fn break_blocks(html: &str) -> String {
         }
         i = gt + 1;
     }
-    let rest = &html[copied..];
-    if pending_breaks > 0 && has_visible_text(rest) {
-        for _ in 0..pending_breaks {
+    push_segment(&mut out, &html[copied..], &mut pending_breaks);
+    out
+}
+
+/// Appends an HTML segment, first paying the line breaks owed if it has visible text.
+fn push_segment(out: &mut String, segment: &str, pending_breaks: &mut u8) {
+    if *pending_breaks > 0 && has_visible_text(segment) {
+        for _ in 0..*pending_breaks {
             out.push_str("<br>");
         }
+        *pending_breaks = 0;
     }
-    out.push_str(rest);
-    out
+    out.push_str(segment);
+}
+
+/// Position of `needle` in `hay`, ASCII case-insensitive.
+fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Whether an HTML fragment has any non-space character outside tags.
@@ -1005,7 +1044,9 @@ mod tests {
         let pdf = fixture("letter.pdf");
         let docx = fixture("letter.docx");
         let odt = fixture("letter.odt");
-        let cases: &[(&str, Option<&str>, &[u8], Option<DocFormat>)] = &[
+        /// (declared MIME type, file name, bytes, expected format)
+        type Case<'a> = (&'a str, Option<&'a str>, &'a [u8], Option<DocFormat>);
+        let cases: &[Case<'_>] = &[
             ("application/pdf", None, b"", Some(DocFormat::Pdf)),
             ("Application/PDF; name=x", None, b"", Some(DocFormat::Pdf)),
             (
@@ -1251,6 +1292,20 @@ mod tests {
                 "Fish & chips <3 \u{a3}5 \u{20ac}2  x",
             ),
             ("<!-- <div>hidden</div> -->shown", "shown"),
+            (
+                "<style type=\"text/css\">p.MsoNormal { margin: 0 }</style>\
+                 <SCRIPT language=js>bad()</SCRIPT><p class=MsoNormal>Outlook</p>",
+                "Outlook",
+            ),
+            (
+                "<head profile=x><meta charset=utf-8><title>T</title></head>Body",
+                "Body",
+            ),
+            ("a<br class=x>b<BR/>c", "a\nb\nc"),
+            ("<div>a</div><br><div>b</div>", "a\n\nb"),
+            ("x</style>y", "xy"),
+            ("<script>never closed <div>x</div>", ""),
+            ("<xml><o:OfficeDocumentSettings/></xml>Hi", "Hi"),
             (
                 "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>",
                 "a b\nc",
