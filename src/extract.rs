@@ -1,1 +1,1507 @@
-//! (to be written)
+//! Text out of attached letters: PDF, DOCX, ODT, RTF, plain text and HTML attachments.
+//!
+//! Requests often arrive as a letter attached under a one-line body ("please see attached"), so
+//! the rules and the validity check need the letter's words. This module turns the bytes of one
+//! attachment into bounded plain text.
+//!
+//! What it does:
+//! - decides the format from the declared MIME type, the file name's extension and the leading
+//!   ("magic") bytes, so `application/octet-stream` named `letter.pdf` or starting `%PDF-` is read;
+//! - reads PDF with `pdf-extract` on a worker thread with a time limit, DOCX (`word/document.xml`)
+//!   and ODT (`content.xml`) with `zip` + `quick-xml`, RTF with a small control-word stripper, text
+//!   as UTF-8 (or Windows-1252 when it is not UTF-8), HTML through [`html_to_text`];
+//! - refuses oversized input with a typed error, caps the decompressed XML it reads (zip bombs)
+//!   and caps the text it returns.
+//!
+//! What it does not: OCR of scanned letters (a PDF without a text layer yields empty text), old
+//! binary `.doc`/`.xls`, spreadsheets, TNEF (`winmail.dat`), encrypted documents, archives. Those
+//! return `Ok(None)` ("not a type we read") or an error naming the reason; the caller records a
+//! warning and a human reads the attachment.
+//!
+//! Pure apart from one thing: PDF extraction runs on a separate thread so that a document that
+//! makes the PDF library loop can be abandoned after [`PDF_TIMEOUT`] (see [`extract`]).
+
+use std::fmt;
+use std::io::{Cursor, Read};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use quick_xml::events::Event;
+use quick_xml::reader::Reader;
+
+/// Largest attachment (bytes, decoded) we try to read. A letter is rarely over 2 MiB; bigger files
+/// are scans or bundles that would cost seconds of CPU and hundreds of MiB of parser memory.
+pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
+
+/// Most bytes (uncompressed) read from the one XML entry of a DOCX/ODT. Real letters are well under
+/// 1 MiB of XML; the cap stops a zip bomb (a tiny entry that inflates to gigabytes).
+pub const MAX_XML_BYTES: u64 = 20 * 1024 * 1024;
+
+/// Most bytes of text returned for one attachment (UTF-8, cut on a character boundary). 100 KiB
+/// is about 40 pages of prose: more than any request letter, and bounded for rule matching.
+pub const MAX_TEXT_BYTES: usize = 100 * 1024;
+
+/// How long (wall clock) a PDF may take before we give up on it. Text PDFs of a few pages take
+/// milliseconds; two seconds leaves room for a slow machine without stalling the ingest loop.
+pub const PDF_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Most PDF worker threads alive at once, counting ones abandoned after a timeout that are still
+/// running. A thread cannot be killed, so this bounds the CPU and memory a run of hostile PDFs
+/// can hold; past it PDFs are refused with [`ExtractError::Busy`] until workers finish.
+pub const MAX_PDF_WORKERS: usize = 4;
+
+/// Stack size (bytes) of a PDF worker thread. PDF parsing recurses over nested objects; a roomy
+/// stack keeps a deep but legal document from overflowing (an overflow aborts the process and
+/// cannot be caught). Only touched pages are committed, so the cost is address space.
+const PDF_WORKER_STACK_BYTES: usize = 32 * 1024 * 1024;
+
+/// PDF workers alive now (see [`MAX_PDF_WORKERS`]).
+static PDF_WORKERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A document format we can read text from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocFormat {
+    /// Portable Document Format (ISO 32000), text layer only.
+    Pdf,
+    /// Office Open XML word-processing document (`.docx`, ECMA-376).
+    Docx,
+    /// OpenDocument text (`.odt`, ISO/IEC 26300).
+    Odt,
+    /// Rich Text Format.
+    Rtf,
+    /// Plain text.
+    Text,
+    /// HTML page.
+    Html,
+}
+
+impl DocFormat {
+    /// Short upper-case name used in messages (`PDF`, `DOCX`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocFormat::Pdf => "PDF",
+            DocFormat::Docx => "DOCX",
+            DocFormat::Odt => "ODT",
+            DocFormat::Rtf => "RTF",
+            DocFormat::Text => "text",
+            DocFormat::Html => "HTML",
+        }
+    }
+}
+
+impl fmt::Display for DocFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why the text of an attachment could not be read. Each variant names the reason so the
+/// message's warning tells an officer what to look at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    /// The attachment is bigger than [`MAX_INPUT_BYTES`].
+    #[error(
+        "{format} attachment of {size} bytes is over the {limit}-byte limit for text extraction"
+    )]
+    TooLarge {
+        /// Detected format.
+        format: DocFormat,
+        /// Attachment size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The ZIP container of a DOCX/ODT could not be opened or read.
+    #[error("{format} container unreadable: {reason}")]
+    Archive {
+        /// Detected format.
+        format: DocFormat,
+        /// The ZIP library's explanation.
+        reason: String,
+    },
+    /// The ZIP container lacks the entry that holds the text.
+    #[error("{format} container has no {entry}")]
+    MissingEntry {
+        /// Detected format.
+        format: DocFormat,
+        /// The entry looked for (`word/document.xml`, `content.xml`).
+        entry: &'static str,
+    },
+    /// The text entry inflates past [`MAX_XML_BYTES`]: a zip bomb or a document we will not read.
+    #[error("{format} entry {entry} inflates past {limit} bytes (possible zip bomb)")]
+    Decompression {
+        /// Detected format.
+        format: DocFormat,
+        /// The entry being read.
+        entry: &'static str,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The XML inside a DOCX/ODT is malformed.
+    #[error("{format} XML malformed near byte {position}: {reason}")]
+    Xml {
+        /// Detected format.
+        format: DocFormat,
+        /// Byte offset in the XML where reading stopped.
+        position: u64,
+        /// The XML library's explanation.
+        reason: String,
+    },
+    /// The PDF library rejected the document (corrupt, encrypted, unsupported).
+    #[error("PDF unreadable: {reason}")]
+    Pdf {
+        /// The PDF library's explanation.
+        reason: String,
+    },
+    /// PDF extraction did not finish within [`PDF_TIMEOUT`]; its thread is left to finish alone.
+    #[error("PDF text extraction did not finish within {after:?}")]
+    Timeout {
+        /// The time limit that was hit.
+        after: Duration,
+    },
+    /// Too many PDF workers are still running (see [`MAX_PDF_WORKERS`]).
+    #[error("PDF text extraction refused: {running} extraction threads still running")]
+    Busy {
+        /// Workers alive when we asked.
+        running: usize,
+    },
+    /// The extraction library panicked; the panic was caught.
+    #[error("{format} extractor panicked: {message}")]
+    Panicked {
+        /// Detected format.
+        format: DocFormat,
+        /// The panic payload, when it was a string.
+        message: String,
+    },
+    /// The operating system would not start a worker thread.
+    #[error("could not start a PDF extraction thread: {reason}")]
+    Thread {
+        /// The OS error.
+        reason: String,
+    },
+}
+
+/// Text read from an attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// The format it was read as.
+    pub format: DocFormat,
+    /// The text, tidied (LF line ends, no trailing spaces, at most one blank line in a row) and
+    /// at most [`MAX_TEXT_BYTES`] long. Empty for a PDF with no text layer (a scan).
+    pub text: String,
+    /// The document held more text than [`MAX_TEXT_BYTES`] and `text` was cut.
+    pub truncated: bool,
+}
+
+/// The text of an attachment, or `Ok(None)` when it is not a type we read.
+///
+/// A thin form of [`extract`] for callers that do not care whether the text was cut.
+///
+/// # Errors
+/// As [`extract`].
+pub fn attachment_text(
+    mime_type: &str,
+    file_name: Option<&str>,
+    data: &[u8],
+) -> Result<Option<String>, ExtractError> {
+    extract(mime_type, file_name, data).map(|o| o.map(|e| e.text))
+}
+
+/// Reads the text of one attachment, bounded in size and time.
+///
+/// The format comes from [`detect`]. `Ok(None)` means "not a type we read" (images, spreadsheets,
+/// old `.doc`…); cheap, so it may be called on every attachment.
+///
+/// PDF extraction runs on its own thread, with `catch_unwind` inside, and we wait at most
+/// [`PDF_TIMEOUT`] for it. On timeout the thread is **left running** (Rust cannot kill a thread):
+/// it owns a copy of the bytes and exits when the library returns; [`MAX_PDF_WORKERS`] bounds how
+/// many such threads can pile up.
+///
+/// # Errors
+/// [`ExtractError`] names the reason: too large, unreadable container or XML, zip bomb, corrupt
+/// PDF, timeout, too many workers, or a caught panic.
+pub fn extract(
+    mime_type: &str,
+    file_name: Option<&str>,
+    data: &[u8],
+) -> Result<Option<Extracted>, ExtractError> {
+    let Some(format) = detect(mime_type, file_name, data) else {
+        return Ok(None);
+    };
+    if data.len() > MAX_INPUT_BYTES {
+        return Err(ExtractError::TooLarge {
+            format,
+            size: data.len(),
+            limit: MAX_INPUT_BYTES,
+        });
+    }
+    let raw = match format {
+        DocFormat::Pdf => pdf_text(data)?,
+        DocFormat::Docx => office_text(format, data)?,
+        DocFormat::Odt => office_text(format, data)?,
+        DocFormat::Rtf => rtf_to_text(data),
+        DocFormat::Text => decode_text(data),
+        DocFormat::Html => html_to_text(&decode_text(data)),
+    };
+    let (text, truncated) = tidy(&raw, MAX_TEXT_BYTES);
+    Ok(Some(Extracted {
+        format,
+        text,
+        truncated,
+    }))
+}
+
+/// ZIP local-file-header signature: DOCX and ODT are ZIP containers.
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// PDF files start with `%PDF-`; readers accept it within the first KiB (PDF 1.7 Annex H.3).
+const PDF_MAGIC: &[u8] = b"%PDF-";
+/// How far into the file we look for [`PDF_MAGIC`] (bytes).
+const PDF_MAGIC_WINDOW: usize = 1024;
+/// RTF files start with `{\rtf`.
+const RTF_MAGIC: &[u8] = b"{\\rtf";
+/// The `mimetype` entry an ODT stores first and uncompressed (ODF 1.2 part 3, 3.3).
+const ODT_MIMETYPE: &[u8] = b"application/vnd.oasis.opendocument.text";
+
+/// Decides which format (if any) to read an attachment as.
+///
+/// Content wins over labels: the magic bytes are checked first (`%PDF-`, `{\rtf`, a ZIP holding
+/// `word/document.xml` or an ODT `mimetype`), because mail clients often label letters
+/// `application/octet-stream` or even the wrong type. Then the declared MIME type, then the file
+/// name's extension. A ZIP that is neither DOCX nor ODT (or is broken) is judged by its label,
+/// so a truncated `.docx` gives an error rather than silence.
+pub fn detect(mime_type: &str, file_name: Option<&str>, data: &[u8]) -> Option<DocFormat> {
+    let head = &data[..data.len().min(PDF_MAGIC_WINDOW)];
+    if head.windows(PDF_MAGIC.len()).any(|w| w == PDF_MAGIC) {
+        return Some(DocFormat::Pdf);
+    }
+    if data.starts_with(RTF_MAGIC) {
+        return Some(DocFormat::Rtf);
+    }
+    if data.starts_with(ZIP_MAGIC)
+        && let Some(kind) = zip_kind(data)
+    {
+        return Some(kind);
+    }
+    let mime = mime_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let by_mime = match mime.as_str() {
+        "application/pdf" | "application/x-pdf" | "application/acrobat" => Some(DocFormat::Pdf),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            Some(DocFormat::Docx)
+        }
+        "application/vnd.oasis.opendocument.text" => Some(DocFormat::Odt),
+        "application/rtf" | "application/x-rtf" | "text/rtf" | "text/richtext" => {
+            Some(DocFormat::Rtf)
+        }
+        "text/plain" => Some(DocFormat::Text),
+        "text/html" => Some(DocFormat::Html),
+        _ => None,
+    };
+    // A PDF/DOCX/ODT label on bytes that lack the magic is a broken or mislabelled file: handing
+    // it to the library still gives a useful error, so keep the label's verdict.
+    if by_mime.is_some() {
+        return by_mime;
+    }
+    let ext = file_name
+        .and_then(|n| n.trim().rsplit_once('.'))
+        .map(|(_, e)| e.trim().to_ascii_lowercase())?;
+    match ext.as_str() {
+        "pdf" => Some(DocFormat::Pdf),
+        "docx" => Some(DocFormat::Docx),
+        "odt" => Some(DocFormat::Odt),
+        "rtf" => Some(DocFormat::Rtf),
+        "txt" | "text" => Some(DocFormat::Text),
+        "htm" | "html" => Some(DocFormat::Html),
+        _ => None,
+    }
+}
+
+/// DOCX or ODT, judged from the ZIP directory; `None` for any other ZIP or a broken one.
+fn zip_kind(data: &[u8]) -> Option<DocFormat> {
+    // ODF puts an uncompressed `mimetype` entry first; its content starts at byte 38.
+    if data.get(30..38) == Some(b"mimetype") && data[38..].starts_with(ODT_MIMETYPE) {
+        return Some(DocFormat::Odt);
+    }
+    let mut archive = zip::ZipArchive::new(Cursor::new(data)).ok()?;
+    if archive.index_for_name(DOCX_ENTRY).is_some() {
+        return Some(DocFormat::Docx);
+    }
+    // An ODF file whose `mimetype` entry is not first: read that entry (a few bytes) to tell a
+    // text document from a spreadsheet or presentation, which we do not read.
+    let mut mimetype = Vec::new();
+    archive
+        .by_name("mimetype")
+        .ok()?
+        .take(ODT_MIMETYPE.len() as u64 + 16)
+        .read_to_end(&mut mimetype)
+        .ok()?;
+    (mimetype.trim_ascii() == ODT_MIMETYPE).then_some(DocFormat::Odt)
+}
+
+/// Where a DOCX keeps the main text (ECMA-376 part 1, 11.3.10).
+const DOCX_ENTRY: &str = "word/document.xml";
+/// Where an ODT keeps the text (ODF 1.2 part 3, 3.1).
+const ODT_ENTRY: &str = "content.xml";
+
+/// Text of a DOCX or ODT: opens the ZIP, reads the one XML entry (capped), walks its elements.
+fn office_text(format: DocFormat, data: &[u8]) -> Result<String, ExtractError> {
+    let entry = if format == DocFormat::Docx {
+        DOCX_ENTRY
+    } else {
+        ODT_ENTRY
+    };
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(data)).map_err(|e| ExtractError::Archive {
+            format,
+            reason: e.to_string(),
+        })?;
+    let file = archive.by_name(entry).map_err(|e| match e {
+        zip::result::ZipError::FileNotFound => ExtractError::MissingEntry { format, entry },
+        other => ExtractError::Archive {
+            format,
+            reason: other.to_string(),
+        },
+    })?;
+    let bomb = ExtractError::Decompression {
+        format,
+        entry,
+        limit: MAX_XML_BYTES,
+    };
+    // The declared size can lie, so it is only an early exit; `take` is the real guard.
+    if file.size() > MAX_XML_BYTES {
+        return Err(bomb);
+    }
+    let mut xml = Vec::new();
+    file.take(MAX_XML_BYTES + 1)
+        .read_to_end(&mut xml)
+        .map_err(|e| ExtractError::Archive {
+            format,
+            reason: e.to_string(),
+        })?;
+    if xml.len() as u64 > MAX_XML_BYTES {
+        return Err(bomb);
+    }
+    let xml = String::from_utf8(xml)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    xml_text(format, &xml)
+}
+
+/// Walks DOCX (`w:`) or ODT (`text:`) XML and returns its text with paragraphs on their own lines.
+///
+/// DOCX: text lives in `w:t` runs; `w:p` ends a paragraph; `w:tab`, `w:br`/`w:cr` are a tab and a
+/// line break. ODT: text lives inside `text:p`/`text:h`; `text:s` is `text:c` spaces, `text:tab`
+/// a tab, `text:line-break` a break. Stops reading once the output passes [`MAX_TEXT_BYTES`].
+fn xml_text(format: DocFormat, xml: &str) -> Result<String, ExtractError> {
+    let docx = format == DocFormat::Docx;
+    let mut reader = Reader::from_str(xml);
+    let mut out = String::new();
+    // DOCX: inside a `w:t` run; ODT: depth of `text:p`/`text:h` we are in.
+    let mut in_run = false;
+    // DOCX: inside a `w:r` run container (where `w:tab`/`w:br` are characters).
+    let mut in_r = false;
+    let mut para_depth = 0usize;
+    loop {
+        if out.len() > MAX_TEXT_BYTES {
+            break;
+        }
+        let event = reader.read_event().map_err(|e| ExtractError::Xml {
+            format,
+            position: reader.error_position(),
+            reason: e.to_string(),
+        })?;
+        let collecting = if docx { in_run } else { para_depth > 0 };
+        match event {
+            Event::Start(e) => {
+                let qname = e.name();
+                let name = qname.as_ref();
+                if docx {
+                    match name {
+                        "w:r" => in_r = true,
+                        "w:t" => in_run = true,
+                        "w:tab" if in_r => out.push('\t'),
+                        "w:br" | "w:cr" if in_r => out.push('\n'),
+                        _ => {}
+                    }
+                } else {
+                    match name {
+                        "text:p" | "text:h" => para_depth += 1,
+                        "text:tab" if collecting => out.push('\t'),
+                        "text:line-break" if collecting => out.push('\n'),
+                        _ => {}
+                    }
+                }
+            }
+            Event::Empty(e) => {
+                let qname = e.name();
+                let name = qname.as_ref();
+                if docx {
+                    match name {
+                        // Outside a run `w:tab` is a tab-stop definition, not a tab.
+                        "w:tab" if in_r => out.push('\t'),
+                        "w:br" | "w:cr" if in_r => out.push('\n'),
+                        "w:p" => out.push('\n'),
+                        _ => {}
+                    }
+                } else {
+                    match name {
+                        "text:s" if collecting => {
+                            let n = e
+                                .try_get_attribute("text:c")
+                                .ok()
+                                .flatten()
+                                .and_then(|a| a.value.trim().parse::<usize>().ok())
+                                .unwrap_or(1)
+                                .clamp(1, 64);
+                            out.extend(std::iter::repeat_n(' ', n));
+                        }
+                        "text:tab" if collecting => out.push('\t'),
+                        "text:line-break" if collecting => out.push('\n'),
+                        "text:p" | "text:h" => out.push('\n'),
+                        _ => {}
+                    }
+                }
+            }
+            Event::End(e) => {
+                let qname = e.name();
+                let name = qname.as_ref();
+                if docx {
+                    match name {
+                        "w:r" => in_r = false,
+                        "w:t" => in_run = false,
+                        "w:p" => out.push('\n'),
+                        _ => {}
+                    }
+                } else if matches!(name, "text:p" | "text:h") {
+                    para_depth = para_depth.saturating_sub(1);
+                    out.push('\n');
+                }
+            }
+            Event::Text(t) if collecting => out.push_str(&t.xml10_content()),
+            Event::CData(t) if collecting => out.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if collecting => {
+                if let Ok(Some(c)) = r.resolve_char_ref() {
+                    out.push(c);
+                } else {
+                    let c = match &*r.into_inner() {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        _ => '\u{FFFD}',
+                    };
+                    out.push(c);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Keeps [`PDF_WORKERS`] right: decremented when the worker thread ends, however it ends.
+struct WorkerSlot;
+
+impl Drop for WorkerSlot {
+    fn drop(&mut self) {
+        PDF_WORKERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What a PDF worker sends back: the library's result, or the message of a caught panic.
+type WorkerResult = Result<Result<String, pdf_extract::OutputError>, String>;
+
+/// PDF text via `pdf-extract` on a worker thread, with a time limit (see [`extract`]).
+fn pdf_text(data: &[u8]) -> Result<String, ExtractError> {
+    let running = PDF_WORKERS.fetch_add(1, Ordering::SeqCst);
+    let slot = WorkerSlot;
+    if running >= MAX_PDF_WORKERS {
+        return Err(ExtractError::Busy { running });
+    }
+    let owned = data.to_vec();
+    let (tx, rx) = mpsc::sync_channel::<WorkerResult>(1);
+    let spawned = std::thread::Builder::new()
+        .name("foi-pdf-extract".to_owned())
+        .stack_size(PDF_WORKER_STACK_BYTES)
+        .spawn(move || {
+            let _slot = slot;
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                pdf_extract::extract_text_from_mem(&owned)
+            }))
+            .map_err(|p| panic_message(p.as_ref()));
+            // The receiver is gone after a timeout; nobody needs the result then.
+            let _ = tx.send(result);
+        });
+    if let Err(e) = spawned {
+        return Err(ExtractError::Thread {
+            reason: e.to_string(),
+        });
+    }
+    match rx.recv_timeout(PDF_TIMEOUT) {
+        Ok(Ok(Ok(text))) => Ok(text),
+        Ok(Ok(Err(e))) => Err(ExtractError::Pdf {
+            reason: e.to_string(),
+        }),
+        Ok(Err(message)) => Err(ExtractError::Panicked {
+            format: DocFormat::Pdf,
+            message,
+        }),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(ExtractError::Timeout { after: PDF_TIMEOUT }),
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(ExtractError::Panicked {
+            format: DocFormat::Pdf,
+            message: "worker ended without a result".to_owned(),
+        }),
+    }
+}
+
+/// The text of a panic payload (`panic!("…")` gives `&str` or `String`).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// Windows-1252 code points for bytes 0x80–0x9F (the rest of the range is ISO-8859-1). Bytes
+/// Windows leaves undefined map to the C1 control of the same value.
+const CP1252_HIGH: [char; 32] = [
+    '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}', '\u{8F}',
+    '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
+];
+
+/// One Windows-1252 byte as a char.
+pub(crate) fn cp1252_char(b: u8) -> char {
+    match b {
+        0x80..=0x9F => CP1252_HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
+}
+
+/// Bytes of a text attachment as a string: UTF-8 (BOM dropped), UTF-16 with a BOM, else
+/// Windows-1252 — the usual charset of an unlabelled text file written on Windows in the UK.
+fn decode_text(data: &[u8]) -> String {
+    if let Some(rest) = data.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8_lossy(rest).into_owned();
+    }
+    if let Some(rest) = data.strip_prefix(b"\xFF\xFE") {
+        return utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = data.strip_prefix(b"\xFE\xFF") {
+        return utf16(rest, u16::from_be_bytes);
+    }
+    match std::str::from_utf8(data) {
+        Ok(s) => s.to_owned(),
+        Err(_) => data.iter().map(|&b| cp1252_char(b)).collect(),
+    }
+}
+
+/// UTF-16 bytes (odd trailing byte ignored) as a string, bad surrogates replaced.
+fn utf16(data: &[u8], word: fn([u8; 2]) -> u16) -> String {
+    let units = data.chunks_exact(2).map(|c| word([c[0], c[1]]));
+    char::decode_utf16(units)
+        .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
+/// RTF destinations whose content is not document text (fonts, styles, metadata, pictures…).
+const RTF_SKIP_DESTINATIONS: &[&str] = &[
+    "fonttbl",
+    "colortbl",
+    "stylesheet",
+    "info",
+    "pict",
+    "object",
+    "header",
+    "headerl",
+    "headerr",
+    "headerf",
+    "footer",
+    "footerl",
+    "footerr",
+    "footerf",
+    "themedata",
+    "colorschememapping",
+    "datastore",
+    "latentstyles",
+    "listtable",
+    "listoverridetable",
+    "rsidtbl",
+    "generator",
+    "xmlnstbl",
+    "mmathPr",
+    "filetbl",
+    "revtbl",
+    "fldinst",
+];
+
+/// Deepest RTF group nesting we track; deeper groups are treated as skipped (bounds memory).
+const RTF_MAX_DEPTH: usize = 256;
+
+/// Plain text of an RTF document: drops control words and non-text destinations, turns `\par`
+/// and `\line` into line breaks, decodes `\'hh` (Windows-1252) and `\uN` escapes.
+///
+/// Not a full RTF reader (no tables layout, no code pages other than 1252), but enough for a
+/// letter typed in WordPad or saved as RTF by Word.
+pub(crate) fn rtf_to_text(data: &[u8]) -> String {
+    #[derive(Clone, Copy)]
+    struct Group {
+        skip: bool,
+        uc: usize,
+    }
+    let mut stack: Vec<Group> = Vec::new();
+    let mut cur = Group { skip: false, uc: 1 };
+    let mut out = String::new();
+    // Fallback characters still to drop after a `\uN` escape.
+    let mut pending = 0usize;
+    let mut i = 0usize;
+    while i < data.len() {
+        if out.len() > MAX_TEXT_BYTES {
+            break;
+        }
+        let b = data[i];
+        match b {
+            b'{' => {
+                if stack.len() >= RTF_MAX_DEPTH {
+                    // Swallow the over-deep group's text rather than grow without bound.
+                    stack.push(cur);
+                    cur.skip = true;
+                } else {
+                    stack.push(cur);
+                }
+                pending = 0;
+                i += 1;
+            }
+            b'}' => {
+                cur = stack.pop().unwrap_or(Group { skip: false, uc: 1 });
+                pending = 0;
+                i += 1;
+            }
+            b'\\' => {
+                i += 1;
+                let Some(&c) = data.get(i) else { break };
+                if c.is_ascii_alphabetic() {
+                    let start = i;
+                    while i < data.len() && data[i].is_ascii_alphabetic() && i - start < 32 {
+                        i += 1;
+                    }
+                    let word = std::str::from_utf8(&data[start..i]).unwrap_or_default();
+                    let num_start = i;
+                    if data.get(i) == Some(&b'-') {
+                        i += 1;
+                    }
+                    while i < data.len() && data[i].is_ascii_digit() && i - num_start < 12 {
+                        i += 1;
+                    }
+                    let param = std::str::from_utf8(&data[num_start..i])
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok());
+                    if data.get(i) == Some(&b' ') {
+                        i += 1;
+                    }
+                    if RTF_SKIP_DESTINATIONS.contains(&word) {
+                        cur.skip = true;
+                        continue;
+                    }
+                    if cur.skip {
+                        continue;
+                    }
+                    match word {
+                        "par" | "line" | "sect" | "page" | "row" => out.push('\n'),
+                        "tab" | "cell" => out.push('\t'),
+                        "emdash" => out.push('\u{2014}'),
+                        "endash" => out.push('\u{2013}'),
+                        "bullet" => out.push('\u{2022}'),
+                        "lquote" => out.push('\u{2018}'),
+                        "rquote" => out.push('\u{2019}'),
+                        "ldblquote" => out.push('\u{201C}'),
+                        "rdblquote" => out.push('\u{201D}'),
+                        "uc" => cur.uc = param.unwrap_or(1).clamp(0, 8) as usize,
+                        "u" => {
+                            if let Some(n) = param {
+                                // RTF writes code points above 32767 as negative 16-bit numbers.
+                                let n = if n < 0 { n + 65536 } else { n };
+                                let c = u32::try_from(n)
+                                    .ok()
+                                    .and_then(char::from_u32)
+                                    .unwrap_or(char::REPLACEMENT_CHARACTER);
+                                out.push(c);
+                                pending = cur.uc;
+                            }
+                        }
+                        _ => {}
+                    }
+                } else {
+                    i += 1;
+                    match c {
+                        b'*' => cur.skip = true,
+                        b'\'' => {
+                            let hex = data.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
+                            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+                            i += 2;
+                            if let Some(byte) = byte
+                                && !cur.skip
+                            {
+                                if pending > 0 {
+                                    pending -= 1;
+                                } else {
+                                    out.push(cp1252_char(byte));
+                                }
+                            }
+                        }
+                        b'\r' | b'\n' if !cur.skip => out.push('\n'),
+                        b'~' if !cur.skip => out.push(' '),
+                        b'_' if !cur.skip => out.push('-'),
+                        b'\\' | b'{' | b'}' if !cur.skip => out.push(char::from(c)),
+                        _ => {}
+                    }
+                }
+            }
+            b'\r' | b'\n' => i += 1,
+            _ => {
+                // Plain text: take the whole run up to the next special byte.
+                let start = i;
+                while i < data.len() && !matches!(data[i], b'{' | b'}' | b'\\' | b'\r' | b'\n') {
+                    i += 1;
+                }
+                if cur.skip {
+                    continue;
+                }
+                let mut run = &data[start..i];
+                while pending > 0 && !run.is_empty() {
+                    run = &run[1..];
+                    pending -= 1;
+                }
+                match std::str::from_utf8(run) {
+                    Ok(s) => out.push_str(s),
+                    Err(_) => out.extend(run.iter().map(|&b| cp1252_char(b))),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Elements whose start or end begins a new line in readable text.
+const HTML_BLOCK_TAGS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tr",
+    "ul",
+];
+
+/// Block elements that separate paragraphs: a blank line around them, not just a line break.
+const HTML_PARAGRAPH_TAGS: &[&str] = &[
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "ol",
+    "p",
+    "pre",
+    "table",
+    "ul",
+];
+
+/// Readable text from HTML: scripts, styles and the head dropped, entities decoded, block
+/// elements (`div`, `p`, `li`, `tr`, headings…) on their own lines, table cells separated.
+///
+/// Built on mail-parser's `html_to_text`, which only breaks lines at `<br>` and `</p>`: Gmail and
+/// Outlook write one `<div>` per line, so without the block rewrite below "Dear Sir,</div><div>I
+/// would like" would run together as "Dear Sir,I would like".
+pub fn html_to_text(html: &str) -> String {
+    let prepared = break_blocks(html);
+    let text = mail_parser::decoders::html::html_to_text(&prepared);
+    tidy(&text, usize::MAX).0
+}
+
+/// Elements whose content is never shown: dropped with everything inside them.
+const HTML_HIDDEN_TAGS: &[&str] = &["head", "script", "style", "template", "title", "xml"];
+
+/// Prepares HTML for mail-parser's converter, which only knows bare `<br>`, `</p>` and
+/// attribute-less `<script>`/`<style>`/`<head>` (so `<style type="text/css">`, as Outlook writes
+/// it, would leak CSS into the text):
+/// - hidden elements ([`HTML_HIDDEN_TAGS`]) are removed with their content, whatever their
+///   attributes;
+/// - `<br …>` becomes `<br>`;
+/// - block-level tags become one `<br>` (two after a paragraph) before the next visible text, so
+///   nested or adjacent blocks give one line break, not a stack of blank lines;
+/// - table cells become a space.
+///
+/// Everything else (comments, inline tags, entities) is left for the converter.
+fn break_blocks(html: &str) -> String {
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    let mut copied = 0usize;
+    // Line breaks owed before the next visible text: 1 after a block, 2 after a paragraph.
+    let mut pending_breaks = 0u8;
+    let mut i = 0usize;
+    while let Some(off) = bytes[i..].iter().position(|&b| b == b'<') {
+        let lt = i + off;
+        // Comments are copied verbatim: the converter skips them.
+        if bytes[lt..].starts_with(b"<!--") {
+            match html[lt + 4..].find("-->") {
+                Some(end) => {
+                    i = lt + 4 + end + 3;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        let Some(gt_off) = bytes[lt..].iter().position(|&b| b == b'>') else {
+            break;
+        };
+        let gt = lt + gt_off;
+        let raw_inner = &html[lt + 1..gt];
+        let closing = raw_inner.starts_with('/');
+        let inner = raw_inner.trim_start_matches('/');
+        let name_len = inner
+            .bytes()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(inner.len());
+        let name = &inner[..name_len];
+        let is = |list: &[&str]| list.iter().any(|t| t.eq_ignore_ascii_case(name));
+        if is(HTML_HIDDEN_TAGS) {
+            push_segment(&mut out, &html[copied..lt], &mut pending_breaks);
+            // Skip to the end of the matching close tag; a stray close tag is just dropped.
+            let after = if closing {
+                gt + 1
+            } else {
+                let close = format!("</{name}");
+                match find_ignore_case(&bytes[gt + 1..], close.as_bytes()) {
+                    Some(pos) => {
+                        let close_start = gt + 1 + pos;
+                        bytes[close_start..]
+                            .iter()
+                            .position(|&b| b == b'>')
+                            .map_or(bytes.len(), |p| close_start + p + 1)
+                    }
+                    None => bytes.len(),
+                }
+            };
+            copied = after;
+            i = after;
+            continue;
+        }
+        let is_br = name.eq_ignore_ascii_case("br");
+        let is_block = is(HTML_BLOCK_TAGS);
+        let is_cell = name.eq_ignore_ascii_case("td") || name.eq_ignore_ascii_case("th");
+        if is_br || is_block || is_cell {
+            push_segment(&mut out, &html[copied..lt], &mut pending_breaks);
+            if is_br {
+                out.push_str("<br>");
+            } else if is_block {
+                let strength = if is(HTML_PARAGRAPH_TAGS) { 2 } else { 1 };
+                pending_breaks = pending_breaks.max(strength);
+            } else {
+                out.push(' ');
+            }
+            copied = gt + 1;
+        }
+        i = gt + 1;
+    }
+    push_segment(&mut out, &html[copied..], &mut pending_breaks);
+    out
+}
+
+/// Appends an HTML segment, first paying the line breaks owed if it has visible text.
+fn push_segment(out: &mut String, segment: &str, pending_breaks: &mut u8) {
+    if *pending_breaks > 0 && has_visible_text(segment) {
+        for _ in 0..*pending_breaks {
+            out.push_str("<br>");
+        }
+        *pending_breaks = 0;
+    }
+    out.push_str(segment);
+}
+
+/// Position of `needle` in `hay`, ASCII case-insensitive.
+fn find_ignore_case(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether an HTML fragment has any non-space character outside tags.
+fn has_visible_text(fragment: &str) -> bool {
+    let mut in_tag = false;
+    for b in fragment.bytes() {
+        match b {
+            b'<' => in_tag = true,
+            b'>' => in_tag = false,
+            _ if !in_tag && !b.is_ascii_whitespace() => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Normalises extracted text and cuts it to `max_bytes` on a character boundary.
+///
+/// CRLF/CR become LF, non-breaking spaces plain spaces, control characters other than tab and
+/// newline are dropped, trailing spaces are trimmed from each line, runs of blank lines become one
+/// and leading/trailing blank lines go. Returns the text and whether it was cut.
+pub(crate) fn tidy(raw: &str, max_bytes: usize) -> (String, bool) {
+    let mut out = String::with_capacity(raw.len().min(max_bytes.saturating_add(4)));
+    let mut blank_run = 0usize;
+    let mut truncated = false;
+    let normalised = raw.replace("\r\n", "\n");
+    for line in normalised.split(['\n', '\r']) {
+        let clean: String = line
+            .chars()
+            .map(|c| if c == '\u{A0}' { ' ' } else { c })
+            .filter(|&c| c == '\t' || !c.is_control())
+            .collect();
+        let clean = clean.trim_end();
+        if clean.is_empty() {
+            blank_run += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+            if blank_run > 0 {
+                out.push('\n');
+            }
+        }
+        blank_run = 0;
+        if out.len() + clean.len() > max_bytes {
+            let room = max_bytes.saturating_sub(out.len());
+            out.push_str(cut_at_char_boundary(clean, room));
+            truncated = true;
+            break;
+        }
+        out.push_str(clean);
+    }
+    (out, truncated)
+}
+
+/// The longest prefix of `s` that is at most `max_bytes` long and ends on a char boundary.
+pub(crate) fn cut_at_char_boundary(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/parse")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+    }
+
+    #[test]
+    fn detect_by_mime_extension_and_magic() {
+        let pdf = fixture("letter.pdf");
+        let docx = fixture("letter.docx");
+        let odt = fixture("letter.odt");
+        /// (declared MIME type, file name, bytes, expected format)
+        type Case<'a> = (&'a str, Option<&'a str>, &'a [u8], Option<DocFormat>);
+        let cases: &[Case<'_>] = &[
+            ("application/pdf", None, b"", Some(DocFormat::Pdf)),
+            ("Application/PDF; name=x", None, b"", Some(DocFormat::Pdf)),
+            (
+                "application/octet-stream",
+                Some("Letter.PDF"),
+                b"junk",
+                Some(DocFormat::Pdf),
+            ),
+            ("application/octet-stream", None, &pdf, Some(DocFormat::Pdf)),
+            ("image/jpeg", Some("scan.jpg"), &pdf, Some(DocFormat::Pdf)),
+            (
+                "application/octet-stream",
+                Some("x.bin"),
+                &docx,
+                Some(DocFormat::Docx),
+            ),
+            ("application/zip", None, &docx, Some(DocFormat::Docx)),
+            ("application/octet-stream", None, &odt, Some(DocFormat::Odt)),
+            (
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                None,
+                b"",
+                Some(DocFormat::Docx),
+            ),
+            (
+                "application/vnd.oasis.opendocument.text",
+                None,
+                b"",
+                Some(DocFormat::Odt),
+            ),
+            (
+                "application/octet-stream",
+                Some("a.odt"),
+                b"",
+                Some(DocFormat::Odt),
+            ),
+            (
+                "application/octet-stream",
+                Some("a.docx "),
+                b"",
+                Some(DocFormat::Docx),
+            ),
+            ("text/rtf", None, b"", Some(DocFormat::Rtf)),
+            (
+                "application/msword",
+                Some("x.doc"),
+                b"{\\rtf1 hi}",
+                Some(DocFormat::Rtf),
+            ),
+            ("text/plain", None, b"hello", Some(DocFormat::Text)),
+            (
+                "application/octet-stream",
+                Some("notes.txt"),
+                b"hello",
+                Some(DocFormat::Text),
+            ),
+            ("text/html", None, b"<p>x</p>", Some(DocFormat::Html)),
+            ("image/png", Some("logo.png"), b"\x89PNG", None),
+            (
+                "application/msword",
+                Some("old.doc"),
+                b"\xD0\xCF\x11\xE0",
+                None,
+            ),
+            ("application/octet-stream", None, b"", None),
+            ("application/octet-stream", Some("noext"), b"", None),
+            ("application/zip", Some("a.zip"), b"PK\x03\x04garbage", None),
+            (
+                "application/octet-stream",
+                Some("cut.docx"),
+                b"PK\x03\x04",
+                Some(DocFormat::Docx),
+            ),
+            ("", None, b"", None),
+        ];
+        for (i, (mime, name, data, want)) in cases.iter().enumerate() {
+            assert_eq!(
+                detect(mime, *name, data),
+                *want,
+                "case {i}: {mime} {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pdf_letter_text() {
+        let text = attachment_text(
+            "application/pdf",
+            Some("letter.pdf"),
+            &fixture("letter.pdf"),
+        )
+        .expect("pdf reads")
+        .expect("pdf is a type we read");
+        for want in [
+            "Dear Sir or Madam,",
+            "Freedom of Information Act 2000",
+            "potholes repaired in Riverside Ward",
+            "Jane Smith",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in {text:?}");
+        }
+        assert!(!text.contains("\n\n\n"), "blank lines collapsed: {text:?}");
+    }
+
+    #[test]
+    fn pdf_as_octet_stream_by_magic() {
+        let got = extract("application/octet-stream", None, &fixture("letter.pdf"))
+            .expect("reads")
+            .expect("detected by magic");
+        assert_eq!(got.format, DocFormat::Pdf);
+        assert!(got.text.contains("Jane Smith"));
+        assert!(!got.truncated);
+    }
+
+    #[test]
+    fn docx_letter_text() {
+        let text = attachment_text(
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            Some("letter.docx"),
+            &fixture("letter.docx"),
+        )
+        .expect("docx reads")
+        .expect("docx is a type we read");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Information Governance Team");
+        assert_eq!(lines[1], "Dear Sir or Madam,");
+        assert_eq!(
+            lines[2],
+            "Under the Freedom of Information Act 2000 please provide the number of potholes \
+             repaired in Riverside Ward during 2025 & 2024 <all wards>."
+        );
+        assert_eq!(lines[3], "Ref:\tFOI-1");
+        assert_eq!(lines[4..], ["Yours faithfully,", "Jane Smith"]);
+    }
+
+    #[test]
+    fn odt_letter_text() {
+        let text = attachment_text(
+            "application/octet-stream",
+            Some("x"),
+            &fixture("letter.odt"),
+        )
+        .expect("odt reads")
+        .expect("odt detected");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Subject access request",
+                "Dear Data Protection Officer,",
+                "Please send me a copy of all personal data you hold about me & my son.",
+                "Ref:\tSAR   end",
+                "Yours sincerely,",
+                "John Doe",
+            ]
+        );
+    }
+
+    #[test]
+    fn rtf_letter_text() {
+        let text = attachment_text("application/rtf", None, &fixture("letter.rtf"))
+            .expect("rtf reads")
+            .expect("rtf detected");
+        assert_eq!(
+            text,
+            "Dear Sir,\nPlease provide the budget for 2025\u{2019}s parks \u{2014} caf\u{e9} \
+             costs.\nYours faithfully,\nAnne Example"
+        );
+        assert!(!text.contains("Times New Roman"), "font table dropped");
+        assert!(!text.contains("Riched20"), "ignorable destination dropped");
+    }
+
+    #[test]
+    fn rtf_edge_cases() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"{\\rtf1 a\\{b\\}c\\\\d}", "a{b}c\\d"),
+            (b"{\\rtf1 \\uc2\\u26085 XXok}", "\u{65E5}ok"),
+            (b"{\\rtf1 \\u-4064?x}", "\u{F020}x"),
+            (b"{\\rtf1 {\\info {\\title secret}}visible}", "visible"),
+            (b"{\\rtf1 unterminated \\", "unterminated"),
+            (b"{\\rtf1 bad hex \\'zz end}", "bad hex  end"),
+            (b"}}}{\\rtf1 x}", "x"),
+            (b"{\\rtf1 \\pict 0123}after", "after"),
+        ];
+        for (input, want) in cases {
+            let (got, _) = tidy(&rtf_to_text(input), MAX_TEXT_BYTES);
+            assert_eq!(got, *want, "input {:?}", String::from_utf8_lossy(input));
+        }
+        // Deep nesting is bounded and does not panic.
+        let deep: Vec<u8> = std::iter::repeat_n(b'{', 100_000).chain(*b"x").collect();
+        assert!(rtf_to_text(&deep).len() <= 1);
+    }
+
+    #[test]
+    fn text_charsets() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"plain ascii", "plain ascii"),
+            (
+                "caf\u{e9} \u{2013} UTF-8".as_bytes(),
+                "caf\u{e9} \u{2013} UTF-8",
+            ),
+            (b"\xEF\xBB\xBFwith BOM", "with BOM"),
+            (
+                b"caf\xe9 \x96 \x80 cp1252",
+                "caf\u{e9} \u{2013} \u{20AC} cp1252",
+            ),
+            (b"\xFF\xFEh\x00i\x00", "hi"),
+            (b"\xFE\xFF\x00h\x00i", "hi"),
+            (
+                b"line1\r\nline2\r\n\r\n\r\n\r\nline3   \n",
+                "line1\nline2\n\nline3",
+            ),
+        ];
+        for (input, want) in cases {
+            let got = attachment_text("text/plain", None, input)
+                .expect("ok")
+                .expect("text");
+            assert_eq!(got, *want);
+        }
+    }
+
+    #[test]
+    fn html_to_text_cases() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "<div>Dear Sir,</div><div>I would like</div>",
+                "Dear Sir,\nI would like",
+            ),
+            ("<p>One</p><p>Two</p>", "One\n\nTwo"),
+            (
+                "<div><div><p>Deep</p></div></div><div>Next</div>",
+                "Deep\n\nNext",
+            ),
+            ("<div>a</div>\n\n<div>\n</div><div>b</div>", "a\nb"),
+            ("a<br>b<br/>c", "a\nb\nc"),
+            (
+                "<html><head><title>T</title><style>p{color:red}</style></head>\
+                 <body><script>var x = '<div>';alert(1)</script>Hello</body></html>",
+                "Hello",
+            ),
+            (
+                "Fish &amp; chips &lt;3 &#163;5 &#x20AC;2 &nbsp;x",
+                "Fish & chips <3 \u{a3}5 \u{20ac}2  x",
+            ),
+            ("<!-- <div>hidden</div> -->shown", "shown"),
+            (
+                "<style type=\"text/css\">p.MsoNormal { margin: 0 }</style>\
+                 <SCRIPT language=js>bad()</SCRIPT><p class=MsoNormal>Outlook</p>",
+                "Outlook",
+            ),
+            (
+                "<head profile=x><meta charset=utf-8><title>T</title></head>Body",
+                "Body",
+            ),
+            ("a<br class=x>b<BR/>c", "a\nb\nc"),
+            ("<div>a</div><br><div>b</div>", "a\n\nb"),
+            ("x</style>y", "xy"),
+            ("<script>never closed <div>x</div>", ""),
+            ("<xml><o:OfficeDocumentSettings/></xml>Hi", "Hi"),
+            (
+                "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>",
+                "a b\nc",
+            ),
+            ("<ul><li>one</li><li>two</li></ul>", "one\ntwo"),
+            ("x<ul><li>one</li></ul>y", "x\n\none\n\ny"),
+            ("unclosed <b", "unclosed"),
+            ("<", ""),
+            ("", ""),
+        ];
+        for (html, want) in cases {
+            assert_eq!(html_to_text(html), *want, "html {html:?}");
+        }
+        let got = attachment_text("text/html", None, b"<p>caf\xe9</p>").expect("ok");
+        assert_eq!(got.as_deref(), Some("caf\u{e9}"));
+    }
+
+    #[test]
+    fn output_is_capped() {
+        let big = "word ".repeat(MAX_TEXT_BYTES / 2);
+        let got = extract("text/plain", None, big.as_bytes())
+            .expect("ok")
+            .expect("text");
+        assert!(got.truncated);
+        assert!(got.text.len() <= MAX_TEXT_BYTES);
+        // Multi-byte characters are cut on a boundary, never split.
+        let euros = "\u{20AC}".repeat(MAX_TEXT_BYTES);
+        let got = extract("text/plain", None, euros.as_bytes())
+            .expect("ok")
+            .expect("text");
+        assert!(got.truncated && got.text.len() <= MAX_TEXT_BYTES);
+        assert!(got.text.chars().all(|c| c == '\u{20AC}'));
+    }
+
+    #[test]
+    fn oversize_input_is_refused_for_readable_types_only() {
+        let big = vec![b'a'; MAX_INPUT_BYTES + 1];
+        assert_eq!(
+            extract("text/plain", None, &big),
+            Err(ExtractError::TooLarge {
+                format: DocFormat::Text,
+                size: MAX_INPUT_BYTES + 1,
+                limit: MAX_INPUT_BYTES
+            })
+        );
+        assert!(matches!(
+            extract("application/pdf", None, &big),
+            Err(ExtractError::TooLarge {
+                format: DocFormat::Pdf,
+                ..
+            })
+        ));
+        // An image of the same size is simply not a type we read.
+        assert_eq!(extract("image/png", Some("a.png"), &big), Ok(None));
+    }
+
+    #[test]
+    fn zip_bombs_are_refused() {
+        let got = extract("application/octet-stream", None, &fixture("bomb.docx"));
+        assert_eq!(
+            got,
+            Err(ExtractError::Decompression {
+                format: DocFormat::Docx,
+                entry: "word/document.xml",
+                limit: MAX_XML_BYTES
+            })
+        );
+        // Sizes patched to claim 1 KiB: either our `take` cap or the zip crate's own check that
+        // an entry does not outgrow its declared size stops it; no text comes out.
+        let got = extract(
+            "application/octet-stream",
+            None,
+            &fixture("bomb-lying-size.docx"),
+        );
+        match got {
+            Err(ExtractError::Decompression { .. }) => {}
+            Err(ExtractError::Archive {
+                format: DocFormat::Docx,
+                reason,
+            }) => {
+                assert!(reason.contains("declared"), "{reason}");
+            }
+            other => panic!("lying bomb not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_containers_give_errors() {
+        let docx_mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        assert!(matches!(
+            extract(docx_mime, None, b"not a zip at all"),
+            Err(ExtractError::Archive {
+                format: DocFormat::Docx,
+                ..
+            })
+        ));
+        // A valid ODT given a DOCX label: the magic says ODT and it reads as ODT.
+        let odt = fixture("letter.odt");
+        assert_eq!(
+            extract(docx_mime, None, &odt)
+                .expect("ok")
+                .map(|e| e.format),
+            Some(DocFormat::Odt)
+        );
+        // Truncated DOCX: the ZIP directory at the end is gone.
+        let docx = fixture("letter.docx");
+        let cut = &docx[..docx.len() / 2];
+        assert!(matches!(
+            extract(docx_mime, None, cut),
+            Err(ExtractError::Archive {
+                format: DocFormat::Docx,
+                ..
+            })
+        ));
+        // ODT labelled file that is a ZIP without content.xml.
+        let bomb = fixture("bomb.docx");
+        assert!(matches!(
+            extract("application/vnd.oasis.opendocument.text", None, &bomb),
+            Ok(Some(Extracted {
+                format: DocFormat::Docx,
+                ..
+            })) | Err(ExtractError::Decompression { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_xml_is_an_error() {
+        let got = xml_text(
+            DocFormat::Docx,
+            "<w:document><w:p><w:t>hi</w:p></w:document>",
+        );
+        assert!(
+            matches!(
+                got,
+                Err(ExtractError::Xml {
+                    format: DocFormat::Docx,
+                    ..
+                })
+            ),
+            "{got:?}"
+        );
+        let got = xml_text(
+            DocFormat::Odt,
+            "<office:text><text:p>a &bogus; b</text:p></office:text>",
+        );
+        assert_eq!(
+            got.map(|t| t.trim().to_owned()),
+            Ok("a \u{FFFD} b".to_owned())
+        );
+    }
+
+    #[test]
+    fn corrupt_pdfs_give_errors_not_panics() {
+        let pdf = fixture("letter.pdf");
+        let inputs: Vec<Vec<u8>> = vec![
+            b"%PDF-1.4\n".to_vec(),
+            b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"
+                .to_vec(),
+            pdf[..pdf.len() / 2].to_vec(),
+            pdf.iter().map(|b| if *b == b'0' { b'9' } else { *b }).collect(),
+            b"garbage labelled as pdf".to_vec(),
+        ];
+        for (i, input) in inputs.iter().enumerate() {
+            let got = extract("application/pdf", Some("x.pdf"), input);
+            match got {
+                Err(
+                    ExtractError::Pdf { .. }
+                    | ExtractError::Panicked { .. }
+                    | ExtractError::Timeout { .. },
+                ) => {}
+                // A damaged PDF that still yields no letter text is acceptable; text from
+                // nowhere is not.
+                Ok(Some(e)) => assert!(!e.text.contains("Jane Smith") || i >= 2, "case {i}"),
+                other => panic!("case {i}: unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn worker_slots_are_released() {
+        let pdf = fixture("letter.pdf");
+        for _ in 0..(MAX_PDF_WORKERS * 3) {
+            let got = extract("application/pdf", None, &pdf);
+            assert!(matches!(got, Ok(Some(_))), "{got:?}");
+        }
+    }
+
+    #[test]
+    fn tidy_and_cut() {
+        assert_eq!(
+            tidy("\n\n a \r\n\r\n\r\nb\u{a0}c\u{0}\n\n", 100),
+            (" a\n\nb c".to_owned(), false)
+        );
+        assert_eq!(tidy("abcdef", 3), ("abc".to_owned(), true));
+        assert_eq!(cut_at_char_boundary("\u{e9}\u{e9}", 3), "\u{e9}");
+        assert_eq!(cut_at_char_boundary("ab", 5), "ab");
+        assert_eq!(cut_at_char_boundary("\u{20AC}", 2), "");
+    }
+}
