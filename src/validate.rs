@@ -142,6 +142,12 @@ pub fn validate(kind: Kind, msg: &Message) -> Option<Validity> {
     let texts = text::Texts::new(msg);
     let mut missing = Vec::new();
     let mut notes = Vec::new();
+    if !texts.skipped.is_empty() {
+        notes.push(format!(
+            "text: attachment(s) {} not read (over the size budget); a person should read them",
+            text::quoted_list(&texts.skipped)
+        ));
+    }
 
     let names = name::find(msg, &texts);
     notes.extend(names.notes);

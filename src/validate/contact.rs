@@ -93,8 +93,10 @@ pub(super) struct ContactFinding {
 /// Look for an address for correspondence in `msg`.
 pub(super) fn find(msg: &Message, texts: &Texts) -> ContactFinding {
     let mut out = ContactFinding::default();
-    let headers: [(&str, Option<&Address>); 2] =
-        [("Reply-To", msg.reply_to.as_ref()), ("From", msg.from.as_ref())];
+    let headers: [(&str, Option<&Address>); 2] = [
+        ("Reply-To", msg.reply_to.as_ref()),
+        ("From", msg.from.as_ref()),
+    ];
     for (label, addr) in headers {
         let Some(email) = addr.map(|a| a.email.trim()).filter(|e| !e.is_empty()) else {
             continue;
@@ -154,8 +156,9 @@ pub(super) fn find(msg: &Message, texts: &Texts) -> ContactFinding {
             }
         }
     }
-    out.notes
-        .push("contact address: none found (no reply-capable email, no postal address)".to_string());
+    out.notes.push(
+        "contact address: none found (no reply-capable email, no postal address)".to_string(),
+    );
     out
 }
 

@@ -72,10 +72,11 @@ pub(super) const CATCH_ALL: &[&str] = &[
 
 /// Words naming a concrete subject of a request. Matched as whole words, with an optional plural
 /// `s`/`es`. Kept broad: any one of them is enough for a subject.
+#[rustfmt::skip]
 pub(super) const SUBJECT_WORDS: &[&str] = &[
     // Money and contracts.
     "spend", "spending", "spent", "expenditure", "cost", "budget", "payment", "invoice", "salary",
-    "salaries", "pay", "bonus", "pension", "grant", "funding", "fee", "fine", "penalty",
+    "salaries", "pay", "bonus", "pension", "grant", "funding", "fee", "fines", "penalty",
     "penalties", "contract", "contractor", "tender", "procurement", "supplier", "lease", "rent",
     "income", "revenue", "debt", "allowance", "expense",
     // Documents and records of decisions.
@@ -88,10 +89,10 @@ pub(super) const SUBJECT_WORDS: &[&str] = &[
     "rate",
     // People and services.
     "staff", "employee", "officer", "councillor", "agency", "consultant", "complaint", "incident",
-    "accident", "claim", "school", "pupil", "exclusion", "teacher", "housing", "tenancy", "homeless",
-    "council tax", "business rates", "benefit", "care home", "social care", "adoption", "foster",
-    "library", "libraries", "leisure", "park", "parking", "ticket", "road", "pothole", "repair",
-    "traffic", "speed", "camera", "cctv", "bus", "transport", "vehicle", "fleet", "crime",
+    "accident", "claim", "school", "pupil", "exclusion", "teacher", "housing", "tenancy",
+    "homeless", "council tax", "business rates", "benefit", "care home", "social care", "adoption",
+    "foster", "library", "libraries", "leisure", "park", "parking", "ticket", "road", "pothole",
+    "repair", "traffic", "speed", "camera", "cctv", "bus", "transport", "vehicle", "fleet", "crime",
     "arrest", "police", "fire", "ambulance", "hospital", "waiting", "covid", "vaccination",
     // Environment (EIR).
     "planning", "application", "licence", "license", "permit", "development", "building",
@@ -102,31 +103,32 @@ pub(super) const SUBJECT_WORDS: &[&str] = &[
 
 /// Words that carry no content: function words, greetings, sign-offs and FOI boilerplate. Lower
 /// case. Anything else with two or more letters is a content word.
+#[rustfmt::skip]
 const DESC_STOPWORDS: &[&str] = &[
     "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "anything",
     "are", "as", "at", "be", "been", "before", "being", "below", "best", "but", "by", "can",
     "cheers", "could", "dear", "did", "do", "does", "doing", "done", "each", "either", "else",
     "etc", "ever", "every", "everything", "faithfully", "few", "for", "from", "further", "get",
-    "go", "good", "had", "has", "have", "having", "he", "hello", "her", "here", "hers", "hey",
-    "hi", "him", "his", "hope", "how", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into",
-    "is", "it", "it's", "its", "just", "kind", "kindly", "let", "like", "many", "may", "me",
-    "might", "mine", "more", "morning", "afternoon", "evening", "most", "much", "must", "my",
-    "myself", "no", "nor", "not", "now", "of", "off", "ok", "okay", "on", "once", "one", "only",
-    "or", "other", "our", "ours", "out", "over", "own", "please", "regards", "same", "see",
-    "sent", "she", "should", "sincerely", "so", "some", "such", "than", "thank", "thanks",
-    "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those",
-    "through", "to", "too", "under", "until", "up", "us", "very", "want", "was", "we", "well",
-    "were", "what", "when", "where", "whether", "which", "while", "who", "whom", "why", "will",
-    "wish", "wishes", "with", "would", "yes", "yet", "you", "you're", "your", "yours",
-    "yourself", "sir", "madam", "concern", "team", "attached", "attachment", "attachments",
-    "enclosed", "find", "file", "files", "copy", "request", "requests", "requesting", "requested",
-    "information", "info", "freedom", "foi", "foia", "eir", "sar", "act", "regulations",
-    "environmental", "section", "send", "provide", "help", "iphone", "android", "outlook",
-    "mobile", "great", "day", "week", "soon", "possible", "forward", "look", "looking", "hear",
-    "hearing", "appreciate", "appreciated", "grateful",
+    "go", "good", "had", "has", "have", "having", "he", "hello", "her", "here", "hers", "hey", "hi",
+    "him", "his", "hope", "how", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into", "is", "it",
+    "it's", "its", "just", "kind", "kindly", "let", "like", "many", "may", "me", "might", "mine",
+    "more", "morning", "afternoon", "evening", "most", "much", "must", "my", "myself", "no", "nor",
+    "not", "now", "of", "off", "ok", "okay", "on", "once", "one", "only", "or", "other", "our",
+    "ours", "out", "over", "own", "please", "regards", "same", "see", "sent", "she", "should",
+    "sincerely", "so", "some", "such", "than", "thank", "thanks", "that", "the", "their", "theirs",
+    "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under",
+    "until", "up", "us", "very", "want", "was", "we", "well", "were", "what", "when", "where",
+    "whether", "which", "while", "who", "whom", "why", "will", "wish", "wishes", "with", "would",
+    "yes", "yet", "you", "you're", "your", "yours", "yourself", "sir", "madam", "concern", "team",
+    "attached", "attachment", "attachments", "enclosed", "find", "file", "files", "copy", "request",
+    "requests", "requesting", "requested", "information", "info", "freedom", "foi", "foia", "eir",
+    "sar", "act", "regulations", "environmental", "section", "send", "provide", "help", "iphone",
+    "android", "outlook", "mobile", "great", "day", "week", "soon", "possible", "forward", "look",
+    "looking", "hear", "hearing", "appreciate", "appreciated", "grateful",
 ];
 
 /// Words that, after "about"/"regarding"/…, do not make a topic ("about everything", "about me").
+#[rustfmt::skip]
 const TOPIC_STOPWORDS: &[&str] = &[
     "everything", "anything", "all", "me", "myself", "you", "yourself", "it", "this", "that",
     "them", "us", "stuff", "things", "thing", "matters", "everyone", "everybody", "anyone",
@@ -145,7 +147,8 @@ static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// See [`CATCH_ALL`].
 static CATCH_ALL_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!("(?i){}", CATCH_ALL.join("|"))).expect("built-in CATCH_ALL patterns compile")
+    Regex::new(&format!("(?i){}", CATCH_ALL.join("|")))
+        .expect("built-in CATCH_ALL patterns compile")
 });
 
 /// See [`SUBJECT_WORDS`].
@@ -223,13 +226,21 @@ const MAX_COUNTED_WORDS: usize = 1000;
 /// Read the signals from the texts.
 pub(super) fn signals(texts: &Texts) -> Signals {
     let text = BOILERPLATE.replace_all(&texts.all, " ");
-    let catch_all = CATCH_ALL_RE
-        .find(&text)
-        .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
+    let catch_all = CATCH_ALL_RE.find(&text).map(|m| {
+        m.as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    });
     let rest = CATCH_ALL_RE.replace_all(&text, " ");
-    let subject = SUBJECT_RE
-        .find(&rest)
-        .map(|m| m.as_str().split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
+    let subject = SUBJECT_RE.find(&rest).map(|m| {
+        m.as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    });
     let topic = TOPIC_RE
         .captures_iter(&rest)
         .filter_map(|c| c.get(1))
@@ -356,11 +367,44 @@ mod tests {
 
     #[test]
     fn signals_table() {
-        // (subject, body, catch_all, request, subject word, topic, period)
-        let cases: &[(&str, &str, bool, bool, Option<&str>, Option<&str>, bool)] = &[
-            ("", "Please send me everything you hold.", true, true, None, None, false),
-            ("", "All information you have about everything", true, false, None, None, false),
-            ("", "everything about everything", true, false, None, None, false),
+        /// (subject line, body, catch_all, request, subject word, topic, period)
+        type Row<'a> = (
+            &'a str,
+            &'a str,
+            bool,
+            bool,
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+        );
+        let cases: &[Row] = &[
+            (
+                "",
+                "Please send me everything you hold.",
+                true,
+                true,
+                None,
+                None,
+                false,
+            ),
+            (
+                "",
+                "All information you have about everything",
+                true,
+                false,
+                None,
+                None,
+                false,
+            ),
+            (
+                "",
+                "everything about everything",
+                true,
+                false,
+                None,
+                None,
+                false,
+            ),
             (
                 "",
                 "Please provide all information you hold about the Elm Road closure.",
@@ -370,11 +414,51 @@ mod tests {
                 Some("elm"),
                 false,
             ),
-            ("", "How many potholes were repaired in 2024?", false, true, Some("potholes"), None, true),
-            ("FOI request", "Under the Freedom of Information Act 2000", false, false, None, None, false),
-            ("", "Spend on agency staff per year", false, false, Some("spend"), Some("agency"), true),
-            ("", "Information regarding me", false, false, None, None, false),
-            ("", "I would like a breakdown of £ spent", false, true, Some("breakdown"), None, false),
+            (
+                "",
+                "How many potholes were repaired in 2024?",
+                false,
+                true,
+                Some("potholes"),
+                None,
+                true,
+            ),
+            (
+                "FOI request",
+                "Under the Freedom of Information Act 2000",
+                false,
+                false,
+                None,
+                None,
+                false,
+            ),
+            (
+                "",
+                "Spend on agency staff per year",
+                false,
+                false,
+                Some("spend"),
+                Some("agency"),
+                true,
+            ),
+            (
+                "",
+                "Information regarding me",
+                false,
+                false,
+                None,
+                None,
+                false,
+            ),
+            (
+                "",
+                "I would like a breakdown of £ spent",
+                false,
+                true,
+                Some("breakdown"),
+                None,
+                false,
+            ),
         ];
         for (subj, body, catch_all, request, subject, topic, period) in cases {
             let s = signals(&texts(subj, body));
@@ -394,26 +478,65 @@ mod tests {
             (Kind::Foi, "", "Hello, hope you are well.", false),
             (Kind::Foi, "", "Can you help?", false),
             (Kind::Foi, "", "Send me everything you hold.", false),
-            (Kind::Foi, "", "Hi, can you call me back?\n\nJane Smith", false),
-            (Kind::Foi, "", "Hi, I hope you had a good 2024.\n\nJane Smith", false),
+            (
+                Kind::Foi,
+                "",
+                "Hi, can you call me back?\n\nJane Smith",
+                false,
+            ),
+            (
+                Kind::Foi,
+                "",
+                "Hi, I hope you had a good 2024.\n\nJane Smith",
+                false,
+            ),
             (
                 Kind::Foi,
                 "",
                 "I would like to know the reasons for the closure of Westfield swimming pool.",
                 true,
             ),
-            (Kind::Foi, "", "Everything you hold on planning enforcement, please.", true),
-            (Kind::Foi, "", "Please disclose the contracts with Acme Ltd since 2019.", true),
-            (Kind::Foi, "Potholes repaired in 2024", "Please see attached.", true),
-            (Kind::Eir, "", "Please provide air quality readings for Elm Road.", true),
-            (Kind::Sar, "", "Please send me all the personal data you hold about me.", true),
+            (
+                Kind::Foi,
+                "",
+                "Everything you hold on planning enforcement, please.",
+                true,
+            ),
+            (
+                Kind::Foi,
+                "",
+                "Please disclose the contracts with Acme Ltd since 2019.",
+                true,
+            ),
+            (
+                Kind::Foi,
+                "Potholes repaired in 2024",
+                "Please see attached.",
+                true,
+            ),
+            (
+                Kind::Eir,
+                "",
+                "Please provide air quality readings for Elm Road.",
+                true,
+            ),
+            (
+                Kind::Sar,
+                "",
+                "Please send me all the personal data you hold about me.",
+                true,
+            ),
             (Kind::Sar, "", "Send me everything you hold.", true),
             (Kind::Sar, "", "Hello", false),
             (Kind::Sar, "", "", false),
         ];
         for (kind, subj, body, want) in cases {
             let f = check(*kind, &texts(subj, body));
-            assert_eq!(f.described, *want, "{kind} {subj:?} {body:?}: {:?}", f.notes);
+            assert_eq!(
+                f.described, *want,
+                "{kind} {subj:?} {body:?}: {:?}",
+                f.notes
+            );
             assert!(!f.notes.is_empty(), "every outcome is explained");
         }
     }

@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::text::{MAX_ATTACHMENTS, Texts, bounded, quote, quoted_list};
+use super::text::{MAX_ATTACHMENTS, Texts, quote, quoted_list};
 use crate::message::Message;
 
 /// Identity documents, as written in a sentence or (after `_`, `-`, `.` become spaces) a file name.
@@ -35,7 +35,8 @@ static ID_DOCUMENT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Short forms that only mean an ID document in a file name ("ID.jpg", "scan_dl.pdf", "BRP.png").
 static ID_FILENAME_EXTRA: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:id|ids|dl|brp|licen[cs]e|photo\s*id)\b").expect("built-in ID_FILENAME_EXTRA pattern compiles")
+    Regex::new(r"(?i)\b(?:id|ids|dl|brp|licen[cs]e|photo\s*id)\b")
+        .expect("built-in ID_FILENAME_EXTRA pattern compiles")
 });
 
 /// Marks found in the extracted text of an identity document itself.
@@ -124,7 +125,13 @@ fn enclosure_stated(text: &str, doc: &Regex) -> bool {
 /// An attachment file name with separators turned into spaces, for word matching.
 fn spaced_name(n: &str) -> String {
     n.chars()
-        .map(|c| if matches!(c, '_' | '-' | '.' | '+' | '(' | ')') { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '_' | '-' | '.' | '+' | '(' | ')') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -152,17 +159,24 @@ impl IdentityFinding {
 pub(super) fn check(msg: &Message, texts: &Texts) -> IdentityFinding {
     let mut f = IdentityFinding::default();
     let mut generic_images = Vec::new();
-    for a in msg.attachments.iter().take(MAX_ATTACHMENTS) {
+    for (i, a) in msg.attachments.iter().take(MAX_ATTACHMENTS).enumerate() {
         let name = a.name.as_deref().unwrap_or_default();
         let spaced = spaced_name(name);
-        let id_by_name = !name.is_empty() && (ID_DOCUMENT.is_match(&spaced) || ID_FILENAME_EXTRA.is_match(&spaced));
-        let id_by_text = a.text.as_deref().is_some_and(|t| ID_DOCUMENT_TEXT.is_match(bounded(t)));
+        let id_by_name = !name.is_empty()
+            && (ID_DOCUMENT.is_match(&spaced) || ID_FILENAME_EXTRA.is_match(&spaced));
+        let id_by_text = texts
+            .attachment_text(i)
+            .is_some_and(|t| ID_DOCUMENT_TEXT.is_match(t));
         if id_by_name || id_by_text {
             if !f.own_id {
                 f.notes.push(format!(
                     "identity: attachment '{}' looks like proof of identity ({})",
                     quote(name, 80),
-                    if id_by_name { "by its name" } else { "by its text" }
+                    if id_by_name {
+                        "by its name"
+                    } else {
+                        "by its text"
+                    }
                 ));
             }
             f.own_id = true;
@@ -228,12 +242,18 @@ mod tests {
     fn enclosure_sentences() {
         let cases: &[(&str, bool)] = &[
             ("I attach a copy of my passport.", true),
-            ("Please find attached my driving licence and a utility bill.", true),
+            (
+                "Please find attached my driving licence and a utility bill.",
+                true,
+            ),
             ("A copy of my passport is attached.", true),
             ("I have enclosed proof of address", true),
             ("I've attached my ID", true),
             ("Attaching my photo ID now", true),
-            ("I have attached my passport as I understand you will need it.", true),
+            (
+                "I have attached my passport as I understand you will need it.",
+                true,
+            ),
             ("My passport is not attached as I have lost it.", false),
             ("I haven't attached my passport.", false),
             ("I will attach my passport later.", false),
@@ -263,7 +283,11 @@ mod tests {
         ];
         for (n, want) in cases {
             let s = spaced_name(n);
-            assert_eq!(ID_DOCUMENT.is_match(&s) || ID_FILENAME_EXTRA.is_match(&s), *want, "{n}");
+            assert_eq!(
+                ID_DOCUMENT.is_match(&s) || ID_FILENAME_EXTRA.is_match(&s),
+                *want,
+                "{n}"
+            );
         }
     }
 

@@ -33,130 +33,37 @@ use crate::message::Message;
 ///
 /// Kept short and obvious on purpose: the ICO expects authorities to treat any name that is not an
 /// *obvious* pseudonym as real, so a word belongs here only if no one's real name contains it.
+#[rustfmt::skip]
 pub(super) const PSEUDONYM_WORDS: &[&str] = &[
-    "anon",
-    "anonymous",
-    "anonymouse",
-    "anonymus",
-    "annonymous",
-    "unknown",
-    "unnamed",
-    "nobody",
-    "noone",
-    "someone",
-    "somebody",
-    "anybody",
-    "concerned",
-    "worried",
-    "disgusted",
-    "outraged",
-    "frustrated",
-    "angry",
-    "taxpayer",
-    "taxpayers",
-    "ratepayer",
-    "ratepayers",
-    "citizen",
-    "citizens",
-    "whistleblower",
-    "whistle-blower",
-    "truthseeker",
-    "watchdog",
-    "troll",
-    "batman",
-    "superman",
-    "spiderman",
-    "spider-man",
-    "pseudonym",
-    "redacted",
-    "withheld",
-    "confidential",
-    "none",
-    "null",
-    "undefined",
-    "unspecified",
-    "test",
-    "tester",
+    "anon", "anonymous", "anonymouse", "anonymus", "annonymous", "unknown", "unnamed", "nobody",
+    "noone", "someone", "somebody", "anybody", "concerned", "worried", "disgusted", "outraged",
+    "frustrated", "angry", "taxpayer", "taxpayers", "ratepayer", "ratepayers", "citizen",
+    "citizens", "whistleblower", "whistle-blower", "truthseeker", "watchdog", "troll", "batman",
+    "superman", "spiderman", "spider-man", "pseudonym", "redacted", "withheld", "confidential",
+    "none", "null", "undefined", "unspecified", "test", "tester",
 ];
 
 /// Words that describe a person rather than name them. A name whose first word (after "a"/"an") is
 /// one of these is a pseudonym ("Local Parent", "A Parent", "Resident of Elm Road"); elsewhere they
 /// may be surnames ("Jane Parent") and are left alone. Lower case.
+#[rustfmt::skip]
 pub(super) const DESCRIPTOR_WORDS: &[&str] = &[
-    "resident",
-    "residents",
-    "local",
-    "locals",
-    "parent",
-    "parents",
-    "mum",
-    "mom",
-    "dad",
-    "neighbour",
-    "neighbours",
-    "neighbor",
-    "neighbors",
-    "voter",
-    "constituent",
-    "member",
-    "public",
-    "user",
-    "customer",
-    "guest",
-    "student",
-    "tenant",
-    "leaseholder",
-    "homeowner",
-    "householder",
-    "campaigner",
-    "researcher",
-    "journalist",
-    "reporter",
-    "applicant",
-    "requester",
-    "requestor",
-    "friend",
-    "person",
-    "individual",
-    "victim",
-    "survivor",
-    "carer",
-    "patient",
-    "employee",
-    "former",
-    "retired",
-    "interested",
-    "curious",
-    "genuine",
-    "honest",
-    "ordinary",
-    "average",
+    "resident", "residents", "local", "locals", "parent", "parents", "mum", "mom", "dad",
+    "neighbour", "neighbours", "neighbor", "neighbors", "voter", "constituent", "member", "public",
+    "user", "customer", "guest", "student", "tenant", "leaseholder", "homeowner", "householder",
+    "campaigner", "researcher", "journalist", "reporter", "applicant", "requester", "requestor",
+    "friend", "person", "individual", "victim", "survivor", "carer", "patient", "employee",
+    "former", "retired", "interested", "curious", "genuine", "honest", "ordinary", "average",
     "fellow",
 ];
 
 /// Words of shared-mailbox display names ("Enquiries Team", "Info", "Admin Office"): these name a
 /// mailbox, not a person or a legal person. Lower case.
+#[rustfmt::skip]
 pub(super) const GENERIC_MAILBOX_WORDS: &[&str] = &[
-    "info",
-    "enquiries",
-    "enquiry",
-    "inquiries",
-    "contact",
-    "contacts",
-    "admin",
-    "administrator",
-    "office",
-    "team",
-    "mailbox",
-    "inbox",
-    "support",
-    "sales",
-    "reception",
-    "noreply",
-    "no-reply",
-    "webmaster",
-    "postmaster",
-    "helpdesk",
+    "info", "enquiries", "enquiry", "inquiries", "contact", "contacts", "admin", "administrator",
+    "office", "team", "mailbox", "inbox", "support", "sales", "reception", "noreply", "no-reply",
+    "webmaster", "postmaster", "helpdesk",
 ];
 
 /// Whole names that are obvious pseudonyms: cartoon, film and book characters and the joke names
@@ -211,101 +118,24 @@ pub(super) const FICTIONAL_NAMES: &[&str] = &[
 
 /// Words that mark a legal person: company forms, bodies, newsrooms, firms. Lower case, dots
 /// removed. A name containing one is an organisation ("XYZ Ltd", "Smith & Co", "Daily Echo News").
+#[rustfmt::skip]
 pub(super) const ORG_WORDS: &[&str] = &[
-    "ltd",
-    "limited",
-    "plc",
-    "llp",
-    "llc",
-    "inc",
-    "incorporated",
-    "cic",
-    "cio",
-    "corp",
-    "corporation",
-    "company",
-    "co",
-    "gmbh",
-    "group",
-    "holdings",
-    "association",
-    "society",
-    "trust",
-    "foundation",
-    "charity",
-    "council",
-    "authority",
-    "news",
-    "newspaper",
-    "newspapers",
-    "media",
-    "press",
-    "magazine",
-    "publishing",
-    "publications",
-    "broadcasting",
-    "radio",
-    "television",
-    "bbc",
-    "itv",
-    "solicitors",
-    "lawyers",
-    "barristers",
-    "partnership",
-    "partners",
-    "associates",
-    "consultancy",
-    "consultants",
-    "consulting",
-    "union",
-    "university",
-    "college",
-    "school",
-    "academy",
-    "institute",
-    "federation",
-    "coalition",
-    "campaign",
-    "network",
-    "party",
-    "club",
-    "nhs",
-    "hospital",
-    "agency",
-    "bureau",
-    "services",
-    "solutions",
-    "systems",
-    "technologies",
-    "enterprises",
-    "ventures",
+    "ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "cic", "cio", "corp",
+    "corporation", "company", "co", "gmbh", "group", "holdings", "association", "society", "trust",
+    "foundation", "charity", "council", "authority", "news", "newspaper", "newspapers", "media",
+    "press", "magazine", "publishing", "publications", "broadcasting", "radio", "television", "bbc",
+    "itv", "solicitors", "lawyers", "barristers", "partnership", "partners", "associates",
+    "consultancy", "consultants", "consulting", "union", "university", "college", "school",
+    "academy", "institute", "federation", "coalition", "campaign", "network", "party", "club",
+    "nhs", "hospital", "agency", "bureau", "services", "solutions", "systems", "technologies",
+    "enterprises", "ventures",
 ];
 
 /// Titles that may precede a name; with one, a surname alone is a real name ("Mrs Patel").
+#[rustfmt::skip]
 const TITLES: &[&str] = &[
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "mx",
-    "master",
-    "dr",
-    "doctor",
-    "prof",
-    "professor",
-    "sir",
-    "dame",
-    "lord",
-    "lady",
-    "rev",
-    "revd",
-    "reverend",
-    "fr",
-    "cllr",
-    "councillor",
-    "capt",
-    "captain",
-    "hon",
+    "mr", "mrs", "ms", "miss", "mx", "master", "dr", "doctor", "prof", "professor", "sir", "dame",
+    "lord", "lady", "rev", "revd", "reverend", "fr", "cllr", "councillor", "capt", "captain", "hon",
     "rt",
 ];
 
@@ -319,114 +149,18 @@ const POST_NOMINALS: &[&str] = &[
 /// Words that never occur in a name: finding one means the candidate is a sentence or a phone
 /// signature ("Thanks for the data", "Sent from my iPhone"). Short, unambiguous function words only:
 /// words that are also surnames or given names (Best, Will, May, Hope, Long, Do) are not here.
+#[rustfmt::skip]
 const NAME_STOPWORDS: &[&str] = &[
-    "about",
-    "above",
-    "after",
-    "again",
-    "all",
-    "also",
-    "am",
-    "any",
-    "are",
-    "as",
-    "attached",
-    "attachment",
-    "be",
-    "been",
-    "below",
-    "but",
-    "by",
-    "could",
-    "dear",
-    "did",
-    "does",
-    "enclosed",
-    "for",
-    "from",
-    "get",
-    "had",
-    "has",
-    "have",
-    "hello",
-    "hi",
-    "how",
-    "i",
-    "i'm",
-    "im",
-    "i've",
-    "in",
-    "is",
-    "it",
-    "its",
-    "me",
-    "much",
-    "my",
-    "not",
-    "of",
-    "on",
-    "or",
-    "our",
-    "please",
-    "regards",
-    "sent",
-    "should",
-    "so",
-    "some",
-    "than",
-    "thank",
-    "thanks",
-    "that",
-    "the",
-    "their",
-    "them",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "those",
-    "to",
-    "too",
-    "us",
-    "very",
-    "was",
-    "we",
-    "were",
-    "what",
-    "when",
-    "where",
-    "which",
-    "who",
-    "why",
-    "with",
-    "would",
-    "yes",
-    "you",
-    "your",
-    "yours",
-    "sincerely",
-    "faithfully",
-    "wishes",
-    "cheers",
-    "iphone",
-    "ipad",
-    "android",
-    "outlook",
-    "mobile",
-    "phone",
-    "tel",
-    "telephone",
-    "email",
-    "e-mail",
-    "fax",
-    "address",
-    "request",
-    "information",
-    "data",
-    "advance",
-    "here",
-    "subject",
+    "about", "above", "after", "again", "all", "also", "am", "any", "are", "as", "attached",
+    "attachment", "be", "been", "below", "but", "by", "could", "dear", "did", "does", "enclosed",
+    "for", "from", "get", "had", "has", "have", "hello", "hi", "how", "i", "i'm", "im", "i've",
+    "in", "is", "it", "its", "me", "much", "my", "not", "of", "on", "or", "our", "please",
+    "regards", "sent", "should", "so", "some", "than", "thank", "thanks", "that", "the", "their",
+    "them", "then", "there", "these", "they", "this", "those", "to", "too", "us", "very", "was",
+    "we", "were", "what", "when", "where", "which", "who", "why", "with", "would", "yes", "you",
+    "your", "yours", "sincerely", "faithfully", "wishes", "cheers", "iphone", "ipad", "android",
+    "outlook", "mobile", "phone", "tel", "telephone", "email", "e-mail", "fax", "address",
+    "request", "information", "data", "advance", "here", "subject",
 ];
 
 /// What a candidate string is, as a name.
@@ -479,13 +213,15 @@ static BRACKETS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A service suffix on a display name: "Jane Smith via WhatDoTheyKnow", "… via Google Docs".
-static VIA_SUFFIX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\s+via\s+.*$").expect("built-in VIA_SUFFIX pattern compiles"));
+static VIA_SUFFIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\s+via\s+.*$").expect("built-in VIA_SUFFIX pattern compiles")
+});
 
 /// Separators between a person and their organisation or job in one display name or line:
 /// "Jane Smith | Reporter", "Jane Smith - Acme Ltd", "Jane Smith at Acme".
 static PART_SEPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\s+(?:[-–—|/•·]|at)\s+|\s*\|\s*").expect("built-in PART_SEPARATOR pattern compiles")
+    Regex::new(r"(?i)\s+(?:[-–—|/•·]|at)\s+|\s*\|\s*")
+        .expect("built-in PART_SEPARATOR pattern compiles")
 });
 
 /// Lower-case `t` without dots and surrounding quotes, for list look-ups.
@@ -524,8 +260,10 @@ fn clean(raw: &str) -> String {
     let s = VIA_SUFFIX.replace(&s, "");
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     s.trim_matches(|c: char| {
-        matches!(c, '"' | '\'' | '“' | '”' | '‘' | '’' | '`' | ',' | ';' | ':' | '!' | '*' | '_' | '-')
-            || c.is_whitespace()
+        matches!(
+            c,
+            '"' | '\'' | '“' | '”' | '‘' | '’' | '`' | ',' | ';' | ':' | '!' | '*' | '_' | '-'
+        ) || c.is_whitespace()
     })
     .to_string()
 }
@@ -576,7 +314,11 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         return Verdict::NotAName;
     }
     let toks = tokens(text);
-    let normed: Vec<String> = toks.iter().map(|t| norm(t)).filter(|t| !t.is_empty()).collect();
+    let normed: Vec<String> = toks
+        .iter()
+        .map(|t| norm(t))
+        .filter(|t| !t.is_empty())
+        .collect();
 
     // Whole fictional names, with and without leading titles ("Mr Mickey Mouse").
     let joined = normed.join(" ");
@@ -600,10 +342,9 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
     {
         return Verdict::Handle;
     }
-    if let Some(w) = normed
-        .iter()
-        .find(|t| PSEUDONYM_WORDS.contains(&t.as_str()) || GENERIC_MAILBOX_WORDS.contains(&t.as_str()))
-    {
+    if let Some(w) = normed.iter().find(|t| {
+        PSEUDONYM_WORDS.contains(&t.as_str()) || GENERIC_MAILBOX_WORDS.contains(&t.as_str())
+    }) {
         return Verdict::Pseudonym(w.clone());
     }
     // "The Truth", "The Watcher": a name does not start with "the".
@@ -611,7 +352,9 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         return Verdict::Pseudonym(joined);
     }
     // A descriptor first, after an article written without a dot ("A Parent", "Local Parent").
-    let first_real = if toks.first().is_some_and(|t| t == "A" || t == "a" || t.eq_ignore_ascii_case("an"))
+    let first_real = if toks
+        .first()
+        .is_some_and(|t| t == "A" || t == "a" || t.eq_ignore_ascii_case("an"))
         && toks.len() > 1
     {
         normed.get(1)
@@ -631,11 +374,18 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         .filter(|t| !matches!(norm(t).as_str(), "and" | "&"))
         .collect();
     let mut had_title = false;
-    while rest.first().is_some_and(|t| TITLES.contains(&norm(t).as_str())) {
+    while rest
+        .first()
+        .is_some_and(|t| TITLES.contains(&norm(t).as_str()))
+    {
         rest.remove(0);
         had_title = true;
     }
-    while rest.len() > 2 && rest.last().is_some_and(|t| POST_NOMINALS.contains(&norm(t).as_str())) {
+    while rest.len() > 2
+        && rest
+            .last()
+            .is_some_and(|t| POST_NOMINALS.contains(&norm(t).as_str()))
+    {
         rest.pop();
     }
     if rest.is_empty() || rest.len() > MAX_NAME_TOKENS {
@@ -668,7 +418,8 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
     if last_is_initial {
         // "SMITH J" is surname-first; "Jane S." has no surname.
         let surname_first = rest.first().is_some_and(|t| {
-            t.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !t.chars().any(char::is_lowercase)
+            t.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                && !t.chars().any(char::is_lowercase)
         });
         return if surname_first {
             Verdict::Person
@@ -692,7 +443,10 @@ pub(super) fn name_prefix(s: &str) -> String {
         if n.is_empty()
             || n == "and"
             || NAME_STOPWORDS.contains(&n.as_str())
-            || !t.trim_end_matches([',', ';', ':', '!', '?']).chars().all(is_name_char)
+            || !t
+                .trim_end_matches([',', ';', ':', '!', '?'])
+                .chars()
+                .all(is_name_char)
         {
             break;
         }
@@ -757,6 +511,10 @@ static CLOSING: LazyLock<Regex> = LazyLock::new(|| {
     .expect("built-in CLOSING pattern compiles")
 });
 
+/// Most name candidates collected from one message, in candidates: a real message has a handful;
+/// the bound keeps pathological input (thousands of "Regards," lines) cheap.
+const MAX_CANDIDATES: usize = 40;
+
 /// How many lines below a bare closing phrase we look for the name, in lines (blank lines skipped).
 const SIGNOFF_LOOKAHEAD_LINES: usize = 4;
 
@@ -764,7 +522,10 @@ const SIGNOFF_LOOKAHEAD_LINES: usize = 4;
 /// attachments) form fields, "my name is", sign-offs and a closing name line.
 pub(super) fn candidates(msg: &Message, texts: &Texts) -> Vec<Candidate> {
     let mut out = Vec::new();
-    for (origin, addr) in [("From display name", &msg.from), ("Reply-To display name", &msg.reply_to)] {
+    for (origin, addr) in [
+        ("From display name", &msg.from),
+        ("Reply-To display name", &msg.reply_to),
+    ] {
         let Some(display) = addr.as_ref().and_then(|a| a.name.as_deref()) else {
             continue;
         };
@@ -788,7 +549,11 @@ fn display_parts(display: &str) -> Vec<String> {
     let cleaned = clean(display);
     let mut out = Vec::new();
     for piece in PART_SEPARATOR.split(&cleaned) {
-        let commas: Vec<&str> = piece.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+        let commas: Vec<&str> = piece
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
         match commas.as_slice() {
             [surname, given]
                 if !surname.contains(' ')
@@ -808,7 +573,7 @@ fn display_parts(display: &str) -> Vec<String> {
 /// Candidates found in one text part, appended to `out`.
 fn text_candidates(text: &str, label: &str, out: &mut Vec<Candidate>) {
     let push = |out: &mut Vec<Candidate>, origin: &str, raw: String, needs_capitals: bool| {
-        if !raw.trim().is_empty() {
+        if !raw.trim().is_empty() && out.len() < MAX_CANDIDATES {
             out.push(Candidate {
                 origin: format!("{origin} in {label}"),
                 raw,
@@ -840,6 +605,9 @@ fn text_candidates(text: &str, label: &str, out: &mut Vec<Candidate>) {
     // Sign-offs: "Regards, Jane Smith" or "Yours sincerely,\n\nJane Smith".
     let lines: Vec<&str> = text.lines().collect();
     for (i, line) in lines.iter().enumerate() {
+        if out.len() >= MAX_CANDIDATES {
+            break;
+        }
         let Some(c) = CLOSING.captures(line.trim()) else {
             continue;
         };
@@ -866,10 +634,23 @@ fn text_candidates(text: &str, label: &str, out: &mut Vec<Candidate>) {
             }
         }
     }
-    // The last non-empty line, when it is a short capitalised name on its own ("Jane Smith").
-    if let Some(last) = lines.iter().rev().map(|l| l.trim()).find(|l| !l.is_empty()) {
+    // The last non-empty line, when it is a short capitalised name standing alone as a paragraph
+    // ("…\n\nJane Smith"): a last line that continues a sentence ("…visitor numbers for\nElm
+    // Road Library") or ends with punctuation is not a signature.
+    let mut above = lines
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .skip_while(|l| l.is_empty());
+    if let Some(last) = above.next() {
+        // `skip_while` only skips the trailing blank lines: the next item is the line just above.
+        let stands_alone = above.next().is_none_or(str::is_empty);
         let n = last.split_whitespace().count();
-        if (2..=4).contains(&n) && !CLOSING.is_match(last) {
+        if stands_alone
+            && (2..=4).contains(&n)
+            && !last.ends_with(['.', '?', '!', ':', ','])
+            && !CLOSING.is_match(last)
+        {
             push(out, "closing line", last.to_string(), true);
         }
     }
@@ -1022,10 +803,19 @@ mod tests {
     #[test]
     fn clean_and_display_parts() {
         assert_eq!(assess("\"Jane Smith (Mrs)\"", None).text, "Jane Smith");
-        assert_eq!(assess("Jane Smith via WhatDoTheyKnow", None).text, "Jane Smith");
+        assert_eq!(
+            assess("Jane Smith via WhatDoTheyKnow", None).text,
+            "Jane Smith"
+        );
         assert_eq!(display_parts("Smith, Jane"), vec!["Jane Smith"]);
-        assert_eq!(display_parts("Jane Smith | Daily Echo"), vec!["Jane Smith", "Daily Echo"]);
-        assert_eq!(display_parts("Jane Smith, Acme Ltd"), vec!["Jane Smith", "Acme Ltd"]);
+        assert_eq!(
+            display_parts("Jane Smith | Daily Echo"),
+            vec!["Jane Smith", "Daily Echo"]
+        );
+        assert_eq!(
+            display_parts("Jane Smith, Acme Ltd"),
+            vec!["Jane Smith", "Acme Ltd"]
+        );
         assert_eq!(display_parts("Acme, Ltd"), vec!["Acme", "Ltd"]);
     }
 
@@ -1061,9 +851,12 @@ mod tests {
             ("Please send the records", None),
         ];
         for (line, want) in cases {
-            let got = CLOSING
-                .captures(line)
-                .map(|c| c.get(2).map(|m| m.as_str().trim()).unwrap_or_default().to_string());
+            let got = CLOSING.captures(line).map(|c| {
+                c.get(2)
+                    .map(|m| m.as_str().trim())
+                    .unwrap_or_default()
+                    .to_string()
+            });
             assert_eq!(got.as_deref(), *want, "CLOSING on {line:?}");
         }
     }

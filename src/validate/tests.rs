@@ -91,7 +91,10 @@ use Missing::{ContactAddress, Description, Identity, Name as MName};
 
 const CASES: &[Case] = &[
     // ---- Names: FOI ----
-    Case { id: "real name in From", ..BASE },
+    Case {
+        id: "real name in From",
+        ..BASE
+    },
     Case {
         id: "name only in 'Yours sincerely' sign-off",
         from: ("", "js1@example.org"),
@@ -118,7 +121,10 @@ const CASES: &[Case] = &[
         body: "Please send me the 2024 parking fine totals.\n\nThanks, Jane",
         missing: &[MName],
         name: Name::Absent,
-        notes: &["'Jane' (sign-off in the body) is not a full name", "name: no real name found"],
+        notes: &[
+            "'Jane' (sign-off in the body) is not a full name",
+            "name: no real name found",
+        ],
         ..BASE
     },
     Case {
@@ -237,7 +243,10 @@ const CASES: &[Case] = &[
         id: "pseudonym in From, real name in sign-off",
         from: ("Concerned Resident", "resident44@example.org"),
         body: "Please send me the 2024 parking fine totals.\n\nYours faithfully,\nJane Smith",
-        notes: &["obvious pseudonym ('concerned')", "name: 'Jane Smith' (sign-off in the body)"],
+        notes: &[
+            "obvious pseudonym ('concerned')",
+            "name: 'Jane Smith' (sign-off in the body)",
+        ],
         ..BASE
     },
     Case {
@@ -294,7 +303,11 @@ const CASES: &[Case] = &[
         subject: "Online FOI form submission",
         body: "Name: Jane Smith\nEmail: jane.smith@example.org\nRequest: Please provide the \
                council's spend on agency staff in 2023/24.\n",
-        notes: &["name: 'Jane Smith' (form field in the body)", "does not take replies", "given in the body"],
+        notes: &[
+            "name: 'Jane Smith' (form field in the body)",
+            "does not take replies",
+            "given in the body",
+        ],
         ..BASE
     },
     Case {
@@ -317,7 +330,9 @@ const CASES: &[Case] = &[
         attachments: &[(
             "letter.pdf",
             "application/pdf",
-            Some("Dear Sir\n\nPlease provide the contracts for waste collection since 2020.\n\nYours faithfully\n\nJane Smith"),
+            Some(
+                "Dear Sir\n\nPlease provide the contracts for waste collection since 2020.\n\nYours faithfully\n\nJane Smith",
+            ),
         )],
         notes: &["sign-off in attachment 'letter.pdf'"],
         ..BASE
@@ -342,7 +357,10 @@ const CASES: &[Case] = &[
     },
     Case {
         id: "WhatDoTheyKnow 'via' display name",
-        from: ("Jane Smith via WhatDoTheyKnow", "request-1234-abcd@whatdotheyknow.com"),
+        from: (
+            "Jane Smith via WhatDoTheyKnow",
+            "request-1234-abcd@whatdotheyknow.com",
+        ),
         ..BASE
     },
     Case {
@@ -367,6 +385,61 @@ const CASES: &[Case] = &[
         body: "Best value review documents for 2024 please.\n\nThanks",
         missing: &[MName],
         name: Name::Absent,
+        ..BASE
+    },
+    Case {
+        id: "name standing alone at the end, no closing phrase",
+        from: ("", "js1@example.org"),
+        body: "Please send me the 2024 parking fine totals.\n\nJane Smith\n",
+        notes: &["(closing line in the body)"],
+        ..BASE
+    },
+    Case {
+        id: "a last line that continues a sentence is not a name",
+        from: ("", "js1@example.org"),
+        body: "Please send me the visitor numbers for 2024 for\nElm Road Library",
+        missing: &[MName],
+        name: Name::Absent,
+        ..BASE
+    },
+    Case {
+        id: "'Cheers' then a first name",
+        from: ("", "dave@example.org"),
+        body: "Hi,\n\nCan I have a copy of the report into the Elm Road fire?\n\nCheers\nDave",
+        missing: &[MName],
+        name: Name::Absent,
+        ..BASE
+    },
+    Case {
+        id: "Outlook 'SURNAME, First (Title)'",
+        from: ("SMITH, Jane (Mrs)", "jane.smith@example.org"),
+        name: Name::Is("Jane SMITH"),
+        ..BASE
+    },
+    Case {
+        id: "lower-case 'first.last' display name equal to the local part is still a name",
+        from: ("jane.smith", "jane.smith@example.org"),
+        name: Name::Is("jane.smith"),
+        ..BASE
+    },
+    Case {
+        id: "name written without spaces in CJK script",
+        from: ("王小明", "wang@example.cn"),
+        name: Name::Is("王小明"),
+        ..BASE
+    },
+    Case {
+        id: "WhatDoTheyKnow request with its footer",
+        from: ("Jane Smith", "request-1234-abcd@whatdotheyknow.com"),
+        subject: "Freedom of Information request - Agency staff spend",
+        body: "Dear Leeds City Council,\n\nPlease provide the total spent on agency social workers in each of the last three financial years.\n\nYours faithfully,\n\nJane Smith\n\n-------------------------------------------------------------------\n\nPlease use this email address for all replies to this request:\nrequest-1234-abcd@whatdotheyknow.com\n\nDisclaimer: This message and any reply that you make will be published on the internet.\n",
+        ..BASE
+    },
+    Case {
+        id: "organisation only in the sign-off (FOI)",
+        from: ("", "foi@acme.example"),
+        body: "Please provide the tender documents for the 2024 waste contract.\n\nRegards,\nAcme Waste Services Ltd",
+        name: Name::Is("Acme Waste Services Ltd"),
         ..BASE
     },
     // ---- Contact address ----
@@ -419,6 +492,13 @@ const CASES: &[Case] = &[
         notes: &["not a usable email address"],
         ..BASE
     },
+    Case {
+        id: "no-reply From and a no-reply address in the text",
+        from: ("Jane Smith", "noreply@forms.example.gov.uk"),
+        body: "Request: the 2024 pothole repair figures.\nEmail: do-not-reply@example.org\n",
+        missing: &[ContactAddress],
+        ..BASE
+    },
     // ---- Description ----
     Case {
         id: "everything you hold",
@@ -466,7 +546,9 @@ const CASES: &[Case] = &[
         attachments: &[(
             "request.docx",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            Some("I would like copies of all contracts with Acme Ltd for grounds maintenance since 2019."),
+            Some(
+                "I would like copies of all contracts with Acme Ltd for grounds maintenance since 2019.",
+            ),
         )],
         ..BASE
     },
@@ -507,6 +589,17 @@ const CASES: &[Case] = &[
         id: "FOI asking for everything about me is not an FOI description",
         body: "Please send me all the information you hold about me.\n\nJane Smith",
         missing: &[Description],
+        ..BASE
+    },
+    Case {
+        id: "'send everything' with no subject",
+        body: "Please send me everything.\n\nJane Smith",
+        missing: &[Description],
+        ..BASE
+    },
+    Case {
+        id: "emails between named parties in a month",
+        body: "Please provide all emails between the Council Leader and Acme Ltd in March 2024.\n\nJane Smith",
         ..BASE
     },
     Case {
@@ -597,7 +690,11 @@ const CASES: &[Case] = &[
         id: "SAR with a passport scan recognised by its text",
         kind: Kind::Sar,
         body: SAR,
-        attachments: &[("scan1.pdf", "application/pdf", Some("P<GBRSMITH<<JANE<<<<<<<<<<<<<<"))],
+        attachments: &[(
+            "scan1.pdf",
+            "application/pdf",
+            Some("P<GBRSMITH<<JANE<<<<<<<<<<<<<<"),
+        )],
         notes: &["(by its text)"],
         ..BASE
     },
@@ -617,7 +714,10 @@ const CASES: &[Case] = &[
             ("passport.pdf", "application/pdf", None),
             ("birth-certificate.pdf", "application/pdf", None),
         ],
-        notes: &["made for a child", "proof of authority appears to be enclosed"],
+        notes: &[
+            "made for a child",
+            "proof of authority appears to be enclosed",
+        ],
         ..BASE
     },
     Case {
@@ -633,7 +733,18 @@ const CASES: &[Case] = &[
         body: "We act on behalf of our client and request all personal data you hold about them. We enclose a signed letter of authority and a copy of our client's passport.\n\nYours faithfully\n\nAcme Solicitors LLP",
         missing: &[MName],
         name: Name::Absent,
-        notes: &["subject access is an individual's right", "made for someone else"],
+        notes: &[
+            "subject access is an individual's right",
+            "made for someone else",
+        ],
+        ..BASE
+    },
+    Case {
+        id: "SAR for a client with ID but no authority",
+        kind: Kind::Sar,
+        body: "I am writing on behalf of my mother, who has asked me to obtain her care records. I attach a copy of my passport.\n\nJane Smith",
+        missing: &[Identity],
+        notes: &["made for someone else", "no proof of authority"],
         ..BASE
     },
     Case {
@@ -688,11 +799,17 @@ fn table() {
             ));
         }
         if v.valid != c.missing.is_empty() {
-            failures.push(format!("{}: valid {} disagrees with missing", c.id, v.valid));
+            failures.push(format!(
+                "{}: valid {} disagrees with missing",
+                c.id, v.valid
+            ));
         }
         match c.name {
             Name::Is(n) if v.name.as_deref() != Some(n) => {
-                failures.push(format!("{}: name {:?}, want {n:?}\n  notes: {:#?}", c.id, v.name, v.notes));
+                failures.push(format!(
+                    "{}: name {:?}, want {n:?}\n  notes: {:#?}",
+                    c.id, v.name, v.notes
+                ));
             }
             Name::Absent if v.name.is_some() => {
                 failures.push(format!("{}: name {:?}, want none", c.id, v.name));
@@ -701,12 +818,20 @@ fn table() {
         }
         for want in c.notes {
             if !v.notes.iter().any(|n| n.contains(want)) {
-                failures.push(format!("{}: no note contains {want:?}\n  notes: {:#?}", c.id, v.notes));
+                failures.push(format!(
+                    "{}: no note contains {want:?}\n  notes: {:#?}",
+                    c.id, v.notes
+                ));
             }
         }
     }
     assert!(CASES.len() >= 60, "the table keeps at least 60 rows");
-    assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing rows:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -737,10 +862,16 @@ fn missing_names_and_explanations() {
         assert_eq!(m.as_str(), w);
         assert_eq!(m.to_string(), w);
         assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{w}\""));
-        assert_eq!(serde_json::from_str::<Missing>(&format!("\"{w}\"")).unwrap(), m);
+        assert_eq!(
+            serde_json::from_str::<Missing>(&format!("\"{w}\"")).unwrap(),
+            m
+        );
         let e = m.explain();
         assert!(e.ends_with(')'), "{w}: explanation cites its source: {e}");
-        assert!(e.starts_with(|c: char| c.is_lowercase()), "{w}: reads after a bullet: {e}");
+        assert!(
+            e.starts_with(|c: char| c.is_lowercase()),
+            "{w}: reads after a bullet: {e}"
+        );
     }
     assert!(Missing::Name.explain().contains("real name"));
     assert!(Missing::Name.explain().contains("FOIA s.8(1)(b)"));
@@ -748,7 +879,11 @@ fn missing_names_and_explanations() {
     assert!(Missing::Identity.explain().contains("Art 12(6)"));
     let mut sorted = Missing::ALL;
     sorted.sort();
-    assert_eq!(sorted, Missing::ALL, "derived order is acknowledgement order");
+    assert_eq!(
+        sorted,
+        Missing::ALL,
+        "derived order is acknowledgement order"
+    );
 }
 
 #[test]
@@ -768,7 +903,13 @@ fn huge_input_is_bounded_and_does_not_panic() {
     let body = "Regards,\nJane\nThanks, J\nPlease send everything you hold. ".repeat(200_000);
     let name = "Jane ".repeat(100_000);
     let att_text = "P<GBR".repeat(300_000);
-    let mut msg = message(("", "jane@example.org"), None, &"FOI ".repeat(100_000), &body, &[]);
+    let mut msg = message(
+        ("", "jane@example.org"),
+        None,
+        &"FOI ".repeat(100_000),
+        &body,
+        &[],
+    );
     msg.from = Some(address(&name, "jane@example.org"));
     msg.attachments = (0..500)
         .map(|i| Attachment {
@@ -785,7 +926,11 @@ fn huge_input_is_bounded_and_does_not_panic() {
         assert!(v.notes.iter().all(|n| n.len() < 2_000), "notes stay short");
     }
     // Generous: this is about complexity, not speed on a loaded CI box.
-    assert!(start.elapsed() < std::time::Duration::from_secs(60), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]

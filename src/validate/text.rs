@@ -12,9 +12,17 @@ use crate::message::Message;
 
 /// Most bytes of one text part (body or one attachment) that the checks read, in bytes.
 ///
-/// A request, its sign-off and any enclosure note fit well inside 256 KiB; reading more only costs
-/// time on pasted logs or huge PDFs. The cut is made on a character boundary.
-pub(super) const MAX_SCAN_BYTES: usize = 256 * 1024;
+/// A request, its sign-off and any enclosure note fit well inside 128 KiB (about 20,000 words);
+/// reading more only costs time on pasted logs or huge PDFs. The cut is made on a character
+/// boundary.
+pub(super) const MAX_SCAN_BYTES: usize = 128 * 1024;
+
+/// Most bytes of all text parts together that the checks read, in bytes: two full-size parts, far
+/// more than any letter of request.
+///
+/// Attachments past this budget are still named (for the identity check) but their text is not read;
+/// the notes say so.
+pub(super) const MAX_TOTAL_SCAN_BYTES: usize = 2 * MAX_SCAN_BYTES;
 
 /// Most attachments whose name and text the checks read, in attachments.
 ///
@@ -33,9 +41,8 @@ static HISTORY_MARKER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A word for counting and list look-ups: letters, with inner apostrophes or hyphens.
-static WORD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[\p{L}][\p{L}'’\-]*").expect("built-in WORD pattern compiles")
-});
+static WORD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[\p{L}][\p{L}'’\-]*").expect("built-in WORD pattern compiles"));
 
 /// `s` cut to at most [`MAX_SCAN_BYTES`], on a character boundary.
 pub(super) fn bounded(s: &str) -> &str {
@@ -70,6 +77,8 @@ pub(super) struct Part {
     pub label: String,
     /// The text (bounded; for the body, without quoted history).
     pub text: String,
+    /// Index in `Message::attachments` when the part is an attachment's text.
+    pub attachment: Option<usize>,
 }
 
 /// The message reduced to what the checks read, built once per call.
@@ -82,6 +91,8 @@ pub(super) struct Texts {
     pub all: String,
     /// Names of attachments we could not read (no extracted text), for the notes.
     pub unread: Vec<String>,
+    /// Names of attachments whose text was skipped because [`MAX_TOTAL_SCAN_BYTES`] was reached.
+    pub skipped: Vec<String>,
 }
 
 impl Texts {
@@ -90,8 +101,11 @@ impl Texts {
         let mut parts = vec![Part {
             label: "the body".to_string(),
             text: own_body(&msg.body_text),
+            attachment: None,
         }];
         let mut unread = Vec::new();
+        let mut skipped = Vec::new();
+        let mut budget = MAX_TOTAL_SCAN_BYTES.saturating_sub(parts[0].text.len());
         for (i, a) in msg.attachments.iter().take(MAX_ATTACHMENTS).enumerate() {
             let name = a
                 .name
@@ -101,10 +115,15 @@ impl Texts {
                 .map(|n| bounded_name(n).to_string())
                 .unwrap_or_else(|| format!("#{}", i + 1));
             match a.text.as_deref().map(bounded) {
-                Some(t) if !t.trim().is_empty() => parts.push(Part {
-                    label: format!("attachment '{name}'"),
-                    text: t.to_string(),
-                }),
+                Some(t) if !t.trim().is_empty() && t.len() > budget => skipped.push(name),
+                Some(t) if !t.trim().is_empty() => {
+                    budget -= t.len();
+                    parts.push(Part {
+                        label: format!("attachment '{name}'"),
+                        text: t.to_string(),
+                        attachment: Some(i),
+                    });
+                }
                 _ => unread.push(name),
             }
         }
@@ -117,7 +136,18 @@ impl Texts {
             parts,
             all,
             unread,
+            skipped,
         }
+    }
+}
+
+impl Texts {
+    /// The text of attachment `i` as read (bounded), if it was read.
+    pub(super) fn attachment_text(&self, i: usize) -> Option<&str> {
+        self.parts
+            .iter()
+            .find(|p| p.attachment == Some(i))
+            .map(|p| p.text.as_str())
     }
 }
 
@@ -174,17 +204,18 @@ mod tests {
     fn own_body_cuts_history_and_quotes() {
         let cases: &[(&str, &str)] = &[
             ("Hello\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> old", "Hello\n"),
-            (
-                "Hi\n-----Original Message-----\nFrom: x",
-                "Hi",
-            ),
+            ("Hi\n-----Original Message-----\nFrom: x", "Hi"),
             ("Hi\nFrom: Bob\nSent: Monday\nold", "Hi"),
             ("Line\n> quoted\nmore", "Line\nmore"),
             ("Nothing quoted", "Nothing quoted"),
             ("", ""),
         ];
         for (input, want) in cases {
-            assert_eq!(own_body(input).trim_end(), want.trim_end(), "input {input:?}");
+            assert_eq!(
+                own_body(input).trim_end(),
+                want.trim_end(),
+                "input {input:?}"
+            );
         }
     }
 
