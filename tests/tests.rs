@@ -1,1 +1,6 @@
-//! Integration tests: one binary (see Cargo.toml `autotests = false`).
+//! Integration tests: one binary (see Cargo.toml `autotests = false`), running the real
+//! `foi-triage` executable and the library against real files.
+
+mod cli;
+mod corpus;
+mod util;

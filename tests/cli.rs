@@ -1,0 +1,282 @@
+//! The command line as a user (or a script) sees it: the fixed `classify` and `due` contracts,
+//! rule and config checks that report every error, and case listing over a real store.
+
+use crate::util::{self, run, stderr, stdout};
+use chrono::{TimeZone, Utc};
+use foi_triage::case::{AuditEvent, CaseDraft, CaseState};
+use foi_triage::kind::Kind;
+use foi_triage::message::Address;
+use foi_triage::store::{AuditAppend, CaseTarget, Change, NewCase, Store};
+use serde_json::Value;
+
+fn sample(name: &str) -> String {
+    format!("tests/data/samples/{name}")
+}
+
+fn first_sample_of(kind_prefix: &str) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(util::repo("tests/data/samples"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(kind_prefix) && n.ends_with(".eml"))
+        .collect();
+    names.sort();
+    sample(&names[0])
+}
+
+#[test]
+fn classify_json_has_the_contract_fields_and_reports_unreadable_files_last() {
+    let foi = first_sample_of("foi-");
+    let auto = first_sample_of("auto-");
+    let o = run(&["classify", "--format", "json", &foi, "no/such/file.eml", &auto]);
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(&o));
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 3, "one line per file, even after an error");
+    let (a, err, c) = (&lines[0], &lines[1], &lines[2]);
+    for line in [a, c] {
+        for key in ["file", "kind", "valid", "missing", "followup", "ref", "rules"] {
+            assert!(line.get(key).is_some(), "missing {key} in {line}");
+        }
+        assert!(line["missing"].is_array() && line["rules"].is_array());
+        assert!(line["followup"].is_boolean());
+    }
+    assert_eq!(a["file"], foi);
+    assert_eq!(a["kind"], "foi");
+    assert!(a["valid"].is_boolean());
+    assert_eq!(c["kind"], "auto");
+    assert_eq!(c["valid"], Value::Null, "validity does not apply to auto mail");
+    assert!(!c["rules"].as_array().unwrap().is_empty(), "an auto decision names its rules");
+    assert_eq!(err["file"], "no/such/file.eml");
+    assert!(err["error"].as_str().unwrap().contains("cannot read"), "{err}");
+}
+
+#[test]
+fn classify_text_is_one_line_per_file() {
+    let foi = first_sample_of("foi-");
+    let o = run(&["classify", &foi]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1);
+    assert!(out.starts_with(&format!("{foi}: foi")), "{out}");
+}
+
+#[test]
+fn classify_with_a_broken_rules_dir_fails_with_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[rule]]\nid = \"a\"\nkind = \"nonsense\"\nweight = 10\nsubject = [\"x\"]\n\n[[rule]]\nid = \"b\"\nkind = \"foi\"\nweight = 10\nsubject_regex = [\"(unclosed\"]\n",
+    )
+    .unwrap();
+    let o = run(&["classify", "--rules", dir.path().to_str().unwrap(), &first_sample_of("foi-")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("bad.toml"), "{err}");
+    assert!(stdout(&o).is_empty(), "nothing classified with a broken rule set");
+}
+
+#[test]
+fn due_prints_the_date_on_the_last_line() {
+    let cases = [
+        // (kind, received, region, extended, expected) — from deadline-vectors.csv
+        ("foi", "2025-12-24T11:00:00+00:00", "england-and-wales", false, "2026-01-27"),
+        ("foi", "2026-04-02T14:00:00+01:00", "scotland", false, "2026-05-01"),
+        ("foi", "2025-05-01T09:00:00+01:00", "england-and-wales", true, "2025-06-30"),
+        ("eir", "2025-06-30T12:00:00+01:00", "england-and-wales", true, "2025-08-28"),
+        ("sar", "2025-06-30T23:30:00+00:00", "england-and-wales", false, "2025-08-01"),
+        ("sar", "2025-01-18T11:00:00+00:00", "england-and-wales", true, "2025-04-22"),
+        ("sar", "2025-12-02T09:00:00+00:00", "scotland", false, "2026-01-05"),
+        ("complaint", "2025-12-19T12:00:00+00:00", "england-and-wales", false, "2026-01-07"),
+        ("member_enquiry", "2026-06-10T12:00:00+01:00", "scotland", false, "2026-06-18"),
+    ];
+    for (kind, received, region, extended, want) in cases {
+        let mut args = vec!["due", "--kind", kind, "--received", received, "--region", region];
+        if extended {
+            args.push("--extended");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), format!("{want}\n"), "{args:?}");
+        args.push("--explain");
+        let o = run(&args);
+        let out = stdout(&o);
+        assert!(out.lines().count() > 3, "explanation lines expected: {out}");
+        assert_eq!(out.lines().last(), Some(want), "{args:?}");
+    }
+}
+
+#[test]
+fn due_refuses_what_the_law_does_not_allow_and_bad_input() {
+    let bad = [
+        (vec!["due", "--kind", "foi", "--region", "scotland", "--received", "2026-01-05T09:00:00Z", "--extended"], "FOISA"),
+        (vec!["due", "--kind", "complaint", "--received", "2026-01-05T09:00:00Z", "--extended"], "extension"),
+        (vec!["due", "--kind", "auto", "--received", "2026-01-05T09:00:00Z"], "auto"),
+        (vec!["due", "--kind", "foi", "--received", "yesterday"], "RFC 3339"),
+        (vec!["due", "--kind", "petition", "--received", "2026-01-05T09:00:00Z"], "unknown kind"),
+        (vec!["due", "--kind", "foi", "--region", "wessex", "--received", "2026-01-05T09:00:00Z"], "wessex"),
+    ];
+    for (args, needle) in bad {
+        let o = run(&args);
+        assert!(!o.status.success(), "{args:?} should fail");
+        assert!(stdout(&o).is_empty(), "{args:?} printed a date");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn rules_check_accepts_the_shipped_rules_and_lists_every_error_of_broken_ones() {
+    let o = run(&["rules", "check", "rules"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("OK"));
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("one.toml"), "[[rule]]\nid = \"x.one\"\nkind = \"foi\"\nweight = 5\nsubject_regex = [\"(\"]\n").unwrap();
+    std::fs::write(dir.path().join("two.toml"), "this is not toml =\n").unwrap();
+    let o = run(&["rules", "check", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("one.toml") && err.contains("x.one"), "{err}");
+    assert!(err.contains("two.toml"), "{err}");
+}
+
+#[test]
+fn rules_test_passes_on_the_sample_set() {
+    let o = run(&["rules", "test", "tests/data/samples"]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(out.contains(" 0 failed"), "{out}");
+}
+
+#[test]
+fn rules_test_reports_a_wrong_expectation() {
+    let dir = tempfile::tempdir().unwrap();
+    let foi = first_sample_of("foi-");
+    let name = std::path::Path::new(&foi).file_name().unwrap().to_str().unwrap();
+    std::fs::copy(util::repo(&foi), dir.path().join(name)).unwrap();
+    std::fs::write(dir.path().join("expected.toml"), format!("[\"{name}\"]\nkind = \"media\"\n")).unwrap();
+    let o = run(&["rules", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("FAIL {name}")) && out.contains("expected kind media"), "{out}");
+    assert!(out.contains("0 passed, 1 failed"), "{out}");
+}
+
+fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("foi-triage.toml");
+    let text = format!(
+        "[organisation]\nname = \"Test Council\"\nregion = \"england-and-wales\"\n[mailbox]\naddress = \"foi@council.example.gov.uk\"\n[paths]\ndata_dir = \"data\"\nrules_dir = \"{}\"\ntemplates_dir = \"{}\"\n{extra}",
+        util::repo("rules").display(),
+        util::repo("templates").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn config_check_accepts_the_example_and_lists_every_error() {
+    let o = run(&["config", "check", "--config", "foi-triage.example.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), "[kinds.complaint]\nworking_days = 0\n[deadlines]\nsar_month_rule = \"lunar\"\ncolour = 1\n");
+    let o = run(&["config", "check", "--config", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for key in ["kinds.complaint.working_days", "deadlines.sar_month_rule", "deadlines.colour"] {
+        assert!(err.contains(key), "{key} not reported: {err}");
+    }
+    assert!(err.contains("3 configuration errors"), "{err}");
+
+    let o = run(&["config", "check", "--config", "/no/such/config.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+#[test]
+fn case_list_and_show_read_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let received = Utc.with_ymd_and_hms(2026, 1, 5, 9, 30, 0).unwrap();
+    {
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let draft = CaseDraft {
+            kind: Kind::Foi,
+            state: CaseState::Open,
+            received_at: received,
+            requester: Address {
+                name: Some("Jane Smith".into()),
+                email: "jane@example.org".into(),
+            },
+            subject: "Parking fines".into(),
+            message_ids: vec!["m1@example.org".into()],
+            content_hashes: vec!["ab".repeat(32)],
+            rules: vec!["foi.please-provide".into()],
+            valid: Some(true),
+            missing: vec![],
+            due: Some(chrono::NaiveDate::from_ymd_opt(2026, 2, 2).unwrap()),
+            assignee: None,
+            team: None,
+            created_at: received,
+            updated_at: received,
+        };
+        store
+            .apply(Change {
+                new_case: Some(NewCase { prefix: "FOI".into(), year: 2026, draft }),
+                audit: vec![AuditAppend {
+                    case: CaseTarget::New,
+                    event: AuditEvent {
+                        at: received,
+                        actor: "system".into(),
+                        action: "received".into(),
+                        detail: serde_json::json!({"message_id": "m1@example.org"}),
+                        why: "new request".into(),
+                    },
+                }],
+                ..Change::default()
+            })
+            .unwrap();
+    }
+    let cfg = config.to_str().unwrap();
+    let o = run(&["case", "list", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("FOI-2026-000001\tfoi\topen\t2026-01-05 09:30\t2026-02-02\tvalid"), "{out}");
+
+    let o = run(&["case", "list", "--config", cfg, "--due-before", "2026-01-31"]);
+    assert_eq!(stdout(&o).lines().count(), 1, "only the header: nothing due by then");
+    let o = run(&["case", "list", "--config", cfg, "--due-before", "2026-02-02", "--kind", "foi"]);
+    assert_eq!(stdout(&o).lines().count(), 2);
+
+    let o = run(&["case", "show", "--config", cfg, "FOI-2026-000001"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("\"reference\": \"FOI-2026-000001\"") && out.contains("received"), "{out}");
+    assert!(out.contains("new request"), "audit trail shown: {out}");
+
+    let o = run(&["case", "show", "--config", cfg, "FOI-2026-000002"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no case FOI-2026-000002"));
+    let o = run(&["case", "show", "--config", cfg, "not-a-ref"]);
+    assert_eq!(o.status.code(), Some(2), "clap rejects a malformed reference");
+}
+
+#[test]
+fn help_is_available_on_every_command() {
+    for args in [
+        vec!["--help"],
+        vec!["classify", "--help"],
+        vec!["due", "--help"],
+        vec!["rules", "check", "--help"],
+        vec!["rules", "test", "--help"],
+        vec!["config", "check", "--help"],
+        vec!["case", "list", "--help"],
+        vec!["case", "show", "--help"],
+    ] {
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}");
+        assert!(stdout(&o).contains("Usage:"), "{args:?}");
+    }
+}
