@@ -20,6 +20,13 @@
 //!   full name, as those names are written without spaces.
 //! - **An organisation** ("XYZ Ltd") is a valid applicant for FOI and EIR (a legal person); for a SAR
 //!   it is not, as subject access belongs to an individual. The caller decides by kind.
+//!   Organisation words are checked before pseudonym words, so "Westfield Residents' Association"
+//!   is an organisation, not a "resident" pseudonym.
+//! - **A display name equal to the address's local part** is a handle when it is one lower-case
+//!   word ("jsmith" for jsmith@…), since the mail client filled it in; "jane.smith" still reads as a
+//!   first name and surname and is accepted.
+//! - **A person beats an organisation**: "Daily Echo News" in From and "Jane Smith" in the sign-off
+//!   gives "Jane Smith".
 
 use std::sync::LazyLock;
 
@@ -207,7 +214,7 @@ pub(super) struct Assessed {
     pub verdict: Verdict,
 }
 
-/// Brackets and what they hold: "(Mrs)", "[External]".
+/// Brackets and what they hold: "(Mrs)", "\[External\]", "<jane@example.org>".
 static BRACKETS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>").expect("built-in BRACKETS pattern compiles")
 });
@@ -789,6 +796,7 @@ mod tests {
             ("XYZ Ltd", None, Organisation),
             ("Smith & Co", None, Organisation),
             ("Daily Echo News", None, Organisation),
+            ("Westfield Residents' Association", None, Organisation),
             ("", None, NotAName),
             ("Mrs", None, NotAName),
             ("12345", None, NotAName),
