@@ -185,6 +185,8 @@ pub(super) enum Verdict {
     Pseudonym(String),
     /// A user name, handle or address rather than a name ("x_gamer99", "jsmith1987").
     Handle,
+    /// A shared mailbox's name ("Info", "Enquiries Team"); the word that shows it.
+    Mailbox(String),
     /// Not a name at all (empty, a sentence, a title alone).
     NotAName,
 }
@@ -201,6 +203,7 @@ impl Verdict {
             Verdict::Initials => Some("gives initials only".to_string()),
             Verdict::Pseudonym(w) => Some(format!("is an obvious pseudonym ('{w}')")),
             Verdict::Handle => Some("looks like a user name or handle, not a name".to_string()),
+            Verdict::Mailbox(w) => Some(format!("is a shared mailbox name ('{w}'), not a name")),
         }
     }
 }
@@ -349,10 +352,17 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
     {
         return Verdict::Handle;
     }
-    if let Some(w) = normed.iter().find(|t| {
-        PSEUDONYM_WORDS.contains(&t.as_str()) || GENERIC_MAILBOX_WORDS.contains(&t.as_str())
-    }) {
+    if let Some(w) = normed
+        .iter()
+        .find(|t| PSEUDONYM_WORDS.contains(&t.as_str()))
+    {
         return Verdict::Pseudonym(w.clone());
+    }
+    if let Some(w) = normed
+        .iter()
+        .find(|t| GENERIC_MAILBOX_WORDS.contains(&t.as_str()))
+    {
+        return Verdict::Mailbox(w.clone());
     }
     // "The Truth", "The Watcher": a name does not start with "the".
     if normed.first().is_some_and(|t| t == "the") {
@@ -787,7 +797,8 @@ mod tests {
             ("Citizen Smith", None, Pseudonym("citizen".into())),
             ("The Truth", None, Pseudonym("the truth".into())),
             ("Justin Case", None, Pseudonym("justin case".into())),
-            ("Enquiries Team", None, Pseudonym("enquiries".into())),
+            ("Enquiries Team", None, Mailbox("enquiries".into())),
+            ("Info", None, Mailbox("info".into())),
             ("x_gamer99", None, Handle),
             ("jsmith1987", Some("jsmith1987"), Handle),
             ("jsmith", Some("jsmith"), Handle),
