@@ -563,9 +563,11 @@ pub(super) fn candidates(msg: &Message, texts: &Texts) -> Vec<Candidate> {
 /// A display name split into the pieces that may each be a name: "Smith, Jane" is turned round;
 /// "Jane Smith | Daily Echo" and "Jane Smith, Acme Ltd" give two pieces.
 fn display_parts(display: &str) -> Vec<String> {
-    let cleaned = clean(display);
+    /// Most pieces taken from one display name, in pieces: "name | job | organisation" has three.
+    const MAX_DISPLAY_PARTS: usize = 6;
+    let cleaned = clean(super::text::bounded(display));
     let mut out = Vec::new();
-    for piece in PART_SEPARATOR.split(&cleaned) {
+    for piece in PART_SEPARATOR.split(&cleaned).take(MAX_DISPLAY_PARTS) {
         let commas: Vec<&str> = piece
             .split(',')
             .map(str::trim)
@@ -584,6 +586,7 @@ fn display_parts(display: &str) -> Vec<String> {
             _ => out.extend(commas.iter().map(|p| p.to_string())),
         }
     }
+    out.truncate(2 * MAX_DISPLAY_PARTS);
     out
 }
 
@@ -836,6 +839,8 @@ mod tests {
             vec!["Jane Smith", "Acme Ltd"]
         );
         assert_eq!(display_parts("Acme, Ltd"), vec!["Acme", "Ltd"]);
+        assert!(display_parts(&"a - ".repeat(100_000)).len() <= 12);
+        assert!(display_parts(&"a,".repeat(100_000)).len() <= 12);
     }
 
     #[test]
