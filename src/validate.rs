@@ -25,12 +25,12 @@
 //!   for someone else, of authority.
 //!
 //! # Layout
-//! - [`name`](self::name): candidates (display names, forms, "my name is", sign-offs) and the
+//! - `name`: candidates (display names, forms, "my name is", sign-offs) and the
 //!   real-name test, with the pseudonym word lists.
-//! - [`contact`](self::contact): reply-capable email, labelled email in the text, postal address.
-//! - [`description`](self::description): the named description signals and rules.
-//! - [`identity`](self::identity): ID and authority for SARs.
-//! - [`text`](self::text): the bounded view of the message all checks read.
+//! - `contact`: reply-capable email, labelled email in the text, postal address.
+//! - `description`: the named description signals and rules.
+//! - `identity`: ID and authority for SARs.
+//! - `text`: the bounded view of the message all checks read.
 
 mod contact;
 mod description;

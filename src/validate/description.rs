@@ -26,8 +26,9 @@
 //! # Rules
 //! - FOI/EIR: a `catch_all` with no `subject`, `topic` or `period` outside the catch-all phrase is
 //!   not a description. Otherwise it is described when it has
-//!   - a `subject` or `topic` and at least [`MIN_CONCRETE_WORDS`] content words ("Potholes repaired
-//!     in 2024" in the subject line over "please see attached"), or
+//!   - a `subject` or `topic`, with `request` wording, a `period` or at least
+//!     [`MIN_CONCRETE_WORDS`] content words ("Potholes repaired in 2024" in the subject line over
+//!     "please see attached"; "I would also like the 2022 figures"), or
 //!   - `request` wording and at least [`MIN_REQUEST_WORDS`] content words ("I would like to know
 //!     the reasons for the closure of Westfield swimming pool"), or
 //!   - whatever the signals, at least [`LONG_TEXT_WORDS`] content words (a long message that was
@@ -164,7 +165,7 @@ static SUBJECT_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// Request wording.
 static REQUEST_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\bplease\s+(?:could\s+you\s+|can\s+you\s+|would\s+you\s+)?(?:provide|send|disclose|supply|confirm|tell|advise|let\s+me\s+know|share|release|forward|give|email|e-mail|explain|state|list|detail|publish|make\s+available)\b|\bi\s+(?:would|'d|wish\s+to|want\s+to|am\s+writing\s+to)\s+(?:like\s+to\s+)?(?:request|obtain|see|receive|know|ask|have|like|find\s+out)\b|\bi'd\s+like\b|\bi\s+would\s+like\b|\bi\s+(?:am\s+|'m\s+)?request(?:ing)?\b|\b(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:provide|send|disclose|supply|confirm|tell|advise|let\s+me\s+know|share|release|forward|give|explain|list)\b|\bask(?:ing)?\s+for\b|\bhow\s+(?:many|much|often|long)\b|\b(?:what|which|who|when|where)\s+(?:is|was|are|were|did|does|do|has|have)\b|\b(?:a\s+)?cop(?:y|ies)\s+of\b|\b(?:details|list|breakdown|number|total|summary)\s+of\b|\?",
+        r"(?i)\bplease\s+(?:could\s+you\s+|can\s+you\s+|would\s+you\s+)?(?:provide|send|disclose|supply|confirm|tell|advise|let\s+me\s+know|share|release|forward|give|email|e-mail|explain|state|list|detail|publish|make\s+available)\b|\bi\s+(?:would|'d|wish\s+to|want\s+to|am\s+writing\s+to)\s+(?:like\s+to\s+)?(?:request|obtain|see|receive|know|ask|have|like|find\s+out)\b|\bi(?:'d|\s+would)\s+(?:also\s+|further\s+|now\s+|really\s+)?like\b|\bi\s+(?:am\s+|'m\s+)?request(?:ing)?\b|\b(?:could|can|would|will)\s+you\s+(?:please\s+)?(?:provide|send|disclose|supply|confirm|tell|advise|let\s+me\s+know|share|release|forward|give|explain|list)\b|\bask(?:ing)?\s+for\b|\bhow\s+(?:many|much|often|long)\b|\b(?:what|which|who|when|where)\s+(?:is|was|are|were|did|does|do|has|have)\b|\b(?:a\s+)?cop(?:y|ies)\s+of\b|\b(?:details|list|breakdown|number|total|summary)\s+of\b|\?",
     )
     .expect("built-in REQUEST pattern compiles")
 });
@@ -321,7 +322,7 @@ pub(super) fn check(kind: Kind, texts: &Texts) -> DescriptionFinding {
         );
         false
     } else {
-        (concrete && s.content_words >= MIN_CONCRETE_WORDS)
+        (concrete && (s.content_words >= MIN_CONCRETE_WORDS || s.request || s.period))
             || (s.request && s.content_words >= MIN_REQUEST_WORDS)
             || s.content_words >= LONG_TEXT_WORDS
     };
@@ -490,6 +491,9 @@ mod tests {
                 "Hi, I hope you had a good 2024.\n\nJane Smith",
                 false,
             ),
+            (Kind::Foi, "", "Hope you are fine.\n\nJane Smith", false),
+            (Kind::Foi, "", "I would also like the 2022 figures.", true),
+            (Kind::Foi, "", "Can you send the report?", true),
             (
                 Kind::Foi,
                 "",

@@ -20,6 +20,13 @@
 //!   full name, as those names are written without spaces.
 //! - **An organisation** ("XYZ Ltd") is a valid applicant for FOI and EIR (a legal person); for a SAR
 //!   it is not, as subject access belongs to an individual. The caller decides by kind.
+//!   Organisation words are checked before pseudonym words, so "Westfield Residents' Association"
+//!   is an organisation, not a "resident" pseudonym.
+//! - **A display name equal to the address's local part** is a handle when it is one lower-case
+//!   word ("jsmith" for jsmith@…), since the mail client filled it in; "jane.smith" still reads as a
+//!   first name and surname and is accepted.
+//! - **A person beats an organisation**: "Daily Echo News" in From and "Jane Smith" in the sign-off
+//!   gives "Jane Smith".
 
 use std::sync::LazyLock;
 
@@ -178,6 +185,8 @@ pub(super) enum Verdict {
     Pseudonym(String),
     /// A user name, handle or address rather than a name ("x_gamer99", "jsmith1987").
     Handle,
+    /// A shared mailbox's name ("Info", "Enquiries Team"); the word that shows it.
+    Mailbox(String),
     /// Not a name at all (empty, a sentence, a title alone).
     NotAName,
 }
@@ -194,6 +203,7 @@ impl Verdict {
             Verdict::Initials => Some("gives initials only".to_string()),
             Verdict::Pseudonym(w) => Some(format!("is an obvious pseudonym ('{w}')")),
             Verdict::Handle => Some("looks like a user name or handle, not a name".to_string()),
+            Verdict::Mailbox(w) => Some(format!("is a shared mailbox name ('{w}'), not a name")),
         }
     }
 }
@@ -207,7 +217,7 @@ pub(super) struct Assessed {
     pub verdict: Verdict,
 }
 
-/// Brackets and what they hold: "(Mrs)", "[External]".
+/// Brackets and what they hold: "(Mrs)", "\[External\]", "<jane@example.org>".
 static BRACKETS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>").expect("built-in BRACKETS pattern compiles")
 });
@@ -342,10 +352,17 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
     {
         return Verdict::Handle;
     }
-    if let Some(w) = normed.iter().find(|t| {
-        PSEUDONYM_WORDS.contains(&t.as_str()) || GENERIC_MAILBOX_WORDS.contains(&t.as_str())
-    }) {
+    if let Some(w) = normed
+        .iter()
+        .find(|t| PSEUDONYM_WORDS.contains(&t.as_str()))
+    {
         return Verdict::Pseudonym(w.clone());
+    }
+    if let Some(w) = normed
+        .iter()
+        .find(|t| GENERIC_MAILBOX_WORDS.contains(&t.as_str()))
+    {
+        return Verdict::Mailbox(w.clone());
     }
     // "The Truth", "The Watcher": a name does not start with "the".
     if normed.first().is_some_and(|t| t == "the") {
@@ -546,9 +563,11 @@ pub(super) fn candidates(msg: &Message, texts: &Texts) -> Vec<Candidate> {
 /// A display name split into the pieces that may each be a name: "Smith, Jane" is turned round;
 /// "Jane Smith | Daily Echo" and "Jane Smith, Acme Ltd" give two pieces.
 fn display_parts(display: &str) -> Vec<String> {
-    let cleaned = clean(display);
+    /// Most pieces taken from one display name, in pieces: "name | job | organisation" has three.
+    const MAX_DISPLAY_PARTS: usize = 6;
+    let cleaned = clean(super::text::bounded(display));
     let mut out = Vec::new();
-    for piece in PART_SEPARATOR.split(&cleaned) {
+    for piece in PART_SEPARATOR.split(&cleaned).take(MAX_DISPLAY_PARTS) {
         let commas: Vec<&str> = piece
             .split(',')
             .map(str::trim)
@@ -567,6 +586,7 @@ fn display_parts(display: &str) -> Vec<String> {
             _ => out.extend(commas.iter().map(|p| p.to_string())),
         }
     }
+    out.truncate(2 * MAX_DISPLAY_PARTS);
     out
 }
 
@@ -780,7 +800,8 @@ mod tests {
             ("Citizen Smith", None, Pseudonym("citizen".into())),
             ("The Truth", None, Pseudonym("the truth".into())),
             ("Justin Case", None, Pseudonym("justin case".into())),
-            ("Enquiries Team", None, Pseudonym("enquiries".into())),
+            ("Enquiries Team", None, Mailbox("enquiries".into())),
+            ("Info", None, Mailbox("info".into())),
             ("x_gamer99", None, Handle),
             ("jsmith1987", Some("jsmith1987"), Handle),
             ("jsmith", Some("jsmith"), Handle),
@@ -789,6 +810,7 @@ mod tests {
             ("XYZ Ltd", None, Organisation),
             ("Smith & Co", None, Organisation),
             ("Daily Echo News", None, Organisation),
+            ("Westfield Residents' Association", None, Organisation),
             ("", None, NotAName),
             ("Mrs", None, NotAName),
             ("12345", None, NotAName),
@@ -817,6 +839,8 @@ mod tests {
             vec!["Jane Smith", "Acme Ltd"]
         );
         assert_eq!(display_parts("Acme, Ltd"), vec!["Acme", "Ltd"]);
+        assert!(display_parts(&"a - ".repeat(100_000)).len() <= 12);
+        assert!(display_parts(&"a,".repeat(100_000)).len() <= 12);
     }
 
     #[test]
