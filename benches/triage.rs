@@ -19,7 +19,10 @@ fn samples() -> Vec<Vec<u8>> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     files.sort();
-    files.iter().map(|p| std::fs::read(p).expect("sample")).collect()
+    files
+        .iter()
+        .map(|p| std::fs::read(p).expect("sample"))
+        .collect()
 }
 
 /// Typical mail: a plain request padded with quoted history to about 20 KB.
@@ -30,7 +33,9 @@ fn typical(samples: &[Vec<u8>]) -> Vec<Vec<u8>> {
         .map(|s| {
             let mut m = s.clone();
             while m.len() < 20_000 {
-                m.extend_from_slice(b"\r\n> Earlier correspondence quoted below, as mail clients do.");
+                m.extend_from_slice(
+                    b"\r\n> Earlier correspondence quoted below, as mail clients do.",
+                );
             }
             m
         })

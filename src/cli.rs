@@ -191,7 +191,14 @@ pub fn run(cli: Cli) -> ExitCode {
             extended,
             explain,
             config,
-        } => due(kind, &received, region, extended, explain, config.as_deref()),
+        } => due(
+            kind,
+            &received,
+            region,
+            extended,
+            explain,
+            config.as_deref(),
+        ),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(&dir),
         Command::Rules(RulesCommand::Test { rules, dir }) => rules_test(&rules, &dir),
         Command::Config(ConfigCommand::Check(c)) => config_check(&c.config),
@@ -250,7 +257,12 @@ fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
     }
 }
 
-fn classify(rules: &Path, config: Option<&Path>, format: Format, files: &[PathBuf]) -> Result<ExitCode> {
+fn classify(
+    rules: &Path,
+    config: Option<&Path>,
+    format: Format,
+    files: &[PathBuf],
+) -> Result<ExitCode> {
     let ctx = context(rules, config)?;
     let mut out = std::io::stdout().lock();
     let mut failed = false;
@@ -267,7 +279,9 @@ fn classify(rules: &Path, config: Option<&Path>, format: Format, files: &[PathBu
             Err(e) => {
                 failed = true;
                 match format {
-                    Format::Json => json!({"file": name, "error": format!("cannot read: {e}")}).to_string(),
+                    Format::Json => {
+                        json!({"file": name, "error": format!("cannot read: {e}")}).to_string()
+                    }
                     Format::Text => format!("{name}: error: cannot read: {e}"),
                 }
             }
@@ -277,7 +291,11 @@ fn classify(rules: &Path, config: Option<&Path>, format: Format, files: &[PathBu
             return Ok(ExitCode::SUCCESS);
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn missing_list(o: &Outcome) -> Vec<String> {
@@ -314,7 +332,10 @@ fn outcome_text(file: &str, o: &Outcome) -> String {
         if v.valid {
             s.push_str(" valid");
         } else {
-            s.push_str(&format!(" invalid (missing: {})", missing_list(o).join(", ")));
+            s.push_str(&format!(
+                " invalid (missing: {})",
+                missing_list(o).join(", ")
+            ));
         }
     }
     if let Some(f) = &o.followup {
@@ -339,7 +360,9 @@ fn due(
     config: Option<&Path>,
 ) -> Result<ExitCode> {
     let received: DateTime<Utc> = DateTime::parse_from_rfc3339(received.trim())
-        .with_context(|| format!("--received {received:?} is not an RFC 3339 time like 2026-01-05T09:30:00Z"))?
+        .with_context(|| {
+            format!("--received {received:?} is not an RFC 3339 time like 2026-01-05T09:30:00Z")
+        })?
         .with_timezone(&Utc);
     let (config, calendar) = match config {
         Some(p) => {
@@ -421,7 +444,11 @@ fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
     let threads = SampleThreads(
         parsed
             .iter()
-            .filter_map(|(name, m)| m.message_id.clone().map(|id| (id, format!("sample {name}"))))
+            .filter_map(|(name, m)| {
+                m.message_id
+                    .clone()
+                    .map(|id| (id, format!("sample {name}")))
+            })
             .collect(),
     );
     let (mut passed, mut failed) = (0usize, 0usize);
@@ -466,7 +493,11 @@ fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
         }
     }
     println!("rules test: {passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn config_check(path: &Path) -> Result<ExitCode> {

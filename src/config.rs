@@ -90,7 +90,12 @@ pub struct ConfigErrors {
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        write!(f, "{}: {n} configuration error{}", self.file, if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "{}: {n} configuration error{}",
+            self.file,
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.errors {
             write!(f, "\n  {}: {e}", self.file)?;
         }
@@ -175,7 +180,13 @@ impl Config {
                 .iter()
                 .map(|&(k, prefix, working_days)| {
                     let prefix = prefix.to_string();
-                    (k, KindConfig { prefix, working_days })
+                    (
+                        k,
+                        KindConfig {
+                            prefix,
+                            working_days,
+                        },
+                    )
                 })
                 .collect(),
             sar_month_rule: SarMonthRule::Ico,
@@ -205,7 +216,11 @@ impl Config {
 }
 
 fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
-    r.known(t, "", &["organisation", "mailbox", "paths", "kinds", "deadlines"]);
+    r.known(
+        t,
+        "",
+        &["organisation", "mailbox", "paths", "kinds", "deadlines"],
+    );
 
     let org = r.table(t, "", "organisation");
     r.known(&org, "organisation", &["name", "region"]);
@@ -226,7 +241,10 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
         .string(&mb, "mailbox", "address", true)
         .unwrap_or_default();
     if !address.is_empty() && !looks_like_email(&address) {
-        r.err("mailbox.address", format!("{address:?} is not an email address"));
+        r.err(
+            "mailbox.address",
+            format!("{address:?} is not an email address"),
+        );
     }
     let mut own_addresses = vec![address.to_ascii_lowercase()];
     for (i, a) in r.strings(&mb, "mailbox", "own_addresses") {
@@ -244,7 +262,11 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
     own_addresses.dedup();
 
     let paths = r.table(t, "", "paths");
-    r.known(&paths, "paths", &["data_dir", "rules_dir", "templates_dir", "bank_holidays"]);
+    r.known(
+        &paths,
+        "paths",
+        &["data_dir", "rules_dir", "templates_dir", "bank_holidays"],
+    );
     let path = |r: &mut Reader, key: &str, required: bool| {
         r.string(&paths, "paths", key, required)
             .map(|p| base.join(p))
@@ -274,7 +296,9 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
         } else if let Some(other) = seen_prefix.insert(prefix.clone(), kind) {
             r.err(
                 &format!("{at}.prefix"),
-                format!("{prefix:?} is already the prefix of {other}; references must say their kind"),
+                format!(
+                    "{prefix:?} is already the prefix of {other}; references must say their kind"
+                ),
             );
         }
         let working_days = match r.integer(&kt, &at, "working_days") {
@@ -295,16 +319,29 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
             }
             None => days,
         };
-        kinds.insert(kind, KindConfig { prefix, working_days });
+        kinds.insert(
+            kind,
+            KindConfig {
+                prefix,
+                working_days,
+            },
+        );
     }
 
     let dl = r.table(t, "", "deadlines");
     r.known(
         &dl,
         "deadlines",
-        &["sar_month_rule", "nonworking_receipt_rolls_forward", "closure_days"],
+        &[
+            "sar_month_rule",
+            "nonworking_receipt_rolls_forward",
+            "closure_days",
+        ],
     );
-    let sar_month_rule = match r.string(&dl, "deadlines", "sar_month_rule", false).as_deref() {
+    let sar_month_rule = match r
+        .string(&dl, "deadlines", "sar_month_rule", false)
+        .as_deref()
+    {
         None | Some("ico") => SarMonthRule::Ico,
         Some("strict_beginning_with") => SarMonthRule::StrictBeginningWith,
         Some(other) => {
@@ -388,7 +425,10 @@ impl Reader {
             None => Table::new(),
             Some(Value::Table(t)) => t.clone(),
             Some(v) => {
-                self.err(&Self::join(at, key), format!("expected a table, found {}", v.type_str()));
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected a table, found {}", v.type_str()),
+                );
                 Table::new()
             }
         }
@@ -407,7 +447,10 @@ impl Reader {
             }
             Some(Value::String(s)) => Some(s.trim().to_string()),
             Some(v) => {
-                self.err(&Self::join(at, key), format!("expected a string, found {}", v.type_str()));
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected a string, found {}", v.type_str()),
+                );
                 None
             }
         }
@@ -445,7 +488,10 @@ impl Reader {
             None => None,
             Some(Value::Integer(n)) => Some(*n),
             Some(v) => {
-                self.err(&Self::join(at, key), format!("expected an integer, found {}", v.type_str()));
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected an integer, found {}", v.type_str()),
+                );
                 None
             }
         }

@@ -125,7 +125,10 @@ mod tests {
             ("RE: re: [sar-2026-000010] my data", &["SAR-2026-000010"]),
             ("Fwd: EIR-2025-000999 trees", &["EIR-2025-000999"]),
             ("FOI-2026-1234567 long sequence", &["FOI-2026-1234567"]),
-            ("two: FOI-2026-000001 and CMP-2026-000002", &["FOI-2026-000001", "CMP-2026-000002"]),
+            (
+                "two: FOI-2026-000001 and CMP-2026-000002",
+                &["FOI-2026-000001", "CMP-2026-000002"],
+            ),
             ("(FOI-2026-000123)", &["FOI-2026-000123"]),
             // Not references: unknown prefix, short sequence, glued to a word, no year.
             ("ABC-2026-000123", &[]),
@@ -136,7 +139,11 @@ mod tests {
             ("", &[]),
         ];
         for (subject, want) in cases {
-            assert_eq!(references_in(subject, &prefixes()), *want, "subject {subject:?}");
+            assert_eq!(
+                references_in(subject, &prefixes()),
+                *want,
+                "subject {subject:?}"
+            );
         }
     }
 
@@ -157,8 +164,14 @@ mod tests {
     fn known() -> Known {
         Known {
             ids: BTreeMap::from([
-                ("ack-1@council.example".to_string(), "FOI-2026-000001".to_string()),
-                ("req-2@example.org".to_string(), "SAR-2026-000002".to_string()),
+                (
+                    "ack-1@council.example".to_string(),
+                    "FOI-2026-000001".to_string(),
+                ),
+                (
+                    "req-2@example.org".to_string(),
+                    "SAR-2026-000002".to_string(),
+                ),
             ]),
             cases: vec!["FOI-2026-000001".into(), "SAR-2026-000002".into()],
         }
@@ -177,20 +190,33 @@ mod tests {
     fn detection_order_and_signals() {
         let k = known();
         let cases: &[(Message, Option<(&str, Via)>)] = &[
-            (msg("Re: [FOI-2026-000001]", &[], &[]), Some(("FOI-2026-000001", Via::Subject))),
+            (
+                msg("Re: [FOI-2026-000001]", &[], &[]),
+                Some(("FOI-2026-000001", Via::Subject)),
+            ),
             // Subject reference to a case we do not have: fall through to thread ids.
             (
                 msg("Re: FOI-2026-999999", &["req-2@example.org"], &[]),
                 Some(("SAR-2026-000002", Via::InReplyTo)),
             ),
             (msg("Re: FOI-2026-999999", &[], &[]), None),
-            (msg("Re: your letter", &["ack-1@council.example"], &[]), Some(("FOI-2026-000001", Via::InReplyTo))),
+            (
+                msg("Re: your letter", &["ack-1@council.example"], &[]),
+                Some(("FOI-2026-000001", Via::InReplyTo)),
+            ),
             // References: the newest known id wins.
             (
-                msg("Re: x", &["unknown@x"], &["ack-1@council.example", "req-2@example.org", "other@x"]),
+                msg(
+                    "Re: x",
+                    &["unknown@x"],
+                    &["ack-1@council.example", "req-2@example.org", "other@x"],
+                ),
                 Some(("SAR-2026-000002", Via::References)),
             ),
-            (msg("New request", &["unknown@x"], &["also-unknown@x"]), None),
+            (
+                msg("New request", &["unknown@x"], &["also-unknown@x"]),
+                None,
+            ),
             (msg("", &[], &[]), None),
         ];
         for (m, want) in cases {
@@ -206,7 +232,12 @@ mod tests {
 
     #[test]
     fn without_a_store_subject_references_are_trusted() {
-        let f = detect(&msg("Re: [foi-2026-000123] thanks", &[], &[]), &prefixes(), &NoThreads).unwrap();
+        let f = detect(
+            &msg("Re: [foi-2026-000123] thanks", &[], &[]),
+            &prefixes(),
+            &NoThreads,
+        )
+        .unwrap();
         assert_eq!(f.reference, "FOI-2026-000123");
         assert_eq!(f.matched, "FOI-2026-000123");
         assert!(detect(&msg("Re: thanks", &["a@b"], &[]), &prefixes(), &NoThreads).is_none());

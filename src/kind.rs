@@ -70,7 +70,9 @@ impl fmt::Display for Kind {
 
 /// A kind name that is not one of the eight.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown kind {0:?} (expected one of: foi, eir, sar, media, member_enquiry, complaint, general, auto)")]
+#[error(
+    "unknown kind {0:?} (expected one of: foi, eir, sar, media, member_enquiry, complaint, general, auto)"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for Kind {
@@ -91,7 +93,10 @@ mod tests {
     fn names_round_trip() {
         for k in Kind::ALL {
             assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
-            assert_eq!(serde_json::to_string(&k).unwrap(), format!("\"{}\"", k.as_str()));
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
         }
         assert!("FOI".parse::<Kind>().is_ok());
         assert!("freedom".parse::<Kind>().is_err());

@@ -28,7 +28,14 @@ fn first_sample_of(kind_prefix: &str) -> String {
 fn classify_json_has_the_contract_fields_and_reports_unreadable_files_last() {
     let foi = first_sample_of("foi-");
     let auto = first_sample_of("auto-");
-    let o = run(&["classify", "--format", "json", &foi, "no/such/file.eml", &auto]);
+    let o = run(&[
+        "classify",
+        "--format",
+        "json",
+        &foi,
+        "no/such/file.eml",
+        &auto,
+    ]);
     assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(&o));
     let lines: Vec<Value> = stdout(&o)
         .lines()
@@ -37,7 +44,9 @@ fn classify_json_has_the_contract_fields_and_reports_unreadable_files_last() {
     assert_eq!(lines.len(), 3, "one line per file, even after an error");
     let (a, err, c) = (&lines[0], &lines[1], &lines[2]);
     for line in [a, c] {
-        for key in ["file", "kind", "valid", "missing", "followup", "ref", "rules"] {
+        for key in [
+            "file", "kind", "valid", "missing", "followup", "ref", "rules",
+        ] {
             assert!(line.get(key).is_some(), "missing {key} in {line}");
         }
         assert!(line["missing"].is_array() && line["rules"].is_array());
@@ -47,10 +56,20 @@ fn classify_json_has_the_contract_fields_and_reports_unreadable_files_last() {
     assert_eq!(a["kind"], "foi");
     assert!(a["valid"].is_boolean());
     assert_eq!(c["kind"], "auto");
-    assert_eq!(c["valid"], Value::Null, "validity does not apply to auto mail");
-    assert!(!c["rules"].as_array().unwrap().is_empty(), "an auto decision names its rules");
+    assert_eq!(
+        c["valid"],
+        Value::Null,
+        "validity does not apply to auto mail"
+    );
+    assert!(
+        !c["rules"].as_array().unwrap().is_empty(),
+        "an auto decision names its rules"
+    );
     assert_eq!(err["file"], "no/such/file.eml");
-    assert!(err["error"].as_str().unwrap().contains("cannot read"), "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -71,29 +90,99 @@ fn classify_with_a_broken_rules_dir_fails_with_every_error() {
         "[[rule]]\nid = \"a\"\nkind = \"nonsense\"\nweight = 10\nsubject = [\"x\"]\n\n[[rule]]\nid = \"b\"\nkind = \"foi\"\nweight = 10\nsubject_regex = [\"(unclosed\"]\n",
     )
     .unwrap();
-    let o = run(&["classify", "--rules", dir.path().to_str().unwrap(), &first_sample_of("foi-")]);
+    let o = run(&[
+        "classify",
+        "--rules",
+        dir.path().to_str().unwrap(),
+        &first_sample_of("foi-"),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("bad.toml"), "{err}");
-    assert!(stdout(&o).is_empty(), "nothing classified with a broken rule set");
+    assert!(
+        stdout(&o).is_empty(),
+        "nothing classified with a broken rule set"
+    );
 }
 
 #[test]
 fn due_prints_the_date_on_the_last_line() {
     let cases = [
         // (kind, received, region, extended, expected) — from deadline-vectors.csv
-        ("foi", "2025-12-24T11:00:00+00:00", "england-and-wales", false, "2026-01-27"),
-        ("foi", "2026-04-02T14:00:00+01:00", "scotland", false, "2026-05-01"),
-        ("foi", "2025-05-01T09:00:00+01:00", "england-and-wales", true, "2025-06-30"),
-        ("eir", "2025-06-30T12:00:00+01:00", "england-and-wales", true, "2025-08-28"),
-        ("sar", "2025-06-30T23:30:00+00:00", "england-and-wales", false, "2025-08-01"),
-        ("sar", "2025-01-18T11:00:00+00:00", "england-and-wales", true, "2025-04-22"),
-        ("sar", "2025-12-02T09:00:00+00:00", "scotland", false, "2026-01-05"),
-        ("complaint", "2025-12-19T12:00:00+00:00", "england-and-wales", false, "2026-01-07"),
-        ("member_enquiry", "2026-06-10T12:00:00+01:00", "scotland", false, "2026-06-18"),
+        (
+            "foi",
+            "2025-12-24T11:00:00+00:00",
+            "england-and-wales",
+            false,
+            "2026-01-27",
+        ),
+        (
+            "foi",
+            "2026-04-02T14:00:00+01:00",
+            "scotland",
+            false,
+            "2026-05-01",
+        ),
+        (
+            "foi",
+            "2025-05-01T09:00:00+01:00",
+            "england-and-wales",
+            true,
+            "2025-06-30",
+        ),
+        (
+            "eir",
+            "2025-06-30T12:00:00+01:00",
+            "england-and-wales",
+            true,
+            "2025-08-28",
+        ),
+        (
+            "sar",
+            "2025-06-30T23:30:00+00:00",
+            "england-and-wales",
+            false,
+            "2025-08-01",
+        ),
+        (
+            "sar",
+            "2025-01-18T11:00:00+00:00",
+            "england-and-wales",
+            true,
+            "2025-04-22",
+        ),
+        (
+            "sar",
+            "2025-12-02T09:00:00+00:00",
+            "scotland",
+            false,
+            "2026-01-05",
+        ),
+        (
+            "complaint",
+            "2025-12-19T12:00:00+00:00",
+            "england-and-wales",
+            false,
+            "2026-01-07",
+        ),
+        (
+            "member_enquiry",
+            "2026-06-10T12:00:00+01:00",
+            "scotland",
+            false,
+            "2026-06-18",
+        ),
     ];
     for (kind, received, region, extended, want) in cases {
-        let mut args = vec!["due", "--kind", kind, "--received", received, "--region", region];
+        let mut args = vec![
+            "due",
+            "--kind",
+            kind,
+            "--received",
+            received,
+            "--region",
+            region,
+        ];
         if extended {
             args.push("--extended");
         }
@@ -111,12 +200,66 @@ fn due_prints_the_date_on_the_last_line() {
 #[test]
 fn due_refuses_what_the_law_does_not_allow_and_bad_input() {
     let bad = [
-        (vec!["due", "--kind", "foi", "--region", "scotland", "--received", "2026-01-05T09:00:00Z", "--extended"], "FOISA"),
-        (vec!["due", "--kind", "complaint", "--received", "2026-01-05T09:00:00Z", "--extended"], "extension"),
-        (vec!["due", "--kind", "auto", "--received", "2026-01-05T09:00:00Z"], "auto"),
-        (vec!["due", "--kind", "foi", "--received", "yesterday"], "RFC 3339"),
-        (vec!["due", "--kind", "petition", "--received", "2026-01-05T09:00:00Z"], "unknown kind"),
-        (vec!["due", "--kind", "foi", "--region", "wessex", "--received", "2026-01-05T09:00:00Z"], "wessex"),
+        (
+            vec![
+                "due",
+                "--kind",
+                "foi",
+                "--region",
+                "scotland",
+                "--received",
+                "2026-01-05T09:00:00Z",
+                "--extended",
+            ],
+            "FOISA",
+        ),
+        (
+            vec![
+                "due",
+                "--kind",
+                "complaint",
+                "--received",
+                "2026-01-05T09:00:00Z",
+                "--extended",
+            ],
+            "extension",
+        ),
+        (
+            vec![
+                "due",
+                "--kind",
+                "auto",
+                "--received",
+                "2026-01-05T09:00:00Z",
+            ],
+            "auto",
+        ),
+        (
+            vec!["due", "--kind", "foi", "--received", "yesterday"],
+            "RFC 3339",
+        ),
+        (
+            vec![
+                "due",
+                "--kind",
+                "petition",
+                "--received",
+                "2026-01-05T09:00:00Z",
+            ],
+            "unknown kind",
+        ),
+        (
+            vec![
+                "due",
+                "--kind",
+                "foi",
+                "--region",
+                "wessex",
+                "--received",
+                "2026-01-05T09:00:00Z",
+            ],
+            "wessex",
+        ),
     ];
     for (args, needle) in bad {
         let o = run(&args);
@@ -133,7 +276,11 @@ fn rules_check_accepts_the_shipped_rules_and_lists_every_error_of_broken_ones() 
     assert!(stdout(&o).contains("OK"));
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("one.toml"), "[[rule]]\nid = \"x.one\"\nkind = \"foi\"\nweight = 5\nsubject_regex = [\"(\"]\n").unwrap();
+    std::fs::write(
+        dir.path().join("one.toml"),
+        "[[rule]]\nid = \"x.one\"\nkind = \"foi\"\nweight = 5\nsubject_regex = [\"(\"]\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("two.toml"), "this is not toml =\n").unwrap();
     let o = run(&["rules", "check", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
@@ -154,13 +301,24 @@ fn rules_test_passes_on_the_sample_set() {
 fn rules_test_reports_a_wrong_expectation() {
     let dir = tempfile::tempdir().unwrap();
     let foi = first_sample_of("foi-");
-    let name = std::path::Path::new(&foi).file_name().unwrap().to_str().unwrap();
+    let name = std::path::Path::new(&foi)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
     std::fs::copy(util::repo(&foi), dir.path().join(name)).unwrap();
-    std::fs::write(dir.path().join("expected.toml"), format!("[\"{name}\"]\nkind = \"media\"\n")).unwrap();
+    std::fs::write(
+        dir.path().join("expected.toml"),
+        format!("[\"{name}\"]\nkind = \"media\"\n"),
+    )
+    .unwrap();
     let o = run(&["rules", "test", dir.path().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    assert!(out.contains(&format!("FAIL {name}")) && out.contains("expected kind media"), "{out}");
+    assert!(
+        out.contains(&format!("FAIL {name}")) && out.contains("expected kind media"),
+        "{out}"
+    );
     assert!(out.contains("0 passed, 1 failed"), "{out}");
 }
 
@@ -181,11 +339,18 @@ fn config_check_accepts_the_example_and_lists_every_error() {
     assert!(o.status.success(), "{}", stderr(&o));
 
     let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), "[kinds.complaint]\nworking_days = 0\n[deadlines]\nsar_month_rule = \"lunar\"\ncolour = 1\n");
+    let path = write_config(
+        dir.path(),
+        "[kinds.complaint]\nworking_days = 0\n[deadlines]\nsar_month_rule = \"lunar\"\ncolour = 1\n",
+    );
     let o = run(&["config", "check", "--config", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    for key in ["kinds.complaint.working_days", "deadlines.sar_month_rule", "deadlines.colour"] {
+    for key in [
+        "kinds.complaint.working_days",
+        "deadlines.sar_month_rule",
+        "deadlines.colour",
+    ] {
         assert!(err.contains(key), "{key} not reported: {err}");
     }
     assert!(err.contains("3 configuration errors"), "{err}");
@@ -224,7 +389,11 @@ fn case_list_and_show_read_the_store() {
         };
         store
             .apply(Change {
-                new_case: Some(NewCase { prefix: "FOI".into(), year: 2026, draft }),
+                new_case: Some(NewCase {
+                    prefix: "FOI".into(),
+                    year: 2026,
+                    draft,
+                }),
                 audit: vec![AuditAppend {
                     case: CaseTarget::New,
                     event: AuditEvent {
@@ -243,24 +412,54 @@ fn case_list_and_show_read_the_store() {
     let o = run(&["case", "list", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("FOI-2026-000001\tfoi\topen\t2026-01-05 09:30\t2026-02-02\tvalid"), "{out}");
+    assert!(
+        out.contains("FOI-2026-000001\tfoi\topen\t2026-01-05 09:30\t2026-02-02\tvalid"),
+        "{out}"
+    );
 
-    let o = run(&["case", "list", "--config", cfg, "--due-before", "2026-01-31"]);
-    assert_eq!(stdout(&o).lines().count(), 1, "only the header: nothing due by then");
-    let o = run(&["case", "list", "--config", cfg, "--due-before", "2026-02-02", "--kind", "foi"]);
+    let o = run(&[
+        "case",
+        "list",
+        "--config",
+        cfg,
+        "--due-before",
+        "2026-01-31",
+    ]);
+    assert_eq!(
+        stdout(&o).lines().count(),
+        1,
+        "only the header: nothing due by then"
+    );
+    let o = run(&[
+        "case",
+        "list",
+        "--config",
+        cfg,
+        "--due-before",
+        "2026-02-02",
+        "--kind",
+        "foi",
+    ]);
     assert_eq!(stdout(&o).lines().count(), 2);
 
     let o = run(&["case", "show", "--config", cfg, "FOI-2026-000001"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("\"reference\": \"FOI-2026-000001\"") && out.contains("received"), "{out}");
+    assert!(
+        out.contains("\"reference\": \"FOI-2026-000001\"") && out.contains("received"),
+        "{out}"
+    );
     assert!(out.contains("new request"), "audit trail shown: {out}");
 
     let o = run(&["case", "show", "--config", cfg, "FOI-2026-000002"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no case FOI-2026-000002"));
     let o = run(&["case", "show", "--config", cfg, "not-a-ref"]);
-    assert_eq!(o.status.code(), Some(2), "clap rejects a malformed reference");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "clap rejects a malformed reference"
+    );
 }
 
 #[test]

@@ -23,7 +23,11 @@ fn every_corpus_message_goes_through_the_pipeline() {
     };
     let ctx = context();
     let files = util::eml_files(&dir);
-    assert!(files.len() >= 400, "expected the ~416-message corpus, found {}", files.len());
+    assert!(
+        files.len() >= 400,
+        "expected the ~416-message corpus, found {}",
+        files.len()
+    );
     let mut kinds: BTreeMap<Kind, usize> = BTreeMap::new();
     let mut with_warnings = 0;
     for f in &files {
@@ -32,11 +36,18 @@ fn every_corpus_message_goes_through_the_pipeline() {
             .unwrap_or_else(|_| panic!("pipeline panicked on {}", f.display()));
         assert_eq!(o.message.raw_size, raw.len(), "{}", f.display());
         assert_eq!(o.message.content_hash.len(), 64, "{}", f.display());
-        assert!(!o.decision.why.is_empty(), "no explanation for {}", f.display());
+        assert!(
+            !o.decision.why.is_empty(),
+            "no explanation for {}",
+            f.display()
+        );
         *kinds.entry(o.kind()).or_default() += 1;
         with_warnings += usize::from(!o.message.warnings.is_empty());
     }
-    eprintln!("corpus: {} messages, {with_warnings} with parse warnings, kinds {kinds:?}", files.len());
+    eprintln!(
+        "corpus: {} messages, {with_warnings} with parse warnings, kinds {kinds:?}",
+        files.len()
+    );
 }
 
 #[test]
@@ -52,7 +63,10 @@ fn corpus_bounces_are_auto() {
         .into_iter()
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy().to_string();
-            n.contains("lhost-") || n.contains("rhost-") || n.contains("rfc3464") || n.contains("rfc3834")
+            n.contains("lhost-")
+                || n.contains("rhost-")
+                || n.contains("rfc3464")
+                || n.contains("rfc3834")
         })
         .collect();
     assert!(bounces.len() >= 150, "found {}", bounces.len());
@@ -61,8 +75,17 @@ fn corpus_bounces_are_auto() {
         let raw = std::fs::read(f).unwrap();
         let o = triage(&ctx, &raw, None, &NoThreads);
         if o.kind() != Kind::Auto {
-            not_auto.push(format!("{} -> {} ({})", f.display(), o.kind(), o.decision.why));
+            not_auto.push(format!(
+                "{} -> {} ({})",
+                f.display(),
+                o.kind(),
+                o.decision.why
+            ));
         }
     }
-    assert!(not_auto.is_empty(), "bounces not classified auto:\n{}", not_auto.join("\n"));
+    assert!(
+        not_auto.is_empty(),
+        "bounces not classified auto:\n{}",
+        not_auto.join("\n")
+    );
 }
