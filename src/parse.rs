@@ -1951,7 +1951,9 @@ mod tests {
              attachment texts",
             files.len()
         );
-        // Most of the corpus is ordinary mail: most messages have a sender and a body.
+        // Most of the corpus is ordinary mail, so most messages must yield a sender and a body
+        // (measured on the shared corpus: 344 and 367 of 416; the rest are deliberately broken
+        // samples and fixtures with placeholder addresses such as `EMAIL_FROM`).
         assert!(
             with_from * 10 >= files.len() * 8,
             "{with_from} of {}",
