@@ -888,8 +888,8 @@ const HTML_PARAGRAPH_TAGS: &[&str] = &[
 /// elements (`div`, `p`, `li`, `tr`, headings…) on their own lines, table cells separated.
 ///
 /// Built on mail-parser's `html_to_text`, which only breaks lines at `<br>` and `</p>`: Gmail and
-/// Outlook write one `<div>` per line, so without the block rewrite below "Dear Sir,</div><div>I
-/// would like" would run together as "Dear Sir,I would like".
+/// Outlook write one `<div>` per line, so without the block rewrite below
+/// `Dear Sir,</div><div>I would like` would run together as "Dear Sir,I would like".
 pub fn html_to_text(html: &str) -> String {
     let prepared = break_blocks(html);
     let text = mail_parser::decoders::html::html_to_text(&prepared);
