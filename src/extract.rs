@@ -24,8 +24,8 @@
 use std::fmt;
 use std::io::{Cursor, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use quick_xml::events::Event;
@@ -47,18 +47,20 @@ pub const MAX_TEXT_BYTES: usize = 100 * 1024;
 /// milliseconds; two seconds leaves room for a slow machine without stalling the ingest loop.
 pub const PDF_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Most PDF worker threads alive at once, counting ones abandoned after a timeout that are still
-/// running. A thread cannot be killed, so this bounds the CPU and memory a run of hostile PDFs
-/// can hold; past it PDFs are refused with [`ExtractError::Busy`] until workers finish.
-pub const MAX_PDF_WORKERS: usize = 4;
+/// Most PDF worker threads that may be left running after a timeout. A thread cannot be killed,
+/// so each abandoned worker keeps its CPU and memory until the PDF library returns; this bounds
+/// what a run of hostile PDFs can hold. Past it, PDFs are refused with [`ExtractError::Busy`]
+/// until abandoned workers finish. Workers someone is still waiting for do not count: their
+/// number is bounded by the callers.
+pub const MAX_ABANDONED_PDF_WORKERS: usize = 4;
 
 /// Stack size (bytes) of a PDF worker thread. PDF parsing recurses over nested objects; a roomy
 /// stack keeps a deep but legal document from overflowing (an overflow aborts the process and
 /// cannot be caught). Only touched pages are committed, so the cost is address space.
 const PDF_WORKER_STACK_BYTES: usize = 32 * 1024 * 1024;
 
-/// PDF workers alive now (see [`MAX_PDF_WORKERS`]).
-static PDF_WORKERS: AtomicUsize = AtomicUsize::new(0);
+/// Abandoned PDF workers still running (see [`MAX_ABANDONED_PDF_WORKERS`]).
+static ABANDONED_PDF_WORKERS: AtomicUsize = AtomicUsize::new(0);
 
 /// A document format we can read text from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,11 +163,11 @@ pub enum ExtractError {
         /// The time limit that was hit.
         after: Duration,
     },
-    /// Too many PDF workers are still running (see [`MAX_PDF_WORKERS`]).
-    #[error("PDF text extraction refused: {running} extraction threads still running")]
+    /// Too many timed-out PDF workers are still running (see [`MAX_ABANDONED_PDF_WORKERS`]).
+    #[error("PDF text extraction refused: {abandoned} timed-out extractions still running")]
     Busy {
-        /// Workers alive when we asked.
-        running: usize,
+        /// Abandoned workers alive when we asked.
+        abandoned: usize,
     },
     /// The extraction library panicked; the panic was caught.
     #[error("{format} extractor panicked: {message}")]
@@ -216,8 +218,8 @@ pub fn attachment_text(
 ///
 /// PDF extraction runs on its own thread, with `catch_unwind` inside, and we wait at most
 /// [`PDF_TIMEOUT`] for it. On timeout the thread is **left running** (Rust cannot kill a thread):
-/// it owns a copy of the bytes and exits when the library returns; [`MAX_PDF_WORKERS`] bounds how
-/// many such threads can pile up.
+/// it owns a copy of the bytes and exits when the library returns; [`MAX_ABANDONED_PDF_WORKERS`]
+/// bounds how many such threads can pile up.
 ///
 /// # Errors
 /// [`ExtractError`] names the reason: too large, unreadable container or XML, zip bomb, corrupt
@@ -506,36 +508,63 @@ fn xml_text(format: DocFormat, xml: &str) -> Result<String, ExtractError> {
     Ok(out)
 }
 
-/// Keeps [`PDF_WORKERS`] right: decremented when the worker thread ends, however it ends.
-struct WorkerSlot;
+/// Worker state shared by a PDF worker and its caller: still running, finished, or abandoned
+/// by a caller that timed out.
+const WORKER_RUNNING: u8 = 0;
+/// See [`WORKER_RUNNING`].
+const WORKER_FINISHED: u8 = 1;
+/// See [`WORKER_RUNNING`].
+const WORKER_ABANDONED: u8 = 2;
 
-impl Drop for WorkerSlot {
+/// Runs when a worker ends, however it ends: marks it finished or, if its caller gave up on it,
+/// takes it off [`ABANDONED_PDF_WORKERS`].
+struct WorkerDone(Arc<AtomicU8>);
+
+impl Drop for WorkerDone {
     fn drop(&mut self) {
-        PDF_WORKERS.fetch_sub(1, Ordering::SeqCst);
+        let finished = self.0.compare_exchange(
+            WORKER_RUNNING,
+            WORKER_FINISHED,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        if finished.is_err() {
+            // The caller counted us as abandoned before giving up; we are done now.
+            ABANDONED_PDF_WORKERS.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
 /// What a PDF worker sends back: the library's result, or the message of a caught panic.
 type WorkerResult = Result<Result<String, pdf_extract::OutputError>, String>;
 
+/// The PDF library call a worker makes (a parameter so tests can stand in slow or panicking
+/// libraries).
+type PdfReader = fn(&[u8]) -> Result<String, pdf_extract::OutputError>;
+
 /// PDF text via `pdf-extract` on a worker thread, with a time limit (see [`extract`]).
 fn pdf_text(data: &[u8]) -> Result<String, ExtractError> {
-    let running = PDF_WORKERS.fetch_add(1, Ordering::SeqCst);
-    let slot = WorkerSlot;
-    if running >= MAX_PDF_WORKERS {
-        return Err(ExtractError::Busy { running });
+    run_pdf_worker(data, PDF_TIMEOUT, pdf_extract::extract_text_from_mem)
+}
+
+/// Runs `read` on a copy of `data` on a worker thread (with `catch_unwind` inside) and waits at
+/// most `timeout` for it; on timeout the worker is left running and counted as abandoned.
+fn run_pdf_worker(data: &[u8], timeout: Duration, read: PdfReader) -> Result<String, ExtractError> {
+    let abandoned = ABANDONED_PDF_WORKERS.load(Ordering::SeqCst);
+    if abandoned >= MAX_ABANDONED_PDF_WORKERS {
+        return Err(ExtractError::Busy { abandoned });
     }
     let owned = data.to_vec();
+    let state = Arc::new(AtomicU8::new(WORKER_RUNNING));
+    let done = WorkerDone(Arc::clone(&state));
     let (tx, rx) = mpsc::sync_channel::<WorkerResult>(1);
     let spawned = std::thread::Builder::new()
         .name("foi-pdf-extract".to_owned())
         .stack_size(PDF_WORKER_STACK_BYTES)
         .spawn(move || {
-            let _slot = slot;
-            let result = catch_unwind(AssertUnwindSafe(|| {
-                pdf_extract::extract_text_from_mem(&owned)
-            }))
-            .map_err(|p| panic_message(p.as_ref()));
+            let _done = done;
+            let result = catch_unwind(AssertUnwindSafe(|| read(&owned)))
+                .map_err(|p| panic_message(p.as_ref()));
             // The receiver is gone after a timeout; nobody needs the result then.
             let _ = tx.send(result);
         });
@@ -544,7 +573,7 @@ fn pdf_text(data: &[u8]) -> Result<String, ExtractError> {
             reason: e.to_string(),
         });
     }
-    match rx.recv_timeout(PDF_TIMEOUT) {
+    match rx.recv_timeout(timeout) {
         Ok(Ok(Ok(text))) => Ok(text),
         Ok(Ok(Err(e))) => Err(ExtractError::Pdf {
             reason: e.to_string(),
@@ -553,7 +582,21 @@ fn pdf_text(data: &[u8]) -> Result<String, ExtractError> {
             format: DocFormat::Pdf,
             message,
         }),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(ExtractError::Timeout { after: PDF_TIMEOUT }),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            // Count first, then mark: the worker only uncounts itself after seeing the mark.
+            ABANDONED_PDF_WORKERS.fetch_add(1, Ordering::SeqCst);
+            let marked = state.compare_exchange(
+                WORKER_RUNNING,
+                WORKER_ABANDONED,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            if marked.is_err() {
+                // It finished just now; it is not abandoned after all.
+                ABANDONED_PDF_WORKERS.fetch_sub(1, Ordering::SeqCst);
+            }
+            Err(ExtractError::Timeout { after: timeout })
+        }
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(ExtractError::Panicked {
             format: DocFormat::Pdf,
             message: "worker ended without a result".to_owned(),
@@ -845,8 +888,8 @@ const HTML_PARAGRAPH_TAGS: &[&str] = &[
 /// elements (`div`, `p`, `li`, `tr`, headings…) on their own lines, table cells separated.
 ///
 /// Built on mail-parser's `html_to_text`, which only breaks lines at `<br>` and `</p>`: Gmail and
-/// Outlook write one `<div>` per line, so without the block rewrite below "Dear Sir,</div><div>I
-/// would like" would run together as "Dear Sir,I would like".
+/// Outlook write one `<div>` per line, so without the block rewrite below
+/// `Dear Sir,</div><div>I would like` would run together as "Dear Sir,I would like".
 pub fn html_to_text(html: &str) -> String {
     let prepared = break_blocks(html);
     let text = mail_parser::decoders::html::html_to_text(&prepared);
@@ -1485,12 +1528,43 @@ mod tests {
     }
 
     #[test]
-    fn worker_slots_are_released() {
+    fn pdf_worker_timeout_panic_and_release() {
+        // Many extractions in a row: nothing is counted as abandoned.
         let pdf = fixture("letter.pdf");
-        for _ in 0..(MAX_PDF_WORKERS * 3) {
+        for _ in 0..(MAX_ABANDONED_PDF_WORKERS * 3) {
             let got = extract("application/pdf", None, &pdf);
             assert!(matches!(got, Ok(Some(_))), "{got:?}");
         }
+        // A library that panics: the panic is caught and named.
+        let got = run_pdf_worker(b"x", Duration::from_secs(5), |_| panic!("lopdf exploded"));
+        assert_eq!(
+            got,
+            Err(ExtractError::Panicked {
+                format: DocFormat::Pdf,
+                message: "lopdf exploded".to_owned()
+            })
+        );
+        // A library that takes too long: we stop waiting, and the worker is released when it
+        // finally returns.
+        let short = Duration::from_millis(20);
+        let got = run_pdf_worker(b"x", short, |_| {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok("late".to_owned())
+        });
+        assert_eq!(got, Err(ExtractError::Timeout { after: short }));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while ABANDONED_PDF_WORKERS.load(Ordering::SeqCst) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "abandoned worker never released"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // A fast library within the limit.
+        let got = run_pdf_worker(b"x", Duration::from_secs(5), |d| {
+            Ok(format!("{} byte", d.len()))
+        });
+        assert_eq!(got, Ok("1 byte".to_owned()));
     }
 
     #[test]

@@ -18,8 +18,9 @@
 //!
 //! # Bounds
 //! Every output is bounded (constants below), so a 25 MB message or a header bomb costs bounded
-//! memory in the `Message`. Mail without attachments does no extra work beyond one pass over the
-//! headers and the body, so parsing stays in the tens of microseconds for typical 5–50 KB mail.
+//! memory in the `Message`. Mail without attachments costs one MIME parse, one pass over the
+//! headers, a copy of the body and a SHA-256; attachment extraction only runs for letter-like
+//! attachments (see [`crate::extract::detect`]).
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -71,6 +72,11 @@ pub const MAX_ATTACHMENT_TEXT_TOTAL_BYTES: usize = 1024 * 1024;
 /// of broken parts, and one line per part helps nobody.
 pub const MAX_WARNINGS: usize = 50;
 
+/// Largest message (bytes) handed to the MIME parser. mail-parser keeps offsets as `u32` and
+/// decodes attachments into memory; 64 MiB is above the message size limits mail systems are
+/// usually configured with (tens of MB). Bigger input gets its header block read and a warning.
+pub const MAX_PARSE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Most bytes of the raw header block read by the fallback scanner (used only when mail-parser
 /// found no headers or panicked).
 const FALLBACK_HEADER_BYTES: usize = 256 * 1024;
@@ -87,6 +93,17 @@ pub fn parse(raw: &[u8]) -> Message {
             warnings: vec!["empty message: no bytes at all".to_owned()],
             ..Message::default()
         }
+    } else if raw.len() > MAX_PARSE_BYTES {
+        let mut m = fallback_message(raw);
+        m.warnings.insert(
+            0,
+            format!(
+                "message of {} bytes is over the {MAX_PARSE_BYTES}-byte parse limit; only the \
+                 header block was read",
+                raw.len()
+            ),
+        );
+        m
     } else {
         let (input, note) = prepare(raw);
         match catch_unwind(AssertUnwindSafe(|| read_message(&input))) {
@@ -633,11 +650,20 @@ fn mime_type_of(part: &mail_parser::MessagePart<'_>) -> String {
 ///
 /// Returns the text, at most `max` bytes, and — when it was cut — a lower bound of the size.
 fn body_text(parsed: &mail_parser::Message<'_>, max: usize) -> (String, Option<usize>) {
-    let ids = if parsed.text_body.is_empty() {
-        &parsed.html_body
-    } else {
-        &parsed.text_body
-    };
+    let from_text = body_from_parts(parsed, &parsed.text_body, max);
+    // Some senders put an empty text/plain beside the real HTML: then read the HTML.
+    if from_text.0.is_empty() && parsed.html_body != parsed.text_body {
+        return body_from_parts(parsed, &parsed.html_body, max);
+    }
+    from_text
+}
+
+/// The text of these body parts joined (see [`body_text`]).
+fn body_from_parts(
+    parsed: &mail_parser::Message<'_>,
+    ids: &[u32],
+    max: usize,
+) -> (String, Option<usize>) {
     let mut out = String::new();
     let mut seen = 0usize;
     let mut cut = false;
@@ -670,19 +696,30 @@ fn body_text(parsed: &mail_parser::Message<'_>, max: usize) -> (String, Option<u
 /// Appends `s` with CRLF/CR made LF, stopping at `max` total bytes (on a char boundary).
 /// Returns `false` when it had to stop early.
 fn push_bounded(out: &mut String, s: &str, max: usize) -> bool {
-    let room = max.saturating_sub(out.len());
-    // Normalising at most halves the text (all CRLF), so `2 × room + 1` bytes of input always
-    // fill `room` bytes of output without converting the whole of a huge body.
-    let window = cut_at_char_boundary(s, room.saturating_mul(2).saturating_add(1));
-    let fits = window.len() == s.len();
-    let normalised: Cow<'_, str> = if window.contains('\r') {
-        Cow::Owned(window.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Cow::Borrowed(window)
-    };
-    let piece = cut_at_char_boundary(&normalised, room);
-    out.push_str(piece);
-    fits && piece.len() == normalised.len()
+    let limit = max;
+    let mut rest = s;
+    // One pass: copy runs between CRs (found with a fast byte search), write LF for CR / CRLF.
+    loop {
+        let room = limit.saturating_sub(out.len());
+        let (run, line_end) = match rest.find('\r') {
+            Some(i) => (&rest[..i], true),
+            None => (rest, false),
+        };
+        if run.len() > room {
+            out.push_str(cut_at_char_boundary(run, room));
+            return false;
+        }
+        out.push_str(run);
+        if !line_end {
+            return true;
+        }
+        if out.len() >= limit {
+            return false;
+        }
+        out.push('\n');
+        rest = &rest[run.len() + 1..];
+        rest = rest.strip_prefix('\n').unwrap_or(rest);
+    }
 }
 
 /// The attachments of a message, with the text of the ones we can read (see module docs for
@@ -1066,6 +1103,29 @@ mod tests {
             );
         }
         assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    }
+
+    #[test]
+    fn empty_text_alternative_falls_back_to_html() {
+        let raw = "From: a@example.org\r\nDate: Mon, 2 Mar 2026 09:00:00 +0000\r\n\
+            Content-Type: multipart/alternative; boundary=b\r\n\r\n\
+            --b\r\nContent-Type: text/plain\r\n\r\n \r\n\
+            --b\r\nContent-Type: text/html\r\n\r\n<div>the real request</div>\r\n--b--\r\n";
+        assert_eq!(parse(raw.as_bytes()).body_text, "the real request");
+    }
+
+    #[test]
+    fn over_the_parse_limit_only_headers_are_read() {
+        let mut raw =
+            b"From: a@example.org\r\nSubject: enormous\r\nAuto-Submitted: auto-generated\r\n\r\n"
+                .to_vec();
+        raw.resize(MAX_PARSE_BYTES + 1, b'x');
+        let m = parse(&raw);
+        assert_eq!(m.subject, "enormous");
+        assert_eq!(m.machine.auto_submitted.as_deref(), Some("auto-generated"));
+        assert_eq!(m.body_text, "");
+        assert_eq!(m.raw_size, MAX_PARSE_BYTES + 1);
+        assert!(m.warnings[0].contains("parse limit"), "{:?}", m.warnings);
     }
 
     #[test]
@@ -1891,7 +1951,9 @@ mod tests {
              attachment texts",
             files.len()
         );
-        // Most of the corpus is ordinary mail: most messages have a sender and a body.
+        // Most of the corpus is ordinary mail, so most messages must yield a sender and a body
+        // (measured on the shared corpus: 344 and 367 of 416; the rest are deliberately broken
+        // samples and fixtures with placeholder addresses such as `EMAIL_FROM`).
         assert!(
             with_from * 10 >= files.len() * 8,
             "{with_from} of {}",
