@@ -225,7 +225,7 @@ def main():
         for step in (step_smtp_to_imaps, step_submission, step_append, step_any_user_idle_catchall, step_bad_password):
             step()
     except (SmokeFailure, OSError, imaplib.IMAP4.error, smtplib.SMTPException) as e:
-        print(f"mailstack-smoke: FAILED: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"mailstack-smoke: FAILED in {step.__name__}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     print(f"mailstack-smoke: OK in {(time.monotonic() - total) * 1000:.0f} ms")
     return 0

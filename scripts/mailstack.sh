@@ -7,7 +7,8 @@
 #   mailstack.sh install          apt-get install the packages (no-op, ~0.01 s, when present)
 #   mailstack.sh start DIR        configure and start whatever is not running (installs if needed);
 #                                 prints DIR/env. Exit 0 also when it was already running.
-#   mailstack.sh stop DIR         TERM the masters, wait up to 2 s, then SIGKILL; nothing is left
+#   mailstack.sh stop DIR         graceful (clients get "* BYE"), ~1.3 s, bounded: SIGKILL after
+#                                 2 s; no process is left. Stop before you delete DIR.
 #   mailstack.sh status DIR       print the state; exit 0 only when IMAP and SMTP are both up
 #   mailstack.sh env DIR          print DIR/env
 #   mailstack.sh stop-imap DIR | start-imap DIR     only the IMAP server (tests of reconnection:
@@ -22,17 +23,19 @@
 # client on 127.0.0.0/8 may send to any address), + 587 submission (STARTTLS + AUTH PLAIN/LOGIN),
 # + 24 LMTP (Postfix's path into Dovecot). The base defaults to the one DIR last ran with, else
 # 10000. start fails, naming the program if it can, when a port is taken by something else.
-# DIR/env holds KEY=VALUE lines for tests: MAILSTACK_DIR, MAILSTACK_PORT_BASE, MAILSTACK_IMAP_PORT,
-# MAILSTACK_IMAPS_PORT, MAILSTACK_SMTP_PORT, MAILSTACK_SUBMISSION_PORT, MAILSTACK_LMTP_PORT,
-# MAILSTACK_CA (the test CA, PEM: trust only it; the server name is "localhost" or 127.0.0.1; the
-# leaf is CA:FALSE, which rustls requires), MAILSTACK_MAILDIR (DIR/mail, one Maildir++ per user:
-# DIR/mail/<user>/{cur,new,tmp}, folders as DIR/mail/<user>/.<Folder>/).
+# DIR/env holds KEY=VALUE lines for tests (no quoting needed: set -a; . DIR/env): MAILSTACK_DIR,
+# MAILSTACK_PORT_BASE, MAILSTACK_IMAP_PORT, MAILSTACK_IMAPS_PORT, MAILSTACK_SMTP_PORT,
+# MAILSTACK_SUBMISSION_PORT, MAILSTACK_LMTP_PORT, MAILSTACK_CA (the test CA, PEM: trust only it; the
+# server name is "localhost" or 127.0.0.1; the leaf is CA:FALSE, which rustls requires),
+# MAILSTACK_MAILDIR (DIR/mail, one Maildir++ per user: DIR/mail/<user>/{cur,new,tmp}, folders as
+# DIR/mail/<user>/.<Folder>/), MAILSTACK_HOST (127.0.0.1), MAILSTACK_PASSWORD (secret).
+# Commands on one DIR take turns (flock on DIR), so parallel test threads cannot interleave them.
 #
 # Users: ANY name logs in with password "secret" (static passdb and userdb), its Maildir is made on
 # first use, so each test can take its own user, named after the test. foi, alice, bob, staff,
 # requester and catchall are made at start. Names are lower-cased and a domain is dropped
 # (auth_username_format = %Ln): "Test_Foo@example.org" logs in as test_foo. Names starting with "."
-# are refused (they would name a directory outside DIR/mail). A wrong password is refused after
+# are refused ("..": DIR/mail/.. is DIR itself). A wrong password is refused after
 # ~0.5 s (Dovecot's failure timer), with no growing per-IP penalty (anvil-auth-penalty is off).
 #
 # Delivery: mail to local-part@ANY-domain goes to the user named by its local part, lower-cased,
@@ -68,9 +71,10 @@
 # on a shared machine: that removes every package that needs an MTA.
 # CI: bash scripts/mailstack.sh start "$DIR"; trap 'bash scripts/mailstack.sh stop "$DIR"' EXIT;
 # the tests read "$DIR/env". scripts/mailstack-smoke.sh DIR checks a running stack end to end.
-# Measured (2 cores): install 34 s on a machine without the packages; start 1.1-1.8 s on a new DIR,
-# 0.4-0.7 s on an existing one, 0.1 s when already running; stop 1.2-1.4 s (Dovecot's master takes
-# ~1.1 s); smoke 1.3 s.
+# Measured (2 cores): install 34 s on a machine without the packages, 0.01 s with them; start
+# 0.7-1.2 s on a new DIR (CA + cert), 0.3-0.7 s on an existing one, 0.07 s when already running;
+# stop 1.2-1.4 s (Dovecot's master takes ~1.1 s to exit); stop-imap/-smtp ~1.25 s; start-imap
+# 0.09 s; start-smtp 0.17 s; mailstack-smoke.sh 1.2-1.7 s.
 set -euo pipefail
 umask 022
 
@@ -79,7 +83,7 @@ readonly USERS="foi alice bob staff requester catchall"
 readonly PASSWORD=secret
 readonly MAX_DIR_LEN=64                   # bytes: 107 (sun_path less its NUL) - 18 ("/dovecot-imap/run/")
                                           # - 24 (token-login/imap-urlauth, Dovecot's longest socket name) - 1 spare
-readonly STOP_WAIT_TICKS=40               # x 0.05 s = 2 s after TERM to the master, then SIGKILL the group
+readonly STOP_WAIT_TICKS=40               # x 0.05 s = 2 s for each stage of stop (see stop_masters)
 readonly START_WAIT_TICKS=300             # x 0.05 s = 15 s for the ports to open
 readonly PKGS="dovecot-imapd dovecot-lmtpd dovecot-submissiond postfix openssl"
 
@@ -88,6 +92,10 @@ say() { echo "mailstack: $*"; }
 usage() {
   echo "usage: mailstack.sh install | {start|stop|status|env|start-imap|stop-imap|start-smtp|stop-smtp|pause-imap|resume-imap} DIR" >&2
   exit 2
+}
+lock_dir() {   # one mailstack.sh command at a time per DIR (fd 9 is closed for the daemons we start)
+  exec 9<"$D"
+  flock -w 120 9 || die "another mailstack.sh command has held $D for 2 minutes"
 }
 need_root() { [ "$(id -u)" = 0 ] || die "$cmd needs root (Postfix's master starts as root; Dovecot is run as $DUSER)"; }
 
@@ -142,7 +150,12 @@ ports_from_env() {
   set_ports "$b"
 }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-who_has() { command -v ss >/dev/null && ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:(\(.*\))/ (\1)/p' | head -n 1; true; }
+who_has() {   # " (by NAME pid N, ...)" when ss can tell
+  local users
+  command -v ss >/dev/null || return 0
+  users=$(ss -ltnpH "sport = :$1" 2>/dev/null | grep -o '("[^"]*",pid=[0-9]*' | sed 's/("\([^"]*\)",pid=/\1 pid /' | paste -sd, -)
+  [ -z "$users" ] || echo " (by ${users//,/, })"
+}
 check_free() {
   local p
   for p; do
@@ -150,26 +163,27 @@ check_free() {
   done
   true
 }
-check_reachable() {   # every parent of DIR must be traversable by the users our daemons run as
-  local u p=""
+check_reachable() {   # DIR and every existing parent must be traversable by the users our daemons run as
+  local u p="" part
   for u in $DUSER postfix; do
-    setpriv --reuid="$u" --regid="$u" --init-groups test -x "$D" && continue
     while IFS= read -r -d / part || [ -n "$part" ]; do
       p="${p%/}/$part"
+      [ -e "$p" ] || break
       setpriv --reuid="$u" --regid="$u" --init-groups test -x "$p" ||
         die "user $u cannot enter $p ($(stat -c '%A %U' "$p")), so it cannot use $D: pick a DIR outside it (e.g. /var/tmp/ms)"
     done <<<"${D#/}"
-    die "user $u cannot enter $D"
+    p=""
   done
 }
 
 # ------------------------------------------------------------------------------------- processes
 # A daemon is "ours" only if its pid file names a live process that belongs to this DIR.
+exe_of() { local e; e=$(readlink "/proc/$1/exe" 2>/dev/null) || return 0; echo "${e% (deleted)}"; }   # survives an upgrade
 dovecot_pid() {   # $1 = imap|smtp; prints the master's pid when that instance runs
   local f="$D/dovecot-$1/run/master.pid" p
   [ -f "$f" ] || return 1
   p=$(tr -dc 0-9 <"$f")
-  [ -n "$p" ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = /usr/sbin/dovecot ] &&
+  [ -n "$p" ] && [ "$(exe_of "$p")" = /usr/sbin/dovecot ] &&
     [ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$D/dovecot-$1/run" ] || return 1
   echo "$p"
 }
@@ -177,20 +191,22 @@ postfix_pid() {
   local f="$D/postfix/queue/pid/master.pid" p
   [ -f "$f" ] || return 1
   p=$(tr -dc 0-9 <"$f")
-  [ -n "$p" ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = /usr/lib/postfix/sbin/master ] &&
+  [ -n "$p" ] && [ "$(exe_of "$p")" = /usr/lib/postfix/sbin/master ] &&
     tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "MAIL_CONFIG=$D/postfix/conf" || return 1
   echo "$p"
 }
-group_alive() {   # $1 = process group id; true while any process (not a zombie) is still in it
+is_paused() { grep -q '^State:[[:space:]]*T' "/proc/$1/status" 2>/dev/null; }
+group_pids() {   # $1 = process group id; prints the pids of its live (not zombie) processes
   local f line rest state pgrp
   for f in /proc/[0-9]*/stat; do
     { read -r line <"$f"; } 2>/dev/null || continue
     rest=${line##*) }
     read -r state _ pgrp _ <<<"$rest"
-    [ "$pgrp" = "$1" ] && [ "$state" != Z ] && return 0
+    [ "$pgrp" = "$1" ] && [ "$state" != Z ] && { f=${f#/proc/}; echo "${f%/stat}"; }
   done
-  return 1
+  true
 }
+group_alive() { [ -n "$(group_pids "$1")" ]; }
 wait_groups_gone() {   # $1 = ticks of 0.05 s, $2... = process group ids; true once all are gone
   local ticks=$1 t p left
   shift
@@ -202,18 +218,44 @@ wait_groups_gone() {   # $1 = ticks of 0.05 s, $2... = process group ids; true o
   done
   return 1
 }
+pid_alive() { [ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 stop_masters() {   # $@ = "label:pid"...; each master leads its own process group
-  local item p pids=()
+  local item p t left pids=()
   for item; do
     p=${item#*:}
     pids+=("$p")
     say "stopping ${item%%:*} (pid $p)"
     kill -CONT -- "-$p" 2>/dev/null || true   # a paused IMAP server must be able to hear TERM
-    kill -TERM "$p" 2>/dev/null || true        # the master stops its children (and Dovecot's clients get BYE)
+    kill -TERM "$p" 2>/dev/null || true        # Postfix's master then ends its whole group
   done
+  for ((t = 0; t < STOP_WAIT_TICKS; t++)); do  # Dovecot's master needs ~1.1 s to exit
+    left=0
+    for p in "${pids[@]}"; do pid_alive "$p" && left=1; done
+    [ $left = 0 ] && break
+    sleep 0.05
+  done
+  # Dovecot's master leaves logged-in IMAP sessions (and their TLS proxies, imap-login) running until
+  # the client leaves. TERM the sessions first, so that "* BYE Server shutting down." still gets
+  # through the TLS proxy, then the rest. Now and then a helper that was starting up (anvil, auth)
+  # sits ~5 s in a blocking read that TERM does not end: KILL it.
+  local q sessions=()
+  for p in "${pids[@]}"; do
+    for q in $(group_pids "$p"); do
+      [ "$(exe_of "$q")" = /usr/lib/dovecot/imap ] && sessions+=("$q")
+    done
+  done
+  if [ ${#sessions[@]} -gt 0 ]; then
+    kill -TERM "${sessions[@]}" 2>/dev/null || true
+    for ((t = 0; t < 10; t++)); do   # up to 0.5 s
+      left=0
+      for q in "${sessions[@]}"; do pid_alive "$q" && left=1; done
+      [ $left = 0 ] && break
+      sleep 0.05
+    done
+    sleep 0.05                      # let the proxies forward the BYE
+  fi
+  for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
   wait_groups_gone "$STOP_WAIT_TICKS" "${pids[@]}" && return 0
-  # Now and then Dovecot leaves a helper (anvil, auth, imap-login) that was still starting up, stuck
-  # for about 5 s in a blocking read that SIGTERM does not end, and holding the listening socket.
   for p in "${pids[@]}"; do
     group_alive "$p" && say "process group $p still there 2 s after TERM: SIGKILL" && kill -KILL -- "-$p" 2>/dev/null
   done
@@ -239,7 +281,11 @@ wait_ports() {   # $1 = what, $2 = pid of the starter to watch (or ""), $3... = 
 start_dovecot() {   # $1 = imap|smtp, $2... = its ports
   local n=$1 p
   shift
-  if p=$(dovecot_pid "$n"); then say "dovecot-$n already running (pid $p)"; return 0; fi
+  if p=$(dovecot_pid "$n"); then
+    if is_paused "$p"; then kill -CONT -- "-$p"; say "dovecot-$n was paused: resumed (pid $p)"; return 0; fi
+    say "dovecot-$n already running (pid $p)"
+    return 0
+  fi
   [ -f "$D/dovecot-$n/dovecot.conf" ] || die "$D is not configured: run 'mailstack.sh start $D' first"
   check_free "$@"
   # Clear what a previous run left: a stale socket (e.g. the disabled anvil-auth-penalty) would
@@ -248,7 +294,7 @@ start_dovecot() {   # $1 = imap|smtp, $2... = its ports
   # setsid: the master leads its own process group, so stop can reach every process it forked.
   # setsid -w keeps $! alive exactly as long as Dovecot, whether or not setsid had to fork.
   setsid -w setpriv --reuid=$DUSER --regid=$DUSER --init-groups \
-    dovecot -F -c "$D/dovecot-$n/dovecot.conf" >>"$D/log/dovecot-$n.stderr" 2>&1 </dev/null &
+    dovecot -F -c "$D/dovecot-$n/dovecot.conf" >>"$D/log/dovecot-$n.stderr" 2>&1 </dev/null 9<&- &
   wait_ports "dovecot-$n" $! "$@"
   say "dovecot-$n started (pid $(dovecot_pid "$n" || echo '?'))"
 }
@@ -261,7 +307,7 @@ start_postfix() {
   touch -d '-1 min' "$D"/postfix/conf/*
   # Once the queue has been set up, skip postfix-script's integrity checks (0.6 s of postconf calls).
   [ -d "$D/postfix/queue/maildrop" ] && touch "$D/postfix/queue/quick-start"
-  postfix -c "$D/postfix/conf" start >>"$D/log/postfix.stderr" 2>&1 </dev/null || {
+  postfix -c "$D/postfix/conf" start >>"$D/log/postfix.stderr" 2>&1 </dev/null 9<&- || {
     tail -n 20 "$D/log/postfix.stderr" "$D/log/postfix.log" >&2 2>/dev/null || true
     die "postfix did not start (logs above)"
   }
@@ -305,7 +351,7 @@ write_tls() {   # a test CA and a leaf it signs: rustls rejects a self-signed CA
 }
 dovecot_common() {   # $1 = instance name
   cat <<EOF
-# Written by scripts/mailstack.sh; rewritten by every 'start'. Dovecot instance "$1", rootless.
+# Written by scripts/mailstack.sh, anew by each 'start' that finds nothing running. Dovecot "$1", rootless.
 instance_name = mailstack$B-$1
 listen = 127.0.0.1
 base_dir = $D/dovecot-$1/run
@@ -395,7 +441,7 @@ EOF
   } >"$D/dovecot-smtp/dovecot.conf"
 
   cat >"$D/postfix/conf/main.cf" <<EOF
-# Written by scripts/mailstack.sh; rewritten by every 'start'. Private instance: postfix -c $D/postfix/conf
+# Written by scripts/mailstack.sh, anew by each 'start' that finds nothing running. postfix -c $D/postfix/conf
 compatibility_level = 3.6
 queue_directory = $D/postfix/queue
 data_directory = $D/postfix/data
@@ -443,33 +489,40 @@ EOF
 }
 write_env() {
   printf 'MAILSTACK_%s\n' "DIR=$D" "PORT_BASE=$B" "IMAP_PORT=$IMAP" "IMAPS_PORT=$IMAPS" "SMTP_PORT=$SMTP" \
-    "SUBMISSION_PORT=$SUBM" "LMTP_PORT=$LMTP" "CA=$D/tls/ca.pem" "MAILDIR=$D/mail" >"$D/env.tmp"
+    "SUBMISSION_PORT=$SUBM" "LMTP_PORT=$LMTP" "CA=$D/tls/ca.pem" "MAILDIR=$D/mail" "HOST=127.0.0.1" \
+    "PASSWORD=$PASSWORD" >"$D/env.tmp"
   mv "$D/env.tmp" "$D/env"
 }
 
 # -------------------------------------------------------------------------------------- commands
 start_all() {
   need_root
-  install
+  [ -z "${MAILSTACK_PORT_BASE:-}" ] || set_ports "$MAILSTACK_PORT_BASE"   # refuse a bad base early
+  check_reachable
   mkdir -p "$D"
   chmod 755 "$D"
-  check_reachable
-  local prev running=no
+  lock_dir
+  local prev p running=no
   prev=$(env_value PORT_BASE)
   { dovecot_pid imap || dovecot_pid smtp || postfix_pid; } >/dev/null && running=yes
   if [ $running = yes ]; then
     set_ports "${prev:?}"
     [ -z "${MAILSTACK_PORT_BASE:-}" ] || [ "$MAILSTACK_PORT_BASE" = "$prev" ] ||
       die "$D is running on port base $prev, not $MAILSTACK_PORT_BASE: stop it first"
-    if dovecot_pid imap >/dev/null && dovecot_pid smtp >/dev/null && postfix_pid >/dev/null; then
+    if p=$(dovecot_pid imap) && ! is_paused "$p" && dovecot_pid smtp >/dev/null && postfix_pid >/dev/null; then
       say "already running on $D"
       cat "$D/env"
       return 0
     fi
   else
     set_ports "${MAILSTACK_PORT_BASE:-${prev:-10000}}"
-    write_config
   fi
+  # Check every port before starting anything, so a refusal leaves nothing half started.
+  dovecot_pid smtp >/dev/null || check_free "$LMTP" "$SUBM"
+  postfix_pid >/dev/null || check_free "$SMTP"
+  dovecot_pid imap >/dev/null || check_free "$IMAP" "$IMAPS"
+  install
+  [ $running = yes ] || write_config
   start_dovecot smtp "$LMTP" "$SUBM"
   start_postfix
   flush_queue
@@ -478,13 +531,15 @@ start_all() {
   cat "$D/env"
 }
 status() {
-  local p rc=0 line
+  local p rc=0
   [ -f "$D/env" ] || { echo "not started: no $D/env"; return 1; }
   ports_from_env
   if p=$(dovecot_pid imap); then
-    line="up    pid $p"
-    [ "$(awk '{print $3}' "/proc/$p/stat")" = T ] && line="PAUSED pid $p"
-    echo "imap  $line  ports $IMAP (IMAP), $IMAPS (IMAPS)"
+    if is_paused "$p"; then
+      echo "imap  PAUSED pid $p  ports $IMAP (IMAP), $IMAPS (IMAPS): connections hang (resume-imap)"; rc=1
+    else
+      echo "imap  up    pid $p  ports $IMAP (IMAP), $IMAPS (IMAPS)"
+    fi
   else echo "imap  down"; rc=1; fi
   local pf ds
   pf=$(postfix_pid) || pf=""
@@ -499,25 +554,31 @@ status() {
 
 cmd=${1:-}
 D=${2:-}
+mutating() {   # the common start of every command that changes DIR's processes
+  set_dir
+  need_root
+  [ -d "$D" ] || die "$D does not exist: run 'mailstack.sh start $D' first"
+  lock_dir
+}
 case $cmd in
   install) install; say "packages present: $PKGS" ;;
   start) set_dir; start_all ;;
   stop)
     set_dir
     [ -d "$D" ] || { say "$D does not exist: nothing to stop"; exit 0; }
-    need_root
+    mutating
     items=()
     p=$(dovecot_pid imap) && items+=("dovecot-imap:$p")
     p=$(postfix_pid) && items+=("postfix:$p")
     p=$(dovecot_pid smtp) && items+=("dovecot-smtp:$p")
     if [ ${#items[@]} -gt 0 ]; then stop_masters "${items[@]}"; say "stopped"; else say "not running"; fi ;;
-  status) set_dir; status ;;
+  status) set_dir; need_root; status ;;
   env) set_dir; [ -f "$D/env" ] || die "no $D/env: run 'mailstack.sh start $D' first"; cat "$D/env" ;;
-  start-imap) set_dir; need_root; ports_from_env; start_dovecot imap "$IMAP" "$IMAPS" ;;
-  stop-imap) set_dir; need_root; stop_imap ;;
-  start-smtp) set_dir; need_root; ports_from_env; start_dovecot smtp "$LMTP" "$SUBM"; start_postfix; flush_queue ;;
-  stop-smtp) set_dir; need_root; stop_smtp ;;
-  pause-imap) set_dir; need_root; signal_imap STOP ;;
-  resume-imap) set_dir; need_root; signal_imap CONT ;;
+  start-imap) mutating; ports_from_env; start_dovecot imap "$IMAP" "$IMAPS" ;;
+  stop-imap) mutating; stop_imap ;;
+  start-smtp) mutating; ports_from_env; start_dovecot smtp "$LMTP" "$SUBM"; start_postfix; flush_queue ;;
+  stop-smtp) mutating; stop_smtp ;;
+  pause-imap) mutating; signal_imap STOP ;;
+  resume-imap) mutating; signal_imap CONT ;;
   *) usage ;;
 esac
