@@ -283,10 +283,10 @@ impl Builder {
     pub fn build(self, errors: &mut Vec<RuleError>) -> Targets {
         let mut targets = Targets::default();
         for (i, pats) in self.fields.into_iter().enumerate() {
-            if let Some(t) = build_target(&format!("field #{i}"), pats, errors) {
-                if let Some(slot) = targets.fields.get_mut(i) {
-                    *slot = Some(t);
-                }
+            if let Some(t) = build_target(&format!("field #{i}"), pats, errors)
+                && let Some(slot) = targets.fields.get_mut(i)
+            {
+                *slot = Some(t);
             }
         }
         for (name, pats) in self.headers {

