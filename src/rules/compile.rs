@@ -828,4 +828,48 @@ mod tests {
             .scan("An FOI request", &mut Scratch::default(), &mut hits);
         assert_eq!(hits, [1, 0]);
     }
+
+    /// The documented phrase semantics written as a regex, to check the fast path against.
+    fn reference_regex(phrase: &str) -> Regex {
+        let words: Vec<&str> = phrase.split_whitespace().collect();
+        let is_word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        let mut r = String::new();
+        if is_word(words.first().and_then(|w| w.chars().next())) {
+            r.push_str(r"(?-u:\b)");
+        }
+        let body: Vec<String> = words
+            .iter()
+            .map(|w| {
+                w.chars()
+                    .map(|c| match c {
+                        '\'' | '\u{2019}' => "['\u{2019}]".to_string(),
+                        c => regex::escape(c.encode_utf8(&mut [0; 4])),
+                    })
+                    .collect()
+            })
+            .collect();
+        r.push_str(&body.join(r"\s+"));
+        if is_word(words.last().and_then(|w| w.chars().last())) {
+            r.push_str(r"(?-u:\b)");
+        }
+        RegexBuilder::new(&r)
+            .case_insensitive(true)
+            .build()
+            .unwrap()
+    }
+
+    proptest::proptest! {
+        /// Aho-Corasick over normalised text agrees with the phrase semantics written as a regex.
+        #[test]
+        fn phrase_fast_path_matches_reference(
+            phrase in "[a-cA-C'’é]{1,3}( [a-cA-C'’é]{1,3}){0,2}",
+            text in "[a-cA-C'’éÉ_ \n\t\u{a0}.]{0,40}",
+        ) {
+            proptest::prop_assert_eq!(
+                m(Syntax::Phrase, &phrase, &text),
+                reference_regex(&phrase).is_match(&text),
+                "phrase {:?} text {:?}", phrase, text
+            );
+        }
+    }
 }

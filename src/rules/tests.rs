@@ -1047,3 +1047,12 @@ fn list_problems_are_reported() {
         s.warnings()
     );
 }
+
+#[test]
+fn rule_set_is_shareable_across_tasks() {
+    // The daemon keeps one RuleSet in an Arc and classifies from several tasks.
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<RuleSet>();
+    assert_send_sync::<Decision>();
+    assert_send_sync::<RuleErrors>();
+}
