@@ -219,12 +219,19 @@ fn every_sample_is_listed() {
     assert!(unlisted.is_empty(), "not in expected.toml: {unlisted:?}");
 }
 
-/// The corpus folder: `FOI_CORPUS_DIR`, else `../shared/corpus` next to the checkout.
+/// The corpus folder: `FOI_CORPUS_DIR`, else `shared/corpus` next to the checkout (`../shared`
+/// from the main checkout, `../../shared` from a worktree under `wt/`).
 fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("FOI_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_path("../../shared/corpus"));
-    dir.join("MANIFEST.tsv").is_file().then_some(dir)
+    let candidates = match std::env::var_os("FOI_CORPUS_DIR") {
+        Some(d) => vec![PathBuf::from(d)],
+        None => vec![
+            repo_path("../shared/corpus"),
+            repo_path("../../shared/corpus"),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|d| d.join("MANIFEST.tsv").is_file())
 }
 
 /// Files of the corpus manifest under `folder/`, as (name, bytes).
