@@ -26,6 +26,7 @@ pub(crate) enum Field {
     Sender,
     SenderName,
     SenderDomain,
+    ReplyTo,
     Recipient,
     AttachmentName,
     AttachmentType,
@@ -63,6 +64,8 @@ pub(crate) const CONDITION_KEYS: &[(&str, Field, Syntax)] = &[
     ("sender_name", Field::SenderName, Syntax::Phrase),
     ("sender_name_regex", Field::SenderName, Syntax::Regex),
     ("sender_domain", Field::SenderDomain, Syntax::Domain),
+    ("reply_to", Field::ReplyTo, Syntax::Phrase),
+    ("reply_to_regex", Field::ReplyTo, Syntax::Regex),
     ("recipient", Field::Recipient, Syntax::Phrase),
     ("recipient_regex", Field::Recipient, Syntax::Regex),
     ("attachment_name", Field::AttachmentName, Syntax::Phrase),
@@ -121,8 +124,23 @@ pub(crate) struct RawCondition {
     pub header: Option<String>,
     /// An `unless_` condition: when it matches, the rule does not fire.
     pub unless: bool,
-    /// The strings, each with its line.
-    pub patterns: Vec<(String, usize)>,
+    /// The strings (or list references), each with its line.
+    pub patterns: Vec<RawPattern>,
+}
+
+/// One item of a condition: a string, or a reference to a named list (`{ list = "name" }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawPattern {
+    Text { text: String, line: usize },
+    List { name: String, line: usize },
+}
+
+/// A named list of strings from a `[lists]` table, usable in any condition.
+#[derive(Debug, Clone)]
+pub(crate) struct RawList {
+    pub name: String,
+    pub line: usize,
+    pub items: Vec<(String, usize)>,
 }
 
 /// One rule whose shape is valid (patterns not compiled yet).
@@ -149,6 +167,7 @@ pub(crate) struct RawSetting {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RawFile {
     pub settings: Vec<RawSetting>,
+    pub lists: Vec<RawList>,
     pub rules: Vec<RawRule>,
 }
 
@@ -239,6 +258,7 @@ pub(crate) fn parse_file(
         let line = lines.of(key.span());
         match key.get_ref().as_ref_str() {
             "settings" => parse_settings(value, &lines, &mut sink, &mut out),
+            "lists" => parse_lists(value, &lines, &mut sink, &mut out),
             "rule" => match value.get_ref() {
                 DeValue::Array(items) => {
                     for item in items.iter() {
@@ -262,19 +282,23 @@ pub(crate) fn parse_file(
                 None,
                 None,
                 format!(
-                    "unknown top-level key {other:?}{}; a rule file holds [[rule]] tables and \
-                     optionally one [settings] table",
-                    suggest(other, &["rule", "settings"])
+                    "unknown top-level key {other:?}{}; a rule file holds [[rule]] tables, and \
+                     optionally a [settings] and a [lists] table",
+                    suggest(other, &["rule", "settings", "lists"])
                 ),
             ),
         }
     }
-    if out.rules.is_empty() && out.settings.is_empty() && sink.errors.is_empty() {
+    if out.rules.is_empty()
+        && out.settings.is_empty()
+        && out.lists.is_empty()
+        && sink.errors.is_empty()
+    {
         sink.warn(
             1,
             None,
             None,
-            "the file has no [[rule]] and no [settings]".to_string(),
+            "the file has no [[rule]], no [settings] and no [lists]".to_string(),
         );
     }
     out
@@ -287,6 +311,106 @@ trait RefStr {
 impl RefStr for std::borrow::Cow<'_, str> {
     fn as_ref_str(&self) -> &str {
         self.as_ref()
+    }
+}
+
+/// `[lists]`: `name = ["phrase", ...]`, usable in any condition as `{ list = "name" }`.
+fn parse_lists(
+    value: &Spanned<DeValue<'_>>,
+    lines: &Lines,
+    sink: &mut Sink<'_>,
+    out: &mut RawFile,
+) {
+    let DeValue::Table(table) = value.get_ref() else {
+        sink.error(
+            lines.of(value.span()),
+            None,
+            None,
+            format!(
+                "`lists` must be a [lists] table of name = [\"phrase\", ...], found {}",
+                value.get_ref().type_str()
+            ),
+        );
+        return;
+    };
+    for (key, items) in table.iter() {
+        let name = key.get_ref().as_ref_str();
+        let line = lines.of(key.span());
+        let field = format!("lists.{name}");
+        if let Err(msg) = check_list_name(name) {
+            sink.error(line, None, Some(field), msg);
+            continue;
+        }
+        let what = "string";
+        let arr: Vec<&Spanned<DeValue<'_>>> = match items.get_ref() {
+            DeValue::Array(a) => a.iter().collect(),
+            DeValue::String(_) => vec![items],
+            other => {
+                sink.error(
+                    line,
+                    None,
+                    Some(field),
+                    format!("expected a list of strings, found {}", other.type_str()),
+                );
+                continue;
+            }
+        };
+        if arr.is_empty() {
+            sink.error(line, None, Some(field), "empty list".into());
+            continue;
+        }
+        let mut ok = true;
+        let mut out_items = Vec::new();
+        for (i, item) in arr.iter().enumerate() {
+            let item_line = lines.of(item.span());
+            match item.get_ref() {
+                DeValue::String(s) if !s.trim().is_empty() => {
+                    out_items.push((s.to_string(), item_line))
+                }
+                DeValue::String(_) => {
+                    sink.error(
+                        item_line,
+                        None,
+                        Some(format!("{field} item {}", i + 1)),
+                        "empty string: it would match every message".into(),
+                    );
+                    ok = false;
+                }
+                other => {
+                    sink.error(
+                        item_line,
+                        None,
+                        Some(format!("{field} item {}", i + 1)),
+                        format!("expected a {what} in quotes, found {}", other.type_str()),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if ok {
+            out.lists.push(RawList {
+                name: name.to_string(),
+                line,
+                items: out_items,
+            });
+        }
+    }
+}
+
+/// List names are short identifiers so `{ list = "name" }` is easy to type and to search for.
+fn check_list_name(name: &str) -> Result<(), String> {
+    if !name.is_empty()
+        && name.len() <= 60
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "list name {name:?} is not allowed; use letters, digits, '-' and '_', e.g. \
+             \"environmental_topics\""
+        ))
     }
 }
 
@@ -607,7 +731,7 @@ fn parse_header_table(
         );
         return;
     };
-    if table.len() == 0 {
+    if table.is_empty() {
         sink.error(
             lines.of(value.span()),
             rid,
@@ -647,7 +771,8 @@ pub(crate) fn check_header_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// A string or a list of strings, none empty. `None` when there was a problem (reported).
+/// A string, a `{ list = "name" }` reference, or an array of those; none empty. `None` when
+/// there was a problem (reported).
 fn string_list(
     key: &str,
     syntax: Syntax,
@@ -655,7 +780,7 @@ fn string_list(
     lines: &Lines,
     sink: &mut Sink<'_>,
     rid: Option<&str>,
-) -> Option<Vec<(String, usize)>> {
+) -> Option<Vec<RawPattern>> {
     let what = match syntax {
         Syntax::Phrase => "phrase",
         Syntax::Regex => "regular expression",
@@ -664,9 +789,9 @@ fn string_list(
         Syntax::Flag => "flag",
     };
     let line = lines.of(value.span());
-    let items: Vec<&Spanned<DeValue<'_>>> = match value.get_ref() {
-        DeValue::String(_) => vec![value],
-        DeValue::Array(a) => a.iter().collect(),
+    let (items, is_array): (Vec<&Spanned<DeValue<'_>>>, bool) = match value.get_ref() {
+        DeValue::String(_) | DeValue::Table(_) => (vec![value], false),
+        DeValue::Array(a) => (a.iter().collect(), true),
         other => {
             sink.error(
                 line,
@@ -693,7 +818,7 @@ fn string_list(
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let item_line = lines.of(item.span());
-        let field = if items.len() > 1 || matches!(value.get_ref(), DeValue::Array(_)) {
+        let field = if is_array {
             format!("{key} pattern {}", i + 1)
         } else {
             key.to_string()
@@ -708,7 +833,20 @@ fn string_list(
                 );
                 ok = false;
             }
-            DeValue::String(s) => out.push((s.to_string(), item_line)),
+            DeValue::String(s) => out.push(RawPattern::Text {
+                text: s.to_string(),
+                line: item_line,
+            }),
+            DeValue::Table(t) => match list_reference(t) {
+                Ok(name) => out.push(RawPattern::List {
+                    name,
+                    line: item_line,
+                }),
+                Err(msg) => {
+                    sink.error(item_line, rid, Some(field), msg);
+                    ok = false;
+                }
+            },
             other => {
                 sink.error(
                     item_line,
@@ -721,6 +859,28 @@ fn string_list(
         }
     }
     ok.then_some(out)
+}
+
+/// `{ list = "name" }` → `name`.
+fn list_reference(t: &DeTable<'_>) -> Result<String, String> {
+    let mut name = None;
+    for (k, v) in t.iter() {
+        match (k.get_ref().as_ref_str(), v.get_ref()) {
+            ("list", DeValue::String(s)) => name = Some(s.to_string()),
+            ("list", other) => {
+                return Err(format!(
+                    "`list` must name a list in quotes, found {}",
+                    other.type_str()
+                ));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "unknown key {other:?} in a list reference; write {{ list = \"name\" }}"
+                ));
+            }
+        }
+    }
+    name.ok_or_else(|| "a table here must be a list reference: { list = \"name\" }".to_string())
 }
 
 /// Every key a rule may have, for "did you mean" hints.
@@ -831,7 +991,13 @@ flags = ["reply"]
         assert_eq!(u.syntax, Syntax::Regex);
         let b = r.conditions.iter().find(|c| c.key == "body").unwrap();
         assert_eq!(b.patterns.len(), 2);
-        assert_eq!(b.patterns[1].0, "FOIA");
+        assert_eq!(
+            b.patterns[1],
+            RawPattern::Text {
+                text: "FOIA".into(),
+                line: 12
+            }
+        );
     }
 
     /// Each bad input yields errors containing every listed fragment, with the right line.
@@ -930,6 +1096,98 @@ flags = ["reply"]
                         .join("\n")
                 );
             }
+        }
+    }
+
+    #[test]
+    fn lists_and_list_references() {
+        let (f, e, w) = parse(
+            "[lists]\nenv = [\"air quality\", \"noise\"]\nsingle = \"x\"\n\n\
+             [[rule]]\nid = \"a\"\nkind = \"eir\"\nweight = 5\ndescription = \"d\"\n\
+             body = [{ list = \"env\" }, \"flood\"]\nsubject = { list = \"single\" }\n",
+        );
+        assert!(e.is_empty() && w.is_empty(), "{e:?} {w:?}");
+        assert_eq!(f.lists.len(), 2);
+        let env = f.lists.iter().find(|l| l.name == "env").unwrap();
+        assert_eq!(env.line, 2);
+        assert_eq!(
+            env.items,
+            vec![("air quality".to_string(), 2), ("noise".to_string(), 2)]
+        );
+        let body = f.rules[0]
+            .conditions
+            .iter()
+            .find(|c| c.key == "body")
+            .unwrap();
+        assert_eq!(
+            body.patterns,
+            vec![
+                RawPattern::List {
+                    name: "env".into(),
+                    line: 10
+                },
+                RawPattern::Text {
+                    text: "flood".into(),
+                    line: 10
+                },
+            ]
+        );
+        let subject = f.rules[0]
+            .conditions
+            .iter()
+            .find(|c| c.key == "subject")
+            .unwrap();
+        assert_eq!(
+            subject.patterns,
+            vec![RawPattern::List {
+                name: "single".into(),
+                line: 11
+            }]
+        );
+    }
+
+    #[test]
+    fn list_shape_errors() {
+        let rule = "[[rule]]\nid = \"a\"\nkind = \"eir\"\nweight = 5\ndescription = \"d\"\n";
+        let cases: &[(&str, &str)] = &[
+            (
+                "[lists]\n\"bad name\" = [\"x\"]\n",
+                "list name \"bad name\" is not allowed",
+            ),
+            ("[lists]\nx = []\n", "lists.x: empty list"),
+            (
+                "[lists]\nx = [\"a\", \" \"]\n",
+                "lists.x item 2: empty string",
+            ),
+            (
+                "[lists]\nx = [1]\n",
+                "lists.x item 1: expected a string in quotes",
+            ),
+            ("[lists]\nx = 3\n", "expected a list of strings"),
+            ("lists = 3\n", "`lists` must be a [lists] table"),
+        ];
+        for (text, frag) in cases {
+            let (_, e, _) = parse(text);
+            assert!(
+                e.iter().any(|x| x.to_string().contains(frag)),
+                "{text:?}: no error containing {frag:?}: {e:?}"
+            );
+        }
+        for (cond, frag) in [
+            (
+                "body = { lst = \"x\" }",
+                "unknown key \"lst\" in a list reference",
+            ),
+            ("body = { list = 3 }", "`list` must name a list in quotes"),
+            ("body = [{}]", "must be a list reference"),
+        ] {
+            let (f, e, _) = parse(&format!("{rule}{cond}\n"));
+            assert!(f.rules.is_empty());
+            assert!(
+                e.iter()
+                    .any(|x| x.to_string().contains(frag) && x.line == Some(6)),
+                "{cond}: {e:?}"
+            );
         }
     }
 

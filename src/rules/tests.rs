@@ -43,6 +43,13 @@ fn named(name: &str, email: &str) -> Address {
     }
 }
 
+fn pat(text: &str) -> PatternInfo {
+    PatternInfo {
+        text: text.into(),
+        list: None,
+    }
+}
+
 fn mail(subject: &str, body: &str) -> Message {
     Message {
         from: Some(addr("jane@example.org")),
@@ -273,11 +280,13 @@ fn fired_rules_carry_metadata_and_matched_patterns_in_order() {
         vec![
             MatchedCondition {
                 field: "body".into(),
-                pattern: "please provide".into()
+                pattern: "please provide".into(),
+                list: None,
             },
             MatchedCondition {
                 field: "subject_regex".into(),
-                pattern: "^info".into()
+                pattern: "^info".into(),
+                list: None,
             },
         ]
     );
@@ -314,6 +323,7 @@ fn sender_recipient_and_attachment_fields() {
             60,
             "recipient = \"subject.access@council.example.gov.uk\"",
         )
+        + &rule("media.rt", "media", 60, "reply_to_regex = '@newsdesk\\.'")
         + &rule("auto.ics", "auto", 100, "attachment_name_regex = '\\.ics$'")
         + &rule(
             "auto.dsn",
@@ -327,6 +337,14 @@ fn sender_recipient_and_attachment_fields() {
         ..Message::default()
     };
     let cases: Vec<(Message, Kind, &str)> = vec![
+        (
+            Message {
+                reply_to: Some(addr("desk@newsdesk.example")),
+                ..with_from(addr("a@b.c"))
+            },
+            Kind::Media,
+            "media.rt",
+        ),
         (
             with_from(addr("MAILER-DAEMON@mx.example.com")),
             Kind::Auto,
@@ -785,12 +803,12 @@ fn metadata_for_rules_check() {
             ConditionInfo {
                 field: "body".into(),
                 unless: false,
-                patterns: vec!["a".into(), "b".into()]
+                patterns: vec![pat("a"), pat("b")]
             },
             ConditionInfo {
                 field: "unless_subject".into(),
                 unless: true,
-                patterns: vec!["c".into()]
+                patterns: vec![pat("c")]
             },
         ]
     );
@@ -912,4 +930,129 @@ proptest! {
         let sum: i32 = d.fired.iter().filter(|f| f.kind == Kind::Foi).map(|f| f.weight).sum();
         prop_assert_eq!(sum, d.score(Kind::Foi));
     }
+}
+
+#[test]
+fn named_lists_are_shared_across_rules_and_files() {
+    let lists = "[lists]\nenv = [\"air quality\", \"fly tipping\"]\nasks = ['\\bplease\\s+provide\\b', '\\bhow many\\b']\n";
+    let rules = rule(
+        "eir.env-request",
+        "eir",
+        60,
+        "body = { list = \"env\" }\nbody_regex = [{ list = \"asks\" }, 'send me']",
+    ) + &rule(
+        "foi.env",
+        "foi",
+        -40,
+        "body = [\"planning\", { list = \"env\" }]",
+    ) + &rule("foi.asks", "foi", 30, "body_regex = { list = \"asks\" }");
+    let s = match RuleSet::from_sources(&[
+        ("auto.toml", AUTO),
+        ("lists.toml", lists),
+        ("t.toml", &rules),
+    ]) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    assert!(
+        s.warnings()
+            .iter()
+            .all(|w| !w.message.contains("no rule uses")),
+        "{:?}",
+        s.warnings()
+    );
+    let d = s.classify(&mail("", "Please provide the fly   tipping figures"));
+    assert_eq!(d.kind, Kind::Eir, "{}", d.why);
+    let env = d.fired.iter().find(|f| f.id == "eir.env-request").unwrap();
+    assert_eq!(
+        env.matched,
+        vec![
+            MatchedCondition {
+                field: "body".into(),
+                pattern: "fly tipping".into(),
+                list: Some("env".into())
+            },
+            MatchedCondition {
+                field: "body_regex".into(),
+                pattern: "\\bplease\\s+provide\\b".into(),
+                list: Some("asks".into())
+            },
+        ]
+    );
+    assert_eq!(d.score(Kind::Foi), -10);
+    // The same list, items in order, in the metadata.
+    let info = s.rule("foi.env").unwrap();
+    let texts: Vec<(&str, Option<&str>)> = info.conditions[0]
+        .patterns
+        .iter()
+        .map(|p| (p.text.as_str(), p.list.as_deref()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("planning", None),
+            ("air quality", Some("env")),
+            ("fly tipping", Some("env"))
+        ]
+    );
+    let d = s.classify(&mail("", "How many planning applications?"));
+    assert_eq!(d.kind, Kind::General, "{}", d.why);
+    assert_eq!(d.score(Kind::Foi), -10);
+}
+
+#[test]
+fn list_problems_are_reported() {
+    let lists = "[lists]\nasks = ['(bad', 'ok']\nunused = [\"x\"]\n";
+    let rules = rule("foi.a", "foi", 30, "body_regex = { list = \"asks\" }")
+        + &rule("foi.b", "foi", 30, "body_regex = [{ list = \"asks\" }]")
+        + &rule("foi.c", "foi", 30, "body = { list = \"aks\" }")
+        + &rule("foi.d", "foi", 30, "body = { lst = \"asks\" }");
+    let e = errs(&[
+        ("auto.toml", AUTO),
+        ("lists.toml", lists),
+        ("t.toml", &rules),
+        ("dup.toml", "[lists]\nasks = [\"y\"]\n"),
+    ]);
+    let text: Vec<String> = e.iter().map(|e| e.to_string()).collect();
+    let want = [
+        "dup.toml:2: lists.asks: a list with this name is already defined in lists.toml:2",
+        "lists.toml:2: rule \"foi.a\": body_regex (list \"asks\" item 1): regex parse error: unclosed group",
+        "t.toml:20: rule \"foi.c\": body: no list named \"aks\"; did you mean \"asks\"?",
+        "t.toml:27: rule \"foi.d\": body: unknown key \"lst\" in a list reference",
+    ];
+    for w in want {
+        assert!(
+            text.iter().any(|t| t.starts_with(w)),
+            "missing {w:?} in:\n{}",
+            text.join("\n")
+        );
+    }
+    // The bad list item is reported once, although two rules use it.
+    assert_eq!(
+        text.iter().filter(|t| t.contains("unclosed group")).count(),
+        1,
+        "{}",
+        text.join("\n")
+    );
+    assert_eq!(text.len(), want.len(), "{}", text.join("\n"));
+
+    let s =
+        set(&("[lists]\nunused = [\"x\"]\n".to_string()
+            + &rule("foi.a", "foi", 30, "body = \"y\"")));
+    assert!(
+        s.warnings()
+            .iter()
+            .any(|w| w.to_string() == "t.toml:2: lists.unused: no rule uses this list"),
+        "{:?}",
+        s.warnings()
+    );
+}
+
+#[test]
+fn rule_set_is_shareable_across_tasks() {
+    // The daemon keeps one RuleSet in an Arc and classifies from several tasks.
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<RuleSet>();
+    assert_send_sync::<Decision>();
+    assert_send_sync::<RuleErrors>();
 }
