@@ -211,7 +211,7 @@ impl Config {
     /// Whether an address is one of ours (never acknowledged: that would start a mail loop).
     pub fn is_own_address(&self, email: &str) -> bool {
         let e = email.trim().to_ascii_lowercase();
-        self.own_addresses.iter().any(|o| *o == e)
+        self.own_addresses.contains(&e)
     }
 }
 

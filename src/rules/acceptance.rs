@@ -1,14 +1,10 @@
 //! Acceptance tests of the default rule set (`rules/`): the sample messages in
 //! `tests/data/samples/` (with `expected.toml`) and the real machine mail in the shared corpus.
 //!
-//! NOTE: `crate::parse` is written in another worktree; until it is merged these tests build a
-//! `Message` with [`to_message`], a deliberately small test-only conversion using mail-parser
-//! directly (plus crude PDF/DOCX/ODT text extraction for the letter samples). The lead switches it
-//! to `crate::parse::parse` after merging.
+//! Messages go through the real parser ([`crate::parse::parse`]), as in the daemon.
 
 use super::*;
-use crate::message::{Address, Attachment, MachineHeaders};
-use mail_parser::{MessageParser, MimeHeaders};
+use crate::message::{Address, MachineHeaders};
 use std::path::PathBuf;
 
 fn repo_path(rel: &str) -> PathBuf {
@@ -22,153 +18,9 @@ fn default_rules() -> RuleSet {
     }
 }
 
-/// Test-only: raw bytes → `Message`, just enough for classification.
+/// Raw bytes → `Message` through the real parser, as the daemon does.
 pub(crate) fn to_message(raw: &[u8]) -> Message {
-    // Old Mac mail uses bare CR line endings, which mail-parser does not split on.
-    let normalised: Vec<u8>;
-    let raw = if raw.contains(&b'\r') && !raw.contains(&b'\n') {
-        normalised = raw
-            .iter()
-            .map(|&b| if b == b'\r' { b'\n' } else { b })
-            .collect();
-        &normalised[..]
-    } else {
-        raw
-    };
-    let Some(p) = MessageParser::default().parse(raw) else {
-        return Message::default();
-    };
-    let conv = |a: &mail_parser::Addr<'_>| Address {
-        name: a.name().map(str::to_string),
-        email: a.address().unwrap_or("").to_string(),
-    };
-    let first = |a: Option<&mail_parser::Address<'_>>| a.and_then(|a| a.first()).map(conv);
-    let all = |a: Option<&mail_parser::Address<'_>>| {
-        a.map(|a| a.iter().map(conv).collect()).unwrap_or_default()
-    };
-    let headers: Vec<(String, String)> = p
-        .headers_raw()
-        .map(|(n, v)| {
-            let v = v.replace("\r\n", "\n");
-            let unfolded: Vec<&str> = v.split('\n').map(str::trim).collect();
-            (
-                n.to_ascii_lowercase(),
-                unfolded.join(" ").trim().to_string(),
-            )
-        })
-        .collect();
-    let hv = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.to_ascii_lowercase())
-    };
-    let return_path = hv("return-path").map(|v| {
-        v.trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .trim()
-            .to_string()
-    });
-    let is_report = p.root_part().content_type().is_some_and(|ct| {
-        ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-    });
-    let mut attachments = Vec::new();
-    for part in p.attachments() {
-        let mime_type = part
-            .content_type()
-            .map(|ct| {
-                format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream"))
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_else(|| "application/octet-stream".into());
-        let name = part.attachment_name().map(str::to_string);
-        let text = if let Some(inner) = part.message() {
-            let mut t = String::new();
-            if let Some(s) = inner.subject() {
-                t.push_str(s);
-                t.push('\n');
-            }
-            if let Some(b) = inner.body_text(0) {
-                t.push_str(&b);
-            }
-            Some(t)
-        } else {
-            extract_text(&mime_type, name.as_deref().unwrap_or(""), part.contents())
-        };
-        attachments.push(Attachment {
-            name,
-            mime_type,
-            size: part.len(),
-            text,
-        });
-    }
-    Message {
-        from: first(p.from()),
-        reply_to: first(p.reply_to()),
-        to: all(p.to()),
-        cc: all(p.cc()),
-        subject: p.subject().unwrap_or("").to_string(),
-        in_reply_to: p
-            .in_reply_to()
-            .as_text_list()
-            .map(|l| l.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_else(|| {
-                p.in_reply_to()
-                    .as_text()
-                    .map(|s| vec![s.to_string()])
-                    .unwrap_or_default()
-            }),
-        body_text: p.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
-        attachments,
-        machine: MachineHeaders {
-            auto_submitted: hv("auto-submitted"),
-            precedence: hv("precedence"),
-            list_id: hv("list-id"),
-            list_unsubscribe: hv("list-unsubscribe"),
-            x_autoreply: hv("x-autoreply").or_else(|| hv("x-autorespond")),
-            x_auto_response_suppress: hv("x-auto-response-suppress"),
-            return_path,
-            is_report,
-        },
-        headers,
-        raw_size: raw.len(),
-        ..Message::default()
-    }
-}
-
-/// Test-only crude attachment text: text/*, PDF (pdf-extract, panics caught), DOCX/ODT (XML in a
-/// zip with the tags stripped).
-fn extract_text(mime: &str, name: &str, bytes: &[u8]) -> Option<String> {
-    let lower = name.to_ascii_lowercase();
-    if mime.starts_with("text/") {
-        return Some(String::from_utf8_lossy(bytes).into_owned());
-    }
-    if mime == "application/pdf" || lower.ends_with(".pdf") {
-        let owned = bytes.to_vec();
-        return std::panic::catch_unwind(move || pdf_extract::extract_text_from_mem(&owned).ok())
-            .ok()
-            .flatten();
-    }
-    let inner = if lower.ends_with(".docx") || mime.contains("wordprocessingml") {
-        "word/document.xml"
-    } else if lower.ends_with(".odt") || mime.contains("opendocument.text") {
-        "content.xml"
-    } else {
-        return None;
-    };
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
-    let mut f = zip.by_name(inner).ok()?;
-    let mut xml = String::new();
-    std::io::Read::read_to_string(&mut f, &mut xml).ok()?;
-    let tags = regex::Regex::new(r"<[^>]*>").ok()?;
-    let spaced = xml
-        .replace("</w:p>", "\n</w:p>")
-        .replace("</text:p>", "\n</text:p>");
-    Some(tags.replace_all(&spaced, "").into_owned())
+    crate::parse::parse(raw)
 }
 
 fn samples_dir() -> PathBuf {

@@ -65,10 +65,10 @@ pub(super) const LONG_TEXT_WORDS: usize = 15;
 pub(super) const CATCH_ALL: &[&str] = &[
     r"\beverything\s+about\s+everything\b",
     r"\b(?:everything|anything)\s+(?:that\s+|which\s+)?(?:you|u|the\s+council|your\s+(?:organisation|organization|authority|council|department|office))\s*(?:'ve|\s+have|\s+has)?\s*(?:hold|holds|have|has|keep|keeps|store|stores|possess|got)\b",
-    r"\b(?:all|any\s+and\s+all)\s+(?:of\s+)?(?:the\s+)?(?:information|info|data|records|documents|files|material|details)\s+(?:that\s+|which\s+)?(?:you|u|the\s+council|your\s+(?:organisation|organization|authority|council|department|office))\s*(?:'ve|\s+have|\s+has)?\s*(?:hold|holds|have|has|keep|keeps|store|stores|possess|got)\b",
-    r"\b(?:all|any\s+and\s+all)\s+(?:of\s+)?(?:the\s+)?(?:information|info|data|records|documents|files)\s+(?:held|on\s+file|there\s+is|available)\b",
+    r"\b(?:all|any\s+and\s+all)\s+(?:of\s+)?(?:the\s+)?(?:environmental\s+|recorded\s+|relevant\s+)?(?:information|info|data|records|documents|files|material|details)\s+(?:that\s+|which\s+)?(?:you|u|the\s+council|your\s+(?:organisation|organization|authority|council|department|office))\s*(?:'ve|\s+have|\s+has)?\s*(?:hold|holds|have|has|keep|keeps|store|stores|possess|got)\b",
+    r"\b(?:all|any\s+and\s+all)\s+(?:of\s+)?(?:the\s+)?(?:environmental\s+|recorded\s+|relevant\s+)?(?:information|info|data|records|documents|files)\s+(?:held|on\s+file|there\s+is|available)\b",
     r"\beverything\s+(?:held|on\s+file|there\s+is|available)\b",
-    r"\bany\s+and\s+all\s+(?:information|info|data|records|documents|files)\b",
+    r"\bany\s+and\s+all\s+(?:environmental\s+|recorded\s+|relevant\s+)?(?:information|info|data|records|documents|files)\b",
 ];
 
 /// Words naming a concrete subject of a request. Matched as whole words, with an optional plural

@@ -641,16 +641,26 @@ fn text_candidates(text: &str, label: &str, out: &mut Vec<Candidate>) {
             }
             continue;
         }
-        if let Some(next) = lines
+        let mut after = lines
             .iter()
             .skip(i + 1)
             .take(SIGNOFF_LOOKAHEAD_LINES)
             .map(|l| l.trim())
-            .find(|l| !l.is_empty())
+            .filter(|l| !l.is_empty());
+        if let Some(next) = after.next()
             && !CLOSING.is_match(next)
         {
             for piece in signoff_pieces(next) {
                 push(out, "sign-off", piece, false);
+            }
+            // A signature block often names a team or person, then the organisation on the next
+            // line ("Research Team\nOakbridge Analytics Ltd"): the organisation is the requester.
+            if let Some(org) = after.next()
+                && org
+                    .split_whitespace()
+                    .any(|t| ORG_WORDS.contains(&norm(t).as_str()))
+            {
+                push(out, "sign-off", org.to_string(), false);
             }
         }
     }

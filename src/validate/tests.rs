@@ -436,6 +436,13 @@ const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        id: "team then organisation in the sign-off (FOI)",
+        from: ("Research Team", "research@oakbridge.example.com"),
+        body: "Please provide a list of business rates accounts in credit, with the amount of each credit.\n\nYours faithfully,\n\nResearch Team\nOakbridge Analytics Ltd\nUnit 4, Wharf Street, Leeds LS2 7EX",
+        name: Name::Is("Oakbridge Analytics Ltd"),
+        ..BASE
+    },
+    Case {
         id: "organisation only in the sign-off (FOI)",
         from: ("", "foi@acme.example"),
         body: "Please provide the tender documents for the 2024 waste contract.\n\nRegards,\nAcme Waste Services Ltd",
@@ -505,6 +512,13 @@ const CASES: &[Case] = &[
         body: "Please send me everything you hold.\n\nJane Smith",
         missing: &[Description],
         notes: &["asks for everything held with no subject"],
+        ..BASE
+    },
+    Case {
+        id: "all environmental information held (EIR catch-all)",
+        kind: Kind::Eir,
+        body: "Under the Environmental Information Regulations 2004, please send me all\nenvironmental information held by Example Borough Council.\n\nRegards,\nNadia Haddad",
+        missing: &[Description],
         ..BASE
     },
     Case {
