@@ -215,3 +215,142 @@ fn clock(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::followup::NoThreads;
+    use proptest::prelude::*;
+    use std::path::Path;
+    use std::sync::LazyLock;
+
+    static CTX: LazyLock<Context> = LazyLock::new(|| {
+        let rules = RuleSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"))
+            .expect("default rules load");
+        Context::standalone(rules)
+    });
+
+    const RECEIVED: &str = "Received: from mx.example.org by mx.council.example.gov.uk; Mon, 5 Jan 2026 09:30:00 +0000\r\n";
+
+    fn mail(from: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+        format!("{RECEIVED}From: {from}\r\nTo: foi@council.example.gov.uk\r\nSubject: {subject}\r\nMessage-ID: <t1@example.org>\r\nDate: Mon, 5 Jan 2026 09:29:00 +0000\r\n{extra}\r\n{body}").into_bytes()
+    }
+
+    #[test]
+    fn valid_foi_gets_a_due_date_from_the_received_header() {
+        let raw = mail(
+            "Jane Smith <jane@example.org>",
+            "Freedom of Information request: pothole repairs",
+            "",
+            "Under the Freedom of Information Act, please provide the number of pothole repairs \
+             the council carried out in 2024/25 and the total cost.\r\n\r\nYours sincerely,\r\nJane Smith\r\n",
+        );
+        let o = triage(&CTX, &raw, None, &NoThreads);
+        assert_eq!(o.kind(), Kind::Foi, "{}", o.decision.why);
+        assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(true));
+        assert_eq!(
+            o.received_at.map(|r| r.1),
+            Some(ReceivedFrom::ReceivedHeader)
+        );
+        // Day 0 = Mon 5 Jan 2026; WD20 = Mon 2 Feb 2026 (no holidays in between).
+        assert_eq!(
+            o.due().map(|d| d.to_string()).as_deref(),
+            Some("2026-02-02")
+        );
+    }
+
+    #[test]
+    fn internal_date_beats_headers() {
+        let raw = mail(
+            "Jane Smith <jane@example.org>",
+            "FOI request",
+            "",
+            "Please provide the 2024 parking income figures.\r\n\r\nJane Smith\r\n",
+        );
+        let internal = "2026-01-09T23:30:00Z".parse().unwrap();
+        let o = triage(&CTX, &raw, Some(internal), &NoThreads);
+        assert_eq!(o.received_at, Some((internal, ReceivedFrom::InternalDate)));
+        // Day 0 = Fri 9 Jan 2026 → WD20 = Fri 6 Feb 2026.
+        assert_eq!(
+            o.due().map(|d| d.to_string()).as_deref(),
+            Some("2026-02-06")
+        );
+    }
+
+    #[test]
+    fn invalid_request_has_no_running_clock() {
+        let raw = mail(
+            "Concerned Resident <cr@example.org>",
+            "FOI request",
+            "",
+            "Please send me everything you hold.\r\n",
+        );
+        let o = triage(&CTX, &raw, None, &NoThreads);
+        assert_eq!(o.kind(), Kind::Foi, "{}", o.decision.why);
+        assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(false));
+        assert!(matches!(o.deadline, Some(Deadline::NotStarted)));
+        assert_eq!(o.due(), None);
+    }
+
+    #[test]
+    fn follow_up_has_no_new_clock_and_auto_in_a_thread_stays_auto() {
+        let raw = mail(
+            "Jane Smith <jane@example.org>",
+            "Re: [FOI-2026-000123] Your request",
+            "In-Reply-To: <ack@council.example.gov.uk>\r\n",
+            "Thank you, here is the clarification: I mean 2024/25 only.\r\n\r\nJane Smith\r\n",
+        );
+        let o = triage(&CTX, &raw, None, &NoThreads);
+        assert_eq!(
+            o.followup.as_ref().map(|f| f.reference.as_str()),
+            Some("FOI-2026-000123")
+        );
+        assert!(o.deadline.is_none() && o.validity.is_none());
+
+        let raw = mail(
+            "Jane Smith <jane@example.org>",
+            "Automatic reply: [FOI-2026-000123] Your request",
+            "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
+            "I am out of the office until Monday.\r\n",
+        );
+        let o = triage(&CTX, &raw, None, &NoThreads);
+        assert_eq!(o.kind(), Kind::Auto, "{}", o.decision.why);
+        assert!(o.followup.is_none() && o.deadline.is_none());
+    }
+
+    #[test]
+    fn no_time_of_receipt_at_all_is_said_not_guessed() {
+        let raw = b"From: Jane Smith <jane@example.org>\r\nSubject: FOI request\r\n\r\nPlease provide the 2024 parking income figures.\r\n\r\nJane Smith\r\n";
+        let o = triage(&CTX, raw, None, &NoThreads);
+        assert_eq!(o.kind(), Kind::Foi);
+        assert!(
+            matches!(o.deadline, Some(Deadline::NoReceiptTime)),
+            "{:?}",
+            o.deadline
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Arbitrary bytes never panic the pipeline, and a due date is never before receipt.
+        #[test]
+        fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..4096), secs in 946_684_800i64..2_208_988_800) {
+            let at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
+            let o = triage(&CTX, &raw, Some(at), &NoThreads);
+            prop_assert!(!o.decision.why.is_empty());
+            if let Some(due) = o.due() {
+                prop_assert!(due >= deadline::local_date(at).unwrap());
+            }
+        }
+
+        /// Header-shaped input with random request text: same guarantees.
+        #[test]
+        fn mail_shaped_input_never_panics(subject in "[ -~]{0,80}", body in "[ -~\r\n]{0,600}") {
+            let raw = mail("Someone <s@example.org>", &subject, "", &body);
+            let o = triage(&CTX, &raw, None, &NoThreads);
+            if o.kind() == Kind::Auto {
+                prop_assert!(o.followup.is_none() && o.deadline.is_none());
+            }
+        }
+    }
+}
