@@ -302,7 +302,9 @@ async fn token_source_reads_and_trims_file_and_command_output() {
         );
     }
     let missing = dir.path().join("missing");
-    let err_cases: Vec<(TokenSource, fn(&TokenError) -> bool, bool)> = vec![
+    /// Recognises the expected error variant.
+    type IsExpected = fn(&TokenError) -> bool;
+    let err_cases: Vec<(TokenSource, IsExpected, bool)> = vec![
         (
             TokenSource::File(missing),
             |e| matches!(e, TokenError::Read { .. }),
