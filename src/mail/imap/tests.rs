@@ -950,3 +950,192 @@ async fn the_client_futures_are_send() {
     };
     assert_send(ImapClient::connect(&settings("send", Security::Tls)));
 }
+
+// ---------------------------------------------------------------- against a scripted fake server
+// For what Dovecot will not do on demand: hang, say BYE during IDLE, leave UIDNEXT out.
+
+/// How the fake server misbehaves.
+#[derive(Clone, Copy, PartialEq)]
+enum Fake {
+    /// Accepts the TCP connection and never says anything.
+    NoGreeting,
+    /// Greets with `* BYE` (server overloaded).
+    ByeGreeting,
+    /// Never answers SELECT.
+    HangOnSelect,
+    /// Accepts IDLE, then says BYE and closes.
+    ByeInIdle,
+    /// Leaves UIDNEXT out of SELECT; answers STATUS.
+    NoUidNextInSelect,
+}
+
+/// Serves one connection on 127.0.0.1 the way `fake` says; returns the port.
+async fn fake_server(fake: Fake) -> u16 {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind fake server");
+    let port = listener.local_addr().expect("local addr").port();
+    tokio::spawn(async move {
+        let Ok((socket, _)) = listener.accept().await else {
+            return;
+        };
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        match fake {
+            Fake::NoGreeting => {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                return;
+            }
+            Fake::ByeGreeting => {
+                let _ = write.write_all(b"* BYE too many connections\r\n").await;
+                return;
+            }
+            _ => {
+                let _ = write.write_all(b"* OK fake ready\r\n").await;
+            }
+        }
+        while let Ok(Some(line)) = lines.next_line().await {
+            let (tag, command) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+            let verb = command.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            let reply = match verb.as_str() {
+                "LOGIN" => format!("{tag} OK logged in\r\n"),
+                "CAPABILITY" => format!("* CAPABILITY IMAP4rev1 IDLE\r\n{tag} OK done\r\n"),
+                "SELECT" if fake == Fake::HangOnSelect => {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                }
+                "SELECT" if fake == Fake::NoUidNextInSelect => format!(
+                    "* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n{tag} OK [READ-WRITE] done\r\n"
+                ),
+                "SELECT" => format!(
+                    "* 0 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 5] n\r\n\
+                     {tag} OK [READ-WRITE] done\r\n"
+                ),
+                "STATUS" => format!("* STATUS INBOX (UIDNEXT 42)\r\n{tag} OK done\r\n"),
+                "IDLE" if fake == Fake::ByeInIdle => {
+                    let _ = write.write_all(b"+ idling\r\n").await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    let _ = write.write_all(b"* BYE server shutting down\r\n").await;
+                    return;
+                }
+                _ => format!("{tag} BAD not in this script\r\n"),
+            };
+            if write.write_all(reply.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    });
+    port
+}
+
+fn fake_settings(port: u16) -> ImapSettings {
+    ImapSettings {
+        host: "127.0.0.1".to_owned(),
+        port,
+        security: Security::Plain,
+        ca_file: None,
+        auth: ImapAuth::Login {
+            username: "fake".to_owned(),
+            password: "secret".to_owned(),
+        },
+        timeouts: ImapTimeouts {
+            connect: Duration::from_millis(500),
+            command: Duration::from_millis(500),
+            fetch: Duration::from_millis(500),
+            poll_interval: Duration::from_millis(100),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_silent_or_refusing_server_fails_connect_transiently() {
+    let started = Instant::now();
+    let err = ImapClient::connect(&fake_settings(fake_server(Fake::NoGreeting).await))
+        .await
+        .expect_err("no greeting");
+    assert!(
+        matches!(err, ImapError::Timeout { op: "connect", .. }),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let err = ImapClient::connect(&fake_settings(fake_server(Fake::ByeGreeting).await))
+        .await
+        .expect_err("BYE greeting");
+    assert!(matches!(err, ImapError::Connection { .. }), "{err:?}");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn a_hung_command_times_out_and_closes_the_session() {
+    let mut client = ImapClient::connect(&fake_settings(fake_server(Fake::HangOnSelect).await))
+        .await
+        .expect("connect to fake");
+    let started = Instant::now();
+    let err = client.select("INBOX").await.expect_err("hangs");
+    assert!(
+        matches!(err, ImapError::Timeout { op: "SELECT", .. }),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The session's state is unknown now: refuse to use it.
+    let err = client.uids_from(1).await.expect_err("closed");
+    assert!(matches!(err, ImapError::Closed), "{err:?}");
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn bye_during_idle_is_a_transient_connection_error() {
+    let mut client = ImapClient::connect(&fake_settings(fake_server(Fake::ByeInIdle).await))
+        .await
+        .expect("connect to fake");
+    let state = client.select("INBOX").await.expect("select");
+    assert_eq!(
+        state,
+        MailboxState {
+            uidvalidity: 7,
+            uid_next: 5,
+            exists: 0
+        }
+    );
+    let err = client
+        .idle(Duration::from_secs(10), &CancellationToken::new())
+        .await
+        .expect_err("BYE");
+    assert!(
+        matches!(err, ImapError::Connection { op: "IDLE", .. }),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert!(matches!(
+        client.select("INBOX").await,
+        Err(ImapError::Closed)
+    ));
+}
+
+#[tokio::test]
+async fn a_select_without_uidnext_falls_back_to_status() {
+    let mut client =
+        ImapClient::connect(&fake_settings(fake_server(Fake::NoUidNextInSelect).await))
+            .await
+            .expect("connect to fake");
+    let state = client.select("INBOX").await.expect("select");
+    assert_eq!(
+        state,
+        MailboxState {
+            uidvalidity: 7,
+            uid_next: 42,
+            exists: 3
+        }
+    );
+}
