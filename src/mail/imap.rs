@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
@@ -68,6 +68,9 @@ const IDLE_INACTIVITY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Time allowed for an OAuth2 token command: 30 s, enough for a helper that asks an identity
 /// provider over HTTPS for a fresh token.
 const TOKEN_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest OAuth2 token accepted, in bytes: 64 KiB. Real access tokens (JWTs) are 1-4 KB; the cap
+/// stops a misconfigured source (a log file, a chatty command) from filling memory.
+const MAX_TOKEN_BYTES: u64 = 64 * 1024;
 /// The keyword set on a filed message when the server can neither MOVE nor UID EXPUNGE: plain
 /// EXPUNGE would also remove messages other people marked `\Deleted` in the shared mailbox.
 pub const TRIAGED_KEYWORD: &str = "$FoiTriaged";
@@ -228,13 +231,19 @@ pub enum TokenError {
     /// The file or the command's output held no token.
     #[error("the OAuth2 token from {origin} is empty")]
     Empty {
-        /// "file <path>" or "command".
+        /// `file <path>` or `command`.
+        origin: String,
+    },
+    /// The file or the command's output is larger than any real token (64 KiB).
+    #[error("the OAuth2 token from {origin} is larger than {MAX_TOKEN_BYTES} bytes")]
+    TooLarge {
+        /// `file <path>` or `command`.
         origin: String,
     },
     /// The token holds characters a bearer token cannot hold (RFC 6750 §2.1).
     #[error("the OAuth2 token from {origin} is not a bearer token: {reason}")]
     Invalid {
-        /// "file <path>" or "command".
+        /// `file <path>` or `command`.
         origin: String,
         /// What is wrong (never the token itself).
         reason: &'static str,
@@ -577,20 +586,27 @@ impl TokenSource {
     ///
     /// # Errors
     /// [`TokenError`] when the file cannot be read, the command fails or times out (30 s), or the
-    /// result is empty or not a bearer token (visible ASCII only).
+    /// result is empty, larger than 64 KiB, or not a bearer token (visible ASCII only).
     pub async fn read(&self) -> Result<String, TokenError> {
         let (bytes, origin) = match self {
             Self::File(path) => {
-                let bytes = tokio::fs::read(path)
+                let read_err = |source| TokenError::Read {
+                    path: path.clone(),
+                    source,
+                };
+                let file = tokio::fs::File::open(path).await.map_err(read_err)?;
+                let mut bytes = Vec::new();
+                file.take(MAX_TOKEN_BYTES + 1)
+                    .read_to_end(&mut bytes)
                     .await
-                    .map_err(|source| TokenError::Read {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    .map_err(read_err)?;
                 (bytes, format!("file {}", path.display()))
             }
             Self::Command(command) => (run_token_command(command).await?, "command".to_owned()),
         };
+        if bytes.len() as u64 > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge { origin });
+        }
         let text = std::str::from_utf8(&bytes).map_err(|_| TokenError::Invalid {
             origin: origin.clone(),
             reason: "not UTF-8",
@@ -614,7 +630,7 @@ impl TokenSource {
 /// Runs the token command with `sh -c`, killing it when it exceeds [`TOKEN_COMMAND_TIMEOUT`].
 /// Its standard error goes to ours (the journal) for diagnosis.
 async fn run_token_command(command: &str) -> Result<Vec<u8>, TokenError> {
-    let child = tokio::process::Command::new("sh")
+    let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(std::process::Stdio::null())
@@ -623,18 +639,35 @@ async fn run_token_command(command: &str) -> Result<Vec<u8>, TokenError> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|source| TokenError::Spawn { source })?;
-    let output = tokio::time::timeout(TOKEN_COMMAND_TIMEOUT, child.wait_with_output())
+    let Some(stdout) = child.stdout.take() else {
+        return Err(TokenError::Spawn {
+            source: io::Error::other("no standard output pipe"),
+        });
+    };
+    let run = async {
+        let mut out = Vec::new();
+        stdout
+            .take(MAX_TOKEN_BYTES + 1)
+            .read_to_end(&mut out)
+            .await?;
+        if out.len() as u64 > MAX_TOKEN_BYTES {
+            // Do not wait for a command that may block writing the rest: it is killed on drop.
+            return Ok((out, None));
+        }
+        Ok::<_, io::Error>((out, Some(child.wait().await?)))
+    };
+    let (out, status) = tokio::time::timeout(TOKEN_COMMAND_TIMEOUT, run)
         .await
         .map_err(|_| TokenError::CommandTimeout {
             after: TOKEN_COMMAND_TIMEOUT,
         })?
         .map_err(|source| TokenError::Spawn { source })?;
-    if !output.status.success() {
-        return Err(TokenError::CommandFailed {
-            status: output.status.to_string(),
-        });
+    match status {
+        Some(status) if !status.success() => Err(TokenError::CommandFailed {
+            status: status.to_string(),
+        }),
+        _ => Ok(out),
     }
-    Ok(output.stdout)
 }
 
 /// Builds the rustls connector: the configured CA file as the only roots, else webpki-roots.

@@ -292,6 +292,10 @@ async fn token_source_reads_and_trims_file_and_command_output() {
             "from-cmd",
         ),
         (TokenSource::Command("echo a; true".to_owned()), "a"),
+        (
+            TokenSource::File(write("max", &[b'b'; 64 * 1024])),
+            &"b".repeat(64 * 1024),
+        ),
     ];
     for (source, expected) in ok_cases {
         let token = source.read().await;
@@ -333,6 +337,16 @@ async fn token_source_reads_and_trims_file_and_command_output() {
         (
             TokenSource::File(write("latin1", b"tok\xe9")),
             |e| matches!(e, TokenError::Invalid { .. }),
+            false,
+        ),
+        (
+            TokenSource::File(write("huge", &[b'a'; 64 * 1024 + 1])),
+            |e| matches!(e, TokenError::TooLarge { .. }),
+            false,
+        ),
+        (
+            TokenSource::Command("yes".to_owned()),
+            |e| matches!(e, TokenError::TooLarge { .. }),
             false,
         ),
         (
