@@ -21,6 +21,7 @@
 //! - [`deadline`]: the statutory clock (UK working days, bank holidays, clock stops).
 //! - [`case`], [`store`]: cases, references, the audit trail, and their sled store.
 //! - [`config`]: the one TOML configuration file.
+//! - [`mail`]: the IMAP edge (and later SMTP): the only code that talks to mail servers.
 //! - [`triage`]: the whole pure pipeline for one message.
 //! - [`cli`]: the command line.
 //!
@@ -37,6 +38,7 @@ pub mod deadline;
 pub mod extract;
 pub mod followup;
 pub mod kind;
+pub mod mail;
 pub mod message;
 pub mod parse;
 pub mod rules;

@@ -1,0 +1,1466 @@
+//! The IMAP edge: one authenticated connection to the shared mailbox.
+//!
+//! What it does: connects (IMAPS, STARTTLS, or plain only when configured), verifies the server
+//! certificate with rustls (ring provider, chosen explicitly), logs in with LOGIN or SASL XOAUTH2,
+//! selects a mailbox, lists UIDs, fetches raw messages without setting `\Seen`, files messages into
+//! folders (MOVE, else COPY + delete, else COPY + keyword), appends, and waits for new mail with
+//! IDLE (or NOOP polling when the server has no IDLE).
+//!
+//! What it does not do: parse or classify mail, keep the cursor (UIDVALIDITY + last UID, owned by
+//! the store), reconnect or retry (the caller decides, using [`ImapError::is_transient`]), or
+//! rely on unsolicited `EXISTS`/`EXPUNGE` notices for correctness: they only wake the caller, who
+//! re-syncs by UID.
+//!
+//! Every command runs under `tokio::time::timeout` (async-imap #63: a connection silently dropped
+//! by a NAT otherwise hangs forever). After a timeout or a network error the session is in an
+//! unknown state, so it is dropped: every later call fails with [`ImapError::Closed`] (transient)
+//! and the caller connects again.
+//!
+//! Nothing here logs message bodies, passwords or OAuth2 tokens.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_imap::imap_proto::{MailboxDatum, Response, Status};
+use async_imap::types::{Capability, UnsolicitedResponse};
+use async_imap::{Client, Session};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::rustls;
+use tokio_util::sync::CancellationToken;
+
+#[cfg(test)]
+mod tests;
+
+/// Default for [`ImapTimeouts::connect`]: 30 s for TCP connect, TLS handshake and greeting
+/// together; a healthy server answers in well under a second, a black-holed one never.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default for [`ImapTimeouts::command`]: 60 s per command. SELECT or SEARCH on a folder of
+/// 100,000 messages takes seconds on a loaded server; a minute without an answer means the
+/// connection is dead.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default for [`ImapTimeouts::fetch`]: 300 s for one message. Messages may be 50 MB (scanned
+/// letters); at 2 Mbit/s that is 200 s.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default for [`ImapTimeouts::poll_interval`]: 60 s between NOOPs when the server has no IDLE;
+/// new requests are then seen within a minute, far inside any statutory deadline.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// How long one IDLE command runs before it is ended and re-issued: 25 min. RFC 2177 §3 lets a
+/// server log out a client idle for 30 min, and advises re-issuing at least every 29 min.
+const IDLE_REISSUE_INTERVAL: Duration = Duration::from_secs(25 * 60);
+/// Silence during IDLE after which the connection is probed by ending the IDLE: 5 min. Dovecot
+/// sends `* OK Still here` every 2 min (chatmail/core uses the same 5 min), so 5 min of silence
+/// means a dead connection or a server that sends no keepalives; DONE tells the two apart.
+const IDLE_INACTIVITY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// Time allowed for an OAuth2 token command: 30 s, enough for a helper that asks an identity
+/// provider over HTTPS for a fresh token.
+const TOKEN_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest OAuth2 token accepted, in bytes: 64 KiB. Real access tokens (JWTs) are 1-4 KB; the cap
+/// stops a misconfigured source (a log file, a chatty command) from filling memory.
+const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+/// The keyword set on a filed message when the server can neither MOVE nor UID EXPUNGE: plain
+/// EXPUNGE would also remove messages other people marked `\Deleted` in the shared mailbox.
+pub const TRIAGED_KEYWORD: &str = "$FoiTriaged";
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Implicit TLS from the first byte (IMAPS, usually port 993). The default for a reason:
+    /// nothing, not even the greeting, travels in clear.
+    Tls,
+    /// Plain connection upgraded with STARTTLS before login (usually port 143).
+    StartTls,
+    /// No TLS at all. Only for a server on the same host or in tests: credentials travel in clear.
+    Plain,
+}
+
+/// Where an OAuth2 access token comes from. It is read again on every connection because access
+/// tokens expire after about an hour and are refreshed by something outside this daemon.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A file holding the token (whitespace around it is ignored), kept fresh by another process.
+    File(PathBuf),
+    /// A command run with `sh -c`; its standard output (trimmed) is the token.
+    Command(String),
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            // The command line may carry a client secret: never print it.
+            Self::Command(_) => f.write_str("Command(<redacted>)"),
+        }
+    }
+}
+
+/// How to authenticate.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ImapAuth {
+    /// IMAP LOGIN with a password.
+    Login {
+        /// The login name.
+        username: String,
+        /// The password; never logged or printed.
+        password: String,
+    },
+    /// SASL XOAUTH2 (Microsoft 365, Google), with a bearer token fetched on every connection.
+    XOAuth2 {
+        /// The mailbox's user name (usually its address).
+        username: String,
+        /// Where the access token comes from.
+        token_source: TokenSource,
+    },
+}
+
+impl ImapAuth {
+    /// The user name, for messages and logs (the secret is never exposed this way).
+    pub fn username(&self) -> &str {
+        match self {
+            Self::Login { username, .. } | Self::XOAuth2 { username, .. } => username,
+        }
+    }
+}
+
+impl fmt::Debug for ImapAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Login { username, .. } => f
+                .debug_struct("Login")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Self::XOAuth2 {
+                username,
+                token_source,
+            } => f
+                .debug_struct("XOAuth2")
+                .field("username", username)
+                .field("token_source", token_source)
+                .finish(),
+        }
+    }
+}
+
+/// Time limits for the IMAP conversation; every network wait is bounded by one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImapTimeouts {
+    /// TCP connect + TLS handshake + greeting (+ STARTTLS).
+    pub connect: Duration,
+    /// Any single command other than a message fetch (LOGIN, SELECT, SEARCH, MOVE, ...).
+    pub command: Duration,
+    /// Fetching one whole message.
+    pub fetch: Duration,
+    /// Interval between NOOPs in [`ImapClient::idle`] when the server has no IDLE.
+    pub poll_interval: Duration,
+}
+
+impl Default for ImapTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            command: DEFAULT_COMMAND_TIMEOUT,
+            fetch: DEFAULT_FETCH_TIMEOUT,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+        }
+    }
+}
+
+/// Everything needed to open a connection; a plain value built from the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapSettings {
+    /// Host name or IP address; also the name the certificate must carry.
+    pub host: String,
+    /// TCP port (993 for IMAPS, 143 for STARTTLS, as a rule).
+    pub port: u16,
+    /// TLS mode.
+    pub security: Security,
+    /// A PEM file of CA certificates to trust INSTEAD of the public web roots, for a server with
+    /// a private CA. `None` = the Mozilla roots bundled by `webpki-roots`.
+    pub ca_file: Option<PathBuf>,
+    /// Credentials.
+    pub auth: ImapAuth,
+    /// Time limits.
+    pub timeouts: ImapTimeouts,
+}
+
+/// Why reading an OAuth2 token failed. The token itself never appears in these messages.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The token file could not be read.
+    #[error("cannot read OAuth2 token file {path}: {source}")]
+    Read {
+        /// The configured file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The token command could not be started (e.g. `sh` missing).
+    #[error("cannot start the OAuth2 token command: {source}")]
+    Spawn {
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The token command exited unsuccessfully.
+    #[error("the OAuth2 token command failed ({status})")]
+    CommandFailed {
+        /// Exit status as printed by the OS.
+        status: String,
+    },
+    /// The token command did not finish in time (it is killed).
+    #[error("the OAuth2 token command did not finish within {after:?}")]
+    CommandTimeout {
+        /// The limit.
+        after: Duration,
+    },
+    /// The file or the command's output held no token.
+    #[error("the OAuth2 token from {origin} is empty")]
+    Empty {
+        /// `file <path>` or `command`.
+        origin: String,
+    },
+    /// The file or the command's output is larger than any real token (64 KiB).
+    #[error("the OAuth2 token from {origin} is larger than {MAX_TOKEN_BYTES} bytes")]
+    TooLarge {
+        /// `file <path>` or `command`.
+        origin: String,
+    },
+    /// The token holds characters a bearer token cannot hold (RFC 6750 §2.1).
+    #[error("the OAuth2 token from {origin} is not a bearer token: {reason}")]
+    Invalid {
+        /// `file <path>` or `command`.
+        origin: String,
+        /// What is wrong (never the token itself).
+        reason: &'static str,
+    },
+}
+
+impl TokenError {
+    /// Whether trying again later may help: a failing or slow token helper may be waiting for the
+    /// identity provider; a missing file or malformed token needs an operator.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::CommandFailed { .. } | Self::CommandTimeout { .. }
+        )
+    }
+}
+
+/// An IMAP failure, classified so the caller can decide between "retry later" and "tell an
+/// operator" ([`ImapError::is_transient`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    /// TCP connect failed (refused, unreachable, DNS).
+    #[error("cannot connect to {host}:{port}: {source}")]
+    Connect {
+        /// Configured host.
+        host: String,
+        /// Configured port.
+        port: u16,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// An operation did not finish in time; the session is dropped.
+    #[error("IMAP {op} timed out after {after:?}")]
+    Timeout {
+        /// The operation (connect, SELECT, IDLE, ...).
+        op: &'static str,
+        /// The limit that was hit.
+        after: Duration,
+    },
+    /// The connection broke or the server said BYE; the session is dropped.
+    #[error("IMAP connection lost during {op}: {detail}")]
+    Connection {
+        /// The operation.
+        op: &'static str,
+        /// What happened.
+        detail: String,
+    },
+    /// An earlier failure dropped the session; connect again.
+    #[error("IMAP session is closed after an earlier error; reconnect")]
+    Closed,
+    /// The server's certificate was rejected (unknown CA, wrong name, expired).
+    #[error("certificate of {host} rejected: {detail}")]
+    Certificate {
+        /// The name checked.
+        host: String,
+        /// rustls's reason.
+        detail: String,
+    },
+    /// The TLS handshake failed for another protocol reason (e.g. TLS to a plain-text port).
+    #[error("TLS handshake with {host} failed: {detail}")]
+    Tls {
+        /// The name checked.
+        host: String,
+        /// rustls's reason.
+        detail: String,
+    },
+    /// The CA file could not be used.
+    #[error("CA file {path}: {detail}")]
+    CaFile {
+        /// The configured file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The configured host is not a valid DNS name or IP address.
+    #[error("invalid IMAP server name {host:?}")]
+    ServerName {
+        /// The configured host.
+        host: String,
+    },
+    /// The server refused the credentials (`transient` when it said the auth service is down).
+    #[error("IMAP authentication as {username} failed: {detail}")]
+    Auth {
+        /// The user name (never the secret).
+        username: String,
+        /// The server's answer.
+        detail: String,
+        /// `[UNAVAILABLE]`: the server's auth backend is down, not the credentials wrong.
+        transient: bool,
+    },
+    /// The OAuth2 token could not be obtained.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The server answered NO (e.g. no such mailbox, permission denied).
+    #[error("IMAP server refused {op}: {detail}")]
+    No {
+        /// The operation.
+        op: &'static str,
+        /// The server's answer.
+        detail: String,
+    },
+    /// The server answered BAD (it did not understand the command).
+    #[error("IMAP server rejected {op} as bad: {detail}")]
+    Bad {
+        /// The operation.
+        op: &'static str,
+        /// The server's answer.
+        detail: String,
+    },
+    /// The server's answer could not be understood or lacked something required.
+    #[error("unexpected IMAP response to {op}: {detail}")]
+    Protocol {
+        /// The operation.
+        op: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An argument cannot be sent (CR/LF in a name, a wildcard in a folder name, a bad flag).
+    #[error("invalid {what}: {detail}")]
+    Invalid {
+        /// Which argument.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+}
+
+impl ImapError {
+    /// Whether the same call may succeed later without anyone changing the configuration:
+    /// network trouble, timeouts and lost connections are transient; certificate, credential,
+    /// configuration and protocol errors are not (retrying them only hides the problem).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Connect { .. }
+            | Self::Timeout { .. }
+            | Self::Connection { .. }
+            | Self::Closed => true,
+            Self::Auth { transient, .. } => *transient,
+            Self::Token(e) => e.is_transient(),
+            Self::Certificate { .. }
+            | Self::Tls { .. }
+            | Self::CaFile { .. }
+            | Self::ServerName { .. }
+            | Self::No { .. }
+            | Self::Bad { .. }
+            | Self::Protocol { .. }
+            | Self::Invalid { .. } => false,
+        }
+    }
+
+    /// Whether the session can no longer be used after this error (its state is unknown).
+    fn breaks_session(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. } | Self::Connection { .. } | Self::Closed | Self::Protocol { .. }
+        )
+    }
+
+    /// Classifies an async-imap error raised by `op`.
+    fn from_imap(op: &'static str, err: async_imap::error::Error) -> Self {
+        use async_imap::error::Error as E;
+        match err {
+            E::Io(e) => Self::Connection {
+                op,
+                detail: e.to_string(),
+            },
+            E::ConnectionLost => Self::Connection {
+                op,
+                detail: "connection closed by the server".to_owned(),
+            },
+            E::No(detail) => Self::No { op, detail },
+            E::Bad(detail) => Self::Bad { op, detail },
+            E::Validate(e) => Self::Invalid {
+                what: "IMAP argument",
+                detail: e.to_string(),
+            },
+            E::Append => Self::No {
+                op,
+                detail: "the server did not accept the message".to_owned(),
+            },
+            other => Self::Protocol {
+                op,
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    /// Classifies a failed LOGIN/AUTHENTICATE: NO/BAD mean the credentials or mechanism.
+    fn from_auth(username: &str, err: async_imap::error::Error) -> Self {
+        use async_imap::error::Error as E;
+        match err {
+            E::No(detail) | E::Bad(detail) => Self::Auth {
+                username: username.to_owned(),
+                // RFC 5530: [UNAVAILABLE] = the authentication backend is down right now.
+                transient: detail.contains("UNAVAILABLE") || detail.contains("Unavailable"),
+                detail,
+            },
+            other => Self::from_imap("authentication", other),
+        }
+    }
+}
+
+/// The state of a selected mailbox: what the cursor (UIDVALIDITY + last UID) is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailboxState {
+    /// When this changes, every stored UID for the mailbox is void (RFC 3501 §2.3.1.1).
+    pub uidvalidity: u32,
+    /// The UID the next message will get (at least).
+    pub uid_next: u32,
+    /// Number of messages in the mailbox.
+    pub exists: u32,
+}
+
+/// One fetched message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// Its UID in the selected mailbox.
+    pub uid: u32,
+    /// When the server received it (IMAP INTERNALDATE): the statutory "date of receipt" when the
+    /// mail came straight to the shared mailbox.
+    pub internal_date: DateTime<Utc>,
+    /// The exact RFC 5322 bytes.
+    pub raw: Vec<u8>,
+}
+
+impl fmt::Debug for Fetched {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Personal data: never print the bytes, only their size.
+        f.debug_struct("Fetched")
+            .field("uid", &self.uid)
+            .field("internal_date", &self.internal_date)
+            .field("raw_len", &self.raw.len())
+            .finish()
+    }
+}
+
+/// How [`ImapClient::file`] filed a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filed {
+    /// UID MOVE (RFC 6851).
+    Moved,
+    /// UID COPY, `\Deleted`, UID EXPUNGE of that UID only (RFC 4315 UIDPLUS).
+    CopiedAndExpunged,
+    /// UID COPY and the keyword [`TRIAGED_KEYWORD`]; the original stays in the source folder.
+    CopiedAndMarked,
+}
+
+/// Why [`ImapClient::idle`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleOutcome {
+    /// The server reported new messages (EXISTS/RECENT); re-sync by UID.
+    NewData,
+    /// The requested time passed without new messages.
+    Timeout,
+    /// The cancellation token fired.
+    Cancelled,
+}
+
+/// The byte stream under the IMAP session: TCP, or TLS over TCP.
+#[derive(Debug)]
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The SASL XOAUTH2 client response (Google's and Microsoft's format):
+/// `user=<u>\x01auth=Bearer <token>\x01\x01`.
+///
+/// # Errors
+/// [`ImapError::Invalid`] when the user name holds control characters (they would break the
+/// `\x01`-separated format). The token is assumed checked by [`TokenSource::read`].
+pub fn xoauth2_sasl(username: &str, token: &str) -> Result<String, ImapError> {
+    if username.is_empty() || username.chars().any(char::is_control) {
+        return Err(ImapError::Invalid {
+            what: "XOAUTH2 user name",
+            detail: "empty or holds control characters".to_owned(),
+        });
+    }
+    Ok(format!("user={username}\x01auth=Bearer {token}\x01\x01"))
+}
+
+/// Answers the server's XOAUTH2 challenges: the client response first; an empty line after an
+/// error challenge (the server then sends the tagged NO), as the mechanism requires.
+struct XOAuth2Authenticator {
+    response: Option<String>,
+}
+
+impl async_imap::Authenticator for XOAuth2Authenticator {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        self.response.take().unwrap_or_default()
+    }
+}
+
+impl TokenSource {
+    /// Reads the current access token: the file's contents or the command's standard output,
+    /// trimmed of surrounding whitespace.
+    ///
+    /// # Errors
+    /// [`TokenError`] when the file cannot be read, the command fails or times out (30 s), or the
+    /// result is empty, larger than 64 KiB, or not a bearer token (visible ASCII only).
+    pub async fn read(&self) -> Result<String, TokenError> {
+        let (bytes, origin) = match self {
+            Self::File(path) => {
+                let read_err = |source| TokenError::Read {
+                    path: path.clone(),
+                    source,
+                };
+                let file = tokio::fs::File::open(path).await.map_err(read_err)?;
+                let mut bytes = Vec::new();
+                file.take(MAX_TOKEN_BYTES + 1)
+                    .read_to_end(&mut bytes)
+                    .await
+                    .map_err(read_err)?;
+                (bytes, format!("file {}", path.display()))
+            }
+            Self::Command(command) => (run_token_command(command).await?, "command".to_owned()),
+        };
+        if bytes.len() as u64 > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge { origin });
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| TokenError::Invalid {
+            origin: origin.clone(),
+            reason: "not UTF-8",
+        })?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(TokenError::Empty { origin });
+        }
+        // RFC 6750 §2.1 b64token is a subset of visible ASCII; anything else (a space inside,
+        // a newline between two tokens, a control byte) would corrupt the SASL string.
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(TokenError::Invalid {
+                origin,
+                reason: "holds spaces, control or non-ASCII characters",
+            });
+        }
+        Ok(token.to_owned())
+    }
+}
+
+/// Runs the token command with `sh -c`, killing it when it exceeds [`TOKEN_COMMAND_TIMEOUT`].
+/// Its standard error goes to ours (the journal) for diagnosis.
+async fn run_token_command(command: &str) -> Result<Vec<u8>, TokenError> {
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| TokenError::Spawn { source })?;
+    let Some(stdout) = child.stdout.take() else {
+        return Err(TokenError::Spawn {
+            source: io::Error::other("no standard output pipe"),
+        });
+    };
+    let run = async {
+        let mut out = Vec::new();
+        stdout
+            .take(MAX_TOKEN_BYTES + 1)
+            .read_to_end(&mut out)
+            .await?;
+        if out.len() as u64 > MAX_TOKEN_BYTES {
+            // Do not wait for a command that may block writing the rest: it is killed on drop.
+            return Ok((out, None));
+        }
+        Ok::<_, io::Error>((out, Some(child.wait().await?)))
+    };
+    let (out, status) = tokio::time::timeout(TOKEN_COMMAND_TIMEOUT, run)
+        .await
+        .map_err(|_| TokenError::CommandTimeout {
+            after: TOKEN_COMMAND_TIMEOUT,
+        })?
+        .map_err(|source| TokenError::Spawn { source })?;
+    match status {
+        Some(status) if !status.success() => Err(TokenError::CommandFailed {
+            status: status.to_string(),
+        }),
+        _ => Ok(out),
+    }
+}
+
+/// Builds the rustls connector: the configured CA file as the only roots, else webpki-roots.
+async fn tls_connector(settings: &ImapSettings) -> Result<TlsConnector, ImapError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match &settings.ca_file {
+        Some(path) => {
+            let ca_err = |detail: String| ImapError::CaFile {
+                path: path.clone(),
+                detail,
+            };
+            let pem = tokio::fs::read(path)
+                .await
+                .map_err(|e| ca_err(e.to_string()))?;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                let cert = cert.map_err(|e| ca_err(format!("bad PEM: {e}")))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| ca_err(format!("unusable certificate: {e}")))?;
+            }
+            if roots.is_empty() {
+                return Err(ca_err("no certificate in the file".to_owned()));
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    // The provider is named explicitly: with more than one crypto provider in the dependency tree
+    // the process-wide default would be ambiguous (and `builder()` would panic).
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ImapError::Tls {
+        host: settings.host.clone(),
+        detail: e.to_string(),
+    })?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// Runs the TLS handshake on `tcp`, classifying certificate failures apart from network ones.
+async fn tls_handshake(
+    settings: &ImapSettings,
+    tcp: TcpStream,
+) -> Result<TlsStream<TcpStream>, ImapError> {
+    let connector = tls_connector(settings).await?;
+    let name = ServerName::try_from(settings.host.clone()).map_err(|_| ImapError::ServerName {
+        host: settings.host.clone(),
+    })?;
+    connector.connect(name, tcp).await.map_err(|e| {
+        let host = settings.host.clone();
+        match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            Some(
+                tls @ (rustls::Error::InvalidCertificate(_)
+                | rustls::Error::NoCertificatesPresented
+                | rustls::Error::InvalidCertRevocationList(_)),
+            ) => ImapError::Certificate {
+                host,
+                detail: tls.to_string(),
+            },
+            Some(tls) => ImapError::Tls {
+                host,
+                detail: tls.to_string(),
+            },
+            None => ImapError::Connection {
+                op: "TLS handshake",
+                detail: e.to_string(),
+            },
+        }
+    })
+}
+
+/// Reads the server greeting, which async-imap leaves to the caller. `* OK` is required; `* BYE`
+/// (server busy) is transient; `* PREAUTH` is not supported (we must log in as the configured
+/// user).
+async fn read_greeting<T>(client: &mut Client<T>) -> Result<(), ImapError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + fmt::Debug + Send,
+{
+    let Some(greeting) = client
+        .read_response()
+        .await
+        .map_err(|e| ImapError::Connection {
+            op: "greeting",
+            detail: e.to_string(),
+        })?
+    else {
+        return Err(ImapError::Connection {
+            op: "greeting",
+            detail: "closed before the greeting".to_owned(),
+        });
+    };
+    match greeting.parsed() {
+        Response::Data {
+            status: Status::Ok, ..
+        } => Ok(()),
+        Response::Data {
+            status: Status::Bye,
+            outcome,
+        } => Err(ImapError::Connection {
+            op: "greeting",
+            detail: format!("server said BYE: {:?}", outcome.information),
+        }),
+        other => Err(ImapError::Protocol {
+            op: "greeting",
+            detail: format!("unexpected greeting {other:?}"),
+        }),
+    }
+}
+
+/// Wraps a connect-phase future in the connect timeout.
+async fn within<T>(
+    limit: Duration,
+    op: &'static str,
+    fut: impl Future<Output = Result<T, ImapError>>,
+) -> Result<T, ImapError> {
+    tokio::time::timeout(limit, fut)
+        .await
+        .map_err(|_| ImapError::Timeout { op, after: limit })?
+}
+
+/// Opens the TCP/TLS transport and reads the greeting (with STARTTLS in between if asked).
+async fn open_transport(settings: &ImapSettings) -> Result<Client<Transport>, ImapError> {
+    let tcp = TcpStream::connect((settings.host.as_str(), settings.port))
+        .await
+        .map_err(|source| ImapError::Connect {
+            host: settings.host.clone(),
+            port: settings.port,
+            source,
+        })?;
+    // Small commands, answered one by one: Nagle would only add latency.
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
+    match settings.security {
+        Security::Tls => {
+            let tls = tls_handshake(settings, tcp).await?;
+            let mut client = Client::new(Transport::Tls(Box::new(tls)));
+            read_greeting(&mut client).await?;
+            Ok(client)
+        }
+        Security::Plain => {
+            let mut client = Client::new(Transport::Plain(tcp));
+            read_greeting(&mut client).await?;
+            Ok(client)
+        }
+        Security::StartTls => {
+            let mut client = Client::new(tcp);
+            read_greeting(&mut client).await?;
+            client
+                .run_command_and_check_ok("STARTTLS", None)
+                .await
+                .map_err(|e| ImapError::from_imap("STARTTLS", e))?;
+            // `into_inner` drops anything the server sent after its OK: such bytes were not
+            // protected by TLS (the STARTTLS command-injection class of attacks, RFC 3207 §6).
+            let tls = tls_handshake(settings, client.into_inner()).await?;
+            // No greeting after STARTTLS (RFC 3501 §6.2.1).
+            Ok(Client::new(Transport::Tls(Box::new(tls))))
+        }
+    }
+}
+
+/// One authenticated IMAP connection. Owned by one task (IMAP is a conversation: commands
+/// cannot be interleaved); other tasks talk to that task, not to this value.
+pub struct ImapClient {
+    /// `None` once an error left the session in an unknown state.
+    session: Option<Session<Transport>>,
+    /// Capabilities after login, upper-cased ("IDLE", "MOVE", "UIDPLUS", "AUTH=PLAIN", ...).
+    capabilities: HashSet<String>,
+    timeouts: ImapTimeouts,
+    /// The server's hierarchy delimiter, once asked (`Some(None)`: a flat namespace).
+    delimiter: Option<Option<String>>,
+    /// Folders (server names) known to exist, so `file` asks LIST only once per folder.
+    known_folders: HashSet<String>,
+}
+
+impl fmt::Debug for ImapClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapClient")
+            .field("open", &self.session.is_some())
+            .field("capabilities", &self.capabilities)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImapClient {
+    /// Connects, verifies TLS, authenticates and reads the capabilities (only after login are
+    /// they complete: Dovecot lists MOVE, UIDPLUS etc. only then).
+    ///
+    /// # Errors
+    /// [`ImapError::Connect`]/[`ImapError::Timeout`]/[`ImapError::Connection`] (transient),
+    /// [`ImapError::Certificate`], [`ImapError::Tls`], [`ImapError::CaFile`],
+    /// [`ImapError::ServerName`], [`ImapError::Auth`], [`ImapError::Token`].
+    pub async fn connect(settings: &ImapSettings) -> Result<Self, ImapError> {
+        let timeouts = settings.timeouts;
+        let client = within(timeouts.connect, "connect", open_transport(settings)).await?;
+        let username = settings.auth.username();
+        let session = match &settings.auth {
+            ImapAuth::Login { username, password } => {
+                tokio::time::timeout(timeouts.command, client.login(username, password))
+                    .await
+                    .map_err(|_| ImapError::Timeout {
+                        op: "LOGIN",
+                        after: timeouts.command,
+                    })?
+                    .map_err(|(e, _client)| ImapError::from_auth(username, e))?
+            }
+            ImapAuth::XOAuth2 {
+                username,
+                token_source,
+            } => {
+                // Read on every connection: tokens expire, the source is kept fresh elsewhere.
+                let token = token_source.read().await?;
+                let authenticator = XOAuth2Authenticator {
+                    response: Some(xoauth2_sasl(username, &token)?),
+                };
+                tokio::time::timeout(
+                    timeouts.command,
+                    client.authenticate("XOAUTH2", authenticator),
+                )
+                .await
+                .map_err(|_| ImapError::Timeout {
+                    op: "AUTHENTICATE",
+                    after: timeouts.command,
+                })?
+                .map_err(|(e, _client)| ImapError::from_auth(username, e))?
+            }
+        };
+        let mut client = Self {
+            session: Some(session),
+            capabilities: HashSet::new(),
+            timeouts,
+            delimiter: None,
+            known_folders: HashSet::new(),
+        };
+        let caps = client
+            .run("CAPABILITY", timeouts.command, async |s| {
+                s.capabilities().await
+            })
+            .await?;
+        client.capabilities = caps
+            .iter()
+            .map(|c| match c {
+                Capability::Imap4rev1 => "IMAP4REV1".to_owned(),
+                Capability::Auth(m) => format!("AUTH={}", m.to_ascii_uppercase()),
+                Capability::Atom(a) => a.to_ascii_uppercase(),
+            })
+            .collect();
+        tracing::debug!(
+            host = %settings.host,
+            port = settings.port,
+            security = ?settings.security,
+            username,
+            idle = client.has_idle(),
+            r#move = client.has_move(),
+            "IMAP connected"
+        );
+        Ok(client)
+    }
+
+    /// Whether the server announced `cap` after login (case-insensitive).
+    pub fn has_capability(&self, cap: &str) -> bool {
+        self.capabilities.contains(&cap.to_ascii_uppercase())
+    }
+
+    /// Whether the server has IDLE (RFC 2177); without it [`ImapClient::idle`] polls with NOOP.
+    pub fn has_idle(&self) -> bool {
+        self.has_capability("IDLE")
+    }
+
+    /// Whether the server has MOVE (RFC 6851); without it [`ImapClient::file`] copies.
+    pub fn has_move(&self) -> bool {
+        self.has_capability("MOVE")
+    }
+
+    /// Runs one command under `limit`; on an error that leaves the session in an unknown state,
+    /// drops the session.
+    async fn run<T>(
+        &mut self,
+        op: &'static str,
+        limit: Duration,
+        command: impl AsyncFnOnce(&mut Session<Transport>) -> async_imap::error::Result<T>,
+    ) -> Result<T, ImapError> {
+        let session = self.session.as_mut().ok_or(ImapError::Closed)?;
+        let err = match tokio::time::timeout(limit, command(session)).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => ImapError::from_imap(op, e),
+            Err(_) => ImapError::Timeout { op, after: limit },
+        };
+        if err.breaks_session() {
+            self.session = None;
+        }
+        Err(err)
+    }
+
+    /// Empties the unsolicited-response channel, telling whether it announced new messages.
+    /// The channel is bounded (100) and async-imap drops what does not fit, so this is a hint
+    /// to wake up, never a record of what arrived.
+    fn drain_new_data(&mut self) -> bool {
+        let Some(session) = self.session.as_mut() else {
+            return false;
+        };
+        let mut new_data = false;
+        while let Ok(response) = session.unsolicited_responses.try_recv() {
+            if matches!(
+                response,
+                UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+            ) {
+                new_data = true;
+            }
+        }
+        new_data
+    }
+
+    /// Selects `mailbox` (read-write) and returns what the cursor is checked against. Falls back
+    /// to STATUS when the server leaves UIDNEXT out of the SELECT answer.
+    ///
+    /// # Errors
+    /// [`ImapError::No`] for a missing mailbox; [`ImapError::Protocol`] when the server gives no
+    /// UIDVALIDITY (UIDs would then be meaningless as a cursor); network errors.
+    pub async fn select(&mut self, mailbox: &str) -> Result<MailboxState, ImapError> {
+        let name = self.server_folder_name(mailbox).await?;
+        let limit = self.timeouts.command;
+        let selected = self
+            .run("SELECT", limit, async |s| s.select(&name).await)
+            .await?;
+        // What arrived before or during SELECT is in its answer: stale wake-up hints.
+        self.drain_new_data();
+        let Some(uidvalidity) = selected.uid_validity else {
+            self.session = None;
+            return Err(ImapError::Protocol {
+                op: "SELECT",
+                detail: "no UIDVALIDITY".to_owned(),
+            });
+        };
+        let uid_next = match selected.uid_next {
+            Some(n) => n,
+            None => {
+                let status = self
+                    .run("STATUS", limit, async |s| {
+                        s.status(&name, "(UIDNEXT)").await
+                    })
+                    .await?;
+                status.uid_next.ok_or_else(|| ImapError::Protocol {
+                    op: "STATUS",
+                    detail: "no UIDNEXT".to_owned(),
+                })?
+            }
+        };
+        Ok(MailboxState {
+            uidvalidity,
+            uid_next,
+            exists: selected.exists,
+        })
+    }
+
+    /// All UIDs in the selected mailbox, ascending.
+    ///
+    /// # Errors
+    /// Network errors and server refusals.
+    pub async fn uid_search_all(&mut self) -> Result<Vec<u32>, ImapError> {
+        let limit = self.timeouts.command;
+        let uids = self
+            .run("UID SEARCH", limit, async |s| s.uid_search("ALL").await)
+            .await?;
+        let mut uids: Vec<u32> = uids.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// UIDs `>= first_uid` in the selected mailbox, ascending: the messages after the cursor.
+    ///
+    /// `UID SEARCH UID n:*` always matches the highest UID even when it is below `n`
+    /// (RFC 3501 §6.4.8: `*` is the largest UID in use, and `n:*` means the range between the
+    /// two, whichever is larger), so the answer is filtered.
+    ///
+    /// # Errors
+    /// Network errors and server refusals.
+    pub async fn uids_from(&mut self, first_uid: u32) -> Result<Vec<u32>, ImapError> {
+        let first = first_uid.max(1);
+        let limit = self.timeouts.command;
+        let query = format!("UID {first}:*");
+        let uids = self
+            .run("UID SEARCH", limit, async |s| s.uid_search(&query).await)
+            .await?;
+        Ok(filter_uids_from(uids, first))
+    }
+
+    /// Fetches one message's exact bytes and INTERNALDATE with `BODY.PEEK[]`, which (unlike
+    /// `BODY[]`) leaves `\Seen` alone, so officers still see the message as unread.
+    ///
+    /// Returns `Ok(None)` when no message has this UID (expunged meanwhile).
+    ///
+    /// # Errors
+    /// [`ImapError::Protocol`] when the answer lacks the body or the INTERNALDATE; network errors.
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
+        let limit = self.timeouts.fetch;
+        let set = uid.to_string();
+        let fetches = self
+            .run("UID FETCH", limit, async |s| {
+                s.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+        // Other FETCH lines (flag changes of other messages) may ride along: match the UID.
+        let Some(fetch) = fetches.iter().find(|f| f.uid == Some(uid)) else {
+            return Ok(None);
+        };
+        let raw = fetch.body().ok_or_else(|| ImapError::Protocol {
+            op: "UID FETCH",
+            detail: format!("no body for UID {uid}"),
+        })?;
+        let internal_date = fetch.internal_date().ok_or_else(|| ImapError::Protocol {
+            op: "UID FETCH",
+            detail: format!("no INTERNALDATE for UID {uid}"),
+        })?;
+        Ok(Some(Fetched {
+            uid,
+            internal_date: internal_date.with_timezone(&Utc),
+            raw: raw.to_vec(),
+        }))
+    }
+
+    /// Files message `uid` of the selected mailbox into `folder` (`/`-separated, e.g.
+    /// `Triage/FOI`), creating the folder if missing: UID MOVE when the server has MOVE; else
+    /// UID COPY, `\Deleted` and UID EXPUNGE of just that UID (UIDPLUS); else UID COPY and the
+    /// keyword [`TRIAGED_KEYWORD`] (never a plain EXPUNGE, which would remove other people's
+    /// deleted mail). A UID that no longer exists is not an error: filing is idempotent.
+    ///
+    /// # Errors
+    /// [`ImapError::Invalid`] for a bad folder name; [`ImapError::No`] when the server refuses
+    /// (permissions, quota); network errors.
+    pub async fn file(&mut self, uid: u32, folder: &str) -> Result<Filed, ImapError> {
+        let target = self.ensure_folder(folder).await?;
+        let limit = self.timeouts.command;
+        let set = uid.to_string();
+        if self.has_move() {
+            self.run("UID MOVE", limit, async |s| s.uid_mv(&set, &target).await)
+                .await?;
+            return Ok(Filed::Moved);
+        }
+        self.run("UID COPY", limit, async |s| s.uid_copy(&set, &target).await)
+            .await?;
+        if self.has_capability("UIDPLUS") {
+            self.run("UID STORE", limit, async |s| {
+                s.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+            self.run("UID EXPUNGE", limit, async |s| {
+                s.uid_expunge(&set).await?.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            Ok(Filed::CopiedAndExpunged)
+        } else {
+            let flags = format!("+FLAGS.SILENT ({TRIAGED_KEYWORD})");
+            self.run("UID STORE", limit, async |s| {
+                s.uid_store(&set, &flags)
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+            Ok(Filed::CopiedAndMarked)
+        }
+    }
+
+    /// Appends `raw` to `folder` (created if missing) with `flags` (e.g. `\Seen`), for tests and
+    /// for importing mail. The server sets INTERNALDATE to now.
+    ///
+    /// # Errors
+    /// [`ImapError::Invalid`] for a bad folder name or flag; server refusals; network errors.
+    pub async fn append(
+        &mut self,
+        folder: &str,
+        raw: &[u8],
+        flags: &[&str],
+    ) -> Result<(), ImapError> {
+        for flag in flags {
+            validate_flag(flag)?;
+        }
+        let target = self.ensure_folder(folder).await?;
+        let flag_list = (!flags.is_empty()).then(|| format!("({})", flags.join(" ")));
+        let limit = self.timeouts.fetch;
+        self.run("APPEND", limit, async |s| {
+            s.append(&target, flag_list.as_deref(), None, raw).await
+        })
+        .await
+    }
+
+    /// Waits up to `timeout` for new messages in the selected mailbox, or until `cancel` fires.
+    ///
+    /// Returns at once with `NewData` when a notice of new mail arrived with an earlier command
+    /// (so mail that came in while the caller was busy is never slept through). Uses IDLE,
+    /// re-issued every 25 min (RFC 2177), and ends it with DONE before returning, so the client
+    /// is ready for the next command; without IDLE it sends NOOP every
+    /// [`ImapTimeouts::poll_interval`]. Expunges and flag changes by others do not wake it.
+    ///
+    /// # Errors
+    /// Network errors and timeouts (the session is then dropped); [`ImapError::Connection`] when
+    /// the server says BYE or closes the connection.
+    pub async fn idle(
+        &mut self,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<IdleOutcome, ImapError> {
+        if cancel.is_cancelled() {
+            return Ok(IdleOutcome::Cancelled);
+        }
+        if self.drain_new_data() {
+            return Ok(IdleOutcome::NewData);
+        }
+        let deadline = Instant::now() + timeout;
+        if !self.has_idle() {
+            return self.poll(deadline, cancel).await;
+        }
+        let limit = self.timeouts.command;
+        loop {
+            let session = self.session.take().ok_or(ImapError::Closed)?;
+            let mut handle = session.idle();
+            tokio::time::timeout(limit, handle.init())
+                .await
+                .map_err(|_| ImapError::Timeout {
+                    op: "IDLE",
+                    after: limit,
+                })?
+                .map_err(|e| ImapError::from_imap("IDLE", e))?;
+            let segment_end = deadline.min(Instant::now() + IDLE_REISSUE_INTERVAL);
+            let wake = wait_idle(&mut handle, segment_end, cancel).await?;
+            let session = tokio::time::timeout(limit, handle.done())
+                .await
+                .map_err(|_| ImapError::Timeout {
+                    op: "IDLE DONE",
+                    after: limit,
+                })?
+                .map_err(|e| ImapError::from_imap("IDLE DONE", e))?;
+            self.session = Some(session);
+            match wake {
+                Wake::NewData => return Ok(IdleOutcome::NewData),
+                Wake::Cancelled => return Ok(IdleOutcome::Cancelled),
+                Wake::Elapsed if Instant::now() >= deadline => {
+                    // A notice that raced with DONE is in the channel: report it rather than
+                    // make the caller wait a whole cycle.
+                    return Ok(if self.drain_new_data() {
+                        IdleOutcome::NewData
+                    } else {
+                        IdleOutcome::Timeout
+                    });
+                }
+                Wake::Elapsed => {}
+            }
+        }
+    }
+
+    /// The NOOP-polling form of [`ImapClient::idle`] for servers without IDLE.
+    async fn poll(
+        &mut self,
+        deadline: Instant,
+        cancel: &CancellationToken,
+    ) -> Result<IdleOutcome, ImapError> {
+        let limit = self.timeouts.command;
+        loop {
+            let next = deadline.min(Instant::now() + self.timeouts.poll_interval);
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Ok(IdleOutcome::Cancelled),
+                () = tokio::time::sleep_until(next) => {}
+            }
+            self.run("NOOP", limit, async |s| s.noop().await).await?;
+            if self.drain_new_data() {
+                return Ok(IdleOutcome::NewData);
+            }
+            if Instant::now() >= deadline {
+                return Ok(IdleOutcome::Timeout);
+            }
+        }
+    }
+
+    /// Logs out politely; the connection is closed either way.
+    ///
+    /// # Errors
+    /// Network errors or a timeout while saying goodbye (nothing is lost by then).
+    pub async fn logout(mut self) -> Result<(), ImapError> {
+        let limit = self.timeouts.command;
+        self.run("LOGOUT", limit, async |s| s.logout().await).await
+    }
+
+    /// The server's hierarchy delimiter (asked once with `LIST "" ""`).
+    async fn delimiter(&mut self) -> Result<Option<String>, ImapError> {
+        if let Some(delimiter) = &self.delimiter {
+            return Ok(delimiter.clone());
+        }
+        let limit = self.timeouts.command;
+        let names = self
+            .run("LIST", limit, async |s| {
+                s.list(Some(""), Some("\"\""))
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+        let delimiter = names.first().and_then(|n| n.delimiter()).map(str::to_owned);
+        self.delimiter = Some(delimiter.clone());
+        Ok(delimiter)
+    }
+
+    /// Turns a configured `/`-separated folder name into the server's name (its delimiter).
+    async fn server_folder_name(&mut self, folder: &str) -> Result<String, ImapError> {
+        validate_folder(folder)?;
+        if !folder.contains('/') {
+            return Ok(folder.to_owned());
+        }
+        match self.delimiter().await? {
+            Some(d) if d != "/" => {
+                if folder.contains(d.as_str()) {
+                    return Err(ImapError::Invalid {
+                        what: "folder name",
+                        detail: format!("{folder:?} holds the server's delimiter {d:?}"),
+                    });
+                }
+                Ok(folder.replace('/', &d))
+            }
+            _ => Ok(folder.to_owned()),
+        }
+    }
+
+    /// Makes sure `folder` exists, creating it if needed; returns the server's name for it.
+    async fn ensure_folder(&mut self, folder: &str) -> Result<String, ImapError> {
+        let name = self.server_folder_name(folder).await?;
+        if self.known_folders.contains(&name) {
+            return Ok(name);
+        }
+        if !self.folder_exists(&name).await? {
+            let limit = self.timeouts.command;
+            let created = self
+                .run("CREATE", limit, async |s| s.create(&name).await)
+                .await;
+            if let Err(err) = created {
+                // Someone else (another officer, a second instance) may have created it
+                // between our LIST and CREATE: only then is a refusal fine.
+                if !matches!(err, ImapError::No { .. }) || !self.folder_exists(&name).await? {
+                    return Err(err);
+                }
+            } else {
+                tracing::info!(folder = %name, "created IMAP folder");
+            }
+        }
+        self.known_folders.insert(name.clone());
+        Ok(name)
+    }
+
+    /// Whether a mailbox with exactly this server name exists.
+    async fn folder_exists(&mut self, name: &str) -> Result<bool, ImapError> {
+        let limit = self.timeouts.command;
+        let pattern = quote(name);
+        let names = self
+            .run("LIST", limit, async |s| {
+                s.list(Some(""), Some(&pattern))
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+        Ok(names.iter().any(|n| {
+            n.name() == name || (name.eq_ignore_ascii_case("INBOX") && n.name() == "INBOX")
+        }))
+    }
+}
+
+/// Why [`wait_idle`] stopped waiting.
+enum Wake {
+    NewData,
+    Elapsed,
+    Cancelled,
+}
+
+/// Waits inside one IDLE command until new mail, `until`, or cancellation. Keepalives, flag
+/// changes and expunges are skipped. After 5 min of silence it returns `Elapsed` so the caller
+/// ends the IDLE: a successful DONE proves the connection alive, a failed one reports it dead.
+async fn wait_idle(
+    handle: &mut async_imap::extensions::idle::Handle<Transport>,
+    until: Instant,
+    cancel: &CancellationToken,
+) -> Result<Wake, ImapError> {
+    use async_imap::extensions::idle::IdleResponse;
+    loop {
+        // `_stop` must live while `wait` is polled: dropping it interrupts the wait at once.
+        let (wait, _stop) = handle.wait_with_timeout(IDLE_INACTIVITY_TIMEOUT);
+        // The wait reads through async-imap's buffered stream, so dropping it when another branch
+        // wins loses no bytes; anything half-read is parsed by DONE's reader.
+        let response = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Ok(Wake::Cancelled),
+            () = tokio::time::sleep_until(until) => return Ok(Wake::Elapsed),
+            r = wait => r.map_err(|e| ImapError::from_imap("IDLE", e))?,
+        };
+        match response {
+            IdleResponse::NewData(data) => match data.parsed() {
+                Response::MailboxData(MailboxDatum::Exists(_) | MailboxDatum::Recent(_)) => {
+                    return Ok(Wake::NewData);
+                }
+                Response::Data {
+                    status: Status::Bye,
+                    outcome,
+                } => {
+                    return Err(ImapError::Connection {
+                        op: "IDLE",
+                        detail: format!("server said BYE: {:?}", outcome.information),
+                    });
+                }
+                _ => {}
+            },
+            IdleResponse::Timeout => return Ok(Wake::Elapsed),
+            // We never drop `_stop` while waiting, so this is async-imap's report of the stream
+            // ending: the server closed the connection.
+            IdleResponse::ManualInterrupt => {
+                return Err(ImapError::Connection {
+                    op: "IDLE",
+                    detail: "connection closed by the server".to_owned(),
+                });
+            }
+        }
+    }
+}
+
+/// Keeps the UIDs `>= first`, ascending (see [`ImapClient::uids_from`] for why).
+fn filter_uids_from(uids: impl IntoIterator<Item = u32>, first: u32) -> Vec<u32> {
+    let mut kept: Vec<u32> = uids.into_iter().filter(|&u| u >= first).collect();
+    kept.sort_unstable();
+    kept.dedup();
+    kept
+}
+
+/// Checks a configured folder name: ASCII (IMAP needs modified UTF-7 otherwise), no CR/LF/NUL
+/// or other control characters, no LIST wildcards, no empty `/` segments.
+fn validate_folder(folder: &str) -> Result<(), ImapError> {
+    let invalid = |detail: &str| ImapError::Invalid {
+        what: "folder name",
+        detail: format!("{folder:?}: {detail}"),
+    };
+    if folder.is_empty() {
+        return Err(invalid("empty"));
+    }
+    if !folder.is_ascii() {
+        return Err(invalid("not ASCII"));
+    }
+    if folder.chars().any(|c| c.is_ascii_control()) {
+        return Err(invalid("holds control characters"));
+    }
+    if folder.contains(['*', '%']) {
+        return Err(invalid("holds a LIST wildcard (* or %)"));
+    }
+    if folder.split('/').any(str::is_empty) {
+        return Err(invalid("has an empty path segment"));
+    }
+    Ok(())
+}
+
+/// Checks a flag for APPEND: a system flag (`\Seen`) or a keyword atom (`$Label`).
+fn validate_flag(flag: &str) -> Result<(), ImapError> {
+    let atom = flag.strip_prefix('\\').unwrap_or(flag);
+    let ok = !atom.is_empty()
+        && atom
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"(){%*\"\\]".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ImapError::Invalid {
+            what: "flag",
+            detail: format!("{flag:?} is not a flag or keyword atom"),
+        })
+    }
+}
+
+/// An IMAP quoted string (RFC 3501 §4.3); the caller has excluded CR, LF and NUL.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
