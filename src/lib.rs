@@ -21,6 +21,8 @@
 //! - [`deadline`]: the statutory clock (UK working days, bank holidays, clock stops).
 //! - [`case`], [`store`]: cases, references, the audit trail, and their sled store.
 //! - [`config`]: the one TOML configuration file.
+//! - [`compose`]: acknowledgement templates rendered into RFC 5322 messages (pure).
+//! - [`mail`]: the mail edges (SMTP sending).
 //! - [`triage`]: the whole pure pipeline for one message.
 //! - [`cli`]: the command line.
 //!
@@ -32,11 +34,13 @@
 
 pub mod case;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod deadline;
 pub mod extract;
 pub mod followup;
 pub mod kind;
+pub mod mail;
 pub mod message;
 pub mod parse;
 pub mod rules;

@@ -1,0 +1,1 @@
+//! SMTP sending (in progress).
