@@ -1,19 +1,25 @@
 //! SMTP edge: hands finished messages to the organisation's mail server and says how it went.
 //!
 //! What it does: [`Mailer::send`] submits raw RFC 5322 bytes (from [`crate::compose`]) over plain
-//! SMTP, STARTTLS or implicit TLS, with optional AUTH, using lettre's
-//! `AsyncSmtpTransport<Tokio1Executor>` (rustls with ring; an extra root certificate from
-//! `ca_file`), and classifies the result as [`SendOutcome::Sent`], [`SendOutcome::Transient`]
-//! (retry later) or [`SendOutcome::Permanent`] (this message will never go as it is).
+//! SMTP, STARTTLS or implicit TLS, with optional AUTH (PLAIN/LOGIN), using lettre's async SMTP
+//! client on tokio (rustls with ring; an extra root certificate from `ca_file`), and classifies
+//! the result as [`SendOutcome::Sent`], [`SendOutcome::Transient`] (retry later) or
+//! [`SendOutcome::Permanent`] (this message will never go as it is).
 //!
 //! What it does not do: no retries, no queue, no clock (the outbox owns those), no rendering, and
 //! it never logs message bodies or credentials.
 //!
-//! Timeouts: lettre's own `timeout` covers connecting and each read (lettre #1027), so the whole
-//! send is also wrapped in `tokio::time::timeout`. A send cut off by that timeout drops lettre's
-//! pooled connection mid-conversation; lettre returns it to its pool, but the pool tests every
-//! idle connection with `NOOP` before reuse, and a connection stuck inside `DATA` never answers
-//! that, so it is dropped (the server then discards the unterminated message) rather than reused.
+//! One connection per message. lettre's pooled `AsyncSmtpTransport` returns a connection to its
+//! pool even when the send future was dropped half-way (our timeout), and a reused connection can
+//! then hold an unread reply, so the next message would read every reply one step late. With a
+//! fresh connection per message, a cut-off send simply closes the socket: the server discards an
+//! unterminated DATA, and nothing is ever reused. Acknowledgements are a few a minute, so the
+//! extra handshakes cost nothing that matters.
+//!
+//! Timeouts: lettre's own `timeout` covers only connecting (lettre #1027), so the whole
+//! exchange (connect, TLS, AUTH, MAIL/RCPT/DATA) is wrapped in `tokio::time::timeout`. After the
+//! server has accepted the message, QUIT gets its own short timeout and its result is ignored:
+//! a slow goodbye must never turn a sent message into a "retry" (a duplicate).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -21,28 +27,27 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::transport::smtp::{AsyncSmtpTransport, PoolConfig};
-use lettre::{AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
 
 /// Default time for one whole send (connect, TLS, AUTH, MAIL/RCPT/DATA), in seconds. Generous for
 /// a slow relay, short enough that a wedged server cannot stall the outbox for long.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
-/// Idle pooled connections kept open, at most. Acknowledgements come in bursts of a few; more
-/// connections than this would only hold server slots.
-const POOL_MAX_SIZE: u32 = 4;
+/// Time allowed for QUIT after the message was accepted, in seconds. Its outcome is ignored.
+const QUIT_TIMEOUT_SECS: u64 = 5;
 
-/// How long an idle pooled connection is kept, in seconds: below the 300 s most servers allow an
-/// idle client (RFC 5321 §4.5.3.2.7), so we close first.
-const POOL_IDLE_SECS: u64 = 60;
+/// AUTH mechanisms we offer, in order of preference (the server's list decides). Both send the
+/// password as is, which is why credentials require TLS (see [`SmtpError::CredentialsWithoutTls`]).
+const AUTH_MECHANISMS: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
 
 /// How to protect the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
     /// Implicit TLS from the first byte (port 465, RFC 8314).
     Tls,
-    /// Plain connection upgraded with STARTTLS, which is then required (port 587).
+    /// Plain connection upgraded with STARTTLS, which is then required (port 587, RFC 3207).
     StartTls,
     /// No encryption: only for a relay on the same host or a test server. Refused with
     /// credentials, so a password never crosses the network in clear.
@@ -124,10 +129,6 @@ pub enum SmtpError {
     /// A zero timeout would fail every send.
     #[error("smtp timeout must be more than zero")]
     ZeroTimeout,
-    /// lettre's connection pool spawns a tokio task, so the mailer must be built inside a tokio
-    /// runtime; this is returned instead of lettre's panic.
-    #[error("the SMTP mailer must be created inside a tokio runtime")]
-    NoRuntime,
 }
 
 /// What happened to one message. The outbox records it and decides about retries.
@@ -144,39 +145,56 @@ pub enum SendOutcome {
         /// What went wrong, without message content or credentials.
         error: String,
     },
-    /// This message will not go as it is: a 5xx reply (including a refused login), or an
-    /// envelope address that is not an address.
+    /// This message will not go as it is: a 5xx reply (including a refused login, RFC 4954
+    /// 535), or an envelope address that is not an address.
     Permanent {
         /// What went wrong, without message content or credentials.
         error: String,
     },
 }
 
-/// Sends messages over one SMTP configuration. Cheap to share (`&self`); clone it freely.
+/// How the connection is secured, with the TLS parameters built once at start.
+#[derive(Clone)]
+enum Transport {
+    Plain,
+    StartTls(TlsParameters),
+    Wrapper(TlsParameters),
+}
+
+/// Sends messages over one SMTP configuration. Cheap to share (`&self`) and to clone.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    transport: Transport,
+    credentials: Option<Credentials>,
+    hello: ClientId,
     timeout: Duration,
-    endpoint: String,
 }
 
 impl fmt::Debug for Mailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let security = match self.transport {
+            Transport::Plain => "plain",
+            Transport::StartTls(_) => "starttls",
+            Transport::Wrapper(_) => "tls",
+        };
         f.debug_struct("Mailer")
-            .field("endpoint", &self.endpoint)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &security)
+            .field("auth", &self.credentials.is_some())
             .field("timeout", &self.timeout)
             .finish()
     }
 }
 
 impl Mailer {
-    /// Builds the transport; connects lazily, on the first send.
-    ///
-    /// Must be called inside a tokio runtime (lettre's pool starts a cleanup task).
+    /// Checks the settings and prepares TLS; connects only when sending.
     ///
     /// # Errors
     /// An empty host, a zero timeout, credentials on a plain connection, an unreadable or invalid
-    /// `ca_file`, TLS parameters lettre refuses, or no tokio runtime.
+    /// `ca_file`, or TLS parameters lettre refuses.
     pub fn new(settings: &SmtpSettings) -> Result<Mailer, SmtpError> {
         let host = settings.host.trim();
         if host.is_empty() {
@@ -188,32 +206,21 @@ impl Mailer {
         if settings.credentials.is_some() && settings.security == Security::Plain {
             return Err(SmtpError::CredentialsWithoutTls);
         }
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(SmtpError::NoRuntime);
-        }
-        let tls = match settings.security {
-            Security::Plain => Tls::None,
-            Security::StartTls => Tls::Required(tls_parameters(host, settings)?),
-            Security::Tls => Tls::Wrapper(tls_parameters(host, settings)?),
+        let transport = match settings.security {
+            Security::Plain => Transport::Plain,
+            Security::StartTls => Transport::StartTls(tls_parameters(host, settings)?),
+            Security::Tls => Transport::Wrapper(tls_parameters(host, settings)?),
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(settings.port)
-            .tls(tls)
-            .timeout(Some(settings.timeout))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(POOL_MAX_SIZE)
-                    .idle_timeout(Duration::from_secs(POOL_IDLE_SECS)),
-            );
-        if let Some(c) = &settings.credentials {
-            builder = builder
-                .credentials(Credentials::new(c.username.clone(), c.password.clone()))
-                .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-        }
         Ok(Mailer {
-            transport: builder.build(),
+            host: host.to_string(),
+            port: settings.port,
+            transport,
+            credentials: settings
+                .credentials
+                .as_ref()
+                .map(|c| Credentials::new(c.username.clone(), c.password.clone())),
+            hello: ClientId::default(),
             timeout: settings.timeout,
-            endpoint: format!("{host}:{}", settings.port),
         })
     }
 
@@ -226,25 +233,54 @@ impl Mailer {
             Ok(e) => e,
             Err(error) => return SendOutcome::Permanent { error },
         };
-        match tokio::time::timeout(self.timeout, self.transport.send_raw(&envelope, raw)).await {
+        let endpoint = format!("{}:{}", self.host, self.port);
+        match tokio::time::timeout(self.timeout, self.deliver(&envelope, raw)).await {
             Err(_) => SendOutcome::Transient {
                 error: format!(
-                    "no answer from {} within {} s",
-                    self.endpoint,
+                    "{endpoint}: no answer within {} s",
                     self.timeout.as_secs_f64()
                 ),
             },
-            Ok(Ok(response)) => SendOutcome::Sent {
-                response: response_text(&response),
-            },
-            Ok(Err(e)) => classify(&self.endpoint, &e),
+            Ok(Ok((response, mut conn))) => {
+                // Sent. The goodbye is a courtesy: bounded, and its outcome ignored.
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(QUIT_TIMEOUT_SECS), conn.quit()).await;
+                SendOutcome::Sent {
+                    response: response_text(&response),
+                }
+            }
+            Ok(Err(e)) => classify(&endpoint, &e),
         }
     }
 
-    /// Closes pooled connections politely (QUIT). Call once at shutdown.
-    pub async fn shutdown(&self) {
-        // Bounded: a dead server must not hold up the daemon's shutdown.
-        let _ = tokio::time::timeout(self.timeout, self.transport.shutdown()).await;
+    /// One fresh connection: greeting and EHLO, STARTTLS or TLS, AUTH, then the transaction.
+    /// Returns the connection too, so the caller can say QUIT outside the send timeout.
+    async fn deliver(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<(Response, AsyncSmtpConnection), lettre::transport::smtp::Error> {
+        let wrapper = match &self.transport {
+            Transport::Wrapper(p) => Some(p.clone()),
+            Transport::Plain | Transport::StartTls(_) => None,
+        };
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (self.host.as_str(), self.port),
+            Some(self.timeout),
+            &self.hello,
+            wrapper,
+            None,
+        )
+        .await?;
+        if let Transport::StartTls(p) = &self.transport {
+            // Fails when the server does not offer STARTTLS: we never fall back to clear text.
+            conn.starttls(p.clone(), &self.hello).await?;
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(&AUTH_MECHANISMS, c).await?;
+        }
+        let response = conn.send(envelope, raw).await?;
+        Ok((response, conn))
     }
 }
 
@@ -292,7 +328,7 @@ fn envelope(from: &str, to: &[String]) -> Result<Envelope, String> {
     Envelope::new(Some(from_addr), rcpts).map_err(|e| format!("envelope: {e}"))
 }
 
-fn response_text(r: &lettre::transport::smtp::response::Response) -> String {
+fn response_text(r: &Response) -> String {
     let lines: Vec<&str> = r.message().collect();
     format!("{} {}", r.code(), lines.join(" "))
         .trim()
@@ -451,7 +487,6 @@ mod tests {
         assert_eq!(m.subject, "plain-marker-1");
         assert_eq!(m.message_id.as_deref(), Some("plain-marker-1@test"));
         assert!(m.body_text.contains("body plain-marker-1"));
-        mailer.shutdown().await;
     }
 
     #[tokio::test]
@@ -467,12 +502,11 @@ mod tests {
         assert!(matches!(out, SendOutcome::Sent { .. }), "{out:?}");
         let got = wait_for_mail(user, "submission-marker-1").await;
         assert_eq!(crate::parse::parse(&got).subject, "submission-marker-1");
-        // The pooled connection is reused for a second message.
+        // A second message on the same Mailer (a fresh connection).
         let raw2 = simple_message("foi@example.org", &to, "submission-marker-2");
         let out2 = mailer.send("foi@example.org", &[to], &raw2).await;
         assert!(matches!(out2, SendOutcome::Sent { .. }), "{out2:?}");
         wait_for_mail(user, "submission-marker-2").await;
-        mailer.shutdown().await;
     }
 
     #[tokio::test]
@@ -631,16 +665,136 @@ mod tests {
     }
 
     #[test]
-    fn mailer_outside_a_runtime_is_an_error_not_a_panic() {
+    fn mailer_is_built_without_a_runtime_and_debug_hides_secrets() {
         let s = SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: 25,
-            security: Security::Plain,
+            host: " smtp.example.org ".into(),
+            port: 587,
+            security: Security::StartTls,
             ca_file: None,
-            credentials: None,
+            credentials: Some(SmtpCredentials {
+                username: "foi".into(),
+                password: "hunter2".into(),
+            }),
             timeout: Duration::from_secs(1),
         };
-        assert!(matches!(Mailer::new(&s), Err(SmtpError::NoRuntime)));
+        let m = Mailer::new(&s).expect("builds outside tokio");
+        let shown = format!("{m:?} {s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("starttls") && shown.contains("smtp.example.org"),
+            "{shown}"
+        );
+        assert_eq!(m.host, "smtp.example.org");
+    }
+
+    #[test]
+    fn response_text_and_classification() {
+        use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
+        let r = Response::new(
+            Code::new(
+                Severity::PositiveCompletion,
+                Category::MailSystem,
+                Detail::Zero,
+            ),
+            vec!["2.0.0 Ok: queued as ABC".into()],
+        );
+        assert_eq!(response_text(&r), "250 2.0.0 Ok: queued as ABC");
+    }
+
+    /// A scripted SMTP server: greets, accepts EHLO, then answers MAIL FROM with `mail_reply`.
+    async fn scripted_server(mail_reply: &'static str) -> u16 {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (r, mut w) = sock.into_split();
+            let mut lines = BufReader::new(r).lines();
+            let _ = w.write_all(b"220 scripted ESMTP\r\n").await;
+            while let Ok(Some(line)) = lines.next_line().await {
+                let up = line.to_ascii_uppercase();
+                let reply: &[u8] = if up.starts_with("EHLO") {
+                    b"250-scripted\r\n250 8BITMIME\r\n"
+                } else if up.starts_with("MAIL FROM") {
+                    mail_reply.as_bytes()
+                } else if up.starts_with("QUIT") {
+                    b"221 bye\r\n"
+                } else {
+                    b"250 ok\r\n"
+                };
+                if w.write_all(reply).await.is_err() {
+                    return;
+                }
+            }
+        });
+        port
+    }
+
+    /// The reply code decides: 4xx → Transient, 5xx → Permanent, with the server's text kept.
+    #[tokio::test]
+    async fn reply_codes_are_classified() {
+        let cases: [(&'static str, bool, &str); 4] = [
+            ("451 4.3.0 try again later\r\n", false, "try again later"),
+            ("421 4.7.0 too busy\r\n", false, "too busy"),
+            ("550 5.7.1 sender rejected\r\n", true, "sender rejected"),
+            ("554 5.7.1 policy\r\n", true, "policy"),
+        ];
+        for (reply, permanent, text) in cases {
+            let port = scripted_server(reply).await;
+            let s = SmtpSettings {
+                host: "127.0.0.1".into(),
+                port,
+                security: Security::Plain,
+                ca_file: None,
+                credentials: None,
+                timeout: Duration::from_secs(5),
+            };
+            let mailer = Mailer::new(&s).expect("mailer");
+            let out = mailer
+                .send(
+                    "foi@example.org",
+                    &["x@example.org".into()],
+                    b"Subject: x\r\n\r\nx\r\n",
+                )
+                .await;
+            match (&out, permanent) {
+                (SendOutcome::Permanent { error }, true)
+                | (SendOutcome::Transient { error }, false) => {
+                    assert!(error.contains(text), "{reply}: {error}")
+                }
+                _ => panic!("{reply}: wrong class {out:?}"),
+            }
+        }
+    }
+
+    /// STARTTLS required but not offered: never falls back to clear text.
+    #[tokio::test]
+    async fn missing_starttls_is_not_sent_in_clear() {
+        let port = scripted_server("250 ok\r\n").await;
+        let s = SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::StartTls,
+            ca_file: None,
+            credentials: None,
+            timeout: Duration::from_secs(5),
+        };
+        let mailer = Mailer::new(&s).expect("mailer");
+        let out = mailer
+            .send(
+                "foi@example.org",
+                &["x@example.org".into()],
+                b"Subject: x\r\n\r\nx\r\n",
+            )
+            .await;
+        match out {
+            SendOutcome::Transient { error } => assert!(error.contains("STARTTLS"), "{error}"),
+            other => panic!("expected Transient, got {other:?}"),
+        }
     }
 
     /// End to end: compose an acknowledgement, submit it with STARTTLS + AUTH, read it back from
@@ -713,6 +867,5 @@ mod tests {
             m.header("delivered-to"),
             Some(format!("{user}@example.org").as_str())
         );
-        mailer.shutdown().await;
     }
 }
