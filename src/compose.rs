@@ -60,6 +60,10 @@ const MAX_REFERENCES: usize = 20;
 /// characters (lettre folds); this cap only stops a hostile 100 KB subject from being echoed.
 const MAX_SUBJECT_CHARS: usize = 250;
 
+/// Most reply/forward prefixes stripped from their subject for `topic` ("Re: Fwd: Re: …"): a
+/// bound on the loop, far above what real mail carries.
+const MAX_PREFIXES: usize = 20;
+
 /// A date the way a UK letter writes it: "Friday 23 January 2027".
 ///
 /// Officers and requesters read dates in words; numeric dates are ambiguous (US vs UK order).
@@ -508,6 +512,31 @@ fn clean_header_text(s: &str, max_chars: usize) -> String {
     collapsed.chars().take(max_chars).collect()
 }
 
+/// Their subject without reply/forward prefixes and without our own `[reference]` tag, so a
+/// reply's acknowledgement reads "[FOI-…] We have received your message: Potholes", not
+/// "…: Re: [FOI-…] Your request: Potholes". Bounded: at most [`MAX_PREFIXES`] strips.
+fn subject_topic(subject: &str, reference: &str) -> String {
+    const PREFIXES: [&str; 6] = ["re:", "fw:", "fwd:", "aw:", "sv:", "wg:"];
+    let tag = format!("[{reference}]");
+    let mut rest = subject.trim();
+    for _ in 0..MAX_PREFIXES {
+        let starts = |p: &str| {
+            rest.get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p))
+        };
+        let cut = PREFIXES
+            .iter()
+            .find(|p| starts(p))
+            .map(|p| p.len())
+            .or_else(|| (!reference.is_empty() && starts(&tag)).then_some(tag.len()));
+        match cut {
+            Some(n) => rest = rest[n..].trim_start(),
+            None => break,
+        }
+    }
+    rest.to_string()
+}
+
 /// `<id>` when `raw` (with or without brackets) is a usable msg-id: visible ASCII, no brackets or
 /// whitespace inside, one `@` with text on both sides (RFC 5322 §3.6.4, loosely).
 fn normalize_msg_id(raw: &str) -> Option<String> {
@@ -682,6 +711,13 @@ fn context_for(data: &AckData) -> Value {
     m.insert(
         "their_subject",
         Value::from(clean_header_text(&data.their_subject, MAX_SUBJECT_CHARS)),
+    );
+    m.insert(
+        "topic",
+        Value::from(clean_header_text(
+            &subject_topic(&data.their_subject, &data.reference),
+            MAX_SUBJECT_CHARS,
+        )),
     );
     let missing: Vec<Value> = data
         .missing
@@ -1291,6 +1327,47 @@ mod tests {
         let dup = vec!["a@x".to_string(), "<a@x>".to_string(), "p@x".to_string()];
         assert_eq!(reference_chain(&dup, Some("<p@x>")), vec!["<a@x>", "<p@x>"]);
         assert!(reference_chain(&[], None).is_empty());
+    }
+
+    #[test]
+    fn subject_topic_table() {
+        let r = "FOI-2026-000123";
+        let cases = [
+            ("Potholes", "Potholes"),
+            ("Re: Potholes", "Potholes"),
+            ("RE: Fwd: re:Potholes", "Potholes"),
+            (
+                "Re: [FOI-2026-000123] Your request: Potholes",
+                "Your request: Potholes",
+            ),
+            ("[foi-2026-000123] Re: x", "x"),
+            ("[FOI-2026-000999] x", "[FOI-2026-000999] x"),
+            ("Regarding potholes", "Regarding potholes"),
+            ("  ", ""),
+            ("Ré: x", "Ré: x"),
+            ("İİİ", "İİİ"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(subject_topic(raw, r), want, "{raw:?}");
+        }
+        let many = "Re: ".repeat(50) + "x";
+        assert!(subject_topic(&many, r).ends_with("Re: x"));
+    }
+
+    #[test]
+    fn reply_subject_is_not_doubled() {
+        let mut d = data(
+            "followup_receipt",
+            Kind::Foi,
+            Some(Regime::Foia),
+            Region::EnglandAndWales,
+        );
+        d.their_subject = "RE: [FOI-2026-000123] Your request: Pothole repairs 2025".into();
+        let m = crate::parse::parse(&render(&d));
+        assert_eq!(
+            m.subject,
+            "[FOI-2026-000123] We have received your message: Your request: Pothole repairs 2025"
+        );
     }
 
     #[test]
