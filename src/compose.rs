@@ -44,6 +44,9 @@ pub const TEMPLATE_NAMES: [&str; 9] = [
     "followup_receipt",
 ];
 
+/// The template that asks for what a request lacks; it must list at least one item.
+pub const NEED_MORE_INFO: &str = "need_more_info";
+
 /// The three files of each template directory: subject line, plain-text body, HTML body.
 pub const TEMPLATE_PARTS: [&str; 3] = ["subject.txt.j2", "body.txt.j2", "body.html.j2"];
 
@@ -208,6 +211,9 @@ pub enum RenderError {
         /// lettre's reason.
         reason: String,
     },
+    /// `need_more_info` with an empty `missing` list: the email would ask for nothing.
+    #[error("need_more_info needs at least one missing item")]
+    NothingMissing,
     /// The Message-ID we were given is not `<left@right>` in visible ASCII.
     #[error("message id {0:?} is not a valid Message-ID")]
     MessageId(String),
@@ -390,6 +396,9 @@ impl Templates {
     pub fn render_parts(&self, data: &AckData) -> Result<RenderedParts, RenderError> {
         if !TEMPLATE_NAMES.contains(&data.template.as_str()) {
             return Err(RenderError::UnknownTemplate(data.template.clone()));
+        }
+        if data.template == NEED_MORE_INFO && data.missing.is_empty() {
+            return Err(RenderError::NothingMissing);
         }
         let ctx = context_for(data);
         let subject = self.render_part(&data.template, "subject.txt.j2", &ctx)?;
@@ -792,7 +801,7 @@ fn sample_data(template: &str) -> Vec<AckData> {
         if i % 2 == 0 {
             d.due = None;
         }
-        if i % 3 == 0 {
+        if i % 3 == 0 && template != NEED_MORE_INFO {
             d.missing.clear();
         }
         out.push(d);
@@ -836,7 +845,11 @@ mod tests {
             requester_name: Some("Jane Smith".into()),
             requester_email: "jane@example.org".into(),
             their_subject: "Pothole repairs 2025".into(),
-            missing: Vec::new(),
+            missing: if template == NEED_MORE_INFO {
+                vec![("name".to_string(), "your real name".to_string()).into()]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -1263,6 +1276,12 @@ mod tests {
         assert!(matches!(
             t.render(&unknown, "a@b", None, &[], now()),
             Err(RenderError::UnknownTemplate(n)) if n == "ack_fio"
+        ));
+        let mut nothing = good.clone();
+        nothing.template = NEED_MORE_INFO.into();
+        assert!(matches!(
+            t.render(&nothing, "a@b", None, &[], now()),
+            Err(RenderError::NothingMissing)
         ));
         let mut bad_to = good.clone();
         bad_to.requester_email = "not an address".into();
