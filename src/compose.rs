@@ -885,6 +885,13 @@ mod tests {
             .unwrap_or_else(|| panic!("header {name} missing"))
     }
 
+    /// Shared by the daemon's tasks: must be `Send + Sync` (a compile-time check).
+    #[test]
+    fn shareable_across_tasks() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Templates>();
+    }
+
     #[test]
     fn date_in_words_table() {
         let cases = [

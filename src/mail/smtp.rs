@@ -687,6 +687,13 @@ mod tests {
         assert_eq!(m.host, "smtp.example.org");
     }
 
+    /// Shared by the daemon's tasks: must be `Send + Sync` (a compile-time check).
+    #[test]
+    fn shareable_across_tasks() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Mailer>();
+    }
+
     #[test]
     fn response_text_and_classification() {
         use lettre::transport::smtp::response::{Category, Code, Detail, Severity};
