@@ -21,7 +21,8 @@
 //! - [`deadline`]: the statutory clock (UK working days, bank holidays, clock stops).
 //! - [`case`], [`store`]: cases, references, the audit trail, and their sled store.
 //! - [`config`]: the one TOML configuration file.
-//! - [`mail`]: the IMAP edge (and later SMTP): the only code that talks to mail servers.
+//! - [`compose`]: acknowledgement templates rendered into RFC 5322 messages (pure).
+//! - [`mail`]: the mail edges (IMAP mailbox, SMTP sending): the only code that talks to servers.
 //! - [`triage`]: the whole pure pipeline for one message.
 //! - [`cli`]: the command line.
 //!
@@ -33,6 +34,7 @@
 
 pub mod case;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod deadline;
 pub mod extract;
