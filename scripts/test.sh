@@ -3,13 +3,23 @@
 #
 #   scripts/test.sh
 #
-# Installs what it needs (Debian packages via scripts/install-deps.sh), then: formatting, clippy
+# Installs what it needs (Debian packages via scripts/install-deps.sh and the mail stack via
+# scripts/mailstack.sh install), then: formatting, clippy
 # with warnings as errors, every unit and integration test (including the real-world corpus in
 # ../shared/corpus when present), and the officers' sample set through `foi-triage rules test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The real mail stack (Dovecot + Postfix from Debian packages) that the IMAP and SMTP tests start on
+# loopback ports; stop whatever the tests started when we finish, pass or fail.
+bash scripts/mailstack.sh install
+stop_stacks() {
+  for d in /var/tmp/foi-imap-test /var/tmp/foi-smtp-test; do
+    [ -d "$d" ] && bash scripts/mailstack.sh stop "$d" >/dev/null 2>&1 || true
+  done
+}
+trap stop_stacks EXIT
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

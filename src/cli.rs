@@ -517,12 +517,10 @@ fn config_check(path: &Path) -> Result<ExitCode> {
         eprintln!("{e:#}");
         ok = false;
     }
-    if !config.templates_dir.is_dir() {
-        eprintln!(
-            "{}: paths.templates_dir: {} is not a directory",
-            path.display(),
-            config.templates_dir.display()
-        );
+    if let Err(errors) = crate::compose::Templates::load(&config.templates_dir) {
+        for e in &errors.0 {
+            eprintln!("{e}");
+        }
         ok = false;
     }
     if ok {
