@@ -6,10 +6,13 @@
 //! paths are resolved against the directory of the config file, not the working directory, so the
 //! daemon behaves the same whoever starts it.
 //!
-//! This module knows nothing about IMAP or SMTP yet; those sections arrive with the daemon.
+//! `[imap]` and `[smtp]` are optional here (the offline tools do not need them); the daemon
+//! refuses to start without them. Secrets are read from files named in the config
+//! (`password_file`, `token_file`) so the config itself can be world-readable.
 
 use crate::deadline::{Region, SarMonthRule};
 use crate::kind::Kind;
+use crate::mail::{imap, smtp};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -57,6 +60,61 @@ pub struct Config {
     /// Organisational closure days, skipped by local-policy timescales only (never by FOIA/EIR/SAR:
     /// ICO LTT47 says privilege days are working days).
     pub closure_days: Vec<NaiveDate>,
+    /// The shared mailbox (`None` when the file has no `[imap]` section).
+    pub imap: Option<MailboxConfig>,
+    /// Outgoing mail (`None` when the file has no `[smtp]` section).
+    pub smtp: Option<smtp::SmtpSettings>,
+    /// Acknowledgement policy.
+    pub acknowledgements: AckPolicy,
+}
+
+/// The shared mailbox: how to reach it, what to watch and where to file processed mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailboxConfig {
+    /// Server, TLS and credentials.
+    pub server: imap::ImapSettings,
+    /// The folder new requests arrive in (`INBOX`).
+    pub mailbox: String,
+    /// Use IMAP IDLE when the server offers it (else poll every `poll_interval`).
+    pub idle: bool,
+    /// Folder per kind for processed mail (`Triage/FOI`…), `/`-separated.
+    pub folders: BTreeMap<Kind, String>,
+    /// Folder for mail that could not be processed.
+    pub quarantine: String,
+}
+
+/// When acknowledgements go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckPolicy {
+    /// Send acknowledgements at all (false: cases are still created; useful while piloting).
+    pub enabled: bool,
+    /// At most this many acknowledgements to one address per 24 hours: the loop breaker when
+    /// two auto-responders that our `auto` rules miss answer each other.
+    pub per_address_per_day: u32,
+}
+
+impl Default for AckPolicy {
+    fn default() -> Self {
+        AckPolicy {
+            enabled: true,
+            per_address_per_day: 5,
+        }
+    }
+}
+
+/// Default filing folders: one per kind under `Triage/`, so officers can see what was done.
+fn default_folder(kind: Kind) -> String {
+    let name = match kind {
+        Kind::Foi => "FOI",
+        Kind::Eir => "EIR",
+        Kind::Sar => "SAR",
+        Kind::Media => "Media",
+        Kind::MemberEnquiry => "Members",
+        Kind::Complaint => "Complaints",
+        Kind::General => "General",
+        Kind::Auto => "Auto",
+    };
+    format!("Triage/{name}")
 }
 
 /// One problem in the configuration file, with the key path it concerns.
@@ -192,6 +250,9 @@ impl Config {
             sar_month_rule: SarMonthRule::Ico,
             nonworking_receipt_rolls_forward: false,
             closure_days: Vec::new(),
+            imap: None,
+            smtp: None,
+            acknowledgements: AckPolicy::default(),
         }
     }
 
@@ -219,7 +280,16 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
     r.known(
         t,
         "",
-        &["organisation", "mailbox", "paths", "kinds", "deadlines"],
+        &[
+            "organisation",
+            "mailbox",
+            "paths",
+            "kinds",
+            "deadlines",
+            "imap",
+            "smtp",
+            "acknowledgements",
+        ],
     );
 
     let org = r.table(t, "", "organisation");
@@ -379,6 +449,275 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
         sar_month_rule,
         nonworking_receipt_rolls_forward,
         closure_days,
+        imap: t.contains_key("imap").then(|| read_imap(r, t, base)),
+        smtp: t.contains_key("smtp").then(|| read_smtp(r, t, base)),
+        acknowledgements: read_acks(r, t),
+    }
+}
+
+/// Host and port shared by `[imap]` and `[smtp]`, with the rule that plain connections are only
+/// for loopback (credentials would otherwise cross the network in clear).
+fn read_endpoint(
+    r: &mut Reader,
+    t: &Table,
+    at: &str,
+    default_port: [u16; 3],
+) -> (String, u16, usize) {
+    let host = r.string(t, at, "host", true).unwrap_or_default();
+    let security = match r.string(t, at, "security", false).as_deref() {
+        None | Some("tls") => 0,
+        Some("starttls") => 1,
+        Some("plain") => {
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback && !host.is_empty() {
+                r.err(
+                    &format!("{at}.security"),
+                    format!("\"plain\" sends credentials in clear; it is only allowed for a loopback host, not {host:?}"),
+                );
+            }
+            2
+        }
+        Some(other) => {
+            r.err(
+                &format!("{at}.security"),
+                format!("{other:?} is not one of \"tls\", \"starttls\", \"plain\""),
+            );
+            0
+        }
+    };
+    let port = match r.integer(t, at, "port") {
+        None => default_port[security],
+        Some(p) if (1..=65535).contains(&p) => p as u16,
+        Some(p) => {
+            r.err(&format!("{at}.port"), format!("{p} is not a TCP port"));
+            default_port[security]
+        }
+    };
+    (host, port, security)
+}
+
+/// A secret read from the file a key names (`password_file`), trimmed.
+fn read_secret(r: &mut Reader, t: &Table, at: &str, key: &str, base: &Path) -> Option<String> {
+    let path = base.join(r.string(t, at, key, false)?);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Ok(_) => {
+            r.err(
+                &format!("{at}.{key}"),
+                format!("{} is empty", path.display()),
+            );
+            None
+        }
+        Err(e) => {
+            r.err(
+                &format!("{at}.{key}"),
+                format!("cannot read {}: {e}", path.display()),
+            );
+            None
+        }
+    }
+}
+
+fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
+    let it = r.table(t, "", "imap");
+    r.known(
+        &it,
+        "imap",
+        &[
+            "host",
+            "port",
+            "security",
+            "ca_file",
+            "username",
+            "auth",
+            "password_file",
+            "token_file",
+            "token_command",
+            "mailbox",
+            "idle",
+            "poll_seconds",
+            "folders",
+            "quarantine_folder",
+        ],
+    );
+    let (host, port, sec) = read_endpoint(r, &it, "imap", [993, 143, 143]);
+    let security = [
+        imap::Security::Tls,
+        imap::Security::StartTls,
+        imap::Security::Plain,
+    ][sec];
+    let ca_file = r
+        .string(&it, "imap", "ca_file", false)
+        .map(|p| base.join(p));
+    let username = r.string(&it, "imap", "username", true).unwrap_or_default();
+    let auth = match r.string(&it, "imap", "auth", false).as_deref() {
+        None | Some("login") => {
+            if !it.contains_key("password_file") {
+                r.err(
+                    "imap.password_file",
+                    "missing (required for auth = \"login\")".into(),
+                );
+            }
+            let password = read_secret(r, &it, "imap", "password_file", base).unwrap_or_default();
+            imap::ImapAuth::Login { username, password }
+        }
+        Some("xoauth2") => {
+            let file = r.string(&it, "imap", "token_file", false);
+            let command = r.string(&it, "imap", "token_command", false);
+            let token_source = match (file, command) {
+                (Some(f), None) => imap::TokenSource::File(base.join(f)),
+                (None, Some(c)) => imap::TokenSource::Command(c),
+                _ => {
+                    r.err(
+                        "imap.auth",
+                        "xoauth2 needs exactly one of token_file or token_command".into(),
+                    );
+                    imap::TokenSource::Command(String::new())
+                }
+            };
+            imap::ImapAuth::XOAuth2 {
+                username,
+                token_source,
+            }
+        }
+        Some(other) => {
+            r.err(
+                "imap.auth",
+                format!("{other:?} is not one of \"login\", \"xoauth2\""),
+            );
+            imap::ImapAuth::Login {
+                username,
+                password: String::new(),
+            }
+        }
+    };
+    let mut timeouts = imap::ImapTimeouts::default();
+    match r.integer(&it, "imap", "poll_seconds") {
+        Some(n) if (5..=3600).contains(&n) => {
+            timeouts.poll_interval = std::time::Duration::from_secs(n as u64)
+        }
+        Some(n) => r.err(
+            "imap.poll_seconds",
+            format!("{n} is out of range (5 to 3600 seconds)"),
+        ),
+        None => {}
+    }
+    let mailbox = r
+        .string(&it, "imap", "mailbox", false)
+        .unwrap_or_else(|| "INBOX".into());
+    let idle = r.boolean(&it, "imap", "idle").unwrap_or(true);
+    let ft = r.table(&it, "imap", "folders");
+    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    r.known(&ft, "imap.folders", &names);
+    let folders = Kind::ALL
+        .into_iter()
+        .map(|k| {
+            let f = r
+                .string(&ft, "imap.folders", k.as_str(), false)
+                .unwrap_or_else(|| default_folder(k));
+            (k, f)
+        })
+        .collect();
+    let quarantine = r
+        .string(&it, "imap", "quarantine_folder", false)
+        .unwrap_or_else(|| "Triage/Quarantine".into());
+    MailboxConfig {
+        server: imap::ImapSettings {
+            host,
+            port,
+            security,
+            ca_file,
+            auth,
+            timeouts,
+        },
+        mailbox,
+        idle,
+        folders,
+        quarantine,
+    }
+}
+
+fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
+    let st = r.table(t, "", "smtp");
+    r.known(
+        &st,
+        "smtp",
+        &[
+            "host",
+            "port",
+            "security",
+            "ca_file",
+            "username",
+            "password_file",
+            "timeout_seconds",
+        ],
+    );
+    let (host, port, sec) = read_endpoint(r, &st, "smtp", [465, 587, 25]);
+    let security = [
+        smtp::Security::Tls,
+        smtp::Security::StartTls,
+        smtp::Security::Plain,
+    ][sec];
+    let ca_file = r
+        .string(&st, "smtp", "ca_file", false)
+        .map(|p| base.join(p));
+    let credentials = match r.string(&st, "smtp", "username", false) {
+        Some(username) => {
+            if !st.contains_key("password_file") {
+                r.err(
+                    "smtp.password_file",
+                    "missing (required with smtp.username)".into(),
+                );
+            }
+            let password = read_secret(r, &st, "smtp", "password_file", base).unwrap_or_default();
+            Some(smtp::SmtpCredentials { username, password })
+        }
+        None => None,
+    };
+    let timeout = match r.integer(&st, "smtp", "timeout_seconds") {
+        Some(n) if (1..=600).contains(&n) => std::time::Duration::from_secs(n as u64),
+        Some(n) => {
+            r.err(
+                "smtp.timeout_seconds",
+                format!("{n} is out of range (1 to 600 seconds)"),
+            );
+            std::time::Duration::from_secs(smtp::DEFAULT_TIMEOUT_SECS)
+        }
+        None => std::time::Duration::from_secs(smtp::DEFAULT_TIMEOUT_SECS),
+    };
+    smtp::SmtpSettings {
+        host,
+        port,
+        security,
+        ca_file,
+        credentials,
+        timeout,
+    }
+}
+
+fn read_acks(r: &mut Reader, t: &Table) -> AckPolicy {
+    let at = r.table(t, "", "acknowledgements");
+    r.known(&at, "acknowledgements", &["enabled", "per_address_per_day"]);
+    let d = AckPolicy::default();
+    let per_address_per_day = match r.integer(&at, "acknowledgements", "per_address_per_day") {
+        Some(n) if (1..=1000).contains(&n) => n as u32,
+        Some(n) => {
+            r.err(
+                "acknowledgements.per_address_per_day",
+                format!("{n} is out of range (1 to 1000)"),
+            );
+            d.per_address_per_day
+        }
+        None => d.per_address_per_day,
+    };
+    AckPolicy {
+        enabled: r
+            .boolean(&at, "acknowledgements", "enabled")
+            .unwrap_or(d.enabled),
+        per_address_per_day,
     }
 }
 
@@ -630,6 +969,68 @@ nonworking_receipt_rolls_forward = "yes"
         let e = Config::load(Path::new("/nonexistent/foi-triage.toml")).unwrap_err();
         assert_eq!(e.file, "/nonexistent/foi-triage.toml");
         assert!(e.to_string().contains("cannot read the file"), "{e}");
+    }
+
+    #[test]
+    fn mail_sections_read_secrets_from_files_and_default_sensibly() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("imap.pw"), "s3cret\n").unwrap();
+        std::fs::write(dir.path().join("smtp.pw"), "other").unwrap();
+        let text = format!(
+            "{MINIMAL}\n[imap]\nhost = \"imap.example.org\"\nusername = \"foi\"\npassword_file = \"imap.pw\"\n[imap.folders]\nfoi = \"Requests/FOI\"\n[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nport = 10025\nusername = \"foi\"\npassword_file = \"smtp.pw\"\n[acknowledgements]\nper_address_per_day = 3\n"
+        );
+        let c = Config::from_toml(&text, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let m = c.imap.unwrap();
+        assert_eq!(
+            (m.server.port, m.server.security),
+            (993, imap::Security::Tls)
+        );
+        assert_eq!(
+            m.server.auth,
+            imap::ImapAuth::Login {
+                username: "foi".into(),
+                password: "s3cret".into()
+            }
+        );
+        assert_eq!(m.mailbox, "INBOX");
+        assert!(m.idle);
+        assert_eq!(m.folders[&Kind::Foi], "Requests/FOI");
+        assert_eq!(m.folders[&Kind::Sar], "Triage/SAR");
+        assert_eq!(m.quarantine, "Triage/Quarantine");
+        let s = c.smtp.unwrap();
+        assert_eq!((s.port, s.security), (10025, smtp::Security::Plain));
+        assert_eq!(s.credentials.unwrap().password, "other");
+        assert_eq!(
+            c.acknowledgements,
+            AckPolicy {
+                enabled: true,
+                per_address_per_day: 3
+            }
+        );
+    }
+
+    #[test]
+    fn mail_section_errors_are_all_reported() {
+        let text = format!(
+            "{MINIMAL}\n[imap]\nhost = \"imap.example.org\"\nsecurity = \"plain\"\nport = 70000\nusername = \"foi\"\nauth = \"xoauth2\"\ntoken_file = \"t\"\ntoken_command = \"get-token\"\n[imap.folders]\npetition = \"X\"\n[smtp]\nhost = \"smtp.example.org\"\nusername = \"foi\"\npassword_file = \"/no/such/file\"\nsecurity = \"ssl\"\n[acknowledgements]\nper_address_per_day = 0\n"
+        );
+        let errs = errors(&text);
+        let expect = [
+            "imap.security: \"plain\" sends credentials in clear",
+            "imap.port: 70000 is not a TCP port",
+            "imap.auth: xoauth2 needs exactly one of token_file or token_command",
+            "imap.folders.petition: unknown key",
+            "smtp.security: \"ssl\" is not one of",
+            "smtp.password_file: cannot read /no/such/file",
+            "acknowledgements.per_address_per_day: 0 is out of range",
+        ];
+        for e in expect {
+            assert!(
+                errs.iter().any(|x| x.starts_with(e)),
+                "missing {e:?} in {errs:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{errs:#?}");
     }
 
     #[test]
