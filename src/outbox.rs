@@ -756,3 +756,869 @@ impl Outbox {
         tracing::info!("outbox: stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{CaseDraft, CaseState};
+    use crate::mail::smtp::{Security, SmtpSettings};
+    use crate::message::Address;
+    use crate::store::NewCase;
+    use chrono::TimeZone;
+    use std::collections::{HashMap, HashSet, VecDeque};
+    use std::path::Path;
+    use std::sync::{Mutex, OnceLock};
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0)
+            .single()
+            .expect("valid test time")
+    }
+
+    fn mins(n: i64) -> TimeDelta {
+        TimeDelta::minutes(n)
+    }
+
+    fn templates() -> Arc<Templates> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        Arc::new(Templates::load(&dir).expect("the shipped templates load"))
+    }
+
+    fn settings() -> OutboxSettings {
+        OutboxSettings {
+            organisation: "Exampleshire County Council".into(),
+            shared_address: "foi@example.org".into(),
+            envelope_from: "foi@example.org".into(),
+            region: Region::EnglandAndWales,
+            policy_days: BTreeMap::new(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// An in-memory sender: replays scripted outcomes (then `Sent`) and keeps what it was given.
+    #[derive(Default)]
+    struct Fake {
+        script: Mutex<VecDeque<SendOutcome>>,
+        always: Option<SendOutcome>,
+        sent: Mutex<Vec<(String, Vec<String>, Vec<u8>)>>,
+    }
+
+    impl Fake {
+        fn scripted(outcomes: Vec<SendOutcome>) -> Arc<Fake> {
+            Arc::new(Fake {
+                script: Mutex::new(outcomes.into()),
+                ..Fake::default()
+            })
+        }
+        fn always(outcome: SendOutcome) -> Arc<Fake> {
+            Arc::new(Fake {
+                always: Some(outcome),
+                ..Fake::default()
+            })
+        }
+        fn sent(&self) -> Vec<(String, Vec<String>, Vec<u8>)> {
+            self.sent.lock().expect("fake lock").clone()
+        }
+    }
+
+    impl SendMail for Fake {
+        fn send<'a>(
+            &'a self,
+            from: &'a str,
+            to: &'a [String],
+            raw: &'a [u8],
+        ) -> Pin<Box<dyn Future<Output = SendOutcome> + Send + 'a>> {
+            self.sent.lock().expect("fake lock").push((
+                from.to_string(),
+                to.to_vec(),
+                raw.to_vec(),
+            ));
+            let next = self.script.lock().expect("fake lock").pop_front();
+            let out = next
+                .or_else(|| self.always.clone())
+                .unwrap_or(SendOutcome::Sent {
+                    response: "250 2.0.0 Ok: queued as FAKE".into(),
+                });
+            Box::pin(async move { out })
+        }
+    }
+
+    fn transient() -> SendOutcome {
+        SendOutcome::Transient {
+            error: "127.0.0.1:25: connection refused".into(),
+        }
+    }
+
+    fn permanent() -> SendOutcome {
+        SendOutcome::Permanent {
+            error: "550 5.1.1 <x@example.org>: Recipient address rejected".into(),
+        }
+    }
+
+    fn new_case(store: &Store, kind: Kind, at: DateTime<Utc>) -> CaseRef {
+        let draft = CaseDraft {
+            kind,
+            state: CaseState::Open,
+            received_at: at,
+            requester: Address {
+                name: Some("Zoë Requester".into()),
+                email: "zoe@example.net".into(),
+            },
+            subject: "Potholes".into(),
+            message_ids: vec![],
+            content_hashes: vec![],
+            rules: vec![],
+            valid: Some(true),
+            missing: vec![],
+            due: NaiveDate::from_ymd_opt(2026, 12, 21),
+            assignee: None,
+            team: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let prefix = if kind == Kind::Auto { "AUTO" } else { "FOI" };
+        store
+            .apply(Change {
+                new_case: Some(NewCase {
+                    prefix: prefix.into(),
+                    year: 2026,
+                    draft,
+                }),
+                ..Change::default()
+            })
+            .expect("case stored")
+            .new_case
+            .expect("reference allocated")
+    }
+
+    fn ack_job(to: &str, template: &str) -> AckJob {
+        AckJob {
+            template: template.into(),
+            to: to.into(),
+            message_id: new_message_id("example.org"),
+            in_reply_to: Some("their-1@mail.example.net".into()),
+            references: vec![],
+            their_subject: "Potholes on Mill Lane".into(),
+            requester_name: Some("Zoë Requester".into()),
+            missing: vec![],
+            received: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
+            due: NaiveDate::from_ymd_opt(2026, 12, 21),
+        }
+    }
+
+    fn enqueue(
+        store: &Store,
+        case: Option<CaseRef>,
+        payload: serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> u64 {
+        store
+            .apply(Change {
+                outbox_new: vec![NewOutboxRow {
+                    case: case.map(CaseTarget::Existing),
+                    created_at: at,
+                    payload,
+                    next_attempt_at: at,
+                }],
+                ..Change::default()
+            })
+            .expect("row stored")
+            .outbox_ids[0]
+    }
+
+    fn row(store: &Store, id: u64) -> OutboxRow {
+        store.outbox_row(id).expect("read").expect("row exists")
+    }
+
+    fn actions(store: &Store, r: &CaseRef) -> Vec<String> {
+        store
+            .audit(r)
+            .expect("audit")
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+
+    /// A store with one FOI case and one acknowledgement row due at 10:00.
+    fn setup(fake: Arc<Fake>) -> (Outbox, Store, CaseRef, u64, AckJob) {
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, t(9, 0));
+        let job = ack_job("zoe@example.net", "ack_foi");
+        let payload = OutboxJob::Ack(job.clone()).to_payload().expect("payload");
+        let id = enqueue(&store, Some(r.clone()), payload, t(10, 0));
+        let outbox = Outbox::new(store.clone(), templates(), fake, settings());
+        (outbox, store, r, id, job)
+    }
+
+    #[test]
+    fn backoff_doubles_from_one_minute_and_caps_at_an_hour() {
+        let p = RetryPolicy::default();
+        let table = [
+            (0, 1),
+            (1, 1),
+            (2, 2),
+            (3, 4),
+            (4, 8),
+            (5, 16),
+            (6, 32),
+            (7, 60),
+            (8, 60),
+            (31, 60),
+            (u32::MAX, 60),
+        ];
+        for (failures, minutes) in table {
+            assert_eq!(
+                p.backoff(failures),
+                Duration::from_secs(minutes * 60),
+                "after {failures} failures"
+            );
+        }
+    }
+
+    fn pending_row(attempts: u32, created_at: DateTime<Utc>) -> OutboxRow {
+        OutboxRow {
+            id: 7,
+            case: None,
+            created_at,
+            payload: OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+                .to_payload()
+                .expect("payload"),
+            status: OutboxStatus::Pending,
+            attempts,
+            last_error: None,
+            next_attempt_at: created_at,
+        }
+    }
+
+    #[test]
+    fn after_attempt_table() {
+        let now = t(12, 0);
+        let sent = SendOutcome::Sent {
+            response: "250 2.0.0 Ok: queued as ABC".into(),
+        };
+        // (attempts before, created_at, outcome, status, next_attempt_at, action)
+        let table: Vec<(
+            u32,
+            DateTime<Utc>,
+            SendOutcome,
+            OutboxStatus,
+            DateTime<Utc>,
+            &str,
+        )> = vec![
+            (
+                0,
+                now,
+                sent.clone(),
+                OutboxStatus::Sent,
+                now,
+                "acknowledgement_sent",
+            ),
+            (
+                5,
+                now - mins(30),
+                sent,
+                OutboxStatus::Sent,
+                now - mins(30),
+                "acknowledgement_sent",
+            ),
+            (
+                0,
+                now,
+                transient(),
+                OutboxStatus::Pending,
+                now + mins(1),
+                "acknowledgement_retry",
+            ),
+            (
+                1,
+                now,
+                transient(),
+                OutboxStatus::Pending,
+                now + mins(2),
+                "acknowledgement_retry",
+            ),
+            (
+                3,
+                now,
+                transient(),
+                OutboxStatus::Pending,
+                now + mins(8),
+                "acknowledgement_retry",
+            ),
+            (
+                9,
+                now - mins(600),
+                transient(),
+                OutboxStatus::Pending,
+                now + mins(60),
+                "acknowledgement_retry",
+            ),
+            // One minute short of the 48-hour horizon: still retried.
+            (
+                40,
+                now - mins(48 * 60 - 1),
+                transient(),
+                OutboxStatus::Pending,
+                now + mins(60),
+                "acknowledgement_retry",
+            ),
+            // At and past the horizon: given up.
+            (
+                40,
+                now - mins(48 * 60),
+                transient(),
+                OutboxStatus::Failed,
+                now - mins(48 * 60),
+                "acknowledgement_failed",
+            ),
+            (
+                40,
+                now - mins(72 * 60),
+                transient(),
+                OutboxStatus::Failed,
+                now - mins(72 * 60),
+                "acknowledgement_failed",
+            ),
+            // A clock that went backwards never gives up early.
+            (
+                0,
+                now + mins(5),
+                transient(),
+                OutboxStatus::Pending,
+                now + mins(1),
+                "acknowledgement_retry",
+            ),
+            (
+                0,
+                now,
+                permanent(),
+                OutboxStatus::Failed,
+                now,
+                "acknowledgement_failed",
+            ),
+            (
+                12,
+                now - mins(90),
+                permanent(),
+                OutboxStatus::Failed,
+                now - mins(90),
+                "acknowledgement_failed",
+            ),
+        ];
+        for (i, (attempts, created, outcome, status, next, action)) in table.into_iter().enumerate()
+        {
+            let row = pending_row(attempts, created);
+            let rec = after_attempt(&row, &outcome, now, &RetryPolicy::default());
+            assert_eq!(rec.update.id, 7, "case {i}");
+            assert_eq!(rec.update.status, status, "case {i}");
+            assert_eq!(rec.update.attempts, attempts + 1, "case {i}");
+            assert_eq!(rec.update.next_attempt_at, next, "case {i}");
+            assert_eq!(rec.event.action, action, "case {i}");
+            assert_eq!(rec.event.actor, SYSTEM_ACTOR, "case {i}");
+            assert_eq!(rec.event.at, now, "case {i}");
+            assert_eq!(rec.event.detail["outbox_row"], 7, "case {i}");
+            assert_eq!(rec.event.detail["attempt"], attempts + 1, "case {i}");
+            match &outcome {
+                SendOutcome::Sent { response } => {
+                    assert_eq!(rec.event.detail["response"], response.as_str(), "case {i}");
+                    assert_eq!(rec.update.last_error, None, "case {i}");
+                }
+                SendOutcome::Transient { error } | SendOutcome::Permanent { error } => {
+                    assert_eq!(rec.event.detail["error"], error.as_str(), "case {i}");
+                    assert_eq!(
+                        rec.update.last_error.as_deref(),
+                        Some(error.as_str()),
+                        "case {i}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn after_attempt_names_the_message_and_survives_odd_rows() {
+        let now = t(12, 0);
+        let mut row = pending_row(0, now);
+        let id = match OutboxJob::from_payload(&row.payload).expect("job") {
+            OutboxJob::Ack(j) => j.message_id,
+        };
+        let rec = after_attempt(&row, &transient(), now, &RetryPolicy::default());
+        assert_eq!(rec.event.detail["message_id"], id.as_str());
+        // A payload we cannot read is still recorded, under a neutral noun.
+        row.payload = serde_json::json!({"job": "telepathy"});
+        row.attempts = u32::MAX;
+        row.last_error = Some("earlier".into());
+        let rec = after_attempt(
+            &row,
+            &SendOutcome::Sent {
+                response: "250".into(),
+            },
+            now,
+            &RetryPolicy::default(),
+        );
+        assert_eq!(rec.event.action, "outbox_sent");
+        assert_eq!(rec.update.attempts, u32::MAX);
+        assert_eq!(rec.update.last_error.as_deref(), Some("earlier"));
+        assert!(rec.event.detail["message_id"].is_null());
+        // A huge server reply is clipped.
+        let rec = after_attempt(
+            &row,
+            &SendOutcome::Permanent {
+                error: "x".repeat(50_000),
+            },
+            now,
+            &RetryPolicy::default(),
+        );
+        let kept = rec.update.last_error.expect("error kept");
+        assert_eq!(kept.chars().count(), MAX_ERROR_CHARS + 1);
+    }
+
+    #[test]
+    fn message_ids_are_unique_and_valid() {
+        let mut seen = HashSet::new();
+        for _ in 0..10_000 {
+            let id = new_message_id("example.org");
+            assert!(id.ends_with("@example.org"), "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>'),
+                "{id}"
+            );
+            assert_eq!(id.matches('@').count(), 1, "{id}");
+            assert!(seen.insert(id), "duplicate id");
+        }
+        for bad in ["", "  ", "a b.org", "x@y.org", "<evil>", "ünï.org"] {
+            let id = new_message_id(bad);
+            assert!(id.ends_with("@foi-triage.invalid"), "{bad:?} gave {id}");
+        }
+        assert!(new_message_id(" example.org ").ends_with("@example.org"));
+    }
+
+    #[test]
+    fn payload_round_trip_and_shape() {
+        let mut job = ack_job("a@example.org", "need_more_info");
+        job.missing = vec![
+            MissingItem {
+                name: "name".into(),
+                explain: "We need your real name.".into(),
+            }
+            .into(),
+        ];
+        let j = OutboxJob::Ack(job);
+        let v = j.to_payload().expect("encode");
+        assert_eq!(v["job"], "ack");
+        assert_eq!(v["template"], "need_more_info");
+        assert_eq!(v["missing"][0]["name"], "name");
+        assert_eq!(OutboxJob::from_payload(&v).expect("decode"), j);
+        // Older/minimal payloads: optional fields default.
+        let minimal = serde_json::json!({
+            "job": "ack", "template": "ack_foi", "to": "a@example.org",
+            "message_id": "1@example.org", "received": "2026-11-23"
+        });
+        match OutboxJob::from_payload(&minimal).expect("minimal decodes") {
+            OutboxJob::Ack(a) => {
+                assert!(a.references.is_empty() && a.due.is_none() && a.in_reply_to.is_none());
+            }
+        }
+        for bad in [
+            serde_json::json!(null),
+            serde_json::json!({"job": "ack"}),
+            serde_json::json!({"job": "chase"}),
+            serde_json::json!([1, 2]),
+        ] {
+            assert!(OutboxJob::from_payload(&bad).is_err(), "{bad}");
+        }
+        let row = j.new_row(CaseTarget::New, t(10, 0)).expect("row");
+        assert_eq!(row.case, Some(CaseTarget::New));
+        assert_eq!(row.created_at, row.next_attempt_at);
+    }
+
+    #[tokio::test]
+    async fn sends_renders_and_records_in_one_change() {
+        let fake = Fake::scripted(vec![]);
+        let (outbox, store, r, id, job) = setup(fake.clone());
+        assert_eq!(
+            outbox.run_once(t(9, 59)).await.expect("batch"),
+            0,
+            "not due yet"
+        );
+        assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
+        let sent = fake.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, "foi@example.org");
+        assert_eq!(sent[0].1, vec!["zoe@example.net".to_string()]);
+        let m = crate::parse::parse(&sent[0].2);
+        assert_eq!(m.message_id.as_deref(), Some(job.message_id.as_str()));
+        assert!(m.subject.starts_with(&format!("[{r}]")), "{}", m.subject);
+        assert_eq!(m.in_reply_to, vec!["their-1@mail.example.net"]);
+        assert!(
+            m.body_text.contains("Monday 21 December 2026"),
+            "{}",
+            m.body_text
+        );
+        let got = row(&store, id);
+        assert_eq!(got.status, OutboxStatus::Sent);
+        assert_eq!(got.attempts, 1);
+        let audit = store.audit(&r).expect("audit");
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].action, "acknowledgement_sent");
+        assert_eq!(audit[0].detail["response"], "250 2.0.0 Ok: queued as FAKE");
+        assert_eq!(audit[0].detail["message_id"], job.message_id.as_str());
+        // Nothing left: a second pass sends nothing.
+        assert_eq!(outbox.run_once(t(11, 0)).await.expect("batch"), 0);
+        assert_eq!(fake.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn transient_failures_retry_with_backoff_and_the_same_message_id() {
+        let fake = Fake::scripted(vec![transient(), transient()]);
+        let (outbox, store, r, id, job) = setup(fake.clone());
+        assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
+        let got = row(&store, id);
+        assert_eq!(got.status, OutboxStatus::Pending);
+        assert_eq!(got.attempts, 1);
+        assert_eq!(got.next_attempt_at, t(10, 1));
+        assert_eq!(
+            got.last_error.as_deref(),
+            Some("127.0.0.1:25: connection refused")
+        );
+        assert_eq!(
+            outbox
+                .run_once(t(10, 0) + TimeDelta::seconds(59))
+                .await
+                .expect("batch"),
+            0
+        );
+        assert_eq!(outbox.run_once(t(10, 1)).await.expect("batch"), 1);
+        assert_eq!(row(&store, id).next_attempt_at, t(10, 3));
+        assert_eq!(outbox.run_once(t(10, 2)).await.expect("batch"), 0);
+        assert_eq!(outbox.run_once(t(10, 3)).await.expect("batch"), 1);
+        let got = row(&store, id);
+        assert_eq!(got.status, OutboxStatus::Sent);
+        assert_eq!(got.attempts, 3);
+        assert_eq!(
+            actions(&store, &r),
+            [
+                "acknowledgement_retry",
+                "acknowledgement_retry",
+                "acknowledgement_sent"
+            ]
+        );
+        let ids: Vec<Option<String>> = fake
+            .sent()
+            .iter()
+            .map(|s| crate::parse::parse(&s.2).message_id)
+            .collect();
+        assert_eq!(ids, vec![Some(job.message_id.clone()); 3]);
+    }
+
+    #[tokio::test]
+    async fn permanent_failure_fails_at_once() {
+        let fake = Fake::scripted(vec![permanent()]);
+        let (outbox, store, r, id, _) = setup(fake.clone());
+        assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
+        let got = row(&store, id);
+        assert_eq!(got.status, OutboxStatus::Failed);
+        assert_eq!(got.attempts, 1);
+        assert!(
+            got.last_error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("550"))
+        );
+        assert_eq!(actions(&store, &r), ["acknowledgement_failed"]);
+        assert_eq!(
+            outbox.run_once(t(23, 0)).await.expect("batch"),
+            0,
+            "never retried"
+        );
+        assert_eq!(fake.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_horizon() {
+        let fake = Fake::always(transient());
+        let (outbox, store, r, id, _) = setup(fake.clone());
+        let two_days = t(10, 0) + TimeDelta::hours(48);
+        assert_eq!(outbox.run_once(two_days - mins(1)).await.expect("batch"), 1);
+        assert_eq!(row(&store, id).status, OutboxStatus::Pending);
+        assert_eq!(outbox.run_once(two_days + mins(1)).await.expect("batch"), 1);
+        let got = row(&store, id);
+        assert_eq!(got.status, OutboxStatus::Failed);
+        assert_eq!(got.attempts, 2);
+        assert_eq!(
+            actions(&store, &r),
+            ["acknowledgement_retry", "acknowledgement_failed"]
+        );
+    }
+
+    #[tokio::test]
+    async fn rows_that_cannot_be_rendered_fail_without_sending() {
+        let fake = Fake::scripted(vec![]);
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, t(9, 0));
+        let auto = new_case(&store, Kind::Auto, t(9, 0));
+        let payload = |j: AckJob| OutboxJob::Ack(j).to_payload().expect("payload");
+        let mut bad_to = ack_job("not an address", "ack_foi");
+        bad_to.to = "not an address".into();
+        let rows = [
+            // need_more_info with nothing missing: a render error.
+            (
+                Some(r.clone()),
+                payload(ack_job("a@example.org", "need_more_info")),
+                "render: need_more_info",
+            ),
+            (
+                Some(r.clone()),
+                payload(ack_job("a@example.org", "no_such_template")),
+                "render: unknown template",
+            ),
+            (
+                Some(r.clone()),
+                payload(bad_to),
+                "render: recipient address",
+            ),
+            (
+                Some(r.clone()),
+                serde_json::json!({"job": "telepathy"}),
+                "not a job",
+            ),
+            (
+                None,
+                payload(ack_job("a@example.org", "ack_foi")),
+                "without a case",
+            ),
+            (
+                Some(auto.clone()),
+                payload(ack_job("a@example.org", "ack_general")),
+                "never acknowledged",
+            ),
+        ];
+        let ids: Vec<u64> = rows
+            .iter()
+            .map(|(case, p, _)| enqueue(&store, case.clone(), p.clone(), t(10, 0)))
+            .collect();
+        let outbox = Outbox::new(store.clone(), templates(), fake.clone(), settings());
+        assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), rows.len());
+        assert!(fake.sent().is_empty(), "nothing may be sent");
+        for (id, (_, _, why)) in ids.iter().zip(rows.iter()) {
+            let got = row(&store, *id);
+            assert_eq!(got.status, OutboxStatus::Failed, "{why}");
+            let e = got.last_error.expect("error recorded");
+            assert!(e.contains(why), "{e:?} should contain {why:?}");
+        }
+        assert_eq!(
+            actions(&store, &r),
+            vec!["acknowledgement_failed"; 3]
+                .into_iter()
+                .chain(["outbox_failed"])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(actions(&store, &auto), ["acknowledgement_failed"]);
+    }
+
+    #[tokio::test]
+    async fn a_dead_relay_stops_the_batch_early() {
+        let fake = Fake::always(transient());
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, t(9, 0));
+        let ids: Vec<u64> = (0..5)
+            .map(|_| {
+                let p = OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+                    .to_payload()
+                    .expect("p");
+                enqueue(&store, Some(r.clone()), p, t(10, 0))
+            })
+            .collect();
+        let outbox = Outbox::new(store.clone(), templates(), fake.clone(), settings());
+        let batch = outbox.batch(t(10, 0), None).await.expect("batch");
+        assert_eq!(
+            batch,
+            Batch {
+                handled: 3,
+                stalled: true
+            }
+        );
+        let attempts: Vec<u32> = ids.iter().map(|id| row(&store, *id).attempts).collect();
+        assert_eq!(attempts, [1, 1, 1, 0, 0]);
+        // The untouched rows are still due; the retried ones are not.
+        assert_eq!(
+            outbox.batch(t(10, 0), None).await.expect("batch").handled,
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn store_errors_stop_the_batch_and_keep_the_row_pending() {
+        let fake = Fake::scripted(vec![]);
+        let (outbox, store, _, id, _) = setup(fake.clone());
+        // Replace the templates with the same set: reload path, no effect on the result.
+        outbox.replace_templates(templates());
+        assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
+        assert_eq!(row(&store, id).status, OutboxStatus::Sent);
+    }
+
+    #[tokio::test]
+    async fn run_wakes_on_notify_and_stops_on_cancel() {
+        let fake = Fake::scripted(vec![]);
+        let store = Store::open_temporary().expect("temp store");
+        let outbox = Arc::new(Outbox::new(
+            store.clone(),
+            templates(),
+            fake.clone(),
+            settings(),
+        ));
+        let cancel = CancellationToken::new();
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn({
+            let (outbox, cancel, wake) = (outbox.clone(), cancel.clone(), wake.clone());
+            async move { outbox.run(cancel, wake).await }
+        });
+        // Let the worker find an empty queue and go to sleep (for up to 5 minutes).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = Utc::now();
+        let r = new_case(&store, Kind::Foi, now);
+        let p = OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+            .to_payload()
+            .expect("p");
+        let id = enqueue(&store, Some(r), p, now);
+        wake.notify_one();
+        let mut status = OutboxStatus::Pending;
+        for _ in 0..100 {
+            status = row(&store, id).status;
+            if status != OutboxStatus::Pending {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, OutboxStatus::Sent, "woken worker sends within 5 s");
+        assert_eq!(fake.sent().len(), 1);
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("run stops promptly on cancel")
+            .expect("run does not panic");
+    }
+
+    #[test]
+    fn outbox_is_shareable_across_tasks() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Outbox>();
+        assert_send_sync::<Arc<dyn SendMail>>();
+    }
+
+    // ---- Through the real mail stack (scripts/mailstack.sh) ----
+
+    /// Where this module's mail stack lives; one stack per test process.
+    const STACK_DIR: &str = "/var/tmp/foi-outbox-test";
+    /// Port base for this module's stack, apart from the other modules' stacks.
+    const PORT_BASE: &str = "23000";
+
+    /// Starts (or finds running) the real Dovecot + Postfix stack and returns its env. A stack
+    /// that cannot start FAILS the test, with a hint; it never skips.
+    fn stack() -> &'static HashMap<String, String> {
+        static ENV: OnceLock<Result<HashMap<String, String>, String>> = OnceLock::new();
+        let r = ENV.get_or_init(|| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+            let out = std::process::Command::new("bash")
+                .arg(&script)
+                .arg("start")
+                .arg(STACK_DIR)
+                .env("MAILSTACK_PORT_BASE", PORT_BASE)
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "`MAILSTACK_PORT_BASE={PORT_BASE} bash scripts/mailstack.sh start {STACK_DIR}` \
+                     failed ({}): {}\nhint: run it by hand (as root) and read {STACK_DIR}/log",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let text = std::fs::read_to_string(Path::new(STACK_DIR).join("env"))
+                .map_err(|e| format!("{STACK_DIR}/env: {e}"))?;
+            Ok(text
+                .lines()
+                .filter_map(|l| l.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect())
+        });
+        match r {
+            Ok(env) => env,
+            Err(e) => panic!("mail stack unavailable: {e}"),
+        }
+    }
+
+    fn var(key: &str) -> String {
+        stack()
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} missing from {STACK_DIR}/env"))
+    }
+
+    /// End to end: an acknowledgement row goes out through Postfix into the requester's Maildir,
+    /// with the case reference in the subject and the job's Message-ID.
+    #[tokio::test]
+    async fn real_smtp_delivers_the_acknowledgement() {
+        let user = "outbox_ack_requester";
+        let maildir = Path::new(&var("MAILSTACK_MAILDIR")).join(user);
+        for sub in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(maildir.join(sub)) {
+                for e in rd.flatten() {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let mailer = Mailer::new(&SmtpSettings {
+            host: var("MAILSTACK_HOST"),
+            port: var("MAILSTACK_SMTP_PORT").parse().expect("port"),
+            security: Security::Plain,
+            ca_file: None,
+            credentials: None,
+            timeout: Duration::from_secs(20),
+        })
+        .expect("mailer");
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, t(9, 0));
+        let job = ack_job(&format!("{user}@example.org"), "ack_foi");
+        let p = OutboxJob::Ack(job.clone()).to_payload().expect("p");
+        let id = enqueue(&store, Some(r.clone()), p, t(10, 0));
+        let outbox = Outbox::new(store.clone(), templates(), Arc::new(mailer), settings());
+        assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
+        let got = row(&store, id);
+        assert_eq!(got.status, OutboxStatus::Sent, "{:?}", got.last_error);
+        let audit = store.audit(&r).expect("audit");
+        let response = audit[0].detail["response"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(response.starts_with("250"), "{response}");
+
+        let new = maildir.join("new");
+        let mut delivered = None;
+        for _ in 0..100 {
+            if let Ok(rd) = std::fs::read_dir(&new) {
+                for e in rd.flatten() {
+                    if let Ok(bytes) = std::fs::read(e.path())
+                        && String::from_utf8_lossy(&bytes).contains(&job.message_id)
+                    {
+                        delivered = Some(bytes);
+                    }
+                }
+            }
+            if delivered.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let bytes = delivered
+            .unwrap_or_else(|| panic!("no acknowledgement in {} after 10 s", new.display()));
+        let m = crate::parse::parse(&bytes);
+        assert_eq!(m.message_id.as_deref(), Some(job.message_id.as_str()));
+        assert!(m.subject.starts_with(&format!("[{r}] ")), "{}", m.subject);
+        assert_eq!(m.machine.auto_submitted.as_deref(), Some("auto-replied"));
+        assert_eq!(
+            m.header("delivered-to"),
+            Some(format!("{user}@example.org").as_str())
+        );
+    }
+}
