@@ -795,12 +795,26 @@ mod tests {
         }
     }
 
+    /// One submission the fake received: envelope sender, recipients, message bytes.
+    type Submission = (String, Vec<String>, Vec<u8>);
+
+    /// One row of the `after_attempt` table: attempts before, created_at, outcome, expected
+    /// status, expected next_attempt_at, expected action.
+    type AttemptCase = (
+        u32,
+        DateTime<Utc>,
+        SendOutcome,
+        OutboxStatus,
+        DateTime<Utc>,
+        &'static str,
+    );
+
     /// An in-memory sender: replays scripted outcomes (then `Sent`) and keeps what it was given.
     #[derive(Default)]
     struct Fake {
         script: Mutex<VecDeque<SendOutcome>>,
         always: Option<SendOutcome>,
-        sent: Mutex<Vec<(String, Vec<String>, Vec<u8>)>>,
+        sent: Mutex<Vec<Submission>>,
     }
 
     impl Fake {
@@ -816,7 +830,7 @@ mod tests {
                 ..Fake::default()
             })
         }
-        fn sent(&self) -> Vec<(String, Vec<String>, Vec<u8>)> {
+        fn sent(&self) -> Vec<Submission> {
             self.sent.lock().expect("fake lock").clone()
         }
     }
@@ -997,14 +1011,7 @@ mod tests {
             response: "250 2.0.0 Ok: queued as ABC".into(),
         };
         // (attempts before, created_at, outcome, status, next_attempt_at, action)
-        let table: Vec<(
-            u32,
-            DateTime<Utc>,
-            SendOutcome,
-            OutboxStatus,
-            DateTime<Utc>,
-            &str,
-        )> = vec![
+        let table: Vec<AttemptCase> = vec![
             (
                 0,
                 now,
@@ -1358,8 +1365,7 @@ mod tests {
         let r = new_case(&store, Kind::Foi, t(9, 0));
         let auto = new_case(&store, Kind::Auto, t(9, 0));
         let payload = |j: AckJob| OutboxJob::Ack(j).to_payload().expect("payload");
-        let mut bad_to = ack_job("not an address", "ack_foi");
-        bad_to.to = "not an address".into();
+        let bad_to = ack_job("not an address", "ack_foi");
         let rows = [
             // need_more_info with nothing missing: a render error.
             (
@@ -1448,13 +1454,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn store_errors_stop_the_batch_and_keep_the_row_pending() {
+    async fn replaced_templates_are_used_for_later_rows() {
         let fake = Fake::scripted(vec![]);
-        let (outbox, store, _, id, _) = setup(fake.clone());
-        // Replace the templates with the same set: reload path, no effect on the result.
-        outbox.replace_templates(templates());
+        let (outbox, store, r, id, _) = setup(fake.clone());
+        // A copy of the shipped templates with another FOI subject line.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for name in crate::compose::TEMPLATE_NAMES {
+            std::fs::create_dir(tmp.path().join(name)).expect("mkdir");
+            for part in crate::compose::TEMPLATE_PARTS {
+                std::fs::copy(src.join(name).join(part), tmp.path().join(name).join(part))
+                    .expect("copy");
+            }
+        }
+        std::fs::write(
+            tmp.path().join("ack_foi/subject.txt.j2"),
+            "[{{ reference }}] Reloaded subject\n",
+        )
+        .expect("write");
+        let reloaded = Templates::load(tmp.path()).expect("copy loads");
+        outbox.replace_templates(Arc::new(reloaded));
         assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
         assert_eq!(row(&store, id).status, OutboxStatus::Sent);
+        let m = crate::parse::parse(&fake.sent()[0].2);
+        assert_eq!(m.subject, format!("[{r}] Reloaded subject"));
     }
 
     #[tokio::test]
