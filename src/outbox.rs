@@ -1480,6 +1480,66 @@ mod tests {
         assert_eq!(m.subject, format!("[{r}] Reloaded subject"));
     }
 
+    /// Accepts the message, then never returns: the process "dies" after the server's 250 but
+    /// before the result is recorded.
+    struct DiesAfterAccepting(Mutex<Vec<Vec<u8>>>);
+
+    impl SendMail for DiesAfterAccepting {
+        fn send<'a>(
+            &'a self,
+            _from: &'a str,
+            _to: &'a [String],
+            raw: &'a [u8],
+        ) -> Pin<Box<dyn Future<Output = SendOutcome> + Send + 'a>> {
+            self.0.lock().expect("lock").push(raw.to_vec());
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_acceptance_resends_once_with_the_same_message_id() {
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, t(9, 0));
+        let job = ack_job("a@example.org", "ack_foi");
+        let p = OutboxJob::Ack(job.clone()).to_payload().expect("p");
+        let id = enqueue(&store, Some(r.clone()), p, t(10, 0));
+        let dying = Arc::new(DiesAfterAccepting(Mutex::new(Vec::new())));
+        let first = Outbox::new(store.clone(), templates(), dying.clone(), settings());
+        let crashed =
+            tokio::time::timeout(Duration::from_millis(200), first.run_once(t(10, 0))).await;
+        assert!(crashed.is_err(), "the first worker never got to record");
+        drop(first);
+        let got = row(&store, id);
+        assert_eq!(
+            (got.status, got.attempts),
+            (OutboxStatus::Pending, 0),
+            "not known to be sent"
+        );
+        assert!(store.audit(&r).expect("audit").is_empty());
+        // Restart: the row goes again, exactly once, with the same Message-ID.
+        let fake = Fake::scripted(vec![]);
+        let second = Outbox::new(store.clone(), templates(), fake.clone(), settings());
+        assert_eq!(second.run_once(t(10, 5)).await.expect("batch"), 1);
+        assert_eq!(second.run_once(t(11, 0)).await.expect("batch"), 0);
+        let accepted = dying.0.lock().expect("lock").clone();
+        let resent = fake.sent();
+        assert_eq!(
+            (accepted.len(), resent.len()),
+            (1, 1),
+            "one original, one duplicate"
+        );
+        assert_eq!(
+            crate::parse::parse(&accepted[0]).message_id.as_deref(),
+            Some(job.message_id.as_str())
+        );
+        assert_eq!(
+            crate::parse::parse(&resent[0].2).message_id.as_deref(),
+            Some(job.message_id.as_str())
+        );
+        assert_eq!(row(&store, id).status, OutboxStatus::Sent);
+        assert_eq!(actions(&store, &r), ["acknowledgement_sent"]);
+    }
+
     #[tokio::test]
     async fn run_wakes_on_notify_and_stops_on_cancel() {
         let fake = Fake::scripted(vec![]);
