@@ -23,6 +23,7 @@
 //! - [`config`]: the one TOML configuration file.
 //! - [`compose`]: acknowledgement templates rendered into RFC 5322 messages (pure).
 //! - [`mail`]: the mail edges (IMAP mailbox, SMTP sending): the only code that talks to servers.
+//! - [`outbox`]: the durable send queue worker (render, send, retry with backoff, record; at least once).
 //! - [`triage`]: the whole pure pipeline for one message.
 //! - [`cli`]: the command line.
 //!
@@ -42,6 +43,7 @@ pub mod followup;
 pub mod kind;
 pub mod mail;
 pub mod message;
+pub mod outbox;
 pub mod parse;
 pub mod rules;
 pub mod store;
