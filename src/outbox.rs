@@ -765,7 +765,7 @@ mod tests {
     use crate::message::Address;
     use crate::store::NewCase;
     use chrono::TimeZone;
-    use std::collections::{HashMap, HashSet, VecDeque};
+    use std::collections::{HashSet, VecDeque};
     use std::path::Path;
     use std::sync::{Mutex, OnceLock};
 
@@ -1596,46 +1596,9 @@ mod tests {
     /// Port base for this module's stack, apart from the other modules' stacks.
     const PORT_BASE: &str = "23000";
 
-    /// Starts (or finds running) the real Dovecot + Postfix stack and returns its env. A stack
-    /// that cannot start FAILS the test, with a hint; it never skips.
-    fn stack() -> &'static HashMap<String, String> {
-        static ENV: OnceLock<Result<HashMap<String, String>, String>> = OnceLock::new();
-        let r = ENV.get_or_init(|| {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
-            let out = std::process::Command::new("bash")
-                .arg(&script)
-                .arg("start")
-                .arg(STACK_DIR)
-                .env("MAILSTACK_PORT_BASE", PORT_BASE)
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "`MAILSTACK_PORT_BASE={PORT_BASE} bash scripts/mailstack.sh start {STACK_DIR}` \
-                     failed ({}): {}\nhint: run it by hand (as root) and read {STACK_DIR}/log",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            let text = std::fs::read_to_string(Path::new(STACK_DIR).join("env"))
-                .map_err(|e| format!("{STACK_DIR}/env: {e}"))?;
-            Ok(text
-                .lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect())
-        });
-        match r {
-            Ok(env) => env,
-            Err(e) => panic!("mail stack unavailable: {e}"),
-        }
-    }
-
     fn var(key: &str) -> String {
-        stack()
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| panic!("{key} missing from {STACK_DIR}/env"))
+        static STACK: OnceLock<Result<crate::mail::test_stack::Stack, String>> = OnceLock::new();
+        crate::mail::test_stack::get(&STACK, STACK_DIR, PORT_BASE).var(key)
     }
 
     /// End to end: an acknowledgement row goes out through Postfix into the requester's Maildir,

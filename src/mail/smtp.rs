@@ -348,7 +348,6 @@ fn classify(endpoint: &str, e: &lettre::transport::smtp::Error) -> SendOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
     use std::path::Path;
     use std::sync::OnceLock;
 
@@ -357,50 +356,17 @@ mod tests {
     /// Port base for this module's stack, apart from the other helpers' stacks.
     const PORT_BASE: &str = "22000";
 
-    /// Starts (or finds running) the real Dovecot + Postfix stack and returns its env. A stack
-    /// that cannot start FAILS the test, with a hint; it never skips.
-    fn stack() -> &'static HashMap<String, String> {
-        static ENV: OnceLock<Result<HashMap<String, String>, String>> = OnceLock::new();
-        let r = ENV.get_or_init(|| {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
-            let out = std::process::Command::new("bash")
-                .arg(&script)
-                .arg("start")
-                .arg(STACK_DIR)
-                .env("MAILSTACK_PORT_BASE", PORT_BASE)
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-            if !out.status.success() {
-                return Err(format!(
-                    "`MAILSTACK_PORT_BASE={PORT_BASE} bash scripts/mailstack.sh start {STACK_DIR}` \
-                     failed ({}): {}\nhint: run it by hand (as root) and read {STACK_DIR}/log",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            let text = std::fs::read_to_string(Path::new(STACK_DIR).join("env"))
-                .map_err(|e| format!("{STACK_DIR}/env: {e}"))?;
-            Ok(text
-                .lines()
-                .filter_map(|l| l.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect())
-        });
-        match r {
-            Ok(env) => env,
-            Err(e) => panic!("mail stack unavailable: {e}"),
-        }
+    fn stack() -> &'static crate::mail::test_stack::Stack {
+        static STACK: OnceLock<Result<crate::mail::test_stack::Stack, String>> = OnceLock::new();
+        crate::mail::test_stack::get(&STACK, STACK_DIR, PORT_BASE)
     }
 
     fn var(key: &str) -> String {
-        stack()
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| panic!("{key} missing from {STACK_DIR}/env"))
+        stack().var(key)
     }
 
     fn port(key: &str) -> u16 {
-        var(key).parse().unwrap_or_else(|e| panic!("{key}: {e}"))
+        stack().port(key)
     }
 
     fn plain_settings() -> SmtpSettings {

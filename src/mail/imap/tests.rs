@@ -6,7 +6,7 @@
 //! Each test logs in as its own user (any name works with password "secret"), suffixed with the
 //! process id so leftovers from earlier runs never meet a new run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -30,43 +30,11 @@ struct Stack {
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
 fn start_stack() -> Result<Stack, String> {
-    let hint = format!(
-        "the IMAP tests need the real mail stack; run as root: \
-         MAILSTACK_PORT_BASE={STACK_PORT_BASE} bash scripts/mailstack.sh start {STACK_DIR} \
-         (logs in {STACK_DIR}/log)"
-    );
-    let output = Command::new("bash")
-        .arg("scripts/mailstack.sh")
-        .arg("start")
-        .arg(STACK_DIR)
-        .env("MAILSTACK_PORT_BASE", STACK_PORT_BASE)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .map_err(|e| format!("cannot run scripts/mailstack.sh: {e}; {hint}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "mailstack.sh start failed ({}): {}; {hint}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let env = std::fs::read_to_string(Path::new(STACK_DIR).join("env"))
-        .map_err(|e| format!("cannot read {STACK_DIR}/env: {e}; {hint}"))?;
-    let get = |key: &str| {
-        env.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-            .map(str::to_owned)
-            .ok_or_else(|| format!("{key} missing from {STACK_DIR}/env; {hint}"))
-    };
-    let port = |key: &str| {
-        get(key)?
-            .parse::<u16>()
-            .map_err(|e| format!("{key} in {STACK_DIR}/env: {e}"))
-    };
+    let env = crate::mail::test_stack::start(STACK_DIR, STACK_PORT_BASE)?;
     Ok(Stack {
-        imap_port: port("MAILSTACK_IMAP_PORT")?,
-        imaps_port: port("MAILSTACK_IMAPS_PORT")?,
-        ca: PathBuf::from(get("MAILSTACK_CA")?),
+        imap_port: env.port("MAILSTACK_IMAP_PORT"),
+        imaps_port: env.port("MAILSTACK_IMAPS_PORT"),
+        ca: PathBuf::from(env.var("MAILSTACK_CA")),
     })
 }
 
