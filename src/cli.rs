@@ -8,7 +8,7 @@
 
 use crate::case::{Case, CaseRef};
 use crate::config::Config;
-use crate::deadline::{self, Calendar, ClockEvent, ClockInput, DeadlineOptions, Regime, Region};
+use crate::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region};
 use crate::followup::{NoThreads, Threads};
 use crate::kind::Kind;
 use crate::rules::{self, RuleSet};
@@ -379,13 +379,7 @@ fn due(
     if extended {
         input = input.with(ClockEvent::extension_for(regime)?);
     }
-    let options = DeadlineOptions {
-        sar_month_rule: config.sar_month_rule,
-        nonworking_receipt_rolls_forward: config.nonworking_receipt_rolls_forward,
-        closure_days: config.closure_days.iter().copied().collect(),
-        ..DeadlineOptions::default()
-    };
-    let out = deadline::compute(&input, &calendar, &options)?;
+    let out = deadline::compute(&input, &calendar, &config.deadline_options())?;
     let due = out
         .due()
         .ok_or_else(|| anyhow!("the clock is stopped; no due date"))?;

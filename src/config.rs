@@ -256,6 +256,16 @@ impl Config {
         }
     }
 
+    /// The deadline engine's options as this config sets them.
+    pub fn deadline_options(&self) -> crate::deadline::DeadlineOptions {
+        crate::deadline::DeadlineOptions {
+            sar_month_rule: self.sar_month_rule,
+            nonworking_receipt_rolls_forward: self.nonworking_receipt_rolls_forward,
+            closure_days: self.closure_days.iter().copied().collect(),
+            ..crate::deadline::DeadlineOptions::default()
+        }
+    }
+
     /// Settings for a kind; `None` for `auto`, which never becomes a case.
     pub fn kind(&self, kind: Kind) -> Option<&KindConfig> {
         self.kinds.get(&kind)

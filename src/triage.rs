@@ -40,12 +40,7 @@ impl Context {
             prefixes: config.prefixes().into_iter().map(|(p, _)| p).collect(),
             region: config.region,
             calendar,
-            options: DeadlineOptions {
-                sar_month_rule: config.sar_month_rule,
-                nonworking_receipt_rolls_forward: config.nonworking_receipt_rolls_forward,
-                closure_days: config.closure_days.iter().copied().collect(),
-                ..DeadlineOptions::default()
-            },
+            options: config.deadline_options(),
             policy_days: config
                 .kinds
                 .iter()
