@@ -25,6 +25,9 @@
 //! - [`mail`]: the mail edges (IMAP mailbox, SMTP sending): the only code that talks to servers.
 //! - [`outbox`]: the durable send queue worker (render, send, retry with backoff, record; at least once).
 //! - [`triage`]: the whole pure pipeline for one message.
+//! - [`clock`]: where "now" comes from (a trait, so tests can drive time).
+//! - [`routing`], [`repeat`], [`chase`], [`digest`]: case workflow after acknowledgement (teams,
+//!   repeat requests, chasers, manager digests), pure planning.
 //! - [`cli`]: the command line.
 //!
 //! # Invariants
@@ -34,10 +37,13 @@
 //! - The audit trail is append-only.
 
 pub mod case;
+pub mod chase;
 pub mod cli;
+pub mod clock;
 pub mod compose;
 pub mod config;
 pub mod deadline;
+pub mod digest;
 pub mod extract;
 pub mod followup;
 pub mod kind;
@@ -45,6 +51,8 @@ pub mod mail;
 pub mod message;
 pub mod outbox;
 pub mod parse;
+pub mod repeat;
+pub mod routing;
 pub mod rules;
 pub mod store;
 pub mod triage;
