@@ -10,6 +10,7 @@
 //! year by its caller), no workflow rules. State changes and due dates are decided elsewhere and
 //! arrive here as new values.
 
+use crate::deadline::ClockEvent;
 use crate::kind::Kind;
 use crate::message::Address;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -300,6 +301,10 @@ pub struct Case {
     /// The statutory or policy due date, when the clock is running.
     #[serde(default)]
     pub due: Option<NaiveDate>,
+    /// What happened to the clock (clarification asked and answered, ID, fee, extension): the due
+    /// date is always recomputed from `received_at` and these, never edited by hand.
+    #[serde(default)]
+    pub clock_events: Vec<ClockEvent>,
     /// Staff member the case is allocated to (email address).
     #[serde(default)]
     pub assignee: Option<String>,
@@ -346,6 +351,9 @@ pub struct CaseDraft {
     /// See [`Case::due`].
     #[serde(default)]
     pub due: Option<NaiveDate>,
+    /// See [`Case::clock_events`].
+    #[serde(default)]
+    pub clock_events: Vec<ClockEvent>,
     /// See [`Case::assignee`].
     #[serde(default)]
     pub assignee: Option<String>,
@@ -373,6 +381,7 @@ impl CaseDraft {
             valid,
             missing,
             due,
+            clock_events,
             assignee,
             team,
             created_at,
@@ -391,6 +400,7 @@ impl CaseDraft {
             valid,
             missing,
             due,
+            clock_events,
             assignee,
             team,
             created_at,
@@ -603,6 +613,7 @@ mod tests {
             valid: Some(true),
             missing: vec![],
             due: NaiveDate::from_ymd_opt(2026, 3, 30),
+            clock_events: Vec::new(),
             assignee: Some("officer@council.gov.uk".into()),
             team: Some("planning".into()),
             created_at: t,

@@ -197,7 +197,11 @@ impl OutboxJob {
         case: CaseTarget,
         now: DateTime<Utc>,
     ) -> Result<NewOutboxRow, PayloadError> {
+        let recipient = match self {
+            OutboxJob::Ack(a) => Some(a.to.clone()),
+        };
         Ok(NewOutboxRow {
+            recipient,
             case: Some(case),
             created_at: now,
             payload: self.to_payload()?,
@@ -885,6 +889,7 @@ mod tests {
             valid: Some(true),
             missing: vec![],
             due: NaiveDate::from_ymd_opt(2026, 12, 21),
+            clock_events: Vec::new(),
             assignee: None,
             team: None,
             created_at: at,
@@ -929,6 +934,7 @@ mod tests {
         store
             .apply(Change {
                 outbox_new: vec![NewOutboxRow {
+                    recipient: None,
                     case: case.map(CaseTarget::Existing),
                     created_at: at,
                     payload,

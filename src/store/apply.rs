@@ -37,6 +37,7 @@ pub(super) struct Tx<'a> {
     pub(super) idx_due: &'a TransactionalTree,
     pub(super) outbox: &'a TransactionalTree,
     pub(super) idx_outbox_due: &'a TransactionalTree,
+    pub(super) idx_outbox_to: &'a TransactionalTree,
     pub(super) cursors: &'a TransactionalTree,
     pub(super) seen: &'a TransactionalTree,
 }
@@ -372,6 +373,10 @@ fn enqueue(tx: &Tx<'_>, o: &NewOutboxRow, applied: &Applied) -> TxResult<u64> {
     tx.outbox.insert(&keys::outbox_key(id), bytes)?;
     tx.idx_outbox_due
         .insert(&keys::outbox_due_key(row.next_attempt_at, id), &[] as &[u8])?;
+    if let Some(to) = o.recipient.as_deref().and_then(keys::email_norm) {
+        tx.idx_outbox_to
+            .insert(keys::outbox_to_key(&to, o.created_at, id), &[] as &[u8])?;
+    }
     Ok(id)
 }
 

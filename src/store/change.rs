@@ -94,6 +94,9 @@ pub struct NewOutboxRow {
     pub payload: serde_json::Value,
     /// Earliest time to send (usually `created_at`; later to delay or batch).
     pub next_attempt_at: DateTime<Utc>,
+    /// Who the mail goes to, when it is mail to one address: indexed with `created_at` so the
+    /// acknowledgement rate limit ([`super::Store::outbox_count_to`]) never scans the outbox.
+    pub recipient: Option<String>,
 }
 
 /// New values for the mutable fields of an outbox row (its id, case, creation time and payload

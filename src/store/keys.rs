@@ -195,6 +195,29 @@ pub(crate) fn outbox_due_id(key: &[u8]) -> Option<u64> {
     outbox_id_from_key(&key[8..])
 }
 
+/// Scan prefix of the outbox recipient index for one normalised address.
+pub(crate) fn outbox_to_prefix(email_norm: &str) -> Vec<u8> {
+    let mut k = email_norm.as_bytes().to_vec();
+    k.push(SEP);
+    k
+}
+
+/// Outbox recipient-index key: address, NUL, enqueue time, row id.
+pub(crate) fn outbox_to_key(email_norm: &str, at: DateTime<Utc>, id: u64) -> Vec<u8> {
+    let mut k = outbox_to_prefix(email_norm);
+    k.extend_from_slice(&sortable_micros(at));
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Inclusive lower bound of the recipient index for rows to `email_norm` enqueued at or after
+/// `since`.
+pub(crate) fn outbox_to_lower(email_norm: &str, since: DateTime<Utc>) -> Vec<u8> {
+    let mut k = outbox_to_prefix(email_norm);
+    k.extend_from_slice(&sortable_micros(since));
+    k
+}
+
 /// `seen` key for a Message-ID (already normalised).
 pub(crate) fn seen_msgid_key(id_norm: &str) -> Vec<u8> {
     let mut k = b"m\0".to_vec();

@@ -30,6 +30,7 @@
 //! | `idx_due` | `YYYY-MM-DD\0` case key (unfinished cases only) | empty |
 //! | `outbox` | row id (u64 BE) | [`OutboxRow`] JSON |
 //! | `idx_outbox_due` | attempt time (µs) + row id (pending rows only) | empty |
+//! | `idx_outbox_to` | lower-cased recipient `\0` enqueue time (µs) + row id | empty |
 //! | `cursors` | mailbox name | [`Cursor`] JSON |
 //! | `seen` | `m\0`Message-ID or `h\0`hash | [`SeenRecord`] JSON |
 //!
@@ -97,6 +98,7 @@ pub(crate) const TREE_IDX_REQUESTER: &str = "idx_requester";
 pub(crate) const TREE_IDX_DUE: &str = "idx_due";
 pub(crate) const TREE_OUTBOX: &str = "outbox";
 pub(crate) const TREE_IDX_OUTBOX_DUE: &str = "idx_outbox_due";
+pub(crate) const TREE_IDX_OUTBOX_TO: &str = "idx_outbox_to";
 pub(crate) const TREE_CURSORS: &str = "cursors";
 pub(crate) const TREE_SEEN: &str = "seen";
 /// Name used in errors for sled's default tree (the schema marker) and whole-db operations.
@@ -116,6 +118,7 @@ pub struct Store {
     idx_due: Tree,
     outbox: Tree,
     idx_outbox_due: Tree,
+    idx_outbox_to: Tree,
     cursors: Tree,
     seen: Tree,
 }
@@ -203,6 +206,7 @@ impl Store {
             idx_due: tree(TREE_IDX_DUE)?,
             outbox: tree(TREE_OUTBOX)?,
             idx_outbox_due: tree(TREE_IDX_OUTBOX_DUE)?,
+            idx_outbox_to: tree(TREE_IDX_OUTBOX_TO)?,
             cursors: tree(TREE_CURSORS)?,
             seen: tree(TREE_SEEN)?,
             db,
@@ -272,6 +276,7 @@ impl Store {
             &self.idx_due,
             &self.outbox,
             &self.idx_outbox_due,
+            &self.idx_outbox_to,
             &self.cursors,
             &self.seen,
         );
@@ -287,6 +292,7 @@ impl Store {
                     idx_due,
                     outbox,
                     idx_outbox_due,
+                    idx_outbox_to,
                     cursors,
                     seen,
                 )| {
@@ -300,6 +306,7 @@ impl Store {
                         idx_due,
                         outbox,
                         idx_outbox_due,
+                        idx_outbox_to,
                         cursors,
                         seen,
                     };
@@ -531,6 +538,30 @@ impl Store {
             }
         }
         Ok(rows)
+    }
+
+    /// How many outbox rows to `email` (any letter case) were enqueued at or after `since`, in
+    /// any status: what the acknowledgement rate limit counts. A range scan of one address's
+    /// recent rows.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`] when the scan fails.
+    pub fn outbox_count_to(&self, email: &str, since: DateTime<Utc>) -> Result<usize, StoreError> {
+        let Some(norm) = keys::email_norm(email) else {
+            return Ok(0);
+        };
+        let prefix = keys::outbox_to_prefix(&norm);
+        let mut upper = prefix.clone();
+        upper.extend_from_slice(&[0xff; 17]);
+        let mut n = 0;
+        for item in self
+            .idx_outbox_to
+            .range(keys::outbox_to_lower(&norm, since)..upper)
+        {
+            item.map_err(|source| scan_error(TREE_IDX_OUTBOX_TO, source))?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// Write every case with its audit trail as JSON lines ([`ExportLine`]), in reference order:

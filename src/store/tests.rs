@@ -50,6 +50,7 @@ fn draft(email: &str, msgid: &str, hash: &str, due: Option<NaiveDate>) -> CaseDr
         valid: Some(true),
         missing: vec![],
         due,
+        clock_events: Vec::new(),
         assignee: None,
         team: None,
         created_at: t(2026, 3, 2, 9),
@@ -574,6 +575,7 @@ fn everything_change(update_target: Case) -> Change {
         why: "test".into(),
     });
     change.outbox_new.push(NewOutboxRow {
+        recipient: None,
         case: Some(CaseTarget::New),
         created_at: t(2026, 3, 2, 9),
         payload: json!({ "template": "ack" }),
@@ -678,6 +680,7 @@ fn failing_late_step_writes_nothing() {
 
     let mut outbox_case_missing = everything_change(stored.clone());
     outbox_case_missing.outbox_new.push(NewOutboxRow {
+        recipient: None,
         case: Some(CaseTarget::Existing(r("SAR-2026-000404"))),
         created_at: t(2026, 3, 2, 9),
         payload: json!(null),
@@ -799,6 +802,7 @@ fn malformed_changes_are_rejected_before_writing() {
     };
     let outbox_without_new = Change {
         outbox_new: vec![NewOutboxRow {
+            recipient: None,
             case: Some(CaseTarget::New),
             created_at: t(2026, 3, 2, 9),
             payload: json!({}),
@@ -919,6 +923,7 @@ fn outbox_enqueue_update_and_pending_at_now() {
     let mut change = new_case("FOI", 2026, draft("a@x", "", "", None));
     for (hour, what) in [(10, "ack"), (9, "assign"), (12, "chase")] {
         change.outbox_new.push(NewOutboxRow {
+            recipient: None,
             case: Some(CaseTarget::New),
             created_at: t(2026, 3, 2, 9),
             payload: json!({ "template": what }),
@@ -926,6 +931,7 @@ fn outbox_enqueue_update_and_pending_at_now() {
         });
     }
     change.outbox_new.push(NewOutboxRow {
+        recipient: None,
         case: None,
         created_at: t(2026, 3, 2, 9),
         payload: json!({ "template": "digest" }),
@@ -1016,6 +1022,7 @@ fn outbox_enqueue_update_and_pending_at_now() {
     let later = store
         .apply(Change {
             outbox_new: vec![NewOutboxRow {
+                recipient: None,
                 case: Some(CaseTarget::Existing(reference)),
                 created_at: t(2026, 3, 3, 9),
                 payload: json!({ "template": "note" }),
@@ -1412,4 +1419,46 @@ fn store_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<Store>();
     assert!(format!("{:?}", temp()).starts_with("Store"));
+}
+
+#[test]
+fn outbox_recipient_index_counts_recent_rows_per_address() {
+    let store = Store::open_temporary().expect("temporary store");
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().expect("valid");
+    let row = |to: Option<&str>, mins: i64| NewOutboxRow {
+        recipient: to.map(str::to_string),
+        case: None,
+        created_at: t0 + chrono::Duration::minutes(mins),
+        payload: serde_json::json!({"job": "test"}),
+        next_attempt_at: t0,
+    };
+    let change = Change {
+        outbox_new: vec![
+            row(Some("Ann@Example.org"), 0),
+            row(Some("ann@example.org"), 60),
+            row(Some("ann@example.org"), 120),
+            row(Some("bob@example.org"), 60),
+            row(None, 60),
+        ],
+        ..Change::default()
+    };
+    store.apply(change).expect("apply");
+    let table = [
+        ("ann@example.org", t0, 3),
+        ("ANN@EXAMPLE.ORG", t0, 3),
+        ("ann@example.org", t0 + chrono::Duration::minutes(1), 2),
+        ("ann@example.org", t0 + chrono::Duration::minutes(120), 1),
+        ("ann@example.org", t0 + chrono::Duration::minutes(121), 0),
+        ("bob@example.org", t0, 1),
+        ("an@example.org", t0, 0),
+        ("ann@example.or", t0, 0),
+        ("", t0, 0),
+    ];
+    for (addr, since, want) in table {
+        assert_eq!(
+            store.outbox_count_to(addr, since).expect("count"),
+            want,
+            "{addr} since {since}"
+        );
+    }
 }
