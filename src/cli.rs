@@ -116,6 +116,23 @@ pub enum Command {
     /// Look at cases in the store.
     #[command(subcommand)]
     Case(CaseCommand),
+    /// Run the daemon: watch the shared mailbox, open cases, send acknowledgements.
+    ///
+    /// Stops cleanly on SIGTERM or SIGINT (the message in hand is finished); SIGHUP reloads the
+    /// rules and templates (a broken set is refused and the old one kept).
+    Run(ConfigArg),
+    /// Create cases from an existing mail folder without sending any acknowledgement and
+    /// without moving the messages (moving from another system). Safe to run twice.
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The folder to import, as the server names it (e.g. "Archive/2026").
+        #[arg(long)]
+        mailbox: String,
+        /// Only messages the server received on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +227,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Case(CaseCommand::Show { config, reference }) => {
             case_show(&config.config, &reference)
         }
+        Command::Run(c) => run_daemon(&c.config),
+        Command::Import {
+            config,
+            mailbox,
+            since,
+        } => import(&config.config, &mailbox, since),
     };
     match result {
         Ok(code) => code,
@@ -228,21 +251,8 @@ fn load_config(path: &Path) -> Result<Config> {
     Config::load(path).map_err(|e| anyhow!("{e}"))
 }
 
-/// The calendar a config asks for: built-in data, overridden by the operator's file if any.
 fn load_calendar(config: &Config) -> Result<Calendar> {
-    let builtin = Calendar::builtin();
-    let Some(path) = &config.bank_holidays else {
-        return Ok(builtin);
-    };
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("bank holidays {}: cannot read", path.display()))?;
-    let loaded = if path.extension().is_some_and(|e| e == "json") {
-        Calendar::from_govuk_json(&text)
-    } else {
-        Calendar::from_toml(&text)
-    }
-    .with_context(|| format!("bank holidays {}", path.display()))?;
-    Ok(builtin.with_overrides(loaded))
+    crate::daemon::load_calendar(config)
 }
 
 fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
@@ -523,6 +533,34 @@ fn config_check(path: &Path) -> Result<ExitCode> {
     } else {
         Ok(ExitCode::FAILURE)
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run_daemon(config: &Path) -> Result<ExitCode> {
+    runtime()?.block_on(crate::daemon::run(
+        config,
+        tokio_util::sync::CancellationToken::new(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(config: &Path, mailbox: &str, since: Option<NaiveDate>) -> Result<ExitCode> {
+    let s = runtime()?.block_on(crate::daemon::import(config, mailbox, since))?;
+    println!(
+        "imported {} messages: {} new cases, {} follow-ups, {} without a case, {} already recorded, {} quarantined",
+        s.messages, s.cases, s.followups, s.ignored, s.duplicates, s.quarantined
+    );
+    Ok(if s.quarantined > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn open_store(config_path: &Path) -> Result<Store> {

@@ -25,6 +25,7 @@
 //! - [`mail`]: the mail edges (IMAP mailbox, SMTP sending): the only code that talks to servers.
 //! - [`outbox`]: the durable send queue worker (render, send, retry with backoff, record; at least once).
 //! - [`triage`]: the whole pure pipeline for one message.
+//! - [`ingest`], [`daemon`]: exactly-once mailbox ingest, and the service wiring (signals, tasks).
 //! - [`clock`]: where "now" comes from (a trait, so tests can drive time).
 //! - [`routing`], [`repeat`], [`chase`], [`digest`]: case workflow after acknowledgement (teams,
 //!   repeat requests, chasers, manager digests), pure planning.
@@ -42,10 +43,12 @@ pub mod cli;
 pub mod clock;
 pub mod compose;
 pub mod config;
+pub mod daemon;
 pub mod deadline;
 pub mod digest;
 pub mod extract;
 pub mod followup;
+pub mod ingest;
 pub mod kind;
 pub mod mail;
 pub mod message;

@@ -1060,6 +1060,83 @@ impl ImapClient {
         Ok(filter_uids_from(uids, first))
     }
 
+    /// UIDs in the selected mailbox not marked [`TRIAGED_KEYWORD`], ascending: everything still
+    /// waiting to be processed or filed. Used once per connection to finish what a crash left
+    /// between commit and filing, and to rescan after a UIDVALIDITY change.
+    ///
+    /// # Errors
+    /// Network errors and server refusals.
+    pub async fn uids_unfiled(&mut self) -> Result<Vec<u32>, ImapError> {
+        let limit = self.timeouts.command;
+        let query = format!("UNKEYWORD {TRIAGED_KEYWORD}");
+        let uids = self
+            .run("UID SEARCH", limit, async |s| s.uid_search(&query).await)
+            .await?;
+        Ok(filter_uids_from(uids, 1))
+    }
+
+    /// UIDs of messages the server received on or after `date` (IMAP `SINCE`, which compares
+    /// INTERNALDATE dates and ignores the time), ascending: the historical import window.
+    ///
+    /// # Errors
+    /// Network errors and server refusals.
+    pub async fn uids_since(&mut self, date: chrono::NaiveDate) -> Result<Vec<u32>, ImapError> {
+        let limit = self.timeouts.command;
+        let query = format!("SINCE {}", date.format("%-d-%b-%Y"));
+        let uids = self
+            .run("UID SEARCH", limit, async |s| s.uid_search(&query).await)
+            .await?;
+        Ok(filter_uids_from(uids, 1))
+    }
+
+    /// Fetches several messages in one round trip (`BODY.PEEK[]`, so `\Seen` is left alone), in
+    /// UID order. UIDs that no longer exist are simply absent. Keep batches small enough for
+    /// memory: every message is held in full.
+    ///
+    /// # Errors
+    /// As [`ImapClient::fetch`].
+    pub async fn fetch_many(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = self.timeouts.fetch;
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetches = self
+            .run("UID FETCH", limit, async |s| {
+                s.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+        let mut out = Vec::with_capacity(uids.len());
+        for fetch in &fetches {
+            let Some(uid) = fetch.uid.filter(|u| uids.contains(u)) else {
+                continue;
+            };
+            let raw = fetch.body().ok_or_else(|| ImapError::Protocol {
+                op: "UID FETCH",
+                detail: format!("no body for UID {uid}"),
+            })?;
+            let internal_date = fetch.internal_date().ok_or_else(|| ImapError::Protocol {
+                op: "UID FETCH",
+                detail: format!("no INTERNALDATE for UID {uid}"),
+            })?;
+            out.push(Fetched {
+                uid,
+                internal_date: internal_date.with_timezone(&Utc),
+                raw: raw.to_vec(),
+            });
+        }
+        out.sort_by_key(|f| f.uid);
+        out.dedup_by_key(|f| f.uid);
+        Ok(out)
+    }
+
     /// Fetches one message's exact bytes and INTERNALDATE with `BODY.PEEK[]`, which (unlike
     /// `BODY[]`) leaves `\Seen` alone, so officers still see the message as unread.
     ///

@@ -260,6 +260,16 @@ impl Store {
         Ok(applied)
     }
 
+    /// [`Store::apply`] without the flush: for bulk work (historical import) that flushes once
+    /// per batch with [`Store::flush`]. A crash may lose changes committed since the last flush,
+    /// never half of one.
+    ///
+    /// # Errors
+    /// As [`Store::apply`], except that nothing is flushed.
+    pub fn apply_unflushed(&self, change: Change) -> Result<Applied, StoreError> {
+        self.commit(&change)
+    }
+
     /// Validate and commit a change without flushing.
     fn commit(&self, change: &Change) -> Result<Applied, StoreError> {
         apply::validate(change)?;

@@ -1424,7 +1424,10 @@ fn store_is_shareable_across_threads() {
 #[test]
 fn outbox_recipient_index_counts_recent_rows_per_address() {
     let store = Store::open_temporary().expect("temporary store");
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).single().expect("valid");
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
+        .single()
+        .expect("valid");
     let row = |to: Option<&str>, mins: i64| NewOutboxRow {
         recipient: to.map(str::to_string),
         case: None,
