@@ -66,6 +66,8 @@ pub struct Config {
     pub smtp: Option<smtp::SmtpSettings>,
     /// Acknowledgement policy.
     pub acknowledgements: AckPolicy,
+    /// How the outbox retries mail after transient SMTP failures (`[outbox]`).
+    pub outbox_retry: crate::outbox::RetryPolicy,
 }
 
 /// The shared mailbox: how to reach it, what to watch and where to file processed mail.
@@ -253,6 +255,7 @@ impl Config {
             imap: None,
             smtp: None,
             acknowledgements: AckPolicy::default(),
+            outbox_retry: crate::outbox::RetryPolicy::default(),
         }
     }
 
@@ -299,6 +302,7 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
             "imap",
             "smtp",
             "acknowledgements",
+            "outbox",
         ],
     );
 
@@ -462,6 +466,7 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
         imap: t.contains_key("imap").then(|| read_imap(r, t, base)),
         smtp: t.contains_key("smtp").then(|| read_smtp(r, t, base)),
         acknowledgements: read_acks(r, t),
+        outbox_retry: read_outbox(r, t),
     }
 }
 
@@ -708,6 +713,47 @@ fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
     }
 }
 
+fn read_outbox(r: &mut Reader, t: &Table) -> crate::outbox::RetryPolicy {
+    let ot = r.table(t, "", "outbox");
+    r.known(
+        &ot,
+        "outbox",
+        &["retry_first_seconds", "retry_max_seconds", "give_up_hours"],
+    );
+    let d = crate::outbox::RetryPolicy::default();
+    let mut secs = |key: &str, range: std::ops::RangeInclusive<i64>, unit: u64, default| {
+        match r.integer(&ot, "outbox", key) {
+            Some(n) if range.contains(&n) => std::time::Duration::from_secs(n as u64 * unit),
+            Some(n) => {
+                r.err(
+                    &format!("outbox.{key}"),
+                    format!(
+                        "{n} is out of range ({} to {})",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                default
+            }
+            None => default,
+        }
+    };
+    let first = secs("retry_first_seconds", 1..=3600, 1, d.first);
+    let max = secs("retry_max_seconds", 1..=86_400, 1, d.max);
+    let give_up_after = secs("give_up_hours", 1..=720, 3600, d.give_up_after);
+    if max < first {
+        r.err(
+            "outbox.retry_max_seconds",
+            "must not be less than outbox.retry_first_seconds".into(),
+        );
+    }
+    crate::outbox::RetryPolicy {
+        first,
+        max,
+        give_up_after,
+    }
+}
+
 fn read_acks(r: &mut Reader, t: &Table) -> AckPolicy {
     let at = r.table(t, "", "acknowledgements");
     r.known(&at, "acknowledgements", &["enabled", "per_address_per_day"]);
@@ -899,6 +945,38 @@ templates_dir = "templates"
         assert!(c.is_own_address("FOI@Council.Example.gov.uk"));
         assert!(!c.is_own_address("someone@example.org"));
         assert_eq!(c.prefixes().len(), 7);
+    }
+
+    #[test]
+    fn outbox_retry_reads_defaults_and_checks_ranges() {
+        let c = Config::from_toml(MINIMAL, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.outbox_retry, crate::outbox::RetryPolicy::default());
+        let ok = format!(
+            "{MINIMAL}[outbox]\nretry_first_seconds = 2\nretry_max_seconds = 10\ngive_up_hours = 1\n"
+        );
+        let c = Config::from_toml(&ok, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.outbox_retry.first, std::time::Duration::from_secs(2));
+        assert_eq!(c.outbox_retry.max, std::time::Duration::from_secs(10));
+        assert_eq!(
+            c.outbox_retry.give_up_after,
+            std::time::Duration::from_secs(3600)
+        );
+        let table = [
+            ("retry_first_seconds = 0", "outbox.retry_first_seconds: 0 is out of range"),
+            ("give_up_hours = 10000", "outbox.give_up_hours: 10000 is out of range"),
+            (
+                "retry_first_seconds = 100\nretry_max_seconds = 10",
+                "outbox.retry_max_seconds: must not be less than",
+            ),
+            ("colour = 1", "outbox.colour: unknown key"),
+        ];
+        for (body, want) in table {
+            let errs = errors(&format!("{MINIMAL}[outbox]\n{body}\n"));
+            assert!(
+                errs.iter().any(|e| e.starts_with(want)),
+                "{body}: {errs:?}"
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::ingest::plan::Mode;
 use crate::ingest::{Disposition, Ingest, SharedContext};
 use crate::mail::imap::ImapClient;
 use crate::mail::smtp::Mailer;
-use crate::outbox::{Outbox, OutboxSettings, RetryPolicy, SendMail};
+use crate::outbox::{Outbox, OutboxSettings, SendMail};
 use crate::rules::RuleSet;
 use crate::store::Store;
 use crate::triage::Context;
@@ -117,7 +117,7 @@ fn outbox_settings(config: &Config) -> OutboxSettings {
             .iter()
             .map(|(k, c)| (*k, c.working_days))
             .collect(),
-        retry: RetryPolicy::default(),
+        retry: config.outbox_retry,
     }
 }
 

@@ -9,22 +9,23 @@
 pub mod imap;
 pub mod smtp;
 
-/// Test support: the real mail stack (`scripts/mailstack.sh`) for tests that talk to servers.
-#[cfg(test)]
-pub(crate) mod test_stack {
+/// Test support: the real mail stack (`scripts/mailstack.sh`) for tests and benches that talk to
+/// servers. Not part of the service; public only so integration tests and benches can share it.
+#[doc(hidden)]
+pub mod test_stack {
     use std::collections::HashMap;
     use std::path::Path;
     use std::process::Command;
 
     /// A running stack, as described by its `DIR/env` file.
-    pub(crate) struct Stack {
+    pub struct Stack {
         dir: &'static str,
         env: HashMap<String, String>,
     }
 
     impl Stack {
         /// A value from `DIR/env` (e.g. `MAILSTACK_SMTP_PORT`); a missing key fails the test.
-        pub(crate) fn var(&self, key: &str) -> String {
+        pub fn var(&self, key: &str) -> String {
             self.env
                 .get(key)
                 .cloned()
@@ -32,7 +33,7 @@ pub(crate) mod test_stack {
         }
 
         /// A port from `DIR/env`.
-        pub(crate) fn port(&self, key: &str) -> u16 {
+        pub fn port(&self, key: &str) -> u16 {
             self.var(key)
                 .parse()
                 .unwrap_or_else(|e| panic!("{key} in {}/env: {e}", self.dir))
@@ -41,7 +42,7 @@ pub(crate) mod test_stack {
 
     /// Starts (or finds running) a stack under `dir` on `port_base`; each test module uses its own
     /// so modules run side by side. The error carries a hint for running it by hand.
-    pub(crate) fn start(dir: &'static str, port_base: &str) -> Result<Stack, String> {
+    pub fn start(dir: &'static str, port_base: &str) -> Result<Stack, String> {
         let hint = format!(
             "these tests need the real mail stack; run as root: \
              MAILSTACK_PORT_BASE={port_base} bash scripts/mailstack.sh start {dir} \
@@ -74,7 +75,7 @@ pub(crate) mod test_stack {
 
     /// The stack kept in `cell`, started on first use. A stack that cannot start FAILS the test
     /// with the hint; it never skips.
-    pub(crate) fn get(
+    pub fn get(
         cell: &'static std::sync::OnceLock<Result<Stack, String>>,
         dir: &'static str,
         port_base: &str,
