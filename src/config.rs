@@ -721,22 +721,18 @@ fn read_outbox(r: &mut Reader, t: &Table) -> crate::outbox::RetryPolicy {
         &["retry_first_seconds", "retry_max_seconds", "give_up_hours"],
     );
     let d = crate::outbox::RetryPolicy::default();
-    let mut secs = |key: &str, range: std::ops::RangeInclusive<i64>, unit: u64, default| {
-        match r.integer(&ot, "outbox", key) {
-            Some(n) if range.contains(&n) => std::time::Duration::from_secs(n as u64 * unit),
-            Some(n) => {
-                r.err(
-                    &format!("outbox.{key}"),
-                    format!(
-                        "{n} is out of range ({} to {})",
-                        range.start(),
-                        range.end()
-                    ),
-                );
-                default
-            }
-            None => default,
+    let mut secs = |key: &str, range: std::ops::RangeInclusive<i64>, unit: u64, default| match r
+        .integer(&ot, "outbox", key)
+    {
+        Some(n) if range.contains(&n) => std::time::Duration::from_secs(n as u64 * unit),
+        Some(n) => {
+            r.err(
+                &format!("outbox.{key}"),
+                format!("{n} is out of range ({} to {})", range.start(), range.end()),
+            );
+            default
         }
+        None => default,
     };
     let first = secs("retry_first_seconds", 1..=3600, 1, d.first);
     let max = secs("retry_max_seconds", 1..=86_400, 1, d.max);
@@ -962,8 +958,14 @@ templates_dir = "templates"
             std::time::Duration::from_secs(3600)
         );
         let table = [
-            ("retry_first_seconds = 0", "outbox.retry_first_seconds: 0 is out of range"),
-            ("give_up_hours = 10000", "outbox.give_up_hours: 10000 is out of range"),
+            (
+                "retry_first_seconds = 0",
+                "outbox.retry_first_seconds: 0 is out of range",
+            ),
+            (
+                "give_up_hours = 10000",
+                "outbox.give_up_hours: 10000 is out of range",
+            ),
             (
                 "retry_first_seconds = 100\nretry_max_seconds = 10",
                 "outbox.retry_max_seconds: must not be less than",
@@ -972,10 +974,7 @@ templates_dir = "templates"
         ];
         for (body, want) in table {
             let errs = errors(&format!("{MINIMAL}[outbox]\n{body}\n"));
-            assert!(
-                errs.iter().any(|e| e.starts_with(want)),
-                "{body}: {errs:?}"
-            );
+            assert!(errs.iter().any(|e| e.starts_with(want)), "{body}: {errs:?}");
         }
     }
 

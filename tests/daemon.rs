@@ -1,0 +1,929 @@
+//! The daemon (`foi-triage run`, `foi-triage import`) as a real process against the real mail
+//! stack (Dovecot + Postfix on loopback, `scripts/mailstack.sh`): requests go into the shared
+//! mailbox over IMAP, acknowledgements are read back from the requesters' mailboxes.
+//!
+//! Each test has its own shared-mailbox user, requester addresses and data directory, so the tests
+//! run side by side on one stack. The outage test stops servers, so it has a stack of its own.
+
+use foi_triage::case::Case;
+use foi_triage::compose::date_in_words;
+use foi_triage::kind::Kind;
+use foi_triage::mail::imap::{ImapAuth, ImapClient, ImapSettings, ImapTimeouts, Security};
+use foi_triage::mail::test_stack::{self, Stack};
+use foi_triage::store::{CaseOrder, Store};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::util;
+
+static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
+static OUTAGE_STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
+
+fn stack() -> &'static Stack {
+    test_stack::get(&STACK, "/var/tmp/foi-daemon-test", "25000")
+}
+
+fn outage_stack() -> &'static Stack {
+    test_stack::get(&OUTAGE_STACK, "/var/tmp/foi-outage-test", "26000")
+}
+
+/// A tag unique to this test run, so mailboxes left by earlier runs on the same stack never
+/// count: every user and requester name carries it.
+fn run_tag() -> &'static str {
+    static TAG: OnceLock<String> = OnceLock::new();
+    TAG.get_or_init(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        format!("{:x}", (t as u64) ^ u64::from(std::process::id()) << 40)
+    })
+}
+
+/// One test's world: a shared mailbox user, a data directory and a config file.
+struct World {
+    stack: &'static Stack,
+    /// The shared mailbox's IMAP user (also the local part of its address).
+    user: String,
+    dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new(stack: &'static Stack, base: &str, extra: &str) -> World {
+        let user = format!("{base}-{}", run_tag());
+        let user = user.as_str();
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("pw"), "secret").expect("write password");
+        let config = format!(
+            r#"
+[organisation]
+name = "Example Borough Council"
+region = "england-and-wales"
+[mailbox]
+address = "{user}@council.example"
+[paths]
+data_dir = "data"
+rules_dir = "{rules}"
+templates_dir = "{templates}"
+[imap]
+host = "localhost"
+port = {imaps}
+security = "tls"
+ca_file = "{ca}"
+username = "{user}"
+auth = "login"
+password_file = "pw"
+mailbox = "INBOX"
+[smtp]
+host = "127.0.0.1"
+port = {smtp}
+security = "plain"
+timeout_seconds = 10
+[outbox]
+retry_first_seconds = 1
+retry_max_seconds = 2
+{extra}
+"#,
+            rules = util::repo("rules").display(),
+            templates = util::repo("templates").display(),
+            imaps = stack.var("MAILSTACK_IMAPS_PORT"),
+            ca = stack.var("MAILSTACK_CA"),
+            smtp = stack.var("MAILSTACK_SMTP_PORT"),
+        );
+        std::fs::write(dir.path().join("foi-triage.toml"), config).expect("write config");
+        World {
+            stack,
+            user: user.to_string(),
+            dir,
+        }
+    }
+
+    /// A requester's local part (their IMAP user on the stack), unique to this run.
+    fn who(&self, name: &str) -> String {
+        format!("{}-{name}", self.user)
+    }
+
+    /// A requester's address.
+    fn addr(&self, name: &str) -> String {
+        format!("{}@example.org", self.who(name))
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("foi-triage.toml")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("daemon.log")
+    }
+
+    fn start(&self) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .expect("open log");
+        let child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+            .args(["--log-format", "json", "run", "--config"])
+            .arg(self.config())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start daemon");
+        Daemon(Some(child))
+    }
+
+    /// The store, read after the daemon stopped (it holds sled's lock while running).
+    fn cases(&self) -> (Store, Vec<Case>) {
+        let store = Store::open(&self.dir.path().join("data")).expect("open store");
+        let cases = store.list_cases(CaseOrder::Received).expect("list cases");
+        (store, cases)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log()).unwrap_or_default()
+    }
+
+    /// Messages delivered to `user`'s INBOX (new and cur), straight from the Maildir.
+    fn delivered(&self, user: &str) -> Vec<PathBuf> {
+        maildir_messages(self.stack, user)
+    }
+}
+
+fn maildir_messages(stack: &Stack, user: &str) -> Vec<PathBuf> {
+    let root = Path::new(&stack.var("MAILSTACK_MAILDIR")).join(user.to_ascii_lowercase());
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        if let Ok(rd) = std::fs::read_dir(root.join(sub)) {
+            out.extend(rd.flatten().map(|e| e.path()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A running daemon process; killed if the test ends without stopping it.
+struct Daemon(Option<Child>);
+
+impl Daemon {
+    fn pid(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -{sig} failed");
+    }
+
+    /// SIGTERM, then wait (bounded) for the exit status.
+    fn stop(mut self) -> (ExitStatus, Duration) {
+        self.signal("TERM");
+        let started = Instant::now();
+        let mut child = self.0.take().expect("running");
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return (status, started.elapsed());
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("daemon did not stop within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn kill9(mut self) {
+        let mut child = self.0.take().expect("running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_some_and(|c| c.try_wait().expect("try_wait").is_none())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn imap_settings(stack: &Stack, user: &str) -> ImapSettings {
+    ImapSettings {
+        host: "localhost".into(),
+        port: stack.port("MAILSTACK_IMAPS_PORT"),
+        security: Security::Tls,
+        ca_file: Some(PathBuf::from(stack.var("MAILSTACK_CA"))),
+        auth: ImapAuth::Login {
+            username: user.into(),
+            password: "secret".into(),
+        },
+        timeouts: ImapTimeouts::default(),
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// APPENDs every message to `folder` of `user`, in order, over one connection.
+fn append_all(stack: &Stack, user: &str, folder: &str, messages: &[Vec<u8>]) {
+    rt().block_on(async {
+        let mut c = ImapClient::connect(&imap_settings(stack, user))
+            .await
+            .expect("connect for append");
+        for m in messages {
+            c.append(folder, m, &[]).await.expect("append");
+        }
+        let _ = c.logout().await;
+    });
+}
+
+/// Waits until `done()` holds, failing with `what` after `limit`.
+fn wait_for(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The sample's bytes with replies going to `reply_to`: any Reply-To is replaced, From is kept
+/// (the rules look at the sender, so changing it would change the kind).
+fn with_reply_to(raw: &[u8], reply_to: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let mut out = String::new();
+    let mut skip = false;
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if !skip {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        skip = name == "reply-to";
+        if !skip {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("Reply-To: <{reply_to}>\n\n"));
+    out.push_str(body);
+    out.replace('\n', "\r\n").into_bytes()
+}
+
+/// Sample files by expected kind, from `tests/data/samples/expected.toml`: new requests only (no
+/// follow-ups, which need their case first).
+fn samples() -> Vec<(String, Kind, Vec<u8>)> {
+    let dir = util::repo("tests/data/samples");
+    let expected: toml::Table = std::fs::read_to_string(dir.join("expected.toml"))
+        .expect("read expected.toml")
+        .parse()
+        .expect("parse expected.toml");
+    let mut out = Vec::new();
+    for (file, v) in &expected {
+        let Some(t) = v.as_table() else { continue };
+        if t.get("followup").and_then(|f| f.as_bool()) == Some(true) || t.contains_key("ref") {
+            continue;
+        }
+        let Some(kind) = t
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .and_then(|k| k.parse::<Kind>().ok())
+        else {
+            continue;
+        };
+        let raw = std::fs::read(dir.join(file)).expect("read sample");
+        out.push((file.clone(), kind, raw));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// A simple, valid FOI request from `from`.
+fn foi_request(from: &str, n: usize) -> Vec<u8> {
+    format!(
+        "From: Pat Requester <{from}>\r\nTo: foi@council.example\r\nSubject: Freedom of Information request {n}\r\n\
+         Message-ID: <req-{n}-{from}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         Dear Sir or Madam,\r\n\r\nUnder the Freedom of Information Act 2000, please provide the number of \
+         potholes repaired on Mill Lane in each of the last three financial years (request {n}).\r\n\r\n\
+         Yours faithfully,\r\nPat Requester\r\n12 High Street, Exampletown EX1 2AB\r\n"
+    )
+    .into_bytes()
+}
+
+fn acks_to(world: &World, user: &str) -> Vec<foi_triage::message::Message> {
+    world
+        .delivered(user)
+        .iter()
+        .map(|p| foi_triage::parse::parse(&std::fs::read(p).expect("read delivered mail")))
+        .collect()
+}
+
+#[test]
+fn batch_makes_the_right_cases_and_one_acknowledgement_each() {
+    let world = World::new(stack(), "batch-foi", "");
+    let picked: Vec<_> = {
+        let all = samples();
+        let mut by_kind: BTreeMap<Kind, usize> = BTreeMap::new();
+        all.into_iter()
+            .filter(|(_, k, _)| {
+                let n = by_kind.entry(*k).or_default();
+                *n += 1;
+                *n <= 3
+            })
+            .collect()
+    };
+    assert!(picked.len() >= 20, "too few samples: {}", picked.len());
+    let mut batch = Vec::new();
+    let mut expect: BTreeMap<String, Kind> = BTreeMap::new();
+    for (i, (file, kind, raw)) in picked.iter().enumerate() {
+        if *kind == Kind::Auto {
+            // Machine mail keeps its own sender: that is what makes it machine mail.
+            batch.push(raw.clone());
+        } else {
+            let addr = world.addr(&format!("r{i:02}"));
+            batch.push(with_reply_to(raw, &addr));
+            expect.insert(addr, *kind);
+        }
+        let _ = file;
+    }
+    let autos = picked.iter().filter(|(_, k, _)| *k == Kind::Auto).count();
+    assert!(autos >= 3, "the batch must hold machine mail");
+    append_all(world.stack, &world.user, "INBOX", &batch);
+
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(60),
+        "one acknowledgement per requester",
+        || {
+            expect.keys().all(|a| {
+                !world
+                    .delivered(a.split('@').next().unwrap_or(""))
+                    .is_empty()
+            })
+        },
+    );
+    // Give a duplicate (or an ack for machine mail) the time to show up before counting.
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, took) = daemon.stop();
+    assert!(
+        status.success(),
+        "daemon exit: {status:?}\n{}",
+        world.log_text()
+    );
+    assert!(took < Duration::from_secs(10), "SIGTERM took {took:?}");
+
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), expect.len(), "one case per human request");
+    for case in &cases {
+        let want = expect
+            .get(&case.requester.email)
+            .unwrap_or_else(|| panic!("unexpected case for {}", case.requester.email));
+        assert_eq!(case.kind, *want, "kind of {}", case.requester.email);
+        let user = case.requester.email.split('@').next().unwrap_or("");
+        let acks = acks_to(&world, user);
+        assert_eq!(acks.len(), 1, "acknowledgements to {user}");
+        let ack = &acks[0];
+        let reference = case.reference.to_string();
+        assert!(
+            ack.subject.contains(&reference),
+            "{reference} not in subject {:?}",
+            ack.subject
+        );
+        assert_eq!(
+            ack.from.as_ref().map(|a| a.email.clone()),
+            Some(format!("{}@council.example", world.user))
+        );
+        let auto_submitted = ack
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("auto-submitted") && v.contains("auto-replied"));
+        assert!(auto_submitted, "ack to {user} lacks Auto-Submitted");
+        if let Some(due) = case.due {
+            assert!(
+                ack.body_text.contains(&date_in_words(due)),
+                "due date {due} in words missing from the ack to {user}"
+            );
+        }
+        let audit = store.audit(&case.reference).expect("audit");
+        let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+        for a in [
+            "received",
+            "classified",
+            "acknowledgement_queued",
+            "acknowledgement_sent",
+        ] {
+            assert!(
+                actions.contains(&a),
+                "{reference}: {a} missing from {actions:?}"
+            );
+        }
+    }
+    // The shared mailbox's INBOX is empty: everything was filed.
+    assert!(
+        world.delivered(&world.user).is_empty(),
+        "messages left in the shared INBOX"
+    );
+    let log = world.log_text();
+    assert!(
+        !log.contains("Dear Sir or Madam") && !log.contains("secret"),
+        "message bodies or credentials in the log"
+    );
+}
+
+#[test]
+fn restart_mid_batch_creates_no_duplicates() {
+    let world = World::new(stack(), "restart-foi", "");
+    let n = 40;
+    let batch: Vec<Vec<u8>> = (0..n)
+        .map(|i| foi_request(&world.addr(&format!("r{i:02}")), i))
+        .collect();
+    append_all(world.stack, &world.user, "INBOX", &batch);
+    let daemon = world.start();
+    let acked = |w: &World| {
+        (0..n)
+            .filter(|i| !w.delivered(&world.who(&format!("r{i:02}"))).is_empty())
+            .count()
+    };
+    wait_for(Duration::from_secs(60), "some progress", || {
+        acked(&world) >= 5
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success(), "{}", world.log_text());
+    let daemon = world.start();
+    wait_for(Duration::from_secs(60), "all acknowledgements", || {
+        acked(&world) == n
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), n, "cases");
+    for i in 0..n {
+        let user = world.who(&format!("r{i:02}"));
+        assert_eq!(world.delivered(&user).len(), 1, "acks to {user}");
+    }
+}
+
+#[test]
+fn kill_9_during_a_large_batch_loses_nothing() {
+    let world = World::new(stack(), "kill-foi", "");
+    let n = 1000;
+    let batch: Vec<Vec<u8>> = (0..n)
+        .map(|i| foi_request(&world.addr(&format!("r{i:04}")), i))
+        .collect();
+    append_all(world.stack, &world.user, "INBOX", &batch);
+    let log_cases = |w: &World| w.log_text().matches("\"new case\"").count();
+    let mut kills = 0;
+    for round in 1..=3 {
+        let daemon = world.start();
+        let before = log_cases(&world);
+        // Kill at a different point each round: after some tens of new cases.
+        let target = before + 40 * round + 7 * round * round;
+        wait_for(Duration::from_secs(120), "progress before the kill", || {
+            log_cases(&world) >= target.min(n)
+        });
+        daemon.kill9();
+        kills += 1;
+    }
+    let daemon = world.start();
+    let acked = |w: &World| {
+        (0..n)
+            .filter(|i| !w.delivered(&world.who(&format!("r{i:04}"))).is_empty())
+            .count()
+    };
+    wait_for(
+        Duration::from_secs(300),
+        "every request acknowledged",
+        || acked(&world) == n,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let (status, _) = daemon.stop();
+    assert!(status.success(), "{}", world.log_text());
+
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), n, "exactly one case per message");
+    let mut requesters: Vec<&str> = cases.iter().map(|c| c.requester.email.as_str()).collect();
+    requesters.sort_unstable();
+    requesters.dedup();
+    assert_eq!(requesters.len(), n, "no requester has two cases");
+    let duplicates: usize = (0..n)
+        .map(|i| {
+            world
+                .delivered(&world.who(&format!("r{i:04}")))
+                .len()
+                .saturating_sub(1)
+        })
+        .sum();
+    assert!(
+        duplicates <= kills,
+        "{duplicates} duplicate acknowledgements after {kills} kills"
+    );
+    assert!(world.delivered(&world.user).is_empty(), "INBOX not emptied");
+}
+
+#[test]
+fn uidvalidity_change_rescans_without_duplicates() {
+    let world = World::new(stack(), "uidv-foi", "");
+    let n = 6;
+    let batch: Vec<Vec<u8>> = (0..n)
+        .map(|i| foi_request(&world.addr(&format!("r{i}")), i))
+        .collect();
+    append_all(world.stack, &world.user, "INBOX", &batch);
+    let daemon = world.start();
+    wait_for(Duration::from_secs(60), "acknowledgements", || {
+        (0..n).all(|i| !world.delivered(&world.who(&format!("r{i}"))).is_empty())
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+
+    // The mailbox is "restored from backup": the same messages, a new UIDVALIDITY. Dovecot
+    // gives a new UIDVALIDITY when its uidlist is gone.
+    let maildir = Path::new(&world.stack.var("MAILSTACK_MAILDIR")).join(&world.user);
+    let uidvalidity_before = uidvalidity(world.stack, &world.user);
+    for entry in std::fs::read_dir(&maildir).expect("maildir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("dovecot-uidlist") || name.starts_with("dovecot.index") {
+            std::fs::remove_file(entry.path()).expect("remove uidlist");
+        }
+    }
+    append_all(world.stack, &world.user, "INBOX", &batch);
+    let uidvalidity_after = uidvalidity(world.stack, &world.user);
+    assert_ne!(
+        uidvalidity_before, uidvalidity_after,
+        "UIDVALIDITY did not change"
+    );
+
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(60),
+        "the rescan to file everything",
+        || world.delivered(&world.user).is_empty(),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let log = world.log_text();
+    assert!(log.contains("UIDVALIDITY changed"), "no resync logged");
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), n, "no duplicate cases");
+    for i in 0..n {
+        assert_eq!(world.delivered(&world.who(&format!("r{i}"))).len(), 1);
+    }
+}
+
+fn uidvalidity(stack: &Stack, user: &str) -> u32 {
+    rt().block_on(async {
+        let mut c = ImapClient::connect(&imap_settings(stack, user))
+            .await
+            .expect("connect");
+        let s = c.select("INBOX").await.expect("select");
+        let _ = c.logout().await;
+        s.uidvalidity
+    })
+}
+
+#[test]
+fn malformed_huge_and_binary_mail_never_stop_the_daemon() {
+    let world = World::new(stack(), "bad-foi", "");
+    let mut huge = format!(
+        "From: Big Sender <{}>\r\nTo: foi@council.example\r\n",
+        world.addr("big")
+    )
+    .into_bytes();
+    huge.extend_from_slice(b"Subject: Freedom of Information request with a large attachment\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+Under the Freedom of Information Act please provide the attached list of contracts.\r\n\
+Yours faithfully, Big Sender, 1 Long Road, Exampletown EX1 1AA\r\n--b\r\n\
+Content-Type: application/octet-stream; name=\"data.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+    while huge.len() < 25 * 1024 * 1024 {
+        huge.extend_from_slice(
+            b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n",
+        );
+    }
+    huge.extend_from_slice(b"--b--\r\n");
+    let binary: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let malformed = b"From: <<<>>>\r\nContent-Type: multipart/mixed; boundary=\r\nSubject: =?utf-8?B?////?=\r\n\r\n--\r\n--\r\n\xff\xfe\x00"
+        .to_vec();
+    let good = foi_request(&world.addr("after"), 1);
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[huge, binary, malformed, good],
+    );
+    let mut daemon = world.start();
+    wait_for(
+        Duration::from_secs(120),
+        "the good request after the bad ones",
+        || !world.delivered(&world.who("after")).is_empty(),
+    );
+    wait_for(Duration::from_secs(30), "the INBOX to be emptied", || {
+        world.delivered(&world.user).is_empty()
+    });
+    assert!(daemon.is_running(), "daemon died:\n{}", world.log_text());
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, cases) = world.cases();
+    let emails: Vec<&str> = cases.iter().map(|c| c.requester.email.as_str()).collect();
+    assert!(emails.contains(&world.addr("after").as_str()), "{emails:?}");
+    assert!(
+        emails.contains(&world.addr("big").as_str()),
+        "25 MB request: {emails:?}"
+    );
+    assert!(!world.log_text().contains("panicked"), "a panic was logged");
+}
+
+#[test]
+fn a_mail_loop_is_bounded_by_the_rate_limit() {
+    let world = World::new(
+        stack(),
+        "loop-foi",
+        "[acknowledgements]\nper_address_per_day = 3\n",
+    );
+    let robot = world.who("robot");
+    let robot = robot.as_str();
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&format!("{robot}@example.org"), 1)],
+    );
+    let daemon = world.start();
+    // The robot answers every mail it gets, quoting the subject, with no Auto-Submitted header:
+    // the worst kind of auto-responder.
+    let mut answered = 0;
+    let mut quiet_since = Instant::now();
+    while quiet_since.elapsed() < Duration::from_secs(6) {
+        let got = world.delivered(robot);
+        if got.len() > answered {
+            for p in &got[answered..] {
+                let m = foi_triage::parse::parse(&std::fs::read(p).expect("read"));
+                let reply = format!(
+                    "From: Robot <{robot}@example.org>\r\nTo: {}@council.example\r\nSubject: Re: {}\r\n\
+                     Message-ID: <robot-{answered}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\n\
+                     Thank you for your message. We will reply shortly.\r\n",
+                    world.user,
+                    m.subject,
+                    m.message_id.unwrap_or_default()
+                );
+                append_all(world.stack, &world.user, "INBOX", &[reply.into_bytes()]);
+                answered += 1;
+            }
+            quiet_since = Instant::now();
+        }
+        assert!(answered < 20, "the loop was not broken");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    assert_eq!(world.delivered(robot).len(), 3, "mail to the robot");
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 1, "the robot's replies join the one case");
+    let audit = store.audit(&cases[0].reference).expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "acknowledgement_suppressed" && e.why.contains("rate limit")),
+        "the suppression is audited"
+    );
+}
+
+#[test]
+fn sighup_reload_keeps_the_old_rules_when_the_new_ones_are_broken() {
+    let rules = tempfile::tempdir().expect("rules dir");
+    for e in std::fs::read_dir(util::repo("rules"))
+        .expect("rules")
+        .flatten()
+    {
+        std::fs::copy(e.path(), rules.path().join(e.file_name())).expect("copy rule");
+    }
+    let world = World::new(stack(), "hup-foi", "");
+    let cfg = std::fs::read_to_string(world.config())
+        .expect("config")
+        .replace(
+            &format!("rules_dir = \"{}\"", util::repo("rules").display()),
+            &format!("rules_dir = \"{}\"", rules.path().display()),
+        );
+    std::fs::write(world.config(), cfg).expect("write config");
+    let daemon = world.start();
+    wait_for(Duration::from_secs(20), "startup", || {
+        world.log_text().contains("connected")
+    });
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(rules.path().join("foi.toml"))
+        .expect("open foi.toml");
+    writeln!(
+        f,
+        "\n[[rule]]\nid = \"foi.broken\"\nkind = \"foi\"\nweight = 10\ndescription = \"x\"\nsubject_regex = [\"(unclosed\"]"
+    )
+    .expect("break");
+    daemon.signal("HUP");
+    wait_for(Duration::from_secs(10), "the refused reload", || {
+        world.log_text().contains("reload refused")
+    });
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("r1"), 1)],
+    );
+    wait_for(Duration::from_secs(30), "the acknowledgement", || {
+        !world.delivered(&world.who("r1")).is_empty()
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    assert!(
+        world.log_text().contains("foi.broken"),
+        "the error names the rule"
+    );
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].kind, Kind::Foi);
+}
+
+#[test]
+fn import_creates_cases_without_sending_anything_and_twice_is_once() {
+    let world = World::new(stack(), "import-foi", "");
+    let batch: Vec<Vec<u8>> = (0..25)
+        .map(|i| foi_request(&world.addr(&format!("r{i:02}")), i))
+        .collect();
+    append_all(world.stack, &world.user, "Archive", &batch);
+    for round in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+            .args([
+                "import",
+                "--mailbox",
+                "Archive",
+                "--since",
+                "2020-01-01",
+                "--config",
+            ])
+            .arg(world.config())
+            .output()
+            .expect("run import");
+        let text = util::stdout(&out);
+        assert!(out.status.success(), "{text}\n{}", util::stderr(&out));
+        let want = if round == 0 {
+            "imported 25 messages: 25 new cases"
+        } else {
+            "imported 25 messages: 0 new cases, 0 follow-ups, 0 without a case, 25 already recorded"
+        };
+        assert!(text.contains(want), "round {round}: {text}");
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    for i in 0..25 {
+        assert!(
+            world.delivered(&world.who(&format!("r{i:02}"))).is_empty(),
+            "mail sent on import"
+        );
+    }
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 25);
+    let audit = store.audit(&cases[0].reference).expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "acknowledgement_suppressed" && e.why.contains("import")),
+        "{audit:?}"
+    );
+    // The messages stay where they were.
+    let left = rt().block_on(async {
+        let mut c = ImapClient::connect(&imap_settings(world.stack, &world.user))
+            .await
+            .expect("connect");
+        let s = c.select("Archive").await.expect("select");
+        s.exists
+    });
+    assert_eq!(left, 25);
+}
+
+#[test]
+fn outages_of_imap_and_smtp_are_ridden_out() {
+    let stack = outage_stack();
+    let world = World::new(stack, "outage-foi", "");
+    let script = |cmd: &str| {
+        let st = Command::new("bash")
+            .arg(util::repo("scripts/mailstack.sh"))
+            .arg(cmd)
+            .arg("/var/tmp/foi-outage-test")
+            .status()
+            .expect("mailstack.sh");
+        assert!(st.success(), "mailstack.sh {cmd}");
+    };
+    let mut daemon = world.start();
+    wait_for(Duration::from_secs(20), "startup", || {
+        world.log_text().contains("connected")
+    });
+
+    // IMAP down: mail still arrives (SMTP delivery), the daemon keeps retrying.
+    script("stop-imap");
+    let send = |from: &str, n: usize| {
+        let smtp = std::net::TcpStream::connect(("127.0.0.1", stack.port("MAILSTACK_SMTP_PORT")))
+            .expect("smtp connect");
+        smtp_send(
+            smtp,
+            from,
+            &format!("{}@council.example", world.user),
+            &foi_request(from, n),
+        );
+    };
+    for i in 0..3 {
+        send(&world.addr(&format!("i{i}")), i);
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(daemon.is_running(), "daemon died with IMAP down");
+    script("start-imap");
+    wait_for(
+        Duration::from_secs(90),
+        "catch-up after the IMAP outage",
+        || (0..3).all(|i| !world.delivered(&world.who(&format!("i{i}"))).is_empty()),
+    );
+
+    // SMTP down: cases are made, acknowledgements wait in the outbox.
+    script("stop-smtp");
+    let batch: Vec<Vec<u8>> = (0..3)
+        .map(|i| foi_request(&world.addr(&format!("s{i}")), 10 + i))
+        .collect();
+    append_all(stack, &world.user, "INBOX", &batch);
+    wait_for(Duration::from_secs(30), "the new cases", || {
+        world.log_text().matches("\"new case\"").count() >= 6
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert!((0..3).all(|i| world.delivered(&world.who(&format!("s{i}"))).is_empty()));
+    script("start-smtp");
+    wait_for(
+        Duration::from_secs(60),
+        "the queued acknowledgements",
+        || (0..3).all(|i| !world.delivered(&world.who(&format!("s{i}"))).is_empty()),
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    for i in 0..3 {
+        assert_eq!(world.delivered(&world.who(&format!("i{i}"))).len(), 1);
+        assert_eq!(world.delivered(&world.who(&format!("s{i}"))).len(), 1);
+    }
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), 6);
+}
+
+/// A minimal SMTP client for injecting mail while IMAP is down.
+fn smtp_send(stream: std::net::TcpStream, from: &str, to: &str, raw: &[u8]) {
+    use std::io::{BufRead, BufReader};
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut w = stream;
+    let mut expect = |code: &str| loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("smtp read");
+        assert!(
+            line.starts_with(code),
+            "SMTP: expected {code}, got {line:?}"
+        );
+        if line.as_bytes().get(3) == Some(&b' ') {
+            break;
+        }
+    };
+    expect("220");
+    write!(w, "EHLO test\r\n").expect("w");
+    expect("250");
+    write!(w, "MAIL FROM:<{from}>\r\n").expect("w");
+    expect("250");
+    write!(w, "RCPT TO:<{to}>\r\n").expect("w");
+    expect("250");
+    write!(w, "DATA\r\n").expect("w");
+    expect("354");
+    w.write_all(raw).expect("w");
+    write!(w, "\r\n.\r\n").expect("w");
+    expect("250");
+    write!(w, "QUIT\r\n").expect("w");
+}
