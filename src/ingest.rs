@@ -538,3 +538,67 @@ pub fn backoff(failures: u32, seed: u64) -> Duration {
     let jitter = if quarter == 0 { 0 } else { seed % quarter };
     (base + Duration::from_millis(jitter)).min(BACKOFF_CAP + BACKOFF_CAP / 4)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedupe_hash_ignores_only_the_leading_trace_headers() {
+        let body = b"From: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello\r\n";
+        let base = dedupe_hash(body);
+        let same = [
+            b"Received: from mx by imap; Mon, 23 Nov 2026 10:00:00 +0000\r\n".to_vec(),
+            b"Return-Path: <a@example.org>\r\nDelivered-To: foi@council.example\r\n".to_vec(),
+            b"Received: from mx\r\n\tby imap with LMTP\r\n\tid 1; Mon, 23 Nov 2026\r\nX-Original-To: info@x\r\n"
+                .to_vec(),
+            b"received: lower case name\r\n".to_vec(),
+        ];
+        for prefix in same {
+            let mut raw = prefix.clone();
+            raw.extend_from_slice(body);
+            assert_eq!(
+                dedupe_hash(&raw),
+                base,
+                "{}",
+                String::from_utf8_lossy(&prefix)
+            );
+        }
+        let different: [&[u8]; 4] = [
+            b"From: a@example.org\r\nSubject: y\r\nReceived: by sender\r\n\r\nhello\r\n",
+            b"X-Other: 1\r\nFrom: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello\r\n",
+            b"From: a@example.org\r\nSubject: x\r\n\r\nhello\r\n",
+            b"From: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello!\r\n",
+        ];
+        for raw in different {
+            assert_ne!(dedupe_hash(raw), base, "{}", String::from_utf8_lossy(raw));
+        }
+        assert_eq!(dedupe_hash(b""), crate::parse::sha256_hex(b""));
+        assert_eq!(
+            dedupe_hash(b"Received: only trace\r\n"),
+            crate::parse::sha256_hex(b"")
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let table = [
+            (1, 1_000),
+            (2, 2_000),
+            (3, 4_000),
+            (9, 256_000),
+            (10, 300_000),
+            (1000, 300_000),
+        ];
+        for (failures, base_ms) in table {
+            for seed in [0u64, 1, 999_999_999, u64::MAX] {
+                let d = backoff(failures, seed).as_millis() as u64;
+                assert!(
+                    d >= base_ms && d <= base_ms + base_ms / 4,
+                    "failures {failures} seed {seed}: {d} ms"
+                );
+            }
+        }
+        assert_eq!(backoff(0, 0), Duration::from_secs(1));
+    }
+}

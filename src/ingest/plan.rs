@@ -674,3 +674,6 @@ fn plan_followup(
         queues_mail,
     })
 }
+
+#[cfg(test)]
+mod tests;
