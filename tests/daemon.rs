@@ -927,3 +927,61 @@ fn smtp_send(stream: std::net::TcpStream, from: &str, to: &str, raw: &[u8]) {
     expect("250");
     write!(w, "QUIT\r\n").expect("w");
 }
+
+#[test]
+fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
+    let world = World::new(stack(), "clarify-foi", "");
+    let who = world.who("r1");
+    let request = format!(
+        "From: <{}>\r\nTo: foi@council.example\r\nSubject: FOI request\r\nMessage-ID: <ask-{who}@example.org>\r\n\r\n\
+         Under the Freedom of Information Act please provide the number of parking fines issued on \
+         Mill Lane in 2025.\r\n\r\nThanks\r\n",
+        world.addr("r1")
+    );
+    append_all(world.stack, &world.user, "INBOX", &[request.into_bytes()]);
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(30),
+        "the request for more information",
+        || world.delivered(&who).len() == 1,
+    );
+    let first = acks_to(&world, &who).remove(0);
+    assert!(
+        first.body_text.to_lowercase().contains("name"),
+        "the letter says what is missing:\n{}",
+        first.body_text
+    );
+    let answer = format!(
+        "From: Patricia Requester <{}>\r\nTo: foi@council.example\r\nSubject: Re: {}\r\n\
+         Message-ID: <answer-{who}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\n\
+         My name is Patricia Requester, 12 High Street, Exampletown EX1 2AB.\r\n",
+        world.addr("r1"),
+        first.subject,
+        first.message_id.clone().unwrap_or_default()
+    );
+    append_all(world.stack, &world.user, "INBOX", &[answer.into_bytes()]);
+    wait_for(Duration::from_secs(30), "the new acknowledgement", || {
+        world.delivered(&who).len() == 2
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 1, "the answer joined the case");
+    let case = &cases[0];
+    assert_eq!(case.state, foi_triage::case::CaseState::Open);
+    let due = case.due.expect("the clock runs after the answer");
+    let second = acks_to(&world, &who)
+        .into_iter()
+        .find(|m| m.message_id != first.message_id)
+        .expect("second acknowledgement");
+    assert!(second.subject.contains(&case.reference.to_string()));
+    assert!(
+        second.body_text.contains(&date_in_words(due)),
+        "new due date {due} in words missing:\n{}",
+        second.body_text
+    );
+    let names: Vec<&str> = case.clock_events.iter().map(|e| e.name()).collect();
+    assert_eq!(names, ["clarification_requested", "clarification_received"]);
+    let audit = store.audit(&case.reference).expect("audit");
+    assert!(audit.iter().any(|e| e.action == "clock_restarted"));
+}
