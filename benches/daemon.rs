@@ -249,9 +249,15 @@ fn backlog(n: usize) {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    // FOI_BENCH=latency|import runs one of the two.
+    let only = std::env::var("FOI_BENCH").unwrap_or_default();
     if full {
-        latency(200);
-        backlog(10_000);
+        if only != "import" {
+            latency(200);
+        }
+        if only != "latency" {
+            backlog(10_000);
+        }
     } else {
         // Smoke run under `cargo test`: the same code paths, small numbers.
         latency(3);

@@ -46,6 +46,11 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 /// a batch of large mail stays within memory bounds.
 const FETCH_BATCH: usize = 20;
 
+/// Import mode flushes the store once per this many messages (and at the end): a crash loses at
+/// most this many, which the next run re-creates; one fsync per message would cap imports at the
+/// disk's fsync rate.
+const IMPORT_FLUSH_EVERY: usize = 500;
+
 /// Longest wait in IDLE before re-checking the mailbox anyway: 10 minutes (a cheap safety net
 /// against a lost notification; the IDLE itself is re-issued inside `ImapClient::idle`).
 const IDLE_RECHECK: Duration = Duration::from_secs(600);
@@ -362,6 +367,7 @@ impl Ingest {
         cancel: &CancellationToken,
     ) -> Result<Vec<(u32, Disposition)>, IngestError> {
         let mut done = Vec::with_capacity(uids.len());
+        let mut unflushed = 0;
         for chunk in uids.chunks(FETCH_BATCH) {
             if cancel.is_cancelled() {
                 break;
@@ -396,8 +402,15 @@ impl Ingest {
                 }
             }
             if self.settings.mode == Mode::Import {
-                self.store.flush()?;
+                unflushed += chunk.len();
+                if unflushed >= IMPORT_FLUSH_EVERY {
+                    self.store.flush()?;
+                    unflushed = 0;
+                }
             }
+        }
+        if self.settings.mode == Mode::Import {
+            self.store.flush()?;
         }
         Ok(done)
     }
@@ -445,22 +458,26 @@ impl Ingest {
             if cancel.is_cancelled() {
                 break;
             }
-            let wait = if idle {
-                IDLE_RECHECK
+            let woke = if idle {
+                client.idle(IDLE_RECHECK, cancel).await?
             } else {
-                settings.timeouts.poll_interval
-            };
-            match client.idle(wait, cancel).await? {
-                crate::mail::imap::IdleOutcome::Cancelled => break,
-                _ => {
-                    let uids = client.uids_from(next).await?;
-                    if let Some(last) = uids.last() {
-                        next = last.saturating_add(1);
+                // Polling by configuration: the UID SEARCH below is the poll.
+                tokio::select! {
+                    () = cancel.cancelled() => crate::mail::imap::IdleOutcome::Cancelled,
+                    () = tokio::time::sleep(settings.timeouts.poll_interval) => {
+                        crate::mail::imap::IdleOutcome::Timeout
                     }
-                    self.process_uids(&mut client, mailbox, state, &uids, true, cancel)
-                        .await?;
                 }
+            };
+            if woke == crate::mail::imap::IdleOutcome::Cancelled {
+                break;
             }
+            let uids = client.uids_from(next).await?;
+            if let Some(last) = uids.last() {
+                next = last.saturating_add(1);
+            }
+            self.process_uids(&mut client, mailbox, state, &uids, true, cancel)
+                .await?;
         }
         if let Err(e) = client.logout().await {
             debug!(error = %e, "logout");
