@@ -311,6 +311,9 @@ pub struct Case {
     /// Team the case is routed to.
     #[serde(default)]
     pub team: Option<String>,
+    /// What happened after acknowledgement: response, closure, flags for a human.
+    #[serde(default)]
+    pub workflow: Workflow,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
     /// When the record was last changed.
@@ -360,6 +363,9 @@ pub struct CaseDraft {
     /// See [`Case::team`].
     #[serde(default)]
     pub team: Option<String>,
+    /// See [`Case::workflow`].
+    #[serde(default)]
+    pub workflow: Workflow,
     /// See [`Case::created_at`].
     pub created_at: DateTime<Utc>,
     /// See [`Case::updated_at`].
@@ -384,6 +390,7 @@ impl CaseDraft {
             clock_events,
             assignee,
             team,
+            workflow,
             created_at,
             updated_at,
         } = self;
@@ -403,10 +410,100 @@ impl CaseDraft {
             clock_events,
             assignee,
             team,
+            workflow,
             created_at,
             updated_at,
         }
     }
+}
+
+/// A case's life after acknowledgement. Grouped (and defaulted) so that a record written before
+/// these existed still reads, and so later fields do not touch every place a case is built.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Workflow {
+    /// When the response went to the requester (seen from the shared mailbox, or recorded).
+    #[serde(default)]
+    pub responded_at: Option<DateTime<Utc>>,
+    /// How the case was closed; `None` while it is not.
+    #[serde(default)]
+    pub closure: Option<Closure>,
+    /// Things a human should look at: possible repeat, vexatious. Never acted on automatically.
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+/// How a case ended, in the categories the ICO's statistics use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseOutcome {
+    /// Information provided in full.
+    ProvidedInFull,
+    /// Provided in part (the rest withheld under an exemption or exception).
+    ProvidedInPart,
+    /// Refused, with the exemption(s) or exception(s) relied on.
+    Refused,
+    /// Information not held.
+    NotHeld,
+    /// The requester withdrew the request.
+    Withdrawn,
+    /// The requester did not answer a clarification, ID or fee request in time.
+    Lapsed,
+}
+
+impl CloseOutcome {
+    /// Every outcome.
+    pub const ALL: [CloseOutcome; 6] = [
+        CloseOutcome::ProvidedInFull,
+        CloseOutcome::ProvidedInPart,
+        CloseOutcome::Refused,
+        CloseOutcome::NotHeld,
+        CloseOutcome::Withdrawn,
+        CloseOutcome::Lapsed,
+    ];
+
+    /// The snake_case name used in JSON, commands and audit details.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseOutcome::ProvidedInFull => "provided_in_full",
+            CloseOutcome::ProvidedInPart => "provided_in_part",
+            CloseOutcome::Refused => "refused",
+            CloseOutcome::NotHeld => "not_held",
+            CloseOutcome::Withdrawn => "withdrawn",
+            CloseOutcome::Lapsed => "lapsed",
+        }
+    }
+}
+
+/// The closure of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    /// The outcome.
+    pub outcome: CloseOutcome,
+    /// Exemptions or exceptions relied on (`s.40(2)`, `reg 12(4)(b)`…), when refused in whole or
+    /// part.
+    #[serde(default)]
+    pub exemptions: Vec<String>,
+    /// When it was closed.
+    pub at: DateTime<Utc>,
+}
+
+/// A flag for a human on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "flag", rename_all = "snake_case")]
+pub enum Flag {
+    /// Looks like a repeat of an earlier request (same person, similar text). For a human to
+    /// judge (FOIA s.14(2)); nothing is refused automatically.
+    PossibleRepeat {
+        /// The earlier case.
+        of: CaseRef,
+        /// Why it looks like one (score, which signals).
+        why: String,
+    },
+    /// Flagged by staff as possibly vexatious (FOIA s.14(1)); for a human decision.
+    Vexatious {
+        /// The officer's reason.
+        why: String,
+    },
 }
 
 /// One step in a case's life, with who, when and why. Append-only: once stored it never changes.
@@ -614,6 +711,7 @@ mod tests {
             missing: vec![],
             due: NaiveDate::from_ymd_opt(2026, 3, 30),
             clock_events: Vec::new(),
+            workflow: Workflow::default(),
             assignee: Some("officer@council.gov.uk".into()),
             team: Some("planning".into()),
             created_at: t,

@@ -890,6 +890,7 @@ mod tests {
             missing: vec![],
             due: NaiveDate::from_ymd_opt(2026, 12, 21),
             clock_events: Vec::new(),
+            workflow: Default::default(),
             assignee: None,
             team: None,
             created_at: at,

@@ -383,6 +383,7 @@ fn case_list_and_show_read_the_store() {
             missing: vec![],
             due: Some(chrono::NaiveDate::from_ymd_opt(2026, 2, 2).unwrap()),
             clock_events: Vec::new(),
+            workflow: Default::default(),
             assignee: None,
             team: None,
             created_at: received,

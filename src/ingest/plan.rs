@@ -331,6 +331,7 @@ fn plan_new_case(
             .unwrap_or_default(),
         due: outcome.due(),
         clock_events,
+        workflow: Default::default(),
         assignee: None,
         team: None,
         created_at: now,

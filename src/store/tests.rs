@@ -51,6 +51,7 @@ fn draft(email: &str, msgid: &str, hash: &str, due: Option<NaiveDate>) -> CaseDr
         missing: vec![],
         due,
         clock_events: Vec::new(),
+        workflow: Default::default(),
         assignee: None,
         team: None,
         created_at: t(2026, 3, 2, 9),

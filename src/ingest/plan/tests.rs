@@ -373,6 +373,7 @@ fn stored_case(state: CaseState, kind: Kind, events: Vec<ClockEvent>) -> Case {
         missing: vec![],
         due: None,
         clock_events: events,
+        workflow: Default::default(),
         assignee: None,
         team: None,
         created_at: received,
