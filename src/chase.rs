@@ -169,7 +169,11 @@ pub fn staff_calendar(cal: &Calendar, region: Region) -> WorkingCalendar<'_> {
 ///
 /// This is the position of a case on `day` (module doc). `None` when the two dates are more than
 /// [`MAX_SPAN_DAYS`] apart (a corrupt record, not worth counting day by day).
-pub fn signed_working_days(wc: &WorkingCalendar<'_>, due: NaiveDate, day: NaiveDate) -> Option<i64> {
+pub fn signed_working_days(
+    wc: &WorkingCalendar<'_>,
+    due: NaiveDate,
+    day: NaiveDate,
+) -> Option<i64> {
     let span = (day - due).num_days();
     if span.abs() > MAX_SPAN_DAYS {
         return None;
@@ -310,7 +314,13 @@ pub struct ChaserKey {
 
 impl fmt::Display for ChaserKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.case, self.due.format("%Y-%m-%d"), self.slot)
+        write!(
+            f,
+            "{}/{}/{}",
+            self.case,
+            self.due.format("%Y-%m-%d"),
+            self.slot
+        )
     }
 }
 
@@ -328,8 +338,8 @@ impl FromStr for ChaserKey {
         if d.len() != 10 {
             return Err(KeyError::Date(s.to_string()));
         }
-        let due = NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .map_err(|_| KeyError::Date(s.to_string()))?;
+        let due =
+            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| KeyError::Date(s.to_string()))?;
         Ok(ChaserKey {
             case,
             due,

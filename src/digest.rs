@@ -541,8 +541,9 @@ pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest
     let by_due = |a: &DigestEntry, b: &DigestEntry| {
         (a.due, a.received, &a.reference).cmp(&(b.due, b.received, &b.reference))
     };
-    let by_received =
-        |a: &DigestEntry, b: &DigestEntry| (a.received, &a.reference).cmp(&(b.received, &b.reference));
+    let by_received = |a: &DigestEntry, b: &DigestEntry| {
+        (a.received, &a.reference).cmp(&(b.received, &b.reference))
+    };
     d.overdue.sort_by(by_due);
     d.due_soon.sort_by(by_due);
     d.waiting_on_requester.sort_by(by_received);

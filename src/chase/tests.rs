@@ -69,8 +69,18 @@ fn slot_text_round_trips_and_orders_by_position() {
         assert_eq!(slot.is_overdue(), pos > 0, "{text}");
     }
     for bad in [
-        "", "before:", "before:0", "before:-1", "before:+1", "before:x", "overdue:0",
-        "on-day", "ON_DAY", "before: 5", "overdue:99999999999", "after:3",
+        "",
+        "before:",
+        "before:0",
+        "before:-1",
+        "before:+1",
+        "before:x",
+        "overdue:0",
+        "on-day",
+        "ON_DAY",
+        "before: 5",
+        "overdue:99999999999",
+        "after:3",
     ] {
         assert_eq!(
             bad.parse::<Slot>(),
@@ -87,14 +97,14 @@ fn chaser_key_round_trips_as_text_and_json() {
     assert_eq!(k.to_string().parse::<ChaserKey>(), Ok(k.clone()));
     let json = serde_json::to_string(&k).expect("serialises");
     assert_eq!(json, "\"FOI-2026-000123/2026-12-21/before:5\"");
-    assert_eq!(
-        serde_json::from_str::<ChaserKey>(&json).expect("parses"),
-        k
-    );
-    let table: Vec<(&str, fn(&KeyError) -> bool)> = vec![
+    assert_eq!(serde_json::from_str::<ChaserKey>(&json).expect("parses"), k);
+    type Check = fn(&KeyError) -> bool;
+    let table: Vec<(&str, Check)> = vec![
         ("", |e| matches!(e, KeyError::Shape(_))),
         ("FOI-2026-000123", |e| matches!(e, KeyError::Shape(_))),
-        ("FOI-2026-000123/2026-12-21", |e| matches!(e, KeyError::Shape(_))),
+        ("FOI-2026-000123/2026-12-21", |e| {
+            matches!(e, KeyError::Shape(_))
+        }),
         ("FOI-26-1/2026-12-21/on_day", |e| {
             matches!(e, KeyError::Reference { .. })
         }),
@@ -121,15 +131,34 @@ fn chaser_key_round_trips_as_text_and_json() {
 
 #[test]
 fn local_time_parses_hh_mm_only() {
-    let ok = [("08:00", (8, 0)), ("8:30", (8, 30)), ("23:59", (23, 59)), (" 00:00 ", (0, 0))];
+    let ok = [
+        ("08:00", (8, 0)),
+        ("8:30", (8, 30)),
+        ("23:59", (23, 59)),
+        (" 00:00 ", (0, 0)),
+    ];
     for (text, (h, m)) in ok {
         let t: LocalTime = text.parse().expect(text);
         assert_eq!((t.time().hour(), t.time().minute()), (h, m), "{text}");
     }
-    for bad in ["", "8", "24:00", "08:60", "08:0", "008:00", "08:00:00", "-1:00", "8h00", "٠٨:٠٠"] {
+    for bad in [
+        "",
+        "8",
+        "24:00",
+        "08:60",
+        "08:0",
+        "008:00",
+        "08:00:00",
+        "-1:00",
+        "8h00",
+        "٠٨:٠٠",
+    ] {
         assert!(bad.parse::<LocalTime>().is_err(), "{bad:?}");
     }
-    assert_eq!(LocalTime::hm(8, 5).map(|t| t.to_string()), Some("08:05".into()));
+    assert_eq!(
+        LocalTime::hm(8, 5).map(|t| t.to_string()),
+        Some("08:05".into())
+    );
 }
 
 #[test]
@@ -147,7 +176,11 @@ fn builtin_calendar_has_the_holidays_these_tests_rely_on() {
         (Region::EnglandAndWales, date(2026, 8, 3), false),
     ];
     for (region, d, holiday) in table {
-        assert_eq!(cal.is_bank_holiday(region, d).is_some(), holiday, "{region} {d}");
+        assert_eq!(
+            cal.is_bank_holiday(region, d).is_some(),
+            holiday,
+            "{region} {d}"
+        );
     }
 }
 
@@ -188,8 +221,14 @@ fn signed_working_days_counts_region_days() {
         );
     }
     // Corrupt records far apart are not counted.
-    assert_eq!(signed_working_days(&ew, date(1990, 1, 1), date(2026, 1, 1)), None);
-    assert_eq!(signed_working_days(&ew, date(2300, 1, 1), date(2026, 1, 1)), None);
+    assert_eq!(
+        signed_working_days(&ew, date(1990, 1, 1), date(2026, 1, 1)),
+        None
+    );
+    assert_eq!(
+        signed_working_days(&ew, date(2300, 1, 1), date(2026, 1, 1)),
+        None
+    );
 }
 
 #[test]
@@ -254,7 +293,11 @@ fn escalation_by_lateness_and_assignment() {
         (6, false, Escalation::HeadOfService),
     ];
     for (overdue, assigned, want) in table {
-        assert_eq!(s.escalation(overdue, assigned), want, "{overdue} {assigned}");
+        assert_eq!(
+            s.escalation(overdue, assigned),
+            want,
+            "{overdue} {assigned}"
+        );
     }
     let quiet = ChaserSettings {
         copy_manager_when_overdue: false,
@@ -459,11 +502,24 @@ fn after_an_outage_only_the_latest_slot_is_sent() {
     sent.insert(ch.key.clone());
     // Later that day (a restart): nothing again; the skipped slots are never sent.
     for t in [utc(2026, 3, 25, 10, 1), utc(2026, 3, 25, 17, 59)] {
-        assert!(plan_chasers(&cases, &sent, t, &cal, region, &settings).is_empty(), "{t}");
+        assert!(
+            plan_chasers(&cases, &sent, t, &cal, region, &settings).is_empty(),
+            "{t}"
+        );
     }
     // Next day, the next slot.
-    let next = plan_chasers(&cases, &sent, utc(2026, 3, 26, 8, 0), &cal, region, &settings);
-    assert_eq!(next.iter().map(|c| c.slot).collect::<Vec<_>>(), [Slot::Overdue(4)]);
+    let next = plan_chasers(
+        &cases,
+        &sent,
+        utc(2026, 3, 26, 8, 0),
+        &cal,
+        region,
+        &settings,
+    );
+    assert_eq!(
+        next.iter().map(|c| c.slot).collect::<Vec<_>>(),
+        [Slot::Overdue(4)]
+    );
 }
 
 #[test]
@@ -534,7 +590,10 @@ fn unassigned_cases_go_to_the_manager_and_a_new_due_date_makes_new_chasers() {
         &settings,
     );
     assert_eq!(got.len(), 1);
-    assert_eq!((got[0].assignee.clone(), got[0].escalation), (None, Escalation::Manager));
+    assert_eq!(
+        (got[0].assignee.clone(), got[0].escalation),
+        (None, Escalation::Manager)
+    );
     assert_eq!(got[0].team.as_deref(), Some("planning"));
 
     // The before:5 chaser for the old due date was sent; an extension moves the due date to
@@ -545,7 +604,14 @@ fn unassigned_cases_go_to_the_manager_and_a_new_due_date_makes_new_chasers() {
     ]
     .into();
     c.due = Some(date(2026, 3, 27));
-    let got = plan_chasers(&[c], &sent, utc(2026, 3, 20, 12, 0), &cal, region, &settings);
+    let got = plan_chasers(
+        &[c],
+        &sent,
+        utc(2026, 3, 20, 12, 0),
+        &cal,
+        region,
+        &settings,
+    );
     assert_eq!(
         got.iter().map(|c| c.key.clone()).collect::<Vec<_>>(),
         [key(5, date(2026, 3, 27), Slot::Before(5))]
@@ -563,7 +629,14 @@ fn plan_is_sorted_one_per_case_and_empty_when_disabled() {
         case(3, CaseState::Received, Some(date(2026, 3, 26))),
     ];
     let now = utc(2026, 3, 19, 14, 0);
-    let got = plan_chasers(&cases, &BTreeSet::new(), now, &cal, region, &ChaserSettings::default());
+    let got = plan_chasers(
+        &cases,
+        &BTreeSet::new(),
+        now,
+        &cal,
+        region,
+        &ChaserSettings::default(),
+    );
     let shown: Vec<String> = got.iter().map(|c| c.key.to_string()).collect();
     assert_eq!(
         shown,
@@ -578,7 +651,10 @@ fn plan_is_sorted_one_per_case_and_empty_when_disabled() {
         ..ChaserSettings::default()
     };
     assert!(plan_chasers(&cases, &BTreeSet::new(), now, &cal, region, &off).is_empty());
-    assert_eq!(next_wake(&cases, &BTreeSet::new(), now, &cal, region, &off), None);
+    assert_eq!(
+        next_wake(&cases, &BTreeSet::new(), now, &cal, region, &off),
+        None
+    );
 }
 
 #[test]
@@ -638,7 +714,12 @@ fn sending_window_table() {
         (&ew, utc(2026, 10, 26, 7, 30), false), // 07:30 GMT after the clocks went back
     ];
     for (wc, now, open) in table {
-        assert_eq!(settings.in_window(now, wc), open, "{now} {:?}", wc.work_days());
+        assert_eq!(
+            settings.in_window(now, wc),
+            open,
+            "{now} {:?}",
+            wc.work_days()
+        );
     }
 }
 
@@ -662,7 +743,11 @@ fn next_window_opening_table() {
         (ew, utc(2026, 12, 24, 19, 0), utc(2026, 12, 29, 8, 0)),
         // Easter Thursday evening: Tuesday in England, Monday in Scotland.
         (ew, utc(2026, 4, 2, 19, 0), utc(2026, 4, 7, 7, 0)),
-        (Region::Scotland, utc(2026, 4, 2, 19, 0), utc(2026, 4, 6, 7, 0)),
+        (
+            Region::Scotland,
+            utc(2026, 4, 2, 19, 0),
+            utc(2026, 4, 6, 7, 0),
+        ),
     ];
     for (region, now, want) in table {
         assert_eq!(
@@ -738,7 +823,14 @@ fn next_wake_after_a_send_is_the_next_slot() {
     };
     let sent_day: BTreeSet<ChaserKey> = [key(1, due, Slot::OnDay)].into();
     assert_eq!(
-        next_wake(&cases, &sent_day, utc(2026, 3, 20, 9, 0), &cal, region, &no_overdue),
+        next_wake(
+            &cases,
+            &sent_day,
+            utc(2026, 3, 20, 9, 0),
+            &cal,
+            region,
+            &no_overdue
+        ),
         None
     );
 }
@@ -748,8 +840,14 @@ fn settings_toml_defaults_and_validation() {
     let d = ChaserSettings::from_toml("", "chasers").expect("empty is valid");
     assert_eq!(d, ChaserSettings::default());
     assert_eq!(d.before, [5, 1]);
-    assert_eq!((d.on_day, d.overdue_every, d.head_of_service_after), (true, 2, 5));
-    assert_eq!((d.window_start.to_string(), d.window_end.to_string()), ("08:00".into(), "18:00".into()));
+    assert_eq!(
+        (d.on_day, d.overdue_every, d.head_of_service_after),
+        (true, 2, 5)
+    );
+    assert_eq!(
+        (d.window_start.to_string(), d.window_end.to_string()),
+        ("08:00".into(), "18:00".into())
+    );
 
     let full = ChaserSettings::from_toml(
         r#"
@@ -781,15 +879,25 @@ fn settings_toml_defaults_and_validation() {
         ("before = [5, 5]", vec!["chasers.before[1]"]),
         ("before = [61]", vec!["chasers.before[0]"]),
         ("overdue_every = 61", vec!["chasers.overdue_every"]),
-        ("head_of_service_after = 9999", vec!["chasers.head_of_service_after"]),
+        (
+            "head_of_service_after = 9999",
+            vec!["chasers.head_of_service_after"],
+        ),
         ("window_start = \"18:00\"", vec!["chasers.window_end"]),
         (
             "window_start = \"19:00\"\nwindow_end = \"07:00\"\nbefore = [0, 70]",
-            vec!["chasers.before[0]", "chasers.before[1]", "chasers.window_end"],
+            vec![
+                "chasers.before[0]",
+                "chasers.before[1]",
+                "chasers.window_end",
+            ],
         ),
         (
             "[kinds.complaint]\nbefore = [0]\noverdue_every = 100",
-            vec!["chasers.kinds.complaint.before[0]", "chasers.kinds.complaint.overdue_every"],
+            vec![
+                "chasers.kinds.complaint.before[0]",
+                "chasers.kinds.complaint.overdue_every",
+            ],
         ),
         ("[kinds.auto]\nenabled = true", vec!["chasers.kinds.auto"]),
     ];

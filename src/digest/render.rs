@@ -167,10 +167,20 @@ impl WorkflowTemplates {
         }
         let templates = WorkflowTemplates { env };
         for ctx in samples::digest_contexts() {
-            templates.check(dir, &[DIGEST_SUBJECT, DIGEST_TEXT, DIGEST_HTML], &ctx, &mut errors);
+            templates.check(
+                dir,
+                &[DIGEST_SUBJECT, DIGEST_TEXT, DIGEST_HTML],
+                &ctx,
+                &mut errors,
+            );
         }
         for ctx in samples::chaser_contexts() {
-            templates.check(dir, &[CHASER_SUBJECT, CHASER_TEXT, CHASER_HTML], &ctx, &mut errors);
+            templates.check(
+                dir,
+                &[CHASER_SUBJECT, CHASER_TEXT, CHASER_HTML],
+                &ctx,
+                &mut errors,
+            );
         }
         if errors.is_empty() {
             Ok(templates)
@@ -413,18 +423,31 @@ mod samples {
         }
     }
 
-    fn entry(seq: u32, overdue: Option<u32>, left: Option<u32>, repeats: bool) -> Option<DigestEntry> {
+    fn entry(
+        seq: u32,
+        overdue: Option<u32>,
+        left: Option<u32>,
+        repeats: bool,
+    ) -> Option<DigestEntry> {
         Some(DigestEntry {
             reference: r(seq)?,
             kind: Kind::Foi,
             state: CaseState::Open,
             received: day(2026, 2, 2),
-            due: if seq % 2 == 0 { Some(day(2026, 3, 2)) } else { None },
+            due: if seq.is_multiple_of(2) {
+                Some(day(2026, 3, 2))
+            } else {
+                None
+            },
             working_days_overdue: overdue,
             working_days_left: left,
-            assignee: (seq % 2 == 0).then(|| "officer@example.gov.uk".to_string()),
-            team: (seq % 3 == 0).then(|| "planning".to_string()),
-            repeat_of: if repeats { r(seq + 100).into_iter().collect() } else { vec![] },
+            assignee: (seq.is_multiple_of(2)).then(|| "officer@example.gov.uk".to_string()),
+            team: (seq.is_multiple_of(3)).then(|| "planning".to_string()),
+            repeat_of: if repeats {
+                r(seq + 100).into_iter().collect()
+            } else {
+                vec![]
+            },
         })
     }
 
@@ -442,11 +465,20 @@ mod samples {
             scope: TeamFilter::Team("planning".into()),
             since: now,
             due_soon_working_days: 5,
-            overdue: two(entry(2, Some(1), None, false), entry(3, Some(7), None, false)),
-            due_soon: two(entry(4, None, Some(0), false), entry(5, None, Some(3), false)),
+            overdue: two(
+                entry(2, Some(1), None, false),
+                entry(3, Some(7), None, false),
+            ),
+            due_soon: two(
+                entry(4, None, Some(0), false),
+                entry(5, None, Some(3), false),
+            ),
             waiting_on_requester: two(entry(6, None, None, false), entry(7, None, None, false)),
             new_since_last: two(entry(8, None, Some(20), false), entry(9, None, None, false)),
-            possible_repeats: two(entry(10, None, Some(12), true), entry(11, Some(2), None, true)),
+            possible_repeats: two(
+                entry(10, None, Some(12), true),
+                entry(11, Some(2), None, true),
+            ),
             counts: DigestCounts {
                 open: 9,
                 overdue: 2,

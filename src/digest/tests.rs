@@ -58,17 +58,26 @@ fn no_repeats(_: &CaseRef) -> Vec<CaseRef> {
 fn settings_toml_defaults_and_validation() {
     let d = DigestSettings::from_toml("", "digests").expect("empty is valid");
     assert_eq!(d, DigestSettings::default());
-    assert_eq!((d.daily, d.weekly, d.hour, d.weekday), (true, false, 8, Weekday::Mon));
+    assert_eq!(
+        (d.daily, d.weekly, d.hour, d.weekday),
+        (true, false, 8, Weekday::Mon)
+    );
     assert_eq!((d.due_soon_working_days, d.timeliness_days), (5, 90));
     let w = DigestSettings::from_toml(
         "daily = false\nweekly = true\nweekday = \"friday\"\nhour = 7\ndue_soon_working_days = 10\ntimeliness_days = 365",
         "digests",
     )
     .expect("valid");
-    assert_eq!((w.daily, w.weekly, w.weekday, w.hour), (false, true, Weekday::Fri, 7));
+    assert_eq!(
+        (w.daily, w.weekly, w.weekday, w.hour),
+        (false, true, Weekday::Fri, 7)
+    );
     let table: Vec<(&str, Vec<&str>)> = vec![
         ("hour = 24", vec!["digests.hour"]),
-        ("due_soon_working_days = 61", vec!["digests.due_soon_working_days"]),
+        (
+            "due_soon_working_days = 61",
+            vec!["digests.due_soon_working_days"],
+        ),
         ("timeliness_days = 0", vec!["digests.timeliness_days"]),
         ("timeliness_days = 800", vec!["digests.timeliness_days"]),
         (
@@ -81,7 +90,12 @@ fn settings_toml_defaults_and_validation() {
         let got: Vec<&str> = errs.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(got, keys, "{text}");
     }
-    for text in ["bogus = true", "weekday = \"someday\"", "hour = \"eight\"", "hour = -1"] {
+    for text in [
+        "bogus = true",
+        "weekday = \"someday\"",
+        "hour = \"eight\"",
+        "hour = -1",
+    ] {
         let errs = DigestSettings::from_toml(text, "digests").expect_err(text);
         assert_eq!((errs.len(), errs[0].key.as_str()), (1, "digests"), "{text}");
     }
@@ -107,7 +121,11 @@ fn daily_digest_due_table() {
         (utc(2026, 3, 30, 6, 59), Some(utc(2026, 3, 27, 8, 0)), false),
         (utc(2026, 3, 30, 7, 0), Some(utc(2026, 3, 27, 8, 0)), true),
         // After they go back, 08:00 GMT is 08:00 UTC.
-        (utc(2026, 10, 26, 7, 30), Some(utc(2026, 10, 23, 7, 0)), false),
+        (
+            utc(2026, 10, 26, 7, 30),
+            Some(utc(2026, 10, 23, 7, 0)),
+            false,
+        ),
         (utc(2026, 10, 26, 8, 0), Some(utc(2026, 10, 23, 7, 0)), true),
         // Bank holidays: none on Easter Monday or Good Friday (England).
         (utc(2026, 4, 3, 9, 0), Some(utc(2026, 4, 2, 7, 0)), false),
@@ -117,7 +135,11 @@ fn daily_digest_due_table() {
         (utc(2026, 3, 27, 11, 0), Some(utc(2026, 3, 19, 8, 0)), true),
     ];
     for (now, last, want) in table {
-        assert_eq!(digest_due(now, last, &cal, ew, &s), want, "{now} last {last:?}");
+        assert_eq!(
+            digest_due(now, last, &cal, ew, &s),
+            want,
+            "{now} last {last:?}"
+        );
     }
     // Scotland: Easter Monday is a working day.
     assert!(digest_due(
@@ -133,7 +155,10 @@ fn daily_digest_due_table() {
         ..DigestSettings::default()
     };
     assert!(!digest_due(utc(2026, 3, 23, 9, 0), None, &cal, ew, &off));
-    assert_eq!(next_digest_at(utc(2026, 3, 23, 9, 0), None, &cal, ew, &off), None);
+    assert_eq!(
+        next_digest_at(utc(2026, 3, 23, 9, 0), None, &cal, ew, &off),
+        None
+    );
 }
 
 #[test]
@@ -148,25 +173,84 @@ fn weekly_digest_moves_off_bank_holidays() {
     let table = [
         // (region, now, last sent, due?)
         // An ordinary Monday.
-        (ew, utc(2026, 3, 23, 8, 0), Some(utc(2026, 3, 16, 8, 0)), true),
-        (ew, utc(2026, 3, 24, 8, 0), Some(utc(2026, 3, 23, 8, 0)), false),
+        (
+            ew,
+            utc(2026, 3, 23, 8, 0),
+            Some(utc(2026, 3, 16, 8, 0)),
+            true,
+        ),
+        (
+            ew,
+            utc(2026, 3, 24, 8, 0),
+            Some(utc(2026, 3, 23, 8, 0)),
+            false,
+        ),
         // Easter Monday 6 April is off in England: Tuesday instead.
-        (ew, utc(2026, 4, 6, 9, 0), Some(utc(2026, 3, 30, 7, 0)), false),
-        (ew, utc(2026, 4, 7, 7, 0), Some(utc(2026, 3, 30, 7, 0)), true),
-        (ew, utc(2026, 4, 8, 7, 0), Some(utc(2026, 4, 7, 7, 0)), false),
+        (
+            ew,
+            utc(2026, 4, 6, 9, 0),
+            Some(utc(2026, 3, 30, 7, 0)),
+            false,
+        ),
+        (
+            ew,
+            utc(2026, 4, 7, 7, 0),
+            Some(utc(2026, 3, 30, 7, 0)),
+            true,
+        ),
+        (
+            ew,
+            utc(2026, 4, 8, 7, 0),
+            Some(utc(2026, 4, 7, 7, 0)),
+            false,
+        ),
         // ...but a working day in Scotland.
-        (Region::Scotland, utc(2026, 4, 6, 7, 0), Some(utc(2026, 3, 30, 7, 0)), true),
+        (
+            Region::Scotland,
+            utc(2026, 4, 6, 7, 0),
+            Some(utc(2026, 3, 30, 7, 0)),
+            true,
+        ),
         // Spring bank holiday Monday 25 May: Tuesday 26 May.
-        (ew, utc(2026, 5, 26, 7, 0), Some(utc(2026, 5, 18, 7, 0)), true),
+        (
+            ew,
+            utc(2026, 5, 26, 7, 0),
+            Some(utc(2026, 5, 18, 7, 0)),
+            true,
+        ),
         // Missed on Monday (outage): goes on Wednesday morning once.
-        (ew, utc(2026, 3, 25, 10, 0), Some(utc(2026, 3, 16, 8, 0)), true),
-        (ew, utc(2026, 3, 26, 10, 0), Some(utc(2026, 3, 25, 10, 0)), false),
+        (
+            ew,
+            utc(2026, 3, 25, 10, 0),
+            Some(utc(2026, 3, 16, 8, 0)),
+            true,
+        ),
+        (
+            ew,
+            utc(2026, 3, 26, 10, 0),
+            Some(utc(2026, 3, 25, 10, 0)),
+            false,
+        ),
         // Christmas: Monday 28 December 2026 is the Boxing Day substitute; Tuesday 29.
-        (ew, utc(2026, 12, 28, 9, 0), Some(utc(2026, 12, 21, 8, 0)), false),
-        (ew, utc(2026, 12, 29, 8, 0), Some(utc(2026, 12, 21, 8, 0)), true),
+        (
+            ew,
+            utc(2026, 12, 28, 9, 0),
+            Some(utc(2026, 12, 21, 8, 0)),
+            false,
+        ),
+        (
+            ew,
+            utc(2026, 12, 29, 8, 0),
+            Some(utc(2026, 12, 21, 8, 0)),
+            true,
+        ),
     ];
     for (region, now, last, want) in table {
-        assert_eq!(digest_due(now, last, &cal, region, &weekly), want, "{region} {now}");
+        assert_eq!(
+            digest_due(now, last, &cal, region, &weekly),
+            want,
+            "{region} {now}"
+        );
     }
 }
 
@@ -183,21 +267,59 @@ fn next_digest_at_table() {
     };
     let table = [
         // (settings, now, last, expected)
-        (&daily, utc(2026, 3, 20, 9, 0), Some(utc(2026, 3, 20, 8, 0)), utc(2026, 3, 23, 8, 0)),
-        (&daily, utc(2026, 3, 27, 9, 0), Some(utc(2026, 3, 27, 8, 0)), utc(2026, 3, 30, 7, 0)),
-        (&daily, utc(2026, 3, 20, 9, 0), Some(utc(2026, 3, 19, 8, 0)), utc(2026, 3, 20, 9, 0)),
-        (&daily, utc(2026, 3, 21, 9, 0), Some(utc(2026, 3, 19, 8, 0)), utc(2026, 3, 23, 8, 0)),
-        (&daily, utc(2026, 4, 2, 9, 0), Some(utc(2026, 4, 2, 7, 0)), utc(2026, 4, 7, 7, 0)),
-        (&weekly, utc(2026, 3, 20, 9, 0), Some(utc(2026, 3, 20, 8, 0)), utc(2026, 3, 27, 8, 0)),
+        (
+            &daily,
+            utc(2026, 3, 20, 9, 0),
+            Some(utc(2026, 3, 20, 8, 0)),
+            utc(2026, 3, 23, 8, 0),
+        ),
+        (
+            &daily,
+            utc(2026, 3, 27, 9, 0),
+            Some(utc(2026, 3, 27, 8, 0)),
+            utc(2026, 3, 30, 7, 0),
+        ),
+        (
+            &daily,
+            utc(2026, 3, 20, 9, 0),
+            Some(utc(2026, 3, 19, 8, 0)),
+            utc(2026, 3, 20, 9, 0),
+        ),
+        (
+            &daily,
+            utc(2026, 3, 21, 9, 0),
+            Some(utc(2026, 3, 19, 8, 0)),
+            utc(2026, 3, 23, 8, 0),
+        ),
+        (
+            &daily,
+            utc(2026, 4, 2, 9, 0),
+            Some(utc(2026, 4, 2, 7, 0)),
+            utc(2026, 4, 7, 7, 0),
+        ),
+        (
+            &weekly,
+            utc(2026, 3, 20, 9, 0),
+            Some(utc(2026, 3, 20, 8, 0)),
+            utc(2026, 3, 27, 8, 0),
+        ),
         // Good Friday 3 April: the weekly digest goes on Tuesday 7 April (Monday is off too).
-        (&weekly, utc(2026, 3, 27, 9, 0), Some(utc(2026, 3, 27, 8, 0)), utc(2026, 4, 7, 7, 0)),
+        (
+            &weekly,
+            utc(2026, 3, 27, 9, 0),
+            Some(utc(2026, 3, 27, 8, 0)),
+            utc(2026, 4, 7, 7, 0),
+        ),
     ];
     for (s, now, last, want) in table {
         assert_eq!(next_digest_at(now, last, &cal, ew, s), Some(want), "{now}");
         // Consistent with digest_due: due at the predicted instant, not a minute before.
         assert!(digest_due(want, last, &cal, ew, s), "due at {want}");
         if want > now {
-            assert!(!digest_due(want - Duration::minutes(1), last, &cal, ew, s), "{want}");
+            assert!(
+                !digest_due(want - Duration::minutes(1), last, &cal, ew, s),
+                "{want}"
+            );
         }
     }
 }
@@ -211,17 +333,65 @@ fn sample_cases() -> Vec<Case> {
     let old = utc(2026, 2, 16, 9, 0);
     let mut cases = vec![
         case(1, Kind::Foi, CaseState::Open, old, Some(date(2026, 3, 20))),
-        case(2, Kind::Foi, CaseState::Open, utc(2026, 2, 13, 9, 0), Some(date(2026, 3, 17))),
-        case(3, Kind::Eir, CaseState::Received, old, Some(date(2026, 3, 25))),
+        case(
+            2,
+            Kind::Foi,
+            CaseState::Open,
+            utc(2026, 2, 13, 9, 0),
+            Some(date(2026, 3, 17)),
+        ),
+        case(
+            3,
+            Kind::Eir,
+            CaseState::Received,
+            old,
+            Some(date(2026, 3, 25)),
+        ),
         case(4, Kind::Sar, CaseState::Open, old, Some(date(2026, 4, 1))),
         case(5, Kind::Foi, CaseState::Open, old, Some(date(2026, 4, 2))),
-        case(6, Kind::Foi, CaseState::AwaitingClarification, utc(2026, 2, 10, 9, 0), Some(date(2026, 3, 10))),
-        case(7, Kind::Foi, CaseState::Responded, old, Some(date(2026, 3, 16))),
-        case(8, Kind::Complaint, CaseState::Closed, utc(2026, 3, 24, 15, 0), None),
-        case(9, Kind::Auto, CaseState::Received, utc(2026, 3, 24, 16, 0), None),
+        case(
+            6,
+            Kind::Foi,
+            CaseState::AwaitingClarification,
+            utc(2026, 2, 10, 9, 0),
+            Some(date(2026, 3, 10)),
+        ),
+        case(
+            7,
+            Kind::Foi,
+            CaseState::Responded,
+            old,
+            Some(date(2026, 3, 16)),
+        ),
+        case(
+            8,
+            Kind::Complaint,
+            CaseState::Closed,
+            utc(2026, 3, 24, 15, 0),
+            None,
+        ),
+        case(
+            9,
+            Kind::Auto,
+            CaseState::Received,
+            utc(2026, 3, 24, 16, 0),
+            None,
+        ),
         case(10, Kind::Foi, CaseState::Open, old, Some(date(2026, 3, 10))),
-        case(11, Kind::Foi, CaseState::Received, utc(2026, 3, 25, 9, 0), Some(date(2026, 4, 23))),
-        case(12, Kind::Sar, CaseState::AwaitingId, utc(2026, 3, 1, 9, 0), None),
+        case(
+            11,
+            Kind::Foi,
+            CaseState::Received,
+            utc(2026, 3, 25, 9, 0),
+            Some(date(2026, 4, 23)),
+        ),
+        case(
+            12,
+            Kind::Sar,
+            CaseState::AwaitingId,
+            utc(2026, 3, 1, 9, 0),
+            None,
+        ),
     ];
     cases[9].team = Some("housing".into());
     cases[10].assignee = None;
@@ -249,7 +419,12 @@ fn plan_digest_sections_counts_and_order() {
     let repeats = |r: &CaseRef| -> Vec<CaseRef> {
         match r.to_string().as_str() {
             // Self-references and duplicates are dropped.
-            "FOI-2026-000004" => vec![cref("FOI", 4), cref("SAR", 40), cref("SAR", 40), cref("FOI", 39)],
+            "FOI-2026-000004" => vec![
+                cref("FOI", 4),
+                cref("SAR", 40),
+                cref("SAR", 40),
+                cref("FOI", 39),
+            ],
             // A finished case is never listed as a repeat.
             "FOI-2026-000007" => vec![cref("FOI", 70)],
             "FOI-2026-000011" => vec![cref("FOI", 2)],
@@ -283,13 +458,24 @@ fn plan_digest_sections_counts_and_order() {
     // Logged after the last digest: the closed complaint and the new FOI; never auto mail.
     assert_eq!(refs(&d.new_since_last), [8, 11]);
     assert_eq!(refs(&d.possible_repeats), [4, 11]);
-    let rep: Vec<String> = d.possible_repeats[0].repeat_of.iter().map(ToString::to_string).collect();
+    let rep: Vec<String> = d.possible_repeats[0]
+        .repeat_of
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(rep, ["FOI-2026-000039", "SAR-2026-000040"]);
     assert!(d.overdue.iter().all(|e| e.repeat_of.is_empty()));
     assert_eq!(d.new_since_last[1].assignee, None);
     let c = &d.counts;
     assert_eq!(
-        (c.open, c.overdue, c.due_soon, c.waiting_on_requester, c.new_since_last, c.possible_repeats),
+        (
+            c.open,
+            c.overdue,
+            c.due_soon,
+            c.waiting_on_requester,
+            c.new_since_last,
+            c.possible_repeats
+        ),
         (6, 2, 2, 2, 2, 2)
     );
     // Running cases in planning: FOI 1, 2, 5, 11; EIR 3; SAR 4.
@@ -334,7 +520,11 @@ fn scopes_filter_every_part() {
         let d = plan_digest(&input, &DigestSettings::default());
         assert_eq!(refs(&d.overdue), overdue, "{scope:?}");
         assert_eq!(d.counts.open, open, "{scope:?}");
-        assert_eq!(d.is_empty(), matches!(&scope, TeamFilter::Team(t) if t == "nobody"), "{scope:?}");
+        assert_eq!(
+            d.is_empty(),
+            matches!(&scope, TeamFilter::Team(t) if t == "nobody"),
+            "{scope:?}"
+        );
         // First digest: new since a week ago.
         assert_eq!(d.since, now() - Duration::days(7));
     }
@@ -346,7 +536,13 @@ fn due_soon_horizon_follows_settings() {
     let cases = sample_cases();
     let responded = BTreeMap::new();
     let scope = TeamFilter::All;
-    let table = [(0, vec![3]), (4, vec![3]), (5, vec![3, 4]), (6, vec![3, 4, 5]), (21, vec![3, 4, 5, 11])];
+    let table = [
+        (0, vec![3]),
+        (4, vec![3]),
+        (5, vec![3, 4]),
+        (6, vec![3, 4, 5]),
+        (21, vec![3, 4, 5, 11]),
+    ];
     for (n, want) in table {
         let input = DigestInput {
             cases: &cases,
@@ -382,7 +578,13 @@ fn timeliness_counts_as_the_ico_does() {
         case(6, Kind::Foi, CaseState::AwaitingFee, r(9), due), // paused: pending
         case(7, Kind::Foi, CaseState::Closed, r(9), due),    // withdrawn: not counted
         case(8, Kind::Complaint, CaseState::Responded, r(9), due), // not statutory
-        case(9, Kind::Foi, CaseState::Responded, utc(2025, 11, 1, 9, 0), due), // before the period
+        case(
+            9,
+            Kind::Foi,
+            CaseState::Responded,
+            utc(2025, 11, 1, 9, 0),
+            due,
+        ), // before the period
         case(10, Kind::Foi, CaseState::Open, r(9), None),    // never got a due date
     ];
     let responded: BTreeMap<CaseRef, DateTime<Utc>> = [
@@ -406,11 +608,20 @@ fn timeliness_counts_as_the_ico_does() {
     };
     let t = plan_digest(&input, &DigestSettings::default()).timeliness;
     assert_eq!((t.from, t.to), (date(2025, 12, 26), date(2026, 3, 25)));
-    assert_eq!((t.in_time, t.late, t.overdue_unanswered, t.pending), (2, 1, 1, 2));
+    assert_eq!(
+        (t.in_time, t.late, t.overdue_unanswered, t.pending),
+        (2, 1, 1, 2)
+    );
     assert_eq!(t.counted(), 4);
     assert_eq!(t.percent_in_time(), Some(50.0));
     // A response in the BST evening of the due date is still on the due date in London.
-    let bst_cases = vec![case(1, Kind::Foi, CaseState::Responded, utc(2026, 5, 1, 9, 0), Some(date(2026, 6, 1)))];
+    let bst_cases = vec![case(
+        1,
+        Kind::Foi,
+        CaseState::Responded,
+        utc(2026, 5, 1, 9, 0),
+        Some(date(2026, 6, 1)),
+    )];
     let bst_resp: BTreeMap<CaseRef, DateTime<Utc>> =
         [(cref("FOI", 1), utc(2026, 6, 1, 22, 30))].into(); // 23:30 BST on 1 June
     let late_resp: BTreeMap<CaseRef, DateTime<Utc>> =

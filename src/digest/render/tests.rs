@@ -43,12 +43,18 @@ fn entry(seq: u32, overdue: Option<u32>, left: Option<u32>, assignee: Option<&st
 }
 
 fn digest() -> Digest {
-    let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).single().expect("valid");
+    let now = Utc
+        .with_ymd_and_hms(2026, 3, 25, 8, 0, 0)
+        .single()
+        .expect("valid");
     Digest {
         generated_at: now,
         today: day(2026, 3, 25),
         scope: TeamFilter::Team("planning & <roads>".into()),
-        since: Utc.with_ymd_and_hms(2026, 3, 24, 8, 0, 0).single().expect("valid"),
+        since: Utc
+            .with_ymd_and_hms(2026, 3, 24, 8, 0, 0)
+            .single()
+            .expect("valid"),
         due_soon_working_days: 5,
         overdue: vec![
             entry(2, Some(6), None, Some("<b>evil</b>&co@example.gov.uk")),
@@ -81,10 +87,20 @@ fn digest() -> Digest {
     }
 }
 
-fn chaser(slot: Slot, escalation: Escalation, assignee: Option<&str>, left: u32, over: u32) -> Chaser {
+fn chaser(
+    slot: Slot,
+    escalation: Escalation,
+    assignee: Option<&str>,
+    left: u32,
+    over: u32,
+) -> Chaser {
     let due = day(2026, 3, 20);
     Chaser {
-        key: ChaserKey { case: r(1), due, slot },
+        key: ChaserKey {
+            case: r(1),
+            due,
+            slot,
+        },
         case: r(1),
         kind: Kind::Foi,
         slot,
@@ -119,7 +135,11 @@ fn shipped_templates_load_and_render_a_digest() {
         "Due within 5 working days: 1",
         "<b>evil</b>&co@example.gov.uk", // the text part is not escaped
     ] {
-        assert!(out.text.contains(want), "text lacks {want:?}:\n{}", out.text);
+        assert!(
+            out.text.contains(want),
+            "text lacks {want:?}:\n{}",
+            out.text
+        );
     }
     for want in [
         "&lt;b&gt;evil&lt;&#x2f;b&gt;&amp;co@example.gov.uk",
@@ -127,7 +147,11 @@ fn shipped_templates_load_and_render_a_digest() {
         "<strong>87.5%</strong>",
         "<td>FOI-2026-000040, FOI-2026-000041</td>",
     ] {
-        assert!(out.html.contains(want), "html lacks {want:?}:\n{}", out.html);
+        assert!(
+            out.html.contains(want),
+            "html lacks {want:?}:\n{}",
+            out.html
+        );
     }
     assert!(!out.html.contains("<b>evil"), "{}", out.html);
     // Nothing renders as a literal "none".
@@ -152,7 +176,11 @@ fn an_empty_digest_says_so() {
         ..digest()
     };
     let out = t.render_digest(&empty, &head()).expect("renders");
-    assert!(out.text.contains("Nothing is open, waiting or new."), "{}", out.text);
+    assert!(
+        out.text.contains("Nothing is open, waiting or new."),
+        "{}",
+        out.text
+    );
     assert!(out.text.contains("nothing to measure yet"), "{}", out.text);
     assert!(!out.text.contains("OVERDUE"), "{}", out.text);
     assert_eq!(
@@ -175,7 +203,11 @@ fn chaser_wording_table() {
         (
             chaser(Slot::Before(1), Escalation::Manager, None, 1, 0),
             "[FOI-2026-000001] Reminder: Freedom of Information request due Friday 20 March 2026 (1 working day left)",
-            vec!["no officer allocated", "because nobody has the case", "1 working day left"],
+            vec![
+                "no officer allocated",
+                "because nobody has the case",
+                "1 working day left",
+            ],
             vec!["late."],
         ),
         (
@@ -201,13 +233,25 @@ fn chaser_wording_table() {
         let out = t.render_chaser(&c, &head()).expect("renders");
         assert_eq!(out.subject, subject);
         for h in has {
-            assert!(out.text.contains(h), "{subject}: text lacks {h:?}:\n{}", out.text);
+            assert!(
+                out.text.contains(h),
+                "{subject}: text lacks {h:?}:\n{}",
+                out.text
+            );
         }
         for l in lacks {
-            assert!(!out.text.contains(l), "{subject}: text has {l:?}:\n{}", out.text);
+            assert!(
+                !out.text.contains(l),
+                "{subject}: text has {l:?}:\n{}",
+                out.text
+            );
         }
         assert!(out.html.contains("FOI-2026-000001"));
-        assert!(out.text.ends_with("foi@council.example.gov.uk\n"), "{:?}", out.text);
+        assert!(
+            out.text.ends_with("foi@council.example.gov.uk\n"),
+            "{:?}",
+            out.text
+        );
     }
 }
 
@@ -230,10 +274,19 @@ fn load_reports_every_error_with_file_and_line() {
     let errs = WorkflowTemplates::load(dir).expect_err("broken").0;
     let files: Vec<String> = errs
         .iter()
-        .map(|e| e.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default())
+        .map(|e| {
+            e.file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
         .collect();
     // Read errors and syntax errors are reported together, before any sample render.
-    assert_eq!(files, [DIGEST_SUBJECT, DIGEST_HTML, CHASER_HTML], "{errs:?}");
+    assert_eq!(
+        files,
+        [DIGEST_SUBJECT, DIGEST_HTML, CHASER_HTML],
+        "{errs:?}"
+    );
     assert_eq!(errs[1].line, Some(1), "{errs:?}");
     assert!(errs[2].message.contains("UTF-8"), "{errs:?}");
 
@@ -250,17 +303,26 @@ fn load_reports_every_error_with_file_and_line() {
         .iter()
         .map(|e| {
             (
-                e.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                e.file
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 e.line,
             )
         })
         .collect();
     assert_eq!(
         found,
-        [(DIGEST_TEXT.to_string(), Some(1)), (CHASER_TEXT.to_string(), Some(2))],
+        [
+            (DIGEST_TEXT.to_string(), Some(1)),
+            (CHASER_TEXT.to_string(), Some(2))
+        ],
         "{errs:?}"
     );
-    assert!(errs.iter().all(|e| e.message.contains("undefined")), "{errs:?}");
+    assert!(
+        errs.iter().all(|e| e.message.contains("undefined")),
+        "{errs:?}"
+    );
 }
 
 #[test]
