@@ -8,8 +8,11 @@
 //!
 //! What it does not do: build RFC 5322 messages, choose recipients or send. The caller wraps the
 //! [`RenderedEmail`] parts into a message (text + HTML) as it does for acknowledgements. The
-//! variables of each template are listed in `templates/README.md`'s workflow section… which this
-//! helper may not edit, so they are documented on [`digest_context`] and [`chaser_context`].
+//! variables of each template are documented on [`digest_context`] and [`chaser_context`]
+//! (`templates/README.md` describes the acknowledgement templates only, so far).
+//!
+//! Like acknowledgements, nothing anyone wrote is ever template source: assignees and team names
+//! are data, HTML-escaped in the HTML part. Digests carry no subject lines or bodies at all.
 
 use super::{Digest, DigestEntry, TeamFilter, Timeliness};
 use crate::chase::{Chaser, Escalation, Slot};
