@@ -37,6 +37,8 @@ fn case(seq: u32, state: CaseState, due: Option<NaiveDate>) -> Case {
         valid: Some(true),
         missing: vec![],
         due,
+        clock_events: Vec::new(),
+        workflow: Default::default(),
         assignee: Some("officer@council.example.gov.uk".into()),
         team: Some("planning".into()),
         created_at: t,

@@ -42,6 +42,8 @@ fn case(
         valid: Some(true),
         missing: vec![],
         due,
+        clock_events: Vec::new(),
+        workflow: Default::default(),
         assignee: Some(format!("officer{seq}@council.example.gov.uk")),
         team: Some("planning".into()),
         created_at: received,
