@@ -40,6 +40,7 @@ pub(super) struct Tx<'a> {
     pub(super) idx_outbox_to: &'a TransactionalTree,
     pub(super) cursors: &'a TransactionalTree,
     pub(super) seen: &'a TransactionalTree,
+    pub(super) marks: &'a TransactionalTree,
 }
 
 /// Reject a change that is malformed on its face, before any transaction starts.
@@ -84,6 +85,11 @@ pub(super) fn validate(change: &Change) -> Result<(), StoreError> {
                 "case_updates[{i}]: case {} is updated twice in one change",
                 u.case.reference
             ));
+        }
+    }
+    for (i, m) in change.marks.iter().enumerate() {
+        if m.key.trim().is_empty() {
+            return invalid(format!("marks[{i}]: the key is empty"));
         }
     }
     let needs_new = |t: &CaseTarget| matches!(t, CaseTarget::New) && change.new_case.is_none();
@@ -175,6 +181,11 @@ pub(super) fn run(tx: &Tx<'_>, change: &Change) -> TxResult<Applied> {
 
     for u in &change.outbox_updates {
         update_outbox(tx, u)?;
+    }
+
+    for m in &change.marks {
+        let bytes = encode(&m.value, || format!("mark {}", m.key))?;
+        tx.marks.insert(m.key.as_bytes(), bytes)?;
     }
 
     if let Some(c) = &change.cursor {

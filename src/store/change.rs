@@ -28,6 +28,19 @@ pub struct Change {
     pub outbox_updates: Vec<OutboxUpdate>,
     /// IMAP cursor to advance.
     pub cursor: Option<CursorUpdate>,
+    /// Small named facts to set (overwrite): chasers sent, digest times, round-robin counters.
+    pub marks: Vec<Mark>,
+}
+
+/// A named fact the scheduler or the router keeps: `chaser/FOI-2026-000123/2026-12-21/before:5`
+/// → when it was queued; `digest/team-x` → last sent; `rr/team-x` → next member. Written in the
+/// same transaction as the mail it accounts for, so "sent exactly once" survives restarts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// The key: `/`-separated, prefix first (scanned with [`super::Store::marks`]).
+    pub key: String,
+    /// The value.
+    pub value: serde_json::Value,
 }
 
 impl Change {
@@ -40,6 +53,7 @@ impl Change {
             && self.outbox_new.is_empty()
             && self.outbox_updates.is_empty()
             && self.cursor.is_none()
+            && self.marks.is_empty()
     }
 }
 

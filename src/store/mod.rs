@@ -33,6 +33,7 @@
 //! | `idx_outbox_to` | lower-cased recipient `\0` enqueue time (µs) + row id | empty |
 //! | `cursors` | mailbox name | [`Cursor`] JSON |
 //! | `seen` | `m\0`Message-ID or `h\0`hash | [`SeenRecord`] JSON |
+//! | `marks` | `/`-separated name | JSON value ([`Mark`]) |
 //!
 //! Case keys pad the sequence to ten digits so that byte order is reference order; the
 //! reference as people see it (`FOI-2026-000123`) is [`CaseRef`]'s `Display`.
@@ -51,8 +52,8 @@ mod records;
 mod tests;
 
 pub use change::{
-    Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, MessageIdConflict, NewCase,
-    NewOutboxRow, OutboxUpdate,
+    Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, Mark, MessageIdConflict,
+    NewCase, NewOutboxRow, OutboxUpdate,
 };
 pub use error::StoreError;
 pub use records::{CaseOrder, Cursor, ExportLine, OutboxRow, OutboxStatus, SeenKey, SeenRecord};
@@ -101,6 +102,7 @@ pub(crate) const TREE_IDX_OUTBOX_DUE: &str = "idx_outbox_due";
 pub(crate) const TREE_IDX_OUTBOX_TO: &str = "idx_outbox_to";
 pub(crate) const TREE_CURSORS: &str = "cursors";
 pub(crate) const TREE_SEEN: &str = "seen";
+pub(crate) const TREE_MARKS: &str = "marks";
 /// Name used in errors for sled's default tree (the schema marker) and whole-db operations.
 const TREE_DB: &str = "db";
 
@@ -121,6 +123,7 @@ pub struct Store {
     idx_outbox_to: Tree,
     cursors: Tree,
     seen: Tree,
+    marks: Tree,
 }
 
 impl fmt::Debug for Store {
@@ -209,6 +212,7 @@ impl Store {
             idx_outbox_to: tree(TREE_IDX_OUTBOX_TO)?,
             cursors: tree(TREE_CURSORS)?,
             seen: tree(TREE_SEEN)?,
+            marks: tree(TREE_MARKS)?,
             db,
         };
         Ok(store)
@@ -289,6 +293,7 @@ impl Store {
             &self.idx_outbox_to,
             &self.cursors,
             &self.seen,
+            &self.marks,
         );
         trees
             .transaction(
@@ -305,6 +310,7 @@ impl Store {
                     idx_outbox_to,
                     cursors,
                     seen,
+                    marks,
                 )| {
                     let tx = Tx {
                         cases,
@@ -319,6 +325,7 @@ impl Store {
                         idx_outbox_to,
                         cursors,
                         seen,
+                        marks,
                     };
                     apply::run(&tx, change)
                 },
@@ -510,6 +517,31 @@ impl Store {
             Some(v) => decode(TREE_CURSORS, mailbox.as_bytes(), &v).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// A mark's value, if set.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the value does not decode.
+    pub fn mark(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        match get(&self.marks, TREE_MARKS, key.as_bytes())? {
+            Some(v) => decode(TREE_MARKS, key.as_bytes(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every mark whose key starts with `prefix`, in key order.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming a damaged record; [`StoreError::Sled`] when the scan fails.
+    pub fn marks(&self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.marks.scan_prefix(prefix.as_bytes()) {
+            let (k, v) = item.map_err(|source| scan_error(TREE_MARKS, source))?;
+            let value = decode(TREE_MARKS, &k, &v)?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), value));
+        }
+        Ok(out)
     }
 
     /// One outbox row by id.

@@ -1466,3 +1466,52 @@ fn outbox_recipient_index_counts_recent_rows_per_address() {
         );
     }
 }
+
+#[test]
+fn marks_are_set_in_the_change_and_scanned_by_prefix() {
+    let store = Store::open_temporary().expect("temporary store");
+    let mark = |k: &str, v: serde_json::Value| Mark {
+        key: k.to_string(),
+        value: v,
+    };
+    store
+        .apply(Change {
+            marks: vec![
+                mark(
+                    "chaser/FOI-2026-000001/2026-12-21/before:5",
+                    json!("2026-12-14T08:00:00Z"),
+                ),
+                mark("chaser/FOI-2026-000002/2026-12-22/on_day", json!(true)),
+                mark("rr/information-governance", json!(3)),
+            ],
+            ..Change::default()
+        })
+        .expect("apply");
+    store
+        .apply(Change {
+            marks: vec![mark("rr/information-governance", json!(4))],
+            ..Change::default()
+        })
+        .expect("overwrite");
+    assert_eq!(
+        store.mark("rr/information-governance").expect("read"),
+        Some(json!(4))
+    );
+    assert_eq!(store.mark("rr/nobody").expect("read"), None);
+    let chasers = store.marks("chaser/").expect("scan");
+    assert_eq!(
+        chasers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        [
+            "chaser/FOI-2026-000001/2026-12-21/before:5",
+            "chaser/FOI-2026-000002/2026-12-22/on_day"
+        ]
+    );
+    assert!(store.marks("digest/").expect("scan").is_empty());
+    let err = store
+        .apply(Change {
+            marks: vec![mark("  ", json!(1))],
+            ..Change::default()
+        })
+        .expect_err("empty key");
+    assert!(err.to_string().contains("marks[0]"), "{err}");
+}
