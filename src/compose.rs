@@ -491,6 +491,118 @@ impl Templates {
     }
 }
 
+/// A mail to staff (assignment, chaser, digest, the answer to an emailed command), rendered when
+/// it was planned and sent as is. Unlike acknowledgements these go to our own people, so they are
+/// `Auto-Submitted: auto-generated` (their out-of-office replies do not come back) and may carry
+/// the original request attached as `message/rfc822`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PreparedMail {
+    /// Recipients (at least one).
+    pub to: Vec<String>,
+    /// Copies (the manager on an overdue chaser).
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Where replies go: the case's tokened command address, when staff may answer with commands.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Text body.
+    pub text: String,
+    /// HTML body, when there is one.
+    #[serde(default)]
+    pub html: Option<String>,
+    /// OUR Message-ID (no angle brackets), fixed when planned so retries reuse it.
+    pub message_id: String,
+    /// The message this answers (a staff command), for threading.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    /// Content hash of a stored raw request to attach as `message/rfc822`.
+    #[serde(default)]
+    pub attach_original: Option<String>,
+}
+
+/// Builds a [`PreparedMail`] into RFC 5322 bytes, From the shared mailbox.
+///
+/// # Errors
+/// An unusable address, an invalid Message-ID, or lettre refusing.
+pub fn build_prepared(
+    mail: &PreparedMail,
+    organisation: &str,
+    shared_address: &str,
+    original: Option<&[u8]>,
+    date: DateTime<Utc>,
+) -> Result<Vec<u8>, RenderError> {
+    let our_id = normalize_msg_id(&mail.message_id)
+        .ok_or_else(|| RenderError::MessageId(mail.message_id.clone()))?;
+    let from_addr = shared_address
+        .trim()
+        .parse::<lettre::Address>()
+        .map_err(|e| RenderError::Sender {
+            address: shared_address.to_string(),
+            reason: e.to_string(),
+        })?;
+    let mut builder = lettre::Message::builder()
+        .from(Mailbox::new(
+            Some(clean_header_text(organisation, 200)),
+            from_addr,
+        ))
+        .subject(clean_header_text(&mail.subject, MAX_SUBJECT_CHARS))
+        .message_id(Some(our_id))
+        .date(SystemTime::from(date))
+        .header(AutoSubmitted::auto_generated())
+        .header(XAutoResponseSuppress::all());
+    let parse = |a: &String| {
+        a.trim()
+            .parse::<lettre::Address>()
+            .map_err(|e| RenderError::Recipient {
+                address: a.clone(),
+                reason: e.to_string(),
+            })
+    };
+    if mail.to.is_empty() {
+        return Err(RenderError::Recipient {
+            address: String::new(),
+            reason: "no recipient".into(),
+        });
+    }
+    for a in &mail.to {
+        builder = builder.to(Mailbox::new(None, parse(a)?));
+    }
+    for a in &mail.cc {
+        builder = builder.cc(Mailbox::new(None, parse(a)?));
+    }
+    if let Some(r) = &mail.reply_to {
+        builder = builder.reply_to(Mailbox::new(None, parse(r)?));
+    }
+    if let Some(parent) = mail.in_reply_to.as_deref().and_then(normalize_msg_id) {
+        builder = builder.in_reply_to(parent.clone()).references(parent);
+    }
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(ensure_trailing_newline(mail.text.clone()));
+    let body = match &mail.html {
+        Some(html) => MultiPart::alternative().singlepart(text).singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(ensure_trailing_newline(html.clone())),
+        ),
+        None => MultiPart::alternative().singlepart(text),
+    };
+    let message = match original {
+        Some(raw) => {
+            let rfc822 = ContentType::parse("message/rfc822")
+                .map_err(|e| RenderError::Build(e.to_string()))?;
+            let attachment = lettre::message::Attachment::new("original-request.eml".into())
+                .body(raw.to_vec(), rfc822);
+            builder.multipart(MultiPart::mixed().multipart(body).singlepart(attachment))
+        }
+        None => builder.multipart(body),
+    }
+    .map_err(|e| RenderError::Build(e.to_string()))?;
+    Ok(message.formatted())
+}
+
 /// The three rendered texts of one acknowledgement (for previews and `check-config` output).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedParts {
@@ -591,6 +703,11 @@ struct AutoSubmitted(String);
 impl AutoSubmitted {
     fn auto_replied() -> Self {
         AutoSubmitted("auto-replied".to_string())
+    }
+
+    /// RFC 3834 for mail we start (not a reply to a message): staff mail.
+    fn auto_generated() -> Self {
+        AutoSubmitted("auto-generated".to_string())
     }
 }
 
@@ -1573,6 +1690,74 @@ mod tests {
                     "content-transfer-encoding"
                 ].contains(n), "unexpected header {}", n);
             }
+        }
+    }
+
+    #[test]
+    fn prepared_staff_mail_carries_copies_reply_address_and_the_original() {
+        let date = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 23, 9, 0, 0)
+            .single()
+            .expect("valid");
+        let original =
+            b"From: pat@example.org\r\nSubject: FOI request\r\n\r\nPlease provide X.\r\n";
+        let mail = PreparedMail {
+            to: vec!["alice@council.example".into()],
+            cc: vec!["manager@council.example".into()],
+            reply_to: Some("foi+FOI-2026-000001.abc@council.example".into()),
+            subject: "[FOI-2026-000001] Assigned to you".into(),
+            text: "Please deal with this case.".into(),
+            html: Some("<p>Please deal with this case.</p>".into()),
+            message_id: "x1@council.example".into(),
+            in_reply_to: Some("staff-cmd@council.example".into()),
+            attach_original: Some("hash".into()),
+        };
+        let raw = build_prepared(
+            &mail,
+            "Example Council",
+            "foi@council.example",
+            Some(original),
+            date,
+        )
+        .expect("build");
+        let text = String::from_utf8_lossy(&raw);
+        for want in [
+            "Auto-Submitted: auto-generated",
+            "Cc: manager@council.example",
+            "Reply-To: foi+FOI-2026-000001.abc@council.example",
+            "In-Reply-To: <staff-cmd@council.example>",
+            "Content-Type: message/rfc822",
+            "Subject: FOI request",
+        ] {
+            assert!(text.contains(want), "{want} missing in:\n{text}");
+        }
+        let parsed = crate::parse::parse(&raw);
+        assert_eq!(parsed.subject, "[FOI-2026-000001] Assigned to you");
+        assert_eq!(parsed.message_id.as_deref(), Some("x1@council.example"));
+        assert!(parsed.body_text.contains("Please deal with this case."));
+
+        let no_original =
+            build_prepared(&mail, "Example Council", "foi@council.example", None, date)
+                .expect("build");
+        assert!(!String::from_utf8_lossy(&no_original).contains("message/rfc822"));
+        let bad = [
+            PreparedMail {
+                to: vec![],
+                ..mail.clone()
+            },
+            PreparedMail {
+                to: vec!["not an address".into()],
+                ..mail.clone()
+            },
+            PreparedMail {
+                message_id: "no at sign".into(),
+                ..mail.clone()
+            },
+        ];
+        for m in bad {
+            assert!(
+                build_prepared(&m, "Example Council", "foi@council.example", None, date).is_err(),
+                "{m:?}"
+            );
         }
     }
 }

@@ -163,6 +163,8 @@ pub struct AckJob {
 pub enum OutboxJob {
     /// Send an acknowledgement-type email to the requester of `row.case`.
     Ack(AckJob),
+    /// Send a mail to staff, rendered when planned (assignment, chaser, digest, command answer).
+    Mail(crate::compose::PreparedMail),
 }
 
 /// Why a payload is not an [`OutboxJob`].
@@ -199,6 +201,7 @@ impl OutboxJob {
     ) -> Result<NewOutboxRow, PayloadError> {
         let recipient = match self {
             OutboxJob::Ack(a) => Some(a.to.clone()),
+            OutboxJob::Mail(m) => m.to.first().cloned(),
         };
         Ok(NewOutboxRow {
             recipient,
@@ -215,6 +218,7 @@ impl OutboxJob {
 fn audit_noun(payload: &serde_json::Value) -> &'static str {
     match OutboxJob::from_payload(payload) {
         Ok(OutboxJob::Ack(_)) => "acknowledgement",
+        Ok(OutboxJob::Mail(_)) => "staff_mail",
         Err(_) => "outbox",
     }
 }
@@ -311,6 +315,7 @@ pub fn after_attempt(
     let noun = audit_noun(&row.payload);
     let message_id = match OutboxJob::from_payload(&row.payload) {
         Ok(OutboxJob::Ack(job)) => serde_json::Value::String(job.message_id),
+        Ok(OutboxJob::Mail(mail)) => serde_json::Value::String(mail.message_id),
         Err(_) => serde_json::Value::Null,
     };
     let mut detail = serde_json::json!({
@@ -572,11 +577,7 @@ impl Outbox {
         let outcome = match self.prepare(&row, case.as_ref(), now) {
             Ok((to, raw)) => {
                 self.mailer
-                    .send(
-                        &self.settings.envelope_from,
-                        std::slice::from_ref(&to),
-                        &raw,
-                    )
+                    .send(&self.settings.envelope_from, &to, &raw)
                     .await
             }
             Err(NotSendable::Fail(error)) => SendOutcome::Permanent { error },
@@ -637,7 +638,7 @@ impl Outbox {
         row: &OutboxRow,
         case: Option<&Case>,
         now: DateTime<Utc>,
-    ) -> Result<(String, Vec<u8>), NotSendable> {
+    ) -> Result<(Vec<String>, Vec<u8>), NotSendable> {
         let job =
             OutboxJob::from_payload(&row.payload).map_err(|e| NotSendable::Fail(e.to_string()))?;
         match job {
@@ -670,7 +671,27 @@ impl Outbox {
                         now,
                     )
                     .map_err(|e: RenderError| NotSendable::Fail(format!("render: {e}")))?;
-                Ok((job.to, raw))
+                Ok((vec![job.to], raw))
+            }
+            OutboxJob::Mail(mail) => {
+                let original = match &mail.attach_original {
+                    Some(hash) => self
+                        .store
+                        .raw(hash)
+                        .map_err(|e| NotSendable::Fail(format!("reading the original: {e}")))?,
+                    None => None,
+                };
+                let raw = crate::compose::build_prepared(
+                    &mail,
+                    &self.settings.organisation,
+                    &self.settings.shared_address,
+                    original.as_deref(),
+                    now,
+                )
+                .map_err(|e| NotSendable::Fail(format!("render: {e}")))?;
+                let mut to = mail.to.clone();
+                to.extend(mail.cc.iter().cloned());
+                Ok((to, raw))
             }
         }
     }
@@ -1155,6 +1176,7 @@ mod tests {
         let mut row = pending_row(0, now);
         let id = match OutboxJob::from_payload(&row.payload).expect("job") {
             OutboxJob::Ack(j) => j.message_id,
+            OutboxJob::Mail(m) => panic!("pending_row is an acknowledgement, got {m:?}"),
         };
         let rec = after_attempt(&row, &transient(), now, &RetryPolicy::default());
         assert_eq!(rec.event.detail["message_id"], id.as_str());
@@ -1233,6 +1255,7 @@ mod tests {
             OutboxJob::Ack(a) => {
                 assert!(a.references.is_empty() && a.due.is_none() && a.in_reply_to.is_none());
             }
+            OutboxJob::Mail(m) => panic!("decoded as staff mail: {m:?}"),
         }
         for bad in [
             serde_json::json!(null),

@@ -34,6 +34,7 @@
 //! | `cursors` | mailbox name | [`Cursor`] JSON |
 //! | `seen` | `m\0`Message-ID or `h\0`hash | [`SeenRecord`] JSON |
 //! | `marks` | `/`-separated name | JSON value ([`Mark`]) |
+//! | `raw` | content hash | the request's raw bytes (outside transactions; see [`Store::put_raw`]) |
 //!
 //! Case keys pad the sequence to ten digits so that byte order is reference order; the
 //! reference as people see it (`FOI-2026-000123`) is [`CaseRef`]'s `Display`.
@@ -103,6 +104,7 @@ pub(crate) const TREE_IDX_OUTBOX_TO: &str = "idx_outbox_to";
 pub(crate) const TREE_CURSORS: &str = "cursors";
 pub(crate) const TREE_SEEN: &str = "seen";
 pub(crate) const TREE_MARKS: &str = "marks";
+pub(crate) const TREE_RAW: &str = "raw";
 /// Name used in errors for sled's default tree (the schema marker) and whole-db operations.
 const TREE_DB: &str = "db";
 
@@ -124,6 +126,7 @@ pub struct Store {
     cursors: Tree,
     seen: Tree,
     marks: Tree,
+    raw: Tree,
 }
 
 impl fmt::Debug for Store {
@@ -213,6 +216,7 @@ impl Store {
             cursors: tree(TREE_CURSORS)?,
             seen: tree(TREE_SEEN)?,
             marks: tree(TREE_MARKS)?,
+            raw: tree(TREE_RAW)?,
             db,
         };
         Ok(store)
@@ -517,6 +521,31 @@ impl Store {
             Some(v) => decode(TREE_CURSORS, mailbox.as_bytes(), &v).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Keeps a request's raw bytes under its content hash, so an assignment email can attach the
+    /// original. Written outside the case transaction and before it: an orphan (the transaction
+    /// then failed) is harmless, and the next `apply` flushes it with the case.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`] when the write fails.
+    pub fn put_raw(&self, content_hash: &str, raw: &[u8]) -> Result<(), StoreError> {
+        self.raw
+            .insert(content_hash.as_bytes(), raw)
+            .map_err(|source| StoreError::Sled {
+                op: "insert",
+                tree: TREE_RAW,
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// A request's raw bytes, if kept.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`] when the read fails.
+    pub fn raw(&self, content_hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(get(&self.raw, TREE_RAW, content_hash.as_bytes())?.map(|v| v.to_vec()))
     }
 
     /// A mark's value, if set.

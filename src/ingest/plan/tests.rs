@@ -85,9 +85,10 @@ fn jobs(change: &Change) -> Vec<crate::outbox::AckJob> {
     change
         .outbox_new
         .iter()
-        .map(
+        .filter_map(
             |r| match OutboxJob::from_payload(&r.payload).expect("payload") {
-                OutboxJob::Ack(a) => a,
+                OutboxJob::Ack(a) => Some(a),
+                OutboxJob::Mail(_) => None,
             },
         )
         .collect()
