@@ -58,6 +58,8 @@ pub use file::{FLAGS, MAX_ABS_WEIGHT, MAX_SETTING};
 
 use crate::kind::Kind;
 use crate::message::Message;
+use crate::quote;
+use std::borrow::Cow;
 use compile::{Builder, Origin, Pattern, Scratch, Targets, field_index};
 use file::{Field, RawCondition, RawList, RawPattern, RawRule};
 use serde::Serialize;
@@ -79,6 +81,12 @@ pub const DEFAULT_MIN_SCORE: i32 = 30;
 /// history and disclaimers. Scanning costs about 8 ns a byte with the default rules (measured on
 /// the shared build machine), so this bounds the body's share near 0.13 ms.
 pub const BODY_SCAN_BYTES: usize = 16 * 1024;
+
+/// Bytes of the body read when looking for the sender's own text among quoted history (64 KiB):
+/// in an inline reply the sender's answers sit between quotes, so they can start well past
+/// [`BODY_SCAN_BYTES`]. Splitting lines costs well under 1 ns a byte, so this bounds that work
+/// near 0.05 ms; what is kept is then cut to [`BODY_SCAN_BYTES`].
+pub const QUOTE_SCAN_BYTES: usize = 64 * 1024;
 
 /// Bytes of each attachment's extracted text scanned (8 KiB): the first two pages of a letter,
 /// where the request is.
@@ -533,9 +541,50 @@ impl RuleSet {
 
     /// Classify one message. Pure, never panics, bounded in time (see the module doc).
     pub fn classify(&self, msg: &Message) -> Decision {
+        let msg_flags = flags(msg);
+        let whole = prefix(prefix(&msg.body_text, QUOTE_SCAN_BYTES), BODY_SCAN_BYTES);
+        let body = body_to_scan(msg, &msg_flags);
         let mut hits = vec![NO_HIT; self.slot_count];
-        self.scan(msg, &mut hits);
+        self.scan(msg, &body, &msg_flags, &mut hits);
+        let (fired, scores) = self.tally(&hits, &hits);
+        if *body == *whole || self.decided(&scores) {
+            return self.decision(fired, scores, None);
+        }
+        // The sender's own words decided nothing ("please include contractors too" under the
+        // request it answers): let the quoted history say what the thread is about. Auto rules
+        // keep the verdict of the sender's text alone, so a quoted out-of-office, bounce or
+        // acknowledgement of ours never makes a person's reply machine mail.
+        let mut with_history = hits.clone();
+        if let Some(t) = field_index(Field::Body).and_then(|i| self.targets.fields.get(i)?.as_ref())
+        {
+            t.scan(whole, &mut Scratch::default(), &mut with_history);
+        }
+        let (fired, scores) = self.tally(&hits, &with_history);
+        self.decision(
+            fired,
+            scores,
+            Some(
+                " The sender's own text decided nothing, so the quoted history was read too \
+                 (auto rules excepted).",
+            ),
+        )
+    }
 
+    /// Whether `scores` decide a kind on their own: auto at its threshold, or another kind at
+    /// the minimum score. Otherwise the message would be `general` by default.
+    fn decided(&self, scores: &[(Kind, i32)]) -> bool {
+        scores.iter().any(|(k, s)| {
+            if *k == Kind::Auto {
+                *s >= self.settings.auto_threshold
+            } else {
+                *s >= self.settings.min_score
+            }
+        })
+    }
+
+    /// The rules that fire given the matched slots (`auto_hits` for auto rules, `hits` for the
+    /// others), sorted for the explanation, and the total per kind.
+    fn tally(&self, auto_hits: &[u32], hits: &[u32]) -> (Vec<FiredRule>, Vec<(Kind, i32)>) {
         let mut fired = Vec::new();
         let mut totals = [0i32; Kind::ALL.len()];
         let mut any = [false; Kind::ALL.len()];
@@ -543,6 +592,7 @@ impl RuleSet {
             let Some(info) = self.rules.get(r.info) else {
                 continue;
             };
+            let hits = if r.kind == Kind::Auto { auto_hits } else { hits };
             let slots = hits
                 .get(r.first_slot..r.first_slot + info.conditions.len())
                 .unwrap_or(&[]);
@@ -598,7 +648,20 @@ impl RuleSet {
         // Stable sort on the score alone keeps Kind::ALL (priority) order among equals.
         scores.sort_by_key(|s| std::cmp::Reverse(s.1));
 
-        let (kind, why) = self.decide(&fired, &scores);
+        (fired, scores)
+    }
+
+    /// The decision for these fired rules and totals, with `note` appended to the explanation.
+    fn decision(
+        &self,
+        fired: Vec<FiredRule>,
+        scores: Vec<(Kind, i32)>,
+        note: Option<&str>,
+    ) -> Decision {
+        let (kind, mut why) = self.decide(&fired, &scores);
+        if let Some(note) = note {
+            why.push_str(note);
+        }
         Decision {
             kind,
             fired,
@@ -675,7 +738,9 @@ impl RuleSet {
     }
 
     /// Run every field of `msg` through its matchers, marking matched slots in `hits`.
-    fn scan(&self, msg: &Message, hits: &mut [u32]) {
+    /// `body` is the body text body conditions read (see [`body_to_scan`]); `msg_flags` are
+    /// [`flags`] of `msg`, computed once by the caller.
+    fn scan(&self, msg: &Message, body: &str, msg_flags: &[&'static str], hits: &mut [u32]) {
         let field = |f: Field| field_index(f).and_then(|i| self.targets.fields.get(i)?.as_ref());
         // Buffers for the normalised text of every field, so a message allocates them once.
         let mut scratch = Scratch::default();
@@ -685,7 +750,7 @@ impl RuleSet {
             t.scan(&msg.subject, s, hits);
         }
         if let Some(t) = field(Field::Body) {
-            t.scan(prefix(&msg.body_text, BODY_SCAN_BYTES), s, hits);
+            t.scan(body, s, hits);
             let mut budget = TOTAL_ATTACHMENT_SCAN_BYTES;
             for a in &msg.attachments {
                 let Some(text) = a.text.as_deref() else {
@@ -751,7 +816,7 @@ impl RuleSet {
             });
         }
         if let Some(t) = field(Field::Flags) {
-            for flag in flags(msg) {
+            for flag in msg_flags {
                 t.scan(flag, s, hits);
             }
         }
@@ -768,6 +833,34 @@ fn contributions(fired: &[FiredRule], kind: Kind) -> String {
         let _ = write!(s, "{} {}", f.id, f.weight);
     }
     s
+}
+
+/// The body text that body conditions read, at most [`BODY_SCAN_BYTES`]:
+/// - normally only what the sender wrote ([`quote::sender_text`] over the first
+///   [`QUOTE_SCAN_BYTES`]): quoted history and signatures are old text (our own acknowledgement,
+///   the request being answered) and must not vote;
+/// - the whole body for a delivery or disposition report (`report` flag) and for mail from the
+///   null sender (`null-return-path`, bounces and their kin): that text is a machine's report,
+///   and the quoted original it carries is part of the evidence the auto rules read;
+/// - the whole body for a forward (subject `Fwd:`/`FW:`): the quoted block is the request a
+///   colleague passes on, not history.
+fn body_to_scan<'m>(msg: &'m Message, msg_flags: &[&str]) -> Cow<'m, str> {
+    let body = prefix(&msg.body_text, QUOTE_SCAN_BYTES);
+    let whole = msg_flags
+        .iter()
+        .any(|f| matches!(*f, "report" | "null-return-path"))
+        || quote::is_forward_subject(&msg.subject);
+    if whole {
+        return Cow::Borrowed(prefix(body, BODY_SCAN_BYTES));
+    }
+    match quote::sender_text(body) {
+        Cow::Borrowed(own) => Cow::Borrowed(prefix(own, BODY_SCAN_BYTES)),
+        Cow::Owned(mut own) => {
+            let keep = prefix(&own, BODY_SCAN_BYTES).len();
+            own.truncate(keep);
+            Cow::Owned(own)
+        }
+    }
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
