@@ -77,7 +77,9 @@ pub fn sender_text(body: &str) -> Cow<'_, str> {
         if is_original_message_marker(text) || is_outlook_block(&lines, i) {
             break;
         }
-        if is_underscore_rule(text) && next_non_blank(&lines, i + 1).is_some_and(|j| is_outlook_block(&lines, j)) {
+        if is_underscore_rule(text)
+            && next_non_blank(&lines, i + 1).is_some_and(|j| is_outlook_block(&lines, j))
+        {
             break;
         }
         if let Some(len) = attribution_len(&lines, i) {
@@ -260,7 +262,8 @@ fn attribution_len(lines: &Lines<'_>, i: usize) -> Option<usize> {
     let second = lines.get(i + 1)?.text.trim();
     if second.ends_with("wrote:") && !second.is_empty() {
         let both_len = first.len() + 1 + second.len();
-        let has = first.contains('@') || second.contains('@') || has_time(first) || has_time(second);
+        let has =
+            first.contains('@') || second.contains('@') || has_time(first) || has_time(second);
         return (both_len <= MAX_ATTRIBUTION_BYTES && has).then_some(2);
     }
     None
@@ -283,7 +286,12 @@ mod tests {
 
     /// (case, body, what `sender_text` must return, whether it may borrow).
     const CASES: &[(&str, &str, &str, bool)] = &[
-        ("no quotes at all", "Please send me the figures.\nThanks\n", "Please send me the figures.\nThanks\n", true),
+        (
+            "no quotes at all",
+            "Please send me the figures.\nThanks\n",
+            "Please send me the figures.\nThanks\n",
+            true,
+        ),
         ("empty body", "", "", true),
         (
             "gmail top-posting",
@@ -424,7 +432,11 @@ mod tests {
         for (case, body, want, borrows) in CASES {
             let got = sender_text(body);
             assert_eq!(got, *want, "{case}");
-            assert_eq!(matches!(got, Cow::Borrowed(_)), *borrows, "{case}: borrowed?");
+            assert_eq!(
+                matches!(got, Cow::Borrowed(_)),
+                *borrows,
+                "{case}: borrowed?"
+            );
         }
     }
 
@@ -463,7 +475,12 @@ mod tests {
         ] {
             assert_eq!(is_quoted(line), want, "is_quoted({line:?})");
         }
-        for (line, want) in [("-- ", true), ("--", false), ("-- x", false), ("---", false)] {
+        for (line, want) in [
+            ("-- ", true),
+            ("--", false),
+            ("-- x", false),
+            ("---", false),
+        ] {
             assert_eq!(is_signature_separator(line), want, "{line:?}");
         }
         for (s, want) in [

@@ -59,10 +59,10 @@ pub use file::{FLAGS, MAX_ABS_WEIGHT, MAX_SETTING};
 use crate::kind::Kind;
 use crate::message::Message;
 use crate::quote;
-use std::borrow::Cow;
 use compile::{Builder, Origin, Pattern, Scratch, Targets, field_index};
 use file::{Field, RawCondition, RawList, RawPattern, RawRule};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -223,6 +223,9 @@ struct CompiledRule {
     weight: i32,
     /// First condition slot; the rule has `info.conditions.len()` consecutive slots.
     first_slot: usize,
+    /// Some condition reads the body (or attachment text), so the rule is undecided until the
+    /// body is scanned (see [`RuleSet::auto_certain`]).
+    reads_body: bool,
 }
 
 /// A loaded, checked and compiled rule set. Cheap to share (`Arc`) and immutable.
@@ -412,6 +415,7 @@ impl RuleSet {
                     kind: r.kind,
                     weight: r.weight,
                     first_slot: slot,
+                    reads_body: r.conditions.iter().any(|c| c.field == Field::Body),
                 });
             }
             for c in &r.conditions {
@@ -545,7 +549,24 @@ impl RuleSet {
         let whole = prefix(prefix(&msg.body_text, QUOTE_SCAN_BYTES), BODY_SCAN_BYTES);
         let body = body_to_scan(msg, &msg_flags);
         let mut hits = vec![NO_HIT; self.slot_count];
-        self.scan(msg, &body, &msg_flags, &mut hits);
+        // Buffers for the normalised text of every field, so a message allocates them once.
+        let mut scratch = Scratch::default();
+        self.scan_fields(msg, &msg_flags, &mut scratch, &mut hits);
+        if self.auto_certain(&hits) {
+            // Headers, sender and flags alone put auto at its threshold whatever the body says
+            // (even if every body rule against auto fired): machine mail, so the body is not
+            // read. A newsletter or a bounce costs a few microseconds instead of a full scan.
+            let (fired, scores) = self.tally(&hits, &hits);
+            return self.decision(
+                fired,
+                scores,
+                Some(
+                    " The body was not read: the other fields make it machine mail whatever \
+                     the body says.",
+                ),
+            );
+        }
+        self.scan_body(msg, &body, &mut scratch, &mut hits);
         let (fired, scores) = self.tally(&hits, &hits);
         if *body == *whole || self.decided(&scores) {
             return self.decision(fired, scores, None);
@@ -557,7 +578,7 @@ impl RuleSet {
         let mut with_history = hits.clone();
         if let Some(t) = field_index(Field::Body).and_then(|i| self.targets.fields.get(i)?.as_ref())
         {
-            t.scan(whole, &mut Scratch::default(), &mut with_history);
+            t.scan(whole, &mut scratch, &mut with_history);
         }
         let (fired, scores) = self.tally(&hits, &with_history);
         self.decision(
@@ -568,6 +589,37 @@ impl RuleSet {
                  (auto rules excepted).",
             ),
         )
+    }
+
+    /// Whether auto reaches its threshold before the body is read, for certain: the rules that
+    /// do not read the body and fired, plus every negative weight of an auto rule that reads the
+    /// body (it might fire), and nothing from positive ones (they might not).
+    fn auto_certain(&self, hits: &[u32]) -> bool {
+        let mut worst = 0i32;
+        for r in self.compiled.iter().filter(|r| r.kind == Kind::Auto) {
+            if r.reads_body {
+                worst = worst.saturating_add(r.weight.min(0));
+            } else if self.fires(r, hits) {
+                worst = worst.saturating_add(r.weight);
+            }
+        }
+        worst >= self.settings.auto_threshold
+    }
+
+    /// Whether rule `r` fires given the matched slots `hits`.
+    fn fires(&self, r: &CompiledRule, hits: &[u32]) -> bool {
+        let Some(info) = self.rules.get(r.info) else {
+            return false;
+        };
+        let slots = hits
+            .get(r.first_slot..r.first_slot + info.conditions.len())
+            .unwrap_or(&[]);
+        slots.len() == info.conditions.len()
+            && info
+                .conditions
+                .iter()
+                .zip(slots)
+                .all(|(c, h)| (*h == NO_HIT) == c.unless)
     }
 
     /// Whether `scores` decide a kind on their own: auto at its threshold, or another kind at
@@ -592,7 +644,11 @@ impl RuleSet {
             let Some(info) = self.rules.get(r.info) else {
                 continue;
             };
-            let hits = if r.kind == Kind::Auto { auto_hits } else { hits };
+            let hits = if r.kind == Kind::Auto {
+                auto_hits
+            } else {
+                hits
+            };
             let slots = hits
                 .get(r.first_slot..r.first_slot + info.conditions.len())
                 .unwrap_or(&[]);
@@ -738,31 +794,42 @@ impl RuleSet {
     }
 
     /// Run every field of `msg` through its matchers, marking matched slots in `hits`.
-    /// `body` is the body text body conditions read (see [`body_to_scan`]); `msg_flags` are
-    /// [`flags`] of `msg`, computed once by the caller.
-    fn scan(&self, msg: &Message, body: &str, msg_flags: &[&'static str], hits: &mut [u32]) {
+    /// Run the body text `body` (see [`body_to_scan`]) and the attachments' text through the
+    /// body matchers, marking matched slots in `hits`. The costly part of a classification: it
+    /// is skipped when the other fields already make the message machine mail.
+    fn scan_body(&self, msg: &Message, body: &str, s: &mut Scratch, hits: &mut [u32]) {
+        let Some(t) = field_index(Field::Body).and_then(|i| self.targets.fields.get(i)?.as_ref())
+        else {
+            return;
+        };
+        t.scan(body, s, hits);
+        let mut budget = TOTAL_ATTACHMENT_SCAN_BYTES;
+        for a in &msg.attachments {
+            let Some(text) = a.text.as_deref() else {
+                continue;
+            };
+            if budget == 0 {
+                break;
+            }
+            let part = prefix(text, ATTACHMENT_SCAN_BYTES.min(budget));
+            budget -= part.len();
+            t.scan(part, s, hits);
+        }
+    }
+
+    /// Run every field of `msg` except the body and attachment text through its matchers,
+    /// marking matched slots in `hits`. `msg_flags` are [`flags`] of `msg`.
+    fn scan_fields(
+        &self,
+        msg: &Message,
+        msg_flags: &[&'static str],
+        s: &mut Scratch,
+        hits: &mut [u32],
+    ) {
         let field = |f: Field| field_index(f).and_then(|i| self.targets.fields.get(i)?.as_ref());
-        // Buffers for the normalised text of every field, so a message allocates them once.
-        let mut scratch = Scratch::default();
-        let s = &mut scratch;
 
         if let Some(t) = field(Field::Subject) {
             t.scan(&msg.subject, s, hits);
-        }
-        if let Some(t) = field(Field::Body) {
-            t.scan(body, s, hits);
-            let mut budget = TOTAL_ATTACHMENT_SCAN_BYTES;
-            for a in &msg.attachments {
-                let Some(text) = a.text.as_deref() else {
-                    continue;
-                };
-                if budget == 0 {
-                    break;
-                }
-                let part = prefix(text, ATTACHMENT_SCAN_BYTES.min(budget));
-                budget -= part.len();
-                t.scan(part, s, hits);
-            }
         }
         let from = msg.from.as_ref().filter(|a| !a.email.is_empty());
         if let Some(from) = from {
