@@ -59,7 +59,13 @@ pub fn sender_text(body: &str) -> Cow<'_, str> {
     let mut i = 0usize;
     while let Some(line) = lines.get(i) {
         let text = line.text;
-        if is_forward_marker(text) {
+        // Most lines are prose: the first visible byte rules out every marker but one or two,
+        // so a line costs a byte test, not a dozen string searches.
+        let lead = text
+            .bytes()
+            .find(|b| !b.is_ascii_whitespace())
+            .map(|b| b.to_ascii_lowercase());
+        if matches!(lead, Some(b'-' | b'b')) && is_forward_marker(text) {
             // The forwarded message is what the sender sends us: keep it all.
             keep(line.start, body.len());
             break;
@@ -68,30 +74,36 @@ pub fn sender_text(body: &str) -> Cow<'_, str> {
             i += 1;
             continue;
         }
-        if is_signature_separator(text) {
-            // The rest is signature, unless a forwarded message follows it (checked above).
-            in_signature = true;
-            i += 1;
-            continue;
-        }
-        if is_original_message_marker(text) || is_outlook_block(&lines, i) {
-            break;
-        }
-        if is_underscore_rule(text)
-            && next_non_blank(&lines, i + 1).is_some_and(|j| is_outlook_block(&lines, j))
-        {
-            break;
-        }
-        if let Some(len) = attribution_len(&lines, i) {
-            // Gmail, Apple Mail, Thunderbird: quoted lines follow. Without them (HTML turned into
-            // text), the rest is unmarked history.
-            match next_non_blank(&lines, i + len) {
-                Some(j) if lines.get(j).is_some_and(|l| is_quoted(l.text)) => {
-                    i = j;
-                    continue;
-                }
-                _ => break,
+        match lead {
+            Some(b'-') if is_signature_separator(text) => {
+                // The rest is signature, unless a forwarded message follows it (checked above).
+                in_signature = true;
+                i += 1;
+                continue;
             }
+            Some(b'-') if is_original_message_marker(text) => break,
+            Some(b'f' | b'*') if is_outlook_block(&lines, i) => break,
+            Some(b'_')
+                if is_underscore_rule(text)
+                    && next_non_blank(&lines, i + 1)
+                        .is_some_and(|j| is_outlook_block(&lines, j)) =>
+            {
+                break;
+            }
+            Some(b'o') => {
+                if let Some(len) = attribution_len(&lines, i) {
+                    // Gmail, Apple Mail, Thunderbird: quoted lines follow. Without them (HTML
+                    // turned into text), the rest is unmarked history.
+                    match next_non_blank(&lines, i + len) {
+                        Some(j) if lines.get(j).is_some_and(|l| is_quoted(l.text)) => {
+                            i = j;
+                            continue;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            _ => {}
         }
         if !is_quoted(text) {
             keep(line.start, line.end);

@@ -546,8 +546,6 @@ impl RuleSet {
     /// Classify one message. Pure, never panics, bounded in time (see the module doc).
     pub fn classify(&self, msg: &Message) -> Decision {
         let msg_flags = flags(msg);
-        let whole = prefix(prefix(&msg.body_text, QUOTE_SCAN_BYTES), BODY_SCAN_BYTES);
-        let body = body_to_scan(msg, &msg_flags);
         let mut hits = vec![NO_HIT; self.slot_count];
         // Buffers for the normalised text of every field, so a message allocates them once.
         let mut scratch = Scratch::default();
@@ -566,6 +564,8 @@ impl RuleSet {
                 ),
             );
         }
+        let whole = prefix(prefix(&msg.body_text, QUOTE_SCAN_BYTES), BODY_SCAN_BYTES);
+        let body = body_to_scan(msg, &msg_flags);
         self.scan_body(msg, &body, &mut scratch, &mut hits);
         let (fired, scores) = self.tally(&hits, &hits);
         if *body == *whole || self.decided(&scores) {
