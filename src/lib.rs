@@ -15,6 +15,7 @@
 //! - [`kind`]: the eight kinds of mail.
 //! - [`message`]: the owned, plain email every stage reads.
 //! - [`parse`], [`extract`]: raw bytes → `Message`, attachment text (PDF, DOCX, ODT).
+//! - [`quote`]: the text the sender wrote (no quoted history, no signature), which rules read.
 //! - [`rules`]: officer-editable rule files → explainable `Decision`.
 //! - [`followup`]: does a message belong to an existing case?
 //! - [`validate`]: is an FOI/EIR/SAR request valid, and what is missing?
@@ -54,6 +55,7 @@ pub mod mail;
 pub mod message;
 pub mod outbox;
 pub mod parse;
+pub mod quote;
 pub mod repeat;
 pub mod routing;
 pub mod rules;

@@ -1056,3 +1056,197 @@ fn rule_set_is_shareable_across_tasks() {
     assert_send_sync::<Decision>();
     assert_send_sync::<RuleErrors>();
 }
+
+/// Rules for the quoted-history tests: an FOI phrase, an auto body hint, a general thank-you.
+const QUOTE_RULES: &str = r#"
+[[rule]]
+id = "foi.act"
+kind = "foi"
+weight = 50
+description = "FOI Act named"
+body = "freedom of information"
+
+[[rule]]
+id = "auto.ooo-body"
+kind = "auto"
+weight = 60
+description = "out-of-office wording"
+body = ["do not reply to this email", "out of the office until"]
+
+[[rule]]
+id = "auto.ooo-subject"
+kind = "auto"
+weight = 60
+description = "out-of-office subject"
+subject_regex = '^automatic reply'
+
+[[rule]]
+id = "general.thanks"
+kind = "general"
+weight = 40
+description = "thanks"
+body = "thank you for your reply"
+"#;
+
+#[test]
+fn body_rules_read_what_the_sender_wrote() {
+    let s = set(QUOTE_RULES);
+    let quoted_request = "\n\nOn Mon, 12 Jan 2026 at 09:14, Jane <jane@example.org> wrote:\n\
+        > Under the Freedom of Information Act please send the figures.\n";
+    let quoted_ack = "\n\nOn Mon, 12 Jan 2026 at 10:02, FOI <foi@council.example.gov.uk> wrote:\n\
+        > Do not reply to this email. Freedom of information team.\n";
+    /// (case, subject, body, kind, rule ids that must fire, rule ids that must not)
+    type Case<'a> = (&'a str, &'a str, String, Kind, &'a [&'a str], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (
+            "a thank-you under a quoted request is general, not the request again",
+            "Re: figures",
+            format!("Thank you for your reply, that is all.{quoted_request}"),
+            Kind::General,
+            &["general.thanks"],
+            &["foi.act"],
+        ),
+        (
+            "own words decide nothing: the quoted request says what the thread is about",
+            "Re: figures",
+            format!("Please add 2024 too.{quoted_request}"),
+            Kind::Foi,
+            &["foi.act"],
+            &[],
+        ),
+        (
+            "a quoted acknowledgement never votes auto, even when history is read",
+            "Automatic reply: figures",
+            format!("Please add 2024 too.{quoted_ack}"),
+            Kind::Foi,
+            &["auto.ooo-subject", "foi.act"],
+            &["auto.ooo-body"],
+        ),
+        (
+            "the sender's own out-of-office wording still votes",
+            "Automatic reply: figures",
+            format!("I am out of the office until Monday.{quoted_request}"),
+            Kind::Auto,
+            &["auto.ooo-subject", "auto.ooo-body"],
+            &["foi.act"],
+        ),
+        (
+            "a signature does not vote",
+            "Hello",
+            "Thank you for your reply.\n-- \nJane\nFreedom of Information officer, Example Ltd\n"
+                .to_string(),
+            Kind::General,
+            &["general.thanks"],
+            &["foi.act"],
+        ),
+        (
+            "a forward is read whole: the quoted block is the request passed on",
+            "Fwd: request",
+            format!("Thank you for your reply, see below.{quoted_request}"),
+            Kind::Foi,
+            &["foi.act", "general.thanks"],
+            &[],
+        ),
+    ];
+    for (case, subject, body, kind, fire, silent) in cases {
+        let d = s.classify(&mail(subject, body));
+        assert_eq!(d.kind, *kind, "{case}: {}", d.why);
+        for id in *fire {
+            assert!(d.fired(id), "{case}: {id} should fire: {}", d.why);
+        }
+        for id in *silent {
+            assert!(!d.fired(id), "{case}: {id} should not fire: {}", d.why);
+        }
+    }
+}
+
+#[test]
+fn reports_and_null_sender_mail_are_read_whole() {
+    let s = set(QUOTE_RULES);
+    let body = "Delivery failed.\n\nOn Mon, 12 Jan 2026 at 10:02, FOI <foi@x.example> wrote:\n\
+        > do not reply to this email\n";
+    let mut m = mail("Undeliverable", body);
+    assert!(!s.classify(&m).fired("auto.ooo-body"), "a person's reply");
+    m.machine.is_report = true;
+    assert!(s.classify(&m).fired("auto.ooo-body"), "a delivery report");
+    m.machine.is_report = false;
+    m.machine.return_path = Some(String::new());
+    assert!(
+        s.classify(&m).fired("auto.ooo-body"),
+        "from the null sender"
+    );
+}
+
+#[test]
+fn body_is_skipped_only_when_auto_is_certain() {
+    let rules = r#"
+[[rule]]
+id = "auto.list"
+kind = "auto"
+weight = 60
+description = "list header"
+has_headers = "list-id"
+
+[[rule]]
+id = "auto.relay-body"
+kind = "auto"
+weight = -50
+description = "a person's words relayed"
+body = "submitted via the online form"
+
+[[rule]]
+id = "auto.bounce-body"
+kind = "auto"
+weight = 50
+description = "bounce wording"
+body = "could not be delivered"
+
+[[rule]]
+id = "foi.act"
+kind = "foi"
+weight = 50
+description = "FOI Act named"
+body = "freedom of information"
+"#;
+    let s = set(rules);
+    let with = |auto_submitted: bool, list: bool, body: &str| {
+        let mut m = mail("x", body);
+        if auto_submitted {
+            m.headers
+                .push(("auto-submitted".into(), "auto-generated".into()));
+        }
+        if list {
+            m.headers.push(("list-id".into(), "<l.example>".into()));
+        }
+        s.classify(&m)
+    };
+    // Auto-Submitted (100) + List-Id (60) = 160; even with the relay rule (-50) that is 110.
+    let d = with(
+        true,
+        true,
+        "freedom of information, submitted via the online form",
+    );
+    assert_eq!(d.kind, Kind::Auto, "{}", d.why);
+    assert!(d.why.contains("body was not read"), "{}", d.why);
+    assert!(
+        !d.fired("foi.act") && !d.fired("auto.relay-body"),
+        "{}",
+        d.why
+    );
+    // Auto-Submitted alone (100) could be pulled under by the relay rule: the body is read.
+    let d = with(
+        true,
+        false,
+        "freedom of information, submitted via the online form",
+    );
+    assert_eq!(d.kind, Kind::Foi, "{}", d.why);
+    assert!(d.fired("auto.relay-body"), "{}", d.why);
+    // List-Id (60) needs the body's bounce wording (50) to reach 100: the body is read.
+    let d = with(false, true, "your message could not be delivered");
+    assert_eq!(d.kind, Kind::Auto, "{}", d.why);
+    assert!(
+        d.fired("auto.bounce-body") && !d.why.contains("not read"),
+        "{}",
+        d.why
+    );
+}
