@@ -135,6 +135,9 @@ struct RawTeam {
     fixed: Option<(String, usize)>,
     /// Line of each member, for cross-team handle checks.
     member_lines: Vec<usize>,
+    /// Every well-formed handle written, even one whose address is wrong, so `assign` pointing
+    /// at it is not reported a second time.
+    handles_written: Vec<String>,
 }
 
 /// A route as read, before its team is checked.
@@ -142,6 +145,8 @@ struct RawRoute {
     route: Route,
     line: usize,
     team_line: usize,
+    /// `enabled = false`: checked like any route, then left out.
+    enabled: bool,
 }
 
 /// Parse and check a whole routing file. See [`Routing::from_toml`].
@@ -324,7 +329,7 @@ fn cross_check(
             }
         }
         if let Some((handle, line)) = &t.fixed
-            && !t.team.members.iter().any(|m| m.handle == *handle)
+            && !t.handles_written.contains(handle)
         {
             sink.error(
                 *line,
@@ -367,7 +372,9 @@ fn cross_check(
             );
             continue;
         }
-        kept_routes.push(r.route);
+        if r.enabled {
+            kept_routes.push(r.route);
+        }
     }
 
     // Defaults: every kind but auto, each to a known team.
@@ -558,7 +565,6 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
         );
         return None;
     };
-    let before = sink.errors.len();
     let id = read_id(table, lines, sink, line, "team");
     let section = id.clone().map(Section::Team);
     let mut name = None;
@@ -566,6 +572,7 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
     let mut members: Vec<(Member, usize, usize)> = Vec::new();
     let mut members_seen = false;
     let mut members_written = 0usize;
+    let mut handles_written: Vec<String> = Vec::new();
     let mut manager = None;
     let mut head_of_service = None;
     let mut inbox = None;
@@ -608,6 +615,7 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
                         sink.error(hline, section.clone(), Some(&field), msg);
                         continue;
                     }
+                    handles_written.push(handle.to_string());
                     if let Some(addr) = address(hv, lines, sink, &section, &field) {
                         members.push((
                             Member {
@@ -685,19 +693,17 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
             "assign = \"inbox\" needs the team's inbox = \"...\" address".into(),
         );
     }
-    if sink.errors.len() > before {
-        return None;
-    }
-    let (Some(id), Some(name), Some(manager)) = (id, name, manager) else {
-        return None;
-    };
+    // A team with other problems is still returned (the caller never builds a `Routing` when
+    // there are errors), so that routes and defaults naming it, and its members' handles, are
+    // checked too, without "unknown team" follow-on errors.
+    let id = id?;
     Some(RawTeam {
         team: Team {
             id,
-            name,
+            name: name.unwrap_or_default(),
             description,
             members: members.iter().map(|(m, _, _)| m.clone()).collect(),
-            manager,
+            manager: manager.unwrap_or_default(),
             head_of_service,
             inbox,
             assignment,
@@ -705,6 +711,7 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
         line,
         fixed,
         member_lines: members.iter().map(|(_, l, _)| *l).collect(),
+        handles_written,
     })
 }
 
@@ -836,15 +843,10 @@ fn parse_route(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<R
                 .into(),
         );
     }
-    if sink.errors.len() > before {
-        return None;
-    }
+    // Returned even with other problems, so its id and team are cross-checked too.
     let (Some(id), Some(team)) = (id, team) else {
         return None;
     };
-    if !enabled {
-        return None;
-    }
     Some(RawRoute {
         route: Route {
             id,
@@ -857,6 +859,7 @@ fn parse_route(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<R
         },
         line,
         team_line,
+        enabled,
     })
 }
 

@@ -1170,3 +1170,78 @@ proptest! {
         let _ = r.reroute(&target, Some("planning"), counter);
     }
 }
+
+/// The example of the README's "Checking a change": problems inside a team or route that has
+/// other problems are still found (a broken team still counts as known, its handles are still
+/// compared).
+const README_BAD: &str = r#"[defaults]
+foi = "information-governance"
+eir = "information-governance"
+sar = "information-governance"
+media = "press-office"
+member_enquiry = "member-services"
+complaint = "customer-feedback"
+
+[[team]]
+id = "information-governance"
+name = "Information Governance"
+manager = "ig.manager@example.org"
+assign = "alcie"
+members = { alice = "alice.smith@example.org", bilal = "bilal.ahmed@example.org" }
+
+[[team]]
+id = "planning"
+name = "Planning"
+managr = "planning.manager@example.org"
+members = { alice = "alice.jones@example.org" }
+
+[[route]]
+id = "planning"
+team = "planing"
+anywhere = ["planning application"]
+body_regex = ['\d{2}/\d{4,5}/(FUL']
+"#;
+
+#[test]
+fn problems_inside_broken_teams_and_routes_are_still_found() {
+    let errs = errors_of(README_BAD);
+    // (line, piece of the displayed error)
+    let want: &[(usize, &str)] = &[
+        (1, "[defaults]: no default team for general"),
+        (5, "[defaults]: media: unknown team \"press-office\""),
+        (
+            6,
+            "[defaults]: member_enquiry: unknown team \"member-services\"",
+        ),
+        (
+            7,
+            "[defaults]: complaint: unknown team \"customer-feedback\"",
+        ),
+        (
+            13,
+            "team \"information-governance\": assign: unknown member handle \"alcie\"",
+        ),
+        (16, "team \"planning\": manager: missing"),
+        (
+            19,
+            "team \"planning\": managr: unknown key; did you mean \"manager\"?",
+        ),
+        (
+            20,
+            "team \"planning\": members.alice: handle \"alice\" is alice.smith@example.org in team \"information-governance\" (line 14) but alice.jones@example.org here",
+        ),
+        (
+            24,
+            "route \"planning\": team: unknown team \"planing\"; did you mean \"planning\"?",
+        ),
+        (
+            26,
+            "route \"planning\": body_regex pattern 1: regex parse error: unclosed group",
+        ),
+    ];
+    assert_eq!(errs.len(), want.len(), "{errs:#?}");
+    for (e, (line, piece)) in errs.iter().zip(want) {
+        assert_eq!(e.line, Some(*line), "{e}");
+        assert!(e.to_string().contains(piece), "{e}\nwanted: {piece}");
+    }
+}
