@@ -30,6 +30,7 @@
 //! requester, after every same-person match. [`PossibleRepeat::same_person`] tells them apart.
 
 use crate::case::CaseRef;
+use crate::config::ConfigError;
 use crate::kind::Kind;
 use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,68 @@ pub const DEFAULT_WINDOW_MONTHS: u32 = 12;
 /// Most matches returned for one new request, best first. A campaign with hundreds of identical
 /// requests should not put hundreds of references on every case; the officer sees the best few.
 pub const MAX_REPEATS: usize = 10;
+
+/// Longest look-back an operator may set, in months: ten years is past any retention schedule a
+/// council keeps FOI cases for, so a larger value is a typo.
+pub const MAX_WINDOW_MONTHS: u32 = 120;
+
+/// Lowest threshold an operator may set: below it almost every pair of requests on one topic
+/// would be flagged, which trains officers to ignore the flag.
+pub const MIN_THRESHOLD: f64 = 0.1;
+
+/// Repeat-detection settings, for a `[repeats]` table in the configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RepeatSettings {
+    /// Look back this many calendar months (default [`DEFAULT_WINDOW_MONTHS`]).
+    pub window_months: u32,
+    /// Flag from this similarity (default [`DEFAULT_THRESHOLD`]), [`MIN_THRESHOLD`]..=1.0.
+    pub threshold: f64,
+}
+
+impl Default for RepeatSettings {
+    fn default() -> Self {
+        RepeatSettings {
+            window_months: DEFAULT_WINDOW_MONTHS,
+            threshold: DEFAULT_THRESHOLD,
+        }
+    }
+}
+
+impl RepeatSettings {
+    /// Every problem, each with its key path under `at` (e.g. `repeats`).
+    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
+        let key = |k: &str| {
+            if at.is_empty() {
+                k.to_string()
+            } else {
+                format!("{at}.{k}")
+            }
+        };
+        let mut errors = Vec::new();
+        if !(1..=MAX_WINDOW_MONTHS).contains(&self.window_months) {
+            errors.push(ConfigError {
+                key: key("window_months"),
+                message: format!(
+                    "{} is out of range; use 1 to {MAX_WINDOW_MONTHS} months (default \
+                     {DEFAULT_WINDOW_MONTHS})",
+                    self.window_months
+                ),
+            });
+        }
+        if !(MIN_THRESHOLD..=1.0).contains(&self.threshold) {
+            errors.push(ConfigError {
+                key: key("threshold"),
+                message: format!(
+                    "{} is out of range; use a similarity from {MIN_THRESHOLD} to 1.0 (default \
+                     {DEFAULT_THRESHOLD})",
+                    self.threshold
+                ),
+            });
+        }
+        errors
+    }
+}
 
 /// Version of the normalisation and hashing; fingerprints of different versions never compare
 /// (similarity 0), so changing the algorithm cannot produce false matches with stored cases.
@@ -1249,6 +1312,45 @@ mod tests {
         for (a, want) in addrs {
             assert_eq!(normalise_address(a).as_deref(), want, "{a:?}");
         }
+    }
+
+    #[test]
+    fn settings_default_parse_and_validate() {
+        let d = RepeatSettings::default();
+        assert_eq!(d.window_months, DEFAULT_WINDOW_MONTHS);
+        assert_eq!(d.threshold, DEFAULT_THRESHOLD);
+        assert!(d.validate("repeats").is_empty());
+        // (toml, error keys)
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            ("window_months = 6", &[]),
+            ("threshold = 0.5", &[]),
+            ("threshold = 1.0\nwindow_months = 120", &[]),
+            ("window_months = 0", &["repeats.window_months"]),
+            ("window_months = 121", &["repeats.window_months"]),
+            ("threshold = 0.05", &["repeats.threshold"]),
+            ("threshold = 1.5", &["repeats.threshold"]),
+            ("threshold = nan", &["repeats.threshold"]),
+            (
+                "threshold = 0.0\nwindow_months = 0",
+                &["repeats.window_months", "repeats.threshold"],
+            ),
+        ];
+        for (text, keys) in cases {
+            let s: RepeatSettings = toml::from_str(text).unwrap();
+            let got: Vec<String> = s.validate("repeats").into_iter().map(|e| e.key).collect();
+            assert_eq!(got, *keys, "{text:?}");
+        }
+        assert!(toml::from_str::<RepeatSettings>("treshold = 0.5").is_err());
+        assert_eq!(
+            RepeatSettings {
+                window_months: 0,
+                ..d
+            }
+            .validate("")[0]
+                .key,
+            "window_months"
+        );
     }
 
     proptest::proptest! {

@@ -1145,6 +1145,25 @@ fn error_display_has_every_part() {
     assert_eq!(e.to_string(), "routing.toml: [defaults]: m");
 }
 
+#[test]
+fn settings_default_parse_and_validate() {
+    let d = RoutingSettings::default();
+    assert_eq!(d.file, std::path::PathBuf::from("routing.toml"));
+    assert!(d.validate("routing").is_empty());
+    // (toml, error keys)
+    let cases: &[(&str, &[&str])] = &[
+        ("", &[]),
+        ("file = \"/etc/foi-triage/routing.toml\"", &[]),
+        ("file = \"\"", &["routing.file"]),
+    ];
+    for (text, keys) in cases {
+        let s: RoutingSettings = toml::from_str(text).unwrap();
+        let got: Vec<String> = s.validate("routing").into_iter().map(|e| e.key).collect();
+        assert_eq!(got, *keys, "{text:?}");
+    }
+    assert!(toml::from_str::<RoutingSettings>("path = \"x\"").is_err());
+}
+
 proptest! {
     #[test]
     fn routing_never_panics(subject in "\\PC{0,200}", body in "\\PC{0,2000}", counter: u64, k in 0usize..8) {
