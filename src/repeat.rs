@@ -134,6 +134,10 @@ impl RepeatSettings {
     }
 }
 
+/// How much of a request's text is fingerprinted, in bytes. What a request asks is at its top;
+/// the cap bounds the work (each word is hashed once per MinHash value) on a pasted 5 MB log.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+
 /// Version of the normalisation and hashing; fingerprints of different versions never compare
 /// (similarity 0), so changing the algorithm cannot produce false matches with stored cases.
 pub const FINGERPRINT_VERSION: u8 = 1;
@@ -479,7 +483,7 @@ impl Fingerprint {
     /// The fingerprint of a request's text (subject and body, joined by a newline, is the usual
     /// input). Never fails: an empty or wordless text gives a fingerprint that matches nothing.
     pub fn of(text: &str) -> Fingerprint {
-        let words = normalise(text);
+        let words = normalise(truncate_at_char(text, MAX_TEXT_BYTES));
         let mut set: Vec<u64> = words.iter().map(|w| fnv1a(w.as_bytes())).collect();
         set.sort_unstable();
         set.dedup();
@@ -624,6 +628,18 @@ impl PossibleRepeat {
             .iter()
             .any(|r| matches!(r, Reason::SameAddress | Reason::SameName))
     }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+fn truncate_at_char(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
 }
 
 /// `Alice+foi@Example.org ` → `alice@example.org`: one mailbox, however tagged.
@@ -924,6 +940,19 @@ mod tests {
             assert_eq!(similarity(&good, &f), 0.0, "{what}");
             assert_eq!(similarity(&f, &f), 0.0, "{what} with itself");
         }
+    }
+
+    #[test]
+    fn only_the_top_of_a_long_text_counts() {
+        // A request followed by a huge paste: the same fingerprint as the paste cut at the cap.
+        let long = format!("{PARKING_1}\n{}", "é word ".repeat(MAX_TEXT_BYTES));
+        let f = fp(&long);
+        assert_eq!(f, fp(truncate_at_char(&long, MAX_TEXT_BYTES)));
+        assert!(similarity(&f, &fp(PARKING_1)) > 0.0);
+        // Cut in the middle of a 2-byte char: backs off to the boundary, no panic.
+        assert_eq!(truncate_at_char("aé", 2), "a");
+        assert_eq!(truncate_at_char("aé", 3), "aé");
+        assert_eq!(truncate_at_char("", 0), "");
     }
 
     #[test]

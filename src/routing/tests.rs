@@ -1184,6 +1184,61 @@ proptest! {
     }
 
     #[test]
+    fn any_values_in_a_well_formed_file_never_panic(
+        team_id in "\\PC{0,12}",
+        handle in "\\PC{0,8}",
+        address in "\\PC{0,20}",
+        assign in "\\PC{0,8}",
+        kind in "\\PC{0,8}",
+        phrase in "\\PC{0,12}",
+        regex in "\\PC{0,12}",
+        priority in -2000i64..2000,
+        subject in "\\PC{0,40}",
+    ) {
+        use toml::{Table, Value};
+        let mut team = Table::new();
+        team.insert("id".into(), Value::String(team_id.clone()));
+        team.insert("name".into(), Value::String("T".into()));
+        team.insert("manager".into(), Value::String(address.clone()));
+        team.insert("assign".into(), Value::String(assign));
+        let mut members = Table::new();
+        members.insert(handle, Value::String(address));
+        team.insert("members".into(), Value::Table(members));
+        let mut route = Table::new();
+        route.insert("id".into(), Value::String("r".into()));
+        route.insert("team".into(), Value::String(team_id.clone()));
+        route.insert("kinds".into(), Value::Array(vec![Value::String(kind)]));
+        route.insert("priority".into(), Value::Integer(priority));
+        route.insert("anywhere".into(), Value::Array(vec![Value::String(phrase)]));
+        route.insert("body_regex".into(), Value::Array(vec![Value::String(regex)]));
+        let mut defaults = Table::new();
+        for k in load::ROUTED_KINDS {
+            defaults.insert(k.as_str().into(), Value::String(team_id.clone()));
+        }
+        let mut doc = Table::new();
+        doc.insert("defaults".into(), Value::Table(defaults));
+        doc.insert("team".into(), Value::Array(vec![Value::Table(team)]));
+        doc.insert("route".into(), Value::Array(vec![Value::Table(route)]));
+        let text = toml::to_string(&doc).unwrap();
+        match load(&text) {
+            Ok(r) => {
+                for k in Kind::ALL {
+                    let d = r.route(k, &subject, &subject, priority.unsigned_abs());
+                    prop_assert_eq!(d.is_some(), k != Kind::Auto);
+                }
+            }
+            Err(e) => {
+                prop_assert!(!e.errors.is_empty());
+                // Every error points at a line of the file.
+                let n = text.lines().count();
+                for err in &e.errors {
+                    prop_assert!(err.line.is_some_and(|l| l >= 1 && l <= n.max(1)), "{}", err);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn reroute_never_panics(target in "\\PC{0,40}", counter: u64) {
         let r = default_routing();
         let _ = r.reroute(&target, Some("planning"), counter);
