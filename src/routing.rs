@@ -99,6 +99,8 @@ pub enum Assignment {
     RoundRobin,
     /// Nobody by name: the case goes to the team inbox and the team picks it up.
     Inbox,
+    /// The team manager: complaints are "allocated to a team manager within 2 days" (seed 002).
+    Manager,
 }
 
 /// One team, as checked at load.
@@ -120,20 +122,31 @@ pub struct Team {
     pub inbox: Option<String>,
     /// How new cases get an assignee.
     pub assignment: Assignment,
+    /// Another rule for some kinds (`assign_for = { complaint = "manager" }`).
+    pub assign_for: Vec<(Kind, Assignment)>,
 }
 
 impl Team {
-    /// The member a new case goes to for this `counter`, and a phrase saying why.
+    /// How this team assigns cases of this kind: its `assign_for` entry, else `assign`.
+    pub fn assignment_for(&self, kind: Kind) -> &Assignment {
+        self.assign_for
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, a)| a)
+            .unwrap_or(&self.assignment)
+    }
+
+    /// The address a new case of this kind goes to for this `counter`, and a phrase saying why.
     ///
     /// Round robin picks `members[counter % n]`: the caller keeps one counter per team and
     /// increments it after each assignment, so the choice survives restarts and is reproducible.
-    fn pick(&self, counter: u64) -> (Option<&Member>, String) {
-        match &self.assignment {
+    fn pick(&self, kind: Kind, counter: u64) -> (Option<String>, String) {
+        match self.assignment_for(kind) {
             Assignment::Fixed(handle) => {
                 let m = self.members.iter().find(|m| m.handle == *handle);
                 (
-                    m,
-                    format!("team {} assigns every case to {handle}", self.id),
+                    m.map(|m| m.address.clone()),
+                    format!("team {} assigns {kind} cases to {handle}", self.id),
                 )
             }
             Assignment::RoundRobin => {
@@ -146,7 +159,7 @@ impl Team {
                 let m = self.members.get(i);
                 let who = m.map(|m| m.handle.as_str()).unwrap_or("?");
                 (
-                    m,
+                    m.map(|m| m.address.clone()),
                     format!(
                         "round robin in team {}: {who} (member {} of {n}, counter {counter})",
                         self.id,
@@ -156,7 +169,14 @@ impl Team {
             }
             Assignment::Inbox => (
                 None,
-                format!("team {} works from its inbox; no named assignee", self.id),
+                format!(
+                    "team {} works {kind} cases from its inbox; no named assignee",
+                    self.id
+                ),
+            ),
+            Assignment::Manager => (
+                Some(self.manager.clone()),
+                format!("team {} assigns {kind} cases to its manager", self.id),
             ),
         }
     }
@@ -556,12 +576,12 @@ impl Routing {
             ));
         }
         let team = self.team(team_id)?;
-        let (member, how) = team.pick(counter);
+        let (assignee, how) = team.pick(kind, counter);
         why.push_str("; ");
         why.push_str(&how);
         Some(RouteDecision {
             team: team.id.clone(),
-            assignee: member.map(|m| m.address.clone()),
+            assignee,
             rule,
             also_matched: also,
             why,
@@ -571,7 +591,8 @@ impl Routing {
     /// Check a hand re-routing target and resolve it to a team and assignee.
     ///
     /// `target` may be a handle (`alice`, `@alice`), a staff address, a team id (`planning`: the
-    /// team's own assignment rule picks the person, with `counter`), or `team/handle`
+    /// team's own assignment rule for the case's `kind` picks the person, with `counter`), or
+    /// `team/handle`
     /// (`planning/alice`, for someone in several teams). A handle alone keeps `current_team` when
     /// the person is in it, else takes the first team (in file order) they are in.
     ///
@@ -580,6 +601,7 @@ impl Routing {
     pub fn reroute(
         &self,
         target: &str,
+        kind: Kind,
         current_team: Option<&str>,
         counter: u64,
     ) -> Result<Reassignment, RerouteError> {
@@ -622,10 +644,10 @@ impl Routing {
             }
         }
         if let Some(team) = self.team(&t.to_lowercase()) {
-            let (m, how) = team.pick(counter);
+            let (assignee, how) = team.pick(kind, counter);
             return Ok(Reassignment {
                 team: team.id.clone(),
-                assignee: m.map(|m| m.address.clone()),
+                assignee,
                 why: format!("re-routed by hand to team {}; {how}", team.id),
             });
         }

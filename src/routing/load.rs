@@ -30,7 +30,7 @@ const MAX_ID_LEN: usize = 60;
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Words a handle cannot be, because `assign = "..."` gives them a meaning of their own.
-const RESERVED_HANDLES: &[&str] = &["round_robin", "inbox"];
+const RESERVED_HANDLES: &[&str] = &["round_robin", "inbox", "manager"];
 
 /// The kinds that must have a default team, in the order officers read them (the README's).
 pub(super) const ROUTED_KINDS: [Kind; 7] = [
@@ -53,6 +53,7 @@ const TEAM_KEYS: &[&str] = &[
     "head_of_service",
     "inbox",
     "assign",
+    "assign_for",
 ];
 const ROUTE_KEYS: &[&str] = &[
     "id",
@@ -131,8 +132,9 @@ fn key_str<'k>(k: &'k Spanned<Cow<'_, str>>) -> &'k str {
 struct RawTeam {
     team: Team,
     line: usize,
-    /// `assign = "alice"`: the handle, with its line, checked once members are known.
-    fixed: Option<(String, usize)>,
+    /// `assign = "alice"` (and in `assign_for`): the handle, its line and key, checked once
+    /// members are known.
+    fixed: Vec<(String, usize, String)>,
     /// Line of each member, for cross-team handle checks.
     member_lines: Vec<usize>,
     /// Every well-formed handle written, even one whose address is wrong, so `assign` pointing
@@ -328,13 +330,14 @@ fn cross_check(
                 }
             }
         }
-        if let Some((handle, line)) = &t.fixed
-            && !t.handles_written.contains(handle)
-        {
+        for (handle, line, key) in &t.fixed {
+            if t.handles_written.contains(handle) {
+                continue;
+            }
             sink.error(
                 *line,
                 Some(section.clone()),
-                Some("assign"),
+                Some(key),
                 format!(
                     "unknown member handle {handle:?}; the team's members are: {}",
                     list_or_none(t.team.members.iter().map(|m| m.handle.as_str()))
@@ -577,6 +580,7 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
     let mut head_of_service = None;
     let mut inbox = None;
     let mut assign: Option<(String, usize)> = None;
+    let mut assign_for: Vec<(Kind, String, usize)> = Vec::new();
     for (key, v) in table.iter() {
         let kl = lines.of(key.span());
         let k = key_str(key);
@@ -590,6 +594,7 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
             "assign" => {
                 assign = string(v, lines, sink, &section, k).map(|s| (s, lines.of(v.span())))
             }
+            "assign_for" => parse_assign_for(v, lines, sink, &section, &mut assign_for),
             "members" => {
                 members_seen = true;
                 let DeValue::Table(mt) = v.get_ref() else {
@@ -668,30 +673,41 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
     }
     // Round robin goes in file order: sort by where each handle is written.
     members.sort_by_key(|(_, _, offset)| *offset);
-    let (assignment, fixed) = match assign {
-        None => (Assignment::RoundRobin, None),
-        Some((a, _)) if a == "round_robin" => (Assignment::RoundRobin, None),
-        Some((a, _)) if a == "inbox" => (Assignment::Inbox, None),
-        Some((handle, l)) => (Assignment::Fixed(handle.clone()), Some((handle, l))),
+    let mut fixed = Vec::new();
+    let (assignment, default_line) = match assign {
+        None => (Assignment::RoundRobin, line),
+        Some((a, l)) => (to_assignment(&a, l, "assign", &mut fixed), l),
     };
-    // Only when the table is empty as written: a table of bad members is reported member by member.
-    if assignment == Assignment::RoundRobin && members_seen && members_written == 0 {
-        sink.error(
-            line,
-            section.clone(),
-            Some("assign"),
-            "round robin needs at least one member; add members, or set assign = \"inbox\" \
-             (and an inbox address)"
-                .into(),
-        );
-    }
-    if assignment == Assignment::Inbox && inbox.is_none() && !has_key(table, "inbox") {
-        sink.error(
-            line,
-            section.clone(),
-            Some("assign"),
-            "assign = \"inbox\" needs the team's inbox = \"...\" address".into(),
-        );
+    let by_kind: Vec<(Kind, Assignment, usize, String)> = assign_for
+        .into_iter()
+        .map(|(kind, a, l)| {
+            let key = format!("assign_for.{kind}");
+            let assignment = to_assignment(&a, l, &key, &mut fixed);
+            (kind, assignment, l, key)
+        })
+        .collect();
+    let every = std::iter::once((&assignment, default_line, "assign".to_string()))
+        .chain(by_kind.iter().map(|(_, a, l, key)| (a, *l, key.clone())));
+    for (a, l, key) in every {
+        // Only when the table is empty as written: bad members are reported one by one.
+        if *a == Assignment::RoundRobin && members_seen && members_written == 0 {
+            sink.error(
+                l,
+                section.clone(),
+                Some(&key),
+                "round robin needs at least one member; add members, or assign to the \
+                 \"inbox\" (with an inbox address) or the \"manager\""
+                    .into(),
+            );
+        }
+        if *a == Assignment::Inbox && inbox.is_none() && !has_key(table, "inbox") {
+            sink.error(
+                l,
+                section.clone(),
+                Some(&key),
+                "assigning to the \"inbox\" needs the team's inbox = \"...\" address".into(),
+            );
+        }
     }
     // A team with other problems is still returned (the caller never builds a `Routing` when
     // there are errors), so that routes and defaults naming it, and its members' handles, are
@@ -707,12 +723,77 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
             head_of_service,
             inbox,
             assignment,
+            assign_for: by_kind.into_iter().map(|(k, a, _, _)| (k, a)).collect(),
         },
         line,
         fixed,
         member_lines: members.iter().map(|(_, l, _)| *l).collect(),
         handles_written,
     })
+}
+
+/// `"round_robin"`, `"inbox"`, `"manager"` or a member handle (remembered in `fixed` for the
+/// cross-check against the team's members).
+fn to_assignment(
+    a: &str,
+    line: usize,
+    key: &str,
+    fixed: &mut Vec<(String, usize, String)>,
+) -> Assignment {
+    match a {
+        "round_robin" => Assignment::RoundRobin,
+        "inbox" => Assignment::Inbox,
+        "manager" => Assignment::Manager,
+        handle => {
+            fixed.push((handle.to_string(), line, key.to_string()));
+            Assignment::Fixed(handle.to_string())
+        }
+    }
+}
+
+/// `assign_for = { complaint = "manager" }`: another assignment rule for some kinds.
+fn parse_assign_for(
+    v: &Value<'_>,
+    lines: &Lines,
+    sink: &mut Sink<'_>,
+    section: &Option<Section>,
+    out: &mut Vec<(Kind, String, usize)>,
+) {
+    let DeValue::Table(t) = v.get_ref() else {
+        sink.error(
+            lines.of(v.span()),
+            section.clone(),
+            Some("assign_for"),
+            format!(
+                "expected a table of kind = \"round_robin\" / \"manager\" / \"inbox\" / a \
+                 handle, e.g. assign_for = {{ complaint = \"manager\" }}, found {}",
+                v.get_ref().type_str()
+            ),
+        );
+        return;
+    };
+    for (k, val) in t.iter() {
+        let name = key_str(k);
+        let key = format!("assign_for.{name}");
+        let line = lines.of(k.span());
+        let Some(kind) = ROUTED_KINDS.into_iter().find(|kd| kd.as_str() == name) else {
+            let kinds: Vec<&str> = ROUTED_KINDS.into_iter().map(Kind::as_str).collect();
+            sink.error(
+                line,
+                section.clone(),
+                Some(&key),
+                format!(
+                    "unknown kind{}; the kinds are: {}",
+                    suggest(name, &kinds),
+                    kinds.join(", ")
+                ),
+            );
+            continue;
+        };
+        if let Some(a) = string(val, lines, sink, section, &key) {
+            out.push((kind, a, line));
+        }
+    }
 }
 
 fn has_key(table: &Table<'_>, name: &str) -> bool {

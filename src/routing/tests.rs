@@ -262,6 +262,57 @@ fn shipped_file_routes_council_requests() {
 }
 
 #[test]
+fn shipped_file_assigns_as_the_processes_say() {
+    let r = default_routing();
+    // (kind, subject, counter, assignee): service complaints go to the team manager (seed 002),
+    // other complaints to the complaints team in turn, media to the press office inbox.
+    let cases: &[(Kind, &str, u64, Option<&str>)] = &[
+        (
+            Kind::Complaint,
+            "Pothole damaged my car",
+            0,
+            Some("highways.manager@example.org"),
+        ),
+        (
+            Kind::Complaint,
+            "Pothole damaged my car",
+            1,
+            Some("highways.manager@example.org"),
+        ),
+        (
+            Kind::Foi,
+            "Pothole repairs",
+            1,
+            Some("kate.brown@example.org"),
+        ),
+        (
+            Kind::Complaint,
+            "Rude staff",
+            1,
+            Some("will.robinson@example.org"),
+        ),
+        (
+            Kind::Complaint,
+            "Internal review please",
+            0,
+            Some("alice.smith@example.org"),
+        ),
+        (Kind::Media, "Comment on parking", 0, None),
+        (Kind::General, "Opening hours", 0, None),
+        (
+            Kind::Foi,
+            "Planning applications",
+            5,
+            Some("harriet.cole@example.org"),
+        ),
+    ];
+    for (kind, subject, counter, assignee) in cases {
+        let d = r.route(*kind, subject, "", *counter).unwrap();
+        assert_eq!(d.assignee.as_deref(), *assignee, "{subject}: {}", d.why);
+    }
+}
+
+#[test]
 fn auto_is_never_routed() {
     let r = default_routing();
     assert_eq!(r.route(Kind::Auto, "parking", "parking", 0), None);
@@ -429,8 +480,133 @@ anywhere = [\"shared\"]
         r.route(Kind::Foi, "shared", "", 0)
             .unwrap()
             .why
-            .contains("works from its inbox")
+            .contains("works foi cases from its inbox")
     );
+}
+
+#[test]
+fn assign_for_gives_some_kinds_another_rule() {
+    let text = format!(
+        "{MINI}
+[[team]]
+id = \"roads\"
+name = \"Roads\"
+manager = \"roads.boss@example.org\"
+inbox = \"roads@example.org\"
+members = {{ dave = \"dave@example.org\", erin = \"erin@example.org\" }}
+assign_for = {{ complaint = \"manager\", member_enquiry = \"erin\", media = \"inbox\" }}
+
+[[route]]
+id = \"roads\"
+team = \"roads\"
+anywhere = [\"pothole\"]
+"
+    );
+    let r = load(&text).unwrap();
+    // (kind, counter, assignee, piece of why)
+    let cases: &[(Kind, u64, Option<&str>, &str)] = &[
+        (
+            Kind::Foi,
+            0,
+            Some("dave@example.org"),
+            "round robin in team roads: dave",
+        ),
+        (
+            Kind::Foi,
+            1,
+            Some("erin@example.org"),
+            "round robin in team roads: erin",
+        ),
+        (
+            Kind::Complaint,
+            0,
+            Some("roads.boss@example.org"),
+            "assigns complaint cases to its manager",
+        ),
+        (
+            Kind::Complaint,
+            1,
+            Some("roads.boss@example.org"),
+            "to its manager",
+        ),
+        (
+            Kind::MemberEnquiry,
+            0,
+            Some("erin@example.org"),
+            "assigns member_enquiry cases to erin",
+        ),
+        (Kind::Media, 0, None, "works media cases from its inbox"),
+    ];
+    for (kind, counter, assignee, why) in cases {
+        let d = r.route(*kind, "pothole", "", *counter).unwrap();
+        assert_eq!(d.team, "roads");
+        assert_eq!(d.assignee.as_deref(), *assignee, "{kind}: {}", d.why);
+        assert!(d.why.contains(why), "{kind}: {}", d.why);
+    }
+    // A hand re-routing to the team follows the same rule for the case's kind.
+    let re = r.reroute("roads", Kind::Complaint, None, 0).unwrap();
+    assert_eq!(re.assignee.as_deref(), Some("roads.boss@example.org"));
+    let re = r.reroute("roads", Kind::Foi, None, 1).unwrap();
+    assert_eq!(re.assignee.as_deref(), Some("erin@example.org"));
+    let team = r.team("roads").unwrap();
+    assert_eq!(team.assignment_for(Kind::Complaint), &Assignment::Manager);
+    assert_eq!(team.assignment_for(Kind::Eir), &Assignment::RoundRobin);
+}
+
+#[test]
+fn assign_for_problems_are_reported() {
+    let team = |extra: &str| {
+        format!(
+            "{MINI}[[team]]\nid = \"t\"\nname = \"T\"\nmanager = \"m@example.org\"\nmembers = {{}}\nassign = \"manager\"\n{extra}\n"
+        )
+    };
+    // (extra line 23, key, piece of the one error)
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "assign_for = { complain = \"manager\" }",
+            "assign_for.complain",
+            "did you mean \"complaint\"?",
+        ),
+        (
+            "assign_for = { auto = \"manager\" }",
+            "assign_for.auto",
+            "unknown kind",
+        ),
+        (
+            "assign_for = { foi = \"zed\" }",
+            "assign_for.foi",
+            "unknown member handle \"zed\"",
+        ),
+        (
+            "assign_for = { foi = \"round_robin\" }",
+            "assign_for.foi",
+            "round robin needs at least one member",
+        ),
+        (
+            "assign_for = { foi = \"inbox\" }",
+            "assign_for.foi",
+            "needs the team's inbox",
+        ),
+        (
+            "assign_for = { foi = 3 }",
+            "assign_for.foi",
+            "expected a string",
+        ),
+        (
+            "assign_for = \"manager\"",
+            "assign_for",
+            "expected a table of kind",
+        ),
+    ];
+    for (extra, key, want) in cases {
+        let errs = errors_of(&team(extra));
+        assert_eq!(errs.len(), 1, "{extra}: {errs:#?}");
+        assert_eq!(errs[0].line, Some(23), "{}", errs[0]);
+        assert_eq!(errs[0].key.as_deref(), Some(*key), "{}", errs[0]);
+        assert!(errs[0].message.contains(want), "{}", errs[0]);
+    }
+    // A team of nobody but its manager is fine.
+    assert!(load(&team("")).is_ok());
 }
 
 #[test]
@@ -755,7 +931,7 @@ fn every_problem_is_reported_with_where_it_is() {
         (
             "[[team]]\nid = \"t\"\nname = \"T\"\nmanager = \"m@example.org\"\nmembers = {}\nassign = \"inbox\"\n",
             vec![Expect {
-                line: 17,
+                line: 22, // the assign line
                 section: team("t"),
                 key: Some("assign"),
                 contains: "needs the team's inbox",
@@ -1109,7 +1285,7 @@ members = {{ dave = \"dave@example.org\", bob = \"bob@example.org\" }}
         ),
     ];
     for (target, current, counter, want) in cases {
-        let got = r.reroute(target, *current, *counter);
+        let got = r.reroute(target, Kind::Foi, *current, *counter);
         match (got, want) {
             (Ok(g), Ok((team, assignee))) => {
                 assert_eq!(g.team, *team, "{target:?}: {}", g.why);
@@ -1241,7 +1417,7 @@ proptest! {
     #[test]
     fn reroute_never_panics(target in "\\PC{0,40}", counter: u64) {
         let r = default_routing();
-        let _ = r.reroute(&target, Some("planning"), counter);
+        let _ = r.reroute(&target, Kind::Foi, Some("planning"), counter);
     }
 }
 
