@@ -5,7 +5,8 @@
 //!
 //! - `[[team]]`: id, display name, members (short handle → staff address, the handle being what
 //!   staff type in `#assign alice`), manager, optional head of service and team inbox, and how a
-//!   new case is assigned (`round_robin`, a fixed handle, or the team `inbox`).
+//!   new case is assigned (`round_robin`, a fixed handle, the `manager` or the team `inbox`),
+//!   with `assign_for` giving some kinds another rule (complaints to the manager).
 //! - `[[route]]`: phrases or regular expressions looked for in the subject and/or body of a case
 //!   of the given kinds, a priority, and the team the case goes to.
 //! - `[defaults]`: the team for each kind when no route matches. Every kind except `auto` must
@@ -140,8 +141,8 @@ impl Team {
     ///
     /// Round robin picks `members[counter % n]`: the caller keeps one counter per team and
     /// increments it after each assignment, so the choice survives restarts and is reproducible.
-    fn pick(&self, kind: Kind, counter: u64) -> (Option<String>, String) {
-        match self.assignment_for(kind) {
+    fn pick(&self, kind: Kind, counter: u64) -> Pick {
+        let (assignee, why) = match self.assignment_for(kind) {
             Assignment::Fixed(handle) => {
                 let m = self.members.iter().find(|m| m.handle == *handle);
                 (
@@ -153,19 +154,20 @@ impl Team {
                 let n = self.members.len() as u64;
                 if n == 0 {
                     // Refused at load; stay panic-free anyway.
-                    return (None, format!("team {} has no members", self.id));
+                    (None, format!("team {} has no members", self.id))
+                } else {
+                    let i = usize::try_from(counter % n).unwrap_or(0);
+                    let m = self.members.get(i);
+                    let who = m.map(|m| m.handle.as_str()).unwrap_or("?");
+                    (
+                        m.map(|m| m.address.clone()),
+                        format!(
+                            "round robin in team {}: {who} (member {} of {n}, counter {counter})",
+                            self.id,
+                            i + 1
+                        ),
+                    )
                 }
-                let i = usize::try_from(counter % n).unwrap_or(0);
-                let m = self.members.get(i);
-                let who = m.map(|m| m.handle.as_str()).unwrap_or("?");
-                (
-                    m.map(|m| m.address.clone()),
-                    format!(
-                        "round robin in team {}: {who} (member {} of {n}, counter {counter})",
-                        self.id,
-                        i + 1
-                    ),
-                )
             }
             Assignment::Inbox => (
                 None,
@@ -178,6 +180,12 @@ impl Team {
                 Some(self.manager.clone()),
                 format!("team {} assigns {kind} cases to its manager", self.id),
             ),
+        };
+        Pick {
+            assignee,
+            why,
+            used_round_robin: *self.assignment_for(kind) == Assignment::RoundRobin
+                && !self.members.is_empty(),
         }
     }
 
@@ -185,6 +193,13 @@ impl Team {
     pub fn has_member(&self, handle: &str) -> bool {
         self.members.iter().any(|m| m.handle == handle)
     }
+}
+
+/// A team's choice for one case.
+struct Pick {
+    assignee: Option<String>,
+    why: String,
+    used_round_robin: bool,
 }
 
 /// Where a pattern looks.
@@ -352,6 +367,9 @@ pub struct RouteDecision {
     pub team: String,
     /// The assignee's address; `None` when the team works from its inbox.
     pub assignee: Option<String>,
+    /// Whether round robin chose the assignee: the caller then moves the team's counter on by
+    /// one (and only then, so a complaint given to the manager does not skip anyone's turn).
+    pub used_round_robin: bool,
     /// The route that decided; `None` when no route matched and the kind's default applied.
     pub rule: Option<String>,
     /// Other routes that also matched but lost on priority (or file order), for the audit.
@@ -367,6 +385,9 @@ pub struct Reassignment {
     pub team: String,
     /// The new assignee's address; `None` when the team works from its inbox.
     pub assignee: Option<String>,
+    /// Whether round robin chose the assignee (a team named without a person): move the team's
+    /// counter on, as for [`RouteDecision::used_round_robin`].
+    pub used_round_robin: bool,
     /// Plain English, e.g. `assigned by hand to alice (team planning)`.
     pub why: String,
 }
@@ -516,7 +537,7 @@ impl Routing {
     ///
     /// Only the first [`MAX_BODY_BYTES`] of the body are read. `counter` is the team's
     /// round-robin counter (the caller stores it per team, and increments it when a decision it
-    /// recorded used round robin). Returns `None` for `auto` only: machine mail is never routed.
+    /// recorded has [`RouteDecision::used_round_robin`]). Returns `None` for `auto` only: machine mail is never routed.
     pub fn route(
         &self,
         kind: Kind,
@@ -576,12 +597,13 @@ impl Routing {
             ));
         }
         let team = self.team(team_id)?;
-        let (assignee, how) = team.pick(kind, counter);
+        let pick = team.pick(kind, counter);
         why.push_str("; ");
-        why.push_str(&how);
+        why.push_str(&pick.why);
         Some(RouteDecision {
             team: team.id.clone(),
-            assignee,
+            assignee: pick.assignee,
+            used_round_robin: pick.used_round_robin,
             rule,
             also_matched: also,
             why,
@@ -644,11 +666,12 @@ impl Routing {
             }
         }
         if let Some(team) = self.team(&t.to_lowercase()) {
-            let (assignee, how) = team.pick(kind, counter);
+            let pick = team.pick(kind, counter);
             return Ok(Reassignment {
                 team: team.id.clone(),
-                assignee,
-                why: format!("re-routed by hand to team {}; {how}", team.id),
+                assignee: pick.assignee,
+                used_round_robin: pick.used_round_robin,
+                why: format!("re-routed by hand to team {}; {}", team.id, pick.why),
             });
         }
         Err(self.unknown(t))
@@ -681,6 +704,7 @@ fn by_hand_to(team: &Team, m: &Member) -> Reassignment {
     Reassignment {
         team: team.id.clone(),
         assignee: Some(m.address.clone()),
+        used_round_robin: false,
         why: format!("assigned by hand to {} (team {})", m.handle, team.id),
     }
 }

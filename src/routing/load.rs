@@ -667,7 +667,7 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
             section.clone(),
             Some("members"),
             "missing; list the staff as members = { alice = \"alice.smith@example.org\" } \
-             (use members = {} with assign = \"inbox\" for a team that works from its inbox)"
+             (members = {} will do for a team that assigns to its \"manager\" or \"inbox\")"
                 .into(),
         );
     }

@@ -546,8 +546,15 @@ anywhere = [\"pothole\"]
     // A hand re-routing to the team follows the same rule for the case's kind.
     let re = r.reroute("roads", Kind::Complaint, None, 0).unwrap();
     assert_eq!(re.assignee.as_deref(), Some("roads.boss@example.org"));
+    assert!(!re.used_round_robin);
     let re = r.reroute("roads", Kind::Foi, None, 1).unwrap();
     assert_eq!(re.assignee.as_deref(), Some("erin@example.org"));
+    assert!(re.used_round_robin);
+    assert!(
+        !r.reroute("erin", Kind::Foi, None, 1)
+            .unwrap()
+            .used_round_robin
+    );
     let team = r.team("roads").unwrap();
     assert_eq!(team.assignment_for(Kind::Complaint), &Assignment::Manager);
     assert_eq!(team.assignment_for(Kind::Eir), &Assignment::RoundRobin);
