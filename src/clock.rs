@@ -62,10 +62,7 @@ mod tests {
 
     #[test]
     fn manual_clock_moves_only_when_told() {
-        let t0 = Utc
-            .with_ymd_and_hms(2026, 3, 29, 0, 30, 0)
-            .single()
-            .expect("valid");
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 29, 0, 30, 0).single().expect("valid");
         let c = ManualClock::new(t0);
         assert_eq!(c.now(), t0);
         assert_eq!(c.now(), t0);
