@@ -243,7 +243,7 @@ pub enum ActionError {
     },
     /// The kind has no clock stops (local policy) or no clock at all.
     #[error(
-        "{reference} is a {kind} case on a local-policy timescale, which the law gives no clock stops, so you cannot {what}; add a #note instead"
+        "{reference} ({kind}) runs on a local-policy timescale, which the law gives no clock stops, so you cannot {what}; add a #note instead"
     )]
     NoClockStops {
         /// The case.
@@ -255,7 +255,7 @@ pub enum ActionError {
     },
     /// Proof of identity outside subject access.
     #[error(
-        "{reference} is a {kind} case: proof of identity can only be asked for a subject access request (UK GDPR Art 12(6)); FOI and EIR requests are applicant-blind"
+        "{reference} ({kind}) is not a subject access request: proof of identity can only be asked for those (UK GDPR Art 12(6)); FOI and EIR requests are applicant-blind"
     )]
     IdOnlyForSar {
         /// The case.
@@ -696,7 +696,7 @@ pub fn apply(
             });
         }
     }
-    if settle && next.state != case.state {
+    if next.state != case.state {
         // Record the state change on the action's own event.
         if let Some(first) = audit.first_mut()
             && let Some(obj) = first.detail.as_object_mut()

@@ -304,8 +304,33 @@ fn clock_actions_follow_the_law_per_regime() {
                 (extend(), "2026-03-11T10:00:00Z"),
             ],
             S::Open,
-            None, // checked against the engine below
+            // Scottish calendar: 17 Mar and Easter Monday are working days, 4 May is not; WD40.
+            Some("2026-05-07"),
             vec!["particulars_requested", "particulars_received", "extension"],
+        ),
+        (
+            "FOISA clarification (s.10(1)(b)): Scottish calendar, Easter Monday counts, Wed 8 Apr",
+            sc(),
+            Kind::Foi,
+            vec![
+                (clarify(), "2026-03-04T10:00:00Z"),
+                (answer(), "2026-03-10T11:00:00Z"),
+            ],
+            S::Open,
+            Some("2026-04-08"),
+            vec!["clarification_requested", "clarification_received"],
+        ),
+        (
+            "SAR fee restarts the month from payment (Art 12A)",
+            ew(),
+            Kind::Sar,
+            vec![
+                (Action::RequestFee { text: None }, "2026-03-04T10:00:00Z"),
+                (answer(), "2026-03-10T11:00:00Z"),
+            ],
+            S::Open,
+            Some("2026-04-10"),
+            vec!["fee_notice", "fee_received"],
         ),
         (
             "answer dated in the past: day 0 is that date, not today",
@@ -329,11 +354,7 @@ fn clock_actions_follow_the_law_per_regime() {
         let start = case_in(ctx, kind, CaseState::Open);
         let end = steps(ctx, start, &list);
         assert_eq!(end.state, state, "{name}");
-        if kind == Kind::Eir && ctx.region == Region::Scotland {
-            assert!(end.due.is_some(), "{name}");
-        } else {
-            assert_eq!(end.due, due.map(d), "{name}");
-        }
+        assert_eq!(end.due, due.map(d), "{name}");
         assert_eq!(
             end.due,
             expected_due(ctx, &end),
@@ -437,21 +458,21 @@ fn refusals_name_the_case_and_the_way_out() {
             ew(),
             S::Open,
             Action::RequestId { text: None },
-            "proof of identity can only be asked for a subject access request (UK GDPR Art 12(6))",
+            "FOI-2026-000123 (foi) is not a subject access request: proof of identity can only be asked for those (UK GDPR Art 12(6))",
         ),
         (
             Kind::Eir,
             ew(),
             S::Open,
             Action::RequestId { text: None },
-            "EIR-2026-000123 is a eir case",
+            "EIR-2026-000123 (eir) is not a subject access request",
         ),
         (
             Kind::Complaint,
             ew(),
             S::Open,
             clarify(),
-            "ENQ-2026-000123 is a complaint case on a local-policy timescale, which the law gives no clock stops, so you cannot ask for clarification; add a #note instead",
+            "ENQ-2026-000123 (complaint) runs on a local-policy timescale, which the law gives no clock stops, so you cannot ask for clarification; add a #note instead",
         ),
         (
             Kind::MemberEnquiry,
@@ -902,6 +923,8 @@ fn respond_close_and_reopen() {
         Some(at("2026-03-27T12:00:00Z"))
     );
     assert_eq!(sent.audit[0].detail["on_time"], true);
+    assert_eq!(sent.audit[0].detail["old_state"], "open");
+    assert_eq!(sent.audit[0].detail["new_state"], "responded");
     let late = run(&c, Action::Responded { on: None }, "2026-04-01T09:00:00Z").expect("responds");
     assert_eq!(late.audit[0].detail["on_time"], false);
 
@@ -1065,6 +1088,40 @@ fn dated_answers_and_responses_must_be_possible() {
         matches!(early, Err(ActionError::BadDate { .. })),
         "{early:?}"
     );
+}
+
+#[test]
+fn actions_serialise_as_tagged_json() {
+    let table = [
+        (Action::Reopen, r#"{"action":"reopen"}"#),
+        (
+            Action::Assign { to: "alice".into() },
+            r#"{"action":"assign","to":"alice"}"#,
+        ),
+        (
+            close(CloseOutcome::Refused, &["s.40(2)"]),
+            r#"{"action":"close","outcome":"refused","exemptions":["s.40(2)"]}"#,
+        ),
+        (
+            Action::RecordAnswer {
+                on: Some(d("2026-03-10")),
+            },
+            r#"{"action":"record_answer","on":"2026-03-10"}"#,
+        ),
+        (
+            Action::FlagRepeat {
+                of: CaseRef::new("FOI", 2026, 1).expect("valid"),
+                why: None,
+            },
+            r#"{"action":"flag_repeat","of":"FOI-2026-000001","why":null}"#,
+        ),
+    ];
+    for (action, json) in table {
+        assert_eq!(serde_json::to_string(&action).ok().as_deref(), Some(json));
+        let back: Action = serde_json::from_str(json).expect("parses");
+        assert_eq!(back, action);
+    }
+    assert!(serde_json::from_str::<Action>(r#"{"action":"delete"}"#).is_err());
 }
 
 #[test]
