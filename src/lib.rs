@@ -30,6 +30,7 @@
 //! - [`clock`]: where "now" comes from (a trait, so tests can drive time).
 //! - [`routing`], [`repeat`], [`chase`], [`digest`]: case workflow after acknowledgement (teams,
 //!   repeat requests, chasers, manager digests), pure planning.
+//! - [`actions`]: staff actions on a case (pure `apply`), email commands and signed reply addresses.
 //! - [`cli`]: the command line.
 //!
 //! # Invariants
@@ -38,6 +39,7 @@
 //! - A due date is derived from events, never edited by hand, and can always be explained.
 //! - The audit trail is append-only.
 
+pub mod actions;
 pub mod case;
 pub mod chase;
 pub mod cli;
