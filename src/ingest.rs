@@ -46,6 +46,9 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 /// a batch of large mail stays within memory bounds.
 const FETCH_BATCH: usize = 20;
 
+/// Import fetches larger batches: it has no latency to protect, only throughput.
+const IMPORT_FETCH_BATCH: usize = 100;
+
 /// Import mode flushes the store once per this many messages (and at the end): a crash loses at
 /// most this many, which the next run re-creates; one fsync per message would cap imports at the
 /// disk's fsync rate.
@@ -368,7 +371,12 @@ impl Ingest {
     ) -> Result<Vec<(u32, Disposition)>, IngestError> {
         let mut done = Vec::with_capacity(uids.len());
         let mut unflushed = 0;
-        for chunk in uids.chunks(FETCH_BATCH) {
+        let batch = if self.settings.mode == Mode::Import {
+            IMPORT_FETCH_BATCH
+        } else {
+            FETCH_BATCH
+        };
+        for chunk in uids.chunks(batch) {
             if cancel.is_cancelled() {
                 break;
             }
