@@ -527,6 +527,10 @@ fn config_check(path: &Path) -> Result<ExitCode> {
         }
         ok = false;
     }
+    if let Err(e) = crate::workflow::Workflow::load(&config) {
+        eprintln!("{e}");
+        ok = false;
+    }
     if ok {
         println!("{}: OK", path.display());
         Ok(ExitCode::SUCCESS)

@@ -55,6 +55,29 @@ impl Clock for ManualClock {
     }
 }
 
+/// The real clock moved by a fixed offset: for end-to-end tests of timed work (chasers weeks
+/// ahead) against a real daemon process. Set by `FOI_TRIAGE_FAKE_NOW` (RFC 3339), never in
+/// production; the daemon logs a warning when it is used.
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock {
+    offset: Duration,
+}
+
+impl OffsetClock {
+    /// A clock that reads `start` now and runs at real speed.
+    pub fn starting_at(start: DateTime<Utc>) -> OffsetClock {
+        OffsetClock {
+            offset: start - Utc::now(),
+        }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

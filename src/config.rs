@@ -68,6 +68,25 @@ pub struct Config {
     pub acknowledgements: AckPolicy,
     /// How the outbox retries mail after transient SMTP failures (`[outbox]`).
     pub outbox_retry: crate::outbox::RetryPolicy,
+    /// Case workflow after acknowledgement (`[workflow]`): routing, assignment mail, emailed staff
+    /// commands, chasers, digests, repeat detection. `None`: cases are made and acknowledged only.
+    pub workflow: Option<WorkflowConfig>,
+}
+
+/// The `[workflow]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowConfig {
+    /// The routing file (teams, members, routes), resolved against the config file's folder.
+    pub routing_file: PathBuf,
+    /// Key of the HMAC that signs the reply addresses staff send commands to (at least 16 bytes,
+    /// from a file: a secret never lives in this file).
+    pub reply_secret: String,
+    /// When chasers go out.
+    pub chasers: crate::chase::ChaserSettings,
+    /// When digests go out.
+    pub digests: crate::digest::DigestSettings,
+    /// Repeat detection.
+    pub repeats: crate::repeat::RepeatSettings,
 }
 
 /// The shared mailbox: how to reach it, what to watch and where to file processed mail.
@@ -256,6 +275,7 @@ impl Config {
             smtp: None,
             acknowledgements: AckPolicy::default(),
             outbox_retry: crate::outbox::RetryPolicy::default(),
+            workflow: None,
         }
     }
 
@@ -303,6 +323,7 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
             "smtp",
             "acknowledgements",
             "outbox",
+            "workflow",
         ],
     );
 
@@ -467,6 +488,9 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
         smtp: t.contains_key("smtp").then(|| read_smtp(r, t, base)),
         acknowledgements: read_acks(r, t),
         outbox_retry: read_outbox(r, t),
+        workflow: t
+            .contains_key("workflow")
+            .then(|| read_workflow(r, t, base)),
     }
 }
 
@@ -710,6 +734,90 @@ fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
         ca_file,
         credentials,
         timeout,
+    }
+}
+
+fn read_workflow(r: &mut Reader, t: &Table, base: &Path) -> WorkflowConfig {
+    let wt = r.table(t, "", "workflow");
+    r.known(
+        &wt,
+        "workflow",
+        &[
+            "routing_file",
+            "reply_secret_file",
+            "chasers",
+            "digests",
+            "repeats",
+        ],
+    );
+    let routing_file = base.join(
+        r.string(&wt, "workflow", "routing_file", false)
+            .unwrap_or_else(|| "routing.toml".into()),
+    );
+    if !wt.contains_key("reply_secret_file") {
+        r.err(
+            "workflow.reply_secret_file",
+            "missing (required: a file holding at least 16 random bytes, e.g. `head -c 32 /dev/urandom | base64`)".into(),
+        );
+    }
+    let reply_secret =
+        read_secret(r, &wt, "workflow", "reply_secret_file", base).unwrap_or_default();
+    if !reply_secret.is_empty() && reply_secret.len() < 16 {
+        r.err(
+            "workflow.reply_secret_file",
+            "the secret is shorter than 16 bytes".into(),
+        );
+    }
+    // The sub-sections are serde structs owned by their modules: re-serialise and let each
+    // check itself, with key paths under `workflow.`.
+    fn section<T: Default>(
+        r: &mut Reader,
+        wt: &Table,
+        name: &str,
+        parse: impl Fn(&str, &str) -> Result<T, Vec<ConfigError>>,
+    ) -> T {
+        let Some(v) = wt.get(name) else {
+            return T::default();
+        };
+        let text = match v {
+            toml::Value::Table(t) => toml::to_string(t).unwrap_or_default(),
+            _ => {
+                r.err(&format!("workflow.{name}"), "expected a table".into());
+                return T::default();
+            }
+        };
+        match parse(&text, &format!("workflow.{name}")) {
+            Ok(s) => s,
+            Err(errors) => {
+                for e in errors {
+                    r.err(&e.key, e.message);
+                }
+                T::default()
+            }
+        }
+    }
+    let chasers = section(r, &wt, "chasers", crate::chase::ChaserSettings::from_toml);
+    let digests = section(r, &wt, "digests", crate::digest::DigestSettings::from_toml);
+    let repeats = section(r, &wt, "repeats", |text, at| {
+        let s: crate::repeat::RepeatSettings = toml::from_str(text).map_err(|e| {
+            vec![ConfigError {
+                key: at.to_string(),
+                message: e.message().to_string(),
+            }]
+        })?;
+        let errors = s.validate(at);
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err(errors)
+        }
+    });
+    WorkflowConfig {
+        routing_file,
+        reply_secret,
+        chasers,
+        digests,
+        repeats,
     }
 }
 

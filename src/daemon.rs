@@ -144,25 +144,44 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         ),
         None => None,
     };
+    let workflow = crate::workflow::Workflow::load(&config)
+        .map_err(|e| anyhow!("{e}"))?
+        .map(Arc::new);
     let store = open_store(&config)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = match std::env::var("FOI_TRIAGE_FAKE_NOW") {
+        Ok(s) => {
+            let start = chrono::DateTime::parse_from_rfc3339(&s)
+                .with_context(|| format!("FOI_TRIAGE_FAKE_NOW={s:?} is not RFC 3339"))?;
+            warn!(fake_now = %s, "FOI_TRIAGE_FAKE_NOW is set: the scheduler runs on a moved clock (tests only)");
+            Arc::new(crate::clock::OffsetClock::starting_at(
+                start.with_timezone(&chrono::Utc),
+            ))
+        }
+        Err(_) => Arc::new(SystemClock),
+    };
     let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(loaded.context)));
     let wake = Arc::new(Notify::new());
-    let ingest = Arc::new(Ingest::new(
-        &config,
-        Mode::Live,
-        store.clone(),
-        Arc::clone(&ctx),
-        Arc::clone(&wake),
-        Arc::clone(&clock),
-    ));
-    let outbox = mailer.map(|m| {
-        Arc::new(Outbox::new(
+    let ingest = Arc::new(
+        Ingest::new(
+            &config,
+            Mode::Live,
             store.clone(),
-            Arc::new(loaded.templates),
-            m,
-            outbox_settings(&config),
-        ))
+            Arc::clone(&ctx),
+            Arc::clone(&wake),
+            Arc::new(SystemClock),
+        )
+        .with_workflow(workflow.clone()),
+    );
+    let outbox = mailer.map(|m| {
+        Arc::new(
+            Outbox::new(
+                store.clone(),
+                Arc::new(loaded.templates),
+                m,
+                outbox_settings(&config),
+            )
+            .with_clock(Arc::clone(&clock)),
+        )
     });
 
     let cancel = stop.child_token();
@@ -173,6 +192,15 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         let server = mailbox.server.clone();
         let name = mailbox.mailbox.clone();
         tracker.spawn(async move { ingest.run(server, name, mailbox.idle, cancel).await });
+    }
+    if let Some(wf) = &workflow {
+        let wf = Arc::clone(wf);
+        let store = store.clone();
+        let ctx = Arc::clone(&ctx);
+        let cancel = cancel.clone();
+        let wake = Arc::clone(&wake);
+        let clock = Arc::clone(&clock);
+        tracker.spawn(async move { scheduler(wf, store, ctx, clock, wake, cancel).await });
     }
     if let Some(outbox) = &outbox {
         let outbox = Arc::clone(outbox);
@@ -211,6 +239,50 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
     store.flush().context("final flush of the case store")?;
     info!("stopped");
     Ok(())
+}
+
+/// The one owner of timed work: routing left undone, chasers, digests. Plans with the pure
+/// planners at the clock's `now`, applies each unit in its own transaction, wakes the outbox,
+/// sleeps until the next thing is due (at most 15 minutes) or shutdown.
+async fn scheduler(
+    wf: Arc<crate::workflow::Workflow>,
+    store: Store,
+    ctx: SharedContext,
+    clock: Arc<dyn Clock>,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let now = clock.now();
+        let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
+        let pause = match wf.tick(&store, &context, now) {
+            Ok((changes, next)) => {
+                let mut mails = false;
+                for change in changes {
+                    mails |= !change.outbox_new.is_empty();
+                    if let Err(e) = store.apply_async(change).await {
+                        error!(error = %e, "scheduler: a change could not be recorded; retried next time");
+                    }
+                }
+                if mails {
+                    wake.notify_one();
+                }
+                (next - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(crate::workflow::MAX_SLEEP)
+            }
+            Err(e) => {
+                error!(error = %e, "scheduler: cannot read the store");
+                Duration::from_secs(60)
+            }
+        };
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    info!("scheduler stopped");
 }
 
 fn mailbox_label(config: &Config) -> String {

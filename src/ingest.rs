@@ -33,6 +33,7 @@ use crate::kind::Kind;
 use crate::mail::imap::{Fetched, ImapClient, ImapError, ImapSettings, MailboxState};
 use crate::store::{SeenKey, Store, StoreError};
 use crate::triage::{self, Context};
+use crate::workflow::Workflow;
 use chrono::{DateTime, Utc};
 use plan::{Action, Facts, Mode, Position, Settings};
 use std::collections::BTreeMap;
@@ -121,7 +122,12 @@ pub struct Ingest {
     quarantine: String,
     outbox_wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
+    workflow: Option<Arc<Workflow>>,
 }
+
+/// Largest request kept in the store to attach to the assignment email: 10 MB. Larger ones are
+/// in the mailbox's Triage folder; the mail says so.
+const MAX_RAW_KEPT: usize = 10 * 1024 * 1024;
 
 /// What happened to one message (for logs, tests and the import summary).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +212,29 @@ impl Ingest {
             quarantine,
             outbox_wake,
             clock,
+            workflow: None,
+        }
+    }
+
+    /// Adds the case workflow (routing, staff commands, responses seen): live mode only.
+    pub fn with_workflow(mut self, workflow: Option<Arc<Workflow>>) -> Ingest {
+        if self.settings.mode == Mode::Live {
+            self.workflow = workflow;
+        }
+        self
+    }
+
+    /// Applies a follow-on change (routing, response) after the message's own commit. A failure
+    /// is logged, not fatal: the scheduler routes unrouted cases, and the message is recorded.
+    async fn follow_on(&self, change: crate::store::Change, what: &str) {
+        if change.is_empty() {
+            return;
+        }
+        let mails = !change.outbox_new.is_empty();
+        match self.store.apply_async(change).await {
+            Ok(_) if mails => self.outbox_wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => error!(error = %e, what, "follow-on change failed; the scheduler retries"),
         }
     }
 
@@ -295,6 +324,40 @@ impl Ingest {
                 .store
                 .outbox_count_to(&to.email, now - chrono::Duration::hours(24))?;
         }
+        // A staff command sent to a case's tokened reply address.
+        if let Some(wf) = &self.workflow
+            && outcome.kind() != Kind::Auto
+            && let Some((reference, token)) = Workflow::command_target(&outcome.message)
+            && let Some(case) = self.store.get_case(&reference)?
+        {
+            let sender = outcome
+                .message
+                .from
+                .as_ref()
+                .map(|a| a.email.clone())
+                .unwrap_or_default();
+            let mut change = wf.command(&ctx, &case, &token, &outcome.message, &sender, now);
+            change.seen.push(crate::store::SeenRecord {
+                at: now,
+                message_id: outcome.message.message_id.clone(),
+                content_hash: Some(outcome.message.content_hash.clone()),
+                kind: Some(case.kind),
+                why: format!("staff command for {reference}"),
+            });
+            change.cursor = plan::plan_duplicate(&position).cursor;
+            let mails = !change.outbox_new.is_empty();
+            self.commit(change).await?;
+            if mails {
+                self.outbox_wake.notify_one();
+            }
+            return Ok((
+                Disposition::Recorded {
+                    action: Action::FollowUp(reference.clone()),
+                    case: Some(reference),
+                },
+                self.folder_for(Some(case.kind)),
+            ));
+        }
         let planned = plan::plan(&ctx, &self.settings, &outcome, &facts, &position, now);
         let p = match planned {
             Ok(p) => p,
@@ -314,6 +377,13 @@ impl Ingest {
         let folder = self.folder_for(Some(p.file_as));
         let action = p.action.clone();
         let queues_mail = p.queues_mail;
+        if self.workflow.is_some()
+            && matches!(action, Action::NewCase(_))
+            && fetched.raw.len() <= MAX_RAW_KEPT
+        {
+            self.store
+                .put_raw(&outcome.message.content_hash, &fetched.raw)?;
+        }
         match self.commit(p.change).await {
             Ok(applied) => {
                 if queues_mail {
@@ -324,6 +394,28 @@ impl Ingest {
                     Action::FollowUp(r) => Some(r.clone()),
                     Action::Ignored { .. } => None,
                 };
+                if let (Some(wf), Some(r)) = (&self.workflow, &case)
+                    && let Some(stored) = self.store.get_case(r)?
+                {
+                    let from_us = outcome.message.from.as_ref().is_some_and(|a| {
+                        self.settings
+                            .own_addresses
+                            .contains(&a.email.to_ascii_lowercase())
+                    });
+                    match &action {
+                        Action::NewCase(_) => {
+                            let change =
+                                wf.assign(&self.store, &stored, &outcome.message.body_text, now)?;
+                            self.follow_on(change, "routing").await;
+                        }
+                        Action::FollowUp(_) if from_us => {
+                            if let Some(change) = wf.responded(&ctx, &stored, now) {
+                                self.follow_on(change, "response seen").await;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 Ok((Disposition::Recorded { action, case }, folder))
             }
             Err(e @ (StoreError::InvalidChange { .. } | StoreError::DuplicateHash { .. })) => {

@@ -64,3 +64,4 @@ pub mod rules;
 pub mod store;
 pub mod triage;
 pub mod validate;
+pub mod workflow;

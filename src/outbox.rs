@@ -467,6 +467,7 @@ pub struct Outbox {
     templates: RwLock<Arc<Templates>>,
     mailer: Arc<dyn SendMail>,
     settings: OutboxSettings,
+    clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -505,7 +506,15 @@ impl Outbox {
             templates: RwLock::new(templates),
             mailer,
             settings,
+            clock: Arc::new(crate::clock::SystemClock),
         }
+    }
+
+    /// The worker reads "now" from `clock` (the scheduler's), so rows planned on a moved test
+    /// clock are due on that same clock.
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Outbox {
+        self.clock = clock;
+        self
     }
 
     /// Swaps in reloaded templates (SIGHUP); rows after this render with the new set.
@@ -747,7 +756,7 @@ impl Outbox {
             if cancel.is_cancelled() {
                 break;
             }
-            let now = Utc::now();
+            let now = self.clock.now();
             let pause = match self.batch(now, Some(&cancel)).await {
                 Ok(batch) if batch.stalled => {
                     trouble = trouble.saturating_add(1);
@@ -756,7 +765,9 @@ impl Outbox {
                 Ok(_) => {
                     trouble = 0;
                     match self.next_due() {
-                        Ok(Some(due)) => (due - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+                        Ok(Some(due)) => {
+                            (due - self.clock.now()).to_std().unwrap_or(Duration::ZERO)
+                        }
                         Ok(None) => MAX_IDLE,
                         Err(e) => {
                             tracing::error!(error = %e, "outbox: cannot read the queue");

@@ -128,7 +128,10 @@ retry_max_seconds = 2
         let child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
             .args(["--log-format", "json", "run", "--config"])
             .arg(self.config())
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("FOI_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -984,4 +987,286 @@ fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
     assert_eq!(names, ["clarification_requested", "clarification_received"]);
     let audit = store.audit(&case.reference).expect("audit");
     assert!(audit.iter().any(|e| e.action == "clock_restarted"));
+}
+
+/// A world with the case workflow on: one team whose members are users on the stack.
+fn workflow_world(base: &str, extra: &str) -> World {
+    let w = World::new(
+        stack(),
+        base,
+        &format!(
+            "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"reply-secret\"\n\
+             [workflow.digests]\ndaily = false\nweekly = false\n{extra}"
+        ),
+    );
+    let (alice, manager) = (w.addr("alice"), w.addr("manager"));
+    let routing = format!(
+        "[defaults]\nfoi = \"ig\"\neir = \"ig\"\nsar = \"ig\"\nmedia = \"ig\"\nmember_enquiry = \"ig\"\n\
+         complaint = \"ig\"\ngeneral = \"ig\"\n\n[[team]]\nid = \"ig\"\nname = \"Information Governance\"\n\
+         manager = \"{manager}\"\nassign = \"alice\"\nmembers = {{ alice = \"{alice}\" }}\n"
+    );
+    std::fs::write(w.dir.path().join("routing.toml"), routing).expect("routing");
+    std::fs::write(
+        w.dir.path().join("reply-secret"),
+        "0123456789abcdef-test-secret-0123456789",
+    )
+    .expect("secret");
+    w
+}
+
+fn find_mail(
+    world: &World,
+    user: &str,
+    subject_has: &str,
+) -> Vec<(Vec<u8>, foi_triage::message::Message)> {
+    world
+        .delivered(user)
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .map(|raw| {
+            let m = foi_triage::parse::parse(&raw);
+            (raw, m)
+        })
+        .filter(|(_, m)| m.subject.contains(subject_has))
+        .collect()
+}
+
+fn header<'a>(m: &'a foi_triage::message::Message, name: &str) -> Option<&'a str> {
+    m.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+#[test]
+fn a_case_life_by_email_assignment_commands_answer_and_close() {
+    let world = workflow_world("wfl", "");
+    let (req, alice, manager) = (world.who("req"), world.who("alice"), world.who("manager"));
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(30),
+        "acknowledgement and assignment",
+        || world.delivered(&req).len() == 1 && world.delivered(&alice).len() == 1,
+    );
+    let (raw, assignment) = find_mail(&world, &alice, "Assigned").remove(0);
+    let reference = assignment
+        .subject
+        .split(['[', ']'])
+        .nth(1)
+        .expect("reference in subject")
+        .to_string();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("message/rfc822"), "original attached");
+    assert!(
+        !assignment.body_text.contains("Mill Lane"),
+        "no request text in the body"
+    );
+    let command_to = header(&assignment, "reply-to")
+        .expect("Reply-To")
+        .trim_matches(['<', '>'])
+        .to_string();
+    assert!(
+        command_to.contains(&format!("+{reference}.")),
+        "{command_to}"
+    );
+
+    let staff_mail = |from: &str, to: &str, n: usize, body: &str| {
+        format!(
+            "From: <{from}>\r\nTo: <{to}>\r\nSubject: Re: [{reference}] Assigned\r\n\
+             Message-ID: <staff-{n}-{}@example.org>\r\n\r\n{body}\r\n",
+            world.user
+        )
+        .into_bytes()
+    };
+    // Forged: right sender, wrong token; right token, a stranger.
+    let forged_to = format!(
+        "{}+{}.{}@council.example",
+        world.user,
+        reference.to_lowercase(),
+        "0".repeat(24)
+    );
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[
+            staff_mail(&world.addr("alice"), &forged_to, 1, "#close provided"),
+            staff_mail(&world.addr("mallory"), &command_to, 2, "#close provided"),
+            staff_mail(
+                &world.addr("alice"),
+                &command_to,
+                3,
+                "#clarify Which financial years do you mean?\r\n\r\nAlice",
+            ),
+        ],
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "the request for clarification",
+        || find_mail(&world, &req, "").len() == 2,
+    );
+    wait_for(Duration::from_secs(30), "the confirmation to alice", || {
+        !find_mail(&world, &alice, "Your command").is_empty()
+    });
+    let asked = find_mail(&world, &req, "")
+        .into_iter()
+        .map(|(_, m)| m)
+        .find(|m| m.body_text.contains("Which financial years"))
+        .expect("the officer's question reached the requester");
+    // The requester answers; the clock restarts with a new acknowledgement.
+    let answer = format!(
+        "From: Pat Requester <{}>\r\nTo: {}@council.example\r\nSubject: Re: {}\r\nMessage-ID: <answer-{req}@example.org>\r\n\r\n\
+         The last three financial years, 2023/24 to 2025/26.\r\n",
+        world.addr("req"),
+        world.user,
+        asked.subject
+    );
+    append_all(world.stack, &world.user, "INBOX", &[answer.into_bytes()]);
+    wait_for(Duration::from_secs(30), "the new acknowledgement", || {
+        world.delivered(&req).len() == 3
+    });
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[staff_mail(
+            &world.addr("alice"),
+            &command_to,
+            4,
+            "#close provided",
+        )],
+    );
+    wait_for(Duration::from_secs(30), "the close confirmation", || {
+        find_mail(&world, &alice, "Your command").len() == 2
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    assert!(
+        world.delivered(&manager).is_empty(),
+        "nothing overdue, no copy to the manager"
+    );
+
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    let case = &cases[0];
+    assert_eq!(case.reference.to_string(), reference);
+    assert_eq!(case.state, foi_triage::case::CaseState::Closed);
+    assert_eq!(case.assignee.as_deref(), Some(world.addr("alice").as_str()));
+    assert_eq!(case.team.as_deref(), Some("ig"));
+    assert_eq!(
+        case.workflow.closure.as_ref().map(|c| c.outcome),
+        Some(foi_triage::case::CloseOutcome::ProvidedInFull)
+    );
+    let events: Vec<&str> = case.clock_events.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        events,
+        ["clarification_requested", "clarification_received"]
+    );
+    let audit = store.audit(&case.reference).expect("audit");
+    let refused = audit
+        .iter()
+        .filter(|e| e.action == "command_refused")
+        .count();
+    assert_eq!(refused, 2, "both forged commands refused and audited");
+    for a in ["routed", "assignment_mail_queued", "clock_restarted"] {
+        assert!(audit.iter().any(|e| e.action == a), "{a} missing");
+    }
+}
+
+/// The working day `n` working days after `from` (England and Wales, built-in holidays).
+fn working_days_after(from: chrono::NaiveDate, n: u32) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let cal = foi_triage::deadline::Calendar::builtin();
+    let mut d = from;
+    let mut left = n;
+    while left > 0 {
+        d = d.succ_opt().expect("date");
+        let weekend = matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+        let holiday = cal
+            .is_bank_holiday(foi_triage::deadline::Region::EnglandAndWales, d)
+            .is_some();
+        if !weekend && !holiday {
+            left -= 1;
+        }
+    }
+    d
+}
+
+#[test]
+fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late() {
+    let world = workflow_world("wfc", "");
+    let (alice, manager) = (world.who("alice"), world.who("manager"));
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    let daemon = world.start();
+    let start = Instant::now();
+    while world.delivered(&alice).len() != 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no assignment; log:\n{}",
+            world.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let due = {
+        let (_, cases) = world.cases();
+        cases[0].due.expect("due")
+    };
+    let at = |d: chrono::NaiveDate| format!("{d}T11:00:00Z");
+    let run_at = |when: String| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+            .args(["--log-format", "json", "run", "--config"])
+            .arg(world.config())
+            .env("FOI_TRIAGE_FAKE_NOW", &when)
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(world.log())
+                    .expect("log"),
+            )
+            .spawn()
+            .expect("daemon");
+        std::thread::sleep(Duration::from_secs(3));
+        let d = Daemon(child.try_wait().expect("wait").is_none().then_some(child));
+        let (status, _) = d.stop();
+        assert!(status.success(), "daemon at {when}");
+    };
+    // On the due date: one chaser to the assignee, no copy.
+    run_at(at(due));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        world.delivered(&alice).len(),
+        2,
+        "on-the-day chaser; log:\n{}",
+        world.log_text()
+    );
+    assert!(world.delivered(&manager).is_empty());
+    // Again the same day: nothing new (idempotent across restarts).
+    run_at(at(due));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(world.delivered(&alice).len(), 2, "no chaser twice");
+    // Three working days late: an overdue chaser, the manager copied.
+    run_at(at(working_days_after(due, 3)));
+    wait_for(Duration::from_secs(10), "the overdue chaser", || {
+        world.delivered(&alice).len() == 3 && world.delivered(&manager).len() == 1
+    });
+    let (_, late) = find_mail(&world, &manager, "").remove(0);
+    assert!(header(&late, "cc").is_some() || late.cc.iter().any(|a| a.email.contains("manager")));
+    // At night nothing goes out.
+    run_at(format!("{}T23:30:00Z", working_days_after(due, 5)));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(world.delivered(&alice).len(), 3, "no chaser at night");
 }

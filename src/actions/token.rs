@@ -150,6 +150,17 @@ pub enum ReplyAddressError {
         /// The address given.
         address: String,
     },
+    /// The reply address would be longer than the 64 characters a local part may have
+    /// (RFC 5321 §4.5.3.1.1); mail systems refuse it.
+    #[error(
+        "shared address {address:?}: the reply address {local:?} would be longer than 64 characters; use a shorter shared address (local part of at most 20 characters)"
+    )]
+    TooLong {
+        /// The address given.
+        address: String,
+        /// The local part it would have.
+        local: String,
+    },
 }
 
 /// The signed reply address for a case: `foi+FOI-2026-000123.<token>@council.example` from the
@@ -182,10 +193,14 @@ pub fn reply_address(
             address: shared_address.to_string(),
         });
     }
-    Ok(format!(
-        "{local}+{reference}.{}@{domain}",
-        reply_token(secret, reference)
-    ))
+    let tagged = format!("{local}+{reference}.{}", reply_token(secret, reference));
+    if tagged.len() > 64 {
+        return Err(ReplyAddressError::TooLong {
+            address: shared_address.to_string(),
+            local: tagged,
+        });
+    }
+    Ok(format!("{tagged}@{domain}"))
 }
 
 /// The case reference and token carried by a reply address, if it is one.
