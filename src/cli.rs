@@ -116,6 +116,20 @@ pub enum Command {
     /// Look at cases in the store.
     #[command(subcommand)]
     Case(CaseCommand),
+    /// Print the manager digests that would be sent at a given time (nothing is sent).
+    Digest {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only print (the daemon's scheduler sends digests); required.
+        #[arg(long, required = true)]
+        dry_run: bool,
+        /// The day (YYYY-MM-DD, 09:00 Europe/London) or instant (RFC 3339) to plan for.
+        #[arg(long = "as")]
+        as_of: String,
+        /// Only this team.
+        #[arg(long)]
+        team: Option<String>,
+    },
     /// Run the daemon: watch the shared mailbox, open cases, send acknowledgements.
     ///
     /// Stops cleanly on SIGTERM or SIGINT (the message in hand is finished); SIGHUP reloads the
@@ -190,6 +204,14 @@ pub enum CaseCommand {
         /// Case reference, e.g. FOI-2026-000123.
         reference: CaseRef,
     },
+    /// Act on a case: `foi-triage case ACTION REF [ARGS...] --by YOU [--why TEXT] [--config FILE]`.
+    ///
+    /// ACTION is one of the emailed commands without `#`: assign, reclassify, clarify, id, fee,
+    /// answer, extend, responded, close, reopen, note, repeat, vexatious (`foi-triage case help
+    /// X` lists them with examples). Every action is audited with --by and --why. The daemon holds
+    /// the store while it runs: then act by email (reply to the assignment email).
+    #[command(external_subcommand)]
+    Act(Vec<String>),
 }
 
 /// Runs a parsed command line.
@@ -227,6 +249,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Case(CaseCommand::Show { config, reference }) => {
             case_show(&config.config, &reference)
         }
+        Command::Case(CaseCommand::Act(words)) => case_act(&words),
+        Command::Digest {
+            config,
+            as_of,
+            team,
+            ..
+        } => digest_dry_run(&config.config, &as_of, team.as_deref()),
         Command::Run(c) => run_daemon(&c.config),
         Command::Import {
             config,
@@ -607,6 +636,134 @@ fn case_list(config: &Path, kind: Option<Kind>, due_before: Option<NaiveDate>) -
     writeln!(out, "reference\tkind\tstate\treceived\tdue\tvalid")?;
     for c in cases.iter().filter(|c| kind.is_none_or(|k| c.kind == k)) {
         writeln!(out, "{}", case_line(c))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn case_act(words: &[String]) -> Result<ExitCode> {
+    let mut config = std::env::var_os("FOI_TRIAGE_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let (mut by, mut why) = (None, String::new());
+    let mut rest = Vec::new();
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "--config" => config = PathBuf::from(it.next().context("--config needs a file")?),
+            "--by" => by = Some(it.next().context("--by needs your address")?.clone()),
+            "--why" => why = it.next().context("--why needs a text")?.clone(),
+            _ => rest.push(w.clone()),
+        }
+    }
+    let Some(action_word) = rest.first().cloned() else {
+        bail!("usage: foi-triage case ACTION REF [ARGS...] --by YOU");
+    };
+    if action_word == "help" {
+        println!("{}", crate::actions::help_text());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let reference: CaseRef = rest
+        .get(1)
+        .context("usage: foi-triage case ACTION REF [ARGS...] --by YOU")?
+        .parse()
+        .map_err(|e| anyhow!("{e}"))?;
+    let by =
+        by.context("--by YOUR-ADDRESS is required: every action is audited with who did it")?;
+    let mut command_words = vec![action_word];
+    command_words.extend(rest.iter().skip(2).cloned());
+    let action = match crate::actions::parse_cli(&command_words).map_err(|e| anyhow!("{e}"))? {
+        crate::actions::Command::Act(a) => a,
+        crate::actions::Command::Help => {
+            println!("{}", crate::actions::help_text());
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let loaded = crate::daemon::load(&config)?;
+    let workflow = crate::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?;
+    let store = open_store(&config)?;
+    let Some(case) = store.get_case(&reference)? else {
+        bail!("no case {reference}");
+    };
+    let resolve = |h: &str| match &workflow {
+        Some(w) => w
+            .routing
+            .member_by_handle(h.trim_start_matches('@'))
+            .map(|m| m.address.clone())
+            .or_else(|| w.routing.member_by_address(h).map(|m| m.address.clone())),
+        None => h.contains('@').then(|| h.to_string()),
+    };
+    let done = crate::actions::apply(
+        &case,
+        &action,
+        &by,
+        &why,
+        Utc::now(),
+        &loaded.context,
+        &resolve,
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let target = crate::store::CaseTarget::Existing(reference.clone());
+    let new = done.case.clone();
+    store.apply(crate::store::Change {
+        case_updates: vec![crate::store::CaseUpdate {
+            case: done.case,
+            expected: Some(case),
+        }],
+        audit: done
+            .audit
+            .into_iter()
+            .map(|event| crate::store::AuditAppend {
+                case: target.clone(),
+                event,
+            })
+            .collect(),
+        ..crate::store::Change::default()
+    })?;
+    println!("{}", case_line(&new));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<ExitCode> {
+    let now = match DateTime::parse_from_rfc3339(as_of) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            let d: NaiveDate = as_of
+                .parse()
+                .with_context(|| format!("--as {as_of:?}: expected YYYY-MM-DD or RFC 3339"))?;
+            crate::chase::london_instant(
+                d,
+                chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            )
+            .context("no such time in Europe/London")?
+        }
+    };
+    let loaded = crate::daemon::load(config)?;
+    let Some(workflow) =
+        crate::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?
+    else {
+        bail!(
+            "{}: no [workflow] section, so no teams and no digests",
+            config.display()
+        );
+    };
+    let store = open_store(config)?;
+    let cases = store.list_cases(CaseOrder::Reference)?;
+    let mut out = std::io::stdout().lock();
+    for t in workflow.routing.teams() {
+        if team.is_some_and(|only| only != t.id) {
+            continue;
+        }
+        let last = store
+            .mark(&format!("digest/{}", t.id))?
+            .and_then(|v| serde_json::from_value(v).ok());
+        let r = workflow
+            .team_digest(&cases, &t.id, last, now, &loaded.context)
+            .map_err(|e| anyhow!("{e}"))?;
+        writeln!(
+            out,
+            "To: {}\nSubject: {}\n\n{}\n",
+            t.manager, r.subject, r.text
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

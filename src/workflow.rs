@@ -478,6 +478,56 @@ impl Workflow {
         })
     }
 
+    /// The digest for one team at `now`, rendered (what the scheduler mails to the manager and
+    /// `foi-triage digest --dry-run` prints).
+    ///
+    /// # Errors
+    /// A template error.
+    pub fn team_digest(
+        &self,
+        cases: &[Case],
+        team: &str,
+        last: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        ctx: &Context,
+    ) -> Result<digest::render::RenderedEmail, digest::render::RenderError> {
+        let responded: BTreeMap<CaseRef, DateTime<Utc>> = cases
+            .iter()
+            .filter_map(|c| Some((c.reference.clone(), c.workflow.responded_at?)))
+            .collect();
+        let repeats = |r: &CaseRef| -> Vec<CaseRef> {
+            cases
+                .iter()
+                .find(|c| &c.reference == r)
+                .map(|c| {
+                    c.workflow
+                        .flags
+                        .iter()
+                        .filter_map(|f| match f {
+                            crate::case::Flag::PossibleRepeat { of, .. } => Some(of.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let scope = TeamFilter::Team(team.to_string());
+        let d = digest::plan_digest(
+            &DigestInput {
+                cases,
+                scope: &scope,
+                now,
+                last_digest_at: last,
+                cal: &ctx.calendar,
+                region: ctx.region,
+                possible_repeats: &repeats,
+                responded_at: &responded,
+            },
+            &self.settings.digests,
+        );
+        self.templates.render_digest(&d, &self.letterhead())
+    }
+
     /// The scheduler's work at `now`: route unrouted cases, chasers and digests. Returns the
     /// changes to apply (one per unit, so one failure does not block the rest) and when to run
     /// next.
@@ -597,26 +647,6 @@ impl Workflow {
         }
         // Digests, one per team with a manager.
         let mut next = now + Duration::from_std(MAX_SLEEP).unwrap_or(Duration::minutes(15));
-        let responded: BTreeMap<CaseRef, DateTime<Utc>> = cases
-            .iter()
-            .filter_map(|c| Some((c.reference.clone(), c.workflow.responded_at?)))
-            .collect();
-        let repeats = |r: &CaseRef| -> Vec<CaseRef> {
-            cases
-                .iter()
-                .find(|c| &c.reference == r)
-                .map(|c| {
-                    c.workflow
-                        .flags
-                        .iter()
-                        .filter_map(|f| match f {
-                            crate::case::Flag::PossibleRepeat { of, .. } => Some(of.clone()),
-                            _ => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         for team in self.routing.teams() {
             let key = format!("digest/{}", team.id);
             let last: Option<DateTime<Utc>> = store
@@ -624,26 +654,13 @@ impl Workflow {
                 .and_then(|v| serde_json::from_value(v).ok());
             let s = &self.settings.digests;
             if digest::digest_due(now, last, &ctx.calendar, region, s) {
-                let scope = TeamFilter::Team(team.id.clone());
-                let d = digest::plan_digest(
-                    &DigestInput {
-                        cases: &cases,
-                        scope: &scope,
-                        now,
-                        last_digest_at: last,
-                        cal: &ctx.calendar,
-                        region,
-                        possible_repeats: &repeats,
-                        responded_at: &responded,
-                    },
-                    s,
-                );
+                let rendered = self.team_digest(&cases, &team.id, last, now, ctx);
                 let mut change = Change::default();
                 change.marks.push(Mark {
                     key: key.clone(),
                     value: json!(now),
                 });
-                match self.templates.render_digest(&d, &self.letterhead()) {
+                match rendered {
                     Ok(r) => change.outbox_new.push(mail_row(
                         None,
                         PreparedMail {

@@ -462,6 +462,94 @@ fn case_list_and_show_read_the_store() {
         Some(2),
         "clap rejects a malformed reference"
     );
+
+    // Staff actions from the command line: audited with --by, refused with a clear reason.
+    let o = run(&[
+        "case",
+        "close",
+        "FOI-2026-000001",
+        "provided",
+        "--config",
+        cfg,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--by"), "{}", stderr(&o));
+    let o = run(&[
+        "case",
+        "extend",
+        "FOI-2026-000001",
+        "--by",
+        "alice@council.example.gov.uk",
+        "--config",
+        cfg,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "extend needs a reason");
+    let o = run(&[
+        "case",
+        "close",
+        "FOI-2026-000001",
+        "provided",
+        "--by",
+        "alice@council.example.gov.uk",
+        "--why",
+        "sent the figures",
+        "--config",
+        cfg,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("FOI-2026-000001\tfoi\tclosed"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["case", "show", "--config", cfg, "FOI-2026-000001"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("provided_in_full") && out.contains("sent the figures"),
+        "{out}"
+    );
+    assert!(
+        out.contains("alice@council.example.gov.uk"),
+        "the actor is audited: {out}"
+    );
+    let o = run(&[
+        "case",
+        "close",
+        "FOI-2026-000001",
+        "provided",
+        "--by",
+        "alice@council.example.gov.uk",
+        "--config",
+        cfg,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("closed"), "{}", stderr(&o));
+}
+
+#[test]
+fn digest_dry_run_prints_each_teams_digest_without_request_text() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "0123456789abcdef0123456789").unwrap();
+    std::fs::write(
+        dir.path().join("routing.toml"),
+        "[defaults]\nfoi = \"ig\"\neir = \"ig\"\nsar = \"ig\"\nmedia = \"ig\"\nmember_enquiry = \"ig\"\n\
+         complaint = \"ig\"\ngeneral = \"ig\"\n[[team]]\nid = \"ig\"\nname = \"IG\"\nmanager = \"boss@council.example.gov.uk\"\n\
+         assign = \"alice\"\nmembers = { alice = \"alice@council.example.gov.uk\" }\n",
+    )
+    .unwrap();
+    let config = write_config(
+        dir.path(),
+        "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"secret\"\n",
+    );
+    let cfg = config.to_str().unwrap();
+    let o = run(&["config", "check", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["digest", "--dry-run", "--as", "2026-12-01", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("To: boss@council.example.gov.uk"), "{out}");
+    let o = run(&["digest", "--as", "2026-12-01", "--config", cfg]);
+    assert_eq!(o.status.code(), Some(2), "--dry-run is required");
 }
 
 #[test]
@@ -475,6 +563,9 @@ fn help_is_available_on_every_command() {
         vec!["config", "check", "--help"],
         vec!["case", "list", "--help"],
         vec!["case", "show", "--help"],
+        vec!["run", "--help"],
+        vec!["import", "--help"],
+        vec!["digest", "--help"],
     ] {
         let o = run(&args);
         assert!(o.status.success(), "{args:?}");
