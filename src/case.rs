@@ -430,6 +430,9 @@ pub struct Workflow {
     /// Things a human should look at: possible repeat, vexatious. Never acted on automatically.
     #[serde(default)]
     pub flags: Vec<Flag>,
+    /// Repeat-detection summary of the request's text (never the text itself).
+    #[serde(default)]
+    pub fingerprint: Option<crate::repeat::Fingerprint>,
 }
 
 /// How a case ended, in the categories the ICO's statistics use.

@@ -175,6 +175,7 @@ impl Workflow {
         updated.team = Some(d.team.clone());
         updated.assignee = d.assignee.clone();
         updated.updated_at = now;
+        let repeats = self.repeats(store, &mut updated, body, now)?;
         let mut change = Change {
             case_updates: vec![CaseUpdate {
                 case: updated.clone(),
@@ -189,6 +190,18 @@ impl Workflow {
             });
         }
         let target = CaseTarget::Existing(case.reference.clone());
+        for r in repeats {
+            change.audit.push(AuditAppend {
+                case: target.clone(),
+                event: event(
+                    now,
+                    SYSTEM_ACTOR,
+                    "possible_repeat",
+                    json!({"of": r.reference, "score": r.score, "reasons": r.reasons}),
+                    format!("{} (for a person to judge; nothing was refused)", r.why),
+                ),
+            });
+        }
         change.audit.push(AuditAppend {
             case: target.clone(),
             event: event(
@@ -232,6 +245,59 @@ impl Workflow {
             });
         }
         Ok(change)
+    }
+
+    /// Fingerprints the request and flags earlier requests from the same address that look like
+    /// it (or the same issue by another route). Only the requester's own earlier cases are
+    /// compared: a lookup by address, not a scan of every case.
+    fn repeats(
+        &self,
+        store: &Store,
+        case: &mut Case,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::repeat::PossibleRepeat>, StoreError> {
+        use crate::repeat::{Candidate, Fingerprint, find_repeats};
+        let fp = Fingerprint::of(&format!("{}\n{}", case.subject, body));
+        case.workflow.fingerprint = Some(fp.clone());
+        let mut earlier = Vec::new();
+        for r in store.cases_by_requester(&case.requester.email)? {
+            if r == case.reference {
+                continue;
+            }
+            if let Some(c) = store.get_case(&r)?
+                && let Some(f) = c.workflow.fingerprint.clone()
+            {
+                earlier.push(Candidate {
+                    reference: c.reference.clone(),
+                    kind: c.kind,
+                    received_at: c.received_at,
+                    address: c.requester.email.clone(),
+                    name: c.requester.name.clone(),
+                    fingerprint: f,
+                });
+            }
+        }
+        let new = Candidate {
+            reference: case.reference.clone(),
+            kind: case.kind,
+            received_at: case.received_at,
+            address: case.requester.email.clone(),
+            name: case.requester.name.clone(),
+            fingerprint: fp,
+        };
+        let s = &self.settings.repeats;
+        let found: Vec<_> = find_repeats(&new, &earlier, now, s.window_months, s.threshold)
+            .into_iter()
+            .filter(|r| r.same_person())
+            .collect();
+        for r in &found {
+            case.workflow.flags.push(crate::case::Flag::PossibleRepeat {
+                of: r.reference.clone(),
+                why: r.why.clone(),
+            });
+        }
+        Ok(found)
     }
 
     fn assignment_mail(

@@ -1270,3 +1270,42 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(world.delivered(&alice).len(), 3, "no chaser at night");
 }
+
+#[test]
+fn a_repeated_request_is_flagged_for_a_person_never_refused() {
+    let world = workflow_world("wfr", "");
+    let (req, alice) = (world.who("req"), world.who("alice"));
+    let daemon = world.start();
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    wait_for(Duration::from_secs(30), "the first case", || {
+        world.delivered(&alice).len() == 1
+    });
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 2)],
+    );
+    wait_for(Duration::from_secs(30), "the second case", || {
+        world.delivered(&alice).len() == 2 && world.delivered(&req).len() == 2
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 2, "both are cases: nothing is refused");
+    let (first, second) = (&cases[0], &cases[1]);
+    assert!(first.workflow.flags.is_empty());
+    assert!(
+        matches!(&second.workflow.flags[..], [foi_triage::case::Flag::PossibleRepeat { of, .. }] if *of == first.reference),
+        "{:?}",
+        second.workflow.flags
+    );
+    let audit = store.audit(&second.reference).expect("audit");
+    assert!(audit.iter().any(|e| e.action == "possible_repeat"));
+    assert!(second.workflow.fingerprint.is_some());
+}
