@@ -63,7 +63,14 @@ mailbox = "INBOX"
 host = "127.0.0.1"
 port = $MAILSTACK_SMTP_PORT
 security = "plain"
+
+# Teams and staff from the repository's routing.toml: their example.org addresses are users on
+# the demo stack, so assignment emails and chasers land in /var/tmp/foi-demo/mail/<name>/new/.
+[workflow]
+routing_file = "$repo/routing.toml"
+reply_secret_file = "$DIR/reply-secret"
 CONF
+[ -s "$DIR/reply-secret" ] || { head -c 32 /dev/urandom | base64 > "$DIR/reply-secret"; chmod 600 "$DIR/reply-secret"; }
 
 cargo build --locked -q --bin foi-triage
 bin=$repo/target/debug/foi-triage
@@ -86,7 +93,8 @@ fi
 
 cat <<BANNER
 demo: shared mailbox foi@council.example — IMAPS localhost:$MAILSTACK_IMAPS_PORT, SMTP 127.0.0.1:$MAILSTACK_SMTP_PORT
-demo: acknowledgements land in $DIR/mail/<requester>/new/ ; Ctrl-C stops the daemon
+demo: acknowledgements land in $DIR/mail/<requester>/new/, assignment emails in $DIR/mail/<staff>/new/
+demo: Ctrl-C stops the daemon
 demo: then list cases with: $bin case list --config $DIR/foi-triage.toml
 BANNER
 exec "$bin" run --config "$DIR/foi-triage.toml"
