@@ -404,8 +404,13 @@ impl Ingest {
                     });
                     match &action {
                         Action::NewCase(_) => {
-                            let change =
-                                wf.assign(&self.store, &stored, &outcome.message.body_text, now)?;
+                            let change = wf.assign(
+                                &self.store,
+                                &ctx,
+                                &stored,
+                                &outcome.message.body_text,
+                                now,
+                            )?;
                             self.follow_on(change, "routing").await;
                         }
                         Action::FollowUp(_) if from_us => {

@@ -155,6 +155,7 @@ impl Workflow {
     pub fn assign(
         &self,
         store: &Store,
+        ctx: &Context,
         case: &Case,
         body: &str,
         now: DateTime<Utc>,
@@ -223,7 +224,25 @@ impl Workflow {
             to.push(m.to_string());
         }
         if !to.is_empty() {
+            let target_date = ctx.regime(case.kind).and_then(|regime| {
+                let input = deadline::ClockInput {
+                    regime,
+                    region: ctx.region,
+                    received_at: case.received_at,
+                    events: case.clock_events.clone(),
+                };
+                match deadline::compute(&input, &ctx.calendar, &ctx.options)
+                    .ok()?
+                    .clock
+                {
+                    deadline::Clock::Running {
+                        internal_target, ..
+                    } => internal_target,
+                    deadline::Clock::Stopped { .. } => None,
+                }
+            });
             let mail = self.assignment_mail(
+                target_date,
                 &updated,
                 to,
                 team.map(|t| t.name.as_str()).unwrap_or(&d.team),
@@ -302,6 +321,7 @@ impl Workflow {
 
     fn assignment_mail(
         &self,
+        target_date: Option<chrono::NaiveDate>,
         case: &Case,
         to: Vec<String>,
         team_name: &str,
@@ -314,6 +334,13 @@ impl Workflow {
         let due = match case.due {
             Some(d) => format!("Due: {}", crate::compose::date_in_words(d)),
             None => format!("Clock: not running ({})", case.state),
+        };
+        let due = match target_date {
+            Some(t) => format!(
+                "{due}\nInternal target: {}",
+                crate::compose::date_in_words(t)
+            ),
+            None => due,
         };
         let valid = match case.valid {
             Some(true) => "valid".to_string(),
@@ -622,7 +649,7 @@ impl Workflow {
                 .and_then(|h| store.raw(h).ok().flatten())
                 .map(|raw| crate::parse::parse(&raw).body_text)
                 .unwrap_or_default();
-            changes.push(self.assign(store, c, &body, now)?);
+            changes.push(self.assign(store, ctx, c, &body, now)?);
         }
         // Chasers.
         let sent: BTreeSet<ChaserKey> = store

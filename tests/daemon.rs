@@ -1067,6 +1067,13 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
         !assignment.body_text.contains("Mill Lane"),
         "no request text in the body"
     );
+    for want in ["Due: ", "Internal target: ", "Validity: valid", "#close"] {
+        assert!(
+            assignment.body_text.contains(want),
+            "{want} missing:\n{}",
+            assignment.body_text
+        );
+    }
     let command_to = header(&assignment, "reply-to")
         .expect("Reply-To")
         .trim_matches(['<', '>'])
