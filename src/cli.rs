@@ -6,8 +6,9 @@
 //!
 //! `classify` and `due` are a fixed contract used by scripts: keep their flags and output stable.
 
-use crate::case::{Case, CaseRef};
+use crate::case::CaseRef;
 use crate::config::Config;
+use crate::control::Request;
 use crate::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region};
 use crate::followup::{NoThreads, Threads};
 use crate::kind::Kind;
@@ -606,38 +607,53 @@ fn open_store(config_path: &Path) -> Result<Store> {
     })
 }
 
-fn case_line(c: &Case) -> String {
-    format!(
-        "{}\t{}\t{}\t{}\t{}\t{}",
-        c.reference,
-        c.kind,
-        c.state.as_str(),
-        c.received_at.format("%Y-%m-%d %H:%M"),
-        c.due.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
-        match c.valid {
-            Some(true) => "valid",
-            Some(false) => "invalid",
-            None => "-",
-        }
+fn case_list(config: &Path, kind: Option<Kind>, due_before: Option<NaiveDate>) -> Result<ExitCode> {
+    case_request(config, &Request::List { kind, due_before })
+}
+
+fn case_show(config: &Path, reference: &CaseRef) -> Result<ExitCode> {
+    case_request(
+        config,
+        &Request::Show {
+            reference: reference.clone(),
+        },
     )
 }
 
-fn case_list(config: &Path, kind: Option<Kind>, due_before: Option<NaiveDate>) -> Result<ExitCode> {
-    let store = open_store(config)?;
-    let cases: Vec<Case> = match due_before {
-        Some(d) => store
-            .due_on_or_before(d)?
-            .into_iter()
-            .filter_map(|(_, r)| store.get_case(&r).transpose())
-            .collect::<Result<_, _>>()?,
-        None => store.list_cases(CaseOrder::Reference)?,
+/// Runs a case request on the store directly, or through the running daemon's control socket
+/// when the daemon holds the store.
+fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let answer = match Store::open(&config.data_dir) {
+        Ok(store) => {
+            let loaded = crate::daemon::load(config_path)?;
+            let workflow =
+                crate::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?;
+            crate::control::handle(&store, &loaded.context, workflow.as_ref(), req)
+        }
+        Err(crate::store::StoreError::Locked { .. }) => {
+            let r = crate::control::call(&crate::control::socket_path(&config.data_dir), req)
+                .map_err(|e| anyhow!("{e}"))?;
+            if r.ok { Ok(r.text) } else { Err(r.text) }
+        }
+        Err(e) => {
+            return Err(anyhow!(e)).with_context(|| {
+                format!(
+                    "cannot open the case store in {}",
+                    config.data_dir.display()
+                )
+            });
+        }
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "reference\tkind\tstate\treceived\tdue\tvalid")?;
-    for c in cases.iter().filter(|c| kind.is_none_or(|k| c.kind == k)) {
-        writeln!(out, "{}", case_line(c))?;
+    match answer {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = out.write_all(text.as_bytes());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => bail!("{e}"),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn case_act(words: &[String]) -> Result<ExitCode> {
@@ -671,56 +687,17 @@ fn case_act(words: &[String]) -> Result<ExitCode> {
         by.context("--by YOUR-ADDRESS is required: every action is audited with who did it")?;
     let mut command_words = vec![action_word];
     command_words.extend(rest.iter().skip(2).cloned());
-    let action = match crate::actions::parse_cli(&command_words).map_err(|e| anyhow!("{e}"))? {
-        crate::actions::Command::Act(a) => a,
-        crate::actions::Command::Help => {
-            println!("{}", crate::actions::help_text());
-            return Ok(ExitCode::SUCCESS);
-        }
-    };
-    let loaded = crate::daemon::load(&config)?;
-    let workflow = crate::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?;
-    let store = open_store(&config)?;
-    let Some(case) = store.get_case(&reference)? else {
-        bail!("no case {reference}");
-    };
-    let resolve = |h: &str| match &workflow {
-        Some(w) => w
-            .routing
-            .member_by_handle(h.trim_start_matches('@'))
-            .map(|m| m.address.clone())
-            .or_else(|| w.routing.member_by_address(h).map(|m| m.address.clone())),
-        None => h.contains('@').then(|| h.to_string()),
-    };
-    let done = crate::actions::apply(
-        &case,
-        &action,
-        &by,
-        &why,
-        Utc::now(),
-        &loaded.context,
-        &resolve,
+    // Check the words here, so a typo is reported before any store is touched.
+    crate::actions::parse_cli(&command_words).map_err(|e| anyhow!("{e}"))?;
+    case_request(
+        &config,
+        &Request::Act {
+            reference,
+            words: command_words,
+            by,
+            why,
+        },
     )
-    .map_err(|e| anyhow!("{e}"))?;
-    let target = crate::store::CaseTarget::Existing(reference.clone());
-    let new = done.case.clone();
-    store.apply(crate::store::Change {
-        case_updates: vec![crate::store::CaseUpdate {
-            case: done.case,
-            expected: Some(case),
-        }],
-        audit: done
-            .audit
-            .into_iter()
-            .map(|event| crate::store::AuditAppend {
-                case: target.clone(),
-                event,
-            })
-            .collect(),
-        ..crate::store::Change::default()
-    })?;
-    println!("{}", case_line(&new));
-    Ok(ExitCode::SUCCESS)
 }
 
 fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<ExitCode> {
@@ -763,28 +740,6 @@ fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<Exit
             out,
             "To: {}\nSubject: {}\n\n{}\n",
             t.manager, r.subject, r.text
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn case_show(config: &Path, reference: &CaseRef) -> Result<ExitCode> {
-    let store = open_store(config)?;
-    let Some(case) = store.get_case(reference)? else {
-        bail!("no case {reference}");
-    };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", serde_json::to_string_pretty(&case)?)?;
-    writeln!(out, "audit trail:")?;
-    for e in store.audit(reference)? {
-        writeln!(
-            out,
-            "  {} {} {} {} ({})",
-            e.at.format("%Y-%m-%d %H:%M:%S"),
-            e.actor,
-            e.action,
-            e.detail,
-            e.why
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -202,6 +202,20 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         let clock = Arc::clone(&clock);
         tracker.spawn(async move { scheduler(wf, store, ctx, clock, wake, cancel).await });
     }
+    {
+        let path = crate::control::socket_path(&config.data_dir);
+        let (store, ctx, wf, cancel) = (
+            store.clone(),
+            Arc::clone(&ctx),
+            workflow.clone(),
+            cancel.clone(),
+        );
+        tracker.spawn(async move {
+            if let Err(e) = crate::control::serve(path.clone(), store, ctx, wf, cancel).await {
+                error!(error = %e, socket = %path.display(), "control socket unavailable: `foi-triage case` needs the daemon stopped");
+            }
+        });
+    }
     if let Some(outbox) = &outbox {
         let outbox = Arc::clone(outbox);
         let cancel = cancel.clone();

@@ -46,6 +46,7 @@ pub mod cli;
 pub mod clock;
 pub mod compose;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod deadline;
 pub mod digest;

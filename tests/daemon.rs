@@ -1152,6 +1152,38 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
     wait_for(Duration::from_secs(30), "the close confirmation", || {
         find_mail(&world, &alice, "Your command").len() == 2
     });
+    // While the daemon holds the store, the command line works through its control socket.
+    let cfg = world.config();
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+            .args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .output()
+            .expect("cli")
+    };
+    let o = cli(&["case", "list"]);
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    assert!(
+        util::stdout(&o).contains(&format!("{reference}\tfoi\tclosed")),
+        "{}",
+        util::stdout(&o)
+    );
+    let alice_addr = world.addr("alice");
+    let o = cli(&[
+        "case",
+        "note",
+        &reference,
+        "checked",
+        "by",
+        "phone",
+        "--by",
+        &alice_addr,
+    ]);
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    let o = cli(&["case", "extend", &reference, "pit", "--by", &alice_addr]);
+    assert_eq!(o.status.code(), Some(2), "a closed case cannot be extended");
+    assert!(util::stderr(&o).contains("closed"), "{}", util::stderr(&o));
     let (status, _) = daemon.stop();
     assert!(status.success());
     assert!(
@@ -1181,7 +1213,12 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
         .filter(|e| e.action == "command_refused")
         .count();
     assert_eq!(refused, 2, "both forged commands refused and audited");
-    for a in ["routed", "assignment_mail_queued", "clock_restarted"] {
+    for a in [
+        "routed",
+        "assignment_mail_queued",
+        "clock_restarted",
+        "note",
+    ] {
         assert!(audit.iter().any(|e| e.action == a), "{a} missing");
     }
 }
