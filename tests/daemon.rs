@@ -1353,3 +1353,44 @@ fn a_repeated_request_is_flagged_for_a_person_never_refused() {
     assert!(audit.iter().any(|e| e.action == "possible_repeat"));
     assert!(second.workflow.fingerprint.is_some());
 }
+
+#[test]
+fn a_response_from_the_shared_mailbox_marks_the_case_responded() {
+    let world = workflow_world("wfs", "");
+    let (req, alice) = (world.who("req"), world.who("alice"));
+    let daemon = world.start();
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    wait_for(Duration::from_secs(30), "the case", || {
+        world.delivered(&alice).len() == 1 && world.delivered(&req).len() == 1
+    });
+    let ack = acks_to(&world, &req).remove(0);
+    // The officer answers from the shared mailbox and keeps a copy in the inbox (Bcc).
+    let response = format!(
+        "From: Example Borough Council <{}@council.example>\r\nTo: <{}>\r\nSubject: Re: {}\r\n\
+         Message-ID: <response-{req}@council.example>\r\n\r\nPlease find the figures attached.\r\n",
+        world.user,
+        world.addr("req"),
+        ack.subject
+    );
+    append_all(world.stack, &world.user, "INBOX", &[response.into_bytes()]);
+    wait_for(Duration::from_secs(30), "the copy to be filed", || {
+        world.delivered(&world.user).is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].state, foi_triage::case::CaseState::Responded);
+    assert!(cases[0].workflow.responded_at.is_some());
+    assert_eq!(
+        world.delivered(&req).len(),
+        1,
+        "our own response gets no receipt"
+    );
+}
