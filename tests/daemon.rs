@@ -990,13 +990,13 @@ fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
 }
 
 /// A world with the case workflow on: one team whose members are users on the stack.
-fn workflow_world(base: &str, extra: &str) -> World {
+fn workflow_world(base: &str, digests: bool) -> World {
     let w = World::new(
         stack(),
         base,
         &format!(
             "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"reply-secret\"\n\
-             [workflow.digests]\ndaily = false\nweekly = false\n{extra}"
+             [workflow.digests]\ndaily = {digests}\nweekly = false\n"
         ),
     );
     let (alice, manager) = (w.addr("alice"), w.addr("manager"));
@@ -1040,7 +1040,7 @@ fn header<'a>(m: &'a foi_triage::message::Message, name: &str) -> Option<&'a str
 
 #[test]
 fn a_case_life_by_email_assignment_commands_answer_and_close() {
-    let world = workflow_world("wfl", "");
+    let world = workflow_world("wfl", false);
     let (req, alice, manager) = (world.who("req"), world.who("alice"), world.who("manager"));
     append_all(
         world.stack,
@@ -1244,7 +1244,7 @@ fn working_days_after(from: chrono::NaiveDate, n: u32) -> chrono::NaiveDate {
 
 #[test]
 fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late() {
-    let world = workflow_world("wfc", "");
+    let world = workflow_world("wfc", false);
     let (alice, manager) = (world.who("alice"), world.who("manager"));
     append_all(
         world.stack,
@@ -1317,7 +1317,7 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
 
 #[test]
 fn a_repeated_request_is_flagged_for_a_person_never_refused() {
-    let world = workflow_world("wfr", "");
+    let world = workflow_world("wfr", false);
     let (req, alice) = (world.who("req"), world.who("alice"));
     let daemon = world.start();
     append_all(
@@ -1356,7 +1356,7 @@ fn a_repeated_request_is_flagged_for_a_person_never_refused() {
 
 #[test]
 fn a_response_from_the_shared_mailbox_marks_the_case_responded() {
-    let world = workflow_world("wfs", "");
+    let world = workflow_world("wfs", false);
     let (req, alice) = (world.who("req"), world.who("alice"));
     let daemon = world.start();
     append_all(
@@ -1392,5 +1392,64 @@ fn a_response_from_the_shared_mailbox_marks_the_case_responded() {
         world.delivered(&req).len(),
         1,
         "our own response gets no receipt"
+    );
+}
+
+#[test]
+fn the_managers_digest_lists_the_case_without_the_request_text() {
+    let world = workflow_world("wfd", true);
+    let (alice, manager) = (world.who("alice"), world.who("manager"));
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    // On the real clock a digest may or may not be due now; the one that counts is the next
+    // working morning's.
+    let daemon = world.start();
+    wait_for(Duration::from_secs(30), "the assignment", || {
+        world.delivered(&alice).len() == 1
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (reference, received) = {
+        let (_, cases) = world.cases();
+        (
+            cases[0].reference.to_string(),
+            cases[0].received_at.date_naive(),
+        )
+    };
+    let morning = working_days_after(received, 1);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+        .args(["run", "--config"])
+        .arg(world.config())
+        .env("FOI_TRIAGE_FAKE_NOW", format!("{morning}T09:30:00Z"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("daemon");
+    let start = Instant::now();
+    let listed = |w: &World| {
+        find_mail(w, &manager, "")
+            .into_iter()
+            .find(|(_, m)| m.body_text.contains(&reference))
+    };
+    while listed(&world).is_none() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+    let (_, d) = listed(&world).expect("a digest listing the case reached the manager");
+    assert!(
+        !d.body_text.contains("Mill Lane"),
+        "request text in the digest"
+    );
+    assert!(
+        !d.body_text.contains("Pat Requester"),
+        "requester's name in the digest"
     );
 }
