@@ -102,6 +102,9 @@ pub struct MailboxConfig {
     pub folders: BTreeMap<Kind, String>,
     /// Folder for mail that could not be processed.
     pub quarantine: String,
+    /// The shared mailbox's Sent folder, watched (read only) for responses to requesters: a
+    /// message with a case reference in its subject marks the case responded. `None`: not watched.
+    pub sent_folder: Option<String>,
 }
 
 /// When acknowledgements go out.
@@ -580,6 +583,7 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
             "poll_seconds",
             "folders",
             "quarantine_folder",
+            "sent_folder",
         ],
     );
     let (host, port, sec) = read_endpoint(r, &it, "imap", [993, 143, 143]);
@@ -676,6 +680,7 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
         idle,
         folders,
         quarantine,
+        sent_folder: r.string(&it, "imap", "sent_folder", false),
     }
 }
 

@@ -193,6 +193,11 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         let name = mailbox.mailbox.clone();
         tracker.spawn(async move { ingest.run(server, name, mailbox.idle, cancel).await });
     }
+    if let (Some(_), Some(sent)) = (&workflow, mailbox.sent_folder.clone()) {
+        let ingest = Arc::clone(&ingest);
+        let (server, ctx, cancel) = (mailbox.server.clone(), Arc::clone(&ctx), cancel.clone());
+        tracker.spawn(async move { ingest.watch_sent(server, sent, ctx, cancel).await });
+    }
     if let Some(wf) = &workflow {
         let wf = Arc::clone(wf);
         let store = store.clone();

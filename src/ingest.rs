@@ -628,6 +628,85 @@ impl Ingest {
     }
 }
 
+impl Ingest {
+    /// Watches the Sent folder (read only: nothing is moved or flagged) for responses to
+    /// requesters: each new message whose subject carries a case reference marks that case
+    /// responded (audited). Its own cursor (`sent:FOLDER`) makes each message count once.
+    pub async fn watch_sent(
+        &self,
+        settings: ImapSettings,
+        folder: String,
+        ctx: SharedContext,
+        cancel: CancellationToken,
+    ) {
+        let Some(wf) = self.workflow.clone() else {
+            return;
+        };
+        let key = format!("sent:{folder}");
+        let mut failures: u32 = 0;
+        while !cancel.is_cancelled() {
+            let result: Result<(), IngestError> = async {
+                let mut client = ImapClient::connect(&settings).await?;
+                let state = client.select(&folder).await?;
+                failures = 0;
+                info!(folder, "watching the Sent folder for responses");
+                let mut next = match self.store.cursor(&key)? {
+                    Some(c) if c.uidvalidity == state.uidvalidity => c.last_uid.saturating_add(1),
+                    // First run (or a renumbered folder): only what is sent from now on counts.
+                    _ => state.uid_next,
+                };
+                loop {
+                    let uids = client.uids_from(next).await?;
+                    for f in client.fetch_many(&uids).await? {
+                        let msg = crate::parse::parse(&f.raw);
+                        let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
+                        let now = self.clock.now();
+                        let mut change = crate::store::Change::default();
+                        for r in crate::followup::references_in(&msg.subject, &context.prefixes) {
+                            if let Ok(r) = r.parse::<CaseRef>()
+                                && let Some(case) = self.store.get_case(&r)?
+                                && msg
+                                    .to
+                                    .iter()
+                                    .any(|a| a.email.eq_ignore_ascii_case(&case.requester.email))
+                                && let Some(c) = wf.responded(&context, &case, now)
+                            {
+                                info!(case = %r, "response seen in the Sent folder");
+                                change = c;
+                                break;
+                            }
+                        }
+                        change.cursor = Some(crate::store::CursorUpdate {
+                            mailbox: key.clone(),
+                            cursor: crate::store::Cursor {
+                                uidvalidity: state.uidvalidity,
+                                last_uid: f.uid,
+                            },
+                        });
+                        self.store.apply_async(change).await?;
+                        next = f.uid.saturating_add(1);
+                    }
+                    if client.idle(IDLE_RECHECK, &cancel).await?
+                        == crate::mail::imap::IdleOutcome::Cancelled
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+            .await;
+            if let Err(e) = result {
+                failures = failures.saturating_add(1);
+                let pause = backoff(failures, jitter_seed());
+                error!(error = %e, folder, retry_in_ms = pause.as_millis() as u64, "Sent folder watch failed");
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
+}
+
 fn log_disposition(d: &Disposition, size: usize) {
     match d {
         Disposition::Recorded {

@@ -1453,3 +1453,58 @@ fn the_managers_digest_lists_the_case_without_the_request_text() {
         "requester's name in the digest"
     );
 }
+
+#[test]
+fn a_response_in_the_sent_folder_marks_the_case_responded() {
+    let world = workflow_world("wft", false);
+    let cfg = std::fs::read_to_string(world.config()).expect("config");
+    std::fs::write(
+        world.config(),
+        cfg.replace(
+            "mailbox = \"INBOX\"",
+            "mailbox = \"INBOX\"\nsent_folder = \"Sent\"",
+        ),
+    )
+    .expect("config");
+    let req = world.who("req");
+    // The Sent folder exists before the daemon looks at it.
+    append_all(
+        world.stack,
+        &world.user,
+        "Sent",
+        &[b"Subject: older\r\n\r\nx\r\n".to_vec()],
+    );
+    let daemon = world.start();
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "the case and the Sent watch",
+        || {
+            world.delivered(&req).len() == 1
+                && world.log_text().contains("watching the Sent folder")
+        },
+    );
+    let ack = acks_to(&world, &req).remove(0);
+    let response = format!(
+        "From: <{}@council.example>\r\nTo: <{}>\r\nSubject: Re: {}\r\n\
+         Message-ID: <sent-{req}@council.example>\r\n\r\nThe figures are attached.\r\n",
+        world.user,
+        world.addr("req"),
+        ack.subject
+    );
+    append_all(world.stack, &world.user, "Sent", &[response.into_bytes()]);
+    wait_for(Duration::from_secs(30), "the response to be seen", || {
+        world
+            .log_text()
+            .contains("response seen in the Sent folder")
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, cases) = world.cases();
+    assert_eq!(cases[0].state, foi_triage::case::CaseState::Responded);
+}
