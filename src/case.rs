@@ -430,6 +430,10 @@ pub struct Workflow {
     /// Things a human should look at: possible repeat, vexatious. Never acted on automatically.
     #[serde(default)]
     pub flags: Vec<Flag>,
+    /// Created by `foi-triage import` (historical mail): never routed or mailed about
+    /// automatically, so an import does not flood staff with assignment emails.
+    #[serde(default)]
+    pub imported: bool,
     /// Repeat-detection summary of the request's text (never the text itself).
     #[serde(default)]
     pub fingerprint: Option<crate::repeat::Fingerprint>,

@@ -641,7 +641,7 @@ impl Workflow {
         let mut changes = Vec::new();
         for c in cases
             .iter()
-            .filter(|c| c.team.is_none() && !c.state.is_finished())
+            .filter(|c| c.team.is_none() && !c.state.is_finished() && !c.workflow.imported)
         {
             let body = c
                 .content_hashes

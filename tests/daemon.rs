@@ -810,6 +810,10 @@ fn import_creates_cases_without_sending_anything_and_twice_is_once() {
     }
     let (store, cases) = world.cases();
     assert_eq!(cases.len(), 25);
+    assert!(
+        cases.iter().all(|c| c.workflow.imported),
+        "marked as imported"
+    );
     let audit = store.audit(&cases[0].reference).expect("audit");
     assert!(
         audit
@@ -1507,4 +1511,37 @@ fn a_response_in_the_sent_folder_marks_the_case_responded() {
     assert!(status.success());
     let (_, cases) = world.cases();
     assert_eq!(cases[0].state, foi_triage::case::CaseState::Responded);
+}
+
+#[test]
+fn imported_cases_are_not_routed_or_mailed_when_the_daemon_starts() {
+    let world = workflow_world("wfi", false);
+    let batch: Vec<Vec<u8>> = (0..3)
+        .map(|i| foi_request(&world.addr(&format!("r{i}")), i))
+        .collect();
+    append_all(world.stack, &world.user, "Archive", &batch);
+    let out = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+        .args(["import", "--mailbox", "Archive", "--config"])
+        .arg(world.config())
+        .output()
+        .expect("import");
+    assert!(out.status.success(), "{}", util::stderr(&out));
+    let daemon = world.start();
+    wait_for(Duration::from_secs(20), "startup", || {
+        world.log_text().contains("connected")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    assert!(
+        world.delivered(&world.who("alice")).is_empty(),
+        "no assignment mail for imported cases"
+    );
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), 3);
+    assert!(
+        cases
+            .iter()
+            .all(|c| c.team.is_none() && c.workflow.imported)
+    );
 }

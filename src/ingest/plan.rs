@@ -331,7 +331,10 @@ fn plan_new_case(
             .unwrap_or_default(),
         due: outcome.due(),
         clock_events,
-        workflow: Default::default(),
+        workflow: crate::case::Workflow {
+            imported: settings.mode == Mode::Import,
+            ..Default::default()
+        },
         assignee: None,
         team: None,
         created_at: now,
