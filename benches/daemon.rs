@@ -11,7 +11,7 @@
 //! measurement so the bench cannot rot. Figures are printed, not asserted: targets live here, not
 //! in timed tests.
 
-use foi_triage::mail::imap::{ImapAuth, ImapClient, ImapSettings, ImapTimeouts, Security};
+use foi_triage::mail::imap::{ImapClient, ImapSettings};
 use foi_triage::mail::test_stack::{self, Stack};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,26 +84,11 @@ fn request(from: &str, n: usize) -> Vec<u8> {
 }
 
 fn delivered(stack: &Stack, user: &str) -> usize {
-    let root = Path::new(&stack.var("MAILSTACK_MAILDIR")).join(user);
-    ["new", "cur"]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
-        .map(|rd| rd.count())
-        .sum()
+    stack.delivered(user).len()
 }
 
 fn settings(stack: &Stack, user: &str) -> ImapSettings {
-    ImapSettings {
-        host: "localhost".into(),
-        port: stack.port("MAILSTACK_IMAPS_PORT"),
-        security: Security::Tls,
-        ca_file: Some(PathBuf::from(stack.var("MAILSTACK_CA"))),
-        auth: ImapAuth::Login {
-            username: user.into(),
-            password: "secret".into(),
-        },
-        timeouts: ImapTimeouts::default(),
-    }
+    stack.imap_settings(user)
 }
 
 struct Daemon(Child);

@@ -202,6 +202,22 @@ pub struct Done {
     pub audit: Vec<AuditEvent>,
 }
 
+impl Done {
+    /// The store change recording this action on `original` (the copy it was applied to, which
+    /// the store checks is still current).
+    pub fn into_change(self, original: &Case) -> crate::store::Change {
+        let target = crate::store::CaseTarget::Existing(original.reference.clone());
+        crate::store::Change {
+            case_updates: vec![crate::store::CaseUpdate {
+                case: self.case,
+                expected: Some(original.clone()),
+            }],
+            audit: crate::store::AuditAppend::all(&target, self.audit),
+            ..crate::store::Change::default()
+        }
+    }
+}
+
 /// Why an action was refused. Every message names the case and says what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {

@@ -531,6 +531,35 @@ pub struct AuditEvent {
     pub why: String,
 }
 
+impl AuditEvent {
+    /// An event by `actor` (a staff address, or [`SYSTEM_ACTOR`]).
+    pub fn new(
+        at: DateTime<Utc>,
+        actor: &str,
+        action: &str,
+        detail: serde_json::Value,
+        why: String,
+    ) -> AuditEvent {
+        AuditEvent {
+            at,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            detail,
+            why,
+        }
+    }
+
+    /// An event by the daemon itself.
+    pub fn system(
+        at: DateTime<Utc>,
+        action: &str,
+        detail: serde_json::Value,
+        why: String,
+    ) -> AuditEvent {
+        AuditEvent::new(at, SYSTEM_ACTOR, action, detail, why)
+    }
+}
+
 /// The actor name used for everything the daemon does on its own.
 pub const SYSTEM_ACTOR: &str = "system";
 

@@ -11,7 +11,7 @@
 use crate::actions;
 use crate::case::{Case, CaseRef};
 use crate::kind::Kind;
-use crate::store::{AuditAppend, CaseOrder, CaseTarget, CaseUpdate, Change, Store};
+use crate::store::{CaseOrder, Store};
 use crate::triage::Context;
 use crate::workflow::Workflow;
 use chrono::{NaiveDate, Utc};
@@ -149,35 +149,15 @@ pub fn handle(
                 .get_case(reference)
                 .map_err(e)?
                 .ok_or_else(|| format!("no case {reference}"))?;
+            // Without a routing file, only full addresses can be assigned.
             let resolve = |h: &str| match workflow {
-                Some(w) => w
-                    .routing
-                    .member_by_handle(h.trim_start_matches('@'))
-                    .map(|m| m.address.clone())
-                    .or_else(|| w.routing.member_by_address(h).map(|m| m.address.clone())),
+                Some(w) => w.resolve(h),
                 None => h.contains('@').then(|| h.to_string()),
             };
             let done = actions::apply(&case, &action, by, why, Utc::now(), ctx, &resolve)
                 .map_err(|x| x.to_string())?;
-            let target = CaseTarget::Existing(reference.clone());
             let line = case_line(&done.case);
-            store
-                .apply(Change {
-                    case_updates: vec![CaseUpdate {
-                        case: done.case,
-                        expected: Some(case),
-                    }],
-                    audit: done
-                        .audit
-                        .into_iter()
-                        .map(|event| AuditAppend {
-                            case: target.clone(),
-                            event,
-                        })
-                        .collect(),
-                    ..Change::default()
-                })
-                .map_err(e)?;
+            store.apply(done.into_change(&case)).map_err(e)?;
             Ok(format!("{line}\n"))
         }
     }

@@ -295,10 +295,11 @@ impl Ingest {
         let store = self.store.clone();
         // Parsing and attachment extraction are CPU-bound (bounded, but a PDF can take a while):
         // keep them off the async workers.
+        let content_hash = hash.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let mut outcome =
                 triage::triage(&ctx, &raw, Some(internal_date), &StoreThreads(&store));
-            outcome.message.content_hash = hash;
+            outcome.message.content_hash = content_hash;
             (ctx, outcome)
         })
         .await;
@@ -307,10 +308,7 @@ impl Ingest {
             Err(e) => {
                 // A panic in the pipeline: a bug, but this message must not stop the mailbox.
                 let why = format!("the pipeline failed on this message: {e}");
-                let hash = dedupe_hash(&fetched.raw);
-                self.commit(plan::plan_quarantine(None, &hash, &why, &position, now))
-                    .await?;
-                return Ok((Disposition::Quarantined(why), self.quarantine.clone()));
+                return self.quarantine(None, &hash, why, &position, now).await;
             }
         };
         let mut facts = Facts::default();
@@ -362,16 +360,10 @@ impl Ingest {
         let p = match planned {
             Ok(p) => p,
             Err(e) => {
-                let why = e.to_string();
-                self.commit(plan::plan_quarantine(
-                    outcome.message.message_id.clone(),
-                    &outcome.message.content_hash,
-                    &why,
-                    &position,
-                    now,
-                ))
-                .await?;
-                return Ok((Disposition::Quarantined(why), self.quarantine.clone()));
+                let id = outcome.message.message_id.clone();
+                return self
+                    .quarantine(id, &hash, e.to_string(), &position, now)
+                    .await;
             }
         };
         let folder = self.folder_for(Some(p.file_as));
@@ -397,11 +389,11 @@ impl Ingest {
                 if let (Some(wf), Some(r)) = (&self.workflow, &case)
                     && let Some(stored) = self.store.get_case(r)?
                 {
-                    let from_us = outcome.message.from.as_ref().is_some_and(|a| {
-                        self.settings
-                            .own_addresses
-                            .contains(&a.email.to_ascii_lowercase())
-                    });
+                    let from_us = outcome
+                        .message
+                        .from
+                        .as_ref()
+                        .is_some_and(|a| self.settings.is_own(&a.email));
                     match &action {
                         Action::NewCase(_) => {
                             let change = wf.assign(
@@ -425,18 +417,26 @@ impl Ingest {
             }
             Err(e @ (StoreError::InvalidChange { .. } | StoreError::DuplicateHash { .. })) => {
                 let why = format!("the store refused the change: {e}");
-                self.commit(plan::plan_quarantine(
-                    outcome.message.message_id.clone(),
-                    &outcome.message.content_hash,
-                    &why,
-                    &position,
-                    now,
-                ))
-                .await?;
-                Ok((Disposition::Quarantined(why), self.quarantine.clone()))
+                let id = outcome.message.message_id.clone();
+                self.quarantine(id, &hash, why, &position, now).await
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Records a message that cannot be processed (its `seen` record and the cursor) and names
+    /// the quarantine folder to file it into.
+    async fn quarantine(
+        &self,
+        message_id: Option<String>,
+        hash: &str,
+        why: String,
+        position: &Position,
+        now: DateTime<Utc>,
+    ) -> Result<(Disposition, String), IngestError> {
+        self.commit(plan::plan_quarantine(message_id, hash, &why, position, now))
+            .await?;
+        Ok((Disposition::Quarantined(why), self.quarantine.clone()))
     }
 
     async fn commit(

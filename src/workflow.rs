@@ -54,22 +54,6 @@ impl std::fmt::Debug for Workflow {
     }
 }
 
-fn event(
-    now: DateTime<Utc>,
-    actor: &str,
-    action: &str,
-    detail: serde_json::Value,
-    why: String,
-) -> AuditEvent {
-    AuditEvent {
-        at: now,
-        actor: actor.to_string(),
-        action: action.to_string(),
-        detail,
-        why,
-    }
-}
-
 fn mail_row(case: Option<&CaseRef>, mail: PreparedMail, now: DateTime<Utc>) -> NewOutboxRow {
     let recipient = mail.to.first().cloned();
     NewOutboxRow {
@@ -140,7 +124,9 @@ impl Workflow {
         actions::reply_address(&self.shared_address, reference, &self.secret).ok()
     }
 
-    fn resolve(&self, handle: &str) -> Option<String> {
+    /// A staff handle (`alice`, `@alice`) or staff address, resolved to the address on the
+    /// routing file; `None` for anyone not on it.
+    pub fn resolve(&self, handle: &str) -> Option<String> {
         let h = handle.trim().trim_start_matches('@');
         self.routing
             .member_by_handle(h)
@@ -194,9 +180,8 @@ impl Workflow {
         for r in repeats {
             change.audit.push(AuditAppend {
                 case: target.clone(),
-                event: event(
+                event: AuditEvent::system(
                     now,
-                    SYSTEM_ACTOR,
                     "possible_repeat",
                     json!({"of": r.reference, "score": r.score, "reasons": r.reasons}),
                     format!("{} (for a person to judge; nothing was refused)", r.why),
@@ -205,9 +190,7 @@ impl Workflow {
         }
         change.audit.push(AuditAppend {
             case: target.clone(),
-            event: event(
-                now,
-                SYSTEM_ACTOR,
+            event: AuditEvent::system(now,
                 "routed",
                 json!({"team": d.team, "assignee": d.assignee, "rule": d.rule, "also_matched": d.also_matched}),
                 d.why.clone(),
@@ -254,9 +237,8 @@ impl Workflow {
                 .push(mail_row(Some(&case.reference), mail, now));
             change.audit.push(AuditAppend {
                 case: target,
-                event: event(
+                event: AuditEvent::system(
                     now,
-                    SYSTEM_ACTOR,
                     "assignment_mail_queued",
                     json!({"team": d.team, "assignee": d.assignee}),
                     "assignment email queued".into(),
@@ -430,7 +412,7 @@ impl Workflow {
             tracing::warn!(case = %case.reference, why, "staff command refused");
             change.audit.push(AuditAppend {
                 case: target,
-                event: event(
+                event: AuditEvent::new(
                     now,
                     sender,
                     "command_refused",
@@ -479,13 +461,7 @@ impl Workflow {
                 expected: Some(case.clone()),
             });
         }
-        change.audit = audit
-            .into_iter()
-            .map(|event| AuditAppend {
-                case: target.clone(),
-                event,
-            })
-            .collect();
+        change.audit = AuditAppend::all(&target, audit);
         for text in requester_letters {
             let job = AckJob {
                 template: "need_more_info".into(),
@@ -553,22 +529,7 @@ impl Workflow {
             &none,
         )
         .ok()?;
-        let target = CaseTarget::Existing(case.reference.clone());
-        Some(Change {
-            case_updates: vec![CaseUpdate {
-                case: done.case,
-                expected: Some(case.clone()),
-            }],
-            audit: done
-                .audit
-                .into_iter()
-                .map(|event| AuditAppend {
-                    case: target.clone(),
-                    event,
-                })
-                .collect(),
-            ..Change::default()
-        })
+        Some(done.into_change(case))
     }
 
     /// The digest for one team at `now`, rendered (what the scheduler mails to the manager and
@@ -702,9 +663,8 @@ impl Workflow {
             if to.is_empty() {
                 change.audit.push(AuditAppend {
                     case: target,
-                    event: event(
+                    event: AuditEvent::system(
                         now,
-                        SYSTEM_ACTOR,
                         "chaser_skipped",
                         json!({"slot": ch.slot.to_string()}),
                         "no assignee and no team manager to chase".into(),
@@ -734,7 +694,7 @@ impl Workflow {
             change.outbox_new.push(mail_row(Some(&ch.case), mail, now));
             change.audit.push(AuditAppend {
                 case: target,
-                event: event(now, SYSTEM_ACTOR, "chaser_queued", json!({"slot": ch.slot.to_string(), "due": ch.due, "to": to, "cc": cc, "overdue_working_days": ch.overdue_working_days}), format!("chaser {} for the due date {}", ch.slot, ch.due)),
+                event: AuditEvent::system(now, "chaser_queued", json!({"slot": ch.slot.to_string(), "due": ch.due, "to": to, "cc": cc, "overdue_working_days": ch.overdue_working_days}), format!("chaser {} for the due date {}", ch.slot, ch.due)),
             });
             changes.push(change);
         }

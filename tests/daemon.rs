@@ -8,7 +8,7 @@
 use foi_triage::case::Case;
 use foi_triage::compose::date_in_words;
 use foi_triage::kind::Kind;
-use foi_triage::mail::imap::{ImapAuth, ImapClient, ImapSettings, ImapTimeouts, Security};
+use foi_triage::mail::imap::{ImapClient, ImapSettings};
 use foi_triage::mail::test_stack::{self, Stack};
 use foi_triage::store::{CaseOrder, Store};
 use std::collections::BTreeMap;
@@ -120,23 +120,29 @@ retry_max_seconds = 2
     }
 
     fn start(&self) -> Daemon {
+        self.start_at(None)
+    }
+
+    /// Starts the daemon, its scheduler's clock moved to `fake_now` (RFC 3339) when given.
+    fn start_at(&self, fake_now: Option<&str>) -> Daemon {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log())
             .expect("open log");
-        let child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
-            .args(["--log-format", "json", "run", "--config"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_foi-triage"));
+        cmd.args(["--log-format", "json", "run", "--config"])
             .arg(self.config())
             .env(
                 "RUST_LOG",
                 std::env::var("FOI_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start daemon");
-        Daemon(Some(child))
+            .stderr(log);
+        if let Some(t) = fake_now {
+            cmd.env("FOI_TRIAGE_FAKE_NOW", t);
+        }
+        Daemon(Some(cmd.spawn().expect("start daemon")))
     }
 
     /// The store, read after the daemon stopped (it holds sled's lock while running).
@@ -152,20 +158,8 @@ retry_max_seconds = 2
 
     /// Messages delivered to `user`'s INBOX (new and cur), straight from the Maildir.
     fn delivered(&self, user: &str) -> Vec<PathBuf> {
-        maildir_messages(self.stack, user)
+        self.stack.delivered(user)
     }
-}
-
-fn maildir_messages(stack: &Stack, user: &str) -> Vec<PathBuf> {
-    let root = Path::new(&stack.var("MAILSTACK_MAILDIR")).join(user.to_ascii_lowercase());
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        if let Ok(rd) = std::fs::read_dir(root.join(sub)) {
-            out.extend(rd.flatten().map(|e| e.path()));
-        }
-    }
-    out.sort();
-    out
 }
 
 /// A running daemon process; killed if the test ends without stopping it.
@@ -225,17 +219,7 @@ impl Drop for Daemon {
 }
 
 fn imap_settings(stack: &Stack, user: &str) -> ImapSettings {
-    ImapSettings {
-        host: "localhost".into(),
-        port: stack.port("MAILSTACK_IMAPS_PORT"),
-        security: Security::Tls,
-        ca_file: Some(PathBuf::from(stack.var("MAILSTACK_CA"))),
-        auth: ImapAuth::Login {
-            username: user.into(),
-            password: "secret".into(),
-        },
-        timeouts: ImapTimeouts::default(),
-    }
+    stack.imap_settings(user)
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -1274,21 +1258,13 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
     };
     let at = |d: chrono::NaiveDate| format!("{d}T11:00:00Z");
     let run_at = |when: String| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
-            .args(["--log-format", "json", "run", "--config"])
-            .arg(world.config())
-            .env("FOI_TRIAGE_FAKE_NOW", &when)
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .open(world.log())
-                    .expect("log"),
-            )
-            .spawn()
-            .expect("daemon");
+        let mut d = world.start_at(Some(&when));
         std::thread::sleep(Duration::from_secs(3));
-        let d = Daemon(child.try_wait().expect("wait").is_none().then_some(child));
+        assert!(
+            d.is_running(),
+            "daemon at {when} died:\n{}",
+            world.log_text()
+        );
         let (status, _) = d.stop();
         assert!(status.success(), "daemon at {when}");
     };
@@ -1425,14 +1401,7 @@ fn the_managers_digest_lists_the_case_without_the_request_text() {
         )
     };
     let morning = working_days_after(received, 1);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
-        .args(["run", "--config"])
-        .arg(world.config())
-        .env("FOI_TRIAGE_FAKE_NOW", format!("{morning}T09:30:00Z"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("daemon");
+    let daemon = world.start_at(Some(&format!("{morning}T09:30:00Z")));
     let start = Instant::now();
     let listed = |w: &World| {
         find_mail(w, &manager, "")
@@ -1442,11 +1411,8 @@ fn the_managers_digest_lists_the_case_without_the_request_text() {
     while listed(&world).is_none() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let _ = child.wait();
+    let (status, _) = daemon.stop();
+    assert!(status.success());
     let (_, d) = listed(&world).expect("a digest listing the case reached the manager");
     assert!(
         !d.body_text.contains("Mill Lane"),

@@ -18,7 +18,7 @@
 //! - Acknowledgements to one address are limited per 24 hours; a suppressed one is audited.
 //! - Historical import ([`Mode::Import`]) creates the same cases but never queues mail.
 
-use crate::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState, SYSTEM_ACTOR};
+use crate::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState};
 use crate::compose::ack_template_for;
 use crate::config::AckPolicy;
 use crate::deadline::{self, ClockEvent, ClockInput};
@@ -59,7 +59,8 @@ pub struct Settings {
 }
 
 impl Settings {
-    fn is_own(&self, email: &str) -> bool {
+    /// Whether `email` is one of our own addresses (any letter case).
+    pub fn is_own(&self, email: &str) -> bool {
         let e = email.trim().to_ascii_lowercase();
         self.own_addresses.contains(&e)
     }
@@ -166,13 +167,7 @@ pub fn plan(
     } else {
         plan_new_case(settings, outcome, facts, now)?
     };
-    p.change.cursor = Some(CursorUpdate {
-        mailbox: position.mailbox.clone(),
-        cursor: crate::store::Cursor {
-            uidvalidity: position.uidvalidity,
-            last_uid: position.uid,
-        },
-    });
+    p.change.cursor = plan_duplicate(position).cursor;
     Ok(p)
 }
 
@@ -236,16 +231,6 @@ fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Pla
         action: Action::Ignored { kind, why },
         file_as: kind,
         queues_mail: false,
-    }
-}
-
-fn event(now: DateTime<Utc>, action: &str, detail: serde_json::Value, why: String) -> AuditEvent {
-    AuditEvent {
-        at: now,
-        actor: SYSTEM_ACTOR.to_string(),
-        action: action.to_string(),
-        detail,
-        why,
     }
 }
 
@@ -342,7 +327,7 @@ fn plan_new_case(
     };
 
     let mut audit = vec![
-        event(
+        AuditEvent::system(
             now,
             "received",
             json!({
@@ -357,7 +342,7 @@ fn plan_new_case(
             }),
             "new message in the shared mailbox".into(),
         ),
-        event(
+        AuditEvent::system(
             now,
             "classified",
             json!({
@@ -369,7 +354,7 @@ fn plan_new_case(
         ),
     ];
     if let Some(v) = &outcome.validity {
-        audit.push(event(
+        audit.push(AuditEvent::system(
             now,
             "validated",
             json!({"valid": v.valid, "missing": draft.missing, "name_found": v.name.is_some()}),
@@ -431,13 +416,7 @@ fn plan_new_case(
         }
         None => false,
     };
-    change.audit = audit
-        .into_iter()
-        .map(|event| AuditAppend {
-            case: CaseTarget::New,
-            event,
-        })
-        .collect();
+    change.audit = AuditAppend::all(&CaseTarget::New, audit);
     Ok(Plan {
         change,
         action: Action::NewCase(kind),
@@ -449,31 +428,31 @@ fn plan_new_case(
 /// The audit event for the clock of a new request.
 fn clock_audit(outcome: &Outcome, now: DateTime<Utc>) -> AuditEvent {
     match &outcome.deadline {
-        Some(Deadline::Computed { due, outcome: o }) => event(
+        Some(Deadline::Computed { due, outcome: o }) => AuditEvent::system(
             now,
             "due_computed",
             json!({"due": due, "regime": o.regime.to_string(), "received": o.received}),
             o.explanation.join(" "),
         ),
-        Some(Deadline::NotStarted) => event(
+        Some(Deadline::NotStarted) => AuditEvent::system(
             now,
             "clock_not_started",
             serde_json::Value::Null,
             "the request is not yet valid: the clock starts when the missing items arrive".into(),
         ),
-        Some(Deadline::NoReceiptTime) => event(
+        Some(Deadline::NoReceiptTime) => AuditEvent::system(
             now,
             "clock_not_started",
             serde_json::Value::Null,
             "no time of receipt could be read from the message; an officer must set it".into(),
         ),
-        Some(Deadline::Error { message }) => event(
+        Some(Deadline::Error { message }) => AuditEvent::system(
             now,
             "clock_error",
             json!({"error": message}),
             "the due date could not be computed; an officer must set it".into(),
         ),
-        None => event(
+        None => AuditEvent::system(
             now,
             "no_clock",
             serde_json::Value::Null,
@@ -510,7 +489,7 @@ fn queue_ack(
         None
     };
     if let Some(why) = suppressed {
-        audit.push(event(
+        audit.push(AuditEvent::system(
             now,
             "acknowledgement_suppressed",
             json!({"template": job.template, "to": job.to}),
@@ -522,8 +501,7 @@ fn queue_ack(
         .new_row(target, now)
         .map_err(|e| PlanError::Payload(e.to_string()))?;
     change.outbox_new.push(row);
-    audit.push(event(
-        now,
+    audit.push(AuditEvent::system(now,
         "acknowledgement_queued",
         json!({"template": job.template, "to": job.to, "message_id": job.message_id, "due": job.due}),
         "queued for sending".into(),
@@ -555,7 +533,7 @@ fn plan_followup(
     }
     updated.updated_at = now;
     let target = CaseTarget::Existing(case.reference.clone());
-    let mut audit = vec![event(
+    let mut audit = vec![AuditEvent::system(
         now,
         "followup",
         json!({
@@ -605,8 +583,7 @@ fn plan_followup(
         match result {
             Some(Ok(o)) => {
                 updated.due = o.due();
-                audit.push(event(
-                    now,
+                audit.push(AuditEvent::system(now,
                     "clock_restarted",
                     json!({"event": answer.name(), "old_due": old_due, "due": updated.due, "regime": regime.map(|r| r.to_string())}),
                     format!(
@@ -620,8 +597,7 @@ fn plan_followup(
                 }
             }
             Some(Err(e)) => {
-                audit.push(event(
-                    now,
+                audit.push(AuditEvent::system(now,
                     "clock_error",
                     json!({"event": answer.name(), "error": e.to_string()}),
                     "the requester replied but the new due date could not be computed; an officer must set it".into(),
@@ -664,13 +640,7 @@ fn plan_followup(
             now,
         )?
     };
-    change.audit = audit
-        .into_iter()
-        .map(|event| AuditAppend {
-            case: target.clone(),
-            event,
-        })
-        .collect();
+    change.audit = AuditAppend::all(&target, audit);
     Ok(Plan {
         change,
         action: Action::FollowUp(case.reference.clone()),

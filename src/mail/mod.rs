@@ -38,6 +38,35 @@ pub mod test_stack {
                 .parse()
                 .unwrap_or_else(|e| panic!("{key} in {}/env: {e}", self.dir))
         }
+
+        /// IMAPS as `user` (password "secret"), trusting only the stack's test CA.
+        pub fn imap_settings(&self, user: &str) -> crate::mail::imap::ImapSettings {
+            use crate::mail::imap::{ImapAuth, ImapSettings, ImapTimeouts, Security};
+            ImapSettings {
+                host: "localhost".into(),
+                port: self.port("MAILSTACK_IMAPS_PORT"),
+                security: Security::Tls,
+                ca_file: Some(self.var("MAILSTACK_CA").into()),
+                auth: ImapAuth::Login {
+                    username: user.into(),
+                    password: "secret".into(),
+                },
+                timeouts: ImapTimeouts::default(),
+            }
+        }
+
+        /// The messages delivered to `user`'s INBOX (new and cur), straight from the Maildir,
+        /// sorted by path.
+        pub fn delivered(&self, user: &str) -> Vec<std::path::PathBuf> {
+            let root = Path::new(&self.var("MAILSTACK_MAILDIR")).join(user.to_ascii_lowercase());
+            let mut out: Vec<_> = ["new", "cur"]
+                .iter()
+                .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
+                .flat_map(|rd| rd.flatten().map(|e| e.path()))
+                .collect();
+            out.sort();
+            out
+        }
     }
 
     /// Starts (or finds running) a stack under `dir` on `port_base`; each test module uses its own

@@ -97,6 +97,19 @@ pub struct AuditAppend {
     pub event: AuditEvent,
 }
 
+impl AuditAppend {
+    /// Every event in `events`, in order, on the same case.
+    pub fn all(case: &CaseTarget, events: Vec<AuditEvent>) -> Vec<AuditAppend> {
+        events
+            .into_iter()
+            .map(|event| AuditAppend {
+                case: case.clone(),
+                event,
+            })
+            .collect()
+    }
+}
+
 /// An outbox row to enqueue; the store gives it an id and `Pending` status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutboxRow {
