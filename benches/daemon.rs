@@ -11,8 +11,8 @@
 //! measurement so the bench cannot rot. Figures are printed, not asserted: targets live here, not
 //! in timed tests.
 
-use foi_triage::mail::imap::{ImapClient, ImapSettings};
-use foi_triage::mail::test_stack::{self, Stack};
+use foi_triage::io::mail::imap::{ImapClient, ImapSettings};
+use foi_triage::io::mail::test_stack::{self, Stack};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;

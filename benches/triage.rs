@@ -13,9 +13,9 @@
 //! (`typical_mix`).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use foi_triage::followup::NoThreads;
-use foi_triage::rules::RuleSet;
-use foi_triage::triage::{Context, triage};
+use foi_triage::core::followup::NoThreads;
+use foi_triage::core::rules::RuleSet;
+use foi_triage::core::triage::{Context, triage};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -60,14 +60,14 @@ fn bench(c: &mut Criterion) {
 
     let plain: Vec<Vec<u8>> = all
         .iter()
-        .filter(|s| foi_triage::parse::parse(s).attachments.is_empty())
+        .filter(|s| foi_triage::core::parse::parse(s).attachments.is_empty())
         .cloned()
         .collect();
     g.throughput(Throughput::Elements(plain.len() as u64));
     g.bench_function("samples_without_attachments_parse_classify", |b| {
         b.iter(|| {
             for raw in &plain {
-                let m = foi_triage::parse::parse(black_box(raw));
+                let m = foi_triage::core::parse::parse(black_box(raw));
                 black_box(ctx.rules.classify(&m));
             }
         })
@@ -78,7 +78,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("typical_mix_parse_classify", |b| {
         b.iter(|| {
             for (_, raw) in &typical {
-                let m = foi_triage::parse::parse(black_box(raw));
+                let m = foi_triage::core::parse::parse(black_box(raw));
                 black_box(ctx.rules.classify(&m));
             }
         })
@@ -91,11 +91,11 @@ fn bench(c: &mut Criterion) {
         let id = format!("{name}_{}kb", raw.len().div_ceil(1024));
         g.bench_function(id, |b| {
             b.iter(|| {
-                let m = foi_triage::parse::parse(black_box(raw));
+                let m = foi_triage::core::parse::parse(black_box(raw));
                 black_box(ctx.rules.classify(&m));
             })
         });
-        let m = foi_triage::parse::parse(raw);
+        let m = foi_triage::core::parse::parse(raw);
         g.bench_function(format!("{name}_classify_only"), |b| {
             b.iter(|| black_box(ctx.rules.classify(black_box(&m))))
         });

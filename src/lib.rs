@@ -39,30 +39,10 @@
 //! - A due date is derived from events, never edited by hand, and can always be explained.
 //! - The audit trail is append-only.
 
-pub mod actions;
-pub mod case;
-pub mod chase;
+pub mod app;
 pub mod cli;
-pub mod clock;
-pub mod compose;
 pub mod config;
-pub mod control;
-pub mod daemon;
-pub mod deadline;
-pub mod digest;
-pub mod extract;
-pub mod followup;
-pub mod ingest;
-pub mod kind;
-pub mod mail;
-pub mod message;
-pub mod outbox;
-pub mod parse;
-pub mod quote;
-pub mod repeat;
-pub mod routing;
-pub mod rules;
-pub mod store;
-pub mod triage;
-pub mod validate;
-pub mod workflow;
+pub mod core;
+pub mod io;
+pub mod letters;
+pub mod model;

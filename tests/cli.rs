@@ -3,10 +3,10 @@
 
 use crate::util::{self, run, stderr, stdout};
 use chrono::{TimeZone, Utc};
-use foi_triage::case::{AuditEvent, CaseDraft, CaseState};
-use foi_triage::kind::Kind;
-use foi_triage::message::Address;
-use foi_triage::store::{AuditAppend, CaseTarget, Change, NewCase, Store};
+use foi_triage::io::store::{AuditAppend, CaseTarget, Change, NewCase, Store};
+use foi_triage::model::case::{AuditEvent, CaseDraft, CaseState};
+use foi_triage::model::kind::Kind;
+use foi_triage::model::message::Address;
 use serde_json::Value;
 
 fn sample(name: &str) -> String {

@@ -3,10 +3,10 @@
 //! bounces come out `auto` is checked beside the rules, in `rules::acceptance`.)
 
 use crate::util;
-use foi_triage::followup::NoThreads;
-use foi_triage::kind::Kind;
-use foi_triage::rules::RuleSet;
-use foi_triage::triage::{Context, triage};
+use foi_triage::core::followup::NoThreads;
+use foi_triage::core::rules::RuleSet;
+use foi_triage::core::triage::{Context, triage};
+use foi_triage::model::kind::Kind;
 use std::collections::BTreeMap;
 
 fn context() -> Context {

@@ -5,12 +5,12 @@
 //! Each test has its own shared-mailbox user, requester addresses and data directory, so the tests
 //! run side by side on one stack. The outage test stops servers, so it has a stack of its own.
 
-use foi_triage::case::Case;
-use foi_triage::compose::date_in_words;
-use foi_triage::kind::Kind;
-use foi_triage::mail::imap::{ImapClient, ImapSettings};
-use foi_triage::mail::test_stack::{self, Stack};
-use foi_triage::store::{CaseOrder, Store};
+use foi_triage::io::mail::imap::{ImapClient, ImapSettings};
+use foi_triage::io::mail::test_stack::{self, Stack};
+use foi_triage::io::store::{CaseOrder, Store};
+use foi_triage::letters::compose::date_in_words;
+use foi_triage::model::case::Case;
+use foi_triage::model::kind::Kind;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -322,11 +322,11 @@ fn foi_request(from: &str, n: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-fn acks_to(world: &World, user: &str) -> Vec<foi_triage::message::Message> {
+fn acks_to(world: &World, user: &str) -> Vec<foi_triage::model::message::Message> {
     world
         .delivered(user)
         .iter()
-        .map(|p| foi_triage::parse::parse(&std::fs::read(p).expect("read delivered mail")))
+        .map(|p| foi_triage::core::parse::parse(&std::fs::read(p).expect("read delivered mail")))
         .collect()
 }
 
@@ -671,7 +671,7 @@ fn a_mail_loop_is_bounded_by_the_rate_limit() {
         let got = world.delivered(robot);
         if got.len() > answered {
             for p in &got[answered..] {
-                let m = foi_triage::parse::parse(&std::fs::read(p).expect("read"));
+                let m = foi_triage::core::parse::parse(&std::fs::read(p).expect("read"));
                 let reply = format!(
                     "From: Robot <{robot}@example.org>\r\nTo: {}@council.example\r\nSubject: Re: {}\r\n\
                      Message-ID: <robot-{answered}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\n\
@@ -959,7 +959,7 @@ fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
     let (store, cases) = world.cases();
     assert_eq!(cases.len(), 1, "the answer joined the case");
     let case = &cases[0];
-    assert_eq!(case.state, foi_triage::case::CaseState::Open);
+    assert_eq!(case.state, foi_triage::model::case::CaseState::Open);
     let due = case.due.expect("the clock runs after the answer");
     let second = acks_to(&world, &who)
         .into_iter()
@@ -1006,20 +1006,20 @@ fn find_mail(
     world: &World,
     user: &str,
     subject_has: &str,
-) -> Vec<(Vec<u8>, foi_triage::message::Message)> {
+) -> Vec<(Vec<u8>, foi_triage::model::message::Message)> {
     world
         .delivered(user)
         .iter()
         .map(|p| std::fs::read(p).expect("read"))
         .map(|raw| {
-            let m = foi_triage::parse::parse(&raw);
+            let m = foi_triage::core::parse::parse(&raw);
             (raw, m)
         })
         .filter(|(_, m)| m.subject.contains(subject_has))
         .collect()
 }
 
-fn header<'a>(m: &'a foi_triage::message::Message, name: &str) -> Option<&'a str> {
+fn header<'a>(m: &'a foi_triage::model::message::Message, name: &str) -> Option<&'a str> {
     m.headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -1183,12 +1183,12 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
     assert_eq!(cases.len(), 1, "{cases:?}");
     let case = &cases[0];
     assert_eq!(case.reference.to_string(), reference);
-    assert_eq!(case.state, foi_triage::case::CaseState::Closed);
+    assert_eq!(case.state, foi_triage::model::case::CaseState::Closed);
     assert_eq!(case.assignee.as_deref(), Some(world.addr("alice").as_str()));
     assert_eq!(case.team.as_deref(), Some("ig"));
     assert_eq!(
         case.workflow.closure.as_ref().map(|c| c.outcome),
-        Some(foi_triage::case::CloseOutcome::ProvidedInFull)
+        Some(foi_triage::model::case::CloseOutcome::ProvidedInFull)
     );
     let events: Vec<&str> = case.clock_events.iter().map(|e| e.name()).collect();
     assert_eq!(
@@ -1214,14 +1214,14 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
 /// The working day `n` working days after `from` (England and Wales, built-in holidays).
 fn working_days_after(from: chrono::NaiveDate, n: u32) -> chrono::NaiveDate {
     use chrono::Datelike;
-    let cal = foi_triage::deadline::Calendar::builtin();
+    let cal = foi_triage::core::deadline::Calendar::builtin();
     let mut d = from;
     let mut left = n;
     while left > 0 {
         d = d.succ_opt().expect("date");
         let weekend = matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
         let holiday = cal
-            .is_bank_holiday(foi_triage::deadline::Region::EnglandAndWales, d)
+            .is_bank_holiday(foi_triage::core::deadline::Region::EnglandAndWales, d)
             .is_some();
         if !weekend && !holiday {
             left -= 1;
@@ -1325,7 +1325,7 @@ fn a_repeated_request_is_flagged_for_a_person_never_refused() {
     let (first, second) = (&cases[0], &cases[1]);
     assert!(first.workflow.flags.is_empty());
     assert!(
-        matches!(&second.workflow.flags[..], [foi_triage::case::Flag::PossibleRepeat { of, .. }] if *of == first.reference),
+        matches!(&second.workflow.flags[..], [foi_triage::model::case::Flag::PossibleRepeat { of, .. }] if *of == first.reference),
         "{:?}",
         second.workflow.flags
     );
@@ -1366,7 +1366,10 @@ fn a_response_from_the_shared_mailbox_marks_the_case_responded() {
     assert!(status.success());
     let (_, cases) = world.cases();
     assert_eq!(cases.len(), 1);
-    assert_eq!(cases[0].state, foi_triage::case::CaseState::Responded);
+    assert_eq!(
+        cases[0].state,
+        foi_triage::model::case::CaseState::Responded
+    );
     assert!(cases[0].workflow.responded_at.is_some());
     assert_eq!(
         world.delivered(&req).len(),
@@ -1476,7 +1479,10 @@ fn a_response_in_the_sent_folder_marks_the_case_responded() {
     let (status, _) = daemon.stop();
     assert!(status.success());
     let (_, cases) = world.cases();
-    assert_eq!(cases[0].state, foi_triage::case::CaseState::Responded);
+    assert_eq!(
+        cases[0].state,
+        foi_triage::model::case::CaseState::Responded
+    );
 }
 
 #[test]

@@ -1,0 +1,257 @@
+//! Case commands (`case list`, `case show`, `case ACTION`) that work whether or not the daemon runs.
+//!
+//! sled lets one process open the store. When the daemon runs, the command line sends its request
+//! over a Unix socket in the data directory (`control.sock`, mode 0600: only the service user and
+//! root can use it) and the daemon answers from its open store; otherwise the command line opens
+//! the store itself. Both paths run the same [`handle`], so the answers are identical.
+//!
+//! Protocol: one JSON [`Request`] line in, one JSON [`Response`] line out, then the connection
+//! closes. Requests are bounded (64 KiB) and handled one at a time per connection.
+
+use crate::app::workflow::Workflow;
+use crate::core::actions;
+use crate::core::triage::Context;
+use crate::io::store::{CaseOrder, Store};
+use crate::model::case::{Case, CaseRef};
+use crate::model::kind::Kind;
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Longest request line accepted, in bytes.
+const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+
+/// How long a client waits for the daemon's answer.
+const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The socket's path for a data directory.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("control.sock")
+}
+
+/// What the command line asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// `case list`.
+    List {
+        /// Only this kind.
+        kind: Option<Kind>,
+        /// Only open cases due on or before this date.
+        due_before: Option<NaiveDate>,
+    },
+    /// `case show REF`.
+    Show {
+        /// The case.
+        reference: CaseRef,
+    },
+    /// `case ACTION REF ARGS... --by --why`.
+    Act {
+        /// The case.
+        reference: CaseRef,
+        /// The command words (`close`, `provided`…).
+        words: Vec<String>,
+        /// Who acts (audited).
+        by: String,
+        /// Why (audited).
+        why: String,
+    },
+}
+
+/// The answer: text to print, or an error to report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// Whether it worked.
+    pub ok: bool,
+    /// Output (ok) or the error message.
+    pub text: String,
+}
+
+/// One line per case, tab-separated (the `case list` format).
+pub fn case_line(c: &Case) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}",
+        c.reference,
+        c.kind,
+        c.state.as_str(),
+        c.received_at.format("%Y-%m-%d %H:%M"),
+        c.due.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+        match c.valid {
+            Some(true) => "valid",
+            Some(false) => "invalid",
+            None => "-",
+        }
+    )
+}
+
+/// Runs a request against an open store.
+///
+/// # Errors
+/// A message for the person at the command line (no such case, an action refused…).
+pub fn handle(
+    store: &Store,
+    ctx: &Context,
+    workflow: Option<&Workflow>,
+    req: &Request,
+) -> Result<String, String> {
+    let e = |e: crate::io::store::StoreError| e.to_string();
+    match req {
+        Request::List { kind, due_before } => {
+            let cases: Vec<Case> = match due_before {
+                Some(d) => store
+                    .due_on_or_before(*d)
+                    .map_err(e)?
+                    .into_iter()
+                    .filter_map(|(_, r)| store.get_case(&r).transpose())
+                    .collect::<Result<_, _>>()
+                    .map_err(e)?,
+                None => store.list_cases(CaseOrder::Reference).map_err(e)?,
+            };
+            let mut out = String::from("reference\tkind\tstate\treceived\tdue\tvalid\n");
+            for c in cases.iter().filter(|c| kind.is_none_or(|k| c.kind == k)) {
+                out.push_str(&case_line(c));
+                out.push('\n');
+            }
+            Ok(out)
+        }
+        Request::Show { reference } => {
+            let case = store
+                .get_case(reference)
+                .map_err(e)?
+                .ok_or_else(|| format!("no case {reference}"))?;
+            let mut out = serde_json::to_string_pretty(&case).map_err(|x| x.to_string())?;
+            out.push_str("\naudit trail:\n");
+            for ev in store.audit(reference).map_err(e)? {
+                out.push_str(&format!(
+                    "  {} {} {} {} ({})\n",
+                    ev.at.format("%Y-%m-%d %H:%M:%S"),
+                    ev.actor,
+                    ev.action,
+                    ev.detail,
+                    ev.why
+                ));
+            }
+            Ok(out)
+        }
+        Request::Act {
+            reference,
+            words,
+            by,
+            why,
+        } => {
+            let action = match actions::parse_cli(words).map_err(|x| x.to_string())? {
+                actions::Command::Act(a) => a,
+                actions::Command::Help => return Ok(actions::help_text().to_string()),
+            };
+            let case = store
+                .get_case(reference)
+                .map_err(e)?
+                .ok_or_else(|| format!("no case {reference}"))?;
+            // Without a routing file, only full addresses can be assigned.
+            let resolve = |h: &str| match workflow {
+                Some(w) => w.resolve(h),
+                None => h.contains('@').then(|| h.to_string()),
+            };
+            let done = actions::apply(&case, &action, by, why, Utc::now(), ctx, &resolve)
+                .map_err(|x| x.to_string())?;
+            let line = case_line(&done.case);
+            store.apply(done.into_change(&case)).map_err(e)?;
+            Ok(format!("{line}\n"))
+        }
+    }
+}
+
+/// Serves the control socket until `cancel`. A stale socket file (left by a crash) is replaced.
+///
+/// # Errors
+/// The socket cannot be created.
+pub async fn serve(
+    path: PathBuf,
+    store: Store,
+    ctx: crate::app::ingest::SharedContext,
+    workflow: Option<Arc<Workflow>>,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    loop {
+        let (stream, _) = tokio::select! {
+            () = cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::warn!(error = %err, "control socket: accept failed");
+                    continue;
+                }
+            },
+        };
+        let (store, ctx, workflow) = (store.clone(), Arc::clone(&ctx), workflow.clone());
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES));
+            let response = match reader.read_line(&mut line).await {
+                Ok(_) => match serde_json::from_str::<Request>(&line) {
+                    Ok(req) => {
+                        let joined = tokio::task::spawn_blocking(move || {
+                            let ctx = Arc::clone(&ctx.read().unwrap_or_else(|p| p.into_inner()));
+                            handle(&store, &ctx, workflow.as_deref(), &req)
+                        })
+                        .await;
+                        match joined {
+                            Ok(Ok(text)) => Response { ok: true, text },
+                            Ok(Err(text)) => Response { ok: false, text },
+                            Err(err) => Response {
+                                ok: false,
+                                text: format!("internal error: {err}"),
+                            },
+                        }
+                    }
+                    Err(err) => Response {
+                        ok: false,
+                        text: format!("bad request: {err}"),
+                    },
+                },
+                Err(err) => Response {
+                    ok: false,
+                    text: format!("cannot read the request: {err}"),
+                },
+            };
+            let mut out = serde_json::to_string(&response).unwrap_or_default();
+            out.push('\n');
+            let _ = write.write_all(out.as_bytes()).await;
+        });
+    }
+    let _ = std::fs::remove_file(&path);
+    Ok(())
+}
+
+/// Sends a request to the running daemon.
+///
+/// # Errors
+/// The socket is missing or does not answer.
+pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+        format!(
+            "the store is in use but the daemon's control socket {} does not answer: {e}",
+            path.display()
+        )
+    })?;
+    let _ = stream.set_read_timeout(Some(CLIENT_TIMEOUT));
+    let mut line = serde_json::to_string(req).map_err(|e| e.to_string())?;
+    line.push('\n');
+    stream
+        .write_all(line.as_bytes())
+        .map_err(|e| format!("control socket: {e}"))?;
+    let mut answer = String::new();
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .map_err(|e| format!("control socket: {e}"))?;
+    serde_json::from_str(&answer).map_err(|e| format!("control socket answered nonsense: {e}"))
+}

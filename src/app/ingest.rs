@@ -1,0 +1,806 @@
+//! Ingest: from a message in the shared mailbox to a durable case, exactly once.
+//!
+//! # The exactly-once protocol
+//! For each message, in UID order: fetch (`BODY.PEEK[]`, `\Seen` untouched) → dedupe by content
+//! hash → triage (pure) → [`plan::plan`] (pure) → **one store transaction** holding the case or
+//! follow-up, its audit events, the acknowledgement in the outbox, the dedupe records and the
+//! mailbox cursor → flush → only then file the message on the server (MOVE to the kind's folder).
+//!
+//! - A crash before the commit: nothing was written; the message is still in the mailbox, after
+//!   the cursor, and is processed again.
+//! - A crash after the commit, before filing: the message is still in the mailbox. At every
+//!   (re)connection, every message not yet filed is fetched again; its content hash is known, so
+//!   it is only filed, never processed twice.
+//! - UIDVALIDITY changed (the mailbox was recreated): every unfiled message is rescanned and the
+//!   same hash lookup prevents any duplicate case.
+//! - A message that cannot be recorded is quarantined (folder, `seen` record with the reason,
+//!   error log) and the loop goes on.
+//!
+//! The content hash ignores the trace headers the delivery path adds at the top (`Received:`,
+//! `Return-Path:`, `Delivered-To:`…), so the same message delivered twice (to two of our aliases)
+//! is one case. Message-IDs are not trusted for dedupe on their own: senders reuse them.
+//!
+//! What is not here: IMAP protocol details (`mail::imap`), sending (`outbox`), signals and task
+//! wiring (`daemon`).
+
+use crate::app::workflow::Workflow;
+use crate::config::Config;
+use crate::core::followup::Threads;
+use crate::core::plan::ingest as plan;
+use crate::core::triage::{self, Context};
+use crate::io::clock::Clock;
+use crate::io::mail::imap::{Fetched, ImapClient, ImapError, ImapSettings, MailboxState};
+use crate::io::store::{SeenKey, Store, StoreError};
+use crate::model::case::CaseRef;
+use crate::model::kind::Kind;
+use chrono::{DateTime, Utc};
+use plan::{Action, Facts, Mode, Position, Settings};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+/// Messages fetched per round trip while catching up: enough to hide latency, small enough that
+/// a batch of large mail stays within memory bounds.
+const FETCH_BATCH: usize = 20;
+
+/// Import fetches larger batches: it has no latency to protect, only throughput.
+const IMPORT_FETCH_BATCH: usize = 100;
+
+/// Import mode flushes the store once per this many messages (and at the end): a crash loses at
+/// most this many, which the next run re-creates; one fsync per message would cap imports at the
+/// disk's fsync rate.
+const IMPORT_FLUSH_EVERY: usize = 500;
+
+/// Longest wait in IDLE before re-checking the mailbox anyway: 10 minutes (a cheap safety net
+/// against a lost notification; the IDLE itself is re-issued inside `ImapClient::idle`).
+const IDLE_RECHECK: Duration = Duration::from_secs(600);
+
+/// Reconnect backoff: first pause, and the cap (5 minutes: a dead server is retried for ever,
+/// but not hammered).
+const BACKOFF_FIRST: Duration = Duration::from_secs(1);
+const BACKOFF_CAP: Duration = Duration::from_secs(300);
+
+/// Header names the delivery path prepends (lower case); skipped by [`dedupe_hash`].
+const TRACE_HEADERS: [&str; 7] = [
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-original-to",
+    "x-delivered-to",
+    "x-envelope-to",
+    "x-rcpt-to",
+];
+
+/// SHA-256 (lower-case hex) of a raw message without the trace headers at its top.
+///
+/// Only the leading block of trace headers is skipped (continuation lines included): a
+/// `Received:` further down was written by the sender's side and is part of the message.
+pub fn dedupe_hash(raw: &[u8]) -> String {
+    let mut pos = 0;
+    let mut in_trace = false;
+    while pos < raw.len() {
+        let end = raw[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |i| pos + i + 1);
+        let line = &raw[pos..end];
+        let folded = matches!(line.first(), Some(b' ' | b'\t'));
+        if folded && in_trace {
+            pos = end;
+            continue;
+        }
+        let name_end = line.iter().position(|&b| b == b':');
+        let is_trace = name_end.is_some_and(|n| {
+            let name = String::from_utf8_lossy(&line[..n])
+                .trim()
+                .to_ascii_lowercase();
+            TRACE_HEADERS.contains(&name.as_str())
+        });
+        if !is_trace {
+            break;
+        }
+        in_trace = true;
+        pos = end;
+    }
+    crate::core::parse::sha256_hex(&raw[pos..])
+}
+
+/// What the pipeline needs that an operator may reload (SIGHUP): rules and the context around
+/// them.
+pub type SharedContext = Arc<RwLock<Arc<Context>>>;
+
+/// The ingest side of the daemon: one mailbox into the store.
+pub struct Ingest {
+    store: Store,
+    ctx: SharedContext,
+    settings: Settings,
+    folders: BTreeMap<Kind, String>,
+    quarantine: String,
+    outbox_wake: Arc<Notify>,
+    clock: Arc<dyn Clock>,
+    workflow: Option<Arc<Workflow>>,
+}
+
+/// Largest request kept in the store to attach to the assignment email: 10 MB. Larger ones are
+/// in the mailbox's Triage folder; the mail says so.
+const MAX_RAW_KEPT: usize = 10 * 1024 * 1024;
+
+/// What happened to one message (for logs, tests and the import summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Recorded by this call.
+    Recorded {
+        /// What the plan did.
+        action: Action,
+        /// The case it created or joined.
+        case: Option<CaseRef>,
+    },
+    /// Already recorded earlier (same content hash).
+    Duplicate,
+    /// Could not be recorded; quarantined.
+    Quarantined(String),
+}
+
+/// Why ingest stopped or a message could not be handled.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The mail server.
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    /// The store: nothing is filed and the cursor does not move; the message is tried again.
+    #[error("case store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The store as follow-up detection sees it.
+struct StoreThreads<'a>(&'a Store);
+
+impl Threads for StoreThreads<'_> {
+    fn case_for_message_id(&self, message_id: &str) -> Option<String> {
+        match self.0.find_by_message_id(message_id) {
+            Ok(r) => r.map(|r| r.to_string()),
+            Err(e) => {
+                warn!(error = %e, "threading lookup failed; treating the message as new");
+                None
+            }
+        }
+    }
+    fn case_exists(&self, reference: &str) -> bool {
+        reference
+            .parse::<CaseRef>()
+            .ok()
+            .and_then(|r| self.0.get_case(&r).ok().flatten())
+            .is_some()
+    }
+}
+
+impl Ingest {
+    /// Ingest for the mailbox in `config`, into `store`. `outbox_wake` is notified whenever a
+    /// commit queued mail.
+    pub fn new(
+        config: &Config,
+        mode: Mode,
+        store: Store,
+        ctx: SharedContext,
+        outbox_wake: Arc<Notify>,
+        clock: Arc<dyn Clock>,
+    ) -> Ingest {
+        let (folders, quarantine) = match &config.imap {
+            Some(m) => (m.folders.clone(), m.quarantine.clone()),
+            None => (BTreeMap::new(), "Quarantine".to_string()),
+        };
+        let id_domain = config
+            .address
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_default();
+        Ingest {
+            store,
+            ctx,
+            settings: Settings {
+                mode,
+                acks: config.acknowledgements.clone(),
+                own_addresses: config.own_addresses.clone(),
+                prefixes: config.prefixes().into_iter().map(|(p, k)| (k, p)).collect(),
+                id_domain,
+            },
+            folders,
+            quarantine,
+            outbox_wake,
+            clock,
+            workflow: None,
+        }
+    }
+
+    /// Adds the case workflow (routing, staff commands, responses seen): live mode only.
+    pub fn with_workflow(mut self, workflow: Option<Arc<Workflow>>) -> Ingest {
+        if self.settings.mode == Mode::Live {
+            self.workflow = workflow;
+        }
+        self
+    }
+
+    /// Applies a follow-on change (routing, response) after the message's own commit. A failure
+    /// is logged, not fatal: the scheduler routes unrouted cases, and the message is recorded.
+    async fn follow_on(&self, change: crate::io::store::Change, what: &str) {
+        if change.is_empty() {
+            return;
+        }
+        let mails = !change.outbox_new.is_empty();
+        match self.store.apply_async(change).await {
+            Ok(_) if mails => self.outbox_wake.notify_one(),
+            Ok(_) => {}
+            Err(e) => error!(error = %e, what, "follow-on change failed; the scheduler retries"),
+        }
+    }
+
+    fn context(&self) -> Arc<Context> {
+        Arc::clone(&self.ctx.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The folder a disposition files into (`None`: leave the message where it is).
+    fn folder_for(&self, kind: Option<Kind>) -> String {
+        match kind {
+            Some(k) => self
+                .folders
+                .get(&k)
+                .cloned()
+                .unwrap_or_else(|| self.quarantine.clone()),
+            None => self.quarantine.clone(),
+        }
+    }
+
+    /// Where an already-recorded message belongs, from its content hash.
+    fn recorded_folder(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        if let Some(r) = self.store.find_by_hash(hash)? {
+            let kind = self.store.get_case(&r)?.map(|c| c.kind);
+            return Ok(Some(self.folder_for(kind)));
+        }
+        if let Some(seen) = self.store.find_seen(SeenKey::ContentHash(hash))? {
+            return Ok(Some(self.folder_for(seen.kind)));
+        }
+        Ok(None)
+    }
+
+    /// Records one fetched message: dedupe, triage, plan, one transaction, flush. Returns what
+    /// happened and the folder to file it into. Never files: the caller does, after this returns.
+    ///
+    /// # Errors
+    /// [`IngestError::Store`] when the store cannot be read or written (nothing was recorded;
+    /// try again later). Every problem with the message itself is a quarantine, not an error.
+    pub async fn record(
+        &self,
+        mailbox: &str,
+        uidvalidity: u32,
+        fetched: &Fetched,
+        now: DateTime<Utc>,
+    ) -> Result<(Disposition, String), IngestError> {
+        let position = Position {
+            mailbox: mailbox.to_string(),
+            uidvalidity,
+            uid: fetched.uid,
+        };
+        let hash = dedupe_hash(&fetched.raw);
+        if let Some(folder) = self.recorded_folder(&hash)? {
+            self.commit(plan::plan_duplicate(&position)).await?;
+            return Ok((Disposition::Duplicate, folder));
+        }
+        let ctx = self.context();
+        let raw = fetched.raw.clone();
+        let internal_date = fetched.internal_date;
+        let store = self.store.clone();
+        // Parsing and attachment extraction are CPU-bound (bounded, but a PDF can take a while):
+        // keep them off the async workers.
+        let content_hash = hash.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut outcome =
+                triage::triage(&ctx, &raw, Some(internal_date), &StoreThreads(&store));
+            outcome.message.content_hash = content_hash;
+            (ctx, outcome)
+        })
+        .await;
+        let (ctx, outcome) = match joined {
+            Ok(v) => v,
+            Err(e) => {
+                // A panic in the pipeline: a bug, but this message must not stop the mailbox.
+                let why = format!("the pipeline failed on this message: {e}");
+                return self.quarantine(None, &hash, why, &position, now).await;
+            }
+        };
+        let mut facts = Facts::default();
+        if let Some(f) = &outcome.followup
+            && let Ok(r) = f.reference.parse::<CaseRef>()
+        {
+            facts.followup_case = self.store.get_case(&r)?;
+        }
+        if let Some(to) = outcome.message.reply_address() {
+            facts.recent_mail_to_sender = self
+                .store
+                .outbox_count_to(&to.email, now - chrono::Duration::hours(24))?;
+        }
+        // A staff command sent to a case's tokened reply address.
+        if let Some(wf) = &self.workflow
+            && outcome.kind() != Kind::Auto
+            && let Some((reference, token)) = Workflow::command_target(&outcome.message)
+            && let Some(case) = self.store.get_case(&reference)?
+        {
+            let sender = outcome
+                .message
+                .from
+                .as_ref()
+                .map(|a| a.email.clone())
+                .unwrap_or_default();
+            let mut change = wf.command(&ctx, &case, &token, &outcome.message, &sender, now);
+            change.seen.push(crate::io::store::SeenRecord {
+                at: now,
+                message_id: outcome.message.message_id.clone(),
+                content_hash: Some(outcome.message.content_hash.clone()),
+                kind: Some(case.kind),
+                why: format!("staff command for {reference}"),
+            });
+            change.cursor = plan::plan_duplicate(&position).cursor;
+            let mails = !change.outbox_new.is_empty();
+            self.commit(change).await?;
+            if mails {
+                self.outbox_wake.notify_one();
+            }
+            return Ok((
+                Disposition::Recorded {
+                    action: Action::FollowUp(reference.clone()),
+                    case: Some(reference),
+                },
+                self.folder_for(Some(case.kind)),
+            ));
+        }
+        let planned = plan::plan(&ctx, &self.settings, &outcome, &facts, &position, now);
+        let p = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                let id = outcome.message.message_id.clone();
+                return self
+                    .quarantine(id, &hash, e.to_string(), &position, now)
+                    .await;
+            }
+        };
+        let folder = self.folder_for(Some(p.file_as));
+        let action = p.action.clone();
+        let queues_mail = p.queues_mail;
+        if self.workflow.is_some()
+            && matches!(action, Action::NewCase(_))
+            && fetched.raw.len() <= MAX_RAW_KEPT
+        {
+            self.store
+                .put_raw(&outcome.message.content_hash, &fetched.raw)?;
+        }
+        match self.commit(p.change).await {
+            Ok(applied) => {
+                if queues_mail {
+                    self.outbox_wake.notify_one();
+                }
+                let case = match &action {
+                    Action::NewCase(_) => applied.new_case,
+                    Action::FollowUp(r) => Some(r.clone()),
+                    Action::Ignored { .. } => None,
+                };
+                if let (Some(wf), Some(r)) = (&self.workflow, &case)
+                    && let Some(stored) = self.store.get_case(r)?
+                {
+                    let from_us = outcome
+                        .message
+                        .from
+                        .as_ref()
+                        .is_some_and(|a| self.settings.is_own(&a.email));
+                    match &action {
+                        Action::NewCase(_) => {
+                            let change = wf.assign(
+                                &self.store,
+                                &ctx,
+                                &stored,
+                                &outcome.message.body_text,
+                                now,
+                            )?;
+                            self.follow_on(change, "routing").await;
+                        }
+                        Action::FollowUp(_) if from_us => {
+                            if let Some(change) = wf.responded(&ctx, &stored, now) {
+                                self.follow_on(change, "response seen").await;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Ok((Disposition::Recorded { action, case }, folder))
+            }
+            Err(e @ (StoreError::InvalidChange { .. } | StoreError::DuplicateHash { .. })) => {
+                let why = format!("the store refused the change: {e}");
+                let id = outcome.message.message_id.clone();
+                self.quarantine(id, &hash, why, &position, now).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a message that cannot be processed (its `seen` record and the cursor) and names
+    /// the quarantine folder to file it into.
+    async fn quarantine(
+        &self,
+        message_id: Option<String>,
+        hash: &str,
+        why: String,
+        position: &Position,
+        now: DateTime<Utc>,
+    ) -> Result<(Disposition, String), IngestError> {
+        self.commit(plan::plan_quarantine(message_id, hash, &why, position, now))
+            .await?;
+        Ok((Disposition::Quarantined(why), self.quarantine.clone()))
+    }
+
+    async fn commit(
+        &self,
+        change: crate::io::store::Change,
+    ) -> Result<crate::io::store::Applied, StoreError> {
+        if self.settings.mode == Mode::Import {
+            // Import commits without a flush per message and flushes per batch: a crash loses
+            // at most the last batch, which the next import run re-creates (same hashes).
+            self.store.apply_unflushed(change)
+        } else {
+            self.store.apply_async(change).await
+        }
+    }
+
+    /// Fetches, records and files the given UIDs in order, in small batches. Stops between
+    /// messages when `cancel` fires (the message in hand is finished first).
+    ///
+    /// # Errors
+    /// IMAP or store trouble; everything recorded before it stays recorded.
+    pub async fn process_uids(
+        &self,
+        client: &mut ImapClient,
+        mailbox: &str,
+        state: MailboxState,
+        uids: &[u32],
+        file: bool,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<(u32, Disposition)>, IngestError> {
+        let mut done = Vec::with_capacity(uids.len());
+        let mut unflushed = 0;
+        let batch = if self.settings.mode == Mode::Import {
+            IMPORT_FETCH_BATCH
+        } else {
+            FETCH_BATCH
+        };
+        for chunk in uids.chunks(batch) {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let fetched = client.fetch_many(chunk).await?;
+            for f in &fetched {
+                let span = info_span!(
+                    "message",
+                    mailbox,
+                    uid = f.uid,
+                    case = tracing::field::Empty
+                );
+                let (disposition, folder) = self
+                    .record(mailbox, state.uidvalidity, f, self.clock.now())
+                    .instrument(span.clone())
+                    .await?;
+                if let Disposition::Recorded { case: Some(r), .. } = &disposition {
+                    span.record("case", tracing::field::display(r));
+                }
+                span.in_scope(|| log_disposition(&disposition, f.raw.len()));
+                if file && let Err(e) = client.file(f.uid, &folder).await {
+                    if e.is_transient() {
+                        return Err(e.into());
+                    }
+                    // Recorded but not filed: it is picked up (and only filed) at the next
+                    // connection.
+                    span.in_scope(|| error!(error = %e, folder, "cannot file message"));
+                }
+                done.push((f.uid, disposition));
+                if cancel.is_cancelled() {
+                    break;
+                }
+            }
+            if self.settings.mode == Mode::Import {
+                unflushed += chunk.len();
+                if unflushed >= IMPORT_FLUSH_EVERY {
+                    self.store.flush()?;
+                    unflushed = 0;
+                }
+            }
+        }
+        if self.settings.mode == Mode::Import {
+            self.store.flush()?;
+        }
+        Ok(done)
+    }
+
+    /// One connection's worth of work: connect, select, finish anything unfiled, then follow new
+    /// mail (IDLE, or polling) until `cancel` or an error.
+    async fn session(
+        &self,
+        settings: &ImapSettings,
+        mailbox: &str,
+        idle: bool,
+        cancel: &CancellationToken,
+        healthy: &mut bool,
+    ) -> Result<(), IngestError> {
+        let mut client = ImapClient::connect(settings).await?;
+        let state = client.select(mailbox).await?;
+        let cursor = self.store.cursor(mailbox)?;
+        match cursor {
+            Some(c) if c.uidvalidity != state.uidvalidity => warn!(
+                mailbox,
+                old = c.uidvalidity,
+                new = state.uidvalidity,
+                "UIDVALIDITY changed: rescanning the mailbox (content hashes prevent duplicates)"
+            ),
+            _ => {}
+        }
+        *healthy = true;
+        info!(
+            mailbox,
+            exists = state.exists,
+            uidvalidity = state.uidvalidity,
+            "connected"
+        );
+        // Everything not yet filed: new mail, and mail a crash left between commit and filing.
+        let pending = client.uids_unfiled().await?;
+        let mut next = pending.last().map_or(1, |u| u.saturating_add(1));
+        self.process_uids(&mut client, mailbox, state, &pending, true, cancel)
+            .await?;
+        if let Some(c) = self.store.cursor(mailbox)?
+            && c.uidvalidity == state.uidvalidity
+        {
+            next = next.max(c.last_uid.saturating_add(1));
+        }
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let woke = if idle {
+                client.idle(IDLE_RECHECK, cancel).await?
+            } else {
+                // Polling by configuration: the UID SEARCH below is the poll.
+                tokio::select! {
+                    () = cancel.cancelled() => crate::io::mail::imap::IdleOutcome::Cancelled,
+                    () = tokio::time::sleep(settings.timeouts.poll_interval) => {
+                        crate::io::mail::imap::IdleOutcome::Timeout
+                    }
+                }
+            };
+            if woke == crate::io::mail::imap::IdleOutcome::Cancelled {
+                break;
+            }
+            let uids = client.uids_from(next).await?;
+            if let Some(last) = uids.last() {
+                next = last.saturating_add(1);
+            }
+            self.process_uids(&mut client, mailbox, state, &uids, true, cancel)
+                .await?;
+        }
+        if let Err(e) = client.logout().await {
+            debug!(error = %e, "logout");
+        }
+        Ok(())
+    }
+
+    /// Follows the mailbox until `cancel`: reconnects after any failure with capped exponential
+    /// backoff and jitter, logging why. Returns when cancelled.
+    pub async fn run(
+        &self,
+        settings: ImapSettings,
+        mailbox: String,
+        idle: bool,
+        cancel: CancellationToken,
+    ) {
+        let mut failures: u32 = 0;
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let mut healthy = false;
+            let result = self
+                .session(&settings, &mailbox, idle, &cancel, &mut healthy)
+                .await;
+            if healthy {
+                failures = 0;
+            }
+            match result {
+                Ok(()) => {}
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let pause = backoff(failures, jitter_seed());
+                    error!(error = %e, retry_in_ms = pause.as_millis() as u64, "mailbox session ended");
+                    tokio::select! {
+                        () = cancel.cancelled() => break,
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
+        }
+        info!(mailbox, "ingest stopped");
+    }
+}
+
+impl Ingest {
+    /// Watches the Sent folder (read only: nothing is moved or flagged) for responses to
+    /// requesters: each new message whose subject carries a case reference marks that case
+    /// responded (audited). Its own cursor (`sent:FOLDER`) makes each message count once.
+    pub async fn watch_sent(
+        &self,
+        settings: ImapSettings,
+        folder: String,
+        ctx: SharedContext,
+        cancel: CancellationToken,
+    ) {
+        let Some(wf) = self.workflow.clone() else {
+            return;
+        };
+        let key = format!("sent:{folder}");
+        let mut failures: u32 = 0;
+        while !cancel.is_cancelled() {
+            let result: Result<(), IngestError> = async {
+                let mut client = ImapClient::connect(&settings).await?;
+                let state = client.select(&folder).await?;
+                failures = 0;
+                info!(folder, "watching the Sent folder for responses");
+                let mut next = match self.store.cursor(&key)? {
+                    Some(c) if c.uidvalidity == state.uidvalidity => c.last_uid.saturating_add(1),
+                    // First run (or a renumbered folder): only what is sent from now on counts.
+                    _ => state.uid_next,
+                };
+                loop {
+                    let uids = client.uids_from(next).await?;
+                    for f in client.fetch_many(&uids).await? {
+                        let msg = crate::core::parse::parse(&f.raw);
+                        let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
+                        let now = self.clock.now();
+                        let mut change = crate::io::store::Change::default();
+                        for r in
+                            crate::core::followup::references_in(&msg.subject, &context.prefixes)
+                        {
+                            if let Ok(r) = r.parse::<CaseRef>()
+                                && let Some(case) = self.store.get_case(&r)?
+                                && msg
+                                    .to
+                                    .iter()
+                                    .any(|a| a.email.eq_ignore_ascii_case(&case.requester.email))
+                                && let Some(c) = wf.responded(&context, &case, now)
+                            {
+                                info!(case = %r, "response seen in the Sent folder");
+                                change = c;
+                                break;
+                            }
+                        }
+                        change.cursor = Some(crate::io::store::CursorUpdate {
+                            mailbox: key.clone(),
+                            cursor: crate::io::store::Cursor {
+                                uidvalidity: state.uidvalidity,
+                                last_uid: f.uid,
+                            },
+                        });
+                        self.store.apply_async(change).await?;
+                        next = f.uid.saturating_add(1);
+                    }
+                    if client.idle(IDLE_RECHECK, &cancel).await?
+                        == crate::io::mail::imap::IdleOutcome::Cancelled
+                    {
+                        return Ok(());
+                    }
+                }
+            }
+            .await;
+            if let Err(e) = result {
+                failures = failures.saturating_add(1);
+                let pause = backoff(failures, jitter_seed());
+                error!(error = %e, folder, retry_in_ms = pause.as_millis() as u64, "Sent folder watch failed");
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
+    }
+}
+
+fn log_disposition(d: &Disposition, size: usize) {
+    match d {
+        Disposition::Recorded {
+            action: Action::NewCase(kind),
+            ..
+        } => info!(kind = kind.as_str(), size, "new case"),
+        Disposition::Recorded {
+            action: Action::FollowUp(r),
+            ..
+        } => info!(case = %r, size, "follow-up joined its case"),
+        Disposition::Recorded {
+            action: Action::Ignored { kind, why },
+            ..
+        } => info!(kind = kind.as_str(), why, size, "no case"),
+        Disposition::Duplicate => info!(size, "already recorded; filing only"),
+        Disposition::Quarantined(why) => error!(why, size, "message quarantined"),
+    }
+}
+
+/// A jitter source without a crate: the low bits of the current time.
+fn jitter_seed() -> u64 {
+    u64::from(Utc::now().timestamp_subsec_nanos())
+}
+
+/// Capped exponential backoff with up to 25% jitter: 1 s, 2 s, 4 s… at most 5 minutes.
+pub fn backoff(failures: u32, seed: u64) -> Duration {
+    let exp = failures.saturating_sub(1).min(16);
+    let base = BACKOFF_FIRST.saturating_mul(1u32 << exp).min(BACKOFF_CAP);
+    let quarter = base.as_millis() as u64 / 4;
+    let jitter = if quarter == 0 { 0 } else { seed % quarter };
+    (base + Duration::from_millis(jitter)).min(BACKOFF_CAP + BACKOFF_CAP / 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dedupe_hash_ignores_only_the_leading_trace_headers() {
+        let body = b"From: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello\r\n";
+        let base = dedupe_hash(body);
+        let same = [
+            b"Received: from mx by imap; Mon, 23 Nov 2026 10:00:00 +0000\r\n".to_vec(),
+            b"Return-Path: <a@example.org>\r\nDelivered-To: foi@council.example\r\n".to_vec(),
+            b"Received: from mx\r\n\tby imap with LMTP\r\n\tid 1; Mon, 23 Nov 2026\r\nX-Original-To: info@x\r\n"
+                .to_vec(),
+            b"received: lower case name\r\n".to_vec(),
+        ];
+        for prefix in same {
+            let mut raw = prefix.clone();
+            raw.extend_from_slice(body);
+            assert_eq!(
+                dedupe_hash(&raw),
+                base,
+                "{}",
+                String::from_utf8_lossy(&prefix)
+            );
+        }
+        let different: [&[u8]; 4] = [
+            b"From: a@example.org\r\nSubject: y\r\nReceived: by sender\r\n\r\nhello\r\n",
+            b"X-Other: 1\r\nFrom: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello\r\n",
+            b"From: a@example.org\r\nSubject: x\r\n\r\nhello\r\n",
+            b"From: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello!\r\n",
+        ];
+        for raw in different {
+            assert_ne!(dedupe_hash(raw), base, "{}", String::from_utf8_lossy(raw));
+        }
+        assert_eq!(dedupe_hash(b""), crate::core::parse::sha256_hex(b""));
+        assert_eq!(
+            dedupe_hash(b"Received: only trace\r\n"),
+            crate::core::parse::sha256_hex(b"")
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let table = [
+            (1, 1_000),
+            (2, 2_000),
+            (3, 4_000),
+            (9, 256_000),
+            (10, 300_000),
+            (1000, 300_000),
+        ];
+        for (failures, base_ms) in table {
+            for seed in [0u64, 1, 999_999_999, u64::MAX] {
+                let d = backoff(failures, seed).as_millis() as u64;
+                assert!(
+                    d >= base_ms && d <= base_ms + base_ms / 4,
+                    "failures {failures} seed {seed}: {d} ms"
+                );
+            }
+        }
+        assert_eq!(backoff(0, 0), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,6 @@
+//! Owner tasks.
+
+pub mod control;
+pub mod daemon;
+pub mod ingest;
+pub mod workflow;

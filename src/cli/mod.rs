@@ -1,0 +1,747 @@
+//! The command line: argument parsing (clap) and one function per command.
+//!
+//! Each command's doc comment is its `--help` text. Commands print results on stdout and problems
+//! on stderr; a problem with one input (one file, one sample) is reported and only changes the exit
+//! code, so every other input is still processed (ripgrep's rule).
+//!
+//! `classify` and `due` are a fixed contract used by scripts: keep their flags and output stable.
+
+use crate::app::control::Request;
+use crate::config::Config;
+use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region};
+use crate::core::followup::{NoThreads, Threads};
+use crate::core::rules::{self, RuleSet};
+use crate::core::triage::{self, Context, Deadline, Outcome};
+use crate::io::store::{CaseOrder, Store};
+use crate::model::case::CaseRef;
+use crate::model::kind::Kind;
+use anyhow::{Context as _, Result, anyhow, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Default config path, as installed by the systemd unit.
+const DEFAULT_CONFIG: &str = "/etc/foi-triage/foi-triage.toml";
+
+/// foi-triage: the front door of an information-rights team.
+///
+/// Reads the shared mailbox, classifies each message (foi, eir, sar, media, member_enquiry,
+/// complaint, general, auto), checks validity, opens cases with statutory due dates and
+/// acknowledges requesters.
+#[derive(Debug, Parser)]
+#[command(name = "foi-triage", version, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "FOI_TRIAGE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log shippers).
+    Json,
+}
+
+/// Output format of `classify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One JSON object per line.
+    Json,
+    /// One human-readable line per file.
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Classify email files (.eml) and print one line per file.
+    ///
+    /// With --format json each line is a JSON object with: file, kind, valid (true/false, or null
+    /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings.
+    /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
+    /// after every other file was processed.
+    Classify {
+        /// Directory of rule files.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Optional config file (for reference prefixes, region and timescales).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Email files to classify.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Compute a due date. Prints YYYY-MM-DD on the last line.
+    ///
+    /// --region scotland with foi/eir means FOISA / EIR(Scotland). --extended applies the
+    /// extension the law allows: public interest (FOI), reg 7 (EIR), two further months (SAR);
+    /// asking for one the law does not allow is an error.
+    Due {
+        /// Kind of request: foi, eir, sar, media, member_enquiry, complaint, general.
+        #[arg(long)]
+        kind: Kind,
+        /// When the request was received (RFC 3339, e.g. 2026-01-05T09:30:00Z).
+        #[arg(long)]
+        received: String,
+        /// The authority's region.
+        #[arg(long, default_value = "england-and-wales")]
+        region: Region,
+        /// Apply the extension the law allows for this kind.
+        #[arg(long)]
+        extended: bool,
+        /// Print the reasoning (calendar, day 0, skipped days) above the date.
+        #[arg(long)]
+        explain: bool,
+        /// Optional config file (local-policy timescales, closure days, holiday data).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Check or test classification rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Check the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Look at cases in the store.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Print the manager digests that would be sent at a given time (nothing is sent).
+    Digest {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only print (the daemon's scheduler sends digests); required.
+        #[arg(long, required = true)]
+        dry_run: bool,
+        /// The day (YYYY-MM-DD, 09:00 Europe/London) or instant (RFC 3339) to plan for.
+        #[arg(long = "as")]
+        as_of: String,
+        /// Only this team.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Run the daemon: watch the shared mailbox, open cases, send acknowledgements.
+    ///
+    /// Stops cleanly on SIGTERM or SIGINT (the message in hand is finished); SIGHUP reloads the
+    /// rules and templates (a broken set is refused and the old one kept).
+    Run(ConfigArg),
+    /// Create cases from an existing mail folder without sending any acknowledgement and
+    /// without moving the messages (moving from another system). Safe to run twice.
+    Import {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The folder to import, as the server names it (e.g. "Archive/2026").
+        #[arg(long)]
+        mailbox: String,
+        /// Only messages the server received on or after this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Compile every rule file and report every error at once (file, rule id, regex message).
+    Check {
+        /// Directory of rule files.
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+    /// Run the rules over a folder of sample emails and compare with its expected.toml.
+    ///
+    /// expected.toml has one table per file name with: kind (required), and optionally valid,
+    /// missing, followup, ref and rules (ids that must fire). Message-IDs of the samples in the
+    /// folder count as stored mail, so In-Reply-To follow-ups can be tested.
+    Test {
+        /// Directory of rule files.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Folder of sample .eml files with an expected.toml.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the config file, its rules and holiday data; list every error with its key path.
+    Check(ConfigArg),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// Config file.
+    #[arg(long, env = "FOI_TRIAGE_CONFIG", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// List cases: reference, kind, state, received, due, valid.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only cases of this kind.
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// Only open cases due on or before this date (YYYY-MM-DD).
+        #[arg(long)]
+        due_before: Option<NaiveDate>,
+    },
+    /// Show one case with its full audit trail.
+    Show {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Case reference, e.g. FOI-2026-000123.
+        reference: CaseRef,
+    },
+    /// Act on a case: `foi-triage case ACTION REF [ARGS...] --by YOU [--why TEXT] [--config FILE]`.
+    ///
+    /// ACTION is one of the emailed commands without `#`: assign, reclassify, clarify, id, fee,
+    /// answer, extend, responded, close, reopen, note, repeat, vexatious (`foi-triage case help
+    /// X` lists them with examples). Every action is audited with --by and --why. The daemon holds
+    /// the store while it runs: then act by email (reply to the assignment email).
+    #[command(external_subcommand)]
+    Act(Vec<String>),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Classify {
+            rules,
+            config,
+            format,
+            files,
+        } => classify(&rules, config.as_deref(), format, &files),
+        Command::Due {
+            kind,
+            received,
+            region,
+            extended,
+            explain,
+            config,
+        } => due(
+            kind,
+            &received,
+            region,
+            extended,
+            explain,
+            config.as_deref(),
+        ),
+        Command::Rules(RulesCommand::Check { dir }) => rules_check(&dir),
+        Command::Rules(RulesCommand::Test { rules, dir }) => rules_test(&rules, &dir),
+        Command::Config(ConfigCommand::Check(c)) => config_check(&c.config),
+        Command::Case(CaseCommand::List {
+            config,
+            kind,
+            due_before,
+        }) => case_list(&config.config, kind, due_before),
+        Command::Case(CaseCommand::Show { config, reference }) => {
+            case_show(&config.config, &reference)
+        }
+        Command::Case(CaseCommand::Act(words)) => case_act(&words),
+        Command::Digest {
+            config,
+            as_of,
+            team,
+            ..
+        } => digest_dry_run(&config.config, &as_of, team.as_deref()),
+        Command::Run(c) => run_daemon(&c.config),
+        Command::Import {
+            config,
+            mailbox,
+            since,
+        } => import(&config.config, &mailbox, since),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("foi-triage: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_rules(dir: &Path) -> Result<RuleSet> {
+    RuleSet::load(dir).map_err(|e| anyhow!("{e}"))
+}
+
+fn load_config(path: &Path) -> Result<Config> {
+    Config::load(path).map_err(|e| anyhow!("{e}"))
+}
+
+fn load_calendar(config: &Config) -> Result<Calendar> {
+    crate::app::daemon::load_calendar(config)
+}
+
+fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
+    let rules = load_rules(rules_dir)?;
+    match config {
+        None => Ok(Context::standalone(rules)),
+        Some(path) => {
+            let config = load_config(path)?;
+            let calendar = load_calendar(&config)?;
+            Ok(Context::new(&config, rules, calendar))
+        }
+    }
+}
+
+fn classify(
+    rules: &Path,
+    config: Option<&Path>,
+    format: Format,
+    files: &[PathBuf],
+) -> Result<ExitCode> {
+    let ctx = context(rules, config)?;
+    let mut out = std::io::stdout().lock();
+    let mut failed = false;
+    for file in files {
+        let name = file.display().to_string();
+        let line = match std::fs::read(file) {
+            Ok(raw) => {
+                let o = triage::triage(&ctx, &raw, None, &NoThreads);
+                match format {
+                    Format::Json => outcome_json(&name, &o).to_string(),
+                    Format::Text => outcome_text(&name, &o),
+                }
+            }
+            Err(e) => {
+                failed = true;
+                match format {
+                    Format::Json => {
+                        json!({"file": name, "error": format!("cannot read: {e}")}).to_string()
+                    }
+                    Format::Text => format!("{name}: error: cannot read: {e}"),
+                }
+            }
+        };
+        if writeln!(out, "{line}").is_err() {
+            // Broken pipe (e.g. `| head`): stop quietly, like any Unix filter.
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn missing_list(o: &Outcome) -> Vec<String> {
+    o.validity
+        .as_ref()
+        .map(|v| v.missing.iter().map(|m| m.as_str().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// The fixed JSON contract of `classify --format json`.
+fn outcome_json(file: &str, o: &Outcome) -> serde_json::Value {
+    let due = match &o.deadline {
+        Some(Deadline::Computed { due, .. }) => json!(due.map(|d| d.to_string())),
+        Some(Deadline::NotStarted) => json!("not_started"),
+        _ => serde_json::Value::Null,
+    };
+    json!({
+        "file": file,
+        "kind": o.kind(),
+        "valid": o.validity.as_ref().map(|v| v.valid),
+        "missing": missing_list(o),
+        "followup": o.followup.is_some(),
+        "ref": o.followup.as_ref().map(|f| f.reference.clone()),
+        "rules": o.decision.fired.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        "why": o.decision.why,
+        "due": due,
+        "warnings": o.message.warnings,
+    })
+}
+
+fn outcome_text(file: &str, o: &Outcome) -> String {
+    let mut s = format!("{file}: {}", o.kind());
+    if let Some(v) = &o.validity {
+        if v.valid {
+            s.push_str(" valid");
+        } else {
+            s.push_str(&format!(
+                " invalid (missing: {})",
+                missing_list(o).join(", ")
+            ));
+        }
+    }
+    if let Some(f) = &o.followup {
+        s.push_str(&format!(" follow-up of {}", f.reference));
+    }
+    if let Some(d) = o.due() {
+        s.push_str(&format!(" due {d}"));
+    }
+    let ids: Vec<&str> = o.decision.fired.iter().map(|r| r.id.as_str()).collect();
+    if !ids.is_empty() {
+        s.push_str(&format!(" [rules: {}]", ids.join(", ")));
+    }
+    s
+}
+
+fn due(
+    kind: Kind,
+    received: &str,
+    region: Region,
+    extended: bool,
+    explain: bool,
+    config: Option<&Path>,
+) -> Result<ExitCode> {
+    let received: DateTime<Utc> = DateTime::parse_from_rfc3339(received.trim())
+        .with_context(|| {
+            format!("--received {received:?} is not an RFC 3339 time like 2026-01-05T09:30:00Z")
+        })?
+        .with_timezone(&Utc);
+    let (config, calendar) = match config {
+        Some(p) => {
+            let c = load_config(p)?;
+            let cal = load_calendar(&c)?;
+            (c, cal)
+        }
+        None => (Config::defaults(), Calendar::builtin()),
+    };
+    let ctx_days = |k: Kind| config.kind(k).map(|c| c.working_days).unwrap_or(10);
+    let regime = Regime::for_kind(kind, region, ctx_days)
+        .ok_or_else(|| anyhow!("auto mail has no due date: it is never acknowledged or tracked"))?;
+    let mut input = ClockInput::new(regime, region, received);
+    if extended {
+        input = input.with(ClockEvent::extension_for(regime)?);
+    }
+    let out = deadline::compute(&input, &calendar, &config.deadline_options())?;
+    let due = out
+        .due()
+        .ok_or_else(|| anyhow!("the clock is stopped; no due date"))?;
+    let mut stdout = std::io::stdout().lock();
+    if explain {
+        for line in &out.explanation {
+            writeln!(stdout, "{line}")?;
+        }
+    }
+    writeln!(stdout, "{due}")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rules_check(dir: &Path) -> Result<ExitCode> {
+    match RuleSet::load(dir) {
+        Ok(set) => {
+            for w in set.warnings() {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{}: {} rules ({} enabled) in {} files: OK",
+                dir.display(),
+                set.rule_count(),
+                set.enabled_count(),
+                set.files().len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Message-IDs of the samples in a folder stand in for stored mail.
+struct SampleThreads(BTreeMap<String, String>);
+
+impl Threads for SampleThreads {
+    fn case_for_message_id(&self, id: &str) -> Option<String> {
+        self.0.get(id).cloned()
+    }
+    fn case_exists(&self, _: &str) -> bool {
+        true
+    }
+}
+
+fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
+    let ctx = Context::standalone(load_rules(rules_dir)?);
+    let expectations = rules::load_expectations(dir).map_err(|e| anyhow!("{e}"))?;
+    let mut parsed = Vec::new();
+    for name in expectations.keys() {
+        let raw = std::fs::read(dir.join(name)).with_context(|| format!("{name}: cannot read"))?;
+        parsed.push((name.clone(), crate::core::parse::parse(&raw)));
+    }
+    let threads = SampleThreads(
+        parsed
+            .iter()
+            .filter_map(|(name, m)| {
+                m.message_id
+                    .clone()
+                    .map(|id| (id, format!("sample {name}")))
+            })
+            .collect(),
+    );
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (name, message) in parsed {
+        let want = &expectations[&name];
+        let o = triage::triage_message(&ctx, message, None, &threads);
+        let mut problems = want.check_decision(&o.decision);
+        let followup = o.followup.is_some();
+        if want.followup.unwrap_or(false) != followup {
+            problems.push(format!(
+                "expected followup = {}, got {followup}",
+                want.followup.unwrap_or(false)
+            ));
+        }
+        if let Some(r) = &want.reference {
+            let got = o.followup.as_ref().map(|f| f.reference.as_str());
+            if got != Some(r.as_str()) {
+                problems.push(format!("expected ref {r}, got {got:?}"));
+            }
+        }
+        let valid = o.validity.as_ref().map(|v| v.valid);
+        if want.valid.is_some() && want.valid != valid {
+            problems.push(format!("expected valid = {:?}, got {valid:?}", want.valid));
+        }
+        if let Some(m) = &want.missing {
+            let got = missing_list(&o);
+            let (mut a, mut b) = (m.clone(), got.clone());
+            a.sort();
+            b.sort();
+            if a != b {
+                problems.push(format!("expected missing {m:?}, got {got:?}"));
+            }
+        }
+        if problems.is_empty() {
+            passed += 1;
+        } else {
+            failed += 1;
+            println!("FAIL {name}");
+            for p in problems {
+                println!("  {p}");
+            }
+        }
+    }
+    println!("rules test: {passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn config_check(path: &Path) -> Result<ExitCode> {
+    let mut ok = true;
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if let Err(e) = RuleSet::load(&config.rules_dir) {
+        eprintln!("{e}");
+        ok = false;
+    }
+    if let Err(e) = load_calendar(&config) {
+        eprintln!("{e:#}");
+        ok = false;
+    }
+    if let Err(errors) = crate::letters::compose::Templates::load(&config.templates_dir) {
+        for e in &errors.0 {
+            eprintln!("{e}");
+        }
+        ok = false;
+    }
+    if let Err(e) = crate::app::workflow::Workflow::load(&config) {
+        eprintln!("{e}");
+        ok = false;
+    }
+    if ok {
+        println!("{}: OK", path.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn run_daemon(config: &Path) -> Result<ExitCode> {
+    runtime()?.block_on(crate::app::daemon::run(
+        config,
+        tokio_util::sync::CancellationToken::new(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(config: &Path, mailbox: &str, since: Option<NaiveDate>) -> Result<ExitCode> {
+    let s = runtime()?.block_on(crate::app::daemon::import(config, mailbox, since))?;
+    println!(
+        "imported {} messages: {} new cases, {} follow-ups, {} without a case, {} already recorded, {} quarantined",
+        s.messages, s.cases, s.followups, s.ignored, s.duplicates, s.quarantined
+    );
+    Ok(if s.quarantined > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn open_store(config_path: &Path) -> Result<Store> {
+    let config = load_config(config_path)?;
+    Store::open(&config.data_dir).with_context(|| {
+        format!(
+            "cannot open the case store in {} (is the daemon running? it holds the store's lock)",
+            config.data_dir.display()
+        )
+    })
+}
+
+fn case_list(config: &Path, kind: Option<Kind>, due_before: Option<NaiveDate>) -> Result<ExitCode> {
+    case_request(config, &Request::List { kind, due_before })
+}
+
+fn case_show(config: &Path, reference: &CaseRef) -> Result<ExitCode> {
+    case_request(
+        config,
+        &Request::Show {
+            reference: reference.clone(),
+        },
+    )
+}
+
+/// Runs a case request on the store directly, or through the running daemon's control socket
+/// when the daemon holds the store.
+fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
+    let config = load_config(config_path)?;
+    let answer = match Store::open(&config.data_dir) {
+        Ok(store) => {
+            let loaded = crate::app::daemon::load(config_path)?;
+            let workflow =
+                crate::app::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?;
+            crate::app::control::handle(&store, &loaded.context, workflow.as_ref(), req)
+        }
+        Err(crate::io::store::StoreError::Locked { .. }) => {
+            let r =
+                crate::app::control::call(&crate::app::control::socket_path(&config.data_dir), req)
+                    .map_err(|e| anyhow!("{e}"))?;
+            if r.ok { Ok(r.text) } else { Err(r.text) }
+        }
+        Err(e) => {
+            return Err(anyhow!(e)).with_context(|| {
+                format!(
+                    "cannot open the case store in {}",
+                    config.data_dir.display()
+                )
+            });
+        }
+    };
+    match answer {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = out.write_all(text.as_bytes());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => bail!("{e}"),
+    }
+}
+
+fn case_act(words: &[String]) -> Result<ExitCode> {
+    let mut config = std::env::var_os("FOI_TRIAGE_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let (mut by, mut why) = (None, String::new());
+    let mut rest = Vec::new();
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        match w.as_str() {
+            "--config" => config = PathBuf::from(it.next().context("--config needs a file")?),
+            "--by" => by = Some(it.next().context("--by needs your address")?.clone()),
+            "--why" => why = it.next().context("--why needs a text")?.clone(),
+            _ => rest.push(w.clone()),
+        }
+    }
+    let Some(action_word) = rest.first().cloned() else {
+        bail!("usage: foi-triage case ACTION REF [ARGS...] --by YOU");
+    };
+    if action_word == "help" {
+        println!("{}", crate::core::actions::help_text());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let reference: CaseRef = rest
+        .get(1)
+        .context("usage: foi-triage case ACTION REF [ARGS...] --by YOU")?
+        .parse()
+        .map_err(|e| anyhow!("{e}"))?;
+    let by =
+        by.context("--by YOUR-ADDRESS is required: every action is audited with who did it")?;
+    let mut command_words = vec![action_word];
+    command_words.extend(rest.iter().skip(2).cloned());
+    // Check the words here, so a typo is reported before any store is touched.
+    crate::core::actions::parse_cli(&command_words).map_err(|e| anyhow!("{e}"))?;
+    case_request(
+        &config,
+        &Request::Act {
+            reference,
+            words: command_words,
+            by,
+            why,
+        },
+    )
+}
+
+fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<ExitCode> {
+    let now = match DateTime::parse_from_rfc3339(as_of) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            let d: NaiveDate = as_of
+                .parse()
+                .with_context(|| format!("--as {as_of:?}: expected YYYY-MM-DD or RFC 3339"))?;
+            crate::core::chase::london_instant(
+                d,
+                chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            )
+            .context("no such time in Europe/London")?
+        }
+    };
+    let loaded = crate::app::daemon::load(config)?;
+    let Some(workflow) =
+        crate::app::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?
+    else {
+        bail!(
+            "{}: no [workflow] section, so no teams and no digests",
+            config.display()
+        );
+    };
+    let store = open_store(config)?;
+    let cases = store.list_cases(CaseOrder::Reference)?;
+    let mut out = std::io::stdout().lock();
+    for t in workflow.routing.teams() {
+        if team.is_some_and(|only| only != t.id) {
+            continue;
+        }
+        let last = store
+            .mark(&format!("digest/{}", t.id))?
+            .and_then(|v| serde_json::from_value(v).ok());
+        let r = workflow
+            .team_digest(&cases, &t.id, last, now, &loaded.context)
+            .map_err(|e| anyhow!("{e}"))?;
+        writeln!(
+            out,
+            "To: {}\nSubject: {}\n\n{}\n",
+            t.manager, r.subject, r.text
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

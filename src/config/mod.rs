@@ -1,0 +1,1252 @@
+//! The one TOML configuration file, read into a validated [`Config`].
+//!
+//! Reading never stops at the first problem: every error (wrong type, unknown key, bad value) is
+//! collected with its key path, so an operator fixes the file in one pass and `foi-triage config
+//! check` (systemd `ExecStartPre`) can refuse to start the daemon with the whole list. Relative
+//! paths are resolved against the directory of the config file, not the working directory, so the
+//! daemon behaves the same whoever starts it.
+//!
+//! `[imap]` and `[smtp]` are optional here (the offline tools do not need them); the daemon
+//! refuses to start without them. Secrets are read from files named in the config
+//! (`password_file`, `token_file`) so the config itself can be world-readable.
+
+use crate::core::deadline::{Region, SarMonthRule};
+use crate::io::mail::{imap, smtp};
+use crate::model::kind::Kind;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+
+/// Settings for one kind of mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindConfig {
+    /// Reference prefix, e.g. `FOI` in `FOI-2026-000123`.
+    pub prefix: String,
+    /// Working days allowed by local policy (non-statutory kinds only; statutory kinds follow the
+    /// law in `deadline`).
+    pub working_days: u32,
+}
+
+/// A validated configuration. Build it with [`Config::load`] or [`Config::from_toml`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Organisation name, used in acknowledgements.
+    pub organisation: String,
+    /// The authority's own region: picks FOISA/EIR(S) for Scotland and the SAR and local-policy
+    /// calendars.
+    pub region: Region,
+    /// The shared mailbox address requests arrive at and acknowledgements come from.
+    pub address: String,
+    /// Addresses of our own that must never be acknowledged (loop guard), lower-cased; always
+    /// includes `address`.
+    pub own_addresses: Vec<String>,
+    /// Where the sled store lives.
+    pub data_dir: PathBuf,
+    /// Directory of classification rule files.
+    pub rules_dir: PathBuf,
+    /// Directory of email templates.
+    pub templates_dir: PathBuf,
+    /// Optional bank-holiday data (GOV.UK JSON or our TOML) that overrides the built-in table.
+    pub bank_holidays: Option<PathBuf>,
+    /// Per-kind settings; every kind except `auto` has an entry.
+    pub kinds: BTreeMap<Kind, KindConfig>,
+    /// SAR month counting: the ICO method (default) or the strict "beginning with" reading.
+    pub sar_month_rule: SarMonthRule,
+    /// Treat a request received on a non-working day as received on the next working day
+    /// (the 2018 s.45 Code reading). Default false: the statute and ICO reading (deadlines.md §1.4).
+    pub nonworking_receipt_rolls_forward: bool,
+    /// Organisational closure days, skipped by local-policy timescales only (never by FOIA/EIR/SAR:
+    /// ICO LTT47 says privilege days are working days).
+    pub closure_days: Vec<NaiveDate>,
+    /// The shared mailbox (`None` when the file has no `[imap]` section).
+    pub imap: Option<MailboxConfig>,
+    /// Outgoing mail (`None` when the file has no `[smtp]` section).
+    pub smtp: Option<smtp::SmtpSettings>,
+    /// Acknowledgement policy.
+    pub acknowledgements: AckPolicy,
+    /// How the outbox retries mail after transient SMTP failures (`[outbox]`).
+    pub outbox_retry: crate::io::outbox::RetryPolicy,
+    /// Case workflow after acknowledgement (`[workflow]`): routing, assignment mail, emailed staff
+    /// commands, chasers, digests, repeat detection. `None`: cases are made and acknowledged only.
+    pub workflow: Option<WorkflowConfig>,
+}
+
+/// The `[workflow]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkflowConfig {
+    /// The routing file (teams, members, routes), resolved against the config file's folder.
+    pub routing_file: PathBuf,
+    /// Key of the HMAC that signs the reply addresses staff send commands to (at least 16 bytes,
+    /// from a file: a secret never lives in this file).
+    pub reply_secret: String,
+    /// When chasers go out.
+    pub chasers: crate::core::chase::ChaserSettings,
+    /// When digests go out.
+    pub digests: crate::core::digest::DigestSettings,
+    /// Repeat detection.
+    pub repeats: crate::core::repeat::RepeatSettings,
+}
+
+/// The shared mailbox: how to reach it, what to watch and where to file processed mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailboxConfig {
+    /// Server, TLS and credentials.
+    pub server: imap::ImapSettings,
+    /// The folder new requests arrive in (`INBOX`).
+    pub mailbox: String,
+    /// Use IMAP IDLE when the server offers it (else poll every `poll_interval`).
+    pub idle: bool,
+    /// Folder per kind for processed mail (`Triage/FOI`…), `/`-separated.
+    pub folders: BTreeMap<Kind, String>,
+    /// Folder for mail that could not be processed.
+    pub quarantine: String,
+    /// The shared mailbox's Sent folder, watched (read only) for responses to requesters: a
+    /// message with a case reference in its subject marks the case responded. `None`: not watched.
+    pub sent_folder: Option<String>,
+}
+
+/// When acknowledgements go out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AckPolicy {
+    /// Send acknowledgements at all (false: cases are still created; useful while piloting).
+    pub enabled: bool,
+    /// At most this many acknowledgements to one address per 24 hours: the loop breaker when
+    /// two auto-responders that our `auto` rules miss answer each other.
+    pub per_address_per_day: u32,
+}
+
+impl Default for AckPolicy {
+    fn default() -> Self {
+        AckPolicy {
+            enabled: true,
+            per_address_per_day: 5,
+        }
+    }
+}
+
+/// Default filing folders: one per kind under `Triage/`, so officers can see what was done.
+fn default_folder(kind: Kind) -> String {
+    let name = match kind {
+        Kind::Foi => "FOI",
+        Kind::Eir => "EIR",
+        Kind::Sar => "SAR",
+        Kind::Media => "Media",
+        Kind::MemberEnquiry => "Members",
+        Kind::Complaint => "Complaints",
+        Kind::General => "General",
+        Kind::Auto => "Auto",
+    };
+    format!("Triage/{name}")
+}
+
+/// One problem in the configuration file, with the key path it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key path, e.g. `kinds.complaint.working_days`; empty for whole-file errors.
+    pub key: String,
+    /// What is wrong, in words an operator can act on.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Every problem found in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors {
+    /// The file that was read (or `<string>`).
+    pub file: String,
+    /// All errors, in file order as far as it can be told.
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        write!(
+            f,
+            "{}: {n} configuration error{}",
+            self.file,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.errors {
+            write!(f, "\n  {}: {e}", self.file)?;
+        }
+        Ok(())
+    }
+}
+
+/// Default reference prefixes and local-policy working days (deadlines.md §5; seed 002).
+///
+/// Complaints: 10 working days (LGSCO Complaint Handling Code stage 1, vector S9). Member enquiries:
+/// 5 working days (seed 002 "draft within 5 days", vector S10). Media: 1 working day (press offices
+/// answer the same or next day; no statute). General: 10 working days (a common council service
+/// standard). Statutory kinds carry 20 for display only; their clock comes from the law.
+const KIND_DEFAULTS: [(Kind, &str, u32); 7] = [
+    (Kind::Foi, "FOI", 20),
+    (Kind::Eir, "EIR", 20),
+    (Kind::Sar, "SAR", 20),
+    (Kind::Media, "MED", 1),
+    (Kind::MemberEnquiry, "MEM", 5),
+    (Kind::Complaint, "CMP", 10),
+    (Kind::General, "GEN", 10),
+];
+
+impl Config {
+    /// Reads and validates a config file.
+    ///
+    /// # Errors
+    /// Every problem in the file (or the file being unreadable), with key paths.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            file: file.clone(),
+            errors: vec![ConfigError {
+                key: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }],
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, base).map_err(|mut e| {
+            e.file = file;
+            e
+        })
+    }
+
+    /// Parses config text; relative paths are resolved against `base`.
+    ///
+    /// # Errors
+    /// Every problem found, with key paths.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Config, ConfigErrors> {
+        let fail = |errors| ConfigErrors {
+            file: "<string>".into(),
+            errors,
+        };
+        let table: Table = text.parse().map_err(|e: toml::de::Error| {
+            fail(vec![ConfigError {
+                key: String::new(),
+                message: format!("not valid TOML: {}", e.to_string().trim()),
+            }])
+        })?;
+        let mut r = Reader::default();
+        let cfg = read(&mut r, &table, base);
+        if r.errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(fail(r.errors))
+        }
+    }
+
+    /// Defaults for tools run without a config file (`foi-triage classify`, `due`): England and
+    /// Wales, the default prefixes and local-policy timescales, no mailbox and no paths.
+    pub fn defaults() -> Config {
+        Config {
+            organisation: String::new(),
+            region: Region::EnglandAndWales,
+            address: String::new(),
+            own_addresses: Vec::new(),
+            data_dir: PathBuf::new(),
+            rules_dir: PathBuf::from("rules"),
+            templates_dir: PathBuf::from("templates"),
+            bank_holidays: None,
+            kinds: KIND_DEFAULTS
+                .iter()
+                .map(|&(k, prefix, working_days)| {
+                    let prefix = prefix.to_string();
+                    (
+                        k,
+                        KindConfig {
+                            prefix,
+                            working_days,
+                        },
+                    )
+                })
+                .collect(),
+            sar_month_rule: SarMonthRule::Ico,
+            nonworking_receipt_rolls_forward: false,
+            closure_days: Vec::new(),
+            imap: None,
+            smtp: None,
+            acknowledgements: AckPolicy::default(),
+            outbox_retry: crate::io::outbox::RetryPolicy::default(),
+            workflow: None,
+        }
+    }
+
+    /// The deadline engine's options as this config sets them.
+    pub fn deadline_options(&self) -> crate::core::deadline::DeadlineOptions {
+        crate::core::deadline::DeadlineOptions {
+            sar_month_rule: self.sar_month_rule,
+            nonworking_receipt_rolls_forward: self.nonworking_receipt_rolls_forward,
+            closure_days: self.closure_days.iter().copied().collect(),
+            ..crate::core::deadline::DeadlineOptions::default()
+        }
+    }
+
+    /// Settings for a kind; `None` for `auto`, which never becomes a case.
+    pub fn kind(&self, kind: Kind) -> Option<&KindConfig> {
+        self.kinds.get(&kind)
+    }
+
+    /// Every configured reference prefix with its kind: what follow-up detection looks for.
+    pub fn prefixes(&self) -> Vec<(String, Kind)> {
+        self.kinds
+            .iter()
+            .map(|(k, c)| (c.prefix.clone(), *k))
+            .collect()
+    }
+
+    /// Whether an address is one of ours (never acknowledged: that would start a mail loop).
+    pub fn is_own_address(&self, email: &str) -> bool {
+        let e = email.trim().to_ascii_lowercase();
+        self.own_addresses.contains(&e)
+    }
+}
+
+fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
+    r.known(
+        t,
+        "",
+        &[
+            "organisation",
+            "mailbox",
+            "paths",
+            "kinds",
+            "deadlines",
+            "imap",
+            "smtp",
+            "acknowledgements",
+            "outbox",
+            "workflow",
+        ],
+    );
+
+    let org = r.table(t, "", "organisation");
+    r.known(&org, "organisation", &["name", "region"]);
+    let organisation = r
+        .string(&org, "organisation", "name", true)
+        .unwrap_or_default();
+    let region = match r.string(&org, "organisation", "region", true) {
+        Some(s) => s.parse::<Region>().unwrap_or_else(|e| {
+            r.err("organisation.region", e.to_string());
+            Region::EnglandAndWales
+        }),
+        None => Region::EnglandAndWales,
+    };
+
+    let mb = r.table(t, "", "mailbox");
+    r.known(&mb, "mailbox", &["address", "own_addresses"]);
+    let address = r
+        .string(&mb, "mailbox", "address", true)
+        .unwrap_or_default();
+    if !address.is_empty() && !looks_like_email(&address) {
+        r.err(
+            "mailbox.address",
+            format!("{address:?} is not an email address"),
+        );
+    }
+    let mut own_addresses = vec![address.to_ascii_lowercase()];
+    for (i, a) in r.strings(&mb, "mailbox", "own_addresses") {
+        if looks_like_email(&a) {
+            own_addresses.push(a.to_ascii_lowercase());
+        } else {
+            r.err(
+                &format!("mailbox.own_addresses[{i}]"),
+                format!("{a:?} is not an email address"),
+            );
+        }
+    }
+    own_addresses.retain(|a| !a.is_empty());
+    own_addresses.sort();
+    own_addresses.dedup();
+
+    let paths = r.table(t, "", "paths");
+    r.known(
+        &paths,
+        "paths",
+        &["data_dir", "rules_dir", "templates_dir", "bank_holidays"],
+    );
+    let path = |r: &mut Reader, key: &str, required: bool| {
+        r.string(&paths, "paths", key, required)
+            .map(|p| base.join(p))
+    };
+    let data_dir = path(r, "data_dir", true).unwrap_or_default();
+    let rules_dir = path(r, "rules_dir", true).unwrap_or_default();
+    let templates_dir = path(r, "templates_dir", true).unwrap_or_default();
+    let bank_holidays = path(r, "bank_holidays", false);
+
+    let kinds_t = r.table(t, "", "kinds");
+    let names: Vec<&str> = KIND_DEFAULTS.iter().map(|(k, _, _)| k.as_str()).collect();
+    r.known(&kinds_t, "kinds", &names);
+    let mut kinds = BTreeMap::new();
+    let mut seen_prefix: BTreeMap<String, Kind> = BTreeMap::new();
+    for (kind, prefix, days) in KIND_DEFAULTS {
+        let at = format!("kinds.{kind}");
+        let kt = r.table(&kinds_t, "kinds", kind.as_str());
+        r.known(&kt, &at, &["prefix", "working_days"]);
+        let prefix = r
+            .string(&kt, &at, "prefix", false)
+            .unwrap_or_else(|| prefix.to_string());
+        if !(2..=6).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_uppercase()) {
+            r.err(
+                &format!("{at}.prefix"),
+                format!("{prefix:?} must be 2 to 6 capital letters A-Z"),
+            );
+        } else if let Some(other) = seen_prefix.insert(prefix.clone(), kind) {
+            r.err(
+                &format!("{at}.prefix"),
+                format!(
+                    "{prefix:?} is already the prefix of {other}; references must say their kind"
+                ),
+            );
+        }
+        let working_days = match r.integer(&kt, &at, "working_days") {
+            Some(_) if kind.is_statutory() => {
+                r.err(
+                    &format!("{at}.working_days"),
+                    "the time limit for this kind is set by law and cannot be configured".into(),
+                );
+                days
+            }
+            Some(n) if (1..=120).contains(&n) => n as u32,
+            Some(n) => {
+                r.err(
+                    &format!("{at}.working_days"),
+                    format!("{n} is out of range (1 to 120 working days)"),
+                );
+                days
+            }
+            None => days,
+        };
+        kinds.insert(
+            kind,
+            KindConfig {
+                prefix,
+                working_days,
+            },
+        );
+    }
+
+    let dl = r.table(t, "", "deadlines");
+    r.known(
+        &dl,
+        "deadlines",
+        &[
+            "sar_month_rule",
+            "nonworking_receipt_rolls_forward",
+            "closure_days",
+        ],
+    );
+    let sar_month_rule = match r
+        .string(&dl, "deadlines", "sar_month_rule", false)
+        .as_deref()
+    {
+        None | Some("ico") => SarMonthRule::Ico,
+        Some("strict_beginning_with") => SarMonthRule::StrictBeginningWith,
+        Some(other) => {
+            r.err(
+                "deadlines.sar_month_rule",
+                format!("{other:?} is not one of \"ico\", \"strict_beginning_with\""),
+            );
+            SarMonthRule::Ico
+        }
+    };
+    let nonworking_receipt_rolls_forward = r
+        .boolean(&dl, "deadlines", "nonworking_receipt_rolls_forward")
+        .unwrap_or(false);
+    let mut closure_days = Vec::new();
+    for (i, d) in r.strings(&dl, "deadlines", "closure_days") {
+        match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+            Ok(d) => closure_days.push(d),
+            Err(_) => r.err(
+                &format!("deadlines.closure_days[{i}]"),
+                format!("{d:?} is not a date like 2026-12-29"),
+            ),
+        }
+    }
+
+    Config {
+        organisation,
+        region,
+        address,
+        own_addresses,
+        data_dir,
+        rules_dir,
+        templates_dir,
+        bank_holidays,
+        kinds,
+        sar_month_rule,
+        nonworking_receipt_rolls_forward,
+        closure_days,
+        imap: t.contains_key("imap").then(|| read_imap(r, t, base)),
+        smtp: t.contains_key("smtp").then(|| read_smtp(r, t, base)),
+        acknowledgements: read_acks(r, t),
+        outbox_retry: read_outbox(r, t),
+        workflow: t
+            .contains_key("workflow")
+            .then(|| read_workflow(r, t, base)),
+    }
+}
+
+/// Host and port shared by `[imap]` and `[smtp]`, with the rule that plain connections are only
+/// for loopback (credentials would otherwise cross the network in clear).
+fn read_endpoint(
+    r: &mut Reader,
+    t: &Table,
+    at: &str,
+    default_port: [u16; 3],
+) -> (String, u16, usize) {
+    let host = r.string(t, at, "host", true).unwrap_or_default();
+    let security = match r.string(t, at, "security", false).as_deref() {
+        None | Some("tls") => 0,
+        Some("starttls") => 1,
+        Some("plain") => {
+            let loopback = host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if !loopback && !host.is_empty() {
+                r.err(
+                    &format!("{at}.security"),
+                    format!("\"plain\" sends credentials in clear; it is only allowed for a loopback host, not {host:?}"),
+                );
+            }
+            2
+        }
+        Some(other) => {
+            r.err(
+                &format!("{at}.security"),
+                format!("{other:?} is not one of \"tls\", \"starttls\", \"plain\""),
+            );
+            0
+        }
+    };
+    let port = match r.integer(t, at, "port") {
+        None => default_port[security],
+        Some(p) if (1..=65535).contains(&p) => p as u16,
+        Some(p) => {
+            r.err(&format!("{at}.port"), format!("{p} is not a TCP port"));
+            default_port[security]
+        }
+    };
+    (host, port, security)
+}
+
+/// A secret read from the file a key names (`password_file`), trimmed.
+fn read_secret(r: &mut Reader, t: &Table, at: &str, key: &str, base: &Path) -> Option<String> {
+    let path = base.join(r.string(t, at, key, false)?);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Ok(_) => {
+            r.err(
+                &format!("{at}.{key}"),
+                format!("{} is empty", path.display()),
+            );
+            None
+        }
+        Err(e) => {
+            r.err(
+                &format!("{at}.{key}"),
+                format!("cannot read {}: {e}", path.display()),
+            );
+            None
+        }
+    }
+}
+
+fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
+    let it = r.table(t, "", "imap");
+    r.known(
+        &it,
+        "imap",
+        &[
+            "host",
+            "port",
+            "security",
+            "ca_file",
+            "username",
+            "auth",
+            "password_file",
+            "token_file",
+            "token_command",
+            "mailbox",
+            "idle",
+            "poll_seconds",
+            "folders",
+            "quarantine_folder",
+            "sent_folder",
+        ],
+    );
+    let (host, port, sec) = read_endpoint(r, &it, "imap", [993, 143, 143]);
+    let security = [
+        imap::Security::Tls,
+        imap::Security::StartTls,
+        imap::Security::Plain,
+    ][sec];
+    let ca_file = r
+        .string(&it, "imap", "ca_file", false)
+        .map(|p| base.join(p));
+    let username = r.string(&it, "imap", "username", true).unwrap_or_default();
+    let auth = match r.string(&it, "imap", "auth", false).as_deref() {
+        None | Some("login") => {
+            if !it.contains_key("password_file") {
+                r.err(
+                    "imap.password_file",
+                    "missing (required for auth = \"login\")".into(),
+                );
+            }
+            let password = read_secret(r, &it, "imap", "password_file", base).unwrap_or_default();
+            imap::ImapAuth::Login { username, password }
+        }
+        Some("xoauth2") => {
+            let file = r.string(&it, "imap", "token_file", false);
+            let command = r.string(&it, "imap", "token_command", false);
+            let token_source = match (file, command) {
+                (Some(f), None) => imap::TokenSource::File(base.join(f)),
+                (None, Some(c)) => imap::TokenSource::Command(c),
+                _ => {
+                    r.err(
+                        "imap.auth",
+                        "xoauth2 needs exactly one of token_file or token_command".into(),
+                    );
+                    imap::TokenSource::Command(String::new())
+                }
+            };
+            imap::ImapAuth::XOAuth2 {
+                username,
+                token_source,
+            }
+        }
+        Some(other) => {
+            r.err(
+                "imap.auth",
+                format!("{other:?} is not one of \"login\", \"xoauth2\""),
+            );
+            imap::ImapAuth::Login {
+                username,
+                password: String::new(),
+            }
+        }
+    };
+    let mut timeouts = imap::ImapTimeouts::default();
+    match r.integer(&it, "imap", "poll_seconds") {
+        Some(n) if (5..=3600).contains(&n) => {
+            timeouts.poll_interval = std::time::Duration::from_secs(n as u64)
+        }
+        Some(n) => r.err(
+            "imap.poll_seconds",
+            format!("{n} is out of range (5 to 3600 seconds)"),
+        ),
+        None => {}
+    }
+    let mailbox = r
+        .string(&it, "imap", "mailbox", false)
+        .unwrap_or_else(|| "INBOX".into());
+    let idle = r.boolean(&it, "imap", "idle").unwrap_or(true);
+    let ft = r.table(&it, "imap", "folders");
+    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    r.known(&ft, "imap.folders", &names);
+    let folders = Kind::ALL
+        .into_iter()
+        .map(|k| {
+            let f = r
+                .string(&ft, "imap.folders", k.as_str(), false)
+                .unwrap_or_else(|| default_folder(k));
+            (k, f)
+        })
+        .collect();
+    let quarantine = r
+        .string(&it, "imap", "quarantine_folder", false)
+        .unwrap_or_else(|| "Triage/Quarantine".into());
+    MailboxConfig {
+        server: imap::ImapSettings {
+            host,
+            port,
+            security,
+            ca_file,
+            auth,
+            timeouts,
+        },
+        mailbox,
+        idle,
+        folders,
+        quarantine,
+        sent_folder: r.string(&it, "imap", "sent_folder", false),
+    }
+}
+
+fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
+    let st = r.table(t, "", "smtp");
+    r.known(
+        &st,
+        "smtp",
+        &[
+            "host",
+            "port",
+            "security",
+            "ca_file",
+            "username",
+            "password_file",
+            "timeout_seconds",
+        ],
+    );
+    let (host, port, sec) = read_endpoint(r, &st, "smtp", [465, 587, 25]);
+    let security = [
+        smtp::Security::Tls,
+        smtp::Security::StartTls,
+        smtp::Security::Plain,
+    ][sec];
+    let ca_file = r
+        .string(&st, "smtp", "ca_file", false)
+        .map(|p| base.join(p));
+    let credentials = match r.string(&st, "smtp", "username", false) {
+        Some(username) => {
+            if !st.contains_key("password_file") {
+                r.err(
+                    "smtp.password_file",
+                    "missing (required with smtp.username)".into(),
+                );
+            }
+            let password = read_secret(r, &st, "smtp", "password_file", base).unwrap_or_default();
+            Some(smtp::SmtpCredentials { username, password })
+        }
+        None => None,
+    };
+    let timeout = match r.integer(&st, "smtp", "timeout_seconds") {
+        Some(n) if (1..=600).contains(&n) => std::time::Duration::from_secs(n as u64),
+        Some(n) => {
+            r.err(
+                "smtp.timeout_seconds",
+                format!("{n} is out of range (1 to 600 seconds)"),
+            );
+            std::time::Duration::from_secs(smtp::DEFAULT_TIMEOUT_SECS)
+        }
+        None => std::time::Duration::from_secs(smtp::DEFAULT_TIMEOUT_SECS),
+    };
+    smtp::SmtpSettings {
+        host,
+        port,
+        security,
+        ca_file,
+        credentials,
+        timeout,
+    }
+}
+
+fn read_workflow(r: &mut Reader, t: &Table, base: &Path) -> WorkflowConfig {
+    let wt = r.table(t, "", "workflow");
+    r.known(
+        &wt,
+        "workflow",
+        &[
+            "routing_file",
+            "reply_secret_file",
+            "chasers",
+            "digests",
+            "repeats",
+        ],
+    );
+    let routing_file = base.join(
+        r.string(&wt, "workflow", "routing_file", false)
+            .unwrap_or_else(|| "routing.toml".into()),
+    );
+    if !wt.contains_key("reply_secret_file") {
+        r.err(
+            "workflow.reply_secret_file",
+            "missing (required: a file holding at least 16 random bytes, e.g. `head -c 32 /dev/urandom | base64`)".into(),
+        );
+    }
+    let reply_secret =
+        read_secret(r, &wt, "workflow", "reply_secret_file", base).unwrap_or_default();
+    if !reply_secret.is_empty() && reply_secret.len() < 16 {
+        r.err(
+            "workflow.reply_secret_file",
+            "the secret is shorter than 16 bytes".into(),
+        );
+    }
+    // The sub-sections are serde structs owned by their modules: re-serialise and let each
+    // check itself, with key paths under `workflow.`.
+    fn section<T: Default>(
+        r: &mut Reader,
+        wt: &Table,
+        name: &str,
+        parse: impl Fn(&str, &str) -> Result<T, Vec<ConfigError>>,
+    ) -> T {
+        let Some(v) = wt.get(name) else {
+            return T::default();
+        };
+        let text = match v {
+            toml::Value::Table(t) => toml::to_string(t).unwrap_or_default(),
+            _ => {
+                r.err(&format!("workflow.{name}"), "expected a table".into());
+                return T::default();
+            }
+        };
+        match parse(&text, &format!("workflow.{name}")) {
+            Ok(s) => s,
+            Err(errors) => {
+                for e in errors {
+                    r.err(&e.key, e.message);
+                }
+                T::default()
+            }
+        }
+    }
+    let chasers = section(
+        r,
+        &wt,
+        "chasers",
+        crate::core::chase::ChaserSettings::from_toml,
+    );
+    let digests = section(
+        r,
+        &wt,
+        "digests",
+        crate::core::digest::DigestSettings::from_toml,
+    );
+    let repeats = section(r, &wt, "repeats", |text, at| {
+        let s: crate::core::repeat::RepeatSettings = toml::from_str(text).map_err(|e| {
+            vec![ConfigError {
+                key: at.to_string(),
+                message: e.message().to_string(),
+            }]
+        })?;
+        let errors = s.validate(at);
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err(errors)
+        }
+    });
+    WorkflowConfig {
+        routing_file,
+        reply_secret,
+        chasers,
+        digests,
+        repeats,
+    }
+}
+
+fn read_outbox(r: &mut Reader, t: &Table) -> crate::io::outbox::RetryPolicy {
+    let ot = r.table(t, "", "outbox");
+    r.known(
+        &ot,
+        "outbox",
+        &["retry_first_seconds", "retry_max_seconds", "give_up_hours"],
+    );
+    let d = crate::io::outbox::RetryPolicy::default();
+    let mut secs = |key: &str, range: std::ops::RangeInclusive<i64>, unit: u64, default| match r
+        .integer(&ot, "outbox", key)
+    {
+        Some(n) if range.contains(&n) => std::time::Duration::from_secs(n as u64 * unit),
+        Some(n) => {
+            r.err(
+                &format!("outbox.{key}"),
+                format!("{n} is out of range ({} to {})", range.start(), range.end()),
+            );
+            default
+        }
+        None => default,
+    };
+    let first = secs("retry_first_seconds", 1..=3600, 1, d.first);
+    let max = secs("retry_max_seconds", 1..=86_400, 1, d.max);
+    let give_up_after = secs("give_up_hours", 1..=720, 3600, d.give_up_after);
+    if max < first {
+        r.err(
+            "outbox.retry_max_seconds",
+            "must not be less than outbox.retry_first_seconds".into(),
+        );
+    }
+    crate::io::outbox::RetryPolicy {
+        first,
+        max,
+        give_up_after,
+    }
+}
+
+fn read_acks(r: &mut Reader, t: &Table) -> AckPolicy {
+    let at = r.table(t, "", "acknowledgements");
+    r.known(&at, "acknowledgements", &["enabled", "per_address_per_day"]);
+    let d = AckPolicy::default();
+    let per_address_per_day = match r.integer(&at, "acknowledgements", "per_address_per_day") {
+        Some(n) if (1..=1000).contains(&n) => n as u32,
+        Some(n) => {
+            r.err(
+                "acknowledgements.per_address_per_day",
+                format!("{n} is out of range (1 to 1000)"),
+            );
+            d.per_address_per_day
+        }
+        None => d.per_address_per_day,
+    };
+    AckPolicy {
+        enabled: r
+            .boolean(&at, "acknowledgements", "enabled")
+            .unwrap_or(d.enabled),
+        per_address_per_day,
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    matches!(s.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !s.contains(char::is_whitespace))
+}
+
+/// Walks a TOML table collecting errors instead of stopping at the first (Stalwart's config style).
+#[derive(Default)]
+struct Reader {
+    errors: Vec<ConfigError>,
+}
+
+impl Reader {
+    fn err(&mut self, key: &str, message: String) {
+        self.errors.push(ConfigError {
+            key: key.to_string(),
+            message,
+        });
+    }
+
+    fn join(at: &str, key: &str) -> String {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    }
+
+    /// Reports keys that are not in `allowed` (typos must not be silently ignored).
+    fn known(&mut self, t: &Table, at: &str, allowed: &[&str]) {
+        for k in t.keys() {
+            if !allowed.contains(&k.as_str()) {
+                self.err(
+                    &Self::join(at, k),
+                    format!("unknown key (expected one of: {})", allowed.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn table(&mut self, t: &Table, at: &str, key: &str) -> Table {
+        match t.get(key) {
+            None => Table::new(),
+            Some(Value::Table(t)) => t.clone(),
+            Some(v) => {
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected a table, found {}", v.type_str()),
+                );
+                Table::new()
+            }
+        }
+    }
+
+    fn string(&mut self, t: &Table, at: &str, key: &str, required: bool) -> Option<String> {
+        match t.get(key) {
+            None if required => {
+                self.err(&Self::join(at, key), "missing (required)".into());
+                None
+            }
+            None => None,
+            Some(Value::String(s)) if s.trim().is_empty() && required => {
+                self.err(&Self::join(at, key), "must not be empty".into());
+                None
+            }
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(v) => {
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected a string, found {}", v.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    /// String list items with their index in the file's list (for error key paths).
+    fn strings(&mut self, t: &Table, at: &str, key: &str) -> Vec<(usize, String)> {
+        match t.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(a)) => {
+                let mut out = Vec::new();
+                for (i, v) in a.iter().enumerate() {
+                    match v {
+                        Value::String(s) => out.push((i, s.trim().to_string())),
+                        v => self.err(
+                            &format!("{}[{i}]", Self::join(at, key)),
+                            format!("expected a string, found {}", v.type_str()),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(v) => {
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected a list of strings, found {}", v.type_str()),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn integer(&mut self, t: &Table, at: &str, key: &str) -> Option<i64> {
+        match t.get(key) {
+            None => None,
+            Some(Value::Integer(n)) => Some(*n),
+            Some(v) => {
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected an integer, found {}", v.type_str()),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, t: &Table, at: &str, key: &str) -> Option<bool> {
+        match t.get(key) {
+            None => None,
+            Some(Value::Boolean(b)) => Some(*b),
+            Some(v) => {
+                self.err(
+                    &Self::join(at, key),
+                    format!("expected true or false, found {}", v.type_str()),
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[organisation]
+name = "Example Borough Council"
+region = "england-and-wales"
+[mailbox]
+address = "foi@council.example.gov.uk"
+[paths]
+data_dir = "data"
+rules_dir = "rules"
+templates_dir = "templates"
+"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        match Config::from_toml(text, Path::new("/etc/foi")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = Config::from_toml(MINIMAL, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.organisation, "Example Borough Council");
+        assert_eq!(c.region, Region::EnglandAndWales);
+        assert_eq!(c.data_dir, PathBuf::from("/etc/foi/data"));
+        assert_eq!(c.kind(Kind::Foi).unwrap().prefix, "FOI");
+        assert_eq!(c.kind(Kind::Complaint).unwrap().working_days, 10);
+        assert_eq!(c.kind(Kind::MemberEnquiry).unwrap().working_days, 5);
+        assert!(c.kind(Kind::Auto).is_none());
+        assert_eq!(c.sar_month_rule, SarMonthRule::Ico);
+        assert!(!c.nonworking_receipt_rolls_forward);
+        assert!(c.is_own_address("FOI@Council.Example.gov.uk"));
+        assert!(!c.is_own_address("someone@example.org"));
+        assert_eq!(c.prefixes().len(), 7);
+    }
+
+    #[test]
+    fn outbox_retry_reads_defaults_and_checks_ranges() {
+        let c = Config::from_toml(MINIMAL, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.outbox_retry, crate::io::outbox::RetryPolicy::default());
+        let ok = format!(
+            "{MINIMAL}[outbox]\nretry_first_seconds = 2\nretry_max_seconds = 10\ngive_up_hours = 1\n"
+        );
+        let c = Config::from_toml(&ok, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.outbox_retry.first, std::time::Duration::from_secs(2));
+        assert_eq!(c.outbox_retry.max, std::time::Duration::from_secs(10));
+        assert_eq!(
+            c.outbox_retry.give_up_after,
+            std::time::Duration::from_secs(3600)
+        );
+        let table = [
+            (
+                "retry_first_seconds = 0",
+                "outbox.retry_first_seconds: 0 is out of range",
+            ),
+            (
+                "give_up_hours = 10000",
+                "outbox.give_up_hours: 10000 is out of range",
+            ),
+            (
+                "retry_first_seconds = 100\nretry_max_seconds = 10",
+                "outbox.retry_max_seconds: must not be less than",
+            ),
+            ("colour = 1", "outbox.colour: unknown key"),
+        ];
+        for (body, want) in table {
+            let errs = errors(&format!("{MINIMAL}[outbox]\n{body}\n"));
+            assert!(errs.iter().any(|e| e.starts_with(want)), "{body}: {errs:?}");
+        }
+    }
+
+    #[test]
+    fn absolute_paths_stay_absolute() {
+        let text = MINIMAL.replace("data_dir = \"data\"", "data_dir = \"/var/lib/foi-triage\"");
+        let c = Config::from_toml(&text, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/foi-triage"));
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once_with_its_key() {
+        let text = r#"
+[organisation]
+name = 7
+region = "wessex"
+colour = "blue"
+[mailbox]
+address = "not-an-address"
+own_addresses = ["ok@example.org", 3, "bad"]
+[paths]
+rules_dir = "rules"
+[kinds.foi]
+working_days = 30
+[kinds.complaint]
+prefix = "FOI"
+working_days = 0
+[kinds.media]
+prefix = "press"
+[deadlines]
+sar_month_rule = "lunar"
+closure_days = ["2026-13-01"]
+nonworking_receipt_rolls_forward = "yes"
+"#;
+        let errs = errors(text);
+        let expect = [
+            "organisation.name: expected a string, found integer",
+            "organisation.region: ",
+            "organisation.colour: unknown key",
+            "mailbox.address: \"not-an-address\" is not an email address",
+            "mailbox.own_addresses[1]: expected a string, found integer",
+            "mailbox.own_addresses[2]: \"bad\" is not an email address",
+            "paths.data_dir: missing (required)",
+            "paths.templates_dir: missing (required)",
+            "kinds.foi.working_days: the time limit for this kind is set by law",
+            "kinds.complaint.prefix: \"FOI\" is already the prefix of foi",
+            "kinds.complaint.working_days: 0 is out of range",
+            "kinds.media.prefix: \"press\" must be 2 to 6 capital letters",
+            "deadlines.sar_month_rule: \"lunar\" is not one of",
+            "deadlines.closure_days[0]: \"2026-13-01\" is not a date",
+            "deadlines.nonworking_receipt_rolls_forward: expected true or false, found string",
+        ];
+        for e in expect {
+            assert!(
+                errs.iter().any(|x| x.starts_with(e)),
+                "missing error {e:?} in {errs:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    }
+
+    #[test]
+    fn syntax_error_is_one_clear_error() {
+        let errs = errors("[organisation\nname = ");
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("not valid TOML"), "{errs:?}");
+    }
+
+    #[test]
+    fn unknown_kind_section_is_reported() {
+        let text = format!("{MINIMAL}\n[kinds.petition]\nprefix = \"PET\"\n");
+        let errs = errors(&text);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].starts_with("kinds.petition: unknown key"));
+    }
+
+    #[test]
+    fn load_reports_unreadable_file_and_names_it() {
+        let e = Config::load(Path::new("/nonexistent/foi-triage.toml")).unwrap_err();
+        assert_eq!(e.file, "/nonexistent/foi-triage.toml");
+        assert!(e.to_string().contains("cannot read the file"), "{e}");
+    }
+
+    #[test]
+    fn mail_sections_read_secrets_from_files_and_default_sensibly() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("imap.pw"), "s3cret\n").unwrap();
+        std::fs::write(dir.path().join("smtp.pw"), "other").unwrap();
+        let text = format!(
+            "{MINIMAL}\n[imap]\nhost = \"imap.example.org\"\nusername = \"foi\"\npassword_file = \"imap.pw\"\n[imap.folders]\nfoi = \"Requests/FOI\"\n[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nport = 10025\nusername = \"foi\"\npassword_file = \"smtp.pw\"\n[acknowledgements]\nper_address_per_day = 3\n"
+        );
+        let c = Config::from_toml(&text, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let m = c.imap.unwrap();
+        assert_eq!(
+            (m.server.port, m.server.security),
+            (993, imap::Security::Tls)
+        );
+        assert_eq!(
+            m.server.auth,
+            imap::ImapAuth::Login {
+                username: "foi".into(),
+                password: "s3cret".into()
+            }
+        );
+        assert_eq!(m.mailbox, "INBOX");
+        assert!(m.idle);
+        assert_eq!(m.folders[&Kind::Foi], "Requests/FOI");
+        assert_eq!(m.folders[&Kind::Sar], "Triage/SAR");
+        assert_eq!(m.quarantine, "Triage/Quarantine");
+        let s = c.smtp.unwrap();
+        assert_eq!((s.port, s.security), (10025, smtp::Security::Plain));
+        assert_eq!(s.credentials.unwrap().password, "other");
+        assert_eq!(
+            c.acknowledgements,
+            AckPolicy {
+                enabled: true,
+                per_address_per_day: 3
+            }
+        );
+    }
+
+    #[test]
+    fn mail_section_errors_are_all_reported() {
+        let text = format!(
+            "{MINIMAL}\n[imap]\nhost = \"imap.example.org\"\nsecurity = \"plain\"\nport = 70000\nusername = \"foi\"\nauth = \"xoauth2\"\ntoken_file = \"t\"\ntoken_command = \"get-token\"\n[imap.folders]\npetition = \"X\"\n[smtp]\nhost = \"smtp.example.org\"\nusername = \"foi\"\npassword_file = \"/no/such/file\"\nsecurity = \"ssl\"\n[acknowledgements]\nper_address_per_day = 0\n"
+        );
+        let errs = errors(&text);
+        let expect = [
+            "imap.security: \"plain\" sends credentials in clear",
+            "imap.port: 70000 is not a TCP port",
+            "imap.auth: xoauth2 needs exactly one of token_file or token_command",
+            "imap.folders.petition: unknown key",
+            "smtp.security: \"ssl\" is not one of",
+            "smtp.password_file: cannot read /no/such/file",
+            "acknowledgements.per_address_per_day: 0 is out of range",
+        ];
+        for e in expect {
+            assert!(
+                errs.iter().any(|x| x.starts_with(e)),
+                "missing {e:?} in {errs:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    }
+
+    #[test]
+    fn shipped_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("foi-triage.example.toml");
+        let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.kinds.len(), 7);
+    }
+}

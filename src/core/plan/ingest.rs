@@ -1,0 +1,653 @@
+//! From a triage [`Outcome`] to the store [`Change`] that records it: pure, no I/O, no clock.
+//!
+//! The caller reads what the plan needs from the store first ([`Facts`]: the case a follow-up
+//! joins, how many acknowledgements went to the sender lately), calls [`plan`], applies the
+//! change in one transaction, and only then files the message on the server. Everything the
+//! daemon decides about a message is decided here, so it is tested without a server.
+//!
+//! Decisions (each one audited on the case, or kept in the `seen` record when there is no case):
+//! - `auto` mail never becomes a case and is never answered.
+//! - Mail from one of our own addresses is never answered; unless it continues a case, it creates
+//!   nothing (it is our own traffic, not a request).
+//! - A new FOI/EIR/SAR request that is not valid is stored as waiting (clarification, or proof of
+//!   identity for SAR), with the clock event that stops it, and answered with "we need more
+//!   information". The clock starts when the requester replies ([`deadline`] restart rules).
+//! - A reply from the requester to a case that waits for clarification or identity is taken as
+//!   the answer: the clock restarts from the reply and a new acknowledgement gives the new date.
+//!   An officer who disagrees re-opens the question by hand; the audit says what was assumed.
+//! - Acknowledgements to one address are limited per 24 hours; a suppressed one is audited.
+//! - Historical import ([`Mode::Import`]) creates the same cases but never queues mail.
+
+use crate::config::AckPolicy;
+use crate::core::deadline::{self, ClockEvent, ClockInput};
+use crate::core::followup::FollowUp;
+use crate::core::triage::{Context, Deadline, Outcome};
+use crate::core::validate::Missing;
+use crate::io::outbox::{AckJob, JobMissing, OutboxJob, new_message_id};
+use crate::io::store::{
+    AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, NewCase, SeenRecord,
+};
+use crate::letters::compose::ack_template_for;
+use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState};
+use crate::model::kind::Kind;
+use chrono::{DateTime, Datelike, Utc};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Live processing or a historical import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The daemon: acknowledgements are queued.
+    Live,
+    /// `foi-triage import`: cases only, no mail to anyone (people move from another system).
+    Import,
+}
+
+/// What the plan needs to know besides the message: from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Live or import.
+    pub mode: Mode,
+    /// Acknowledgement switch and rate limit.
+    pub acks: AckPolicy,
+    /// Our own addresses, lower-cased (never answered).
+    pub own_addresses: Vec<String>,
+    /// Reference prefix per kind (`FOI`…); every kind but `auto`.
+    pub prefixes: BTreeMap<Kind, String>,
+    /// Domain for the Message-IDs of the mail we send (from the shared address).
+    pub id_domain: String,
+}
+
+impl Settings {
+    /// Whether `email` is one of our own addresses (any letter case).
+    pub fn is_own(&self, email: &str) -> bool {
+        let e = email.trim().to_ascii_lowercase();
+        self.own_addresses.contains(&e)
+    }
+}
+
+/// What the caller read from the store for this message.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The stored case the message continues (when triage found a follow-up).
+    pub followup_case: Option<Case>,
+    /// Mail queued to the message's reply address in the 24 hours before `now`.
+    pub recent_mail_to_sender: usize,
+}
+
+/// Where the message is, for the cursor: mailbox, UIDVALIDITY and UID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    /// Mailbox name.
+    pub mailbox: String,
+    /// Its UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The message's UID.
+    pub uid: u32,
+}
+
+/// What happened to the message, for the log line and the filing folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// A new case of this kind (the store allocates the reference).
+    NewCase(Kind),
+    /// Joined an existing case.
+    FollowUp(CaseRef),
+    /// Created nothing (machine mail, our own mail).
+    Ignored {
+        /// The kind it was classified as.
+        kind: Kind,
+        /// Why nothing was created.
+        why: String,
+    },
+}
+
+/// The change to apply and what it means.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Everything to write, in one transaction.
+    pub change: Change,
+    /// What happened.
+    pub action: Action,
+    /// The kind whose folder the message is filed into.
+    pub file_as: Kind,
+    /// Whether the change queues mail (wake the outbox worker after applying).
+    pub queues_mail: bool,
+}
+
+/// Why a message cannot be planned: it is quarantined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// No prefix is configured for the kind (the config check prevents this).
+    #[error("no reference prefix is configured for kind {0}")]
+    NoPrefix(Kind),
+    /// The follow-up's case was not read from the store.
+    #[error("the message continues case {0}, which could not be read")]
+    CaseMissing(String),
+    /// The time of receipt gives no usable reference year.
+    #[error("time of receipt {0} is outside the range this service handles")]
+    BadReceiptTime(DateTime<Utc>),
+    /// An outbox job could not be encoded.
+    #[error("acknowledgement could not be queued: {0}")]
+    Payload(String),
+}
+
+/// Plans the store change for one triaged message.
+///
+/// `now` is the processing time (audit times, rate-limit window, fallback receipt time). The
+/// cursor is advanced in the same change, so a crash after the commit never processes the
+/// message twice, and a crash before it processes it again from scratch.
+///
+/// # Errors
+/// [`PlanError`] when the message cannot be recorded (the caller quarantines it).
+pub fn plan(
+    ctx: &Context,
+    settings: &Settings,
+    outcome: &Outcome,
+    facts: &Facts,
+    position: &Position,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let mut p = if let Some(f) = &outcome.followup {
+        let case = facts
+            .followup_case
+            .as_ref()
+            .filter(|c| c.reference.to_string() == f.reference)
+            .ok_or_else(|| PlanError::CaseMissing(f.reference.clone()))?;
+        plan_followup(ctx, settings, outcome, f, facts, case, now)?
+    } else if outcome.kind() == Kind::Auto {
+        ignore(outcome, Kind::Auto, outcome.decision.why.clone(), now)
+    } else if sender(outcome).is_some_and(|e| settings.is_own(e)) {
+        ignore(
+            outcome,
+            outcome.kind(),
+            "sent from one of our own addresses: not a request, never acknowledged".into(),
+            now,
+        )
+    } else {
+        plan_new_case(settings, outcome, facts, now)?
+    };
+    p.change.cursor = plan_duplicate(position).cursor;
+    Ok(p)
+}
+
+/// Plans only the cursor (and a `seen` record) for a message already recorded: a re-delivery,
+/// a rescan after a UIDVALIDITY change, or a crash between commit and filing.
+pub fn plan_duplicate(position: &Position) -> Change {
+    Change {
+        cursor: Some(CursorUpdate {
+            mailbox: position.mailbox.clone(),
+            cursor: crate::io::store::Cursor {
+                uidvalidity: position.uidvalidity,
+                last_uid: position.uid,
+            },
+        }),
+        ..Change::default()
+    }
+}
+
+/// Plans the record of a message that could not be processed: a `seen` marker with the reason
+/// (so the rescan after a UIDVALIDITY change does not try it again) and the cursor.
+pub fn plan_quarantine(
+    message_id: Option<String>,
+    content_hash: &str,
+    why: &str,
+    position: &Position,
+    now: DateTime<Utc>,
+) -> Change {
+    let mut change = plan_duplicate(position);
+    change.seen.push(SeenRecord {
+        at: now,
+        message_id,
+        content_hash: Some(content_hash.to_string()),
+        kind: None,
+        why: format!("quarantined: {why}"),
+    });
+    change
+}
+
+fn sender(outcome: &Outcome) -> Option<&str> {
+    outcome
+        .message
+        .reply_address()
+        .map(|a| a.email.as_str())
+        .filter(|e| !e.trim().is_empty())
+}
+
+fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Plan {
+    let m = &outcome.message;
+    let change = Change {
+        seen: vec![SeenRecord {
+            at: now,
+            message_id: m.message_id.clone(),
+            content_hash: Some(m.content_hash.clone()),
+            kind: Some(kind),
+            why: why.clone(),
+        }],
+        ..Change::default()
+    };
+    Plan {
+        change,
+        action: Action::Ignored { kind, why },
+        file_as: kind,
+        queues_mail: false,
+    }
+}
+
+/// The clock event that stops an invalid request's clock until the requester answers.
+fn waiting_for(kind: Kind, missing: &[Missing], at: DateTime<Utc>) -> (CaseState, ClockEvent) {
+    if kind == Kind::Sar && missing.contains(&Missing::Identity) {
+        (CaseState::AwaitingId, ClockEvent::IdRequested(at))
+    } else if kind == Kind::Eir {
+        (
+            CaseState::AwaitingClarification,
+            ClockEvent::ParticularsRequested(at),
+        )
+    } else {
+        (
+            CaseState::AwaitingClarification,
+            ClockEvent::ClarificationRequested(at),
+        )
+    }
+}
+
+/// The answer that restarts a waiting case's clock.
+fn answer_to(state: CaseState, kind: Kind, at: DateTime<Utc>) -> Option<ClockEvent> {
+    match state {
+        CaseState::AwaitingId => Some(ClockEvent::IdReceived(at)),
+        CaseState::AwaitingClarification if kind == Kind::Eir => {
+            Some(ClockEvent::ParticularsReceived(at))
+        }
+        CaseState::AwaitingClarification => Some(ClockEvent::ClarificationReceived(at)),
+        _ => None,
+    }
+}
+
+fn plan_new_case(
+    settings: &Settings,
+    outcome: &Outcome,
+    facts: &Facts,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let m = &outcome.message;
+    let kind = outcome.kind();
+    let prefix = settings
+        .prefixes
+        .get(&kind)
+        .ok_or(PlanError::NoPrefix(kind))?
+        .clone();
+    let (received_at, received_from) = match outcome.received_at {
+        Some((t, from)) => (t, json!(from)),
+        None => (now, json!("processing_time")),
+    };
+    let year = deadline::local_date(received_at)
+        .map_err(|_| PlanError::BadReceiptTime(received_at))?
+        .year();
+    crate::model::case::check_year(year).map_err(|_| PlanError::BadReceiptTime(received_at))?;
+    let requester = m.reply_address().cloned().unwrap_or_default();
+
+    let invalid = outcome.validity.as_ref().filter(|v| !v.valid);
+    let (state, clock_events) = match invalid {
+        Some(v) => {
+            let (state, ev) = waiting_for(kind, &v.missing, received_at);
+            (state, vec![ev])
+        }
+        None => (CaseState::Open, Vec::new()),
+    };
+    let draft = CaseDraft {
+        kind,
+        state,
+        received_at,
+        requester: requester.clone(),
+        subject: m.subject.clone(),
+        message_ids: m.message_id.iter().cloned().collect(),
+        content_hashes: vec![m.content_hash.clone()],
+        rules: outcome
+            .decision
+            .fired
+            .iter()
+            .map(|r| r.id.clone())
+            .collect(),
+        valid: outcome.validity.as_ref().map(|v| v.valid),
+        missing: outcome
+            .validity
+            .as_ref()
+            .map(|v| v.missing.iter().map(|x| x.as_str().to_string()).collect())
+            .unwrap_or_default(),
+        due: outcome.due(),
+        clock_events,
+        workflow: crate::model::case::Workflow {
+            imported: settings.mode == Mode::Import,
+            ..Default::default()
+        },
+        assignee: None,
+        team: None,
+        created_at: now,
+        updated_at: now,
+    };
+
+    let mut audit = vec![
+        AuditEvent::system(
+            now,
+            "received",
+            json!({
+                "message_id": m.message_id,
+                "content_hash": m.content_hash,
+                "size": m.raw_size,
+                "received_at": received_at,
+                "received_from": received_from,
+                "from": requester.email,
+                "attachments": m.attachments.len(),
+                "parse_warnings": m.warnings.len(),
+            }),
+            "new message in the shared mailbox".into(),
+        ),
+        AuditEvent::system(
+            now,
+            "classified",
+            json!({
+                "kind": kind,
+                "rules": outcome.decision.fired.iter().map(|r| json!({"id": r.id, "kind": r.kind, "weight": r.weight})).collect::<Vec<_>>(),
+                "scores": outcome.decision.scores.iter().map(|(k, s)| json!([k, s])).collect::<Vec<_>>(),
+            }),
+            outcome.decision.why.clone(),
+        ),
+    ];
+    if let Some(v) = &outcome.validity {
+        audit.push(AuditEvent::system(
+            now,
+            "validated",
+            json!({"valid": v.valid, "missing": draft.missing, "name_found": v.name.is_some()}),
+            v.notes.join(" "),
+        ));
+    }
+    audit.push(clock_audit(outcome, now));
+
+    let mut change = Change {
+        new_case: Some(NewCase {
+            prefix,
+            year,
+            draft,
+        }),
+        ..Change::default()
+    };
+    let template = if invalid.is_some() {
+        Some("need_more_info")
+    } else {
+        ack_template_for(kind)
+    };
+    let queues_mail = match template {
+        Some(template) => {
+            let job = AckJob {
+                template: template.to_string(),
+                to: requester.email.clone(),
+                message_id: new_message_id(&settings.id_domain),
+                in_reply_to: m.message_id.clone(),
+                references: m.references.clone(),
+                their_subject: m.subject.clone(),
+                requester_name: requester
+                    .name
+                    .clone()
+                    .or_else(|| outcome.validity.as_ref().and_then(|v| v.name.clone())),
+                missing: invalid
+                    .map(|v| {
+                        v.missing
+                            .iter()
+                            .map(|x| JobMissing {
+                                name: x.as_str().to_string(),
+                                explain: x.explain().to_string(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                received: deadline::local_date(received_at)
+                    .map_err(|_| PlanError::BadReceiptTime(received_at))?,
+                due: outcome.due(),
+            };
+            queue_ack(
+                settings,
+                facts,
+                &mut change,
+                &mut audit,
+                CaseTarget::New,
+                job,
+                now,
+            )?
+        }
+        None => false,
+    };
+    change.audit = AuditAppend::all(&CaseTarget::New, audit);
+    Ok(Plan {
+        change,
+        action: Action::NewCase(kind),
+        file_as: kind,
+        queues_mail,
+    })
+}
+
+/// The audit event for the clock of a new request.
+fn clock_audit(outcome: &Outcome, now: DateTime<Utc>) -> AuditEvent {
+    match &outcome.deadline {
+        Some(Deadline::Computed { due, outcome: o }) => AuditEvent::system(
+            now,
+            "due_computed",
+            json!({"due": due, "regime": o.regime.to_string(), "received": o.received}),
+            o.explanation.join(" "),
+        ),
+        Some(Deadline::NotStarted) => AuditEvent::system(
+            now,
+            "clock_not_started",
+            serde_json::Value::Null,
+            "the request is not yet valid: the clock starts when the missing items arrive".into(),
+        ),
+        Some(Deadline::NoReceiptTime) => AuditEvent::system(
+            now,
+            "clock_not_started",
+            serde_json::Value::Null,
+            "no time of receipt could be read from the message; an officer must set it".into(),
+        ),
+        Some(Deadline::Error { message }) => AuditEvent::system(
+            now,
+            "clock_error",
+            json!({"error": message}),
+            "the due date could not be computed; an officer must set it".into(),
+        ),
+        None => AuditEvent::system(
+            now,
+            "no_clock",
+            serde_json::Value::Null,
+            "this kind has no timescale".into(),
+        ),
+    }
+}
+
+/// Queues `job` unless acknowledgements are off, this is an import, the recipient is one of ours
+/// or has had too many lately; every suppression is audited. Returns whether mail was queued.
+fn queue_ack(
+    settings: &Settings,
+    facts: &Facts,
+    change: &mut Change,
+    audit: &mut Vec<AuditEvent>,
+    target: CaseTarget,
+    job: AckJob,
+    now: DateTime<Utc>,
+) -> Result<bool, PlanError> {
+    let suppressed = if settings.mode == Mode::Import {
+        Some("historical import: no mail is sent".to_string())
+    } else if !settings.acks.enabled {
+        Some("acknowledgements are switched off in the configuration".to_string())
+    } else if job.to.trim().is_empty() || !job.to.contains('@') {
+        Some("the message has no usable sender address".to_string())
+    } else if settings.is_own(&job.to) {
+        Some("the sender is one of our own addresses (mail loop guard)".to_string())
+    } else if facts.recent_mail_to_sender >= settings.acks.per_address_per_day as usize {
+        Some(format!(
+            "rate limit: {} acknowledgements to this address in the last 24 hours (limit {})",
+            facts.recent_mail_to_sender, settings.acks.per_address_per_day
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = suppressed {
+        audit.push(AuditEvent::system(
+            now,
+            "acknowledgement_suppressed",
+            json!({"template": job.template, "to": job.to}),
+            why,
+        ));
+        return Ok(false);
+    }
+    let row = OutboxJob::Ack(job.clone())
+        .new_row(target, now)
+        .map_err(|e| PlanError::Payload(e.to_string()))?;
+    change.outbox_new.push(row);
+    audit.push(AuditEvent::system(now,
+        "acknowledgement_queued",
+        json!({"template": job.template, "to": job.to, "message_id": job.message_id, "due": job.due}),
+        "queued for sending".into(),
+    ));
+    Ok(true)
+}
+
+fn plan_followup(
+    ctx: &Context,
+    settings: &Settings,
+    outcome: &Outcome,
+    f: &FollowUp,
+    facts: &Facts,
+    case: &Case,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let m = &outcome.message;
+    let at = outcome.received_at.map_or(now, |(t, _)| t);
+    let from = sender(outcome).unwrap_or("").to_string();
+    let from_requester = !from.is_empty() && from.eq_ignore_ascii_case(&case.requester.email);
+    let mut updated = case.clone();
+    if let Some(id) = &m.message_id
+        && !updated.message_ids.contains(id)
+    {
+        updated.message_ids.push(id.clone());
+    }
+    if !updated.content_hashes.contains(&m.content_hash) {
+        updated.content_hashes.push(m.content_hash.clone());
+    }
+    updated.updated_at = now;
+    let target = CaseTarget::Existing(case.reference.clone());
+    let mut audit = vec![AuditEvent::system(
+        now,
+        "followup",
+        json!({
+            "via": f.via,
+            "matched": f.matched,
+            "message_id": m.message_id,
+            "content_hash": m.content_hash,
+            "from": from,
+            "from_requester": from_requester,
+            "received_at": at,
+            "kind_of_message": outcome.kind(),
+        }),
+        format!(
+            "joined to {} ({})",
+            case.reference,
+            if from_requester {
+                "from the requester"
+            } else {
+                "not from the requester's address"
+            }
+        ),
+    )];
+
+    let mut template = "followup_receipt";
+    let restart = if from_requester {
+        answer_to(case.state, case.kind, at)
+    } else {
+        None
+    };
+    if let Some(answer) = restart {
+        updated.clock_events.push(answer);
+        updated.state = CaseState::Open;
+        let regime = ctx.regime(case.kind);
+        let result = regime.map(|regime| {
+            deadline::compute(
+                &ClockInput {
+                    regime,
+                    region: ctx.region,
+                    received_at: case.received_at,
+                    events: updated.clock_events.clone(),
+                },
+                &ctx.calendar,
+                &ctx.options,
+            )
+        });
+        let old_due = case.due;
+        match result {
+            Some(Ok(o)) => {
+                updated.due = o.due();
+                audit.push(AuditEvent::system(now,
+                    "clock_restarted",
+                    json!({"event": answer.name(), "old_due": old_due, "due": updated.due, "regime": regime.map(|r| r.to_string())}),
+                    format!(
+                        "the requester replied while the case waited ({}); taken as the answer. {}",
+                        case.state,
+                        o.explanation.join(" ")
+                    ),
+                ));
+                if let Some(t) = ack_template_for(case.kind) {
+                    template = t;
+                }
+            }
+            Some(Err(e)) => {
+                audit.push(AuditEvent::system(now,
+                    "clock_error",
+                    json!({"event": answer.name(), "error": e.to_string()}),
+                    "the requester replied but the new due date could not be computed; an officer must set it".into(),
+                ));
+            }
+            None => {}
+        }
+    }
+
+    let mut change = Change {
+        case_updates: vec![CaseUpdate {
+            case: updated.clone(),
+            expected: Some(case.clone()),
+        }],
+        ..Change::default()
+    };
+    let queues_mail = if outcome.kind() == Kind::Auto {
+        false
+    } else {
+        let job = AckJob {
+            template: template.to_string(),
+            to: from.clone(),
+            message_id: new_message_id(&settings.id_domain),
+            in_reply_to: m.message_id.clone(),
+            references: m.references.clone(),
+            their_subject: m.subject.clone(),
+            requester_name: m.reply_address().and_then(|a| a.name.clone()),
+            missing: Vec::new(),
+            received: deadline::local_date(case.received_at)
+                .map_err(|_| PlanError::BadReceiptTime(case.received_at))?,
+            due: updated.due,
+        };
+        queue_ack(
+            settings,
+            facts,
+            &mut change,
+            &mut audit,
+            target.clone(),
+            job,
+            now,
+        )?
+    };
+    change.audit = AuditAppend::all(&target, audit);
+    Ok(Plan {
+        change,
+        action: Action::FollowUp(case.reference.clone()),
+        file_as: case.kind,
+        queues_mail,
+    })
+}
+
+#[cfg(test)]
+mod tests;

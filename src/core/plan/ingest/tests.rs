@@ -1,0 +1,561 @@
+//! Planning, without a store or a server: real rules, real triage, facts given by hand.
+
+use super::*;
+use crate::core::followup::Threads;
+use crate::core::rules::RuleSet;
+use crate::core::triage::Context;
+use crate::io::outbox::OutboxJob;
+use crate::io::store::{CaseTarget, Cursor};
+use crate::model::case::CaseRef;
+use chrono::TimeZone;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+const SHARED: &str = "foi@council.example.gov.uk";
+
+fn ctx() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        Context::standalone(RuleSet::load(&dir).expect("default rules load"))
+    })
+}
+
+fn settings(mode: Mode) -> Settings {
+    let config = crate::config::Config::defaults();
+    Settings {
+        mode,
+        acks: crate::config::AckPolicy::default(),
+        own_addresses: vec![SHARED.into(), "noreply@council.example.gov.uk".into()],
+        prefixes: config.prefixes().into_iter().map(|(p, k)| (k, p)).collect(),
+        id_domain: "council.example.gov.uk".into(),
+    }
+}
+
+/// Monday 23 November 2026, 10:00 UTC (GMT).
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+        .single()
+        .expect("valid")
+}
+
+fn pos(uid: u32) -> Position {
+    Position {
+        mailbox: "INBOX".into(),
+        uidvalidity: 7,
+        uid,
+    }
+}
+
+/// Threads known to the test: Message-IDs of stored mail and existing references.
+#[derive(Default)]
+struct Known {
+    ids: BTreeMap<String, String>,
+    refs: BTreeSet<String>,
+}
+
+impl Threads for Known {
+    fn case_for_message_id(&self, id: &str) -> Option<String> {
+        self.ids.get(id).cloned()
+    }
+    fn case_exists(&self, r: &str) -> bool {
+        self.refs.contains(r)
+    }
+}
+
+fn mail(from: &str, subject: &str, body: &str, extra_headers: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {SHARED}\r\nSubject: {subject}\r\nMessage-ID: <m-{}@example.org>\r\n\
+         Date: Mon, 23 Nov 2026 09:59:00 +0000\r\n{extra_headers}MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        subject.len() + body.len()
+    )
+    .into_bytes()
+}
+
+const FOI_BODY: &str = "Dear Sir or Madam,\r\n\r\nUnder the Freedom of Information Act 2000 please \
+provide the number of parking fines issued on Mill Lane in each of the last three financial years.\r\n\r\n\
+Yours faithfully,\r\nPatricia Requester\r\n12 High Street, Exampletown EX1 2AB";
+
+fn outcome(raw: &[u8], threads: &dyn Threads) -> Outcome {
+    crate::core::triage::triage(ctx(), raw, Some(t0()), threads)
+}
+
+fn jobs(change: &Change) -> Vec<crate::io::outbox::AckJob> {
+    change
+        .outbox_new
+        .iter()
+        .filter_map(
+            |r| match OutboxJob::from_payload(&r.payload).expect("payload") {
+                OutboxJob::Ack(a) => Some(a),
+                OutboxJob::Mail(_) => None,
+            },
+        )
+        .collect()
+}
+
+fn actions(change: &Change) -> Vec<&str> {
+    change
+        .audit
+        .iter()
+        .map(|a| a.event.action.as_str())
+        .collect()
+}
+
+#[test]
+fn a_valid_foi_request_becomes_an_open_case_with_an_acknowledgement() {
+    let raw = mail(
+        "Patricia Requester <pat@example.org>",
+        "FOI request: parking fines",
+        FOI_BODY,
+        "",
+    );
+    let o = outcome(&raw, &Known::default());
+    let p = plan(
+        ctx(),
+        &settings(Mode::Live),
+        &o,
+        &Facts::default(),
+        &pos(42),
+        t0(),
+    )
+    .expect("plan");
+    assert_eq!(p.action, Action::NewCase(Kind::Foi));
+    assert_eq!(p.file_as, Kind::Foi);
+    assert!(p.queues_mail);
+    let new = p.change.new_case.as_ref().expect("new case");
+    assert_eq!((new.prefix.as_str(), new.year), ("FOI", 2026));
+    assert_eq!(new.draft.state, CaseState::Open);
+    assert_eq!(new.draft.requester.email, "pat@example.org");
+    // FOIA: 20 working days from Monday 23 November 2026, over the Christmas bank holidays.
+    assert_eq!(new.draft.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 22));
+    assert!(new.draft.clock_events.is_empty());
+    assert_eq!(
+        new.draft.content_hashes,
+        vec![o.message.content_hash.clone()]
+    );
+    assert_eq!(
+        actions(&p.change),
+        [
+            "received",
+            "classified",
+            "validated",
+            "due_computed",
+            "acknowledgement_queued"
+        ]
+    );
+    assert!(p.change.audit.iter().all(|a| a.case == CaseTarget::New));
+    let j = jobs(&p.change);
+    assert_eq!(j.len(), 1);
+    assert_eq!(j[0].template, "ack_foi");
+    assert_eq!(j[0].to, "pat@example.org");
+    assert_eq!(j[0].due, new.draft.due);
+    assert!(j[0].message_id.ends_with("@council.example.gov.uk"));
+    assert_eq!(
+        p.change.outbox_new[0].recipient.as_deref(),
+        Some("pat@example.org")
+    );
+    assert_eq!(
+        p.change.cursor,
+        Some(CursorUpdate {
+            mailbox: "INBOX".into(),
+            cursor: Cursor {
+                uidvalidity: 7,
+                last_uid: 42
+            }
+        })
+    );
+}
+
+#[test]
+fn what_is_never_acknowledged() {
+    let bounce = mail(
+        "Mail Delivery System <MAILER-DAEMON@mx.example.org>",
+        "Undelivered Mail Returned to Sender",
+        "This is the mail system at host mx.example.org. I'm sorry to have to inform you that your message could not be delivered.",
+        "Auto-Submitted: auto-replied\r\nReturn-Path: <>\r\n",
+    );
+    let own = mail(
+        &format!("FOI Team <{SHARED}>"),
+        "FOI request: parking fines",
+        FOI_BODY,
+        "",
+    );
+    let table: [(&str, &[u8], Kind, &str); 2] = [
+        ("bounce", &bounce, Kind::Auto, "auto"),
+        ("own address", &own, Kind::Foi, "own addresses"),
+    ];
+    for (name, raw, kind, why_has) in table {
+        let o = outcome(raw, &Known::default());
+        let p = plan(
+            ctx(),
+            &settings(Mode::Live),
+            &o,
+            &Facts::default(),
+            &pos(1),
+            t0(),
+        )
+        .expect("plan");
+        match &p.action {
+            Action::Ignored { kind: k, why } => {
+                assert_eq!(*k, kind, "{name}");
+                assert!(why.contains(why_has), "{name}: {why}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(p.change.new_case.is_none(), "{name}");
+        assert!(p.change.outbox_new.is_empty(), "{name}");
+        assert!(!p.queues_mail, "{name}");
+        assert_eq!(p.change.seen.len(), 1, "{name}");
+        assert_eq!(p.change.seen[0].kind, Some(kind), "{name}");
+        assert!(p.change.cursor.is_some(), "{name}");
+    }
+}
+
+#[test]
+fn suppressed_acknowledgements_are_audited_with_the_reason() {
+    let raw = mail(
+        "Patricia Requester <pat@example.org>",
+        "FOI request: parking fines",
+        FOI_BODY,
+        "",
+    );
+    let o = outcome(&raw, &Known::default());
+    let mut off = settings(Mode::Live);
+    off.acks.enabled = false;
+    let limited = Facts {
+        recent_mail_to_sender: 5,
+        ..Facts::default()
+    };
+    let under = Facts {
+        recent_mail_to_sender: 4,
+        ..Facts::default()
+    };
+    let table = [
+        (
+            "import",
+            settings(Mode::Import),
+            Facts::default(),
+            Some("historical import"),
+        ),
+        ("switched off", off, Facts::default(), Some("switched off")),
+        (
+            "rate limit",
+            settings(Mode::Live),
+            limited,
+            Some("rate limit: 5"),
+        ),
+        ("under the limit", settings(Mode::Live), under, None),
+    ];
+    for (name, s, facts, why) in table {
+        let p = plan(ctx(), &s, &o, &facts, &pos(1), t0()).expect("plan");
+        assert!(
+            p.change.new_case.is_some(),
+            "{name}: the case is made anyway"
+        );
+        let suppressed = p
+            .change
+            .audit
+            .iter()
+            .find(|a| a.event.action == "acknowledgement_suppressed");
+        match why {
+            Some(w) => {
+                assert!(p.change.outbox_new.is_empty(), "{name}");
+                assert!(!p.queues_mail, "{name}");
+                let e = suppressed.unwrap_or_else(|| panic!("{name}: not audited"));
+                assert!(e.event.why.contains(w), "{name}: {}", e.event.why);
+            }
+            None => {
+                assert_eq!(p.change.outbox_new.len(), 1, "{name}");
+                assert!(suppressed.is_none(), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_requests_wait_with_the_right_clock_event() {
+    let no_name = "Under the Freedom of Information Act please provide the number of parking \
+fines issued on Mill Lane in 2025.\r\n\r\nThanks";
+    let eir_no_name = "Under the Environmental Information Regulations please provide the air \
+quality monitoring results for Mill Lane for 2025.\r\n\r\nThanks";
+    let sar_no_id = "Dear Data Protection Officer,\r\n\r\nUnder Article 15 of the UK GDPR I am making \
+a subject access request for all personal data you hold about me, including my housing file.\r\n\r\n\
+Yours faithfully,\r\nPatricia Requester\r\n12 High Street, Exampletown EX1 2AB";
+    let table = [
+        (
+            "foi",
+            "x1@example.org",
+            "FOI request",
+            no_name,
+            Kind::Foi,
+            CaseState::AwaitingClarification,
+            "clarification_requested",
+        ),
+        (
+            "eir",
+            "x2@example.org",
+            "EIR request: air quality",
+            eir_no_name,
+            Kind::Eir,
+            CaseState::AwaitingClarification,
+            "particulars_requested",
+        ),
+        (
+            "sar",
+            "Patricia Requester <x3@example.org>",
+            "Subject access request",
+            sar_no_id,
+            Kind::Sar,
+            CaseState::AwaitingId,
+            "id_requested",
+        ),
+    ];
+    for (name, from, subject, body, kind, state, event) in table {
+        let o = outcome(&mail(from, subject, body, ""), &Known::default());
+        assert_eq!(o.kind(), kind, "{name}: {}", o.decision.why);
+        let p = plan(
+            ctx(),
+            &settings(Mode::Live),
+            &o,
+            &Facts::default(),
+            &pos(1),
+            t0(),
+        )
+        .expect("plan");
+        let new = p.change.new_case.as_ref().expect("case");
+        assert_eq!(
+            new.draft.state, state,
+            "{name}: missing {:?}",
+            new.draft.missing
+        );
+        assert_eq!(new.draft.valid, Some(false), "{name}");
+        assert_eq!(new.draft.due, None, "{name}: no clock yet");
+        assert_eq!(
+            new.draft
+                .clock_events
+                .iter()
+                .map(|e| e.name())
+                .collect::<Vec<_>>(),
+            [event],
+            "{name}"
+        );
+        assert!(actions(&p.change).contains(&"clock_not_started"), "{name}");
+        let j = jobs(&p.change);
+        assert_eq!(j.len(), 1, "{name}");
+        assert_eq!(j[0].template, "need_more_info", "{name}");
+        assert!(!j[0].missing.is_empty(), "{name}");
+        assert_eq!(
+            j[0].missing
+                .iter()
+                .map(|m| m.name.clone())
+                .collect::<Vec<_>>(),
+            new.draft.missing,
+            "{name}"
+        );
+    }
+}
+
+fn stored_case(state: CaseState, kind: Kind, events: Vec<ClockEvent>) -> Case {
+    let received = t0() - chrono::Duration::days(3);
+    CaseDraft {
+        kind,
+        state,
+        received_at: received,
+        requester: crate::model::message::Address {
+            name: Some("Patricia Requester".into()),
+            email: "pat@example.org".into(),
+        },
+        subject: "FOI request".into(),
+        message_ids: vec!["orig@example.org".into()],
+        content_hashes: vec!["abc".into()],
+        rules: vec![],
+        valid: Some(state == CaseState::Open),
+        missing: vec![],
+        due: None,
+        clock_events: events,
+        workflow: Default::default(),
+        assignee: None,
+        team: None,
+        created_at: received,
+        updated_at: received,
+    }
+    .into_case(CaseRef::new("FOI", 2026, 7).expect("ref"))
+}
+
+#[test]
+fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
+    let waiting = stored_case(
+        CaseState::AwaitingClarification,
+        Kind::Foi,
+        vec![ClockEvent::ClarificationRequested(
+            t0() - chrono::Duration::days(3),
+        )],
+    );
+    let open = stored_case(CaseState::Open, Kind::Foi, vec![]);
+    let known = Known {
+        ids: BTreeMap::new(),
+        refs: ["FOI-2026-000007".to_string()].into(),
+    };
+    let reply = |from: &str| {
+        mail(
+            from,
+            "Re: [FOI-2026-000007] We need more information",
+            "My name is Patricia Requester; I want the figures for Mill Lane only.",
+            "In-Reply-To: <ack@council.example.gov.uk>\r\n",
+        )
+    };
+    // (name, case, from, template, state after, due set, restarted)
+    let table = [
+        (
+            "answer",
+            &waiting,
+            "Patricia Requester <pat@example.org>",
+            "ack_foi",
+            CaseState::Open,
+            true,
+            true,
+        ),
+        (
+            "answer, other letter case",
+            &waiting,
+            "PAT@Example.org",
+            "ack_foi",
+            CaseState::Open,
+            true,
+            true,
+        ),
+        (
+            "someone else",
+            &waiting,
+            "Other Person <other@example.org>",
+            "followup_receipt",
+            CaseState::AwaitingClarification,
+            false,
+            false,
+        ),
+        (
+            "open case",
+            &open,
+            "Patricia Requester <pat@example.org>",
+            "followup_receipt",
+            CaseState::Open,
+            false,
+            false,
+        ),
+    ];
+    for (name, case, from, template, state, due_set, restarted) in table {
+        let o = outcome(&reply(from), &known);
+        assert!(o.followup.is_some(), "{name}: not a follow-up");
+        let facts = Facts {
+            followup_case: Some(case.clone()),
+            recent_mail_to_sender: 0,
+        };
+        let p = plan(ctx(), &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
+        assert_eq!(p.action, Action::FollowUp(case.reference.clone()), "{name}");
+        assert!(p.change.new_case.is_none(), "{name}");
+        let u = &p.change.case_updates[0];
+        assert_eq!(u.expected.as_ref(), Some(case), "{name}: optimistic check");
+        assert_eq!(u.case.state, state, "{name}");
+        assert_eq!(u.case.due.is_some(), due_set, "{name}");
+        assert!(
+            u.case.content_hashes.contains(&o.message.content_hash),
+            "{name}"
+        );
+        assert!(u.case.message_ids.len() == 2, "{name}");
+        assert_eq!(
+            actions(&p.change).contains(&"clock_restarted"),
+            restarted,
+            "{name}: {:?}",
+            actions(&p.change)
+        );
+        if restarted {
+            assert_eq!(
+                u.case.clock_events.last().map(|e| e.name()),
+                Some("clarification_received")
+            );
+        }
+        let j = jobs(&p.change);
+        assert_eq!(j.len(), 1, "{name}");
+        assert_eq!(j[0].template, template, "{name}");
+        assert_eq!(j[0].due, u.case.due, "{name}");
+        assert!(
+            p.change
+                .audit
+                .iter()
+                .all(|a| a.case == CaseTarget::Existing(case.reference.clone())),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_followup_whose_case_was_not_read_is_an_error_not_a_new_case() {
+    let known = Known {
+        ids: BTreeMap::new(),
+        refs: ["FOI-2026-000007".to_string()].into(),
+    };
+    let raw = mail(
+        "pat@example.org",
+        "Re: [FOI-2026-000007] Your request",
+        "Thank you.",
+        "",
+    );
+    let o = outcome(&raw, &known);
+    let err = plan(
+        ctx(),
+        &settings(Mode::Live),
+        &o,
+        &Facts::default(),
+        &pos(1),
+        t0(),
+    )
+    .expect_err("must not plan without the case");
+    assert_eq!(err, PlanError::CaseMissing("FOI-2026-000007".into()));
+}
+
+#[test]
+fn local_policy_kinds_get_their_working_days_and_their_own_template() {
+    let raw = mail(
+        "Cllr Jane Smith <cllr.smith@council.example.gov.uk>",
+        "Complaint: missed bin collections again",
+        "I wish to make a formal complaint: my bins have been missed three weeks running and \
+nobody has called me back. Jane Smith, 3 Low Road, Exampletown",
+        "",
+    );
+    let o = outcome(&raw, &Known::default());
+    let p = plan(
+        ctx(),
+        &settings(Mode::Live),
+        &o,
+        &Facts::default(),
+        &pos(1),
+        t0(),
+    )
+    .expect("plan");
+    let Action::NewCase(kind) = p.action else {
+        panic!("{:?}", p.action)
+    };
+    assert!(!kind.is_statutory(), "{kind:?}");
+    let new = p.change.new_case.as_ref().expect("case");
+    assert_eq!(new.draft.valid, None);
+    assert_eq!(new.draft.state, CaseState::Open);
+    assert!(new.draft.due.is_some());
+    assert_eq!(
+        jobs(&p.change)[0].template,
+        crate::letters::compose::ack_template_for(kind).expect("template")
+    );
+}
+
+#[test]
+fn duplicate_and_quarantine_plans_move_the_cursor() {
+    let d = plan_duplicate(&pos(5));
+    assert!(d.new_case.is_none() && d.seen.is_empty() && d.outbox_new.is_empty());
+    assert_eq!(d.cursor.as_ref().map(|c| c.cursor.last_uid), Some(5));
+    let q = plan_quarantine(Some("id@x".into()), "hash", "bad", &pos(6), t0());
+    assert_eq!(q.cursor.as_ref().map(|c| c.cursor.last_uid), Some(6));
+    assert_eq!(q.seen.len(), 1);
+    assert_eq!(q.seen[0].kind, None);
+    assert_eq!(q.seen[0].why, "quarantined: bad");
+    assert_eq!(q.seen[0].content_hash.as_deref(), Some("hash"));
+}

@@ -1,0 +1,3 @@
+//! Planners.
+
+pub mod ingest;

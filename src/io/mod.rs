@@ -1,0 +1,6 @@
+//! The edges.
+
+pub mod clock;
+pub mod mail;
+pub mod outbox;
+pub mod store;

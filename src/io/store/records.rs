@@ -1,0 +1,106 @@
+//! Records the store keeps besides cases: outbox rows, IMAP cursors, `seen` markers, export lines.
+//!
+//! Plain serde data; how they are keyed and indexed lives in `keys` and `apply`.
+
+use crate::model::case::{AuditEvent, Case, CaseRef};
+use crate::model::kind::Kind;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where the daemon is in one IMAP mailbox: UIDs are only meaningful within one UIDVALIDITY
+/// (RFC 9051 §2.3.1.1), so both are stored together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The mailbox's UIDVALIDITY when `last_uid` was processed.
+    pub uidvalidity: u32,
+    /// Highest UID fully processed (its case, audit and outbox rows committed).
+    pub last_uid: u32,
+}
+
+/// Where an outbox row is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting to be sent at `next_attempt_at` (first try or a retry after a transient failure).
+    Pending,
+    /// Sent; kept as the record of what went out.
+    Sent,
+    /// Given up (permanent failure or too many attempts); needs a person.
+    Failed,
+}
+
+/// One piece of mail (or other side effect) to perform after a commit: the durable send queue.
+///
+/// The row is written in the same transaction as the case it belongs to, so a crash can never
+/// lose an acknowledgement or send one for a case that was not stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    /// Allocated by the store, increasing, never reused.
+    pub id: u64,
+    /// The case it is about, if any. For a row created with a new case this is the reference the
+    /// store allocated, so a renderer can read the case at send time.
+    #[serde(default)]
+    pub case: Option<CaseRef>,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// What to do, opaque to the store (template name, recipients, message-id…).
+    pub payload: serde_json::Value,
+    /// Where the row is in its life.
+    pub status: OutboxStatus,
+    /// How many sends were tried.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last failure, for the operator.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Earliest time to try (again); only meaningful while `Pending`.
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+/// A message that created no case (machine mail, duplicates…), remembered so that a re-delivery
+/// is recognised as well as one that did create a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeenRecord {
+    /// When it was processed.
+    pub at: DateTime<Utc>,
+    /// Its Message-ID (no angle brackets), if it had one.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// SHA-256 of its raw bytes (lower-case hex), if known.
+    #[serde(default)]
+    pub content_hash: Option<String>,
+    /// What it was classified as, if it was classified.
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// Why it created nothing, in words.
+    #[serde(default)]
+    pub why: String,
+}
+
+/// How to look up a [`SeenRecord`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeenKey<'a> {
+    /// By Message-ID (angle brackets optional).
+    MessageId(&'a str),
+    /// By content hash.
+    ContentHash(&'a str),
+}
+
+/// Order of [`super::Store::list_cases`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaseOrder {
+    /// By reference: prefix, year, sequence (the store's key order).
+    #[default]
+    Reference,
+    /// By time of receipt, then reference.
+    Received,
+}
+
+/// One line of [`super::Store::export`]: a case and its whole audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportLine {
+    /// The case as stored.
+    pub case: Case,
+    /// Its audit events, oldest first.
+    pub audit: Vec<AuditEvent>,
+}

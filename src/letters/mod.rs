@@ -1,0 +1,4 @@
+//! Letters.
+
+pub mod compose;
+pub mod staff;

@@ -1,0 +1,365 @@
+//! Rendering tests: the shipped templates load and render; errors name file and line; HTML is
+//! escaped in HTML only.
+
+use super::*;
+use crate::core::chase::ChaserKey;
+use crate::core::digest::DigestCounts;
+use crate::model::case::CaseRef;
+use crate::model::case::CaseState;
+use chrono::{TimeZone, Utc};
+
+fn shipped_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
+}
+
+fn head() -> Letterhead {
+    Letterhead {
+        organisation: "Example Borough Council".into(),
+        shared_address: "foi@council.example.gov.uk".into(),
+    }
+}
+
+fn r(seq: u32) -> CaseRef {
+    CaseRef::new("FOI", 2026, seq).expect("valid")
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid")
+}
+
+fn entry(seq: u32, overdue: Option<u32>, left: Option<u32>, assignee: Option<&str>) -> DigestEntry {
+    DigestEntry {
+        reference: r(seq),
+        kind: Kind::Foi,
+        state: CaseState::Open,
+        received: day(2026, 2, 16),
+        due: Some(day(2026, 3, 16)),
+        working_days_overdue: overdue,
+        working_days_left: left,
+        assignee: assignee.map(str::to_string),
+        team: Some("planning".into()),
+        repeat_of: vec![],
+    }
+}
+
+fn digest() -> Digest {
+    let now = Utc
+        .with_ymd_and_hms(2026, 3, 25, 8, 0, 0)
+        .single()
+        .expect("valid");
+    Digest {
+        generated_at: now,
+        today: day(2026, 3, 25),
+        scope: TeamFilter::Team("planning & <roads>".into()),
+        since: Utc
+            .with_ymd_and_hms(2026, 3, 24, 8, 0, 0)
+            .single()
+            .expect("valid"),
+        due_soon_working_days: 5,
+        overdue: vec![
+            entry(2, Some(6), None, Some("<b>evil</b>&co@example.gov.uk")),
+            entry(1, Some(3), None, None),
+        ],
+        due_soon: vec![entry(3, None, Some(0), Some("a@example.gov.uk"))],
+        waiting_on_requester: vec![],
+        new_since_last: vec![],
+        possible_repeats: vec![DigestEntry {
+            repeat_of: vec![r(40), r(41)],
+            ..entry(4, None, Some(5), Some("a@example.gov.uk"))
+        }],
+        counts: DigestCounts {
+            open: 4,
+            overdue: 2,
+            due_soon: 1,
+            waiting_on_requester: 0,
+            new_since_last: 0,
+            possible_repeats: 1,
+            open_by_kind: [(Kind::Foi, 4)].into(),
+        },
+        timeliness: Timeliness {
+            from: day(2025, 12, 26),
+            to: day(2026, 3, 25),
+            in_time: 7,
+            late: 1,
+            overdue_unanswered: 0,
+            pending: 2,
+        },
+    }
+}
+
+fn chaser(
+    slot: Slot,
+    escalation: Escalation,
+    assignee: Option<&str>,
+    left: u32,
+    over: u32,
+) -> Chaser {
+    let due = day(2026, 3, 20);
+    Chaser {
+        key: ChaserKey {
+            case: r(1),
+            due,
+            slot,
+        },
+        case: r(1),
+        kind: Kind::Foi,
+        slot,
+        escalation,
+        overdue_working_days: over,
+        working_days_left: left,
+        due,
+        assignee: assignee.map(str::to_string),
+        team: Some("planning".into()),
+    }
+}
+
+#[test]
+fn shipped_templates_load_and_render_a_digest() {
+    let t = WorkflowTemplates::load(&shipped_dir()).expect("shipped templates load");
+    let out = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!out.subject.contains('\n'));
+    assert_eq!(
+        out.subject,
+        "Example Borough Council information requests for planning & <roads>, Wednesday 25 March 2026: 2 overdue, 1 due soon, 0 new"
+    );
+    // Most late first, as planned; references only.
+    let p2 = out.text.find("FOI-2026-000002").expect("case 2 listed");
+    let p1 = out.text.find("FOI-2026-000001").expect("case 1 listed");
+    assert!(p2 < p1, "{}", out.text);
+    for want in [
+        "6 working days late",
+        "NOT ALLOCATED",
+        "0 working days left",
+        "possible repeat of FOI-2026-000040, FOI-2026-000041",
+        "87.5% answered within the time limit (7 of 8;",
+        "Due within 5 working days: 1",
+        "<b>evil</b>&co@example.gov.uk", // the text part is not escaped
+    ] {
+        assert!(
+            out.text.contains(want),
+            "text lacks {want:?}:\n{}",
+            out.text
+        );
+    }
+    for want in [
+        "&lt;b&gt;evil&lt;&#x2f;b&gt;&amp;co@example.gov.uk",
+        "planning &amp; &lt;roads&gt;",
+        "<strong>87.5%</strong>",
+        "<td>FOI-2026-000040, FOI-2026-000041</td>",
+    ] {
+        assert!(
+            out.html.contains(want),
+            "html lacks {want:?}:\n{}",
+            out.html
+        );
+    }
+    assert!(!out.html.contains("<b>evil"), "{}", out.html);
+    // Nothing renders as a literal "none".
+    assert!(!out.text.contains("none"), "{}", out.text);
+}
+
+#[test]
+fn an_empty_digest_says_so() {
+    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let empty = Digest {
+        scope: TeamFilter::All,
+        overdue: vec![],
+        due_soon: vec![],
+        possible_repeats: vec![],
+        counts: DigestCounts::default(),
+        timeliness: Timeliness {
+            in_time: 0,
+            late: 0,
+            pending: 0,
+            ..digest().timeliness
+        },
+        ..digest()
+    };
+    let out = t.render_digest(&empty, &head()).expect("renders");
+    assert!(
+        out.text.contains("Nothing is open, waiting or new."),
+        "{}",
+        out.text
+    );
+    assert!(out.text.contains("nothing to measure yet"), "{}", out.text);
+    assert!(!out.text.contains("OVERDUE"), "{}", out.text);
+    assert_eq!(
+        out.subject,
+        "Example Borough Council information requests, Wednesday 25 March 2026: 0 overdue, 0 due soon, 0 new"
+    );
+}
+
+#[test]
+fn chaser_wording_table() {
+    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let a = Some("officer@example.gov.uk");
+    let table = [
+        (
+            chaser(Slot::Before(5), Escalation::None, a, 5, 0),
+            "[FOI-2026-000001] Reminder: Freedom of Information request due Friday 20 March 2026 (5 working days left)",
+            vec!["5 working days left, including the due date."],
+            vec!["copied", "no officer"],
+        ),
+        (
+            chaser(Slot::Before(1), Escalation::Manager, None, 1, 0),
+            "[FOI-2026-000001] Reminder: Freedom of Information request due Friday 20 March 2026 (1 working day left)",
+            vec![
+                "no officer allocated",
+                "because nobody has the case",
+                "1 working day left",
+            ],
+            vec!["late."],
+        ),
+        (
+            chaser(Slot::OnDay, Escalation::None, a, 0, 0),
+            "[FOI-2026-000001] Due today: Freedom of Information request",
+            vec!["The response is due today."],
+            vec!["copied"],
+        ),
+        (
+            chaser(Slot::Overdue(2), Escalation::Manager, a, 0, 3),
+            "[FOI-2026-000001] OVERDUE by 3 working days: Freedom of Information request was due Friday 20 March 2026",
+            vec!["3 working days late", "because the case is late"],
+            vec!["head of service"],
+        ),
+        (
+            chaser(Slot::Overdue(6), Escalation::HeadOfService, a, 0, 6),
+            "[FOI-2026-000001] OVERDUE by 6 working days: Freedom of Information request was due Friday 20 March 2026",
+            vec!["the head of service are copied because the case is 6 working days late"],
+            vec!["no officer"],
+        ),
+    ];
+    for (c, subject, has, lacks) in table {
+        let out = t.render_chaser(&c, &head()).expect("renders");
+        assert_eq!(out.subject, subject);
+        for h in has {
+            assert!(
+                out.text.contains(h),
+                "{subject}: text lacks {h:?}:\n{}",
+                out.text
+            );
+        }
+        for l in lacks {
+            assert!(
+                !out.text.contains(l),
+                "{subject}: text has {l:?}:\n{}",
+                out.text
+            );
+        }
+        assert!(out.html.contains("FOI-2026-000001"));
+        assert!(
+            out.text.ends_with("foi@council.example.gov.uk\n"),
+            "{:?}",
+            out.text
+        );
+    }
+}
+
+fn copy_shipped(to: &Path) {
+    for name in TEMPLATE_FILES {
+        std::fs::copy(shipped_dir().join(name), to.join(name)).expect("copy");
+    }
+}
+
+#[test]
+fn load_reports_every_error_with_file_and_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    copy_shipped(dir);
+    // A misspelt variable on line 2, a syntax error, a missing file and bad UTF-8.
+    std::fs::write(dir.join(CHASER_TEXT), "Hello,\n{{ refrence }}\n").expect("write");
+    std::fs::write(dir.join(DIGEST_HTML), "<p>{% if %}</p>\n").expect("write");
+    std::fs::remove_file(dir.join(DIGEST_SUBJECT)).expect("rm");
+    std::fs::write(dir.join(CHASER_HTML), [0xff, 0xfe]).expect("write");
+    let errs = WorkflowTemplates::load(dir).expect_err("broken").0;
+    let files: Vec<String> = errs
+        .iter()
+        .map(|e| {
+            e.file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    // Read errors and syntax errors are reported together, before any sample render.
+    assert_eq!(
+        files,
+        [DIGEST_SUBJECT, DIGEST_HTML, CHASER_HTML],
+        "{errs:?}"
+    );
+    assert_eq!(errs[1].line, Some(1), "{errs:?}");
+    assert!(errs[2].message.contains("UTF-8"), "{errs:?}");
+
+    // With the files fixed, the misspelt variable is found by the sample render, with its line.
+    copy_shipped(dir);
+    std::fs::write(dir.join(CHASER_TEXT), "Hello,\n{{ refrence }}\n").expect("write");
+    std::fs::write(
+        dir.join(DIGEST_TEXT),
+        "{% for e in overdue %}{{ e.referance }}{% endfor %}\n",
+    )
+    .expect("write");
+    let errs = WorkflowTemplates::load(dir).expect_err("typos").0;
+    let found: Vec<(String, Option<usize>)> = errs
+        .iter()
+        .map(|e| {
+            (
+                e.file
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                e.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (DIGEST_TEXT.to_string(), Some(1)),
+            (CHASER_TEXT.to_string(), Some(2))
+        ],
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().all(|e| e.message.contains("undefined")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn oversized_template_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_shipped(tmp.path());
+    let big = "x".repeat(usize::try_from(MAX_TEMPLATE_BYTES).expect("fits") + 1);
+    std::fs::write(tmp.path().join(DIGEST_TEXT), big).expect("write");
+    let errs = WorkflowTemplates::load(tmp.path()).expect_err("too big").0;
+    assert_eq!(errs.len(), 1);
+    assert!(errs[0].message.contains("at most"), "{errs:?}");
+}
+
+#[test]
+fn acknowledgement_loader_ignores_the_workflow_templates() {
+    // compose reads only its own folders; the new top-level files must not break it.
+    crate::letters::compose::Templates::load(&shipped_dir())
+        .expect("acknowledgement templates still load");
+}
+
+#[test]
+fn requester_text_cannot_reach_a_template_and_dates_read_in_words() {
+    let table = [
+        (day(2026, 12, 21), "Monday 21 December 2026"),
+        (day(2026, 3, 1), "Sunday 1 March 2026"),
+    ];
+    for (d, want) in table {
+        assert_eq!(date_words(d), want);
+    }
+    // A template-looking assignee is printed, not run.
+    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let c = chaser(Slot::OnDay, Escalation::None, Some("{{ 7*7 }}@x"), 0, 0);
+    let ctx = chaser_context(&c, &head());
+    assert_eq!(
+        ctx.get_attr("assignee").ok().map(|v| v.to_string()),
+        Some("{{ 7*7 }}@x".to_string())
+    );
+    let out = t.render_chaser(&c, &head()).expect("renders");
+    assert!(!out.text.contains("49"), "{}", out.text);
+}

@@ -1,0 +1,5 @@
+//! Plain data every layer shares.
+
+pub mod case;
+pub mod kind;
+pub mod message;
