@@ -10,10 +10,13 @@
 //! refuses to start without them. Secrets are read from files named in the config
 //! (`password_file`, `token_file`) so the config itself can be world-readable.
 
-use crate::core::deadline::{Region, SarMonthRule};
+mod deadline;
+
 use crate::io::mail::{imap, smtp};
 use crate::model::kind::Kind;
+use crate::model::regime::{Region, SarMonthRule};
 use chrono::NaiveDate;
+pub use deadline::DeadlineOptions;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -283,12 +286,12 @@ impl Config {
     }
 
     /// The deadline engine's options as this config sets them.
-    pub fn deadline_options(&self) -> crate::core::deadline::DeadlineOptions {
-        crate::core::deadline::DeadlineOptions {
+    pub fn deadline_options(&self) -> DeadlineOptions {
+        DeadlineOptions {
             sar_month_rule: self.sar_month_rule,
             nonworking_receipt_rolls_forward: self.nonworking_receipt_rolls_forward,
             closure_days: self.closure_days.iter().copied().collect(),
-            ..crate::core::deadline::DeadlineOptions::default()
+            ..DeadlineOptions::default()
         }
     }
 

@@ -31,6 +31,7 @@
 
 use crate::config::ConfigError;
 use crate::model::case::CaseRef;
+pub use crate::model::fingerprint::Fingerprint;
 use crate::model::kind::Kind;
 use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
@@ -141,19 +142,6 @@ pub const MAX_TEXT_BYTES: usize = 64 * 1024;
 /// Version of the normalisation and hashing; fingerprints of different versions never compare
 /// (similarity 0), so changing the algorithm cannot produce false matches with stored cases.
 pub const FINGERPRINT_VERSION: u8 = 1;
-
-/// A compact, stable summary of a request's text, stored with each case (128 numbers: 512 bytes, about 1.3 KB as JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fingerprint {
-    /// [`FINGERPRINT_VERSION`] when computed.
-    pub version: u8,
-    /// Distinct content words (capped at `u16::MAX`); below [`MIN_WORDS`] nothing is compared.
-    pub words: u16,
-    /// MinHash over 3-word shingles ([`SHINGLE_HASHES`] values).
-    pub shingle_mins: Vec<u32>,
-    /// MinHash over the word set ([`WORD_HASHES`] values).
-    pub word_mins: Vec<u32>,
-}
 
 /// Seeds for the MinHash permutations: fixed, derived by splitmix64 from a constant, so they are
 /// the same on every machine and every run (no `RandomState`).

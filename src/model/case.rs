@@ -10,9 +10,9 @@
 //! year by its caller), no workflow rules. State changes and due dates are decided elsewhere and
 //! arrive here as new values.
 
-use crate::core::deadline::ClockEvent;
 use crate::model::kind::Kind;
 use crate::model::message::Address;
+use crate::model::regime::ClockEvent;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -436,7 +436,7 @@ pub struct Workflow {
     pub imported: bool,
     /// Repeat-detection summary of the request's text (never the text itself).
     #[serde(default)]
-    pub fingerprint: Option<crate::core::repeat::Fingerprint>,
+    pub fingerprint: Option<crate::model::fingerprint::Fingerprint>,
 }
 
 /// How a case ended, in the categories the ICO's statistics use.

@@ -15,12 +15,12 @@
 
 use super::holidays::{self, RuleHoliday};
 use super::{DeadlineError, MAX_WORKING_DAYS};
+pub use crate::model::regime::{Region, UnknownRegion};
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::RangeInclusive;
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 /// The shipped bank-holiday table (deadlines.md §6.5), compiled into the binary.
@@ -32,74 +32,6 @@ const BUILTIN_ORIGIN: &str = "built-in data (data/uk-bank-holidays.toml)";
 /// Years a data file may cover. GOV.UK's feed starts in 2012; the bound stops a typo such as
 /// `last_year = 20277` from allocating thousands of empty years.
 const DATA_YEARS: RangeInclusive<i32> = 1900..=2200;
-
-/// A GOV.UK bank-holiday division. Wales shares the `england-and-wales` list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Region {
-    /// England and Wales (GOV.UK `england-and-wales`).
-    #[serde(alias = "wales", alias = "england")]
-    EnglandAndWales,
-    /// Scotland (GOV.UK `scotland`).
-    Scotland,
-    /// Northern Ireland (GOV.UK `northern-ireland`).
-    NorthernIreland,
-}
-
-impl Region {
-    /// All three divisions, in GOV.UK order.
-    pub const ALL: [Region; 3] = [
-        Region::EnglandAndWales,
-        Region::Scotland,
-        Region::NorthernIreland,
-    ];
-
-    /// The GOV.UK division name, used in data files, config and explanations.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Region::EnglandAndWales => "england-and-wales",
-            Region::Scotland => "scotland",
-            Region::NorthernIreland => "northern-ireland",
-        }
-    }
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A region name that is not a GOV.UK division (nor "wales"/"england").
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown region {0:?} (expected one of: england-and-wales, scotland, northern-ireland; \"wales\" means england-and-wales)"
-)]
-pub struct UnknownRegion(pub String);
-
-impl FromStr for Region {
-    type Err = UnknownRegion;
-    /// Accepts the GOV.UK names in any case, with `_` or spaces for `-`, plus "wales" and
-    /// "england" (both mean `england-and-wales`, which is the division GOV.UK uses for Wales).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s
-            .trim()
-            .chars()
-            .map(|c| match c {
-                '_' | ' ' => '-',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect();
-        match norm.as_str() {
-            "england-and-wales" | "england-wales" | "wales" | "england" => {
-                Ok(Region::EnglandAndWales)
-            }
-            "scotland" => Ok(Region::Scotland),
-            "northern-ireland" => Ok(Region::NorthernIreland),
-            _ => Err(UnknownRegion(s.to_string())),
-        }
-    }
-}
 
 /// Why a bank-holiday file could not be loaded. Every variant names the format and, where it
 /// applies, the division and event index, so an operator can find the line to fix.

@@ -40,13 +40,13 @@ pub use calendar::{
     WorkingCalendar, YearSource,
 };
 
-use crate::model::kind::Kind;
+pub use crate::config::DeadlineOptions;
+pub use crate::model::regime::{ClockEvent, Extension, ExtensionKind, Regime, SarMonthRule};
 use calendar::{Counted, Skip, join_and};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{Europe::London, OffsetName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::fmt;
 
 /// Most working days one count may run (two years' worth). Statutory periods are 20, 40 or 60;
 /// the cap stops a mistyped policy value from looping for a very long time.
@@ -66,56 +66,8 @@ const SAR_TARGET_DAYS: u64 = 27;
 /// Months to pay a FOIA/FOISA fees notice: "three months beginning with the day on which the
 /// fees notice is given" (FOIA s.9(2), §1.6).
 const FEE_PAY_MONTHS: u32 = 3;
-/// Default EIR reg 8 advance-payment window, in working days (§2; not verified against the
-/// regulation text, hence configurable).
-const EIR_FEE_LAPSE_WORKING_DAYS: u32 = 60;
-
-/// Which law (or local policy) sets the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Regime {
-    /// Freedom of Information Act 2000 (England, Wales, NI and UK-wide bodies).
-    Foia,
-    /// Environmental Information Regulations 2004.
-    Eir,
-    /// Freedom of Information (Scotland) Act 2002.
-    Foisa,
-    /// Environmental Information (Scotland) Regulations 2004.
-    EirScotland,
-    /// Subject access: UK GDPR Art 12(3)/12A and DPA 2018 s.54 (computed alike, §3.5).
-    Sar,
-    /// A local-policy timescale (complaints, member enquiries…): not statute (§5).
-    Policy {
-        /// Working days in the authority's own region.
-        working_days: u32,
-    },
-}
 
 impl Regime {
-    /// The regime for a kind of mail. FOI and EIR requests to a Scottish authority fall under
-    /// FOISA and EIR(S); subject access is UK-wide; `auto` mail has no clock (`None`); every other
-    /// kind runs on a local-policy timescale of `policy_days(kind)` working days.
-    pub fn for_kind(
-        kind: Kind,
-        region: Region,
-        policy_days: impl Fn(Kind) -> u32,
-    ) -> Option<Regime> {
-        let scottish = region == Region::Scotland;
-        match kind {
-            Kind::Foi if scottish => Some(Regime::Foisa),
-            Kind::Foi => Some(Regime::Foia),
-            Kind::Eir if scottish => Some(Regime::EirScotland),
-            Kind::Eir => Some(Regime::Eir),
-            Kind::Sar => Some(Regime::Sar),
-            Kind::Auto => None,
-            Kind::Media | Kind::MemberEnquiry | Kind::Complaint | Kind::General => {
-                Some(Regime::Policy {
-                    working_days: policy_days(kind),
-                })
-            }
-        }
-    }
-
     /// The working-day calendar of the regime (§6.4). For subject access this is the
     /// roll-forward calendar.
     pub fn work_days(self, region: Region) -> WorkDays {
@@ -178,76 +130,6 @@ impl Regime {
     }
 }
 
-impl fmt::Display for Regime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Regime::Foia => f.write_str("FOIA"),
-            Regime::Eir => f.write_str("EIR"),
-            Regime::Foisa => f.write_str("FOISA"),
-            Regime::EirScotland => f.write_str("EIR(S)"),
-            Regime::Sar => f.write_str("SAR"),
-            Regime::Policy { working_days } => {
-                write!(f, "local policy ({working_days} working days)")
-            }
-        }
-    }
-}
-
-/// How to count "one month" for subject access (§3.2, §3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SarMonthRule {
-    /// ICO method (default): the corresponding date next month, clamped to the month's end, then
-    /// the next working day of the controller's region.
-    #[default]
-    Ico,
-    /// Strict reading of "one month beginning with": the day before the corresponding date (or
-    /// the month's last day if there is none), never rolled forward.
-    StrictBeginningWith,
-}
-
-/// Options an authority may set (deadlines.md §1.4, §2, §3.4, §5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DeadlineOptions {
-    /// Month rule for subject access.
-    pub sar_month_rule: SarMonthRule,
-    /// For working-day regimes (FOIA, EIR, FOISA, EIR(S), local policy; not SAR), treat a request
-    /// or clarification that arrives on a non-working day as received on
-    /// the next working day (the 2018 s.45 Code reading some councils publish). Default false: the
-    /// statute and the ICO count the actual day of arrival, which is earlier and safer (§1.4).
-    pub nonworking_receipt_rolls_forward: bool,
-    /// Organisational closure days (e.g. between Christmas and New Year), as "YYYY-MM-DD" strings
-    /// in TOML/JSON. Local policy only: they are working days for every statute (ICO LTT47).
-    pub closure_days: BTreeSet<NaiveDate>,
-    /// EIR/EIR(S) reg 8: working days the applicant has to pay an advance payment (default 60;
-    /// not verified against the regulation text, §2).
-    pub eir_fee_lapse_working_days: u32,
-}
-
-impl Default for DeadlineOptions {
-    fn default() -> Self {
-        DeadlineOptions {
-            sar_month_rule: SarMonthRule::Ico,
-            nonworking_receipt_rolls_forward: false,
-            closure_days: BTreeSet::new(),
-            eir_fee_lapse_working_days: EIR_FEE_LAPSE_WORKING_DAYS,
-        }
-    }
-}
-
-/// The kinds of extension the statutes allow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExtensionKind {
-    /// FOIA s.10(3): reasonable extra time to weigh the public interest (default WD40).
-    PublicInterest,
-    /// EIR reg 7(1) / EIR(S) reg 7: 40 working days for complex and voluminous requests.
-    ComplexVoluminous,
-    /// UK GDPR Art 12(3)/12A, DPA s.54(3A): two further months for complexity or number.
-    TwoFurtherMonths,
-}
-
 impl ExtensionKind {
     /// The one extension `regime` allows: what `foi-triage due --extended` means.
     ///
@@ -273,16 +155,6 @@ impl ExtensionKind {
     }
 }
 
-impl fmt::Display for ExtensionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ExtensionKind::PublicInterest => "public interest extension",
-            ExtensionKind::ComplexVoluminous => "complex-and-voluminous extension",
-            ExtensionKind::TwoFurtherMonths => "two-further-months extension",
-        })
-    }
-}
-
 const NO_FOISA_EXTENSION: &str = "FOISA allows no extension: there is no equivalent of FOIA s.10(3) for the public interest test, nor a complexity extension (deadlines.md §4)";
 const NO_POLICY_EXTENSION: &str =
     "local-policy timescales are not statutory and have no extension in the deadline engine";
@@ -291,41 +163,6 @@ const NO_FOIA_COMPLEXITY: &str = "FOIA has no complexity extension; the only ext
 const SAR_ONLY_MONTHS: &str = "subject access can be extended only by two further months for complexity or number of requests (UK GDPR Art 12(3)/12A)";
 const MONTHS_ONLY_SAR: &str =
     "a two-further-months extension exists only for subject access (UK GDPR Art 12(3)/12A)";
-
-/// An extension of the statutory period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Extension {
-    /// Which extension.
-    pub kind: ExtensionKind,
-    /// When the requester was told (s.17 notice, reg 7 notice, Art 12 notice), if recorded: used
-    /// to warn when the notice was late.
-    pub notified_at: Option<DateTime<Utc>>,
-}
-
-/// Something that happened to a case and moves its clock (§8). Instants are UTC; the engine
-/// takes their Europe/London date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", content = "at", rename_all = "snake_case")]
-pub enum ClockEvent {
-    /// The authority asked the requester to clarify (FOIA/FOISA s.1(3), SAR Art 12A).
-    ClarificationRequested(DateTime<Utc>),
-    /// The clarification arrived.
-    ClarificationReceived(DateTime<Utc>),
-    /// EIR/EIR(S) reg 9(2) request for further particulars (same effect as a clarification).
-    ParticularsRequested(DateTime<Utc>),
-    /// The further particulars arrived.
-    ParticularsReceived(DateTime<Utc>),
-    /// A fees notice (FOIA/FOISA s.9, EIR reg 8) or SAR fee request was given.
-    FeeNotice(DateTime<Utc>),
-    /// The fee was received.
-    FeeReceived(DateTime<Utc>),
-    /// The controller asked for proof of identity (UK GDPR Art 12(6)). SAR only.
-    IdRequested(DateTime<Utc>),
-    /// Proof of identity arrived. SAR only.
-    IdReceived(DateTime<Utc>),
-    /// The period was extended.
-    Extension(Extension),
-}
 
 impl ClockEvent {
     /// The regime's own extension, with no notice time recorded (what `--extended` means).
@@ -337,36 +174,6 @@ impl ClockEvent {
             kind: ExtensionKind::for_regime(regime)?,
             notified_at: None,
         }))
-    }
-
-    /// The instant of the event (extensions: when notified, if recorded).
-    pub fn at(&self) -> Option<DateTime<Utc>> {
-        match *self {
-            ClockEvent::ClarificationRequested(t)
-            | ClockEvent::ClarificationReceived(t)
-            | ClockEvent::ParticularsRequested(t)
-            | ClockEvent::ParticularsReceived(t)
-            | ClockEvent::FeeNotice(t)
-            | ClockEvent::FeeReceived(t)
-            | ClockEvent::IdRequested(t)
-            | ClockEvent::IdReceived(t) => Some(t),
-            ClockEvent::Extension(e) => e.notified_at,
-        }
-    }
-
-    /// The snake_case name of the event, as in JSON.
-    pub fn name(&self) -> &'static str {
-        match self {
-            ClockEvent::ClarificationRequested(_) => "clarification_requested",
-            ClockEvent::ClarificationReceived(_) => "clarification_received",
-            ClockEvent::ParticularsRequested(_) => "particulars_requested",
-            ClockEvent::ParticularsReceived(_) => "particulars_received",
-            ClockEvent::FeeNotice(_) => "fee_notice",
-            ClockEvent::FeeReceived(_) => "fee_received",
-            ClockEvent::IdRequested(_) => "id_requested",
-            ClockEvent::IdReceived(_) => "id_received",
-            ClockEvent::Extension(_) => "extension",
-        }
     }
 }
 
@@ -1496,6 +1303,7 @@ fn compute_sar(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::kind::Kind;
     use chrono::TimeZone;
     use proptest::prelude::*;
 
