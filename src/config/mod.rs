@@ -10,13 +10,29 @@
 //! refuses to start without them. Secrets are read from files named in the config
 //! (`password_file`, `token_file`) so the config itself can be world-readable.
 
+mod chase;
 mod deadline;
+mod digest;
+mod repeat;
+mod routing;
 
 use crate::io::mail::{imap, smtp};
 use crate::model::kind::Kind;
 use crate::model::regime::{Region, SarMonthRule};
+pub use chase::{
+    ChaserSettings, DEFAULT_BEFORE, DEFAULT_HEAD_OF_SERVICE_AFTER, DEFAULT_OVERDUE_EVERY,
+    KindSchedule, LocalTime, MAX_SCHEDULE_WORKING_DAYS,
+};
 use chrono::NaiveDate;
 pub use deadline::DeadlineOptions;
+pub use digest::{
+    DEFAULT_DUE_SOON_WORKING_DAYS, DEFAULT_HOUR, DEFAULT_TIMELINESS_DAYS, DigestSettings,
+    MAX_TIMELINESS_DAYS,
+};
+pub use repeat::{
+    DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
+};
+pub use routing::RoutingSettings;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -85,11 +101,11 @@ pub struct WorkflowConfig {
     /// from a file: a secret never lives in this file).
     pub reply_secret: String,
     /// When chasers go out.
-    pub chasers: crate::core::chase::ChaserSettings,
+    pub chasers: ChaserSettings,
     /// When digests go out.
-    pub digests: crate::core::digest::DigestSettings,
+    pub digests: DigestSettings,
     /// Repeat detection.
-    pub repeats: crate::core::repeat::RepeatSettings,
+    pub repeats: RepeatSettings,
 }
 
 /// The shared mailbox: how to reach it, what to watch and where to file processed mail.
@@ -804,20 +820,10 @@ fn read_workflow(r: &mut Reader, t: &Table, base: &Path) -> WorkflowConfig {
             }
         }
     }
-    let chasers = section(
-        r,
-        &wt,
-        "chasers",
-        crate::core::chase::ChaserSettings::from_toml,
-    );
-    let digests = section(
-        r,
-        &wt,
-        "digests",
-        crate::core::digest::DigestSettings::from_toml,
-    );
+    let chasers = section(r, &wt, "chasers", ChaserSettings::from_toml);
+    let digests = section(r, &wt, "digests", DigestSettings::from_toml);
     let repeats = section(r, &wt, "repeats", |text, at| {
-        let s: crate::core::repeat::RepeatSettings = toml::from_str(text).map_err(|e| {
+        let s: RepeatSettings = toml::from_str(text).map_err(|e| {
             vec![ConfigError {
                 key: at.to_string(),
                 message: e.message().to_string(),

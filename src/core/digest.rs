@@ -41,7 +41,10 @@
 //! What it does not do: no I/O except reading templates in [`render`], no clock, no sending, no
 //! choice of recipients (the lead maps teams to managers).
 
-use crate::config::ConfigError;
+pub use crate::config::{
+    DEFAULT_DUE_SOON_WORKING_DAYS, DEFAULT_HOUR, DEFAULT_TIMELINESS_DAYS, DigestSettings,
+    MAX_TIMELINESS_DAYS,
+};
 use crate::core::chase::{
     london_date, london_instant, running_due, signed_working_days, staff_calendar,
 };
@@ -52,115 +55,15 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Default "due soon" horizon, in working days: a working week, so the manager sees everything
-/// that falls due before the next weekly digest.
-pub const DEFAULT_DUE_SOON_WORKING_DAYS: u32 = 5;
-/// Default hour the digest goes, Europe/London: before the office day starts.
-pub const DEFAULT_HOUR: u32 = 8;
-/// Default period of the timeliness figure, in calendar days (about a quarter, the period public
-/// authorities commonly publish statistics for).
-pub const DEFAULT_TIMELINESS_DAYS: u32 = 90;
 /// Days "new since last" covers when no digest was sent before, in calendar days (one week).
 pub const FIRST_DIGEST_LOOKBACK_DAYS: i64 = 7;
-/// Longest timeliness period, in calendar days (two years): longer figures mean nothing to a
-/// manager and cost a scan of every case.
-pub const MAX_TIMELINESS_DAYS: u32 = 731;
 /// How far back [`digest_due`] looks for the latest scheduled time, in calendar days: a week plus
 /// the longest run of days off (Christmas) a weekly digest may be pushed over.
 const LOOKBACK_DAYS: u32 = 21;
 /// How far ahead [`next_digest_at`] looks, in calendar days.
 const LOOKAHEAD_DAYS: u32 = 366;
 
-/// The `[digests]` settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DigestSettings {
-    /// A digest every working day (default true).
-    pub daily: bool,
-    /// A digest every week on `weekday` (default false). With `daily` also on, that day simply has
-    /// one digest.
-    pub weekly: bool,
-    /// Hour of the day, Europe/London, 0–23 (default 8).
-    pub hour: u32,
-    /// Day of the weekly digest (default Monday; `"monday"`, `"mon"`…).
-    pub weekday: Weekday,
-    /// Cases with at most this many working days left are "due soon" (default 5).
-    pub due_soon_working_days: u32,
-    /// Period of the timeliness figure, in calendar days back from today (default 90).
-    pub timeliness_days: u32,
-}
-
-impl Default for DigestSettings {
-    fn default() -> Self {
-        DigestSettings {
-            daily: true,
-            weekly: false,
-            hour: DEFAULT_HOUR,
-            weekday: Weekday::Mon,
-            due_soon_working_days: DEFAULT_DUE_SOON_WORKING_DAYS,
-            timeliness_days: DEFAULT_TIMELINESS_DAYS,
-        }
-    }
-}
-
 impl DigestSettings {
-    /// Parses a `[digests]` table given as TOML text (the section body, without the header).
-    ///
-    /// # Errors
-    /// The TOML error, or every [`DigestSettings::validate`] error, with key paths under `at`.
-    pub fn from_toml(text: &str, at: &str) -> Result<DigestSettings, Vec<ConfigError>> {
-        let settings: DigestSettings = toml::from_str(text).map_err(|e| {
-            vec![ConfigError {
-                key: at.to_string(),
-                message: e.message().to_string(),
-            }]
-        })?;
-        let errors = settings.validate(at);
-        if errors.is_empty() {
-            Ok(settings)
-        } else {
-            Err(errors)
-        }
-    }
-
-    /// Every problem with the values, each with its key path under `at` (e.g. `digests`).
-    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
-        let key = |k: &str| {
-            if at.is_empty() {
-                k.to_string()
-            } else {
-                format!("{at}.{k}")
-            }
-        };
-        let mut errors = Vec::new();
-        if self.hour > 23 {
-            errors.push(ConfigError {
-                key: key("hour"),
-                message: format!("{} is not an hour of the day (0 to 23)", self.hour),
-            });
-        }
-        if self.due_soon_working_days > crate::core::chase::MAX_SCHEDULE_WORKING_DAYS {
-            errors.push(ConfigError {
-                key: key("due_soon_working_days"),
-                message: format!(
-                    "{} working days is more than the {} allowed",
-                    self.due_soon_working_days,
-                    crate::core::chase::MAX_SCHEDULE_WORKING_DAYS
-                ),
-            });
-        }
-        if self.timeliness_days == 0 || self.timeliness_days > MAX_TIMELINESS_DAYS {
-            errors.push(ConfigError {
-                key: key("timeliness_days"),
-                message: format!(
-                    "{} days: the period must be 1 to {MAX_TIMELINESS_DAYS} days",
-                    self.timeliness_days
-                ),
-            });
-        }
-        errors
-    }
-
     fn time(&self) -> NaiveTime {
         NaiveTime::from_hms_opt(self.hour.min(23), 0, 0).unwrap_or(NaiveTime::MIN)
     }

@@ -29,7 +29,9 @@
 //! pair *is* reported, with only [`Reason::SimilarText`] and a `why` that says it is a different
 //! requester, after every same-person match. [`PossibleRepeat::same_person`] tells them apart.
 
-use crate::config::ConfigError;
+pub use crate::config::{
+    DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
+};
 use crate::model::case::CaseRef;
 pub use crate::model::fingerprint::Fingerprint;
 use crate::model::kind::Kind;
@@ -54,86 +56,14 @@ pub const SHINGLE_WORDS: usize = 3;
 /// "please see attached" emails share all their words and say nothing about their requests.
 pub const MIN_WORDS: u16 = 4;
 
-/// Default similarity from which a pair is flagged. Chosen on the realistic pairs in the tests: a
-/// re-worded repeat scores about 0.6, a forwarded copy 0.8, two different requests from one person
-/// or on one topic under 0.1. 0.35 leaves room for the estimate's noise on the side of asking a
-/// human (a false flag costs a glance; a missed repeat costs nothing worse than today).
-pub const DEFAULT_THRESHOLD: f64 = 0.35;
-
 /// For the same person through another route (kind), the word overlap needed, as a fraction of
 /// the threshold (0.175 at the default). A complaint and an FOI about the same potholes share
 /// about a quarter of their words; two unrelated requests from one person, under a tenth.
 pub const SAME_ISSUE_FACTOR: f64 = 0.5;
 
-/// Default look-back, in calendar months. The ICO's s.14(2) guidance treats the interval as a
-/// matter of judgement; a year covers most repeats an officer would act on.
-pub const DEFAULT_WINDOW_MONTHS: u32 = 12;
-
 /// Most matches returned for one new request, best first. A campaign with hundreds of identical
 /// requests should not put hundreds of references on every case; the officer sees the best few.
 pub const MAX_REPEATS: usize = 10;
-
-/// Longest look-back an operator may set, in months: ten years is past any retention schedule a
-/// council keeps FOI cases for, so a larger value is a typo.
-pub const MAX_WINDOW_MONTHS: u32 = 120;
-
-/// Lowest threshold an operator may set: below it almost every pair of requests on one topic
-/// would be flagged, which trains officers to ignore the flag.
-pub const MIN_THRESHOLD: f64 = 0.1;
-
-/// Repeat-detection settings, for a `[repeats]` table in the configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RepeatSettings {
-    /// Look back this many calendar months (default [`DEFAULT_WINDOW_MONTHS`]).
-    pub window_months: u32,
-    /// Flag from this similarity (default [`DEFAULT_THRESHOLD`]), [`MIN_THRESHOLD`]..=1.0.
-    pub threshold: f64,
-}
-
-impl Default for RepeatSettings {
-    fn default() -> Self {
-        RepeatSettings {
-            window_months: DEFAULT_WINDOW_MONTHS,
-            threshold: DEFAULT_THRESHOLD,
-        }
-    }
-}
-
-impl RepeatSettings {
-    /// Every problem, each with its key path under `at` (e.g. `repeats`).
-    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
-        let key = |k: &str| {
-            if at.is_empty() {
-                k.to_string()
-            } else {
-                format!("{at}.{k}")
-            }
-        };
-        let mut errors = Vec::new();
-        if !(1..=MAX_WINDOW_MONTHS).contains(&self.window_months) {
-            errors.push(ConfigError {
-                key: key("window_months"),
-                message: format!(
-                    "{} is out of range; use 1 to {MAX_WINDOW_MONTHS} months (default \
-                     {DEFAULT_WINDOW_MONTHS})",
-                    self.window_months
-                ),
-            });
-        }
-        if !(MIN_THRESHOLD..=1.0).contains(&self.threshold) {
-            errors.push(ConfigError {
-                key: key("threshold"),
-                message: format!(
-                    "{} is out of range; use a similarity from {MIN_THRESHOLD} to 1.0 (default \
-                     {DEFAULT_THRESHOLD})",
-                    self.threshold
-                ),
-            });
-        }
-        errors
-    }
-}
 
 /// How much of a request's text is fingerprinted, in bytes. What a request asks is at its top;
 /// the cap bounds the work (each word is hashed once per MinHash value) on a pasted 5 MB log.

@@ -26,12 +26,12 @@ mod load;
 #[cfg(test)]
 mod tests;
 
-use crate::config::ConfigError;
+pub use crate::config::RoutingSettings;
 use crate::model::kind::Kind;
 use regex::Regex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use load::MAX_ABS_PRIORITY;
 
@@ -43,43 +43,6 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Longest piece of matched text quoted in a `why`, in characters: enough to recognise the
 /// phrase, short enough that a regex cannot copy a paragraph of personal data into the audit.
 const MAX_QUOTE_CHARS: usize = 60;
-
-/// Where the routing file is, for a `[routing]` table in the configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RoutingSettings {
-    /// The routing file; relative paths are the caller's to resolve (against the config file's
-    /// folder). Default `routing.toml`: not inside `rules/`, whose every `*.toml` is a rule file.
-    pub file: PathBuf,
-}
-
-impl Default for RoutingSettings {
-    fn default() -> Self {
-        RoutingSettings {
-            file: PathBuf::from("routing.toml"),
-        }
-    }
-}
-
-impl RoutingSettings {
-    /// Every problem, each with its key path under `at` (e.g. `routing`). The file's own content
-    /// is checked by [`Routing::load`].
-    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
-        let key = if at.is_empty() {
-            "file".to_string()
-        } else {
-            format!("{at}.file")
-        };
-        if self.file.as_os_str().is_empty() {
-            vec![ConfigError {
-                key,
-                message: "empty path; give the routing file, e.g. file = \"routing.toml\"".into(),
-            }]
-        } else {
-            Vec::new()
-        }
-    }
-}
 
 /// One member of a team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

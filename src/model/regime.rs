@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// Most working days one count may run (two years' worth). Statutory periods are 20, 40 or 60;
+/// the cap stops a mistyped policy value from looping for a very long time.
+pub const MAX_WORKING_DAYS: u32 = 520;
+
 /// A GOV.UK bank-holiday division. Wales shares the `england-and-wales` list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -3,7 +3,7 @@
 use super::*;
 use crate::model::case::CaseDraft;
 use crate::model::message::Address;
-use chrono::{Datelike, Weekday};
+use chrono::{Datelike, Timelike, Weekday};
 use proptest::prelude::*;
 
 fn utc(y: i32, m: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {

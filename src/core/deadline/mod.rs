@@ -41,16 +41,14 @@ pub use calendar::{
 };
 
 pub use crate::config::DeadlineOptions;
-pub use crate::model::regime::{ClockEvent, Extension, ExtensionKind, Regime, SarMonthRule};
+pub use crate::model::regime::{
+    ClockEvent, Extension, ExtensionKind, MAX_WORKING_DAYS, Regime, SarMonthRule,
+};
 use calendar::{Counted, Skip, join_and};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{Europe::London, OffsetName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// Most working days one count may run (two years' worth). Statutory periods are 20, 40 or 60;
-/// the cap stops a mistyped policy value from looping for a very long time.
-pub const MAX_WORKING_DAYS: u32 = 520;
 
 /// Statutory period under FOIA s.10(1), EIR reg 5(2), FOISA s.10(1), EIR(S) reg 5(2)(a), in
 /// working days.
