@@ -13,10 +13,11 @@
 mod chase;
 mod deadline;
 mod digest;
+pub mod mail;
 mod repeat;
+mod retry;
 mod routing;
 
-use crate::io::mail::{imap, smtp};
 use crate::model::kind::Kind;
 use crate::model::regime::{Region, SarMonthRule};
 pub use chase::{
@@ -32,6 +33,7 @@ pub use digest::{
 pub use repeat::{
     DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
 };
+pub use retry::RetryPolicy;
 pub use routing::RoutingSettings;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -82,11 +84,11 @@ pub struct Config {
     /// The shared mailbox (`None` when the file has no `[imap]` section).
     pub imap: Option<MailboxConfig>,
     /// Outgoing mail (`None` when the file has no `[smtp]` section).
-    pub smtp: Option<smtp::SmtpSettings>,
+    pub smtp: Option<mail::SmtpSettings>,
     /// Acknowledgement policy.
     pub acknowledgements: AckPolicy,
     /// How the outbox retries mail after transient SMTP failures (`[outbox]`).
-    pub outbox_retry: crate::io::outbox::RetryPolicy,
+    pub outbox_retry: RetryPolicy,
     /// Case workflow after acknowledgement (`[workflow]`): routing, assignment mail, emailed staff
     /// commands, chasers, digests, repeat detection. `None`: cases are made and acknowledged only.
     pub workflow: Option<WorkflowConfig>,
@@ -112,7 +114,7 @@ pub struct WorkflowConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MailboxConfig {
     /// Server, TLS and credentials.
-    pub server: imap::ImapSettings,
+    pub server: mail::ImapSettings,
     /// The folder new requests arrive in (`INBOX`).
     pub mailbox: String,
     /// Use IMAP IDLE when the server offers it (else poll every `poll_interval`).
@@ -296,7 +298,7 @@ impl Config {
             imap: None,
             smtp: None,
             acknowledgements: AckPolicy::default(),
-            outbox_retry: crate::io::outbox::RetryPolicy::default(),
+            outbox_retry: RetryPolicy::default(),
             workflow: None,
         }
     }
@@ -607,9 +609,9 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
     );
     let (host, port, sec) = read_endpoint(r, &it, "imap", [993, 143, 143]);
     let security = [
-        imap::Security::Tls,
-        imap::Security::StartTls,
-        imap::Security::Plain,
+        mail::Security::Tls,
+        mail::Security::StartTls,
+        mail::Security::Plain,
     ][sec];
     let ca_file = r
         .string(&it, "imap", "ca_file", false)
@@ -624,23 +626,23 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
                 );
             }
             let password = read_secret(r, &it, "imap", "password_file", base).unwrap_or_default();
-            imap::ImapAuth::Login { username, password }
+            mail::ImapAuth::Login { username, password }
         }
         Some("xoauth2") => {
             let file = r.string(&it, "imap", "token_file", false);
             let command = r.string(&it, "imap", "token_command", false);
             let token_source = match (file, command) {
-                (Some(f), None) => imap::TokenSource::File(base.join(f)),
-                (None, Some(c)) => imap::TokenSource::Command(c),
+                (Some(f), None) => mail::TokenSource::File(base.join(f)),
+                (None, Some(c)) => mail::TokenSource::Command(c),
                 _ => {
                     r.err(
                         "imap.auth",
                         "xoauth2 needs exactly one of token_file or token_command".into(),
                     );
-                    imap::TokenSource::Command(String::new())
+                    mail::TokenSource::Command(String::new())
                 }
             };
-            imap::ImapAuth::XOAuth2 {
+            mail::ImapAuth::XOAuth2 {
                 username,
                 token_source,
             }
@@ -650,13 +652,13 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
                 "imap.auth",
                 format!("{other:?} is not one of \"login\", \"xoauth2\""),
             );
-            imap::ImapAuth::Login {
+            mail::ImapAuth::Login {
                 username,
                 password: String::new(),
             }
         }
     };
-    let mut timeouts = imap::ImapTimeouts::default();
+    let mut timeouts = mail::ImapTimeouts::default();
     match r.integer(&it, "imap", "poll_seconds") {
         Some(n) if (5..=3600).contains(&n) => {
             timeouts.poll_interval = std::time::Duration::from_secs(n as u64)
@@ -687,7 +689,7 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
         .string(&it, "imap", "quarantine_folder", false)
         .unwrap_or_else(|| "Triage/Quarantine".into());
     MailboxConfig {
-        server: imap::ImapSettings {
+        server: mail::ImapSettings {
             host,
             port,
             security,
@@ -703,7 +705,7 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
     }
 }
 
-fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
+fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> mail::SmtpSettings {
     let st = r.table(t, "", "smtp");
     r.known(
         &st,
@@ -720,9 +722,9 @@ fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
     );
     let (host, port, sec) = read_endpoint(r, &st, "smtp", [465, 587, 25]);
     let security = [
-        smtp::Security::Tls,
-        smtp::Security::StartTls,
-        smtp::Security::Plain,
+        mail::Security::Tls,
+        mail::Security::StartTls,
+        mail::Security::Plain,
     ][sec];
     let ca_file = r
         .string(&st, "smtp", "ca_file", false)
@@ -736,7 +738,7 @@ fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
                 );
             }
             let password = read_secret(r, &st, "smtp", "password_file", base).unwrap_or_default();
-            Some(smtp::SmtpCredentials { username, password })
+            Some(mail::SmtpCredentials { username, password })
         }
         None => None,
     };
@@ -747,11 +749,11 @@ fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> smtp::SmtpSettings {
                 "smtp.timeout_seconds",
                 format!("{n} is out of range (1 to 600 seconds)"),
             );
-            std::time::Duration::from_secs(smtp::DEFAULT_TIMEOUT_SECS)
+            std::time::Duration::from_secs(mail::SMTP_DEFAULT_TIMEOUT_SECS)
         }
-        None => std::time::Duration::from_secs(smtp::DEFAULT_TIMEOUT_SECS),
+        None => std::time::Duration::from_secs(mail::SMTP_DEFAULT_TIMEOUT_SECS),
     };
-    smtp::SmtpSettings {
+    mail::SmtpSettings {
         host,
         port,
         security,
@@ -845,14 +847,14 @@ fn read_workflow(r: &mut Reader, t: &Table, base: &Path) -> WorkflowConfig {
     }
 }
 
-fn read_outbox(r: &mut Reader, t: &Table) -> crate::io::outbox::RetryPolicy {
+fn read_outbox(r: &mut Reader, t: &Table) -> RetryPolicy {
     let ot = r.table(t, "", "outbox");
     r.known(
         &ot,
         "outbox",
         &["retry_first_seconds", "retry_max_seconds", "give_up_hours"],
     );
-    let d = crate::io::outbox::RetryPolicy::default();
+    let d = RetryPolicy::default();
     let mut secs = |key: &str, range: std::ops::RangeInclusive<i64>, unit: u64, default| match r
         .integer(&ot, "outbox", key)
     {
@@ -875,7 +877,7 @@ fn read_outbox(r: &mut Reader, t: &Table) -> crate::io::outbox::RetryPolicy {
             "must not be less than outbox.retry_first_seconds".into(),
         );
     }
-    crate::io::outbox::RetryPolicy {
+    RetryPolicy {
         first,
         max,
         give_up_after,
@@ -1078,7 +1080,7 @@ templates_dir = "templates"
     #[test]
     fn outbox_retry_reads_defaults_and_checks_ranges() {
         let c = Config::from_toml(MINIMAL, Path::new("/etc/foi")).unwrap();
-        assert_eq!(c.outbox_retry, crate::io::outbox::RetryPolicy::default());
+        assert_eq!(c.outbox_retry, RetryPolicy::default());
         let ok = format!(
             "{MINIMAL}[outbox]\nretry_first_seconds = 2\nretry_max_seconds = 10\ngive_up_hours = 1\n"
         );
@@ -1202,11 +1204,11 @@ nonworking_receipt_rolls_forward = "yes"
         let m = c.imap.unwrap();
         assert_eq!(
             (m.server.port, m.server.security),
-            (993, imap::Security::Tls)
+            (993, mail::Security::Tls)
         );
         assert_eq!(
             m.server.auth,
-            imap::ImapAuth::Login {
+            mail::ImapAuth::Login {
                 username: "foi".into(),
                 password: "s3cret".into()
             }
@@ -1217,7 +1219,7 @@ nonworking_receipt_rolls_forward = "yes"
         assert_eq!(m.folders[&Kind::Sar], "Triage/SAR");
         assert_eq!(m.quarantine, "Triage/Quarantine");
         let s = c.smtp.unwrap();
-        assert_eq!((s.port, s.security), (10025, smtp::Security::Plain));
+        assert_eq!((s.port, s.security), (10025, mail::Security::Plain));
         assert_eq!(s.credentials.unwrap().password, "other");
         assert_eq!(
             c.acknowledgements,

@@ -49,6 +49,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::config::RetryPolicy;
 use crate::core::deadline::{Regime, Region};
 use crate::io::mail::smtp::{Mailer, SendOutcome};
 use crate::io::store::{
@@ -58,19 +59,6 @@ use crate::io::store::{
 use crate::letters::compose::{AckData, MissingItem, RenderError, Templates};
 use crate::model::case::{AuditEvent, Case, CaseRef, SYSTEM_ACTOR};
 use crate::model::kind::Kind;
-
-/// First retry delay after a transient failure: 1 minute. Long enough for a relay that is
-/// restarting, short enough that a blip delays an acknowledgement by about a minute.
-pub const DEFAULT_FIRST_RETRY: Duration = Duration::from_secs(60);
-
-/// Longest delay between two tries: 1 hour. The delay doubles per failure (1, 2, 4… minutes) and
-/// stops growing here, so a relay that comes back is noticed within the hour.
-pub const DEFAULT_MAX_RETRY: Duration = Duration::from_secs(60 * 60);
-
-/// Give up on a row this long after it was enqueued: 48 hours. Covers an outage over a night and
-/// the next working day; by then the acknowledgement is late enough that a person must look
-/// (the row becomes `Failed`, which is audited on the case).
-pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(48 * 60 * 60);
 
 /// Consecutive transient failures after which a batch stops early: 3. When the relay is down
 /// every row would fail the same way, each possibly only after the send timeout (60 s); stopping
@@ -246,39 +234,6 @@ pub fn new_message_id(domain: &str) -> String {
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'@' | b'<' | b'>'));
     let domain = if usable { d } else { FALLBACK_ID_DOMAIN };
     format!("{micros:x}.{pid:x}.{n:x}.{random:016x}@{domain}")
-}
-
-/// How long to wait and when to give up after transient failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Delay after the first failure; doubled after each further one.
-    pub first: Duration,
-    /// Longest delay between two tries.
-    pub max: Duration,
-    /// A row older than this (since `created_at`) is failed instead of retried.
-    pub give_up_after: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            first: DEFAULT_FIRST_RETRY,
-            max: DEFAULT_MAX_RETRY,
-            give_up_after: DEFAULT_GIVE_UP_AFTER,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before the next try, after `failures` failed tries (`failures >= 1`; 0 is
-    /// treated as 1): `first × 2^(failures-1)`, capped at `max`. Never overflows.
-    pub fn backoff(&self, failures: u32) -> Duration {
-        let exp = failures.saturating_sub(1).min(30);
-        self.first
-            .checked_mul(1u32 << exp)
-            .unwrap_or(self.max)
-            .min(self.max)
-    }
 }
 
 /// `d` as a chrono delta, saturating (durations here are minutes to days).

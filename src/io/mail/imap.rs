@@ -18,6 +18,10 @@
 //!
 //! Nothing here logs message bodies, passwords or OAuth2 tokens.
 
+pub use crate::config::mail::{
+    DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FETCH_TIMEOUT, DEFAULT_POLL_INTERVAL,
+    ImapAuth, ImapSettings, ImapTimeouts, Security, TokenSource,
+};
 use std::collections::HashSet;
 use std::fmt;
 use std::io;
@@ -45,19 +49,6 @@ use tokio_util::sync::CancellationToken;
 #[cfg(test)]
 mod tests;
 
-/// Default for [`ImapTimeouts::connect`]: 30 s for TCP connect, TLS handshake and greeting
-/// together; a healthy server answers in well under a second, a black-holed one never.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default for [`ImapTimeouts::command`]: 60 s per command. SELECT or SEARCH on a folder of
-/// 100,000 messages takes seconds on a loaded server; a minute without an answer means the
-/// connection is dead.
-pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default for [`ImapTimeouts::fetch`]: 300 s for one message. Messages may be 50 MB (scanned
-/// letters); at 2 Mbit/s that is 200 s.
-pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(300);
-/// Default for [`ImapTimeouts::poll_interval`]: 60 s between NOOPs when the server has no IDLE;
-/// new requests are then seen within a minute, far inside any statutory deadline.
-pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// How long one IDLE command runs before it is ended and re-issued: 25 min. RFC 2177 §3 lets a
 /// server log out a client idle for 30 min, and advises re-issuing at least every 29 min.
 const IDLE_REISSUE_INTERVAL: Duration = Duration::from_secs(25 * 60);
@@ -74,128 +65,6 @@ const MAX_TOKEN_BYTES: u64 = 64 * 1024;
 /// The keyword set on a filed message when the server can neither MOVE nor UID EXPUNGE: plain
 /// EXPUNGE would also remove messages other people marked `\Deleted` in the shared mailbox.
 pub const TRIAGED_KEYWORD: &str = "$FoiTriaged";
-
-/// How the connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// Implicit TLS from the first byte (IMAPS, usually port 993). The default for a reason:
-    /// nothing, not even the greeting, travels in clear.
-    Tls,
-    /// Plain connection upgraded with STARTTLS before login (usually port 143).
-    StartTls,
-    /// No TLS at all. Only for a server on the same host or in tests: credentials travel in clear.
-    Plain,
-}
-
-/// Where an OAuth2 access token comes from. It is read again on every connection because access
-/// tokens expire after about an hour and are refreshed by something outside this daemon.
-#[derive(Clone, PartialEq, Eq)]
-pub enum TokenSource {
-    /// A file holding the token (whitespace around it is ignored), kept fresh by another process.
-    File(PathBuf),
-    /// A command run with `sh -c`; its standard output (trimmed) is the token.
-    Command(String),
-}
-
-impl fmt::Debug for TokenSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::File(path) => f.debug_tuple("File").field(path).finish(),
-            // The command line may carry a client secret: never print it.
-            Self::Command(_) => f.write_str("Command(<redacted>)"),
-        }
-    }
-}
-
-/// How to authenticate.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ImapAuth {
-    /// IMAP LOGIN with a password.
-    Login {
-        /// The login name.
-        username: String,
-        /// The password; never logged or printed.
-        password: String,
-    },
-    /// SASL XOAUTH2 (Microsoft 365, Google), with a bearer token fetched on every connection.
-    XOAuth2 {
-        /// The mailbox's user name (usually its address).
-        username: String,
-        /// Where the access token comes from.
-        token_source: TokenSource,
-    },
-}
-
-impl ImapAuth {
-    /// The user name, for messages and logs (the secret is never exposed this way).
-    pub fn username(&self) -> &str {
-        match self {
-            Self::Login { username, .. } | Self::XOAuth2 { username, .. } => username,
-        }
-    }
-}
-
-impl fmt::Debug for ImapAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Login { username, .. } => f
-                .debug_struct("Login")
-                .field("username", username)
-                .field("password", &"<redacted>")
-                .finish(),
-            Self::XOAuth2 {
-                username,
-                token_source,
-            } => f
-                .debug_struct("XOAuth2")
-                .field("username", username)
-                .field("token_source", token_source)
-                .finish(),
-        }
-    }
-}
-
-/// Time limits for the IMAP conversation; every network wait is bounded by one of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ImapTimeouts {
-    /// TCP connect + TLS handshake + greeting (+ STARTTLS).
-    pub connect: Duration,
-    /// Any single command other than a message fetch (LOGIN, SELECT, SEARCH, MOVE, ...).
-    pub command: Duration,
-    /// Fetching one whole message.
-    pub fetch: Duration,
-    /// Interval between NOOPs in [`ImapClient::idle`] when the server has no IDLE.
-    pub poll_interval: Duration,
-}
-
-impl Default for ImapTimeouts {
-    fn default() -> Self {
-        Self {
-            connect: DEFAULT_CONNECT_TIMEOUT,
-            command: DEFAULT_COMMAND_TIMEOUT,
-            fetch: DEFAULT_FETCH_TIMEOUT,
-            poll_interval: DEFAULT_POLL_INTERVAL,
-        }
-    }
-}
-
-/// Everything needed to open a connection; a plain value built from the configuration file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImapSettings {
-    /// Host name or IP address; also the name the certificate must carry.
-    pub host: String,
-    /// TCP port (993 for IMAPS, 143 for STARTTLS, as a rule).
-    pub port: u16,
-    /// TLS mode.
-    pub security: Security,
-    /// A PEM file of CA certificates to trust INSTEAD of the public web roots, for a server with
-    /// a private CA. `None` = the Mozilla roots bundled by `webpki-roots`.
-    pub ca_file: Option<PathBuf>,
-    /// Credentials.
-    pub auth: ImapAuth,
-    /// Time limits.
-    pub timeouts: ImapTimeouts,
-}
 
 /// Why reading an OAuth2 token failed. The token itself never appears in these messages.
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,9 @@
 //! server has accepted the message, QUIT gets its own short timeout and its result is ignored:
 //! a slow goodbye must never turn a sent message into a "retry" (a duplicate).
 
+pub use crate::config::mail::{
+    SMTP_DEFAULT_TIMEOUT_SECS as DEFAULT_TIMEOUT_SECS, Security, SmtpCredentials, SmtpSettings,
+};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,65 +34,12 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParam
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Response;
 
-/// Default time for one whole send (connect, TLS, AUTH, MAIL/RCPT/DATA), in seconds. Generous for
-/// a slow relay, short enough that a wedged server cannot stall the outbox for long.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
-
 /// Time allowed for QUIT after the message was accepted, in seconds. Its outcome is ignored.
 const QUIT_TIMEOUT_SECS: u64 = 5;
 
 /// AUTH mechanisms we offer, in order of preference (the server's list decides). Both send the
 /// password as is, which is why credentials require TLS (see [`SmtpError::CredentialsWithoutTls`]).
 const AUTH_MECHANISMS: [Mechanism; 2] = [Mechanism::Plain, Mechanism::Login];
-
-/// How to protect the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Security {
-    /// Implicit TLS from the first byte (port 465, RFC 8314).
-    Tls,
-    /// Plain connection upgraded with STARTTLS, which is then required (port 587, RFC 3207).
-    StartTls,
-    /// No encryption: only for a relay on the same host or a test server. Refused with
-    /// credentials, so a password never crosses the network in clear.
-    Plain,
-}
-
-/// A username and password for SMTP AUTH (PLAIN or LOGIN). `Debug` never shows the password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SmtpCredentials {
-    /// Login name.
-    pub username: String,
-    /// Password (or app password).
-    pub password: String,
-}
-
-impl fmt::Debug for SmtpCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpCredentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
-/// Where and how to submit mail. Plain data: built by `config` from the `[smtp]` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpSettings {
-    /// Server host name (also the TLS server name; an IP address works when the certificate
-    /// names it).
-    pub host: String,
-    /// TCP port (25, 465, 587…).
-    pub port: u16,
-    /// Plain, STARTTLS or implicit TLS.
-    pub security: Security,
-    /// A PEM file of extra trusted root certificates (a private CA), added to the built-in
-    /// Mozilla roots (webpki-roots).
-    pub ca_file: Option<PathBuf>,
-    /// AUTH credentials, if the server needs them.
-    pub credentials: Option<SmtpCredentials>,
-    /// Limit for one whole send; see [`DEFAULT_TIMEOUT_SECS`].
-    pub timeout: Duration,
-}
 
 /// Why a [`Mailer`] could not be built: always a configuration problem, reported at start.
 #[derive(Debug, thiserror::Error)]
