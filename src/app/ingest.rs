@@ -310,7 +310,10 @@ impl Ingest {
                 return self.quarantine(None, &hash, why, &position, now).await;
             }
         };
-        let mut facts = Facts::default();
+        let mut facts = Facts {
+            letter_id: crate::io::outbox::new_message_id(&self.settings.id_domain),
+            ..Facts::default()
+        };
         if let Some(f) = &outcome.followup
             && let Ok(r) = f.reference.parse::<CaseRef>()
         {

@@ -21,13 +21,14 @@ use crate::core::deadline;
 use crate::core::digest::{self, DigestInput, TeamFilter};
 use crate::core::routing::Routing;
 use crate::core::triage::Context;
-use crate::io::outbox::{AckJob, JobMissing, OutboxJob, new_message_id};
+use crate::io::outbox::new_message_id;
 use crate::io::store::{
     AuditAppend, CaseTarget, CaseUpdate, Change, Mark, NewOutboxRow, Store, StoreError,
 };
 use crate::letters::compose::PreparedMail;
 use crate::letters::staff::{self, Letterhead, WorkflowTemplates};
 use crate::model::case::{AuditEvent, Case, CaseRef, SYSTEM_ACTOR};
+use crate::model::letter::{AckJob, MissingItem, OutboxJob};
 use crate::model::message::Message;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
@@ -474,7 +475,7 @@ impl Workflow {
                 references: Vec::new(),
                 their_subject: current.subject.clone(),
                 requester_name: current.requester.name.clone(),
-                missing: vec![JobMissing {
+                missing: vec![MissingItem {
                     name: "clarification".into(),
                     explain: text,
                 }],

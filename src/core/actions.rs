@@ -205,15 +205,15 @@ pub struct Done {
 impl Done {
     /// The store change recording this action on `original` (the copy it was applied to, which
     /// the store checks is still current).
-    pub fn into_change(self, original: &Case) -> crate::io::store::Change {
-        let target = crate::io::store::CaseTarget::Existing(original.reference.clone());
-        crate::io::store::Change {
-            case_updates: vec![crate::io::store::CaseUpdate {
+    pub fn into_change(self, original: &Case) -> crate::model::change::Change {
+        let target = crate::model::change::CaseTarget::Existing(original.reference.clone());
+        crate::model::change::Change {
+            case_updates: vec![crate::model::change::CaseUpdate {
                 case: self.case,
                 expected: Some(original.clone()),
             }],
-            audit: crate::io::store::AuditAppend::all(&target, self.audit),
-            ..crate::io::store::Change::default()
+            audit: crate::model::change::AuditAppend::all(&target, self.audit),
+            ..crate::model::change::Change::default()
         }
     }
 }

@@ -44,8 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -53,12 +52,12 @@ pub use crate::config::RetryPolicy;
 use crate::core::deadline::{Regime, Region};
 use crate::io::mail::smtp::{Mailer, SendOutcome};
 use crate::io::store::{
-    AuditAppend, CaseTarget, Change, NewOutboxRow, OutboxRow, OutboxStatus, OutboxUpdate, Store,
-    StoreError,
+    AuditAppend, CaseTarget, Change, OutboxRow, OutboxStatus, OutboxUpdate, Store, StoreError,
 };
-use crate::letters::compose::{AckData, MissingItem, RenderError, Templates};
+use crate::letters::compose::{AckData, RenderError, Templates};
 use crate::model::case::{AuditEvent, Case, CaseRef, SYSTEM_ACTOR};
 use crate::model::kind::Kind;
+pub use crate::model::letter::{AckJob, MissingItem, OutboxJob, PayloadError};
 
 /// Consecutive transient failures after which a batch stops early: 3. When the relay is down
 /// every row would fail the same way, each possibly only after the send timeout (60 s); stopping
@@ -81,125 +80,6 @@ const FALLBACK_ID_DOMAIN: &str = "foi-triage.invalid";
 /// Longest text kept from an SMTP error or reply in `last_error` and the audit, in characters:
 /// enough for any real reply, bounded against a hostile server.
 const MAX_ERROR_CHARS: usize = 1000;
-
-/// One thing missing from a request, as stored in an [`AckJob`]. A serde twin of
-/// [`compose::MissingItem`](crate::letters::compose::MissingItem), which is plain (not serde) data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JobMissing {
-    /// Short name ("name", "description", "identity").
-    pub name: String,
-    /// One plain-English sentence for the requester.
-    pub explain: String,
-}
-
-impl From<MissingItem> for JobMissing {
-    fn from(m: MissingItem) -> Self {
-        JobMissing {
-            name: m.name,
-            explain: m.explain,
-        }
-    }
-}
-
-impl From<JobMissing> for MissingItem {
-    fn from(m: JobMissing) -> Self {
-        MissingItem {
-            name: m.name,
-            explain: m.explain,
-        }
-    }
-}
-
-/// An acknowledgement to send (or a "we need more information", or a follow-up receipt: the
-/// template says which). Everything the case record does not hold, fixed when the job is planned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AckJob {
-    /// Template name, one of [`crate::letters::compose::TEMPLATE_NAMES`].
-    pub template: String,
-    /// The recipient (their Reply-To or From), also the SMTP envelope recipient.
-    pub to: String,
-    /// OUR Message-ID (no angle brackets), generated once with [`new_message_id`] when the job
-    /// was planned, so every retry and every post-crash resend carries the same one.
-    pub message_id: String,
-    /// The requester's Message-ID we answer, for `In-Reply-To`.
-    #[serde(default)]
-    pub in_reply_to: Option<String>,
-    /// Their `References:` ids, for threading.
-    #[serde(default)]
-    pub references: Vec<String>,
-    /// Their subject as decoded (template DATA).
-    #[serde(default)]
-    pub their_subject: String,
-    /// Their display name, if any (template DATA).
-    #[serde(default)]
-    pub requester_name: Option<String>,
-    /// What is missing (for `need_more_info`).
-    #[serde(default)]
-    pub missing: Vec<JobMissing>,
-    /// The day we received the request (Europe/London).
-    pub received: NaiveDate,
-    /// The due date when the clock runs. Stored rather than read from the case so the letter
-    /// states the date that was computed with it, even if the case moved on since.
-    #[serde(default)]
-    pub due: Option<NaiveDate>,
-}
-
-/// What an outbox row asks the worker to do; stored as the row's `payload` (JSON, tagged by
-/// `"job"`). An enum so later jobs (assignment emails, chasers) fit without a schema change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "job", rename_all = "snake_case")]
-pub enum OutboxJob {
-    /// Send an acknowledgement-type email to the requester of `row.case`.
-    Ack(AckJob),
-    /// Send a mail to staff, rendered when planned (assignment, chaser, digest, command answer).
-    Mail(crate::letters::compose::PreparedMail),
-}
-
-/// Why a payload is not an [`OutboxJob`].
-#[derive(Debug, thiserror::Error)]
-#[error("outbox payload is not a job this version understands: {0}")]
-pub struct PayloadError(#[from] serde_json::Error);
-
-impl OutboxJob {
-    /// The JSON stored in the row.
-    ///
-    /// # Errors
-    /// Only if serde_json cannot encode it (it always can for these types).
-    pub fn to_payload(&self) -> Result<serde_json::Value, PayloadError> {
-        Ok(serde_json::to_value(self)?)
-    }
-
-    /// Reads a row's payload.
-    ///
-    /// # Errors
-    /// [`PayloadError`] when it is not a job (a damaged row, or written by a newer version).
-    pub fn from_payload(payload: &serde_json::Value) -> Result<OutboxJob, PayloadError> {
-        Ok(OutboxJob::deserialize(payload)?)
-    }
-
-    /// A new row for this job, due at `now`: what ingest puts in `Change::outbox_new` (with
-    /// `CaseTarget::New` for the case it creates), followed by a wake-up of the worker.
-    ///
-    /// # Errors
-    /// As [`OutboxJob::to_payload`].
-    pub fn new_row(
-        &self,
-        case: CaseTarget,
-        now: DateTime<Utc>,
-    ) -> Result<NewOutboxRow, PayloadError> {
-        let recipient = match self {
-            OutboxJob::Ack(a) => Some(a.to.clone()),
-            OutboxJob::Mail(m) => m.to.first().cloned(),
-        };
-        Ok(NewOutboxRow {
-            recipient,
-            case: Some(case),
-            created_at: now,
-            payload: self.to_payload()?,
-            next_attempt_at: now,
-        })
-    }
-}
 
 /// The noun of a payload's audit actions (`acknowledgement_sent`…); `outbox` when the payload is
 /// not a job we know.
@@ -680,7 +560,7 @@ impl Outbox {
             requester_name: job.requester_name.clone(),
             requester_email: job.to.clone(),
             their_subject: job.their_subject.clone(),
-            missing: job.missing.iter().cloned().map(MissingItem::from).collect(),
+            missing: job.missing.clone(),
         }
     }
 
@@ -752,10 +632,10 @@ impl Outbox {
 mod tests {
     use super::*;
     use crate::io::mail::smtp::{Security, SmtpSettings};
-    use crate::io::store::NewCase;
+    use crate::io::store::{NewCase, NewOutboxRow};
     use crate::model::case::{CaseDraft, CaseState};
     use crate::model::message::Address;
-    use chrono::TimeZone;
+    use chrono::{NaiveDate, TimeZone};
     use std::collections::{HashSet, VecDeque};
     use std::path::Path;
     use std::sync::{Mutex, OnceLock};

@@ -30,6 +30,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
 use crate::core::deadline::{Regime, Region};
 use crate::model::kind::Kind;
+pub use crate::model::letter::{MissingItem, PreparedMail, ack_template_for};
 
 /// Every template an installation must provide, one directory each under the template dir.
 pub const TEMPLATE_NAMES: [&str; 9] = [
@@ -74,22 +75,6 @@ pub fn date_in_words(date: NaiveDate) -> String {
     date.format("%A %-d %B %Y").to_string()
 }
 
-/// One thing missing from a request, as the `need_more_info` template lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingItem {
-    /// Short name ("name", "description", "identity"): lets a template single an item out.
-    pub name: String,
-    /// One plain-English sentence for the requester: what to send and why (see
-    /// `validate::Missing::explain`).
-    pub explain: String,
-}
-
-impl From<(String, String)> for MissingItem {
-    fn from((name, explain): (String, String)) -> Self {
-        MissingItem { name, explain }
-    }
-}
-
 /// Everything a template may show, as plain data. Built by the caller from the case and config.
 ///
 /// The legal wording (which Act, who reviews, which Commissioner) is derived from `regime` and
@@ -122,20 +107,6 @@ pub struct AckData {
     pub their_subject: String,
     /// What is missing (for `need_more_info`); empty otherwise.
     pub missing: Vec<MissingItem>,
-}
-
-/// The acknowledgement template for a new case of this kind; `None` for `auto` (never acknowledged).
-pub fn ack_template_for(kind: Kind) -> Option<&'static str> {
-    match kind {
-        Kind::Foi => Some("ack_foi"),
-        Kind::Eir => Some("ack_eir"),
-        Kind::Sar => Some("ack_sar"),
-        Kind::Media => Some("ack_media"),
-        Kind::MemberEnquiry => Some("ack_member_enquiry"),
-        Kind::Complaint => Some("ack_complaint"),
-        Kind::General => Some("ack_general"),
-        Kind::Auto => None,
-    }
 }
 
 /// One problem found while loading the templates, with where it is.
@@ -489,37 +460,6 @@ impl Templates {
             .map_err(|e| RenderError::Build(e.to_string()))?;
         Ok(message.formatted())
     }
-}
-
-/// A mail to staff (assignment, chaser, digest, the answer to an emailed command), rendered when
-/// it was planned and sent as is. Unlike acknowledgements these go to our own people, so they are
-/// `Auto-Submitted: auto-generated` (their out-of-office replies do not come back) and may carry
-/// the original request attached as `message/rfc822`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct PreparedMail {
-    /// Recipients (at least one).
-    pub to: Vec<String>,
-    /// Copies (the manager on an overdue chaser).
-    #[serde(default)]
-    pub cc: Vec<String>,
-    /// Where replies go: the case's tokened command address, when staff may answer with commands.
-    #[serde(default)]
-    pub reply_to: Option<String>,
-    /// Subject line.
-    pub subject: String,
-    /// Text body.
-    pub text: String,
-    /// HTML body, when there is one.
-    #[serde(default)]
-    pub html: Option<String>,
-    /// OUR Message-ID (no angle brackets), fixed when planned so retries reuse it.
-    pub message_id: String,
-    /// The message this answers (a staff command), for threading.
-    #[serde(default)]
-    pub in_reply_to: Option<String>,
-    /// Content hash of a stored raw request to attach as `message/rfc822`.
-    #[serde(default)]
-    pub attach_original: Option<String>,
 }
 
 /// Builds a [`PreparedMail`] into RFC 5322 bytes, From the shared mailbox.

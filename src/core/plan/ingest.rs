@@ -23,13 +23,12 @@ use crate::core::deadline::{self, ClockEvent, ClockInput};
 use crate::core::followup::FollowUp;
 use crate::core::triage::{Context, Deadline, Outcome};
 use crate::core::validate::Missing;
-use crate::io::outbox::{AckJob, JobMissing, OutboxJob, new_message_id};
-use crate::io::store::{
-    AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, NewCase, SeenRecord,
-};
-use crate::letters::compose::ack_template_for;
 use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState};
+use crate::model::change::{AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, NewCase};
 use crate::model::kind::Kind;
+use crate::model::letter::ack_template_for;
+use crate::model::letter::{AckJob, MissingItem, OutboxJob};
+use crate::model::records::SeenRecord;
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -73,6 +72,9 @@ pub struct Facts {
     pub followup_case: Option<Case>,
     /// Mail queued to the message's reply address in the 24 hours before `now`.
     pub recent_mail_to_sender: usize,
+    /// Our Message-ID for the one letter this message may cause (acknowledgement, request for
+    /// more information or receipt). The caller draws it from its id source: the plan has none.
+    pub letter_id: String,
 }
 
 /// Where the message is, for the cursor: mailbox, UIDVALIDITY and UID.
@@ -177,7 +179,7 @@ pub fn plan_duplicate(position: &Position) -> Change {
     Change {
         cursor: Some(CursorUpdate {
             mailbox: position.mailbox.clone(),
-            cursor: crate::io::store::Cursor {
+            cursor: crate::model::records::Cursor {
                 uidvalidity: position.uidvalidity,
                 last_uid: position.uid,
             },
@@ -381,7 +383,7 @@ fn plan_new_case(
             let job = AckJob {
                 template: template.to_string(),
                 to: requester.email.clone(),
-                message_id: new_message_id(&settings.id_domain),
+                message_id: facts.letter_id.clone(),
                 in_reply_to: m.message_id.clone(),
                 references: m.references.clone(),
                 their_subject: m.subject.clone(),
@@ -393,7 +395,7 @@ fn plan_new_case(
                     .map(|v| {
                         v.missing
                             .iter()
-                            .map(|x| JobMissing {
+                            .map(|x| MissingItem {
                                 name: x.as_str().to_string(),
                                 explain: x.explain().to_string(),
                             })
@@ -620,7 +622,7 @@ fn plan_followup(
         let job = AckJob {
             template: template.to_string(),
             to: from.clone(),
-            message_id: new_message_id(&settings.id_domain),
+            message_id: facts.letter_id.clone(),
             in_reply_to: m.message_id.clone(),
             references: m.references.clone(),
             their_subject: m.subject.clone(),

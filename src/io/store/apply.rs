@@ -5,14 +5,14 @@
 //! and the closure may be re-run after a conflict, so it has no side effects outside the
 //! transaction.
 
-use super::change::{
-    Applied, CaseTarget, Change, CursorUpdate, MessageIdConflict, NewOutboxRow, OutboxUpdate,
-};
 use super::error::{StoreError, show_key};
 use super::keys;
-use super::records::{Cursor, OutboxRow, OutboxStatus, SeenRecord};
 use super::{TREE_CASES, TREE_CURSORS, TREE_IDX_HASH, TREE_IDX_MSGID, TREE_OUTBOX, TREE_SEQUENCES};
 use crate::model::case::{Case, CaseRef, check_year, normalise_prefix};
+use crate::model::change::{
+    Applied, CaseTarget, Change, CursorUpdate, MessageIdConflict, NewOutboxRow, OutboxUpdate,
+};
+use crate::model::records::{Cursor, OutboxRow, OutboxStatus, SeenRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};

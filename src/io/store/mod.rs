@@ -45,19 +45,19 @@
 //! offers [`Store::export`] for backups.
 
 mod apply;
-mod change;
 mod error;
 mod keys;
-mod records;
 #[cfg(test)]
 mod tests;
 
-pub use change::{
+pub use crate::model::change::{
     Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, Mark, MessageIdConflict,
     NewCase, NewOutboxRow, OutboxUpdate,
 };
+pub use crate::model::records::{
+    CaseOrder, Cursor, ExportLine, OutboxRow, OutboxStatus, SeenKey, SeenRecord,
+};
 pub use error::StoreError;
-pub use records::{CaseOrder, Cursor, ExportLine, OutboxRow, OutboxStatus, SeenKey, SeenRecord};
 
 use crate::model::case::{AuditEvent, Case, CaseRef, YEAR_MAX, YEAR_MIN};
 use apply::{Tx, decode, index_ref};

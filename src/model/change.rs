@@ -1,10 +1,10 @@
 //! [`Change`]: everything one ingest (or one staff action) writes, as plain data.
 //!
-//! The daemon plans a change purely (no I/O), then hands it to [`super::Store::apply`], which
+//! The daemon plans a change purely (no I/O), then hands it to `io::store::Store::apply`, which
 //! writes all of it in one sled transaction or none of it. Nothing here touches the store.
 
-use super::records::{Cursor, OutboxStatus, SeenRecord};
 use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef};
+use crate::model::records::{Cursor, OutboxStatus, SeenRecord};
 use chrono::{DateTime, Utc};
 
 /// A whole unit of work, applied atomically.
@@ -155,7 +155,7 @@ pub struct CursorUpdate {
     pub cursor: Cursor,
 }
 
-/// What [`super::Store::apply`] did.
+/// What `io::store::Store::apply` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
     /// The reference allocated to `Change::new_case`.
