@@ -1083,8 +1083,7 @@ mod tests {
             MissingItem {
                 name: "name".into(),
                 explain: "We need your real name.".into(),
-            }
-            .into(),
+            },
         ];
         let j = OutboxJob::Ack(job);
         let v = j.to_payload().expect("encode");
