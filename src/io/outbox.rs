@@ -1079,12 +1079,10 @@ mod tests {
     #[test]
     fn payload_round_trip_and_shape() {
         let mut job = ack_job("a@example.org", "need_more_info");
-        job.missing = vec![
-            MissingItem {
-                name: "name".into(),
-                explain: "We need your real name.".into(),
-            },
-        ];
+        job.missing = vec![MissingItem {
+            name: "name".into(),
+            explain: "We need your real name.".into(),
+        }];
         let j = OutboxJob::Ack(job);
         let v = j.to_payload().expect("encode");
         assert_eq!(v["job"], "ack");

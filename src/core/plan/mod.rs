@@ -1,3 +1,4 @@
 //! Planners.
 
 pub mod ingest;
+pub mod letter;
