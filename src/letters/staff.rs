@@ -14,10 +14,14 @@
 //! Like acknowledgements, nothing anyone wrote is ever template source: assignees and team names
 //! are data, HTML-escaped in the HTML part. Digests carry no subject lines or bodies at all.
 
+use crate::core::actions::help_text;
 use crate::core::chase::{Chaser, Escalation, Slot};
 use crate::core::digest::{Digest, DigestEntry, TeamFilter, Timeliness};
+use crate::core::plan::letter::{Assignment, CommandOutcome, CommandReply, Letter, LetterBody};
+use crate::letters::compose::date_in_words;
 use crate::letters::compose::{TemplateError, TemplateErrors};
 use crate::model::kind::Kind;
+use crate::model::letter::PreparedMail;
 use chrono::NaiveDate;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
@@ -259,6 +263,126 @@ impl WorkflowTemplates {
             &chaser_context(chaser, head),
         )
     }
+}
+
+impl WorkflowTemplates {
+    /// Renders a planned staff letter into the mail the outbox sends.
+    ///
+    /// # Errors
+    /// [`RenderError`] when a template fails on this data.
+    pub fn render_staff(
+        &self,
+        letter: &Letter,
+        head: &Letterhead,
+    ) -> Result<PreparedMail, RenderError> {
+        let (subject, text, html) = match &letter.body {
+            LetterBody::Chaser(c) => {
+                let r = self.render_chaser(c, head)?;
+                (r.subject, r.text, Some(r.html))
+            }
+            LetterBody::Digest(d) => {
+                let r = self.render_digest(d, head)?;
+                (r.subject, r.text, Some(r.html))
+            }
+            // NOTE: the two bodies below are still written in Rust, moved here as they were from
+            // the workflow; they become templates with the one registry.
+            LetterBody::Assignment(a) => (assignment_subject(a), assignment_text(a), None),
+            LetterBody::CommandReply(r) => (command_reply_subject(r), command_reply_text(r), None),
+        };
+        Ok(PreparedMail {
+            to: letter.to.clone(),
+            cc: letter.cc.clone(),
+            reply_to: letter.reply_to.clone(),
+            subject,
+            text,
+            html,
+            message_id: letter.message_id.clone(),
+            in_reply_to: letter.in_reply_to.clone(),
+            attach_original: letter.attach_original.clone(),
+        })
+    }
+}
+
+fn assignment_subject(a: &Assignment) -> String {
+    format!(
+        "[{}] Assigned: {} request{}",
+        a.reference,
+        a.kind.as_str(),
+        a.due
+            .map(|d| format!(", due {}", d.format("%a %-d %b %Y")))
+            .unwrap_or_default()
+    )
+}
+
+fn assignment_text(a: &Assignment) -> String {
+    let received = a.received.map(date_in_words).unwrap_or_default();
+    let due = match a.due {
+        Some(d) => format!("Due: {}", date_in_words(d)),
+        None => format!("Clock: not running ({})", a.state),
+    };
+    let due = match a.internal_target {
+        Some(t) => format!("{due}\nInternal target: {}", date_in_words(t)),
+        None => due,
+    };
+    let valid = match a.valid {
+        Some(true) => "valid".to_string(),
+        Some(false) => format!("not yet valid (missing: {})", a.missing.join(", ")),
+        None => "no statutory validity test".to_string(),
+    };
+    format!(
+        "Case {r} ({kind}) is assigned to you (team: {team_name}).\n\n\
+         Received: {received}\n{due}\nValidity: {valid}\nRouted because: {why}\n\n\
+         {original}\n\n\
+         To act on the case, REPLY to this email with one command per line at the top of your \
+         reply. Only replies from staff addresses to this email's reply address are accepted.\n\n{help}\n",
+        r = a.reference,
+        kind = a.kind.as_str(),
+        team_name = a.team_name,
+        why = a.why,
+        original = if a.original_attached {
+            "The original message is attached."
+        } else {
+            "The original message is in the shared mailbox's Triage folders."
+        },
+        help = help_text(),
+    )
+}
+
+fn command_reply_subject(r: &CommandReply) -> String {
+    format!(
+        "[{}] Your command{}",
+        r.reference,
+        if r.lines.len() > 1 { "s" } else { "" }
+    )
+}
+
+fn command_reply_text(r: &CommandReply) -> String {
+    let mut report = Vec::new();
+    if r.lines.is_empty() {
+        report.push(
+            "No command found: commands are lines starting with # at the top of your reply."
+                .to_string(),
+        );
+    }
+    for l in &r.lines {
+        report.push(match &l.outcome {
+            CommandOutcome::Help => help_text().to_string(),
+            CommandOutcome::Done => format!("line {}: done: {}", l.line, l.text),
+            CommandOutcome::NotDone(e) => format!("line {}: NOT done: {}: {e}", l.line, l.text),
+            CommandOutcome::NotUnderstood(e) => {
+                format!("line {}: NOT understood: {}: {e}", l.line, l.text)
+            }
+        });
+    }
+    let state = match r.due {
+        Some(d) => format!("{}; due {}", r.state, date_in_words(d)),
+        None => r.state.to_string(),
+    };
+    format!(
+        "{}\n\nCase {} is now: {state}.\n",
+        report.join("\n"),
+        r.reference
+    )
 }
 
 /// Folds line breaks and runs of whitespace into single spaces: a subject is one line.
