@@ -21,6 +21,7 @@
 //! Pure apart from one thing: PDF extraction runs on a separate thread so that a document that
 //! makes the PDF library loop can be abandoned after [`PDF_TIMEOUT`] (see [`extract`]).
 
+use crate::core::text::prefix;
 use std::fmt;
 use std::io::{Cursor, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -1049,25 +1050,13 @@ pub(crate) fn tidy(raw: &str, max_bytes: usize) -> (String, bool) {
         blank_run = 0;
         if out.len() + clean.len() > max_bytes {
             let room = max_bytes.saturating_sub(out.len());
-            out.push_str(cut_at_char_boundary(clean, room));
+            out.push_str(prefix(clean, room));
             truncated = true;
             break;
         }
         out.push_str(clean);
     }
     (out, truncated)
-}
-
-/// The longest prefix of `s` that is at most `max_bytes` long and ends on a char boundary.
-pub(crate) fn cut_at_char_boundary(s: &str, max_bytes: usize) -> &str {
-    if s.len() <= max_bytes {
-        return s;
-    }
-    let mut end = max_bytes;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 #[cfg(test)]
@@ -1574,8 +1563,5 @@ mod tests {
             (" a\n\nb c".to_owned(), false)
         );
         assert_eq!(tidy("abcdef", 3), ("abc".to_owned(), true));
-        assert_eq!(cut_at_char_boundary("\u{e9}\u{e9}", 3), "\u{e9}");
-        assert_eq!(cut_at_char_boundary("ab", 5), "ab");
-        assert_eq!(cut_at_char_boundary("\u{20AC}", 2), "");
     }
 }

@@ -12,5 +12,6 @@ pub mod quote;
 pub mod repeat;
 pub mod routing;
 pub mod rules;
+pub mod text;
 pub mod triage;
 pub mod validate;

@@ -30,7 +30,8 @@ use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
-use crate::core::extract::{self, cut_at_char_boundary, panic_message};
+use crate::core::extract::{self, panic_message};
+use crate::core::text::prefix;
 use crate::model::message::{Address, Attachment, MachineHeaders, Message};
 
 /// Most body text kept (bytes of UTF-8). 256 KiB is ~100 pages: every genuine request fits, and
@@ -422,7 +423,7 @@ fn decode_header_value(slice: &[u8]) -> (String, bool) {
         }
         out.push_str(word);
         if out.len() > MAX_HEADER_VALUE_BYTES {
-            let keep = cut_at_char_boundary(&out, MAX_HEADER_VALUE_BYTES).len();
+            let keep = prefix(&out, MAX_HEADER_VALUE_BYTES).len();
             out.truncate(keep);
             return (out, true);
         }
@@ -674,7 +675,7 @@ fn body_from_parts(
         let piece: Cow<'_, str> = match &part.body {
             PartType::Text(t) => Cow::Borrowed(t.as_ref()),
             PartType::Html(h) => {
-                let input = cut_at_char_boundary(h, MAX_HTML_INPUT_BYTES);
+                let input = prefix(h, MAX_HTML_INPUT_BYTES);
                 Cow::Owned(extract::html_to_text(input))
             }
             _ => continue,
@@ -706,7 +707,7 @@ fn push_bounded(out: &mut String, s: &str, max: usize) -> bool {
             None => (rest, false),
         };
         if run.len() > room {
-            out.push_str(cut_at_char_boundary(run, room));
+            out.push_str(prefix(run, room));
             return false;
         }
         out.push_str(run);
@@ -787,7 +788,7 @@ fn attachments(parsed: &mail_parser::Message<'_>, w: &mut Warnings) -> Vec<Attac
                     let room = MAX_ATTACHMENT_TEXT_TOTAL_BYTES - text_total;
                     let mut text = e.text;
                     if text.len() > room {
-                        let keep = cut_at_char_boundary(&text, room).len();
+                        let keep = prefix(&text, room).len();
                         text.truncate(keep);
                         w.push(format!(
                             "{label}: text cut; {MAX_ATTACHMENT_TEXT_TOTAL_BYTES} bytes of \
@@ -912,7 +913,7 @@ fn scan_headers(raw: &[u8]) -> Vec<(String, String)> {
     }
     for (_, value) in &mut headers {
         if value.len() > MAX_HEADER_VALUE_BYTES {
-            let keep = cut_at_char_boundary(value, MAX_HEADER_VALUE_BYTES).len();
+            let keep = prefix(value, MAX_HEADER_VALUE_BYTES).len();
             value.truncate(keep);
         }
     }

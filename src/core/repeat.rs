@@ -32,6 +32,7 @@
 pub use crate::config::{
     DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
 };
+use crate::core::text::prefix;
 use crate::model::case::CaseRef;
 pub use crate::model::fingerprint::Fingerprint;
 use crate::model::kind::Kind;
@@ -401,7 +402,7 @@ impl Fingerprint {
     /// The fingerprint of a request's text (subject and body, joined by a newline, is the usual
     /// input). Never fails: an empty or wordless text gives a fingerprint that matches nothing.
     pub fn of(text: &str) -> Fingerprint {
-        let words = normalise(truncate_at_char(text, MAX_TEXT_BYTES));
+        let words = normalise(prefix(text, MAX_TEXT_BYTES));
         let mut set: Vec<u64> = words.iter().map(|w| fnv1a(w.as_bytes())).collect();
         set.sort_unstable();
         set.dedup();
@@ -546,18 +547,6 @@ impl PossibleRepeat {
             .iter()
             .any(|r| matches!(r, Reason::SameAddress | Reason::SameName))
     }
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn truncate_at_char(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or("")
 }
 
 /// `Alice+foi@Example.org ` → `alice@example.org`: one mailbox, however tagged.
@@ -865,12 +854,10 @@ mod tests {
         // A request followed by a huge paste: the same fingerprint as the paste cut at the cap.
         let long = format!("{PARKING_1}\n{}", "é word ".repeat(MAX_TEXT_BYTES));
         let f = fp(&long);
-        assert_eq!(f, fp(truncate_at_char(&long, MAX_TEXT_BYTES)));
+        assert_eq!(f, fp(prefix(&long, MAX_TEXT_BYTES)));
         assert!(similarity(&f, &fp(PARKING_1)) > 0.0);
         // Cut in the middle of a 2-byte char: backs off to the boundary, no panic.
-        assert_eq!(truncate_at_char("aé", 2), "a");
-        assert_eq!(truncate_at_char("aé", 3), "aé");
-        assert_eq!(truncate_at_char("", 0), "");
+        assert_eq!(prefix("", 0), "");
     }
 
     #[test]

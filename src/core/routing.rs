@@ -27,6 +27,7 @@ mod load;
 mod tests;
 
 pub use crate::config::RoutingSettings;
+use crate::core::text::prefix;
 use crate::model::kind::Kind;
 use regex::Regex;
 use serde::Serialize;
@@ -511,7 +512,7 @@ impl Routing {
         if kind == Kind::Auto {
             return None;
         }
-        let body = truncate_at_char(body, MAX_BODY_BYTES);
+        let body = prefix(body, MAX_BODY_BYTES);
         let mut hits: Vec<(&Route, String)> = Vec::new();
         for r in self.routes.iter().filter(|r| r.kinds.contains(&kind)) {
             if r.unless.iter().any(|p| p.find(subject, body).is_some()) {
@@ -675,18 +676,6 @@ fn by_hand_to(team: &Team, m: &Member) -> Reassignment {
 /// `@Alice ` → `alice`.
 fn normalise_handle(h: &str) -> String {
     h.trim().trim_start_matches('@').to_lowercase()
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn truncate_at_char(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or("")
 }
 
 /// Matched text for a `why`: whitespace collapsed, at most [`MAX_QUOTE_CHARS`] characters.

@@ -78,6 +78,7 @@ pub use expect::{Expectation, ExpectationError, load_expectations};
 pub use file::{FLAGS, MAX_ABS_WEIGHT, MAX_SETTING};
 
 use crate::core::quote;
+use crate::core::text::prefix;
 use crate::model::kind::Kind;
 use crate::model::message::Message;
 use compile::{Builder, Origin, Pattern, Scratch, Targets, field_index};
@@ -949,18 +950,6 @@ fn body_to_scan<'m>(msg: &'m Message, msg_flags: &[&str]) -> Cow<'m, str> {
             Cow::Owned(own)
         }
     }
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
-fn prefix(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or("")
 }
 
 /// The headers `MachineHeaders` summarises, with the header name rules use for each.

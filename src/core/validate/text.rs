@@ -46,14 +46,7 @@ static WORD: LazyLock<Regex> =
 
 /// `s` cut to at most [`MAX_SCAN_BYTES`], on a character boundary.
 pub(super) fn bounded(s: &str) -> &str {
-    if s.len() <= MAX_SCAN_BYTES {
-        return s;
-    }
-    let mut end = MAX_SCAN_BYTES;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default()
+    crate::core::text::prefix(s, MAX_SCAN_BYTES)
 }
 
 /// The body as the sender wrote it in this message: bounded, cut at the first quoted-history
@@ -154,14 +147,7 @@ impl Texts {
 /// An attachment name cut to 120 bytes (on a character boundary) so notes stay short.
 fn bounded_name(n: &str) -> &str {
     const MAX_NAME_BYTES: usize = 120;
-    if n.len() <= MAX_NAME_BYTES {
-        return n;
-    }
-    let mut end = MAX_NAME_BYTES;
-    while end > 0 && !n.is_char_boundary(end) {
-        end -= 1;
-    }
-    n.get(..end).unwrap_or_default()
+    crate::core::text::prefix(n, MAX_NAME_BYTES)
 }
 
 /// The words of `s`, lower-cased.
