@@ -708,7 +708,7 @@ fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<Exit
             let d: NaiveDate = as_of
                 .parse()
                 .with_context(|| format!("--as {as_of:?}: expected YYYY-MM-DD or RFC 3339"))?;
-            crate::core::chase::london_instant(
+            crate::core::london::instant(
                 d,
                 chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
             )

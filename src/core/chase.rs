@@ -47,9 +47,10 @@ pub use crate::config::{
     KindSchedule, LocalTime, MAX_SCHEDULE_WORKING_DAYS,
 };
 use crate::core::deadline::{Calendar, Region, WorkDays, WorkingCalendar};
+use crate::core::london;
 use crate::model::case::{Case, CaseRef, CaseState};
 use crate::model::kind::Kind;
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::London;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -62,36 +63,7 @@ pub const MAX_SPAN_DAYS: i64 = 366 * 20;
 /// How far [`next_window_opening`] looks for a working day, in calendar days (two years). No real
 /// calendar has that many days off in a row; a broken holiday file could.
 const WINDOW_SEARCH_DAYS: u64 = 366 * 2;
-/// Longest clock change we step over when a local time does not exist, in minutes (UK: 60).
-const MAX_GAP_MINUTES: i64 = 180;
-/// Step used to find the first instant after a spring-forward gap, in minutes.
-const GAP_STEP_MINUTES: i64 = 1;
-
 // ---- local times and the London clock ----------------------------------------------------------
-
-/// The Europe/London calendar date of an instant: the date staff see on their wall calendars.
-pub fn london_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&London).date_naive()
-}
-
-/// The instant when London clocks show `time` on `date`.
-///
-/// In the repeated autumn hour the earlier instant is taken; a time inside the spring-forward gap
-/// (which London clocks never show) becomes the first instant after the gap. `None` only at the
-/// ends of chrono's range.
-pub fn london_instant(date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    let start = date.and_time(time);
-    let mut offset = 0;
-    while offset <= MAX_GAP_MINUTES {
-        let local = start.checked_add_signed(Duration::minutes(offset))?;
-        match London.from_local_datetime(&local) {
-            LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
-            LocalResult::Ambiguous(earliest, _) => return Some(earliest.with_timezone(&Utc)),
-            LocalResult::None => offset += GAP_STEP_MINUTES,
-        }
-    }
-    None
-}
 
 /// The working-day calendar staff work to: the authority's region, weekends and its bank holidays
 /// off (see the module doc for why not the FOIA calendar).
@@ -529,7 +501,7 @@ pub fn plan_chasers(
     if !settings.in_window(now, &wc) {
         return Vec::new();
     }
-    let today = london_date(now);
+    let today = london::date(now);
     let mut out: Vec<Chaser> = cases
         .iter()
         .filter_map(|c| chaser_on(c, today, &wc, settings))
@@ -542,7 +514,7 @@ pub fn plan_chasers(
 
 /// The opening instant of the sending window on `date`.
 fn window_opening_on(date: NaiveDate, settings: &ChaserSettings) -> Option<DateTime<Utc>> {
-    london_instant(date, settings.window_start.time())
+    london::instant(date, settings.window_start.time())
 }
 
 /// When the sending window is next open: `now` itself if it is open, else the next opening
@@ -559,7 +531,7 @@ pub fn next_window_opening(
     if settings.in_window(now, &wc) {
         return Some(now);
     }
-    let today = london_date(now);
+    let today = london::date(now);
     if wc.is_working_day(today)
         && let Some(open) = window_opening_on(today, settings)
         && open > now
@@ -591,7 +563,7 @@ pub fn next_wake(
         return None;
     }
     let wc = staff_calendar(cal, region);
-    let today = london_date(now);
+    let today = london::date(now);
     let mut earliest: Option<DateTime<Utc>> = None;
     let mut consider = |t: Option<DateTime<Utc>>| {
         if let Some(t) = t {

@@ -45,10 +45,9 @@ pub use crate::config::{
     DEFAULT_DUE_SOON_WORKING_DAYS, DEFAULT_HOUR, DEFAULT_TIMELINESS_DAYS, DigestSettings,
     MAX_TIMELINESS_DAYS,
 };
-use crate::core::chase::{
-    london_date, london_instant, running_due, signed_working_days, staff_calendar,
-};
+use crate::core::chase::{running_due, signed_working_days, staff_calendar};
 use crate::core::deadline::{Calendar, Region, WorkingCalendar};
+use crate::core::london;
 use crate::model::case::{Case, CaseRef, CaseState};
 use crate::model::kind::Kind;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
@@ -102,10 +101,10 @@ fn latest_scheduled(
     wc: &WorkingCalendar<'_>,
     settings: &DigestSettings,
 ) -> Option<DateTime<Utc>> {
-    let mut d = london_date(now);
+    let mut d = london::date(now);
     for _ in 0..=LOOKBACK_DAYS {
         if settings.scheduled_on(d, wc)
-            && let Some(t) = london_instant(d, settings.time())
+            && let Some(t) = london::instant(d, settings.time())
             && t <= now
         {
             return Some(t);
@@ -139,8 +138,8 @@ fn sending_hour_passed(
     wc: &WorkingCalendar<'_>,
     settings: &DigestSettings,
 ) -> bool {
-    let today = london_date(now);
-    wc.is_working_day(today) && london_instant(today, settings.time()).is_some_and(|t| t <= now)
+    let today = london::date(now);
+    wc.is_working_day(today) && london::instant(today, settings.time()).is_some_and(|t| t <= now)
 }
 
 /// Whether a scheduled time has passed since the last digest.
@@ -170,7 +169,7 @@ pub fn next_digest_at(
     if overdue && sending_hour_passed(now, &wc, settings) {
         return Some(now);
     }
-    let mut d = london_date(now);
+    let mut d = london::date(now);
     for _ in 0..=LOOKAHEAD_DAYS {
         // A pending digest goes at the next working day's hour; otherwise at the next scheduled
         // time.
@@ -180,7 +179,7 @@ pub fn next_digest_at(
             settings.scheduled_on(d, &wc)
         };
         if candidate
-            && let Some(t) = london_instant(d, settings.time())
+            && let Some(t) = london::instant(d, settings.time())
             && t > now
         {
             return Some(t);
@@ -369,7 +368,7 @@ fn entry(case: &Case, today: NaiveDate, wc: &WorkingCalendar<'_>) -> DigestEntry
         reference: case.reference.clone(),
         kind: case.kind,
         state: case.state,
-        received: london_date(case.received_at),
+        received: london::date(case.received_at),
         due: case.due,
         working_days_overdue: overdue,
         working_days_left: left,
@@ -386,7 +385,7 @@ fn clamp_u32(v: i64) -> u32 {
 /// Plans one digest: every part and count for the cases in `input.scope` at `input.now`.
 pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest {
     let wc = staff_calendar(input.cal, input.region);
-    let today = london_date(input.now);
+    let today = london::date(input.now);
     let since = input
         .last_digest_at
         .unwrap_or(input.now - Duration::days(FIRST_DIGEST_LOOKBACK_DAYS));
@@ -475,7 +474,7 @@ fn timeliness(input: &DigestInput<'_>, settings: &DigestSettings, today: NaiveDa
     };
     for case in input.cases.iter().filter(|c| {
         c.kind.is_statutory() && input.scope.matches(c) && {
-            let r = london_date(c.received_at);
+            let r = london::date(c.received_at);
             from <= r && r <= today
         }
     }) {
@@ -483,7 +482,7 @@ fn timeliness(input: &DigestInput<'_>, settings: &DigestSettings, today: NaiveDa
             continue;
         };
         match input.responded_at.get(&case.reference) {
-            Some(at) if london_date(*at) <= due => t.in_time += 1,
+            Some(at) if london::date(*at) <= due => t.in_time += 1,
             Some(_) => t.late += 1,
             None if case.state.is_finished() => {}
             None if is_paused(case.state) || due >= today => t.pending += 1,

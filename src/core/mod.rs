@@ -6,6 +6,7 @@ pub mod deadline;
 pub mod digest;
 pub mod extract;
 pub mod followup;
+pub mod london;
 pub mod parse;
 pub mod plan;
 pub mod quote;

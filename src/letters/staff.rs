@@ -476,7 +476,7 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
         team => team,
         today => date_words(d.today),
         today_iso => d.today.format("%Y-%m-%d").to_string(),
-        since => date_words(crate::core::chase::london_date(d.since)),
+        since => date_words(crate::core::london::date(d.since)),
         due_soon_working_days => d.due_soon_working_days,
         overdue => list(&d.overdue),
         due_soon => list(&d.due_soon),
