@@ -255,14 +255,6 @@ impl Calendar {
         BUILTIN.clone()
     }
 
-    /// A calendar with no data: every year comes from the generative rules. For tests and for
-    /// checking the rules against data.
-    pub fn rules_only() -> Calendar {
-        Calendar {
-            regions: BTreeMap::new(),
-        }
-    }
-
     /// Parses the `uk-bank-holidays.toml` format: `[meta] first_year, last_year` and one section
     /// per division with `events = [{ date, title, notes? }]`.
     ///
@@ -437,15 +429,6 @@ impl Calendar {
         let first = *years.keys().next()?;
         let last = *years.keys().next_back()?;
         Some(first..=last)
-    }
-
-    /// The divisions whose `year` comes from the rules rather than data. At start-up the caller
-    /// can warn when this is non-empty for next year: future proclamations cannot be generated.
-    pub fn rule_regions(&self, year: i32) -> Vec<Region> {
-        Region::ALL
-            .into_iter()
-            .filter(|&r| self.year_source(r, year) == YearSource::Rules)
-            .collect()
     }
 
     /// Whether the data or the rules give `region`'s bank holidays in `year`.
@@ -955,7 +938,10 @@ mod tests {
     #[test]
     fn rules_reproduce_shipped_data_2015_2027() {
         let data = Calendar::builtin();
-        let rules = Calendar::rules_only();
+        // A calendar with no data: every year comes from the generative rules.
+        let rules = Calendar {
+            regions: BTreeMap::new(),
+        };
         for r in Region::ALL {
             for y in 2015..=2027 {
                 let d: Vec<(NaiveDate, &str, &str)> = data
