@@ -1014,33 +1014,7 @@ impl ImapClient {
     /// # Errors
     /// [`ImapError::Protocol`] when the answer lacks the body or the INTERNALDATE; network errors.
     pub async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, ImapError> {
-        let limit = self.timeouts.fetch;
-        let set = uid.to_string();
-        let fetches = self
-            .run("UID FETCH", limit, async |s| {
-                s.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            })
-            .await?;
-        // Other FETCH lines (flag changes of other messages) may ride along: match the UID.
-        let Some(fetch) = fetches.iter().find(|f| f.uid == Some(uid)) else {
-            return Ok(None);
-        };
-        let raw = fetch.body().ok_or_else(|| ImapError::Protocol {
-            op: "UID FETCH",
-            detail: format!("no body for UID {uid}"),
-        })?;
-        let internal_date = fetch.internal_date().ok_or_else(|| ImapError::Protocol {
-            op: "UID FETCH",
-            detail: format!("no INTERNALDATE for UID {uid}"),
-        })?;
-        Ok(Some(Fetched {
-            uid,
-            internal_date: internal_date.with_timezone(&Utc),
-            raw: raw.to_vec(),
-        }))
+        Ok(self.fetch_many(&[uid]).await?.pop())
     }
 
     /// Files message `uid` of the selected mailbox into `folder` (`/`-separated, e.g.
