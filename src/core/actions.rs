@@ -415,233 +415,13 @@ pub fn apply(
     staff: &dyn StaffDirectory,
 ) -> Result<Done, ActionError> {
     check_state(case, action)?;
-    let reference = case.reference.clone();
-    let regime = ctx.regime(case.kind);
     let mut next = case.clone();
     next.updated_at = now;
-    let mut settle = false;
-    let (detail, default_why) = match action {
-        Action::Assign { to } => {
-            let address = staff
-                .resolve(to.trim())
-                .ok_or_else(|| ActionError::UnknownStaff {
-                    reference: reference.clone(),
-                    handle: to.clone(),
-                })?;
-            if case
-                .assignee
-                .as_deref()
-                .is_some_and(|a| a.eq_ignore_ascii_case(&address))
-            {
-                return Err(ActionError::Unchanged {
-                    reference,
-                    what: format!("it is already assigned to {address}"),
-                });
-            }
-            next.assignee = Some(address.clone());
-            (
-                json!({"old": case.assignee, "new": address, "handle": to}),
-                format!("assigned to {address}"),
-            )
-        }
-        Action::Reclassify { kind } => {
-            if *kind == Kind::Auto {
-                return Err(ActionError::NotACaseKind { reference });
-            }
-            if *kind == case.kind {
-                return Err(ActionError::Unchanged {
-                    reference,
-                    what: format!("it is already {kind}"),
-                });
-            }
-            let new_regime = ctx.regime(*kind);
-            let (kept, dropped) = translate_events(&case.clock_events, new_regime);
-            next.kind = *kind;
-            next.clock_events = kept;
-            settle = !case.state.is_finished();
-            (
-                json!({
-                    "old": case.kind,
-                    "new": kind,
-                    "old_regime": regime.map(|r| r.to_string()),
-                    "new_regime": new_regime.map(|r| r.to_string()),
-                    "dropped_clock_events": dropped,
-                }),
-                if dropped.is_empty() {
-                    format!("re-classified from {} to {kind}", case.kind)
-                } else {
-                    format!(
-                        "re-classified from {} to {kind}; clock events that do not exist under the new law were dropped: {}",
-                        case.kind,
-                        dropped
-                            .iter()
-                            .map(|e| e.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                },
-            )
-        }
-        Action::RequestClarification { text }
-        | Action::RequestId { text }
-        | Action::RequestFee { text } => {
-            let text = optional_text(&reference, text.as_deref())?;
-            let event = stop_event(case, action, regime, now)?;
-            next.clock_events.push(event);
-            settle = true;
-            (
-                json!({"event": event.name(), "text": text}),
-                format!("{} ({})", action.words(), event.name()),
-            )
-        }
-        Action::RecordAnswer { on } => {
-            let (event, asked_at) = answer_event(case, regime, now, *on)?;
-            next.clock_events.push(event);
-            settle = true;
-            (
-                json!({"event": event.name(), "at": event.at(), "asked_at": asked_at}),
-                format!("the answer arrived ({})", event.name()),
-            )
-        }
-        Action::Extend { reason } => {
-            let reason = required_text(&reference, reason, "an extension")?;
-            if let Some(kind) = case.clock_events.iter().find_map(|e| match e {
-                ClockEvent::Extension(x) => Some(x.kind),
-                _ => None,
-            }) {
-                return Err(ActionError::AlreadyExtended { reference, kind });
-            }
-            let Some(regime) = regime else {
-                return Err(no_stops(case, action));
-            };
-            let kind = ExtensionKind::for_regime(regime).map_err(|e| match e {
-                DeadlineError::ExtensionNotAllowed { reason, .. } => {
-                    ActionError::ExtensionNotAllowed {
-                        reference: reference.clone(),
-                        regime,
-                        reason: reason.to_string(),
-                    }
-                }
-                other => ActionError::Clock {
-                    reference: reference.clone(),
-                    source: other,
-                },
-            })?;
-            // Recording the extension is taken as the moment the requester was told: the engine
-            // then warns if that was after the notice deadline (s.17 notice, reg 7, Art 12(3)).
-            next.clock_events.push(ClockEvent::Extension(Extension {
-                kind,
-                notified_at: Some(now),
-            }));
-            (
-                json!({"extension": kind, "regime": regime.to_string(), "reason": reason}),
-                format!("{kind}: {reason}"),
-            )
-        }
-        Action::Responded { on } => {
-            let at = dated(case, *on, case.received_at, now)?;
-            next.workflow.responded_at = Some(at);
-            next.state = CaseState::Responded;
-            (
-                json!({"old_state": case.state, "responded_at": at, "due": case.due,
-                       "on_time": case.due.map(|d| deadline::local_date(at).is_ok_and(|l| l <= d))}),
-                "the response was sent to the requester".to_string(),
-            )
-        }
-        Action::Close {
-            outcome,
-            exemptions,
-        } => {
-            let exemptions = check_exemptions(case, *outcome, exemptions)?;
-            let responds = matches!(
-                outcome,
-                CloseOutcome::ProvidedInFull
-                    | CloseOutcome::ProvidedInPart
-                    | CloseOutcome::Refused
-                    | CloseOutcome::NotHeld
-            );
-            let set_responded = responds && case.workflow.responded_at.is_none();
-            if set_responded {
-                next.workflow.responded_at = Some(now);
-            }
-            next.workflow.closure = Some(Closure {
-                outcome: *outcome,
-                exemptions: exemptions.clone(),
-                at: now,
-            });
-            next.state = CaseState::Closed;
-            (
-                json!({"old_state": case.state, "outcome": outcome, "exemptions": exemptions,
-                       "responded_at_set": set_responded.then_some(now)}),
-                if exemptions.is_empty() {
-                    format!("closed: {}", outcome.as_str())
-                } else {
-                    format!("closed: {} ({})", outcome.as_str(), exemptions.join(", "))
-                },
-            )
-        }
-        Action::Reopen => {
-            next.workflow.closure = None;
-            next.workflow.responded_at = None;
-            settle = true;
-            (
-                json!({"old_state": case.state, "old_closure": case.workflow.closure,
-                       "old_responded_at": case.workflow.responded_at}),
-                format!("reopened (was {})", case.state),
-            )
-        }
-        Action::Note { text } => {
-            let text = required_text(&reference, text, "a note")?;
-            (json!({"text": text}), text)
-        }
-        Action::FlagRepeat { of, why: reason } => {
-            if *of == reference {
-                return Err(ActionError::SelfRepeat { reference });
-            }
-            let reason = optional_text(&reference, reason.as_deref())?;
-            if case
-                .workflow
-                .flags
-                .iter()
-                .any(|f| matches!(f, Flag::PossibleRepeat { of: o, .. } if o == of))
-            {
-                return Err(ActionError::Unchanged {
-                    reference,
-                    what: format!("it is already flagged as a possible repeat of {of}"),
-                });
-            }
-            let reason = reason.unwrap_or_else(|| "flagged by staff".to_string());
-            next.workflow.flags.push(Flag::PossibleRepeat {
-                of: of.clone(),
-                why: reason.clone(),
-            });
-            (
-                json!({"of": of, "why": reason}),
-                format!("possible repeat of {of} (FOIA s.14(2)), for a human to judge"),
-            )
-        }
-        Action::FlagVexatious { why: reason } => {
-            let reason = required_text(&reference, reason, "a vexatious flag")?;
-            if case
-                .workflow
-                .flags
-                .iter()
-                .any(|f| matches!(f, Flag::Vexatious { .. }))
-            {
-                return Err(ActionError::Unchanged {
-                    reference,
-                    what: "it is already flagged as possibly vexatious".to_string(),
-                });
-            }
-            next.workflow.flags.push(Flag::Vexatious {
-                why: reason.clone(),
-            });
-            (
-                json!({"why": reason}),
-                format!("possibly vexatious (FOIA s.14(1)), for a human decision: {reason}"),
-            )
-        }
-    };
+    let Changed {
+        detail,
+        default_why,
+        settle,
+    } = change(case, action, now, ctx, staff, &mut next)?;
 
     let mut audit = vec![AuditEvent {
         at: now,
@@ -654,8 +434,378 @@ pub fn apply(
             why.trim().to_string()
         },
     }];
+    let moves_clock = action.moves_clock();
+    audit.extend(recompute_due(
+        case,
+        &mut next,
+        moves_clock,
+        settle,
+        actor,
+        now,
+        ctx,
+    )?);
+    if next.state != case.state {
+        // Record the state change on the action's own event.
+        if let Some(first) = audit.first_mut()
+            && let Some(obj) = first.detail.as_object_mut()
+        {
+            obj.insert("new_state".to_string(), json!(next.state));
+        }
+    }
+    Ok(Done { case: next, audit })
+}
 
-    // The due date: always from received_at + clock_events, never by hand.
+/// What one action changed, before the clock is recomputed.
+struct Changed {
+    /// The audit detail: old and new values.
+    detail: serde_json::Value,
+    /// The audit "why" when the officer gave none.
+    default_why: String,
+    /// Whether the state follows the recomputed clock (stopped or running) afterwards.
+    settle: bool,
+}
+
+impl Changed {
+    fn new(detail: serde_json::Value, default_why: String) -> Changed {
+        Changed {
+            detail,
+            default_why,
+            settle: false,
+        }
+    }
+
+    fn settling(mut self, settle: bool) -> Changed {
+        self.settle = settle;
+        self
+    }
+}
+
+/// Applies the action itself to `next`, by family: what moves the clock, what changes the
+/// state, and what only adds to the file.
+fn change(
+    case: &Case,
+    action: &Action,
+    now: DateTime<Utc>,
+    ctx: &Context,
+    staff: &dyn StaffDirectory,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let regime = ctx.regime(case.kind);
+    match action {
+        Action::Reclassify { kind } => reclassify(case, *kind, regime, ctx, next),
+        Action::RequestClarification { text }
+        | Action::RequestId { text }
+        | Action::RequestFee { text } => {
+            request_from_requester(case, action, text.as_deref(), regime, now, next)
+        }
+        Action::RecordAnswer { on } => record_answer(case, *on, regime, now, next),
+        Action::Extend { reason } => extend(case, action, reason, regime, now, next),
+        Action::Responded { on } => responded(case, *on, now, next),
+        Action::Close {
+            outcome,
+            exemptions,
+        } => close(case, *outcome, exemptions, now, next),
+        Action::Reopen => Ok(reopen(case, next)),
+        Action::Assign { to } => assign(case, to, staff, next),
+        Action::Note { text } => {
+            let text = required_text(&case.reference, text, "a note")?;
+            Ok(Changed::new(json!({"text": text}), text))
+        }
+        Action::FlagRepeat { of, why } => flag_repeat(case, of, why.as_deref(), next),
+        Action::FlagVexatious { why } => flag_vexatious(case, why, next),
+    }
+}
+
+// ---- actions that move the clock ---------------------------------------------------------------
+
+fn reclassify(
+    case: &Case,
+    kind: Kind,
+    regime: Option<Regime>,
+    ctx: &Context,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let reference = case.reference.clone();
+    if kind == Kind::Auto {
+        return Err(ActionError::NotACaseKind { reference });
+    }
+    if kind == case.kind {
+        return Err(ActionError::Unchanged {
+            reference,
+            what: format!("it is already {kind}"),
+        });
+    }
+    let new_regime = ctx.regime(kind);
+    let (kept, dropped) = translate_events(&case.clock_events, new_regime);
+    next.kind = kind;
+    next.clock_events = kept;
+    let detail = json!({
+        "old": case.kind,
+        "new": kind,
+        "old_regime": regime.map(|r| r.to_string()),
+        "new_regime": new_regime.map(|r| r.to_string()),
+        "dropped_clock_events": dropped,
+    });
+    let default_why = if dropped.is_empty() {
+        format!("re-classified from {} to {kind}", case.kind)
+    } else {
+        format!(
+            "re-classified from {} to {kind}; clock events that do not exist under the new law were dropped: {}",
+            case.kind,
+            dropped
+                .iter()
+                .map(|e| e.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Ok(Changed::new(detail, default_why).settling(!case.state.is_finished()))
+}
+
+/// A request for clarification, proof of identity or a fee: the clock stops.
+fn request_from_requester(
+    case: &Case,
+    action: &Action,
+    text: Option<&str>,
+    regime: Option<Regime>,
+    now: DateTime<Utc>,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let text = optional_text(&case.reference, text)?;
+    let event = stop_event(case, action, regime, now)?;
+    next.clock_events.push(event);
+    Ok(Changed::new(
+        json!({"event": event.name(), "text": text}),
+        format!("{} ({})", action.words(), event.name()),
+    )
+    .settling(true))
+}
+
+fn record_answer(
+    case: &Case,
+    on: Option<NaiveDate>,
+    regime: Option<Regime>,
+    now: DateTime<Utc>,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let (event, asked_at) = answer_event(case, regime, now, on)?;
+    next.clock_events.push(event);
+    Ok(Changed::new(
+        json!({"event": event.name(), "at": event.at(), "asked_at": asked_at}),
+        format!("the answer arrived ({})", event.name()),
+    )
+    .settling(true))
+}
+
+fn extend(
+    case: &Case,
+    action: &Action,
+    reason: &str,
+    regime: Option<Regime>,
+    now: DateTime<Utc>,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let reference = case.reference.clone();
+    let reason = required_text(&reference, reason, "an extension")?;
+    if let Some(kind) = case.clock_events.iter().find_map(|e| match e {
+        ClockEvent::Extension(x) => Some(x.kind),
+        _ => None,
+    }) {
+        return Err(ActionError::AlreadyExtended { reference, kind });
+    }
+    let Some(regime) = regime else {
+        return Err(no_stops(case, action));
+    };
+    let kind = ExtensionKind::for_regime(regime).map_err(|e| match e {
+        DeadlineError::ExtensionNotAllowed { reason, .. } => ActionError::ExtensionNotAllowed {
+            reference: reference.clone(),
+            regime,
+            reason: reason.to_string(),
+        },
+        other => ActionError::Clock {
+            reference: reference.clone(),
+            source: other,
+        },
+    })?;
+    // Recording the extension is taken as the moment the requester was told: the engine then
+    // warns if that was after the notice deadline (s.17 notice, reg 7, Art 12(3)).
+    next.clock_events.push(ClockEvent::Extension(Extension {
+        kind,
+        notified_at: Some(now),
+    }));
+    Ok(Changed::new(
+        json!({"extension": kind, "regime": regime.to_string(), "reason": reason}),
+        format!("{kind}: {reason}"),
+    ))
+}
+
+// ---- actions that change the state -------------------------------------------------------------
+
+fn responded(
+    case: &Case,
+    on: Option<NaiveDate>,
+    now: DateTime<Utc>,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let at = dated(case, on, case.received_at, now)?;
+    next.workflow.responded_at = Some(at);
+    next.state = CaseState::Responded;
+    Ok(Changed::new(
+        json!({"old_state": case.state, "responded_at": at, "due": case.due,
+               "on_time": case.due.map(|d| deadline::local_date(at).is_ok_and(|l| l <= d))}),
+        "the response was sent to the requester".to_string(),
+    ))
+}
+
+fn close(
+    case: &Case,
+    outcome: CloseOutcome,
+    exemptions: &[String],
+    now: DateTime<Utc>,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let exemptions = check_exemptions(case, outcome, exemptions)?;
+    let responds = matches!(
+        outcome,
+        CloseOutcome::ProvidedInFull
+            | CloseOutcome::ProvidedInPart
+            | CloseOutcome::Refused
+            | CloseOutcome::NotHeld
+    );
+    let set_responded = responds && case.workflow.responded_at.is_none();
+    if set_responded {
+        next.workflow.responded_at = Some(now);
+    }
+    next.workflow.closure = Some(Closure {
+        outcome,
+        exemptions: exemptions.clone(),
+        at: now,
+    });
+    next.state = CaseState::Closed;
+    let default_why = if exemptions.is_empty() {
+        format!("closed: {}", outcome.as_str())
+    } else {
+        format!("closed: {} ({})", outcome.as_str(), exemptions.join(", "))
+    };
+    Ok(Changed::new(
+        json!({"old_state": case.state, "outcome": outcome, "exemptions": exemptions,
+               "responded_at_set": set_responded.then_some(now)}),
+        default_why,
+    ))
+}
+
+fn reopen(case: &Case, next: &mut Case) -> Changed {
+    next.workflow.closure = None;
+    next.workflow.responded_at = None;
+    Changed::new(
+        json!({"old_state": case.state, "old_closure": case.workflow.closure,
+               "old_responded_at": case.workflow.responded_at}),
+        format!("reopened (was {})", case.state),
+    )
+    .settling(true)
+}
+
+// ---- actions on the file: assignment and flags -------------------------------------------------
+
+fn assign(
+    case: &Case,
+    to: &str,
+    staff: &dyn StaffDirectory,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let address = staff
+        .resolve(to.trim())
+        .ok_or_else(|| ActionError::UnknownStaff {
+            reference: case.reference.clone(),
+            handle: to.to_string(),
+        })?;
+    if case
+        .assignee
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case(&address))
+    {
+        return Err(ActionError::Unchanged {
+            reference: case.reference.clone(),
+            what: format!("it is already assigned to {address}"),
+        });
+    }
+    next.assignee = Some(address.clone());
+    Ok(Changed::new(
+        json!({"old": case.assignee, "new": address, "handle": to}),
+        format!("assigned to {address}"),
+    ))
+}
+
+fn flag_repeat(
+    case: &Case,
+    of: &CaseRef,
+    why: Option<&str>,
+    next: &mut Case,
+) -> Result<Changed, ActionError> {
+    let reference = case.reference.clone();
+    if *of == reference {
+        return Err(ActionError::SelfRepeat { reference });
+    }
+    let reason = optional_text(&reference, why)?;
+    if case
+        .workflow
+        .flags
+        .iter()
+        .any(|f| matches!(f, Flag::PossibleRepeat { of: o, .. } if o == of))
+    {
+        return Err(ActionError::Unchanged {
+            reference,
+            what: format!("it is already flagged as a possible repeat of {of}"),
+        });
+    }
+    let reason = reason.unwrap_or_else(|| "flagged by staff".to_string());
+    next.workflow.flags.push(Flag::PossibleRepeat {
+        of: of.clone(),
+        why: reason.clone(),
+    });
+    Ok(Changed::new(
+        json!({"of": of, "why": reason}),
+        format!("possible repeat of {of} (FOIA s.14(2)), for a human to judge"),
+    ))
+}
+
+fn flag_vexatious(case: &Case, why: &str, next: &mut Case) -> Result<Changed, ActionError> {
+    let reference = case.reference.clone();
+    let reason = required_text(&reference, why, "a vexatious flag")?;
+    if case
+        .workflow
+        .flags
+        .iter()
+        .any(|f| matches!(f, Flag::Vexatious { .. }))
+    {
+        return Err(ActionError::Unchanged {
+            reference,
+            what: "it is already flagged as possibly vexatious".to_string(),
+        });
+    }
+    next.workflow.flags.push(Flag::Vexatious {
+        why: reason.clone(),
+    });
+    Ok(Changed::new(
+        json!({"why": reason}),
+        format!("possibly vexatious (FOIA s.14(1)), for a human decision: {reason}"),
+    ))
+}
+
+// ---- the clock after any action ----------------------------------------------------------------
+
+/// Recomputes the due date from `received_at` and the clock events (never set by hand) and
+/// returns the audit event saying how it moved, if it did. When the clock cannot be computed,
+/// an action that moves it is refused, but anything else is kept with a `clock_error` event.
+fn recompute_due(
+    case: &Case,
+    next: &mut Case,
+    moves_clock: bool,
+    settle: bool,
+    actor: &str,
+    now: DateTime<Utc>,
+    ctx: &Context,
+) -> Result<Option<AuditEvent>, ActionError> {
     let computed = ctx.regime(next.kind).map(|regime| {
         deadline::compute(
             &ClockInput {
@@ -668,59 +818,56 @@ pub fn apply(
             &ctx.options,
         )
     });
-    match computed {
-        None => next.due = None,
-        Some(Ok(outcome)) => {
-            next.due = outcome.due();
-            if settle {
-                next.state = settled_state(case.state, &outcome.clock);
-            }
-            if next.due != case.due || next.clock_events != case.clock_events {
-                let notice_late = match outcome.clock {
-                    Clock::Running {
-                        notice: Some(n), ..
-                    } => Some(n.late),
-                    _ => None,
-                };
-                audit.push(AuditEvent {
-                    at: now,
-                    actor: actor.to_string(),
-                    action: "due_recomputed".to_string(),
-                    detail: json!({
-                        "old_due": case.due,
-                        "due": next.due,
-                        "regime": outcome.regime.to_string(),
-                        "clock": outcome.clock,
-                        "notice_late": notice_late,
-                    }),
-                    why: outcome.explanation.join(" "),
-                });
-            }
+    let outcome = match computed {
+        None => {
+            next.due = None;
+            return Ok(None);
         }
+        Some(Ok(outcome)) => outcome,
         Some(Err(source)) => {
-            if action.moves_clock() {
-                return Err(ActionError::Clock { reference, source });
+            if moves_clock {
+                return Err(ActionError::Clock {
+                    reference: case.reference.clone(),
+                    source,
+                });
             }
             // A note or a flag must never be blocked by a clock that was already broken: keep the
             // stored date and say so.
-            audit.push(AuditEvent {
+            return Ok(Some(AuditEvent {
                 at: now,
                 actor: actor.to_string(),
                 action: "clock_error".to_string(),
                 detail: json!({"error": source.to_string(), "due_kept": case.due}),
                 why: "the due date could not be recomputed; the stored one is kept and an officer must check it".to_string(),
-            });
+            }));
         }
+    };
+    next.due = outcome.due();
+    if settle {
+        next.state = settled_state(case.state, &outcome.clock);
     }
-    if next.state != case.state {
-        // Record the state change on the action's own event.
-        if let Some(first) = audit.first_mut()
-            && let Some(obj) = first.detail.as_object_mut()
-        {
-            obj.insert("new_state".to_string(), json!(next.state));
-        }
+    if next.due == case.due && next.clock_events == case.clock_events {
+        return Ok(None);
     }
-    Ok(Done { case: next, audit })
+    let notice_late = match outcome.clock {
+        Clock::Running {
+            notice: Some(n), ..
+        } => Some(n.late),
+        _ => None,
+    };
+    Ok(Some(AuditEvent {
+        at: now,
+        actor: actor.to_string(),
+        action: "due_recomputed".to_string(),
+        detail: json!({
+            "old_due": case.due,
+            "due": next.due,
+            "regime": outcome.regime.to_string(),
+            "clock": outcome.clock,
+            "notice_late": notice_late,
+        }),
+        why: outcome.explanation.join(" "),
+    }))
 }
 
 /// Adds the state before the action to an event's detail.

@@ -699,142 +699,188 @@ const RTF_MAX_DEPTH: usize = 256;
 /// Not a full RTF reader (no tables layout, no code pages other than 1252), but enough for a
 /// letter typed in WordPad or saved as RTF by Word.
 pub(crate) fn rtf_to_text(data: &[u8]) -> String {
-    #[derive(Clone, Copy)]
-    struct Group {
-        skip: bool,
-        uc: usize,
-    }
-    let mut stack: Vec<Group> = Vec::new();
-    let mut cur = Group { skip: false, uc: 1 };
-    let mut out = String::new();
-    // Fallback characters still to drop after a `\uN` escape.
-    let mut pending = 0usize;
-    let mut i = 0usize;
-    while i < data.len() {
-        if out.len() > MAX_TEXT_BYTES {
+    let mut r = RtfReader {
+        data,
+        i: 0,
+        stack: Vec::new(),
+        cur: RtfGroup { skip: false, uc: 1 },
+        out: String::new(),
+        pending: 0,
+    };
+    while r.i < data.len() {
+        if r.out.len() > MAX_TEXT_BYTES {
             break;
         }
-        let b = data[i];
-        match b {
-            b'{' => {
-                if stack.len() >= RTF_MAX_DEPTH {
-                    // Swallow the over-deep group's text rather than grow without bound.
-                    stack.push(cur);
-                    cur.skip = true;
-                } else {
-                    stack.push(cur);
-                }
-                pending = 0;
-                i += 1;
-            }
-            b'}' => {
-                cur = stack.pop().unwrap_or(Group { skip: false, uc: 1 });
-                pending = 0;
-                i += 1;
-            }
-            b'\\' => {
-                i += 1;
-                let Some(&c) = data.get(i) else { break };
-                if c.is_ascii_alphabetic() {
-                    let start = i;
-                    while i < data.len() && data[i].is_ascii_alphabetic() && i - start < 32 {
-                        i += 1;
-                    }
-                    let word = std::str::from_utf8(&data[start..i]).unwrap_or_default();
-                    let num_start = i;
-                    if data.get(i) == Some(&b'-') {
-                        i += 1;
-                    }
-                    while i < data.len() && data[i].is_ascii_digit() && i - num_start < 12 {
-                        i += 1;
-                    }
-                    let param = std::str::from_utf8(&data[num_start..i])
-                        .ok()
-                        .and_then(|s| s.parse::<i64>().ok());
-                    if data.get(i) == Some(&b' ') {
-                        i += 1;
-                    }
-                    if RTF_SKIP_DESTINATIONS.contains(&word) {
-                        cur.skip = true;
-                        continue;
-                    }
-                    if cur.skip {
-                        continue;
-                    }
-                    match word {
-                        "par" | "line" | "sect" | "page" | "row" => out.push('\n'),
-                        "tab" | "cell" => out.push('\t'),
-                        "emdash" => out.push('\u{2014}'),
-                        "endash" => out.push('\u{2013}'),
-                        "bullet" => out.push('\u{2022}'),
-                        "lquote" => out.push('\u{2018}'),
-                        "rquote" => out.push('\u{2019}'),
-                        "ldblquote" => out.push('\u{201C}'),
-                        "rdblquote" => out.push('\u{201D}'),
-                        "uc" => cur.uc = param.unwrap_or(1).clamp(0, 8) as usize,
-                        "u" => {
-                            if let Some(n) = param {
-                                // RTF writes code points above 32767 as negative 16-bit numbers.
-                                let n = if n < 0 { n + 65536 } else { n };
-                                let c = u32::try_from(n)
-                                    .ok()
-                                    .and_then(char::from_u32)
-                                    .unwrap_or(char::REPLACEMENT_CHARACTER);
-                                out.push(c);
-                                pending = cur.uc;
-                            }
-                        }
-                        _ => {}
-                    }
-                } else {
-                    i += 1;
-                    match c {
-                        b'*' => cur.skip = true,
-                        b'\'' => {
-                            let hex = data.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
-                            let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
-                            i += 2;
-                            if let Some(byte) = byte
-                                && !cur.skip
-                            {
-                                if pending > 0 {
-                                    pending -= 1;
-                                } else {
-                                    out.push(cp1252_char(byte));
-                                }
-                            }
-                        }
-                        b'\r' | b'\n' if !cur.skip => out.push('\n'),
-                        b'~' if !cur.skip => out.push(' '),
-                        b'_' if !cur.skip => out.push('-'),
-                        b'\\' | b'{' | b'}' if !cur.skip => out.push(char::from(c)),
-                        _ => {}
-                    }
-                }
-            }
-            b'\r' | b'\n' => i += 1,
-            _ => {
-                // Plain text: take the whole run up to the next special byte.
-                let start = i;
-                while i < data.len() && !matches!(data[i], b'{' | b'}' | b'\\' | b'\r' | b'\n') {
-                    i += 1;
-                }
-                if cur.skip {
-                    continue;
-                }
-                let mut run = &data[start..i];
-                while pending > 0 && !run.is_empty() {
-                    run = &run[1..];
-                    pending -= 1;
-                }
-                match std::str::from_utf8(run) {
-                    Ok(s) => out.push_str(s),
-                    Err(_) => out.extend(run.iter().map(|&b| cp1252_char(b))),
-                }
-            }
+        match data[r.i] {
+            b'{' => r.open_group(),
+            b'}' => r.close_group(),
+            b'\\' => r.control(),
+            b'\r' | b'\n' => r.i += 1,
+            _ => r.text_run(),
         }
     }
-    out
+    r.out
+}
+
+/// The state of an RTF group that its nested groups inherit and `}` restores.
+#[derive(Clone, Copy)]
+struct RtfGroup {
+    /// Inside a destination that is not document text.
+    skip: bool,
+    /// Fallback characters that follow each `\uN` (`\ucN`).
+    uc: usize,
+}
+
+/// A single pass over the RTF bytes.
+struct RtfReader<'a> {
+    data: &'a [u8],
+    i: usize,
+    stack: Vec<RtfGroup>,
+    cur: RtfGroup,
+    out: String,
+    /// Fallback characters still to drop after a `\uN` escape.
+    pending: usize,
+}
+
+impl<'a> RtfReader<'a> {
+    fn open_group(&mut self) {
+        self.stack.push(self.cur);
+        if self.stack.len() > RTF_MAX_DEPTH {
+            // Swallow the over-deep group's text rather than grow without bound.
+            self.cur.skip = true;
+        }
+        self.pending = 0;
+        self.i += 1;
+    }
+
+    fn close_group(&mut self) {
+        self.cur = self.stack.pop().unwrap_or(RtfGroup { skip: false, uc: 1 });
+        self.pending = 0;
+        self.i += 1;
+    }
+
+    /// A backslash: a control word (`\par`, `\u8364`) or a control symbol (`\'e9`, `\~`).
+    fn control(&mut self) {
+        self.i += 1;
+        let Some(&c) = self.data.get(self.i) else {
+            return;
+        };
+        if c.is_ascii_alphabetic() {
+            let (word, param) = self.control_word();
+            if RTF_SKIP_DESTINATIONS.contains(&word) {
+                self.cur.skip = true;
+            } else if !self.cur.skip {
+                self.apply_word(word, param);
+            }
+        } else {
+            self.i += 1;
+            self.control_symbol(c);
+        }
+    }
+
+    /// Reads a control word, its optional numeric parameter and the space that ends it. The
+    /// lengths are capped so a hostile file cannot make one word arbitrarily long.
+    fn control_word(&mut self) -> (&'a str, Option<i64>) {
+        let data: &'a [u8] = self.data;
+        let start = self.i;
+        while self.i < data.len() && data[self.i].is_ascii_alphabetic() && self.i - start < 32 {
+            self.i += 1;
+        }
+        let word = std::str::from_utf8(&data[start..self.i]).unwrap_or_default();
+        let num_start = self.i;
+        if data.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        while self.i < data.len() && data[self.i].is_ascii_digit() && self.i - num_start < 12 {
+            self.i += 1;
+        }
+        let param = std::str::from_utf8(&data[num_start..self.i])
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok());
+        if data.get(self.i) == Some(&b' ') {
+            self.i += 1;
+        }
+        (word, param)
+    }
+
+    fn apply_word(&mut self, word: &str, param: Option<i64>) {
+        let out = &mut self.out;
+        match word {
+            "par" | "line" | "sect" | "page" | "row" => out.push('\n'),
+            "tab" | "cell" => out.push('\t'),
+            "emdash" => out.push('\u{2014}'),
+            "endash" => out.push('\u{2013}'),
+            "bullet" => out.push('\u{2022}'),
+            "lquote" => out.push('\u{2018}'),
+            "rquote" => out.push('\u{2019}'),
+            "ldblquote" => out.push('\u{201C}'),
+            "rdblquote" => out.push('\u{201D}'),
+            "uc" => self.cur.uc = param.unwrap_or(1).clamp(0, 8) as usize,
+            "u" => {
+                if let Some(n) = param {
+                    // RTF writes code points above 32767 as negative 16-bit numbers.
+                    let n = if n < 0 { n + 65536 } else { n };
+                    let c = u32::try_from(n)
+                        .ok()
+                        .and_then(char::from_u32)
+                        .unwrap_or(char::REPLACEMENT_CHARACTER);
+                    out.push(c);
+                    self.pending = self.cur.uc;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn control_symbol(&mut self, c: u8) {
+        let skip = self.cur.skip;
+        match c {
+            b'*' => self.cur.skip = true,
+            b'\'' => {
+                let data = self.data;
+                let hex = data
+                    .get(self.i..self.i + 2)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
+                self.i += 2;
+                if let Some(byte) = byte
+                    && !skip
+                {
+                    if self.pending > 0 {
+                        self.pending -= 1;
+                    } else {
+                        self.out.push(cp1252_char(byte));
+                    }
+                }
+            }
+            b'\r' | b'\n' if !skip => self.out.push('\n'),
+            b'~' if !skip => self.out.push(' '),
+            b'_' if !skip => self.out.push('-'),
+            b'\\' | b'{' | b'}' if !skip => self.out.push(char::from(c)),
+            _ => {}
+        }
+    }
+
+    /// Plain text: the whole run up to the next special byte, less any `\uN` fallback.
+    fn text_run(&mut self) {
+        let data = self.data;
+        let start = self.i;
+        while self.i < data.len() && !matches!(data[self.i], b'{' | b'}' | b'\\' | b'\r' | b'\n') {
+            self.i += 1;
+        }
+        if self.cur.skip {
+            return;
+        }
+        let mut run = &data[start..self.i];
+        while self.pending > 0 && !run.is_empty() {
+            run = &run[1..];
+            self.pending -= 1;
+        }
+        match std::str::from_utf8(run) {
+            Ok(s) => self.out.push_str(s),
+            Err(_) => self.out.extend(run.iter().map(|&b| cp1252_char(b))),
+        }
+    }
 }
 
 /// Elements whose start or end begins a new line in readable text.

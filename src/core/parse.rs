@@ -240,82 +240,10 @@ fn read_message(raw: &[u8]) -> Message {
     };
     let top = root.headers.as_slice();
 
-    // Every header as decoded text. `mail-parser` keeps each header's raw byte range; decoding
-    // from that range treats all headers alike (structured or not) and keeps them as written.
-    let mut truncated_headers = 0usize;
-    let mut bad_names = 0usize;
-    for h in top.iter().take(MAX_HEADERS) {
-        let name = h.name.as_str();
-        if !is_field_name(name) {
-            // mail-parser takes any line up to a colon (or the end) as a name; binary or
-            // free-text lines are not headers.
-            bad_names += 1;
-            continue;
-        }
-        let slice = raw
-            .get(h.offset_start as usize..h.offset_end as usize)
-            .unwrap_or_default();
-        let (value, cut) = decode_header_value(slice);
-        if cut {
-            truncated_headers += 1;
-        }
-        msg.headers.push((name.to_ascii_lowercase(), value));
-    }
-    if msg.headers.is_empty() {
-        w.push("not a MIME message: no valid header line".to_owned());
-    } else if bad_names > 0 {
-        w.push(format!(
-            "{bad_names} line(s) in the header block are not headers; skipped"
-        ));
-    }
-    if top.len() > MAX_HEADERS {
-        w.push(format!(
-            "{} headers; only the first {MAX_HEADERS} were kept",
-            top.len()
-        ));
-    }
-    if truncated_headers > 0 {
-        w.push(format!(
-            "{truncated_headers} header value(s) longer than {MAX_HEADER_VALUE_BYTES} bytes were cut"
-        ));
-    }
+    msg.headers = header_list(raw, top, &mut w);
 
-    // Originator and recipients (RFC 5322 3.6.2, 3.6.3). The first `From:` wins: a second one
-    // is malformed mail, and the first is what a reader's client shows.
-    match top.iter().find(|h| h.name == HeaderName::From) {
-        None => w.push("no From header".to_owned()),
-        Some(h) => {
-            let first = h.value.as_address().and_then(|a| a.iter().next());
-            match first {
-                Some(addr)
-                    if addr
-                        .address
-                        .as_deref()
-                        .is_some_and(|a| !a.trim().is_empty()) =>
-                {
-                    msg.from = Some(convert_addr(addr));
-                }
-                _ => {
-                    let shown = msg
-                        .headers
-                        .iter()
-                        .find(|(n, _)| n == "from")
-                        .map(|(_, v)| v.clone())
-                        .unwrap_or_default();
-                    w.push(format!("From header has no readable address: {shown:?}"));
-                    msg.from = Some(Address {
-                        name: first
-                            .and_then(|a| a.name.as_deref())
-                            .map(str::trim)
-                            .filter(|n| !n.is_empty())
-                            .map(str::to_owned)
-                            .or_else(|| (!shown.is_empty()).then_some(shown)),
-                        email: String::new(),
-                    });
-                }
-            }
-        }
-    }
+    // Originator and recipients (RFC 5322 3.6.2, 3.6.3).
+    msg.from = read_from(top, &msg.headers, &mut w);
     msg.reply_to = top
         .iter()
         .filter(|h| h.name == HeaderName::ReplyTo)
@@ -341,45 +269,14 @@ fn read_message(raw: &[u8]) -> Message {
     msg.in_reply_to = id_list(top, &HeaderName::InReplyTo, &mut w);
     msg.references = id_list(top, &HeaderName::References, &mut w);
 
-    // The sender's Date (RFC 5322 3.6.1): kept, never used alone as receipt time.
-    match top.iter().find(|h| h.name == HeaderName::Date) {
-        None => w.push("no Date header".to_owned()),
-        Some(h) => match h.value.as_datetime().and_then(to_utc) {
-            Some(d) => msg.date = Some(d),
-            None => {
-                let shown = msg
-                    .headers
-                    .iter()
-                    .find(|(n, _)| n == "date")
-                    .map(|(_, v)| v.as_str())
-                    .unwrap_or_default();
-                w.push(format!("unreadable Date header: {shown:?}"));
-            }
-        },
-    }
-
+    msg.date = read_date(top, &msg.headers, &mut w);
     msg.received_header_at = newest_received(&msg.headers, &mut w);
     msg.machine = machine_headers(&msg.headers);
     msg.machine.is_report = root
         .content_type()
         .is_some_and(|ct| is_type(ct, "multipart", "report"));
 
-    // Parts that did not decode cleanly (bad base64, missing boundary…).
-    let headers_only = parsed.parts.len() == 1
-        && root.is_encoding_problem
-        && root.offset_body as usize >= raw.len();
-    if headers_only {
-        w.push("no body: the message ends inside its header block".to_owned());
-    } else {
-        for (i, part) in parsed.parts.iter().enumerate() {
-            if part.is_encoding_problem {
-                w.push(format!(
-                    "MIME part {i} ({}) could not be decoded cleanly; kept as raw text",
-                    mime_type_of(part)
-                ));
-            }
-        }
-    }
+    warn_undecoded_parts(&parsed, root, raw, &mut w);
 
     let (body, body_cut) = body_text(&parsed, MAX_BODY_TEXT_BYTES);
     msg.body_text = body;
@@ -392,6 +289,144 @@ fn read_message(raw: &[u8]) -> Message {
     msg.attachments = attachments(&parsed, &mut w);
     msg.warnings = w.finish();
     msg
+}
+
+/// Every header as decoded text, lower-case name first. `mail-parser` keeps each header's raw
+/// byte range; decoding from that range treats all headers alike (structured or not) and keeps
+/// them as written.
+fn header_list(
+    raw: &[u8],
+    top: &[mail_parser::Header<'_>],
+    w: &mut Warnings,
+) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    let mut truncated_headers = 0usize;
+    let mut bad_names = 0usize;
+    for h in top.iter().take(MAX_HEADERS) {
+        let name = h.name.as_str();
+        if !is_field_name(name) {
+            // mail-parser takes any line up to a colon (or the end) as a name; binary or
+            // free-text lines are not headers.
+            bad_names += 1;
+            continue;
+        }
+        let slice = raw
+            .get(h.offset_start as usize..h.offset_end as usize)
+            .unwrap_or_default();
+        let (value, cut) = decode_header_value(slice);
+        if cut {
+            truncated_headers += 1;
+        }
+        headers.push((name.to_ascii_lowercase(), value));
+    }
+    if headers.is_empty() {
+        w.push("not a MIME message: no valid header line".to_owned());
+    } else if bad_names > 0 {
+        w.push(format!(
+            "{bad_names} line(s) in the header block are not headers; skipped"
+        ));
+    }
+    if top.len() > MAX_HEADERS {
+        w.push(format!(
+            "{} headers; only the first {MAX_HEADERS} were kept",
+            top.len()
+        ));
+    }
+    if truncated_headers > 0 {
+        w.push(format!(
+            "{truncated_headers} header value(s) longer than {MAX_HEADER_VALUE_BYTES} bytes were cut"
+        ));
+    }
+    headers
+}
+
+/// The originator. The first `From:` wins: a second one is malformed mail, and the first is what
+/// a reader's client shows. With no readable address the name (or the raw text) is still kept,
+/// so staff can see who it claims to be from.
+fn read_from(
+    top: &[mail_parser::Header<'_>],
+    headers: &[(String, String)],
+    w: &mut Warnings,
+) -> Option<Address> {
+    let Some(h) = top.iter().find(|h| h.name == HeaderName::From) else {
+        w.push("no From header".to_owned());
+        return None;
+    };
+    let first = h.value.as_address().and_then(|a| a.iter().next());
+    match first {
+        Some(addr)
+            if addr
+                .address
+                .as_deref()
+                .is_some_and(|a| !a.trim().is_empty()) =>
+        {
+            Some(convert_addr(addr))
+        }
+        _ => {
+            let shown = headers
+                .iter()
+                .find(|(n, _)| n == "from")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            w.push(format!("From header has no readable address: {shown:?}"));
+            Some(Address {
+                name: first
+                    .and_then(|a| a.name.as_deref())
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned)
+                    .or_else(|| (!shown.is_empty()).then_some(shown)),
+                email: String::new(),
+            })
+        }
+    }
+}
+
+/// The sender's Date (RFC 5322 3.6.1): kept, never used alone as receipt time.
+fn read_date(
+    top: &[mail_parser::Header<'_>],
+    headers: &[(String, String)],
+    w: &mut Warnings,
+) -> Option<DateTime<Utc>> {
+    let Some(h) = top.iter().find(|h| h.name == HeaderName::Date) else {
+        w.push("no Date header".to_owned());
+        return None;
+    };
+    let date = h.value.as_datetime().and_then(to_utc);
+    if date.is_none() {
+        let shown = headers
+            .iter()
+            .find(|(n, _)| n == "date")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default();
+        w.push(format!("unreadable Date header: {shown:?}"));
+    }
+    date
+}
+
+/// Parts that did not decode cleanly (bad base64, missing boundary…) are kept as raw text; the
+/// warning tells staff the text may be garbled.
+fn warn_undecoded_parts(
+    parsed: &mail_parser::Message<'_>,
+    root: &mail_parser::MessagePart<'_>,
+    raw: &[u8],
+    w: &mut Warnings,
+) {
+    let headers_only = parsed.parts.len() == 1
+        && root.is_encoding_problem
+        && root.offset_body as usize >= raw.len();
+    if headers_only {
+        w.push("no body: the message ends inside its header block".to_owned());
+        return;
+    }
+    for (i, part) in parsed.parts.iter().enumerate() {
+        if part.is_encoding_problem {
+            w.push(format!(
+                "MIME part {i} ({}) could not be decoded cleanly; kept as raw text",
+                mime_type_of(part)
+            ));
+        }
+    }
 }
 
 /// Whether a header name is valid: printable US-ASCII except `:` (RFC 5322 2.2 `ftext`), and

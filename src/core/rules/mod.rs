@@ -82,7 +82,7 @@ use crate::core::text::prefix;
 use crate::model::kind::Kind;
 use crate::model::message::Message;
 use compile::{Builder, Origin, Pattern, Scratch, Targets, field_index};
-use file::{Field, RawCondition, RawList, RawPattern, RawRule};
+use file::{Field, RawCondition, RawList, RawPattern, RawRule, RawSetting};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -354,149 +354,19 @@ impl RuleSet {
     ) -> Result<RuleSet, RuleErrors> {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
-        let mut files = Vec::new();
-        let mut raw_rules: Vec<(String, RawRule)> = Vec::new();
-        let mut lists: HashMap<String, (String, RawList)> = HashMap::new();
-        let mut settings = Settings::default();
-        let mut setting_origin: HashMap<&'static str, (String, usize)> = HashMap::new();
-
-        for (name, text) in sources {
-            let name = name.as_ref();
-            files.push(name.to_string());
-            let parsed = file::parse_file(name, text.as_ref(), &mut errors, &mut warnings);
-            for s in parsed.settings {
-                if let Some((f, l)) = setting_origin.get(s.key) {
-                    errors.push(RuleError {
-                        file: name.to_string(),
-                        line: Some(s.line),
-                        rule_id: None,
-                        field: Some(format!("settings.{}", s.key)),
-                        message: format!(
-                            "set twice; it is already set in {f}:{l} (keep one, so there is one \
-                             place to look)"
-                        ),
-                    });
-                    continue;
-                }
-                setting_origin.insert(s.key, (name.to_string(), s.line));
-                match s.key {
-                    "auto_threshold" => settings.auto_threshold = s.value,
-                    _ => settings.min_score = s.value,
-                }
-            }
-            for l in parsed.lists {
-                if let Some((f, first)) = lists.get(&l.name) {
-                    errors.push(RuleError {
-                        file: name.to_string(),
-                        line: Some(l.line),
-                        rule_id: None,
-                        field: Some(format!("lists.{}", l.name)),
-                        message: format!(
-                            "a list with this name is already defined in {f}:{}",
-                            first.line
-                        ),
-                    });
-                    continue;
-                }
-                lists.insert(l.name.clone(), (name.to_string(), l));
-            }
-            raw_rules.extend(parsed.rules.into_iter().map(|r| (name.to_string(), r)));
-        }
-        if sources.is_empty() {
-            errors.push(RuleError::file("(no files)", None, "no rule files given"));
-        }
-
-        // Ids are unique across all files, disabled rules included (an id names one rule forever
-        // in the audit trail).
-        let mut seen: HashMap<String, (String, usize)> = HashMap::new();
-        for (f, r) in &raw_rules {
-            if let Some((f0, l0)) = seen.get(&r.id) {
-                errors.push(RuleError {
-                    file: f.clone(),
-                    line: Some(r.line),
-                    rule_id: Some(r.id.clone()),
-                    field: Some("id".into()),
-                    message: format!("duplicate id; it is already used in {f0}:{l0}"),
-                });
-            } else {
-                seen.insert(r.id.clone(), (f.clone(), r.line));
-            }
-        }
-
-        // Expand list references and compile every enabled rule's conditions into slots.
-        let mut used_lists = std::collections::HashSet::new();
-        let mut builder = Builder::default();
-        let mut rules = Vec::with_capacity(raw_rules.len());
-        let mut compiled = Vec::new();
-        let mut slot = 0usize;
-        for (f, r) in &raw_rules {
-            let mut conditions = Vec::with_capacity(r.conditions.len());
-            if r.enabled {
-                compiled.push(CompiledRule {
-                    info: rules.len(),
-                    kind: r.kind,
-                    weight: r.weight,
-                    first_slot: slot,
-                    reads_body: r.conditions.iter().any(|c| c.field == Field::Body),
-                });
-            }
-            for c in &r.conditions {
-                let patterns = expand(f, r, c, &lists, &mut used_lists, &mut errors);
-                let origin = Origin {
-                    rule_id: &r.id,
-                    field: c.field,
-                    syntax: c.syntax,
-                    header: c.header.as_deref(),
-                };
-                if r.enabled {
-                    let s = u32::try_from(slot).unwrap_or(u32::MAX);
-                    builder.add(&origin, &patterns, s, &mut errors);
-                    slot += 1;
-                } else {
-                    // Still check a disabled rule's patterns, so switching it back on cannot
-                    // break the rule set.
-                    Builder::default().add(&origin, &patterns, 0, &mut errors);
-                }
-                conditions.push(ConditionInfo {
-                    field: c.key.clone(),
-                    unless: c.unless,
-                    patterns: patterns
-                        .into_iter()
-                        .map(|p| PatternInfo {
-                            text: p.text,
-                            list: p.list,
-                        })
-                        .collect(),
-                });
-            }
-            rules.push(RuleInfo {
-                id: r.id.clone(),
-                kind: r.kind,
-                weight: r.weight,
-                description: r.description.clone(),
-                file: f.clone(),
-                line: r.line,
-                enabled: r.enabled,
-                conditions,
-            });
-        }
-        let mut unused: Vec<&(String, RawList)> = lists
-            .iter()
-            .filter(|(name, _)| !used_lists.contains(name.as_str()))
-            .map(|(_, v)| v)
-            .collect();
-        unused.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.line.cmp(&b.1.line)));
-        for (f, l) in unused {
-            warnings.push(RuleError {
-                file: f.clone(),
-                line: Some(l.line),
-                rule_id: None,
-                field: Some(format!("lists.{}", l.name)),
-                message: "no rule uses this list".into(),
-            });
-        }
+        let gathered = Gathered::from_sources(sources, &mut errors, &mut warnings);
+        check_unique_ids(&gathered.raw_rules, &mut errors);
+        let compiled = Compiled::from_rules(&gathered.raw_rules, &gathered.lists, &mut errors);
+        warn_unused_lists(&gathered.lists, &compiled.used_lists, &mut warnings);
         dedupe(&mut errors);
 
+        let Gathered {
+            files,
+            raw_rules,
+            settings,
+            setting_origin,
+            ..
+        } = gathered;
         if errors.is_empty() {
             // Only on an otherwise clean set: a broken auto rule would also show up here as
             // "auto rules add up to 0", a confusing echo of the real problem.
@@ -513,7 +383,7 @@ impl RuleSet {
             sort_problems(&mut errors);
             return Err(RuleErrors { errors });
         }
-        let targets = builder.build(&mut errors);
+        let targets = compiled.builder.build(&mut errors);
         if !errors.is_empty() {
             return Err(RuleErrors { errors });
         }
@@ -521,9 +391,9 @@ impl RuleSet {
         Ok(RuleSet {
             settings,
             files,
-            rules,
-            compiled,
-            slot_count: slot,
+            rules: compiled.rules,
+            compiled: compiled.compiled,
+            slot_count: compiled.slot_count,
             targets,
             warnings,
         })
@@ -1044,6 +914,236 @@ fn flags(msg: &Message) -> Vec<&'static str> {
         out.push("no-sender");
     }
     out
+}
+
+// ---- building a rule set from its files --------------------------------------------------------
+
+/// What the files hold, merged across files before anything is compiled, so that duplicates can
+/// be reported against the first place they appear.
+struct Gathered {
+    files: Vec<String>,
+    raw_rules: Vec<(String, RawRule)>,
+    /// By name: the file that defines the list, and the list.
+    lists: HashMap<String, (String, RawList)>,
+    settings: Settings,
+    /// Where each setting was set (file, line), for "set twice" and for `check_kinds`.
+    setting_origin: HashMap<&'static str, (String, usize)>,
+}
+
+impl Gathered {
+    fn from_sources<N: AsRef<str>, T: AsRef<str>>(
+        sources: &[(N, T)],
+        errors: &mut Vec<RuleError>,
+        warnings: &mut Vec<RuleError>,
+    ) -> Gathered {
+        let mut g = Gathered {
+            files: Vec::new(),
+            raw_rules: Vec::new(),
+            lists: HashMap::new(),
+            settings: Settings::default(),
+            setting_origin: HashMap::new(),
+        };
+        for (name, text) in sources {
+            let name = name.as_ref();
+            g.files.push(name.to_string());
+            let parsed = file::parse_file(name, text.as_ref(), errors, warnings);
+            for s in parsed.settings {
+                g.add_setting(name, s, errors);
+            }
+            for l in parsed.lists {
+                g.add_list(name, l, errors);
+            }
+            g.raw_rules
+                .extend(parsed.rules.into_iter().map(|r| (name.to_string(), r)));
+        }
+        if sources.is_empty() {
+            errors.push(RuleError::file("(no files)", None, "no rule files given"));
+        }
+        g
+    }
+
+    fn add_setting(&mut self, file: &str, s: RawSetting, errors: &mut Vec<RuleError>) {
+        if let Some((f, l)) = self.setting_origin.get(s.key) {
+            errors.push(RuleError {
+                file: file.to_string(),
+                line: Some(s.line),
+                rule_id: None,
+                field: Some(format!("settings.{}", s.key)),
+                message: format!(
+                    "set twice; it is already set in {f}:{l} (keep one, so there is one \
+                     place to look)"
+                ),
+            });
+            return;
+        }
+        self.setting_origin
+            .insert(s.key, (file.to_string(), s.line));
+        match s.key {
+            "auto_threshold" => self.settings.auto_threshold = s.value,
+            _ => self.settings.min_score = s.value,
+        }
+    }
+
+    fn add_list(&mut self, file: &str, l: RawList, errors: &mut Vec<RuleError>) {
+        if let Some((f, first)) = self.lists.get(&l.name) {
+            errors.push(RuleError {
+                file: file.to_string(),
+                line: Some(l.line),
+                rule_id: None,
+                field: Some(format!("lists.{}", l.name)),
+                message: format!(
+                    "a list with this name is already defined in {f}:{}",
+                    first.line
+                ),
+            });
+            return;
+        }
+        self.lists.insert(l.name.clone(), (file.to_string(), l));
+    }
+}
+
+/// Ids are unique across all files, disabled rules included (an id names one rule forever in the
+/// audit trail).
+fn check_unique_ids(raw_rules: &[(String, RawRule)], errors: &mut Vec<RuleError>) {
+    let mut seen: HashMap<String, (String, usize)> = HashMap::new();
+    for (f, r) in raw_rules {
+        if let Some((f0, l0)) = seen.get(&r.id) {
+            errors.push(RuleError {
+                file: f.clone(),
+                line: Some(r.line),
+                rule_id: Some(r.id.clone()),
+                field: Some("id".into()),
+                message: format!("duplicate id; it is already used in {f0}:{l0}"),
+            });
+        } else {
+            seen.insert(r.id.clone(), (f.clone(), r.line));
+        }
+    }
+}
+
+/// Every rule with its list references expanded: the description of each for explanations, and
+/// the enabled ones' conditions as matcher slots.
+struct Compiled {
+    rules: Vec<RuleInfo>,
+    compiled: Vec<CompiledRule>,
+    builder: Builder,
+    /// Slots handed out so far: one per condition of an enabled rule.
+    slot_count: usize,
+    /// Names of the lists some rule refers to.
+    used_lists: std::collections::HashSet<String>,
+}
+
+impl Compiled {
+    fn from_rules(
+        raw_rules: &[(String, RawRule)],
+        lists: &HashMap<String, (String, RawList)>,
+        errors: &mut Vec<RuleError>,
+    ) -> Compiled {
+        let mut c = Compiled {
+            rules: Vec::with_capacity(raw_rules.len()),
+            compiled: Vec::new(),
+            builder: Builder::default(),
+            slot_count: 0,
+            used_lists: std::collections::HashSet::new(),
+        };
+        for (f, r) in raw_rules {
+            c.add_rule(f, r, lists, errors);
+        }
+        c
+    }
+
+    fn add_rule(
+        &mut self,
+        f: &str,
+        r: &RawRule,
+        lists: &HashMap<String, (String, RawList)>,
+        errors: &mut Vec<RuleError>,
+    ) {
+        if r.enabled {
+            self.compiled.push(CompiledRule {
+                info: self.rules.len(),
+                kind: r.kind,
+                weight: r.weight,
+                first_slot: self.slot_count,
+                reads_body: r.conditions.iter().any(|c| c.field == Field::Body),
+            });
+        }
+        let conditions = r
+            .conditions
+            .iter()
+            .map(|c| self.add_condition(f, r, c, lists, errors))
+            .collect();
+        self.rules.push(RuleInfo {
+            id: r.id.clone(),
+            kind: r.kind,
+            weight: r.weight,
+            description: r.description.clone(),
+            file: f.to_string(),
+            line: r.line,
+            enabled: r.enabled,
+            conditions,
+        });
+    }
+
+    fn add_condition(
+        &mut self,
+        f: &str,
+        r: &RawRule,
+        c: &RawCondition,
+        lists: &HashMap<String, (String, RawList)>,
+        errors: &mut Vec<RuleError>,
+    ) -> ConditionInfo {
+        let patterns = expand(f, r, c, lists, &mut self.used_lists, errors);
+        let origin = Origin {
+            rule_id: &r.id,
+            field: c.field,
+            syntax: c.syntax,
+            header: c.header.as_deref(),
+        };
+        if r.enabled {
+            let s = u32::try_from(self.slot_count).unwrap_or(u32::MAX);
+            self.builder.add(&origin, &patterns, s, errors);
+            self.slot_count += 1;
+        } else {
+            // Still check a disabled rule's patterns, so switching it back on cannot break the
+            // rule set.
+            Builder::default().add(&origin, &patterns, 0, errors);
+        }
+        ConditionInfo {
+            field: c.key.clone(),
+            unless: c.unless,
+            patterns: patterns
+                .into_iter()
+                .map(|p| PatternInfo {
+                    text: p.text,
+                    list: p.list,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A list no rule refers to is dead weight, or the sign of a mistyped reference.
+fn warn_unused_lists(
+    lists: &HashMap<String, (String, RawList)>,
+    used: &std::collections::HashSet<String>,
+    warnings: &mut Vec<RuleError>,
+) {
+    let mut unused: Vec<&(String, RawList)> = lists
+        .iter()
+        .filter(|(name, _)| !used.contains(name.as_str()))
+        .map(|(_, v)| v)
+        .collect();
+    unused.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.line.cmp(&b.1.line)));
+    for (f, l) in unused {
+        warnings.push(RuleError {
+            file: f.clone(),
+            line: Some(l.line),
+            rule_id: None,
+            field: Some(format!("lists.{}", l.name)),
+            message: "no rule uses this list".into(),
+        });
+    }
 }
 
 /// Cross-rule checks on kinds: machine mail must be detectable; warn about kinds no rule can pick.

@@ -310,8 +310,6 @@ pub(super) fn assess(raw: &str, email_local: Option<&str>) -> Assessed {
 fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
     /// Longest string still judged as a name, in characters: longer ones are sentences.
     const MAX_NAME_CHARS: usize = 80;
-    /// Most words in a name once titles and letters are removed.
-    const MAX_NAME_TOKENS: usize = 5;
 
     if text.is_empty() || !text.chars().any(char::is_alphabetic) {
         return Verdict::NotAName;
@@ -329,7 +327,12 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         .map(|t| norm(t))
         .filter(|t| !t.is_empty())
         .collect();
+    word_verdict(&toks, &normed).unwrap_or_else(|| shape_verdict(&toks, email_local))
+}
 
+/// What the words alone give away (a fictional name, an organisation, a pseudonym, a mailbox),
+/// checked before the shape because "Mr Mickey Mouse" has the shape of a person.
+fn word_verdict(toks: &[String], normed: &[String]) -> Option<Verdict> {
     // Whole fictional names, with and without leading titles ("Mr Mickey Mouse").
     let joined = normed.join(" ");
     let untitled = normed
@@ -340,33 +343,33 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         .join(" ");
     for candidate in [&joined, &untitled] {
         if FICTIONAL_NAMES.contains(&candidate.as_str()) {
-            return Verdict::Pseudonym(candidate.clone());
+            return Some(Verdict::Pseudonym(candidate.clone()));
         }
     }
     if normed.iter().any(|t| ORG_WORDS.contains(&t.as_str())) {
-        return Verdict::Organisation;
+        return Some(Verdict::Organisation);
     }
     if toks
         .iter()
         .any(|t| !t.chars().all(is_name_char) && t != "&")
     {
-        return Verdict::Handle;
+        return Some(Verdict::Handle);
     }
     if let Some(w) = normed
         .iter()
         .find(|t| PSEUDONYM_WORDS.contains(&t.as_str()))
     {
-        return Verdict::Pseudonym(w.clone());
+        return Some(Verdict::Pseudonym(w.clone()));
     }
     if let Some(w) = normed
         .iter()
         .find(|t| GENERIC_MAILBOX_WORDS.contains(&t.as_str()))
     {
-        return Verdict::Mailbox(w.clone());
+        return Some(Verdict::Mailbox(w.clone()));
     }
     // "The Truth", "The Watcher": a name does not start with "the".
     if normed.first().is_some_and(|t| t == "the") {
-        return Verdict::Pseudonym(joined);
+        return Some(Verdict::Pseudonym(joined));
     }
     // A descriptor first, after an article written without a dot ("A Parent", "Local Parent").
     let first_real = if toks
@@ -379,13 +382,20 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         normed.first()
     };
     if let Some(w) = first_real.filter(|w| DESCRIPTOR_WORDS.contains(&w.as_str())) {
-        return Verdict::Pseudonym(w.clone());
+        return Some(Verdict::Pseudonym(w.clone()));
     }
     if normed.iter().any(|t| NAME_STOPWORDS.contains(&t.as_str())) {
-        return Verdict::NotAName;
+        return Some(Verdict::NotAName);
     }
+    None
+}
 
-    // Structure: titles, connectors and post-nominals off, then count what is left.
+/// The verdict from the structure: titles, connectors and post-nominals off, then count what is
+/// left and look at initials.
+fn shape_verdict(toks: &[String], email_local: Option<&str>) -> Verdict {
+    /// Most words in a name once titles and letters are removed.
+    const MAX_NAME_TOKENS: usize = 5;
+
     let mut rest: Vec<&String> = toks
         .iter()
         .filter(|t| !matches!(norm(t).as_str(), "and" | "&"))
@@ -412,24 +422,7 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         return Verdict::Initials;
     }
     if let [only] = rest.as_slice() {
-        let letters = only.chars().filter(|c| c.is_alphabetic()).count();
-        if only.chars().any(is_unspaced_script) && letters >= 2 {
-            return Verdict::Person;
-        }
-        if had_title {
-            return Verdict::Person;
-        }
-        if (2..=3).contains(&letters) && only.chars().all(|c| !c.is_lowercase()) {
-            return Verdict::Initials;
-        }
-        // "jsmith" for jsmith@…: the mail client's default, not a name. "Jane" for jane@… is a
-        // first name the person typed (capitalised) and is reported as such.
-        if email_local.is_some_and(|l| letters_only(l) == letters_only(only))
-            && !only.chars().next().is_some_and(char::is_uppercase)
-        {
-            return Verdict::Handle;
-        }
-        return Verdict::NoSurname;
+        return one_word_verdict(only, had_title, email_local);
     }
     let last_is_initial = rest.last().is_some_and(|t| is_initial(t));
     if last_is_initial {
@@ -445,6 +438,29 @@ fn verdict(text: &str, email_local: Option<&str>) -> Verdict {
         };
     }
     Verdict::Person
+}
+
+/// One word left after the titles: a person only in a script written without spaces or after a
+/// title, otherwise initials, the mail client's default, or a first name alone.
+fn one_word_verdict(only: &str, had_title: bool, email_local: Option<&str>) -> Verdict {
+    let letters = only.chars().filter(|c| c.is_alphabetic()).count();
+    if only.chars().any(is_unspaced_script) && letters >= 2 {
+        return Verdict::Person;
+    }
+    if had_title {
+        return Verdict::Person;
+    }
+    if (2..=3).contains(&letters) && only.chars().all(|c| !c.is_lowercase()) {
+        return Verdict::Initials;
+    }
+    // "jsmith" for jsmith@…: the mail client's default, not a name. "Jane" for jane@… is a first
+    // name the person typed (capitalised) and is reported as such.
+    if email_local.is_some_and(|l| letters_only(l) == letters_only(only))
+        && !only.chars().next().is_some_and(char::is_uppercase)
+    {
+        return Verdict::Handle;
+    }
+    Verdict::NoSurname
 }
 
 /// The leading run of `s` that can be a name: stops at a function word, at a token with digits or
