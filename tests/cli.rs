@@ -368,6 +368,7 @@ fn case_list_and_show_read_the_store() {
     {
         let store = Store::open(&dir.path().join("data")).unwrap();
         let draft = CaseDraft {
+            reference: (),
             kind: Kind::Foi,
             state: CaseState::Open,
             received_at: received,

@@ -742,6 +742,7 @@ mod tests {
 
     fn new_case(store: &Store, kind: Kind, at: DateTime<Utc>) -> CaseRef {
         let draft = CaseDraft {
+            reference: (),
             kind,
             state: CaseState::Open,
             received_at: at,

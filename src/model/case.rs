@@ -268,10 +268,12 @@ impl fmt::Display for CaseState {
 ///
 /// Optional and list fields carry `#[serde(default)]`, so a record written by an older version
 /// (without a field added later) still reads.
+///
+/// `R` is the reference: a [`CaseRef`] for a stored case, `()` for a [`CaseDraft`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Case {
+pub struct Case<R = CaseRef> {
     /// The case's reference; also its key in the store.
-    pub reference: CaseRef,
+    pub reference: R,
     /// What kind of request it is (decides the regime and the prefix).
     pub kind: Kind,
     /// Where the case is in its life.
@@ -320,99 +322,32 @@ pub struct Case {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A case before the store has given it a reference: every field of [`Case`] but `reference`.
-///
-/// Kept separate so a caller cannot invent a reference; the store allocates it atomically with the
-/// write.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CaseDraft {
-    /// See [`Case::kind`].
-    pub kind: Kind,
-    /// See [`Case::state`].
-    pub state: CaseState,
-    /// See [`Case::received_at`].
-    pub received_at: DateTime<Utc>,
-    /// See [`Case::requester`].
-    pub requester: Address,
-    /// See [`Case::subject`].
-    pub subject: String,
-    /// See [`Case::message_ids`].
-    #[serde(default)]
-    pub message_ids: Vec<String>,
-    /// See [`Case::content_hashes`].
-    #[serde(default)]
-    pub content_hashes: Vec<String>,
-    /// See [`Case::rules`].
-    #[serde(default)]
-    pub rules: Vec<String>,
-    /// See [`Case::valid`].
-    #[serde(default)]
-    pub valid: Option<bool>,
-    /// See [`Case::missing`].
-    #[serde(default)]
-    pub missing: Vec<String>,
-    /// See [`Case::due`].
-    #[serde(default)]
-    pub due: Option<NaiveDate>,
-    /// See [`Case::clock_events`].
-    #[serde(default)]
-    pub clock_events: Vec<ClockEvent>,
-    /// See [`Case::assignee`].
-    #[serde(default)]
-    pub assignee: Option<String>,
-    /// See [`Case::team`].
-    #[serde(default)]
-    pub team: Option<String>,
-    /// See [`Case::workflow`].
-    #[serde(default)]
-    pub workflow: Workflow,
-    /// See [`Case::created_at`].
-    pub created_at: DateTime<Utc>,
-    /// See [`Case::updated_at`].
-    pub updated_at: DateTime<Utc>,
-}
+/// A case before the store has given it a reference. The same record with no reference, so a
+/// caller cannot invent one: the store allocates it atomically with the write.
+pub type CaseDraft = Case<()>;
 
 impl CaseDraft {
     /// The case this draft becomes once it has a reference.
     pub fn into_case(self, reference: CaseRef) -> Case {
-        let CaseDraft {
-            kind,
-            state,
-            received_at,
-            requester,
-            subject,
-            message_ids,
-            content_hashes,
-            rules,
-            valid,
-            missing,
-            due,
-            clock_events,
-            assignee,
-            team,
-            workflow,
-            created_at,
-            updated_at,
-        } = self;
         Case {
             reference,
-            kind,
-            state,
-            received_at,
-            requester,
-            subject,
-            message_ids,
-            content_hashes,
-            rules,
-            valid,
-            missing,
-            due,
-            clock_events,
-            assignee,
-            team,
-            workflow,
-            created_at,
-            updated_at,
+            kind: self.kind,
+            state: self.state,
+            received_at: self.received_at,
+            requester: self.requester,
+            subject: self.subject,
+            message_ids: self.message_ids,
+            content_hashes: self.content_hashes,
+            rules: self.rules,
+            valid: self.valid,
+            missing: self.missing,
+            due: self.due,
+            clock_events: self.clock_events,
+            assignee: self.assignee,
+            team: self.team,
+            workflow: self.workflow,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         }
     }
 }
@@ -732,6 +667,7 @@ mod tests {
             .single()
             .expect("valid");
         CaseDraft {
+            reference: (),
             kind: Kind::Foi,
             state: CaseState::Open,
             received_at: t,

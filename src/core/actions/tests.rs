@@ -65,6 +65,7 @@ fn prefix(kind: Kind) -> &'static str {
 fn case_in(ctx: &Context, kind: Kind, state: CaseState) -> Case {
     let received_at = at(RECEIVED);
     let mut c = CaseDraft {
+        reference: (),
         kind,
         state,
         received_at,

@@ -23,6 +23,7 @@ fn cref(seq: u32) -> CaseRef {
 fn case(seq: u32, state: CaseState, due: Option<NaiveDate>) -> Case {
     let t = utc(2026, 2, 20, 10, 0);
     CaseDraft {
+        reference: (),
         kind: Kind::Foi,
         state,
         received_at: t,

@@ -28,6 +28,7 @@ fn case(
     due: Option<NaiveDate>,
 ) -> Case {
     CaseDraft {
+        reference: (),
         kind,
         state,
         received_at: received,

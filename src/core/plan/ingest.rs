@@ -297,6 +297,7 @@ fn plan_new_case(
         None => (CaseState::Open, Vec::new()),
     };
     let draft = CaseDraft {
+        reference: (),
         kind,
         state,
         received_at,

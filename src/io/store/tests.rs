@@ -28,6 +28,7 @@ fn temp() -> Store {
 
 fn draft(email: &str, msgid: &str, hash: &str, due: Option<NaiveDate>) -> CaseDraft {
     CaseDraft {
+        reference: (),
         kind: Kind::Foi,
         state: CaseState::Open,
         received_at: t(2026, 3, 2, 9),

@@ -364,6 +364,7 @@ Yours faithfully,\r\nPatricia Requester\r\n12 High Street, Exampletown EX1 2AB";
 fn stored_case(state: CaseState, kind: Kind, events: Vec<ClockEvent>) -> Case {
     let received = t0() - chrono::Duration::days(3);
     CaseDraft {
+        reference: (),
         kind,
         state,
         received_at: received,
