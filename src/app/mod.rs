@@ -1,4 +1,6 @@
-//! Owner tasks.
+//! The owner tasks that run the daemon: each reads facts from the store, calls a planner, applies
+//! the change it returns and wakes whoever must act ([`daemon`] wires them, with signals and
+//! shutdown; [`ingest`] owns the mailbox; [`control`] answers the CLI while the daemon runs).
 
 pub mod control;
 pub mod daemon;

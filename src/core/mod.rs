@@ -1,4 +1,14 @@
-//! The pure core.
+//! The pure core: functions over plain data, with no clock, no id source and no I/O. Callers pass
+//! `now`, ids and the facts they read; the core returns decisions.
+//!
+//! - Reading a message: [`parse`] (+ [`extract`] for attached letters), [`quote`] (what the
+//!   sender wrote), [`text`] (bounds on untrusted text).
+//! - Deciding what it is: [`rules`] (officer rule files → explained kind), [`followup`] (does it
+//!   continue a case?), [`validate`] (FOI/EIR/SAR validity), [`deadline`] (the statutory clock,
+//!   by regime), [`london`] (wall-clock dates), [`triage`] (all of it for one message).
+//! - Working the case: [`routing`], [`repeat`], [`actions`] (staff actions and email commands),
+//!   [`chase`], [`digest`].
+//! - [`plan`]: the planners: facts + `now` + ids → a store change and the letters to send.
 
 pub mod actions;
 pub mod chase;

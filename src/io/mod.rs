@@ -1,4 +1,6 @@
-//! The edges.
+//! The edges: the only code that touches the disk, the network or the system clock. [`store`]
+//! (sled), [`mail`] (IMAP mailbox, SMTP submission), [`outbox`] (the durable send queue and its
+//! worker), [`clock`] (where "now" comes from).
 
 pub mod clock;
 pub mod mail;
