@@ -363,3 +363,232 @@ fn requester_text_cannot_reach_a_template_and_dates_read_in_words() {
     let out = t.render_chaser(&c, &head()).expect("renders");
     assert!(!out.text.contains("49"), "{}", out.text);
 }
+
+// ---- Pinned wording: the assignment email, the command reply and `#help`, exactly as sent
+// before they became templates. A change to the shipped templates shows up here.
+
+/// `#help` as shipped, word for word.
+const SHIPPED_HELP: &str = "\
+Reply to the assignment email with one command per line, above the quoted text:
+
+#assign alice                    give the case to a member of staff (handle or address)
+#reclassify eir                  change the kind (foi, eir, sar, media, member, complaint, general); the due date is recomputed
+#clarify [what you asked]        you asked the requester to clarify (EIR: further particulars); the clock stops
+#id [note]                       you asked for proof of identity (subject access only); the clock stops
+#fee [note]                      you sent a fees notice; the clock stops until payment
+#answer [YYYY-MM-DD]             the clarification, ID or fee arrived (today unless dated); the clock restarts
+#extend reason                   extend where the law allows (FOIA public interest, EIR reg 7, SAR two months)
+#responded [YYYY-MM-DD]          the response was sent (today unless dated)
+#close provided|part|refused|not-held|withdrawn|lapsed [exemptions]
+                                 close with an outcome, e.g. #close refused s.40(2) s.43
+#reopen                          reopen a closed or responded case
+#note text                       add a note to the case file
+#repeat FOI-2026-000001 [why]    flag as a possible repeat of another case
+#vexatious reason                flag as possibly vexatious, for a human decision
+#help                            this list
+
+Commands are not case-sensitive. Nothing below the quoted history or a signature is read.";
+
+fn staff_letter(body: LetterBody) -> Letter {
+    Letter {
+        case: Some(r(7)),
+        to: vec!["alice@example.gov.uk".into()],
+        cc: vec![],
+        reply_to: Some("foi+FOI-2026-000007.tok@council.example.gov.uk".into()),
+        message_id: "m1@council.example.gov.uk".into(),
+        in_reply_to: Some("cmd@example.gov.uk".into()),
+        attach_original: Some("hash".into()),
+        body,
+    }
+}
+
+fn assignment() -> Assignment {
+    Assignment {
+        reference: r(7),
+        kind: Kind::Foi,
+        team_name: "Planning & <Roads>".into(),
+        received: Some(day(2026, 11, 23)),
+        due: Some(day(2026, 12, 21)),
+        internal_target: Some(day(2026, 12, 14)),
+        state: CaseState::Open,
+        valid: Some(true),
+        missing: vec![],
+        why: "subject mentions {{ potholes }}".into(),
+        original_attached: true,
+    }
+}
+
+/// (assignment, subject, text before the help).
+fn assignment_table() -> Vec<(Assignment, &'static str, &'static str)> {
+    vec![
+        (
+            assignment(),
+            "[FOI-2026-000007] Assigned: foi request, due Mon 21 Dec 2026",
+            "Case FOI-2026-000007 (foi) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: Monday 23 November 2026\nDue: Monday 21 December 2026\n\
+             Internal target: Monday 14 December 2026\nValidity: valid\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is attached.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+        (
+            Assignment {
+                kind: Kind::Sar,
+                received: None,
+                due: None,
+                internal_target: None,
+                state: CaseState::AwaitingId,
+                valid: Some(false),
+                missing: vec!["identity".into(), "description".into()],
+                original_attached: false,
+                ..assignment()
+            },
+            "[FOI-2026-000007] Assigned: sar request",
+            "Case FOI-2026-000007 (sar) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: \nClock: not running (awaiting_id)\n\
+             Validity: not yet valid (missing: identity, description)\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is in the shared mailbox's Triage folders.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+        (
+            Assignment {
+                kind: Kind::Complaint,
+                internal_target: None,
+                valid: None,
+                ..assignment()
+            },
+            "[FOI-2026-000007] Assigned: complaint request, due Mon 21 Dec 2026",
+            "Case FOI-2026-000007 (complaint) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: Monday 23 November 2026\nDue: Monday 21 December 2026\n\
+             Validity: no statutory validity test\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is attached.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+        (
+            Assignment {
+                internal_target: Some(day(2026, 12, 1)),
+                due: None,
+                state: CaseState::AwaitingClarification,
+                valid: Some(false),
+                missing: vec!["description".into()],
+                ..assignment()
+            },
+            "[FOI-2026-000007] Assigned: foi request",
+            "Case FOI-2026-000007 (foi) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: Monday 23 November 2026\nClock: not running (awaiting_clarification)\n\
+             Internal target: Tuesday 1 December 2026\n\
+             Validity: not yet valid (missing: description)\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is attached.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+    ]
+}
+
+#[test]
+fn assignment_email_wording_is_pinned() {
+    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    for (a, subject, text) in assignment_table() {
+        let letter = staff_letter(LetterBody::Assignment(a));
+        let mail = t.render_staff(&letter, &head()).expect("renders");
+        assert_eq!(mail.subject, subject);
+        assert_eq!(mail.text, format!("{text}{SHIPPED_HELP}\n"), "{subject}");
+        assert_eq!(mail.html, None, "{subject}");
+        assert_eq!(mail.to, letter.to);
+        assert_eq!(mail.cc, letter.cc);
+        assert_eq!(mail.reply_to, letter.reply_to);
+        assert_eq!(mail.message_id, letter.message_id);
+        assert_eq!(mail.in_reply_to, letter.in_reply_to);
+        assert_eq!(mail.attach_original, letter.attach_original);
+    }
+}
+
+fn line(
+    n: usize,
+    text: &str,
+    outcome: CommandOutcome,
+) -> crate::core::plan::letter::CommandLineResult {
+    crate::core::plan::letter::CommandLineResult {
+        line: n,
+        text: text.into(),
+        outcome,
+    }
+}
+
+#[test]
+fn command_reply_wording_is_pinned() {
+    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let reply = |lines, state, due| CommandReply {
+        reference: r(7),
+        lines,
+        state,
+        due,
+    };
+    let table = [
+        (
+            reply(vec![], CaseState::Open, Some(day(2026, 12, 21))),
+            "[FOI-2026-000007] Your command",
+            "No command found: commands are lines starting with # at the top of your reply.\n\n\
+             Case FOI-2026-000007 is now: open; due Monday 21 December 2026.\n"
+                .to_string(),
+        ),
+        (
+            reply(
+                vec![line(1, "#note {{ 7*7 }} <b>", CommandOutcome::Done)],
+                CaseState::AwaitingClarification,
+                None,
+            ),
+            "[FOI-2026-000007] Your command",
+            "line 1: done: #note {{ 7*7 }} <b>\n\n\
+             Case FOI-2026-000007 is now: awaiting_clarification.\n"
+                .to_string(),
+        ),
+        (
+            reply(
+                vec![
+                    line(
+                        1,
+                        "#assign bob",
+                        CommandOutcome::NotDone("bob is not staff".into()),
+                    ),
+                    line(
+                        2,
+                        "#frobnicate",
+                        CommandOutcome::NotUnderstood("unknown command".into()),
+                    ),
+                    line(3, "#help", CommandOutcome::Help),
+                    line(5, "#responded", CommandOutcome::Done),
+                ],
+                CaseState::Responded,
+                Some(day(2026, 12, 21)),
+            ),
+            "[FOI-2026-000007] Your commands",
+            format!(
+                "line 1: NOT done: #assign bob: bob is not staff\n\
+                 line 2: NOT understood: #frobnicate: unknown command\n\
+                 {SHIPPED_HELP}\n\
+                 line 5: done: #responded\n\n\
+                 Case FOI-2026-000007 is now: responded; due Monday 21 December 2026.\n"
+            ),
+        ),
+    ];
+    for (r, subject, text) in table {
+        let mail = t
+            .render_staff(&staff_letter(LetterBody::CommandReply(r)), &head())
+            .expect("renders");
+        assert_eq!(mail.subject, subject);
+        assert_eq!(mail.text, text, "{subject}");
+        assert_eq!(mail.html, None);
+    }
+}
+
+#[test]
+fn help_is_the_shipped_text() {
+    assert_eq!(help_text(), SHIPPED_HELP);
+}
