@@ -551,7 +551,7 @@ fn config_check(path: &Path) -> Result<ExitCode> {
         eprintln!("{e:#}");
         ok = false;
     }
-    if let Err(errors) = crate::letters::compose::Templates::load(&config.templates_dir) {
+    if let Err(errors) = crate::letters::Letters::load(&config.templates_dir) {
         for e in &errors.0 {
             eprintln!("{e}");
         }

@@ -7,6 +7,14 @@ use crate::core::digest::DigestCounts;
 use crate::model::case::CaseRef;
 use crate::model::case::CaseState;
 use chrono::{TimeZone, Utc};
+use std::path::{Path, PathBuf};
+
+/// The staff templates' files, relative to the template directory.
+const DIGEST_SUBJECT: &str = "digest/subject.txt.j2";
+const DIGEST_TEXT: &str = "digest/body.txt.j2";
+const DIGEST_HTML: &str = "digest/body.html.j2";
+const CHASER_TEXT: &str = "chaser/body.txt.j2";
+const CHASER_HTML: &str = "chaser/body.html.j2";
 
 fn shipped_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
@@ -115,7 +123,7 @@ fn chaser(
 
 #[test]
 fn shipped_templates_load_and_render_a_digest() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("shipped templates load");
+    let t = Letters::load(&shipped_dir()).expect("shipped templates load");
     let out = t.render_digest(&digest(), &head()).expect("renders");
     assert!(!out.subject.contains('\n'));
     assert_eq!(
@@ -160,7 +168,7 @@ fn shipped_templates_load_and_render_a_digest() {
 
 #[test]
 fn an_empty_digest_says_so() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     let empty = Digest {
         scope: TeamFilter::All,
         overdue: vec![],
@@ -191,7 +199,7 @@ fn an_empty_digest_says_so() {
 
 #[test]
 fn chaser_wording_table() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     let a = Some("officer@example.gov.uk");
     let table = [
         (
@@ -256,9 +264,19 @@ fn chaser_wording_table() {
 }
 
 fn copy_shipped(to: &Path) {
-    for name in TEMPLATE_FILES {
-        std::fs::copy(shipped_dir().join(name), to.join(name)).expect("copy");
+    for file in crate::letters::template_files() {
+        let dest = to.join(&file);
+        std::fs::create_dir_all(dest.parent().expect("in a folder")).expect("mkdir");
+        std::fs::copy(shipped_dir().join(&file), dest).expect("copy");
     }
+}
+
+/// A load error's file, relative to the template directory.
+fn relative(e: &TemplateError, dir: &Path) -> String {
+    e.file
+        .strip_prefix(dir)
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -271,16 +289,8 @@ fn load_reports_every_error_with_file_and_line() {
     std::fs::write(dir.join(DIGEST_HTML), "<p>{% if %}</p>\n").expect("write");
     std::fs::remove_file(dir.join(DIGEST_SUBJECT)).expect("rm");
     std::fs::write(dir.join(CHASER_HTML), [0xff, 0xfe]).expect("write");
-    let errs = WorkflowTemplates::load(dir).expect_err("broken").0;
-    let files: Vec<String> = errs
-        .iter()
-        .map(|e| {
-            e.file
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-        .collect();
+    let errs = Letters::load(dir).expect_err("broken").0;
+    let files: Vec<String> = errs.iter().map(|e| relative(e, dir)).collect();
     // Read errors and syntax errors are reported together, before any sample render.
     assert_eq!(
         files,
@@ -298,19 +308,9 @@ fn load_reports_every_error_with_file_and_line() {
         "{% for e in overdue %}{{ e.referance }}{% endfor %}\n",
     )
     .expect("write");
-    let errs = WorkflowTemplates::load(dir).expect_err("typos").0;
-    let found: Vec<(String, Option<usize>)> = errs
-        .iter()
-        .map(|e| {
-            (
-                e.file
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                e.line,
-            )
-        })
-        .collect();
+    let errs = Letters::load(dir).expect_err("typos").0;
+    let found: Vec<(String, Option<usize>)> =
+        errs.iter().map(|e| (relative(e, dir), e.line)).collect();
     assert_eq!(
         found,
         [
@@ -331,16 +331,22 @@ fn oversized_template_is_refused() {
     copy_shipped(tmp.path());
     let big = "x".repeat(usize::try_from(MAX_TEMPLATE_BYTES).expect("fits") + 1);
     std::fs::write(tmp.path().join(DIGEST_TEXT), big).expect("write");
-    let errs = WorkflowTemplates::load(tmp.path()).expect_err("too big").0;
+    let errs = Letters::load(tmp.path()).expect_err("too big").0;
     assert_eq!(errs.len(), 1);
     assert!(errs[0].message.contains("at most"), "{errs:?}");
 }
 
 #[test]
-fn acknowledgement_loader_ignores_the_workflow_templates() {
-    // compose reads only its own folders; the new top-level files must not break it.
-    crate::letters::compose::Templates::load(&shipped_dir())
-        .expect("acknowledgement templates still load");
+fn one_loader_needs_every_family() {
+    // The shipped set loads as one registry, acknowledgements and staff letters together.
+    Letters::load(&shipped_dir()).expect("the shipped templates load");
+    // Without the staff letters' folders, the acknowledgements alone do not make a registry.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_shipped(tmp.path());
+    std::fs::remove_dir_all(tmp.path().join(ASSIGNMENT)).expect("rm");
+    let errs = Letters::load(tmp.path()).expect_err("assignment missing").0;
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].message.contains("missing"), "{errs:?}");
 }
 
 #[test]
@@ -350,10 +356,10 @@ fn requester_text_cannot_reach_a_template_and_dates_read_in_words() {
         (day(2026, 3, 1), "Sunday 1 March 2026"),
     ];
     for (d, want) in table {
-        assert_eq!(date_words(d), want);
+        assert_eq!(date_in_words(d), want);
     }
     // A template-looking assignee is printed, not run.
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     let c = chaser(Slot::OnDay, Escalation::None, Some("{{ 7*7 }}@x"), 0, 0);
     let ctx = chaser_context(&c, &head());
     assert_eq!(
@@ -493,7 +499,7 @@ fn assignment_table() -> Vec<(Assignment, &'static str, &'static str)> {
 
 #[test]
 fn assignment_email_wording_is_pinned() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     for (a, subject, text) in assignment_table() {
         let letter = staff_letter(LetterBody::Assignment(a));
         let mail = t.render_staff(&letter, &head()).expect("renders");
@@ -523,7 +529,7 @@ fn line(
 
 #[test]
 fn command_reply_wording_is_pinned() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     let reply = |lines, state, due| CommandReply {
         reference: r(7),
         lines,
@@ -590,5 +596,8 @@ fn command_reply_wording_is_pinned() {
 
 #[test]
 fn help_is_the_shipped_text() {
-    assert_eq!(help_text(), SHIPPED_HELP);
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    assert_eq!(t.help_text().expect("renders"), SHIPPED_HELP);
+    // The copy compiled into core, for callers without a registry, is the same file.
+    assert_eq!(crate::core::actions::help_text(), SHIPPED_HELP);
 }
