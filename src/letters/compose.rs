@@ -608,6 +608,16 @@ fn sample_data(template: &str) -> Vec<AckData> {
         }
         out.push(d);
     }
+    // Staff commands (#clarify, #id, #fee) without a text: the template's default sentences.
+    let mut d = base;
+    d.missing = ["clarification", "identity", "fee"]
+        .into_iter()
+        .map(|name| MissingItem {
+            name: name.into(),
+            explain: String::new(),
+        })
+        .collect();
+    out.push(d);
     out
 }
 
@@ -989,6 +999,53 @@ mod tests {
         );
         assert!(html.contains("want &amp; why &lt;now&gt;</li>"), "{html}");
         assert!(html.contains("has not started yet"));
+    }
+
+    /// `#clarify`, `#id` and `#fee` without a text send the item's name and an empty explanation;
+    /// the template says the default sentence the workflow used to write in Rust, word for word.
+    #[test]
+    fn need_more_info_defaults_match_the_workflow_wording() {
+        let table = [
+            (
+                "clarification",
+                "please tell us more precisely what information you are asking for, so that we can find it",
+            ),
+            (
+                "identity",
+                "proof of your identity (for example a copy of a passport or driving licence and a recent utility bill), so that we do not disclose your personal data to someone else",
+            ),
+            (
+                "fee",
+                "payment of the fee in the fees notice we will send you; the time for our response is paused until it is paid",
+            ),
+        ];
+        let base = data(
+            NEED_MORE_INFO,
+            Kind::Sar,
+            Some(Regime::Sar),
+            Region::EnglandAndWales,
+        );
+        for (name, sentence) in table {
+            let mut by_name = base.clone();
+            by_name.missing = vec![(name.to_string(), String::new()).into()];
+            // What the workflow sends today: always "clarification", with the sentence.
+            let mut today = base.clone();
+            today.missing = vec![("clarification".to_string(), sentence.to_string()).into()];
+            let t = repo_templates();
+            let got = t.render_parts(&by_name).expect("renders");
+            assert_eq!(got, t.render_parts(&today).expect("renders"), "{name}");
+            assert!(got.text.contains(&format!("- {sentence}\n")), "{name}");
+            // An officer's own text wins over the default.
+            by_name.missing = vec![(name.to_string(), "a copy of your bill".to_string()).into()];
+            let own = t.render_parts(&by_name).expect("renders");
+            assert!(own.text.contains("- a copy of your bill\n"), "{}", own.text);
+            assert!(!own.text.contains(sentence), "{name}");
+        }
+        // An unknown item with no explanation still prints its (empty) bullet, as before.
+        let mut other = base.clone();
+        other.missing = vec![("name".to_string(), String::new()).into()];
+        let text = repo_templates().render_parts(&other).expect("renders").text;
+        assert!(text.contains("\n- \n"), "{text}");
     }
 
     /// Requester text is data: template syntax in it is printed, HTML in it is escaped in the
