@@ -376,9 +376,28 @@ fn reference_chain(references: &[String], parent: Option<&str>) -> Vec<String> {
     ids
 }
 
-/// `Auto-Submitted: auto-replied` (RFC 3834 §5): tells well-behaved responders not to answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AutoSubmitted(String);
+/// A header lettre does not know, holding one fixed value: `text_header!(Name, "Header-Name")`.
+macro_rules! text_header {
+    ($name:ident, $header:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        struct $name(String);
+
+        impl Header for $name {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($header)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($name(s.trim().to_string()))
+            }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+// `Auto-Submitted: auto-replied` (RFC 3834 §5): tells well-behaved responders not to answer.
+text_header!(AutoSubmitted, "Auto-Submitted");
 
 impl AutoSubmitted {
     fn auto_replied() -> Self {
@@ -391,37 +410,12 @@ impl AutoSubmitted {
     }
 }
 
-impl Header for AutoSubmitted {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted(s.trim().to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
-    }
-}
-
-/// `X-Auto-Response-Suppress: All`: stops Exchange/Outlook out-of-office replies to our ack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct XAutoResponseSuppress(String);
+// `X-Auto-Response-Suppress: All`: stops Exchange/Outlook out-of-office replies to our ack.
+text_header!(XAutoResponseSuppress, "X-Auto-Response-Suppress");
 
 impl XAutoResponseSuppress {
     fn all() -> Self {
         XAutoResponseSuppress("All".to_string())
-    }
-}
-
-impl Header for XAutoResponseSuppress {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
-    }
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(XAutoResponseSuppress(s.trim().to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
     }
 }
 
@@ -452,7 +446,7 @@ fn regime_label(regime: Option<Regime>) -> &'static str {
 }
 
 /// Template variable `kind_label`: what they sent, in words.
-fn kind_label(kind: Kind) -> &'static str {
+pub fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Foi => "Freedom of Information request",
         Kind::Eir => "Environmental Information request",

@@ -240,17 +240,13 @@ pub fn command_reply_context(r: &CommandReply, head: &Letterhead, help: &str) ->
     }
 }
 
-/// The kind in words for a sentence.
+/// The kind in words for a sentence to staff: as to requesters (see
+/// [`crate::letters::compose::kind_label`]), but staff read "general enquiry" and "automatic mail".
 pub fn kind_label(kind: Kind) -> &'static str {
     match kind {
-        Kind::Foi => "Freedom of Information request",
-        Kind::Eir => "Environmental Information request",
-        Kind::Sar => "subject access request",
-        Kind::Media => "media enquiry",
-        Kind::MemberEnquiry => "member enquiry",
-        Kind::Complaint => "complaint",
         Kind::General => "general enquiry",
         Kind::Auto => "automatic mail",
+        other => crate::letters::compose::kind_label(other),
     }
 }
 

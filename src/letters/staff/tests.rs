@@ -601,3 +601,34 @@ fn help_is_the_shipped_text() {
     // The copy compiled into core, for callers without a registry, is the same file.
     assert_eq!(crate::core::actions::help_text(), SHIPPED_HELP);
 }
+
+#[test]
+fn staff_kind_labels_differ_from_the_requesters_only_where_meant() {
+    use crate::letters::compose::kind_label as requester_label;
+    let table = [
+        (
+            Kind::Foi,
+            "Freedom of Information request",
+            "Freedom of Information request",
+        ),
+        (
+            Kind::Eir,
+            "Environmental Information request",
+            "Environmental Information request",
+        ),
+        (
+            Kind::Sar,
+            "subject access request",
+            "subject access request",
+        ),
+        (Kind::Media, "media enquiry", "media enquiry"),
+        (Kind::MemberEnquiry, "member enquiry", "member enquiry"),
+        (Kind::Complaint, "complaint", "complaint"),
+        (Kind::General, "general enquiry", "enquiry"),
+        (Kind::Auto, "automatic mail", "message"),
+    ];
+    for (kind, staff, requester) in table {
+        assert_eq!(kind_label(kind), staff, "{kind}");
+        assert_eq!(requester_label(kind), requester, "{kind}");
+    }
+}
