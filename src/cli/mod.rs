@@ -551,14 +551,22 @@ fn config_check(path: &Path) -> Result<ExitCode> {
         eprintln!("{e:#}");
         ok = false;
     }
+    let mut template_errors = Vec::new();
     if let Err(errors) = crate::letters::Letters::load(&config.templates_dir) {
-        for e in &errors.0 {
+        template_errors = errors.0.iter().map(ToString::to_string).collect();
+        for e in &template_errors {
             eprintln!("{e}");
         }
         ok = false;
     }
     if let Err(e) = crate::app::workflow::Workflow::load(&config) {
-        eprintln!("{e}");
+        // The workflow loads the same template registry: its template errors are shown above.
+        for line in e
+            .lines()
+            .filter(|l| !template_errors.iter().any(|t| t == l))
+        {
+            eprintln!("{line}");
+        }
         ok = false;
     }
     if ok {
