@@ -19,7 +19,7 @@ use crate::io::mail::imap::ImapClient;
 use crate::io::mail::smtp::Mailer;
 use crate::io::outbox::{Outbox, OutboxSettings, SendMail};
 use crate::io::store::Store;
-use crate::letters::compose::Templates;
+use crate::letters::Letters;
 use anyhow::{Context as _, Result, anyhow, bail};
 use chrono::NaiveDate;
 use std::path::Path;
@@ -42,8 +42,8 @@ pub struct Loaded {
     pub config: Config,
     /// The pipeline context (rules, calendar, prefixes).
     pub context: Context,
-    /// The acknowledgement templates.
-    pub templates: Templates,
+    /// The template registry (every email).
+    pub templates: Letters,
 }
 
 /// Loads the config, its rules, holiday data and templates, reporting every problem at once.
@@ -59,7 +59,7 @@ pub fn load(config_path: &Path) -> Result<Loaded> {
     let calendar = load_calendar(&config)
         .map_err(|e| problems.push(format!("{e:#}")))
         .ok();
-    let templates = Templates::load(&config.templates_dir)
+    let templates = Letters::load(&config.templates_dir)
         .map_err(|e| problems.extend(e.0.iter().map(ToString::to_string)))
         .ok();
     match (rules, calendar, templates) {
@@ -313,7 +313,7 @@ fn mailbox_label(config: &Config) -> String {
 /// SIGHUP: reload rules and templates; keep the old ones on any error.
 fn reload(config: &Config, ctx: &SharedContext, outbox: Option<&Outbox>) {
     let rules = RuleSet::load(&config.rules_dir);
-    let templates = Templates::load(&config.templates_dir);
+    let templates = Letters::load(&config.templates_dir);
     match (rules, templates) {
         (Ok(rules), Ok(templates)) => {
             let calendar = {

@@ -551,14 +551,22 @@ fn config_check(path: &Path) -> Result<ExitCode> {
         eprintln!("{e:#}");
         ok = false;
     }
-    if let Err(errors) = crate::letters::compose::Templates::load(&config.templates_dir) {
-        for e in &errors.0 {
+    let mut template_errors = Vec::new();
+    if let Err(errors) = crate::letters::Letters::load(&config.templates_dir) {
+        template_errors = errors.0.iter().map(ToString::to_string).collect();
+        for e in &template_errors {
             eprintln!("{e}");
         }
         ok = false;
     }
     if let Err(e) = crate::app::workflow::Workflow::load(&config) {
-        eprintln!("{e}");
+        // The workflow loads the same template registry: its template errors are shown above.
+        for line in e
+            .lines()
+            .filter(|l| !template_errors.iter().any(|t| t == l))
+        {
+            eprintln!("{line}");
+        }
         ok = false;
     }
     if ok {
@@ -657,6 +665,19 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
     }
 }
 
+/// The command list as `#help` mails it: from the installation's templates, or the shipped list
+/// (with a note on stderr) when the config or its templates cannot be loaded.
+fn command_list(config: &Path) -> String {
+    let installed = Config::load(config)
+        .map_err(|e| e.to_string())
+        .and_then(|c| crate::letters::Letters::load(&c.templates_dir).map_err(|e| e.to_string()))
+        .and_then(|letters| letters.help_text().map_err(|e| e.to_string()));
+    installed.unwrap_or_else(|e| {
+        eprintln!("note: showing the shipped command list: {e}");
+        crate::core::actions::help_text().to_string()
+    })
+}
+
 fn case_act(words: &[String]) -> Result<ExitCode> {
     let mut config = std::env::var_os("FOI_TRIAGE_CONFIG")
         .map(PathBuf::from)
@@ -676,7 +697,7 @@ fn case_act(words: &[String]) -> Result<ExitCode> {
         bail!("usage: foi-triage case ACTION REF [ARGS...] --by YOU");
     };
     if action_word == "help" {
-        println!("{}", crate::core::actions::help_text());
+        println!("{}", command_list(&config));
         return Ok(ExitCode::SUCCESS);
     }
     let reference: CaseRef = rest

@@ -4,7 +4,7 @@
 //! - [`OutboxJob`] is what an outbox row's `payload` holds (today: an acknowledgement), planned by
 //!   the ingest code and written in the same store transaction as its case.
 //! - [`Outbox::run_once`] takes the rows due at `now` ([`Store::outbox_pending`]), renders each
-//!   with the stored case and the [`Templates`], hands it to a [`SendMail`] (the SMTP [`Mailer`]
+//!   with the stored case and the [`Letters`], hands it to a [`SendMail`] (the SMTP [`Mailer`]
 //!   in production), and records the result with ONE [`Store::apply_async`] per row: the row's
 //!   new status and an audit event on its case (`acknowledgement_sent` with the server's reply,
 //!   `acknowledgement_retry` with the error, `acknowledgement_failed`).
@@ -54,7 +54,8 @@ use crate::io::mail::smtp::{Mailer, SendOutcome};
 use crate::io::store::{
     AuditAppend, CaseTarget, Change, OutboxRow, OutboxStatus, OutboxUpdate, Store, StoreError,
 };
-use crate::letters::compose::{AckData, RenderError, Templates};
+use crate::letters::Letters;
+use crate::letters::compose::{AckData, RenderError};
 use crate::model::case::{AuditEvent, Case, CaseRef, SYSTEM_ACTOR};
 use crate::model::kind::Kind;
 pub use crate::model::letter::{AckJob, MissingItem, OutboxJob, PayloadError};
@@ -299,7 +300,7 @@ pub enum OutboxError {
 /// The send queue worker. One per store (see the module docs).
 pub struct Outbox {
     store: Store,
-    templates: RwLock<Arc<Templates>>,
+    templates: RwLock<Arc<Letters>>,
     mailer: Arc<dyn SendMail>,
     settings: OutboxSettings,
     clock: Arc<dyn crate::io::clock::Clock>,
@@ -332,7 +333,7 @@ impl Outbox {
     /// A worker over `store`, rendering with `templates` and sending with `mailer`.
     pub fn new(
         store: Store,
-        templates: Arc<Templates>,
+        templates: Arc<Letters>,
         mailer: Arc<dyn SendMail>,
         settings: OutboxSettings,
     ) -> Outbox {
@@ -353,12 +354,12 @@ impl Outbox {
     }
 
     /// Swaps in reloaded templates (SIGHUP); rows after this render with the new set.
-    pub fn replace_templates(&self, templates: Arc<Templates>) {
+    pub fn replace_templates(&self, templates: Arc<Letters>) {
         let mut guard = self.templates.write().unwrap_or_else(|e| e.into_inner());
         *guard = templates;
     }
 
-    fn templates(&self) -> Arc<Templates> {
+    fn templates(&self) -> Arc<Letters> {
         // The lock is held only to clone the Arc, never across an await.
         Arc::clone(&self.templates.read().unwrap_or_else(|e| e.into_inner()))
     }
@@ -650,9 +651,9 @@ mod tests {
         TimeDelta::minutes(n)
     }
 
-    fn templates() -> Arc<Templates> {
+    fn templates() -> Arc<Letters> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        Arc::new(Templates::load(&dir).expect("the shipped templates load"))
+        Arc::new(Letters::load(&dir).expect("the shipped templates load"))
     }
 
     fn settings() -> OutboxSettings {
@@ -1334,19 +1335,17 @@ mod tests {
         // A copy of the shipped templates with another FOI subject line.
         let tmp = tempfile::tempdir().expect("tempdir");
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        for name in crate::letters::compose::TEMPLATE_NAMES {
-            std::fs::create_dir(tmp.path().join(name)).expect("mkdir");
-            for part in crate::letters::compose::TEMPLATE_PARTS {
-                std::fs::copy(src.join(name).join(part), tmp.path().join(name).join(part))
-                    .expect("copy");
-            }
+        for file in crate::letters::template_files() {
+            let dest = tmp.path().join(&file);
+            std::fs::create_dir_all(dest.parent().expect("in a folder")).expect("mkdir");
+            std::fs::copy(src.join(&file), dest).expect("copy");
         }
         std::fs::write(
             tmp.path().join("ack_foi/subject.txt.j2"),
             "[{{ reference }}] Reloaded subject\n",
         )
         .expect("write");
-        let reloaded = Templates::load(tmp.path()).expect("copy loads");
+        let reloaded = Letters::load(tmp.path()).expect("copy loads");
         outbox.replace_templates(Arc::new(reloaded));
         assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
         assert_eq!(row(&store, id).status, OutboxStatus::Sent);

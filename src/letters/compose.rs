@@ -1,34 +1,35 @@
-//! Acknowledgement emails: officer-editable templates rendered into complete RFC 5322 messages.
+//! Acknowledgement emails to requesters: their template context, and the complete RFC 5322
+//! messages built from them.
 //!
 //! What it does:
-//! - [`Templates::load`] reads `templates/<name>/{subject.txt.j2, body.txt.j2, body.html.j2}` for
-//!   every name in [`TEMPLATE_NAMES`], compiles them with minijinja (strict undefined, HTML
-//!   autoescape for `*.html.j2` only) and renders each one with sample data, reporting every
-//!   problem at once with the file and line.
-//! - [`Templates::render`] turns plain [`AckData`] into the bytes of a `multipart/alternative`
+//! - [`Letters::render_parts`] renders `templates/<name>/{subject.txt.j2, body.txt.j2,
+//!   body.html.j2}` for one of [`TEMPLATE_NAMES`] from plain [`AckData`]; the registry
+//!   ([`crate::letters::Letters::load`]) checks every one with this module's sample cases at load.
+//! - [`Letters::render`] turns [`AckData`] into the bytes of a `multipart/alternative`
 //!   message (text + HTML) built with lettre: our Message-ID (passed in, so a retry reuses it),
 //!   threading headers to the requester's message, `Auto-Submitted: auto-replied` (RFC 3834) and
 //!   `X-Auto-Response-Suppress: All` so other robots do not answer us.
+//! - [`build_prepared`] does the same for a staff letter already rendered into a [`PreparedMail`].
 //!
-//! What it does not do: no I/O besides reading the template directory in `load`, no clock (the
-//! `Date:` is an argument), no sending (see `mail::smtp`), and no decision about *whether* to
-//! acknowledge (the caller's job: never acknowledge `auto` mail).
+//! What it does not do: no I/O, no clock (the `Date:` is an argument), no sending (see
+//! `mail::smtp`), and no decision about *whether* to acknowledge (the caller's job: never
+//! acknowledge `auto` mail).
 //!
 //! Requester text (their subject, their name) is only ever template DATA, never template source,
 //! so `{{ 7*7 }}` in a subject is printed as written, and it is HTML-escaped in the HTML part.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use minijinja::syntax::SyntaxConfig;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use minijinja::Value;
 
 use crate::core::deadline::{Regime, Region};
+use crate::letters::registry::Letters;
+use crate::letters::registry::{HTML, SUBJECT, TEXT};
+pub use crate::letters::registry::{RenderError, RenderedParts, TemplateError, TemplateErrors};
 use crate::model::kind::Kind;
 pub use crate::model::letter::{MissingItem, PreparedMail, ack_template_for};
 
@@ -49,11 +50,11 @@ pub const TEMPLATE_NAMES: [&str; 9] = [
 pub const NEED_MORE_INFO: &str = "need_more_info";
 
 /// The three files of each template directory: subject line, plain-text body, HTML body.
-pub const TEMPLATE_PARTS: [&str; 3] = ["subject.txt.j2", "body.txt.j2", "body.html.j2"];
+pub const TEMPLATE_PARTS: [&str; 3] = [SUBJECT, TEXT, HTML];
 
-/// Largest template file we read, in bytes (64 KiB): an acknowledgement is a page of text, and a
-/// bigger file is almost certainly the wrong file.
-const MAX_TEMPLATE_BYTES: u64 = 64 * 1024;
+/// Largest acknowledgement template file we read, in bytes (64 KiB): an acknowledgement is a page
+/// of text, and a bigger file is almost certainly the wrong file.
+pub(super) const MAX_TEMPLATE_BYTES: u64 = 64 * 1024;
 
 /// Most message ids we put in `References:`. RFC 5322 §3.6.4 lets a replier trim the list; we keep
 /// the first (the thread root) and the newest ones, as common mail clients do, so a long thread
@@ -109,257 +110,7 @@ pub struct AckData {
     pub missing: Vec<MissingItem>,
 }
 
-/// One problem found while loading the templates, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError {
-    /// The file at fault (or the directory, when a whole template is missing).
-    pub file: PathBuf,
-    /// 1-based line in that file, when known.
-    pub line: Option<usize>,
-    /// What is wrong, in words an officer can act on.
-    pub message: String,
-}
-
-impl fmt::Display for TemplateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
-        }
-    }
-}
-
-/// Every problem found by [`Templates::load`]; never empty when returned as an error.
-///
-/// All errors at once, so an officer fixes a template directory in one pass (style guide:
-/// "collect all config and rule errors and report them together").
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct TemplateErrors(pub Vec<TemplateError>);
-
-impl fmt::Display for TemplateErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} template error(s):", self.0.len())?;
-        for e in &self.0 {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Why one acknowledgement could not be rendered. None of these depend on the requester's text
-/// except `Recipient` (an address lettre cannot use); the rest mean a bad template or caller bug.
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    /// `AckData::template` is not one of the loaded templates.
-    #[error("unknown template {0:?}")]
-    UnknownTemplate(String),
-    /// A template failed at render time (e.g. an undefined variable in a branch the load-time
-    /// check did not reach).
-    #[error("template {template}/{part}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-    Template {
-        /// Template name.
-        template: String,
-        /// File within it.
-        part: &'static str,
-        /// 1-based line, when known.
-        line: Option<usize>,
-        /// minijinja's description.
-        message: String,
-    },
-    /// The requester's address cannot be used as a recipient.
-    #[error("recipient address {address:?} is not usable: {reason}")]
-    Recipient {
-        /// The address as given.
-        address: String,
-        /// lettre's reason.
-        reason: String,
-    },
-    /// Our own shared address is not a valid address (a configuration error).
-    #[error("sender address {address:?} is not usable: {reason}")]
-    Sender {
-        /// The address as given.
-        address: String,
-        /// lettre's reason.
-        reason: String,
-    },
-    /// `need_more_info` with an empty `missing` list: the email would ask for nothing.
-    #[error("need_more_info needs at least one missing item")]
-    NothingMissing,
-    /// The Message-ID we were given is not `<left@right>` in visible ASCII.
-    #[error("message id {0:?} is not a valid Message-ID")]
-    MessageId(String),
-    /// lettre refused to build the message.
-    #[error("building the message failed: {0}")]
-    Build(String),
-}
-
-/// The loaded, compiled templates. Load once at start (and on reload); render many times.
-#[derive(Debug)]
-pub struct Templates {
-    env: Environment<'static>,
-    dir: PathBuf,
-}
-
-/// minijinja name of one template part: `ack_foi/subject.txt.j2`.
-fn part_name(template: &str, part: &str) -> String {
-    format!("{template}/{part}")
-}
-
-fn new_environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    // A typo in a variable name must be an error, not an empty string in a letter to the public.
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // Only the HTML bodies are HTML; escaping the subject or text body would print "&amp;".
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html.j2") {
-            AutoEscape::Html
-        } else {
-            AutoEscape::None
-        }
-    });
-    // Bound work per render: a template loop can never hang the daemon.
-    env.set_recursion_limit(64);
-    // Block tags on their own lines leave no blank lines behind (officers write templates like
-    // letters), and the file's final newline is kept.
-    if let Ok(syntax) = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
-    env
-}
-
-fn template_error(dir: &Path, name: &str, e: &minijinja::Error) -> TemplateError {
-    let file = e.name().unwrap_or(name);
-    let mut message = e.kind().to_string();
-    if let Some(detail) = e.detail() {
-        message.push_str(": ");
-        message.push_str(detail);
-    }
-    TemplateError {
-        file: dir.join(file),
-        line: e.line(),
-        message,
-    }
-}
-
-/// Reads one template file: bounded in size, UTF-8, the error in words.
-fn read_template(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_TEMPLATE_BYTES {
-        return Err(format!(
-            "file is {} bytes; a template may be at most {MAX_TEMPLATE_BYTES}",
-            meta.len()
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8: {e}"))
-}
-
-impl Templates {
-    /// Reads and compiles every template under `dir`, then renders each with sample data.
-    ///
-    /// # Errors
-    /// Every missing or unreadable file, syntax error and render error found, all at once, each
-    /// with its file and (when known) line.
-    pub fn load(dir: &Path) -> Result<Templates, TemplateErrors> {
-        let mut env = new_environment();
-        let mut errors = Vec::new();
-        for template in TEMPLATE_NAMES {
-            let tdir = dir.join(template);
-            if !tdir.is_dir() {
-                errors.push(TemplateError {
-                    file: tdir,
-                    line: None,
-                    message: format!(
-                        "template directory missing (it needs {})",
-                        TEMPLATE_PARTS.join(", ")
-                    ),
-                });
-                continue;
-            }
-            for part in TEMPLATE_PARTS {
-                let path = tdir.join(part);
-                match read_template(&path) {
-                    Ok(source) => {
-                        let name = part_name(template, part);
-                        if let Err(e) = env.add_template_owned(name.clone(), source) {
-                            errors.push(template_error(dir, &name, &e));
-                        }
-                    }
-                    Err(message) => errors.push(TemplateError {
-                        file: path,
-                        line: None,
-                        message,
-                    }),
-                }
-            }
-        }
-        if !errors.is_empty() {
-            return Err(TemplateErrors(errors));
-        }
-        let templates = Templates {
-            env,
-            dir: dir.to_path_buf(),
-        };
-        templates.check_with_samples(&mut errors);
-        if errors.is_empty() {
-            Ok(templates)
-        } else {
-            Err(TemplateErrors(errors))
-        }
-    }
-
-    /// Renders every template with several sample cases (each regime, with and without a name,
-    /// due date and missing items), so that undefined variables in any branch those cases reach
-    /// are found at load time instead of in the middle of the night.
-    fn check_with_samples(&self, errors: &mut Vec<TemplateError>) {
-        for template in TEMPLATE_NAMES {
-            for data in sample_data(template) {
-                let ctx = context_for(&data);
-                for part in TEMPLATE_PARTS {
-                    let name = part_name(template, part);
-                    let result = self
-                        .env
-                        .get_template(&name)
-                        .and_then(|t| t.render(ctx.clone()));
-                    if let Err(e) = result {
-                        let err = template_error(&self.dir, &name, &e);
-                        // One report per file and line, not one per sample.
-                        if !errors.contains(&err) {
-                            errors.push(err);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Renders one part to a string.
-    fn render_part(
-        &self,
-        template: &str,
-        part: &'static str,
-        ctx: &Value,
-    ) -> Result<String, RenderError> {
-        let tmpl = self
-            .env
-            .get_template(&part_name(template, part))
-            .map_err(|_| RenderError::UnknownTemplate(template.to_string()))?;
-        tmpl.render(ctx.clone()).map_err(|e| RenderError::Template {
-            template: template.to_string(),
-            part,
-            line: e.line(),
-            message: e.to_string(),
-        })
-    }
-
+impl Letters {
     /// Renders the subject line, text body and HTML body for `data`, without building a message.
     ///
     /// # Errors
@@ -372,9 +123,9 @@ impl Templates {
             return Err(RenderError::NothingMissing);
         }
         let ctx = context_for(data);
-        let subject = self.render_part(&data.template, "subject.txt.j2", &ctx)?;
-        let text = self.render_part(&data.template, "body.txt.j2", &ctx)?;
-        let html = self.render_part(&data.template, "body.html.j2", &ctx)?;
+        let subject = self.render_part(&data.template, SUBJECT, &ctx)?;
+        let text = self.render_part(&data.template, TEXT, &ctx)?;
+        let html = self.render_part(&data.template, HTML, &ctx)?;
         Ok(RenderedParts {
             subject: clean_header_text(&subject, MAX_SUBJECT_CHARS),
             text: ensure_trailing_newline(text),
@@ -543,17 +294,6 @@ pub fn build_prepared(
     Ok(message.formatted())
 }
 
-/// The three rendered texts of one acknowledgement (for previews and `check-config` output).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedParts {
-    /// One line, control characters replaced, whitespace collapsed.
-    pub subject: String,
-    /// The text/plain body.
-    pub text: String,
-    /// The text/html body.
-    pub html: String,
-}
-
 fn ensure_trailing_newline(mut s: String) -> String {
     if !s.ends_with('\n') {
         s.push('\n');
@@ -636,9 +376,28 @@ fn reference_chain(references: &[String], parent: Option<&str>) -> Vec<String> {
     ids
 }
 
-/// `Auto-Submitted: auto-replied` (RFC 3834 §5): tells well-behaved responders not to answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct AutoSubmitted(String);
+/// A header lettre does not know, holding one fixed value: `text_header!(Name, "Header-Name")`.
+macro_rules! text_header {
+    ($name:ident, $header:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        struct $name(String);
+
+        impl Header for $name {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($header)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($name(s.trim().to_string()))
+            }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+// `Auto-Submitted: auto-replied` (RFC 3834 §5): tells well-behaved responders not to answer.
+text_header!(AutoSubmitted, "Auto-Submitted");
 
 impl AutoSubmitted {
     fn auto_replied() -> Self {
@@ -651,37 +410,12 @@ impl AutoSubmitted {
     }
 }
 
-impl Header for AutoSubmitted {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted(s.trim().to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
-    }
-}
-
-/// `X-Auto-Response-Suppress: All`: stops Exchange/Outlook out-of-office replies to our ack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct XAutoResponseSuppress(String);
+// `X-Auto-Response-Suppress: All`: stops Exchange/Outlook out-of-office replies to our ack.
+text_header!(XAutoResponseSuppress, "X-Auto-Response-Suppress");
 
 impl XAutoResponseSuppress {
     fn all() -> Self {
         XAutoResponseSuppress("All".to_string())
-    }
-}
-
-impl Header for XAutoResponseSuppress {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
-    }
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(XAutoResponseSuppress(s.trim().to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
     }
 }
 
@@ -712,7 +446,7 @@ fn regime_label(regime: Option<Regime>) -> &'static str {
 }
 
 /// Template variable `kind_label`: what they sent, in words.
-fn kind_label(kind: Kind) -> &'static str {
+pub fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Foi => "Freedom of Information request",
         Kind::Eir => "Environmental Information request",
@@ -799,6 +533,11 @@ fn context_for(data: &AckData) -> Value {
     Value::from(m)
 }
 
+/// The load-time check's contexts for one acknowledgement template: [`sample_data`], rendered.
+pub(super) fn samples(template: &str) -> Vec<Value> {
+    sample_data(template).iter().map(context_for).collect()
+}
+
 /// Sample cases for the load-time check: enough variety to walk every branch a sensible template
 /// has (each regime and region, name or not, due date or not, missing items or not).
 fn sample_data(template: &str) -> Vec<AckData> {
@@ -863,6 +602,16 @@ fn sample_data(template: &str) -> Vec<AckData> {
         }
         out.push(d);
     }
+    // Staff commands (#clarify, #id, #fee) without a text: the template's default sentences.
+    let mut d = base;
+    d.missing = ["clarification", "identity", "fee"]
+        .into_iter()
+        .map(|name| MissingItem {
+            name: name.into(),
+            explain: String::new(),
+        })
+        .collect();
+    out.push(d);
     out
 }
 
@@ -871,13 +620,14 @@ mod tests {
     use super::*;
     use crate::model::message::Message;
     use proptest::prelude::*;
+    use std::path::Path;
     use std::sync::OnceLock;
 
-    fn repo_templates() -> &'static Templates {
-        static T: OnceLock<Templates> = OnceLock::new();
+    fn repo_templates() -> &'static Letters {
+        static T: OnceLock<Letters> = OnceLock::new();
         T.get_or_init(|| {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-            match Templates::load(&dir) {
+            match Letters::load(&dir) {
                 Ok(t) => t,
                 Err(e) => panic!("shipped templates must load: {e}"),
             }
@@ -946,7 +696,7 @@ mod tests {
     #[test]
     fn shareable_across_tasks() {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
-        assert_send_sync::<Templates>();
+        assert_send_sync::<Letters>();
     }
 
     #[test]
@@ -970,7 +720,7 @@ mod tests {
         for name in TEMPLATE_NAMES {
             for part in TEMPLATE_PARTS {
                 assert!(
-                    t.env.get_template(&part_name(name, part)).is_ok(),
+                    t.env.get_template(&format!("{name}/{part}")).is_ok(),
                     "{name}/{part}"
                 );
             }
@@ -1245,6 +995,53 @@ mod tests {
         assert!(html.contains("has not started yet"));
     }
 
+    /// `#clarify`, `#id` and `#fee` without a text send the item's name and an empty explanation;
+    /// the template says the default sentence the workflow used to write in Rust, word for word.
+    #[test]
+    fn need_more_info_defaults_match_the_workflow_wording() {
+        let table = [
+            (
+                "clarification",
+                "please tell us more precisely what information you are asking for, so that we can find it",
+            ),
+            (
+                "identity",
+                "proof of your identity (for example a copy of a passport or driving licence and a recent utility bill), so that we do not disclose your personal data to someone else",
+            ),
+            (
+                "fee",
+                "payment of the fee in the fees notice we will send you; the time for our response is paused until it is paid",
+            ),
+        ];
+        let base = data(
+            NEED_MORE_INFO,
+            Kind::Sar,
+            Some(Regime::Sar),
+            Region::EnglandAndWales,
+        );
+        for (name, sentence) in table {
+            let mut by_name = base.clone();
+            by_name.missing = vec![(name.to_string(), String::new()).into()];
+            // What the workflow sends today: always "clarification", with the sentence.
+            let mut today = base.clone();
+            today.missing = vec![("clarification".to_string(), sentence.to_string()).into()];
+            let t = repo_templates();
+            let got = t.render_parts(&by_name).expect("renders");
+            assert_eq!(got, t.render_parts(&today).expect("renders"), "{name}");
+            assert!(got.text.contains(&format!("- {sentence}\n")), "{name}");
+            // An officer's own text wins over the default.
+            by_name.missing = vec![(name.to_string(), "a copy of your bill".to_string()).into()];
+            let own = t.render_parts(&by_name).expect("renders");
+            assert!(own.text.contains("- a copy of your bill\n"), "{}", own.text);
+            assert!(!own.text.contains(sentence), "{name}");
+        }
+        // An unknown item with no explanation still prints its (empty) bullet, as before.
+        let mut other = base.clone();
+        other.missing = vec![("name".to_string(), String::new()).into()];
+        let text = repo_templates().render_parts(&other).expect("renders").text;
+        assert!(text.contains("\n- \n"), "{text}");
+    }
+
     /// Requester text is data: template syntax in it is printed, HTML in it is escaped in the
     /// HTML part only.
     #[test]
@@ -1490,13 +1287,23 @@ mod tests {
             )
             .expect("write");
         }
+        // The staff letters, as plain text: these tests are about the acknowledgements.
+        for family in crate::letters::FAMILIES {
+            if TEMPLATE_NAMES.contains(&family.name) || skip.contains(&family.name) {
+                continue;
+            }
+            std::fs::create_dir_all(dir.join(family.name)).expect("mkdir");
+            for file in family.files() {
+                std::fs::write(dir.join(file), "x\n").expect("write");
+            }
+        }
     }
 
     #[test]
     fn minimal_set_loads_and_html_is_escaped_text_is_not() {
         let tmp = tempfile::tempdir().expect("tempdir");
         write_set(tmp.path(), &[]);
-        let t = Templates::load(tmp.path()).expect("minimal set loads");
+        let t = Letters::load(tmp.path()).expect("minimal set loads");
         let mut d = data("ack_general", Kind::General, None, Region::EnglandAndWales);
         d.their_subject = "Tom & Jerry <x>".into();
         d.requester_name = Some("Tom & Jerry".into());
@@ -1528,7 +1335,7 @@ mod tests {
         std::fs::remove_file(dir.join("ack_general/subject.txt.j2")).expect("rm");
         // Not UTF-8.
         std::fs::write(dir.join("ack_complaint/body.txt.j2"), [0xff, 0xfe, 0x00]).expect("write");
-        let errs = match Templates::load(dir) {
+        let errs = match Letters::load(dir) {
             Ok(_) => panic!("broken set must not load"),
             Err(e) => e,
         };
@@ -1574,7 +1381,7 @@ mod tests {
             "{% if due %}{{ due.nope }}{% endif %}\n",
         )
         .expect("write");
-        let errs = match Templates::load(dir) {
+        let errs = match Letters::load(dir) {
             Ok(_) => panic!("undefined variables must fail at load"),
             Err(e) => e,
         };
@@ -1600,7 +1407,7 @@ mod tests {
         write_set(tmp.path(), &[]);
         let big = "x".repeat(usize::try_from(MAX_TEMPLATE_BYTES).unwrap_or(65536) + 1);
         std::fs::write(tmp.path().join("ack_foi/body.txt.j2"), big).expect("write");
-        let errs = Templates::load(tmp.path()).expect_err("too big");
+        let errs = Letters::load(tmp.path()).expect_err("too big");
         assert_eq!(errs.0.len(), 1);
         assert!(errs.0[0].message.contains("at most"), "{}", errs);
     }

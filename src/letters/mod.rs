@@ -1,6 +1,114 @@
-//! The letters the service writes, rendered from the officer-editable templates in `templates/`:
-//! acknowledgements and the other letters to requesters (rendered when sent), and staff mail
-//! (rendered when planned). Pure rendering once the templates are loaded.
+//! Letters: every email the system sends, from ONE registry of officer-editable templates.
+//!
+//! [`Letters::load`] reads every family in [`FAMILIES`] (one folder each under the template
+//! directory: acknowledgements, need-more-info, receipts, assignment, command replies, help,
+//! chasers, digests), compiles them in one minijinja environment (strict undefined variables,
+//! HTML autoescape for `*.html.j2` only) and renders each with sample data, reporting every
+//! problem at once with its file and line. The daemon loads it at start and again on SIGHUP
+//! (keeping the old set when the new one is broken); `check-config` runs the same load.
+//!
+//! - [`registry`]: the machinery (environment, reader, load-time check, errors).
+//! - [`compose`]: acknowledgements to requesters, rendered at send time into RFC 5322 messages.
+//! - [`staff`]: letters to staff (assignment, command reply, help, chaser, digest).
+//!
+//! No mail wording lives in Rust: it is all in `templates/` (see `templates/README.md`).
 
 pub mod compose;
+pub mod registry;
 pub mod staff;
+
+use std::path::Path;
+
+pub use registry::{Family, Letters, RenderError, RenderedParts, TemplateError, TemplateErrors};
+use registry::{HTML, SUBJECT, TEXT};
+
+/// Subject, text and HTML.
+const THREE: [&str; 3] = [SUBJECT, TEXT, HTML];
+/// Subject and text: staff mail read as plain text.
+const TWO: [&str; 2] = [SUBJECT, TEXT];
+/// Text only.
+const ONE: [&str; 1] = [TEXT];
+
+const fn ack(name: &'static str) -> Family {
+    Family {
+        name,
+        parts: &THREE,
+        max_bytes: compose::MAX_TEMPLATE_BYTES,
+        samples: compose::samples,
+    }
+}
+
+const fn staff(
+    name: &'static str,
+    parts: &'static [&'static str],
+    samples: fn(&str) -> Vec<minijinja::Value>,
+) -> Family {
+    Family {
+        name,
+        parts,
+        max_bytes: staff::MAX_TEMPLATE_BYTES,
+        samples,
+    }
+}
+
+/// Every email the system sends, in the order load errors are reported. The acknowledgement
+/// names are [`compose::TEMPLATE_NAMES`]; the staff names are the constants in [`staff`].
+pub const FAMILIES: [Family; 14] = [
+    ack("ack_foi"),
+    ack("ack_eir"),
+    ack("ack_sar"),
+    ack("ack_media"),
+    ack("ack_member_enquiry"),
+    ack("ack_complaint"),
+    ack("ack_general"),
+    ack("need_more_info"),
+    ack("followup_receipt"),
+    staff(staff::DIGEST, &THREE, staff::samples::digest),
+    staff(staff::CHASER, &THREE, staff::samples::chaser),
+    staff(staff::ASSIGNMENT, &TWO, staff::samples::assignment),
+    staff(staff::COMMAND_REPLY, &TWO, staff::samples::command_reply),
+    staff(staff::HELP, &ONE, staff::samples::help),
+];
+
+/// Every file the registry reads, relative to the template directory (`ack_foi/subject.txt.j2`).
+pub fn template_files() -> impl Iterator<Item = String> {
+    FAMILIES.iter().flat_map(Family::files)
+}
+
+impl Letters {
+    /// Reads, compiles and sample-renders every template under `dir`.
+    ///
+    /// # Errors
+    /// Every missing or unreadable file, syntax error and sample-render error, all at once, each
+    /// with its file and (when known) line.
+    pub fn load(dir: &Path) -> Result<Letters, TemplateErrors> {
+        Letters::load_families(dir, &FAMILIES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_acknowledgement_and_staff_letter_is_a_family() {
+        let names: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
+        for name in compose::TEMPLATE_NAMES {
+            assert!(names.contains(&name), "{name}");
+        }
+        for name in [
+            staff::DIGEST,
+            staff::CHASER,
+            staff::ASSIGNMENT,
+            staff::COMMAND_REPLY,
+            staff::HELP,
+        ] {
+            assert!(names.contains(&name), "{name}");
+        }
+        assert_eq!(names.len(), compose::TEMPLATE_NAMES.len() + 5);
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for file in template_files() {
+            assert!(shipped.join(&file).is_file(), "{file} is not shipped");
+        }
+    }
+}

@@ -1,83 +1,52 @@
-//! Digest and chaser emails: officer-editable minijinja templates, rendered from plain data.
+//! Letters to staff: assignment emails, command replies, `#help`, chasers and digests, rendered
+//! from officer-editable templates in the one registry ([`Letters`]).
 //!
-//! [`WorkflowTemplates::load`] reads the six files of [`TEMPLATE_FILES`] from the template
-//! directory (beside the acknowledgement folders that `compose` reads, which it ignores), compiles
-//! them with strict undefined variables and HTML autoescape for `*.html.j2` only (as `compose`
-//! does), and renders each with sample data so a misspelt variable stops the daemon at start-up
-//! with its file and line instead of in the middle of the night.
+//! [`Letters::render_staff`] renders a planned [`Letter`] (see [`crate::core::plan::letter`]) into
+//! the [`PreparedMail`] the outbox sends; [`Letters::render_digest`] and
+//! [`Letters::render_chaser`] give the three texts on their own (for `digest --dry-run`), and
+//! [`Letters::help_text`] the command list. The variables of each template are documented on its
+//! context function ([`assignment_context`], [`command_reply_context`], [`digest_context`],
+//! [`chaser_context`]) and in `templates/README.md`.
 //!
-//! What it does not do: build RFC 5322 messages, choose recipients or send. The caller wraps the
-//! [`RenderedEmail`] parts into a message (text + HTML) as it does for acknowledgements. The
-//! variables of each template are documented on [`digest_context`] and [`chaser_context`]
-//! (`templates/README.md` describes the acknowledgement templates only, so far).
+//! What it does not do: build RFC 5322 messages (see [`crate::letters::compose::build_prepared`]),
+//! choose recipients or send.
 //!
-//! Like acknowledgements, nothing anyone wrote is ever template source: assignees and team names
-//! are data, HTML-escaped in the HTML part. Digests carry no subject lines or bodies at all.
+//! Like acknowledgements, nothing anyone wrote is ever template source: assignees, team names,
+//! command lines and routing reasons are data, HTML-escaped in the HTML part. Digests carry no
+//! subject lines or bodies at all.
 
-use crate::core::actions::help_text;
 use crate::core::chase::{Chaser, Escalation, Slot};
 use crate::core::digest::{Digest, DigestEntry, TeamFilter, Timeliness};
 use crate::core::plan::letter::{Assignment, CommandOutcome, CommandReply, Letter, LetterBody};
 use crate::letters::compose::date_in_words;
-use crate::letters::compose::{TemplateError, TemplateErrors};
+use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
+pub use crate::letters::registry::{RenderError, TemplateError, TemplateErrors};
 use crate::model::kind::Kind;
 use crate::model::letter::PreparedMail;
 use chrono::NaiveDate;
-use minijinja::syntax::SyntaxConfig;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
-use std::path::{Path, PathBuf};
+use minijinja::{Value, context};
 
-/// Digest subject line template.
-pub const DIGEST_SUBJECT: &str = "digest.subject.txt.j2";
-/// Digest plain-text body template.
-pub const DIGEST_TEXT: &str = "digest.txt.j2";
-/// Digest HTML body template.
-pub const DIGEST_HTML: &str = "digest.html.j2";
-/// Chaser subject line template.
-pub const CHASER_SUBJECT: &str = "chaser.subject.txt.j2";
-/// Chaser plain-text body template.
-pub const CHASER_TEXT: &str = "chaser.txt.j2";
-/// Chaser HTML body template.
-pub const CHASER_HTML: &str = "chaser.html.j2";
-/// Every file [`WorkflowTemplates::load`] needs, at the top of the template directory.
-pub const TEMPLATE_FILES: [&str; 6] = [
-    DIGEST_SUBJECT,
-    DIGEST_TEXT,
-    DIGEST_HTML,
-    CHASER_SUBJECT,
-    CHASER_TEXT,
-    CHASER_HTML,
-];
+/// The digest to a team's manager: subject, text and HTML.
+pub const DIGEST: &str = "digest";
+/// A reminder before, on or after a due date: subject, text and HTML.
+pub const CHASER: &str = "chaser";
+/// "A case is assigned to you": subject and text.
+pub const ASSIGNMENT: &str = "assignment";
+/// The results of a staff member's commands: subject and text.
+pub const COMMAND_REPLY: &str = "command_reply";
+/// The command list `#help` sends and the CLI prints: text only, no variables.
+pub const HELP: &str = "help";
 
-/// Largest template file we read, in bytes (256 KiB): a digest template is a page with loops; a
-/// bigger file is the wrong file.
-const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
-/// minijinja recursion limit: templates cannot hang the daemon.
-const RECURSION_LIMIT: usize = 64;
+/// Largest staff template file we read, in bytes (256 KiB): a digest template is a page with
+/// loops; a bigger file is the wrong file.
+pub(super) const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
 
-/// The three parts of one rendered email.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedEmail {
-    /// Subject line, on one line (whitespace folded).
-    pub subject: String,
-    /// Plain-text body.
-    pub text: String,
-    /// HTML body.
-    pub html: String,
-}
+/// The three parts of one rendered digest or chaser.
+pub type RenderedEmail = RenderedParts;
 
-/// Why a digest or chaser could not be rendered: a template error the load-time check did not
-/// reach (a branch no sample took).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("template {file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
-pub struct RenderError {
-    /// The template file.
-    pub file: &'static str,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// minijinja's description.
-    pub message: String,
-}
+/// The registry under the name the workflow still uses. TEMPORARY: remove once
+/// `app::workflow` names [`Letters`].
+pub type WorkflowTemplates = Letters;
 
 /// Context the caller supplies that the planners do not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,149 +57,25 @@ pub struct Letterhead {
     pub shared_address: String,
 }
 
-/// The compiled digest and chaser templates. Load once at start (and on reload).
-#[derive(Debug)]
-pub struct WorkflowTemplates {
-    env: Environment<'static>,
-}
-
-fn new_environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    // A misspelt variable must be an error, never an empty gap in an email to a manager.
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html.j2") {
-            AutoEscape::Html
-        } else {
-            AutoEscape::None
-        }
-    });
-    env.set_recursion_limit(RECURSION_LIMIT);
-    if let Ok(syntax) = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
-    env
-}
-
-fn read_template(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_TEMPLATE_BYTES {
-        return Err(format!(
-            "file is {} bytes; a template may be at most {MAX_TEMPLATE_BYTES}",
-            meta.len()
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| format!("not valid UTF-8: {e}"))
-}
-
-fn load_error(dir: &Path, name: &str, e: &minijinja::Error) -> TemplateError {
-    let mut message = e.kind().to_string();
-    if let Some(detail) = e.detail() {
-        message.push_str(": ");
-        message.push_str(detail);
-    }
-    TemplateError {
-        file: dir.join(e.name().unwrap_or(name)),
-        line: e.line(),
-        message,
-    }
-}
-
-impl WorkflowTemplates {
-    /// Reads, compiles and sample-renders the digest and chaser templates in `dir`.
-    ///
-    /// # Errors
-    /// Every missing or unreadable file, syntax error and sample-render error, all at once, each
-    /// with its file and (when known) line.
-    pub fn load(dir: &Path) -> Result<WorkflowTemplates, TemplateErrors> {
-        let mut env = new_environment();
-        let mut errors = Vec::new();
-        for name in TEMPLATE_FILES {
-            let path: PathBuf = dir.join(name);
-            match read_template(&path) {
-                Ok(source) => {
-                    if let Err(e) = env.add_template_owned(name, source) {
-                        errors.push(load_error(dir, name, &e));
-                    }
-                }
-                Err(message) => errors.push(TemplateError {
-                    file: path,
-                    line: None,
-                    message,
-                }),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(TemplateErrors(errors));
-        }
-        let templates = WorkflowTemplates { env };
-        for ctx in samples::digest_contexts() {
-            templates.check(
-                dir,
-                &[DIGEST_SUBJECT, DIGEST_TEXT, DIGEST_HTML],
-                &ctx,
-                &mut errors,
-            );
-        }
-        for ctx in samples::chaser_contexts() {
-            templates.check(
-                dir,
-                &[CHASER_SUBJECT, CHASER_TEXT, CHASER_HTML],
-                &ctx,
-                &mut errors,
-            );
-        }
-        if errors.is_empty() {
-            Ok(templates)
-        } else {
-            Err(TemplateErrors(errors))
-        }
-    }
-
-    fn check(&self, dir: &Path, names: &[&str], ctx: &Value, errors: &mut Vec<TemplateError>) {
-        for &name in names {
-            let result = self
-                .env
-                .get_template(name)
-                .and_then(|t| t.render(ctx.clone()));
-            if let Err(e) = result {
-                let err = load_error(dir, name, &e);
-                if !errors.contains(&err) {
-                    errors.push(err);
-                }
-            }
-        }
-    }
-
-    fn render_one(&self, name: &'static str, ctx: &Value) -> Result<String, RenderError> {
-        self.env
-            .get_template(name)
-            .and_then(|t| t.render(ctx.clone()))
-            .map_err(|e| RenderError {
-                file: name,
-                line: e.line(),
-                message: e.to_string(),
-            })
-    }
-
-    fn render_three(
+impl Letters {
+    /// Renders the subject and text body of a staff family; the subject on one line.
+    fn render_subject_text(
         &self,
-        names: [&'static str; 3],
+        family: &str,
         ctx: &Value,
-    ) -> Result<RenderedEmail, RenderError> {
+    ) -> Result<(String, String), RenderError> {
+        Ok((
+            fold_line(&self.render_part(family, SUBJECT, ctx)?),
+            self.render_part(family, TEXT, ctx)?,
+        ))
+    }
+
+    fn render_three(&self, family: &str, ctx: &Value) -> Result<RenderedEmail, RenderError> {
+        let (subject, text) = self.render_subject_text(family, ctx)?;
         Ok(RenderedEmail {
-            subject: fold_line(&self.render_one(names[0], ctx)?),
-            text: self.render_one(names[1], ctx)?,
-            html: self.render_one(names[2], ctx)?,
+            subject,
+            text,
+            html: self.render_part(family, HTML, ctx)?,
         })
     }
 
@@ -243,10 +88,7 @@ impl WorkflowTemplates {
         digest: &Digest,
         head: &Letterhead,
     ) -> Result<RenderedEmail, RenderError> {
-        self.render_three(
-            [DIGEST_SUBJECT, DIGEST_TEXT, DIGEST_HTML],
-            &digest_context(digest, head),
-        )
+        self.render_three(DIGEST, &digest_context(digest, head))
     }
 
     /// Renders one chaser.
@@ -258,14 +100,22 @@ impl WorkflowTemplates {
         chaser: &Chaser,
         head: &Letterhead,
     ) -> Result<RenderedEmail, RenderError> {
-        self.render_three(
-            [CHASER_SUBJECT, CHASER_TEXT, CHASER_HTML],
-            &chaser_context(chaser, head),
-        )
+        self.render_three(CHASER, &chaser_context(chaser, head))
     }
-}
 
-impl WorkflowTemplates {
+    /// The command list (`templates/help/body.txt.j2`), without trailing blank lines: what
+    /// `#help` sends, what the assignment email ends with, and what `foi-triage case help`
+    /// prints.
+    ///
+    /// # Errors
+    /// [`RenderError`] when the template fails (it has no variables, so only a caller bug).
+    pub fn help_text(&self) -> Result<String, RenderError> {
+        Ok(self
+            .render_part(HELP, TEXT, &context! {})?
+            .trim_end()
+            .to_string())
+    }
+
     /// Renders a planned staff letter into the mail the outbox sends.
     ///
     /// # Errors
@@ -284,10 +134,16 @@ impl WorkflowTemplates {
                 let r = self.render_digest(d, head)?;
                 (r.subject, r.text, Some(r.html))
             }
-            // NOTE: the two bodies below are still written in Rust, moved here as they were from
-            // the workflow; they become templates with the one registry.
-            LetterBody::Assignment(a) => (assignment_subject(a), assignment_text(a), None),
-            LetterBody::CommandReply(r) => (command_reply_subject(r), command_reply_text(r), None),
+            LetterBody::Assignment(a) => {
+                let ctx = assignment_context(a, head, &self.help_text()?);
+                let (subject, text) = self.render_subject_text(ASSIGNMENT, &ctx)?;
+                (subject, text, None)
+            }
+            LetterBody::CommandReply(r) => {
+                let ctx = command_reply_context(r, head, &self.help_text()?);
+                let (subject, text) = self.render_subject_text(COMMAND_REPLY, &ctx)?;
+                (subject, text, None)
+            }
         };
         Ok(PreparedMail {
             to: letter.to.clone(),
@@ -303,115 +159,95 @@ impl WorkflowTemplates {
     }
 }
 
-fn assignment_subject(a: &Assignment) -> String {
-    format!(
-        "[{}] Assigned: {} request{}",
-        a.reference,
-        a.kind.as_str(),
-        a.due
-            .map(|d| format!(", due {}", d.format("%a %-d %b %Y")))
-            .unwrap_or_default()
-    )
-}
-
-fn assignment_text(a: &Assignment) -> String {
-    let received = a.received.map(date_in_words).unwrap_or_default();
-    let due = match a.due {
-        Some(d) => format!("Due: {}", date_in_words(d)),
-        None => format!("Clock: not running ({})", a.state),
-    };
-    let due = match a.internal_target {
-        Some(t) => format!("{due}\nInternal target: {}", date_in_words(t)),
-        None => due,
-    };
-    let valid = match a.valid {
-        Some(true) => "valid".to_string(),
-        Some(false) => format!("not yet valid (missing: {})", a.missing.join(", ")),
-        None => "no statutory validity test".to_string(),
-    };
-    format!(
-        "Case {r} ({kind}) is assigned to you (team: {team_name}).\n\n\
-         Received: {received}\n{due}\nValidity: {valid}\nRouted because: {why}\n\n\
-         {original}\n\n\
-         To act on the case, REPLY to this email with one command per line at the top of your \
-         reply. Only replies from staff addresses to this email's reply address are accepted.\n\n{help}\n",
-        r = a.reference,
-        kind = a.kind.as_str(),
-        team_name = a.team_name,
-        why = a.why,
-        original = if a.original_attached {
-            "The original message is attached."
-        } else {
-            "The original message is in the shared mailbox's Triage folders."
-        },
-        help = help_text(),
-    )
-}
-
-fn command_reply_subject(r: &CommandReply) -> String {
-    format!(
-        "[{}] Your command{}",
-        r.reference,
-        if r.lines.len() > 1 { "s" } else { "" }
-    )
-}
-
-fn command_reply_text(r: &CommandReply) -> String {
-    let mut report = Vec::new();
-    if r.lines.is_empty() {
-        report.push(
-            "No command found: commands are lines starting with # at the top of your reply."
-                .to_string(),
-        );
-    }
-    for l in &r.lines {
-        report.push(match &l.outcome {
-            CommandOutcome::Help => help_text().to_string(),
-            CommandOutcome::Done => format!("line {}: done: {}", l.line, l.text),
-            CommandOutcome::NotDone(e) => format!("line {}: NOT done: {}: {e}", l.line, l.text),
-            CommandOutcome::NotUnderstood(e) => {
-                format!("line {}: NOT understood: {}: {e}", l.line, l.text)
-            }
-        });
-    }
-    let state = match r.due {
-        Some(d) => format!("{}; due {}", r.state, date_in_words(d)),
-        None => r.state.to_string(),
-    };
-    format!(
-        "{}\n\nCase {} is now: {state}.\n",
-        report.join("\n"),
-        r.reference
-    )
-}
-
 /// Folds line breaks and runs of whitespace into single spaces: a subject is one line.
 fn fold_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A date in words, as in acknowledgements: "Monday 21 December 2026".
-pub fn date_words(d: NaiveDate) -> String {
-    d.format("%A %-d %B %Y").to_string()
+/// A date as `(in words, ISO)`, both empty when there is none.
+fn opt_date(d: Option<NaiveDate>) -> (String, String) {
+    d.map(|d| (date_in_words(d), d.format("%Y-%m-%d").to_string()))
+        .unwrap_or_default()
 }
 
-/// The kind in words for a sentence.
-pub fn kind_label(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Foi => "Freedom of Information request",
-        Kind::Eir => "Environmental Information request",
-        Kind::Sar => "subject access request",
-        Kind::Media => "media enquiry",
-        Kind::MemberEnquiry => "member enquiry",
-        Kind::Complaint => "complaint",
-        Kind::General => "general enquiry",
-        Kind::Auto => "automatic mail",
+/// The assignment templates' variables: `organisation`, `shared_address`, `reference`, `kind`
+/// (`foi`…), `kind_label`, `team_name`, `received`/`received_iso` (empty when unknown),
+/// `due`/`due_iso`/`due_short` (`Mon 21 Dec 2026`; all empty when no clock runs),
+/// `internal_target`/`internal_target_iso` (or empty), `state` (`open`, `awaiting_id`…),
+/// `validity` (`valid`, `not_valid` or `no_test`), `missing` (list of item names, when not
+/// valid), `why` (the routing reason), `original_attached` (bool) and `help` (the command list).
+pub fn assignment_context(a: &Assignment, head: &Letterhead, help: &str) -> Value {
+    let (received, received_iso) = opt_date(a.received);
+    let (due, due_iso) = opt_date(a.due);
+    let (internal_target, internal_target_iso) = opt_date(a.internal_target);
+    let validity = match a.valid {
+        Some(true) => "valid",
+        Some(false) => "not_valid",
+        None => "no_test",
+    };
+    context! {
+        organisation => head.organisation.clone(),
+        shared_address => head.shared_address.clone(),
+        reference => a.reference.to_string(),
+        kind => a.kind.as_str(),
+        kind_label => kind_label(a.kind),
+        team_name => a.team_name.clone(),
+        received => received,
+        received_iso => received_iso,
+        due => due,
+        due_iso => due_iso,
+        due_short => a.due.map(|d| d.format("%a %-d %b %Y").to_string()).unwrap_or_default(),
+        internal_target => internal_target,
+        internal_target_iso => internal_target_iso,
+        state => a.state.as_str(),
+        validity => validity,
+        missing => a.missing.clone(),
+        why => a.why.clone(),
+        original_attached => a.original_attached,
+        help => help,
     }
 }
 
-fn opt_date(d: Option<NaiveDate>) -> (String, String) {
-    d.map(|d| (date_words(d), d.format("%Y-%m-%d").to_string()))
-        .unwrap_or_default()
+/// The command-reply templates' variables: `organisation`, `shared_address`, `reference`,
+/// `lines` (one per command line, in order, each with `line` (its number in the reply), `text`
+/// (as written), `outcome` (`done`, `not_done`, `not_understood` or `help`) and `reason` (why not,
+/// or empty)), `state` (after the commands), `due`/`due_iso` (or empty) and `help` (the command
+/// list, for `#help`).
+pub fn command_reply_context(r: &CommandReply, head: &Letterhead, help: &str) -> Value {
+    let lines: Vec<Value> = r
+        .lines
+        .iter()
+        .map(|l| {
+            let (outcome, reason) = match &l.outcome {
+                CommandOutcome::Done => ("done", ""),
+                CommandOutcome::NotDone(e) => ("not_done", e.as_str()),
+                CommandOutcome::NotUnderstood(e) => ("not_understood", e.as_str()),
+                CommandOutcome::Help => ("help", ""),
+            };
+            context! { line => l.line, text => l.text.clone(), outcome => outcome, reason => reason }
+        })
+        .collect();
+    let (due, due_iso) = opt_date(r.due);
+    context! {
+        organisation => head.organisation.clone(),
+        shared_address => head.shared_address.clone(),
+        reference => r.reference.to_string(),
+        lines => lines,
+        state => r.state.as_str(),
+        due => due,
+        due_iso => due_iso,
+        help => help,
+    }
+}
+
+/// The kind in words for a sentence to staff: as to requesters (see
+/// [`crate::letters::compose::kind_label`]), but staff read "general enquiry" and "automatic mail".
+pub fn kind_label(kind: Kind) -> &'static str {
+    match kind {
+        Kind::General => "general enquiry",
+        Kind::Auto => "automatic mail",
+        other => crate::letters::compose::kind_label(other),
+    }
 }
 
 fn entry_value(e: &DigestEntry) -> Value {
@@ -422,7 +258,7 @@ fn entry_value(e: &DigestEntry) -> Value {
         kind_label => kind_label(e.kind),
         state => e.state.as_str(),
         state_label => e.state.as_str().replace('_', " "),
-        received => date_words(e.received),
+        received => date_in_words(e.received),
         received_iso => e.received.format("%Y-%m-%d").to_string(),
         due => due,
         due_iso => due_iso,
@@ -436,8 +272,8 @@ fn entry_value(e: &DigestEntry) -> Value {
 
 fn timeliness_value(t: &Timeliness) -> Value {
     context! {
-        from => date_words(t.from),
-        to => date_words(t.to),
+        from => date_in_words(t.from),
+        to => date_in_words(t.to),
         in_time => t.in_time,
         late => t.late,
         overdue_unanswered => t.overdue_unanswered,
@@ -474,9 +310,9 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
         shared_address => head.shared_address.clone(),
         scope => scope,
         team => team,
-        today => date_words(d.today),
+        today => date_in_words(d.today),
         today_iso => d.today.format("%Y-%m-%d").to_string(),
-        since => date_words(crate::core::london::date(d.since)),
+        since => date_in_words(crate::core::london::date(d.since)),
         due_soon_working_days => d.due_soon_working_days,
         overdue => list(&d.overdue),
         due_soon => list(&d.due_soon),
@@ -513,7 +349,7 @@ pub fn chaser_context(c: &Chaser, head: &Letterhead) -> Value {
         reference => c.case.to_string(),
         kind => c.kind.as_str(),
         kind_label => kind_label(c.kind),
-        due => date_words(c.due),
+        due => date_in_words(c.due),
         due_iso => c.due.format("%Y-%m-%d").to_string(),
         slot => c.slot.to_string(),
         stage => stage,
@@ -526,8 +362,10 @@ pub fn chaser_context(c: &Chaser, head: &Letterhead) -> Value {
     }
 }
 
-/// Sample data for the load-time check: every list filled and empty, every stage and escalation.
-mod samples {
+/// Sample data for the load-time check: every list filled and empty, every stage, escalation,
+/// validity and command outcome. Each function takes the family name (unused), as the registry's
+/// table wants.
+pub(super) mod samples {
     use super::*;
     use crate::core::chase::ChaserKey;
     use crate::core::digest::DigestCounts;
@@ -578,7 +416,7 @@ mod samples {
         })
     }
 
-    pub(super) fn digest_contexts() -> Vec<Value> {
+    pub(in crate::letters) fn digest(_: &str) -> Vec<Value> {
         let now = Utc
             .with_ymd_and_hms(2026, 3, 3, 8, 0, 0)
             .single()
@@ -651,7 +489,7 @@ mod samples {
             .collect()
     }
 
-    pub(super) fn chaser_contexts() -> Vec<Value> {
+    pub(in crate::letters) fn chaser(_: &str) -> Vec<Value> {
         let due = day(2026, 3, 20);
         let mut out = Vec::new();
         let Some(case) = r(1) else {
@@ -685,6 +523,86 @@ mod samples {
             out.push(chaser_context(&chaser, &head()));
         }
         out
+    }
+
+    pub(in crate::letters) fn assignment(_: &str) -> Vec<Value> {
+        let Some(reference) = r(1) else {
+            return Vec::new();
+        };
+        let full = Assignment {
+            reference,
+            kind: Kind::Foi,
+            team_name: "Planning".into(),
+            received: Some(day(2026, 3, 2)),
+            due: Some(day(2026, 3, 30)),
+            internal_target: Some(day(2026, 3, 20)),
+            state: CaseState::Open,
+            valid: Some(true),
+            missing: vec![],
+            why: "subject mentions planning".into(),
+            original_attached: true,
+        };
+        let waiting = Assignment {
+            received: None,
+            due: None,
+            internal_target: None,
+            state: CaseState::AwaitingClarification,
+            valid: Some(false),
+            missing: vec!["description".into()],
+            original_attached: false,
+            ..full.clone()
+        };
+        let untested = Assignment {
+            kind: Kind::Complaint,
+            valid: None,
+            ..full.clone()
+        };
+        [full, waiting, untested]
+            .iter()
+            .map(|a| assignment_context(a, &head(), "(the command list)"))
+            .collect()
+    }
+
+    pub(in crate::letters) fn command_reply(_: &str) -> Vec<Value> {
+        use crate::core::plan::letter::CommandLineResult;
+        let Some(reference) = r(1) else {
+            return Vec::new();
+        };
+        let line = |line: usize, outcome: CommandOutcome| CommandLineResult {
+            line,
+            text: "#note sample".into(),
+            outcome,
+        };
+        let all = CommandReply {
+            reference,
+            lines: vec![
+                line(1, CommandOutcome::Done),
+                line(2, CommandOutcome::NotDone("not allowed".into())),
+                line(3, CommandOutcome::NotUnderstood("unknown command".into())),
+                line(4, CommandOutcome::Help),
+            ],
+            state: CaseState::Open,
+            due: Some(day(2026, 3, 30)),
+        };
+        let none = CommandReply {
+            lines: vec![],
+            state: CaseState::AwaitingFee,
+            due: None,
+            ..all.clone()
+        };
+        let one = CommandReply {
+            lines: vec![line(1, CommandOutcome::Done)],
+            ..all.clone()
+        };
+        [all, none, one]
+            .iter()
+            .map(|c| command_reply_context(c, &head(), "(the command list)"))
+            .collect()
+    }
+
+    /// The command list has no variables.
+    pub(in crate::letters) fn help(_: &str) -> Vec<Value> {
+        vec![context! {}]
     }
 }
 

@@ -105,31 +105,15 @@ pub struct ParsedLine {
     pub result: Result<Command, CommandError>,
 }
 
-/// What `#help` sends back, and the CLI prints: every command with an example.
+/// The command list as shipped (`templates/help/body.txt.j2`, embedded when compiled), without
+/// trailing blank lines: for callers that have no template registry. The wording lives in the
+/// template, not here; the daemon sends the officer-edited copy from `letters::Letters::help_text`,
+/// which renders the same file (the shipped one has no template syntax, so both read the same).
 pub fn help_text() -> &'static str {
-    HELP
+    SHIPPED_HELP.trim_end()
 }
 
-const HELP: &str = "\
-Reply to the assignment email with one command per line, above the quoted text:
-
-#assign alice                    give the case to a member of staff (handle or address)
-#reclassify eir                  change the kind (foi, eir, sar, media, member, complaint, general); the due date is recomputed
-#clarify [what you asked]        you asked the requester to clarify (EIR: further particulars); the clock stops
-#id [note]                       you asked for proof of identity (subject access only); the clock stops
-#fee [note]                      you sent a fees notice; the clock stops until payment
-#answer [YYYY-MM-DD]             the clarification, ID or fee arrived (today unless dated); the clock restarts
-#extend reason                   extend where the law allows (FOIA public interest, EIR reg 7, SAR two months)
-#responded [YYYY-MM-DD]          the response was sent (today unless dated)
-#close provided|part|refused|not-held|withdrawn|lapsed [exemptions]
-                                 close with an outcome, e.g. #close refused s.40(2) s.43
-#reopen                          reopen a closed or responded case
-#note text                       add a note to the case file
-#repeat FOI-2026-000001 [why]    flag as a possible repeat of another case
-#vexatious reason                flag as possibly vexatious, for a human decision
-#help                            this list
-
-Commands are not case-sensitive. Nothing below the quoted history or a signature is read.";
+const SHIPPED_HELP: &str = include_str!("../../../templates/help/body.txt.j2");
 
 /// Canonical command names with their aliases (compared after lower-casing and dropping `-`/`_`).
 const ALIASES: &[(&str, &[&str])] = &[

@@ -729,14 +729,15 @@ mod tests {
     #[tokio::test]
     async fn rendered_acknowledgement_round_trip() {
         use crate::core::deadline::{Regime, Region};
-        use crate::letters::compose::{AckData, Templates};
+        use crate::letters::Letters;
+        use crate::letters::compose::AckData;
         use crate::model::kind::Kind;
         use chrono::NaiveDate;
 
         let user = "smtp_ack_requester";
         clear_maildir(user);
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let templates = Templates::load(&dir).expect("templates load");
+        let templates = Letters::load(&dir).expect("templates load");
         let data = AckData {
             template: "ack_foi".into(),
             organisation: "Exampleshire County Council".into(),

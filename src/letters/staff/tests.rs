@@ -7,6 +7,14 @@ use crate::core::digest::DigestCounts;
 use crate::model::case::CaseRef;
 use crate::model::case::CaseState;
 use chrono::{TimeZone, Utc};
+use std::path::{Path, PathBuf};
+
+/// The staff templates' files, relative to the template directory.
+const DIGEST_SUBJECT: &str = "digest/subject.txt.j2";
+const DIGEST_TEXT: &str = "digest/body.txt.j2";
+const DIGEST_HTML: &str = "digest/body.html.j2";
+const CHASER_TEXT: &str = "chaser/body.txt.j2";
+const CHASER_HTML: &str = "chaser/body.html.j2";
 
 fn shipped_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
@@ -115,7 +123,7 @@ fn chaser(
 
 #[test]
 fn shipped_templates_load_and_render_a_digest() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("shipped templates load");
+    let t = Letters::load(&shipped_dir()).expect("shipped templates load");
     let out = t.render_digest(&digest(), &head()).expect("renders");
     assert!(!out.subject.contains('\n'));
     assert_eq!(
@@ -160,7 +168,7 @@ fn shipped_templates_load_and_render_a_digest() {
 
 #[test]
 fn an_empty_digest_says_so() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     let empty = Digest {
         scope: TeamFilter::All,
         overdue: vec![],
@@ -191,7 +199,7 @@ fn an_empty_digest_says_so() {
 
 #[test]
 fn chaser_wording_table() {
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     let a = Some("officer@example.gov.uk");
     let table = [
         (
@@ -256,9 +264,19 @@ fn chaser_wording_table() {
 }
 
 fn copy_shipped(to: &Path) {
-    for name in TEMPLATE_FILES {
-        std::fs::copy(shipped_dir().join(name), to.join(name)).expect("copy");
+    for file in crate::letters::template_files() {
+        let dest = to.join(&file);
+        std::fs::create_dir_all(dest.parent().expect("in a folder")).expect("mkdir");
+        std::fs::copy(shipped_dir().join(&file), dest).expect("copy");
     }
+}
+
+/// A load error's file, relative to the template directory.
+fn relative(e: &TemplateError, dir: &Path) -> String {
+    e.file
+        .strip_prefix(dir)
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -271,16 +289,8 @@ fn load_reports_every_error_with_file_and_line() {
     std::fs::write(dir.join(DIGEST_HTML), "<p>{% if %}</p>\n").expect("write");
     std::fs::remove_file(dir.join(DIGEST_SUBJECT)).expect("rm");
     std::fs::write(dir.join(CHASER_HTML), [0xff, 0xfe]).expect("write");
-    let errs = WorkflowTemplates::load(dir).expect_err("broken").0;
-    let files: Vec<String> = errs
-        .iter()
-        .map(|e| {
-            e.file
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        })
-        .collect();
+    let errs = Letters::load(dir).expect_err("broken").0;
+    let files: Vec<String> = errs.iter().map(|e| relative(e, dir)).collect();
     // Read errors and syntax errors are reported together, before any sample render.
     assert_eq!(
         files,
@@ -298,19 +308,9 @@ fn load_reports_every_error_with_file_and_line() {
         "{% for e in overdue %}{{ e.referance }}{% endfor %}\n",
     )
     .expect("write");
-    let errs = WorkflowTemplates::load(dir).expect_err("typos").0;
-    let found: Vec<(String, Option<usize>)> = errs
-        .iter()
-        .map(|e| {
-            (
-                e.file
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                e.line,
-            )
-        })
-        .collect();
+    let errs = Letters::load(dir).expect_err("typos").0;
+    let found: Vec<(String, Option<usize>)> =
+        errs.iter().map(|e| (relative(e, dir), e.line)).collect();
     assert_eq!(
         found,
         [
@@ -331,16 +331,22 @@ fn oversized_template_is_refused() {
     copy_shipped(tmp.path());
     let big = "x".repeat(usize::try_from(MAX_TEMPLATE_BYTES).expect("fits") + 1);
     std::fs::write(tmp.path().join(DIGEST_TEXT), big).expect("write");
-    let errs = WorkflowTemplates::load(tmp.path()).expect_err("too big").0;
+    let errs = Letters::load(tmp.path()).expect_err("too big").0;
     assert_eq!(errs.len(), 1);
     assert!(errs[0].message.contains("at most"), "{errs:?}");
 }
 
 #[test]
-fn acknowledgement_loader_ignores_the_workflow_templates() {
-    // compose reads only its own folders; the new top-level files must not break it.
-    crate::letters::compose::Templates::load(&shipped_dir())
-        .expect("acknowledgement templates still load");
+fn one_loader_needs_every_family() {
+    // The shipped set loads as one registry, acknowledgements and staff letters together.
+    Letters::load(&shipped_dir()).expect("the shipped templates load");
+    // Without the staff letters' folders, the acknowledgements alone do not make a registry.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    copy_shipped(tmp.path());
+    std::fs::remove_dir_all(tmp.path().join(ASSIGNMENT)).expect("rm");
+    let errs = Letters::load(tmp.path()).expect_err("assignment missing").0;
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].message.contains("missing"), "{errs:?}");
 }
 
 #[test]
@@ -350,10 +356,10 @@ fn requester_text_cannot_reach_a_template_and_dates_read_in_words() {
         (day(2026, 3, 1), "Sunday 1 March 2026"),
     ];
     for (d, want) in table {
-        assert_eq!(date_words(d), want);
+        assert_eq!(date_in_words(d), want);
     }
     // A template-looking assignee is printed, not run.
-    let t = WorkflowTemplates::load(&shipped_dir()).expect("loads");
+    let t = Letters::load(&shipped_dir()).expect("loads");
     let c = chaser(Slot::OnDay, Escalation::None, Some("{{ 7*7 }}@x"), 0, 0);
     let ctx = chaser_context(&c, &head());
     assert_eq!(
@@ -362,4 +368,267 @@ fn requester_text_cannot_reach_a_template_and_dates_read_in_words() {
     );
     let out = t.render_chaser(&c, &head()).expect("renders");
     assert!(!out.text.contains("49"), "{}", out.text);
+}
+
+// ---- Pinned wording: the assignment email, the command reply and `#help`, exactly as sent
+// before they became templates. A change to the shipped templates shows up here.
+
+/// `#help` as shipped, word for word.
+const SHIPPED_HELP: &str = "\
+Reply to the assignment email with one command per line, above the quoted text:
+
+#assign alice                    give the case to a member of staff (handle or address)
+#reclassify eir                  change the kind (foi, eir, sar, media, member, complaint, general); the due date is recomputed
+#clarify [what you asked]        you asked the requester to clarify (EIR: further particulars); the clock stops
+#id [note]                       you asked for proof of identity (subject access only); the clock stops
+#fee [note]                      you sent a fees notice; the clock stops until payment
+#answer [YYYY-MM-DD]             the clarification, ID or fee arrived (today unless dated); the clock restarts
+#extend reason                   extend where the law allows (FOIA public interest, EIR reg 7, SAR two months)
+#responded [YYYY-MM-DD]          the response was sent (today unless dated)
+#close provided|part|refused|not-held|withdrawn|lapsed [exemptions]
+                                 close with an outcome, e.g. #close refused s.40(2) s.43
+#reopen                          reopen a closed or responded case
+#note text                       add a note to the case file
+#repeat FOI-2026-000001 [why]    flag as a possible repeat of another case
+#vexatious reason                flag as possibly vexatious, for a human decision
+#help                            this list
+
+Commands are not case-sensitive. Nothing below the quoted history or a signature is read.";
+
+fn staff_letter(body: LetterBody) -> Letter {
+    Letter {
+        case: Some(r(7)),
+        to: vec!["alice@example.gov.uk".into()],
+        cc: vec![],
+        reply_to: Some("foi+FOI-2026-000007.tok@council.example.gov.uk".into()),
+        message_id: "m1@council.example.gov.uk".into(),
+        in_reply_to: Some("cmd@example.gov.uk".into()),
+        attach_original: Some("hash".into()),
+        body,
+    }
+}
+
+fn assignment() -> Assignment {
+    Assignment {
+        reference: r(7),
+        kind: Kind::Foi,
+        team_name: "Planning & <Roads>".into(),
+        received: Some(day(2026, 11, 23)),
+        due: Some(day(2026, 12, 21)),
+        internal_target: Some(day(2026, 12, 14)),
+        state: CaseState::Open,
+        valid: Some(true),
+        missing: vec![],
+        why: "subject mentions {{ potholes }}".into(),
+        original_attached: true,
+    }
+}
+
+/// (assignment, subject, text before the help).
+fn assignment_table() -> Vec<(Assignment, &'static str, &'static str)> {
+    vec![
+        (
+            assignment(),
+            "[FOI-2026-000007] Assigned: foi request, due Mon 21 Dec 2026",
+            "Case FOI-2026-000007 (foi) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: Monday 23 November 2026\nDue: Monday 21 December 2026\n\
+             Internal target: Monday 14 December 2026\nValidity: valid\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is attached.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+        (
+            Assignment {
+                kind: Kind::Sar,
+                received: None,
+                due: None,
+                internal_target: None,
+                state: CaseState::AwaitingId,
+                valid: Some(false),
+                missing: vec!["identity".into(), "description".into()],
+                original_attached: false,
+                ..assignment()
+            },
+            "[FOI-2026-000007] Assigned: sar request",
+            "Case FOI-2026-000007 (sar) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: \nClock: not running (awaiting_id)\n\
+             Validity: not yet valid (missing: identity, description)\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is in the shared mailbox's Triage folders.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+        (
+            Assignment {
+                kind: Kind::Complaint,
+                internal_target: None,
+                valid: None,
+                ..assignment()
+            },
+            "[FOI-2026-000007] Assigned: complaint request, due Mon 21 Dec 2026",
+            "Case FOI-2026-000007 (complaint) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: Monday 23 November 2026\nDue: Monday 21 December 2026\n\
+             Validity: no statutory validity test\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is attached.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+        (
+            Assignment {
+                internal_target: Some(day(2026, 12, 1)),
+                due: None,
+                state: CaseState::AwaitingClarification,
+                valid: Some(false),
+                missing: vec!["description".into()],
+                ..assignment()
+            },
+            "[FOI-2026-000007] Assigned: foi request",
+            "Case FOI-2026-000007 (foi) is assigned to you (team: Planning & <Roads>).\n\n\
+             Received: Monday 23 November 2026\nClock: not running (awaiting_clarification)\n\
+             Internal target: Tuesday 1 December 2026\n\
+             Validity: not yet valid (missing: description)\n\
+             Routed because: subject mentions {{ potholes }}\n\n\
+             The original message is attached.\n\n\
+             To act on the case, REPLY to this email with one command per line at the top of your \
+             reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
+        ),
+    ]
+}
+
+#[test]
+fn assignment_email_wording_is_pinned() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    for (a, subject, text) in assignment_table() {
+        let letter = staff_letter(LetterBody::Assignment(a));
+        let mail = t.render_staff(&letter, &head()).expect("renders");
+        assert_eq!(mail.subject, subject);
+        assert_eq!(mail.text, format!("{text}{SHIPPED_HELP}\n"), "{subject}");
+        assert_eq!(mail.html, None, "{subject}");
+        assert_eq!(mail.to, letter.to);
+        assert_eq!(mail.cc, letter.cc);
+        assert_eq!(mail.reply_to, letter.reply_to);
+        assert_eq!(mail.message_id, letter.message_id);
+        assert_eq!(mail.in_reply_to, letter.in_reply_to);
+        assert_eq!(mail.attach_original, letter.attach_original);
+    }
+}
+
+fn line(
+    n: usize,
+    text: &str,
+    outcome: CommandOutcome,
+) -> crate::core::plan::letter::CommandLineResult {
+    crate::core::plan::letter::CommandLineResult {
+        line: n,
+        text: text.into(),
+        outcome,
+    }
+}
+
+#[test]
+fn command_reply_wording_is_pinned() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let reply = |lines, state, due| CommandReply {
+        reference: r(7),
+        lines,
+        state,
+        due,
+    };
+    let table = [
+        (
+            reply(vec![], CaseState::Open, Some(day(2026, 12, 21))),
+            "[FOI-2026-000007] Your command",
+            "No command found: commands are lines starting with # at the top of your reply.\n\n\
+             Case FOI-2026-000007 is now: open; due Monday 21 December 2026.\n"
+                .to_string(),
+        ),
+        (
+            reply(
+                vec![line(1, "#note {{ 7*7 }} <b>", CommandOutcome::Done)],
+                CaseState::AwaitingClarification,
+                None,
+            ),
+            "[FOI-2026-000007] Your command",
+            "line 1: done: #note {{ 7*7 }} <b>\n\n\
+             Case FOI-2026-000007 is now: awaiting_clarification.\n"
+                .to_string(),
+        ),
+        (
+            reply(
+                vec![
+                    line(
+                        1,
+                        "#assign bob",
+                        CommandOutcome::NotDone("bob is not staff".into()),
+                    ),
+                    line(
+                        2,
+                        "#frobnicate",
+                        CommandOutcome::NotUnderstood("unknown command".into()),
+                    ),
+                    line(3, "#help", CommandOutcome::Help),
+                    line(5, "#responded", CommandOutcome::Done),
+                ],
+                CaseState::Responded,
+                Some(day(2026, 12, 21)),
+            ),
+            "[FOI-2026-000007] Your commands",
+            format!(
+                "line 1: NOT done: #assign bob: bob is not staff\n\
+                 line 2: NOT understood: #frobnicate: unknown command\n\
+                 {SHIPPED_HELP}\n\
+                 line 5: done: #responded\n\n\
+                 Case FOI-2026-000007 is now: responded; due Monday 21 December 2026.\n"
+            ),
+        ),
+    ];
+    for (r, subject, text) in table {
+        let mail = t
+            .render_staff(&staff_letter(LetterBody::CommandReply(r)), &head())
+            .expect("renders");
+        assert_eq!(mail.subject, subject);
+        assert_eq!(mail.text, text, "{subject}");
+        assert_eq!(mail.html, None);
+    }
+}
+
+#[test]
+fn help_is_the_shipped_text() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    assert_eq!(t.help_text().expect("renders"), SHIPPED_HELP);
+    // The copy compiled into core, for callers without a registry, is the same file.
+    assert_eq!(crate::core::actions::help_text(), SHIPPED_HELP);
+}
+
+#[test]
+fn staff_kind_labels_differ_from_the_requesters_only_where_meant() {
+    use crate::letters::compose::kind_label as requester_label;
+    let table = [
+        (
+            Kind::Foi,
+            "Freedom of Information request",
+            "Freedom of Information request",
+        ),
+        (
+            Kind::Eir,
+            "Environmental Information request",
+            "Environmental Information request",
+        ),
+        (
+            Kind::Sar,
+            "subject access request",
+            "subject access request",
+        ),
+        (Kind::Media, "media enquiry", "media enquiry"),
+        (Kind::MemberEnquiry, "member enquiry", "member enquiry"),
+        (Kind::Complaint, "complaint", "complaint"),
+        (Kind::General, "general enquiry", "enquiry"),
+        (Kind::Auto, "automatic mail", "message"),
+    ];
+    for (kind, staff, requester) in table {
+        assert_eq!(kind_label(kind), staff, "{kind}");
+        assert_eq!(requester_label(kind), requester, "{kind}");
+    }
 }
