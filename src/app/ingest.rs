@@ -25,6 +25,7 @@
 
 use crate::app::workflow::Workflow;
 use crate::config::Config;
+use crate::config::RetryPolicy;
 use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
 use crate::core::triage::{self, Context};
@@ -58,10 +59,13 @@ const IMPORT_FLUSH_EVERY: usize = 500;
 /// against a lost notification; the IDLE itself is re-issued inside `ImapClient::idle`).
 const IDLE_RECHECK: Duration = Duration::from_secs(600);
 
-/// Reconnect backoff: first pause, and the cap (5 minutes: a dead server is retried for ever,
-/// but not hammered).
-const BACKOFF_FIRST: Duration = Duration::from_secs(1);
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// Reconnect backoff, the outbox's doubling arithmetic with other numbers: first pause 1 s, cap
+/// 5 minutes (a dead server is retried for ever, but not hammered; `give_up_after` is unused).
+const RECONNECT: RetryPolicy = RetryPolicy {
+    first: Duration::from_secs(1),
+    max: Duration::from_secs(300),
+    give_up_after: Duration::MAX,
+};
 
 /// Header names the delivery path prepends (lower case); skipped by [`dedupe_hash`].
 const TRACE_HEADERS: [&str; 7] = [
@@ -735,13 +739,14 @@ fn jitter_seed() -> u64 {
     u64::from(Utc::now().timestamp_subsec_nanos())
 }
 
-/// Capped exponential backoff with up to 25% jitter: 1 s, 2 s, 4 s… at most 5 minutes.
+/// The reconnect pause after `failures` failed sessions: [`RECONNECT`]'s capped doubling (1 s,
+/// 2 s, 4 s… at most 5 minutes) plus up to 25% jitter from `seed`, so many daemons restarted by
+/// one outage do not reconnect in step.
 pub fn backoff(failures: u32, seed: u64) -> Duration {
-    let exp = failures.saturating_sub(1).min(16);
-    let base = BACKOFF_FIRST.saturating_mul(1u32 << exp).min(BACKOFF_CAP);
+    let base = RECONNECT.backoff(failures);
     let quarter = base.as_millis() as u64 / 4;
     let jitter = if quarter == 0 { 0 } else { seed % quarter };
-    (base + Duration::from_millis(jitter)).min(BACKOFF_CAP + BACKOFF_CAP / 4)
+    base + Duration::from_millis(jitter)
 }
 
 #[cfg(test)]
