@@ -4,7 +4,13 @@
 //!
 //! Each test has its own shared-mailbox user, requester addresses and data directory, so the tests
 //! run side by side on one stack. The outage test stops servers, so it has a stack of its own.
+//!
+//! Timed work (chasers, digests) is tested in-process: the same daemon (`run_with`) on a clock
+//! standing at the instant under test, stopped by a cancellation token instead of a signal.
 
+use foi_triage::app::env::Env;
+use foi_triage::io::clock::ManualClock;
+use foi_triage::io::ids::RandomIds;
 use foi_triage::io::mail::imap::{ImapClient, ImapSettings};
 use foi_triage::io::mail::test_stack::{self, Stack};
 use foi_triage::io::store::{CaseOrder, Store};
@@ -15,8 +21,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use crate::util;
 
@@ -119,30 +126,51 @@ retry_max_seconds = 2
         self.dir.path().join("daemon.log")
     }
 
-    fn start(&self) -> Daemon {
-        self.start_at(None)
-    }
-
-    /// Starts the daemon, its scheduler's clock moved to `fake_now` (RFC 3339) when given.
-    fn start_at(&self, fake_now: Option<&str>) -> Daemon {
-        let log = std::fs::OpenOptions::new()
+    fn open_log(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log())
-            .expect("open log");
+            .expect("open log")
+    }
+
+    /// Starts the daemon as a process (`foi-triage run`) on the real clock.
+    fn start(&self) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_foi-triage"));
         cmd.args(["--log-format", "json", "run", "--config"])
             .arg(self.config())
-            .env(
-                "RUST_LOG",
-                std::env::var("FOI_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
-            .stderr(log);
-        if let Some(t) = fake_now {
-            cmd.env("FOI_TRIAGE_FAKE_NOW", t);
-        }
+            .stderr(self.open_log());
         Daemon(Some(cmd.spawn().expect("start daemon")))
+    }
+
+    /// Starts the daemon in this process on a clock standing at `now` (RFC 3339); its logs go to
+    /// the same file as a process's.
+    fn start_at(&self, now: &str) -> InProcess {
+        let start = chrono::DateTime::parse_from_rfc3339(now)
+            .unwrap_or_else(|e| panic!("{now:?} is not RFC 3339: {e}"))
+            .with_timezone(&chrono::Utc);
+        let env = Env::new(Arc::new(ManualClock::new(start)), Arc::new(RandomIds));
+        let (config, log) = (self.config(), self.open_log());
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter()))
+                .with_writer(Mutex::new(log))
+                .finish();
+            // One thread runs every task, so every task logs through this subscriber.
+            tracing::subscriber::with_default(subscriber, || {
+                rt().block_on(foi_triage::app::daemon::run_with(&env, &config, token))
+                    .map_err(|e| format!("{e:#}"))
+            })
+        });
+        InProcess {
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// The store, read after the daemon stopped (it holds sled's lock while running).
@@ -159,6 +187,43 @@ retry_max_seconds = 2
     /// Messages delivered to `user`'s INBOX (new and cur), straight from the Maildir.
     fn delivered(&self, user: &str) -> Vec<PathBuf> {
         self.stack.delivered(user)
+    }
+}
+
+/// The daemon's log level: `FOI_TEST_RUST_LOG`, or info.
+fn log_filter() -> String {
+    std::env::var("FOI_TEST_RUST_LOG").unwrap_or_else(|_| "info".into())
+}
+
+/// A daemon running in this process ([`World::start_at`]); stopped if the test ends without
+/// stopping it.
+struct InProcess {
+    stop: CancellationToken,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl InProcess {
+    fn is_running(&mut self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Cancels, then waits for `run_with` to return (it waits for its tasks, bounded by its
+    /// shutdown grace, and flushes the store): its result.
+    fn stop(mut self) -> Result<(), String> {
+        self.stop.cancel();
+        let thread = self.thread.take().expect("running");
+        thread
+            .join()
+            .unwrap_or_else(|_| Err("the daemon thread panicked".into()))
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -1258,15 +1323,15 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
     };
     let at = |d: chrono::NaiveDate| format!("{d}T11:00:00Z");
     let run_at = |when: String| {
-        let mut d = world.start_at(Some(&when));
+        let mut d = world.start_at(&when);
         std::thread::sleep(Duration::from_secs(3));
         assert!(
             d.is_running(),
             "daemon at {when} died:\n{}",
             world.log_text()
         );
-        let (status, _) = d.stop();
-        assert!(status.success(), "daemon at {when}");
+        let result = d.stop();
+        assert!(result.is_ok(), "daemon at {when}: {result:?}");
     };
     // On the due date: one chaser to the assignee, no copy.
     run_at(at(due));
@@ -1404,7 +1469,7 @@ fn the_managers_digest_lists_the_case_without_the_request_text() {
         )
     };
     let morning = working_days_after(received, 1);
-    let daemon = world.start_at(Some(&format!("{morning}T09:30:00Z")));
+    let daemon = world.start_at(&format!("{morning}T09:30:00Z"));
     let start = Instant::now();
     let listed = |w: &World| {
         find_mail(w, &manager, "")
@@ -1414,8 +1479,8 @@ fn the_managers_digest_lists_the_case_without_the_request_text() {
     while listed(&world).is_none() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (status, _) = daemon.stop();
-    assert!(status.success());
+    let result = daemon.stop();
+    assert!(result.is_ok(), "{result:?}");
     let (_, d) = listed(&world).expect("a digest listing the case reached the manager");
     assert!(
         !d.body_text.contains("Mill Lane"),

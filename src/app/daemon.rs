@@ -8,13 +8,14 @@
 //! - SIGHUP: reload rules and templates. A broken set is refused with every error logged, and the
 //!   old set stays in use.
 
+use crate::app::env::Env;
 use crate::app::ingest::{Disposition, Ingest, SharedContext};
 use crate::config::Config;
 use crate::core::deadline::Calendar;
 use crate::core::plan::ingest::Mode;
 use crate::core::rules::RuleSet;
 use crate::core::triage::Context;
-use crate::io::clock::{Clock, SystemClock};
+use crate::io::clock::Clock;
 use crate::io::mail::imap::ImapClient;
 use crate::io::mail::smtp::Mailer;
 use crate::io::outbox::{Outbox, OutboxSettings, SendMail};
@@ -121,11 +122,78 @@ fn outbox_settings(config: &Config) -> OutboxSettings {
     }
 }
 
-/// Runs the daemon until SIGTERM/SIGINT (or until `stop` is cancelled, for tests).
+/// Runs the daemon on the machine's clock and ids ([`Env::system`]) until SIGTERM/SIGINT (or until
+/// `stop` is cancelled); SIGHUP reloads rules and templates.
 ///
 /// # Errors
 /// Startup problems (config, rules, templates, store, missing `[imap]`/`[smtp]`), each named.
 pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
+    serve(&Env::system(), config_path, stop, Signals::Os).await
+}
+
+/// Runs the daemon in-process on `env`'s clock and ids until `stop` is cancelled: the same
+/// daemon as [`run`], without the process's signal handlers (tests drive time through `env`).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with(env: &Env, config_path: &Path, stop: CancellationToken) -> Result<()> {
+    serve(env, config_path, stop, Signals::Ignored).await
+}
+
+/// Whether the daemon listens to the process's signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signals {
+    /// SIGTERM/SIGINT stop it, SIGHUP reloads: the service.
+    Os,
+    /// Only the cancellation token stops it: in-process runs.
+    Ignored,
+}
+
+/// What the signal listener saw.
+enum SignalEvent {
+    Stop(&'static str),
+    Reload,
+}
+
+/// The process's SIGTERM, SIGINT and SIGHUP.
+struct OsSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl OsSignals {
+    fn listen() -> Result<OsSignals> {
+        Ok(OsSignals {
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            hup: signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?,
+        })
+    }
+
+    async fn next(&mut self) -> SignalEvent {
+        tokio::select! {
+            _ = self.term.recv() => SignalEvent::Stop("SIGTERM"),
+            _ = self.int.recv() => SignalEvent::Stop("SIGINT"),
+            _ = self.hup.recv() => SignalEvent::Reload,
+        }
+    }
+}
+
+/// The next signal, or never when signals are not listened to.
+async fn next_signal(signals: Option<&mut OsSignals>) -> SignalEvent {
+    match signals {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve(
+    env: &Env,
+    config_path: &Path,
+    stop: CancellationToken,
+    signals: Signals,
+) -> Result<()> {
     let loaded = load(config_path)?;
     let config = loaded.config;
     let Some(mailbox) = config.imap.clone() else {
@@ -148,17 +216,6 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         .map_err(|e| anyhow!("{e}"))?
         .map(Arc::new);
     let store = open_store(&config)?;
-    let clock: Arc<dyn Clock> = match std::env::var("FOI_TRIAGE_FAKE_NOW") {
-        Ok(s) => {
-            let start = chrono::DateTime::parse_from_rfc3339(&s)
-                .with_context(|| format!("FOI_TRIAGE_FAKE_NOW={s:?} is not RFC 3339"))?;
-            warn!(fake_now = %s, "FOI_TRIAGE_FAKE_NOW is set: the scheduler runs on a moved clock (tests only)");
-            Arc::new(crate::io::clock::OffsetClock::starting_at(
-                start.with_timezone(&chrono::Utc),
-            ))
-        }
-        Err(_) => Arc::new(SystemClock),
-    };
     let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(loaded.context)));
     let wake = Arc::new(Notify::new());
     let ingest = Arc::new(
@@ -168,7 +225,7 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
             store.clone(),
             Arc::clone(&ctx),
             Arc::clone(&wake),
-            Arc::new(SystemClock),
+            env,
         )
         .with_workflow(workflow.clone()),
     );
@@ -180,7 +237,7 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
                 m,
                 outbox_settings(&config),
             )
-            .with_clock(Arc::clone(&clock)),
+            .with_clock(Arc::clone(&env.clock)),
         )
     });
 
@@ -204,19 +261,22 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         let ctx = Arc::clone(&ctx);
         let cancel = cancel.clone();
         let wake = Arc::clone(&wake);
-        let clock = Arc::clone(&clock);
+        let clock = Arc::clone(&env.clock);
         tracker.spawn(async move { scheduler(wf, store, ctx, clock, wake, cancel).await });
     }
     {
         let path = crate::app::control::socket_path(&config.data_dir);
-        let (store, ctx, wf, cancel) = (
+        let (store, ctx, wf, clock, cancel) = (
             store.clone(),
             Arc::clone(&ctx),
             workflow.clone(),
+            Arc::clone(&env.clock),
             cancel.clone(),
         );
         tracker.spawn(async move {
-            if let Err(e) = crate::app::control::serve(path.clone(), store, ctx, wf, cancel).await {
+            if let Err(e) =
+                crate::app::control::serve(path.clone(), store, ctx, wf, clock, cancel).await
+            {
                 error!(error = %e, socket = %path.display(), "control socket unavailable: `foi-triage case` needs the daemon stopped");
             }
         });
@@ -234,15 +294,17 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         "foi-triage running"
     );
 
-    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let mut os = match signals {
+        Signals::Os => Some(OsSignals::listen()?),
+        Signals::Ignored => None,
+    };
     loop {
         tokio::select! {
-            _ = term.recv() => { info!("SIGTERM: shutting down"); break; }
-            _ = int.recv() => { info!("SIGINT: shutting down"); break; }
             () = cancel.cancelled() => break,
-            _ = hup.recv() => reload(&config, &ctx, outbox.as_deref()),
+            event = next_signal(os.as_mut()) => match event {
+                SignalEvent::Stop(name) => { info!("{name}: shutting down"); break; }
+                SignalEvent::Reload => reload(&config, &ctx, outbox.as_deref()),
+            },
         }
     }
     cancel.cancel();
@@ -386,7 +448,7 @@ pub async fn import(
         store.clone(),
         ctx,
         Arc::new(Notify::new()),
-        Arc::new(SystemClock),
+        &Env::system(),
     );
     let mut client = ImapClient::connect(&mailbox.server)
         .await

@@ -23,6 +23,7 @@
 //! What is not here: IMAP protocol details (`mail::imap`), sending (`outbox`), signals and task
 //! wiring (`daemon`).
 
+use crate::app::env::Env;
 use crate::app::workflow::Workflow;
 use crate::config::Config;
 use crate::config::RetryPolicy;
@@ -30,6 +31,7 @@ use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
 use crate::core::triage::{self, Context};
 use crate::io::clock::Clock;
+use crate::io::ids::Ids;
 use crate::io::mail::imap::{Fetched, ImapClient, ImapError, ImapSettings, MailboxState};
 use crate::io::store::{SeenKey, Store, StoreError};
 use crate::model::case::CaseRef;
@@ -125,6 +127,7 @@ pub struct Ingest {
     quarantine: String,
     outbox_wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
+    ids: Arc<dyn Ids>,
     workflow: Option<Arc<Workflow>>,
 }
 
@@ -183,14 +186,14 @@ impl Threads for StoreThreads<'_> {
 
 impl Ingest {
     /// Ingest for the mailbox in `config`, into `store`. `outbox_wake` is notified whenever a
-    /// commit queued mail.
+    /// commit queued mail; time and Message-IDs come from `env`.
     pub fn new(
         config: &Config,
         mode: Mode,
         store: Store,
         ctx: SharedContext,
         outbox_wake: Arc<Notify>,
-        clock: Arc<dyn Clock>,
+        env: &Env,
     ) -> Ingest {
         let (folders, quarantine) = match &config.imap {
             Some(m) => (m.folders.clone(), m.quarantine.clone()),
@@ -214,7 +217,8 @@ impl Ingest {
             folders,
             quarantine,
             outbox_wake,
-            clock,
+            clock: Arc::clone(&env.clock),
+            ids: Arc::clone(&env.ids),
             workflow: None,
         }
     }
@@ -315,7 +319,7 @@ impl Ingest {
             }
         };
         let mut facts = Facts {
-            letter_id: crate::io::outbox::new_message_id(&self.settings.id_domain),
+            letter_id: self.ids.message_id(&self.settings.id_domain),
             ..Facts::default()
         };
         if let Some(f) = &outcome.followup

@@ -629,7 +629,13 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
             let loaded = crate::app::daemon::load(config_path)?;
             let workflow =
                 crate::app::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?;
-            crate::app::control::handle(&store, &loaded.context, workflow.as_ref(), req)
+            crate::app::control::handle(
+                &store,
+                &loaded.context,
+                workflow.as_ref(),
+                req,
+                crate::app::env::Env::system().clock.now(),
+            )
         }
         Err(crate::io::store::StoreError::Locked { .. }) => {
             let r =
