@@ -335,8 +335,18 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
 
 #[test]
 fn config_check_accepts_the_example_and_lists_every_error() {
-    let o = run(&["config", "check", "--config", "foi-triage.example.toml"]);
+    // The example configures the offline tools; the daemon also needs [imap] and [smtp].
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        "foi-triage.example.toml",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["config", "check", "--config", "foi-triage.example.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("[imap]"), "{}", stderr(&o));
 
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(
@@ -358,6 +368,91 @@ fn config_check_accepts_the_example_and_lists_every_error() {
     let o = run(&["config", "check", "--config", "/no/such/config.toml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+/// An `[imap]` section for `write_config` (its password in `dir/pw`).
+fn imap_section(dir: &std::path::Path) -> &'static str {
+    std::fs::write(dir.join("pw"), "secret").unwrap();
+    "[imap]\nhost = \"localhost\"\nport = 9993\nusername = \"foi\"\nauth = \"login\"\npassword_file = \"pw\"\n"
+}
+
+/// `config check` and `run` on the same config: both fail, and both name `problem`.
+fn check_and_run_fail_alike(config: &std::path::Path, problem: &str) {
+    let cfg = config.to_str().unwrap();
+    let check = run(&["config", "check", "--config", cfg]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains(problem),
+        "check: {}",
+        stderr(&check)
+    );
+    let start = run(&["run", "--config", cfg]);
+    assert!(!start.status.success(), "run started: {}", stderr(&start));
+    assert!(stderr(&start).contains(problem), "run: {}", stderr(&start));
+}
+
+#[test]
+fn config_check_fails_without_imap_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    check_and_run_fail_alike(&config, "needs an [imap] section");
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn config_check_fails_without_smtp_when_acknowledgements_are_on_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), imap_section(dir.path()));
+    check_and_run_fail_alike(&config, "no [smtp] section");
+    // Without acknowledgements the daemon needs no [smtp].
+    let extra = format!(
+        "{}[acknowledgements]\nenabled = false\n",
+        imap_section(dir.path())
+    );
+    let config = write_config(dir.path(), &extra);
+    let o = run(&["config", "check", "--config", config.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn config_check_builds_the_mailer_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("smtp.pw"), "secret").unwrap();
+    // Credentials over a plain connection: the config reads, the mailer refuses them.
+    let extra = format!(
+        "{}[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nport = 10025\nusername = \"foi\"\npassword_file = \"smtp.pw\"\n",
+        imap_section(dir.path())
+    );
+    let config = write_config(dir.path(), &extra);
+    check_and_run_fail_alike(&config, "[smtp]:");
+    // The offline check builds a present mailer too.
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn config_check_loads_the_workflow_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "0123456789abcdef0123456789").unwrap();
+    let extra = format!(
+        "{}[acknowledgements]\nenabled = false\n[workflow]\nrouting_file = \"no-such-routing.toml\"\nreply_secret_file = \"secret\"\n",
+        imap_section(dir.path())
+    );
+    let config = write_config(dir.path(), &extra);
+    check_and_run_fail_alike(&config, "no-such-routing.toml");
 }
 
 #[test]
@@ -542,7 +637,7 @@ fn digest_dry_run_prints_each_teams_digest_without_request_text() {
         "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"secret\"\n",
     );
     let cfg = config.to_str().unwrap();
-    let o = run(&["config", "check", "--config", cfg]);
+    let o = run(&["config", "check", "--offline", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(&["digest", "--dry-run", "--as", "2026-12-01", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));

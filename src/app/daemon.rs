@@ -53,7 +53,12 @@ pub struct Loaded {
 /// Every problem found, one per line.
 pub fn load(config_path: &Path) -> Result<Loaded> {
     let config = Config::load(config_path).map_err(|e| anyhow!("{e}"))?;
-    let mut problems = Vec::new();
+    load_with(config, Vec::new())
+}
+
+/// [`load`] on a loaded config, after the `earlier` problems found in it (reported first).
+fn load_with(config: Config, earlier: Vec<String>) -> Result<Loaded> {
+    let mut problems = earlier;
     let rules = RuleSet::load(&config.rules_dir)
         .map_err(|e| problems.push(e.to_string()))
         .ok();
@@ -73,6 +78,85 @@ pub fn load(config_path: &Path) -> Result<Loaded> {
             })
         }
         _ => bail!("{}", problems.join("\n")),
+    }
+}
+
+/// What the checks are for: [`prepare`] checks more for the daemon than for the offline tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// `run` (and `config check`, the unit's `ExecStartPre`): `[imap]` is required, and `[smtp]`
+    /// when acknowledgements are on.
+    Daemon,
+    /// The offline tools (`classify`, `case`, `digest --dry-run`; `config check --offline`):
+    /// neither section is required, but each present one is checked as the daemon would.
+    Offline,
+}
+
+/// The daemon's complaint about a config without `[imap]`.
+fn no_imap(config_path: &Path) -> String {
+    format!(
+        "{}: the daemon needs an [imap] section (the shared mailbox to watch)",
+        config_path.display()
+    )
+}
+
+/// Everything `run` starts from, checked: what [`prepare`] returns.
+pub struct Prepared {
+    /// The config, context and templates.
+    pub loaded: Loaded,
+    /// The mailer built from `[smtp]`, if there is one.
+    pub mailer: Option<Arc<dyn SendMail>>,
+    /// The case workflow, if `[workflow]` is configured.
+    pub workflow: Option<Arc<crate::app::workflow::Workflow>>,
+}
+
+/// Every check `run` makes before it starts anything: [`load`] (config, rules, holiday data,
+/// templates), `[imap]` present and `[smtp]` present when acknowledgements are on (for
+/// [`Needs::Daemon`]), the mailer built from `[smtp]`, and the workflow loaded. `run` and
+/// `config check` both call this, so the check passes exactly when the start gets past it.
+///
+/// # Errors
+/// Every problem found, one per line (only the config's own errors when it cannot be read).
+pub fn prepare(config_path: &Path, needs: Needs) -> Result<Prepared> {
+    let config = Config::load(config_path).map_err(|e| anyhow!("{e}"))?;
+    let daemon = needs == Needs::Daemon;
+    let mut problems = Vec::new();
+    if daemon && config.imap.is_none() {
+        problems.push(no_imap(config_path));
+    }
+    let mailer: Option<Arc<dyn SendMail>> = match &config.smtp {
+        Some(s) => match Mailer::new(s) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(e) => {
+                problems.push(format!("[smtp]: {e}"));
+                None
+            }
+        },
+        None if daemon && config.acknowledgements.enabled => {
+            problems.push(format!(
+                "{}: acknowledgements are on but there is no [smtp] section to send them",
+                config_path.display()
+            ));
+            None
+        }
+        None => None,
+    };
+    let workflow = crate::app::workflow::Workflow::load(&config)
+        .map_err(|e| problems.push(e.to_string()))
+        .ok()
+        .flatten()
+        .map(Arc::new);
+    // The config's own files first, then what only the daemon needs.
+    let mut all = Vec::new();
+    let loaded = load_with(config, Vec::new()).map_err(|e| all.push(e.to_string()));
+    all.extend(problems);
+    match loaded {
+        Ok(loaded) if all.is_empty() => Ok(Prepared {
+            loaded,
+            mailer,
+            workflow,
+        }),
+        _ => bail!("{}", all.join("\n")),
     }
 }
 
@@ -194,27 +278,16 @@ async fn serve(
     stop: CancellationToken,
     signals: Signals,
 ) -> Result<()> {
-    let loaded = load(config_path)?;
+    let Prepared {
+        loaded,
+        mailer,
+        workflow,
+    } = prepare(config_path, Needs::Daemon)?;
     let config = loaded.config;
+    // `prepare` refused a config without it; this only unwraps.
     let Some(mailbox) = config.imap.clone() else {
-        bail!(
-            "{}: the daemon needs an [imap] section (the shared mailbox to watch)",
-            config_path.display()
-        );
+        bail!("{}", no_imap(config_path));
     };
-    let mailer: Option<Arc<dyn SendMail>> = match &config.smtp {
-        Some(s) => Some(Arc::new(
-            Mailer::new(s).map_err(|e| anyhow!("[smtp]: {e}"))?,
-        )),
-        None if config.acknowledgements.enabled => bail!(
-            "{}: acknowledgements are on but there is no [smtp] section to send them",
-            config_path.display()
-        ),
-        None => None,
-    };
-    let workflow = crate::app::workflow::Workflow::load(&config)
-        .map_err(|e| anyhow!("{e}"))?
-        .map(Arc::new);
     let store = open_store(&config)?;
     let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(loaded.context)));
     let wake = Arc::new(Notify::new());
