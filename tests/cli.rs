@@ -1,7 +1,7 @@
 //! The command line as a user (or a script) sees it: the fixed `classify` and `due` contracts,
 //! rule and config checks that report every error, and case listing over a real store.
 
-use crate::util::{self, run, stderr, stdout};
+use crate::support::{self, run, stderr, stdout};
 use chrono::{TimeZone, Utc};
 use foi_triage::io::store::{AuditAppend, CaseTarget, Change, NewCase, Store};
 use foi_triage::model::case::{AuditEvent, CaseDraft, CaseState};
@@ -14,7 +14,7 @@ fn sample(name: &str) -> String {
 }
 
 fn first_sample_of(kind_prefix: &str) -> String {
-    let mut names: Vec<String> = std::fs::read_dir(util::repo("tests/data/samples"))
+    let mut names: Vec<String> = std::fs::read_dir(support::repo("tests/data/samples"))
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -306,7 +306,7 @@ fn rules_test_reports_a_wrong_expectation() {
         .unwrap()
         .to_str()
         .unwrap();
-    std::fs::copy(util::repo(&foi), dir.path().join(name)).unwrap();
+    std::fs::copy(support::repo(&foi), dir.path().join(name)).unwrap();
     std::fs::write(
         dir.path().join("expected.toml"),
         format!("[\"{name}\"]\nkind = \"media\"\n"),
@@ -326,8 +326,8 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     let path = dir.join("foi-triage.toml");
     let text = format!(
         "[organisation]\nname = \"Test Council\"\nregion = \"england-and-wales\"\n[mailbox]\naddress = \"foi@council.example.gov.uk\"\n[paths]\ndata_dir = \"data\"\nrules_dir = \"{}\"\ntemplates_dir = \"{}\"\n{extra}",
-        util::repo("rules").display(),
-        util::repo("templates").display()
+        support::repo("rules").display(),
+        support::repo("templates").display()
     );
     std::fs::write(&path, text).unwrap();
     path

@@ -11,8 +11,7 @@
 use foi_triage::app::env::Env;
 use foi_triage::io::clock::ManualClock;
 use foi_triage::io::ids::RandomIds;
-use foi_triage::io::mail::imap::{ImapClient, ImapSettings};
-use foi_triage::io::mail::test_stack::{self, Stack};
+use foi_triage::io::mail::imap::ImapClient;
 use foi_triage::io::store::{CaseOrder, Store};
 use foi_triage::letters::compose::date_in_words;
 use foi_triage::model::case::Case;
@@ -25,29 +24,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::util;
+use crate::support;
+use crate::support::mail::{foi_request, imap_settings, run_tag, write_daemon_config};
+use crate::support::stack::{self, Stack};
 
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 static OUTAGE_STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
 fn stack() -> &'static Stack {
-    test_stack::get(&STACK, "/var/tmp/foi-daemon-test", "25000")
+    stack::get(&STACK, "/var/tmp/foi-daemon-test", "25000")
 }
 
 fn outage_stack() -> &'static Stack {
-    test_stack::get(&OUTAGE_STACK, "/var/tmp/foi-outage-test", "26000")
-}
-
-/// A tag unique to this test run, so mailboxes left by earlier runs on the same stack never
-/// count: every user and requester name carries it.
-fn run_tag() -> &'static str {
-    static TAG: OnceLock<String> = OnceLock::new();
-    TAG.get_or_init(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        format!("{:x}", (t as u64) ^ u64::from(std::process::id()) << 40)
-    })
+    stack::get(&OUTAGE_STACK, "/var/tmp/foi-outage-test", "26000")
 }
 
 /// One test's world: a shared mailbox user, a data directory and a config file.
@@ -63,44 +52,7 @@ impl World {
         let user = format!("{base}-{}", run_tag());
         let user = user.as_str();
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("pw"), "secret").expect("write password");
-        let config = format!(
-            r#"
-[organisation]
-name = "Example Borough Council"
-region = "england-and-wales"
-[mailbox]
-address = "{user}@council.example"
-[paths]
-data_dir = "data"
-rules_dir = "{rules}"
-templates_dir = "{templates}"
-[imap]
-host = "localhost"
-port = {imaps}
-security = "tls"
-ca_file = "{ca}"
-username = "{user}"
-auth = "login"
-password_file = "pw"
-mailbox = "INBOX"
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "plain"
-timeout_seconds = 10
-[outbox]
-retry_first_seconds = 1
-retry_max_seconds = 2
-{extra}
-"#,
-            rules = util::repo("rules").display(),
-            templates = util::repo("templates").display(),
-            imaps = stack.var("MAILSTACK_IMAPS_PORT"),
-            ca = stack.var("MAILSTACK_CA"),
-            smtp = stack.var("MAILSTACK_SMTP_PORT"),
-        );
-        std::fs::write(dir.path().join("foi-triage.toml"), config).expect("write config");
+        write_daemon_config(dir.path(), stack, user, extra);
         World {
             stack,
             user: user.to_string(),
@@ -283,10 +235,6 @@ impl Drop for Daemon {
     }
 }
 
-fn imap_settings(stack: &Stack, user: &str) -> ImapSettings {
-    stack.imap_settings(user)
-}
-
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -349,7 +297,7 @@ fn with_reply_to(raw: &[u8], reply_to: &str) -> Vec<u8> {
 /// Sample files by expected kind, from `tests/data/samples/expected.toml`: new requests only (no
 /// follow-ups, which need their case first).
 fn samples() -> Vec<(String, Kind, Vec<u8>)> {
-    let dir = util::repo("tests/data/samples");
+    let dir = support::repo("tests/data/samples");
     let expected: toml::Table = std::fs::read_to_string(dir.join("expected.toml"))
         .expect("read expected.toml")
         .parse()
@@ -372,19 +320,6 @@ fn samples() -> Vec<(String, Kind, Vec<u8>)> {
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-/// A simple, valid FOI request from `from`.
-fn foi_request(from: &str, n: usize) -> Vec<u8> {
-    format!(
-        "From: Pat Requester <{from}>\r\nTo: foi@council.example\r\nSubject: Freedom of Information request {n}\r\n\
-         Message-ID: <req-{n}-{from}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Dear Sir or Madam,\r\n\r\nUnder the Freedom of Information Act 2000, please provide the number of \
-         potholes repaired on Mill Lane in each of the last three financial years (request {n}).\r\n\r\n\
-         Yours faithfully,\r\nPat Requester\r\n12 High Street, Exampletown EX1 2AB\r\n"
-    )
-    .into_bytes()
 }
 
 fn acks_to(world: &World, user: &str) -> Vec<foi_triage::model::message::Message> {
@@ -770,7 +705,7 @@ fn a_mail_loop_is_bounded_by_the_rate_limit() {
 #[test]
 fn sighup_reload_keeps_the_old_rules_when_the_new_ones_are_broken() {
     let rules = tempfile::tempdir().expect("rules dir");
-    for e in std::fs::read_dir(util::repo("rules"))
+    for e in std::fs::read_dir(support::repo("rules"))
         .expect("rules")
         .flatten()
     {
@@ -780,7 +715,7 @@ fn sighup_reload_keeps_the_old_rules_when_the_new_ones_are_broken() {
     let cfg = std::fs::read_to_string(world.config())
         .expect("config")
         .replace(
-            &format!("rules_dir = \"{}\"", util::repo("rules").display()),
+            &format!("rules_dir = \"{}\"", support::repo("rules").display()),
             &format!("rules_dir = \"{}\"", rules.path().display()),
         );
     std::fs::write(world.config(), cfg).expect("write config");
@@ -841,8 +776,8 @@ fn import_creates_cases_without_sending_anything_and_twice_is_once() {
             .arg(world.config())
             .output()
             .expect("run import");
-        let text = util::stdout(&out);
-        assert!(out.status.success(), "{text}\n{}", util::stderr(&out));
+        let text = support::stdout(&out);
+        assert!(out.status.success(), "{text}\n{}", support::stderr(&out));
         let want = if round == 0 {
             "imported 25 messages: 25 new cases"
         } else {
@@ -887,7 +822,7 @@ fn outages_of_imap_and_smtp_are_ridden_out() {
     let world = World::new(stack, "outage-foi", "");
     let script = |cmd: &str| {
         let st = Command::new("bash")
-            .arg(util::repo("scripts/mailstack.sh"))
+            .arg(support::repo("scripts/mailstack.sh"))
             .arg(cmd)
             .arg("/var/tmp/foi-outage-test")
             .status()
@@ -1216,11 +1151,11 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
             .expect("cli")
     };
     let o = cli(&["case", "list"]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+    assert!(o.status.success(), "{}", support::stderr(&o));
     assert!(
-        util::stdout(&o).contains(&format!("{reference}\tfoi\tclosed")),
+        support::stdout(&o).contains(&format!("{reference}\tfoi\tclosed")),
         "{}",
-        util::stdout(&o)
+        support::stdout(&o)
     );
     let alice_addr = world.addr("alice");
     let o = cli(&[
@@ -1233,10 +1168,14 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
         "--by",
         &alice_addr,
     ]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+    assert!(o.status.success(), "{}", support::stderr(&o));
     let o = cli(&["case", "extend", &reference, "pit", "--by", &alice_addr]);
     assert_eq!(o.status.code(), Some(2), "a closed case cannot be extended");
-    assert!(util::stderr(&o).contains("closed"), "{}", util::stderr(&o));
+    assert!(
+        support::stderr(&o).contains("closed"),
+        "{}",
+        support::stderr(&o)
+    );
     let (status, _) = daemon.stop();
     assert!(status.success());
     assert!(
@@ -1562,7 +1501,7 @@ fn imported_cases_are_not_routed_or_mailed_when_the_daemon_starts() {
         .arg(world.config())
         .output()
         .expect("import");
-    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert!(out.status.success(), "{}", support::stderr(&out));
     let daemon = world.start();
     wait_for(Duration::from_secs(20), "startup", || {
         world.log_text().contains("connected")

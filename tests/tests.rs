@@ -4,4 +4,4 @@
 mod cli;
 mod corpus;
 mod daemon;
-mod util;
+mod support;
