@@ -10,7 +10,7 @@
 
 use foi_triage::app::env::Env;
 use foi_triage::io::clock::ManualClock;
-use foi_triage::io::ids::RandomIds;
+use foi_triage::io::ids::SequentialIds;
 use foi_triage::io::mail::imap::ImapClient;
 use foi_triage::io::store::{CaseOrder, Store};
 use foi_triage::letters::compose::date_in_words;
@@ -45,6 +45,10 @@ struct World {
     /// The shared mailbox's IMAP user (also the local part of its address).
     user: String,
     dir: tempfile::TempDir,
+    /// The in-process daemon's clock, set by each [`World::start_at`].
+    clock: Arc<ManualClock>,
+    /// The in-process daemon's ids, shared by its runs so no id comes twice.
+    ids: Arc<SequentialIds>,
 }
 
 impl World {
@@ -57,6 +61,8 @@ impl World {
             stack,
             user: user.to_string(),
             dir,
+            clock: Arc::new(ManualClock::new(chrono::Utc::now())),
+            ids: Arc::new(SequentialIds::new()),
         }
     }
 
@@ -97,13 +103,14 @@ impl World {
         Daemon(Some(cmd.spawn().expect("start daemon")))
     }
 
-    /// Starts the daemon in this process on a clock standing at `now` (RFC 3339); its logs go to
-    /// the same file as a process's.
+    /// Starts the daemon in this process on the world's clock, set to `now` (RFC 3339), and its
+    /// deterministic ids; its logs go to the same file as a process's.
     fn start_at(&self, now: &str) -> InProcess {
         let start = chrono::DateTime::parse_from_rfc3339(now)
             .unwrap_or_else(|e| panic!("{now:?} is not RFC 3339: {e}"))
             .with_timezone(&chrono::Utc);
-        let env = Env::new(Arc::new(ManualClock::new(start)), Arc::new(RandomIds));
+        self.clock.set(start);
+        let env = Env::new(self.clock.clone(), self.ids.clone());
         let (config, log) = (self.config(), self.open_log());
         let stop = CancellationToken::new();
         let token = stop.clone();

@@ -71,7 +71,7 @@ pub struct Response {
 }
 
 /// One line per case, tab-separated (the `case list` format).
-pub fn case_line(c: &Case) -> String {
+fn case_line(c: &Case) -> String {
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}",
         c.reference,
