@@ -1,8 +1,10 @@
 //! `foi-triage run` and `foi-triage import`: the long-running service and the one-off import.
 //!
-//! Wiring only: load everything (every error reported before anything starts), open the store,
-//! start the ingest loop and the outbox worker as tasks under one [`TaskTracker`], and handle
-//! signals:
+//! Wiring only: check and load everything with [`prepare`] (every error reported before anything
+//! starts; `config check` runs the same function), open the store, start the ingest loop, the
+//! Sent watcher, the scheduler, the control socket and the outbox worker as tasks under one
+//! [`TaskTracker`], each reading time and ids from one [`Env`] ([`run`]: the system's;
+//! [`run_with`]: the caller's, for in-process tests), and handle signals:
 //! - SIGTERM / SIGINT: stop taking new work, let the message in hand finish (its commit and
 //!   flush), wait at most [`SHUTDOWN_GRACE`], flush the store, exit 0.
 //! - SIGHUP: reload rules and templates. A broken set is refused with every error logged, and the
