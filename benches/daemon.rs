@@ -11,84 +11,35 @@
 //! measurement so the bench cannot rot. Figures are printed, not asserted: targets live here, not
 //! in timed tests.
 
-use foi_triage::io::mail::imap::{ImapClient, ImapSettings};
-use foi_triage::io::mail::test_stack::{self, Stack};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use foi_triage::io::mail::imap::ImapClient;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use support::mail::{foi_request as request, imap_settings as settings, write_daemon_config};
+use support::stack::{self, Stack};
 
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
 fn stack() -> &'static Stack {
-    test_stack::get(&STACK, "/var/tmp/foi-bench-stack", "27000")
+    stack::get(&STACK, "/var/tmp/foi-bench-stack", "27000")
 }
 
-fn tag() -> String {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    format!("{:x}", t as u64)
-}
-
+/// The tests' daemon config, with a loop breaker loose enough for a backlog from one sender.
 fn write_config(dir: &Path, user: &str, stack: &Stack) -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    std::fs::write(dir.join("pw"), "secret").expect("pw");
-    let config = format!(
-        r#"
-[organisation]
-name = "Bench Council"
-region = "england-and-wales"
-[mailbox]
-address = "{user}@council.example"
-[paths]
-data_dir = "data"
-rules_dir = "{rules}"
-templates_dir = "{templates}"
-[imap]
-host = "localhost"
-port = {imaps}
-security = "tls"
-ca_file = "{ca}"
-username = "{user}"
-auth = "login"
-password_file = "pw"
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "plain"
-[acknowledgements]
-per_address_per_day = 1000
-"#,
-        rules = repo.join("rules").display(),
-        templates = repo.join("templates").display(),
-        imaps = stack.var("MAILSTACK_IMAPS_PORT"),
-        ca = stack.var("MAILSTACK_CA"),
-        smtp = stack.var("MAILSTACK_SMTP_PORT"),
-    );
-    let path = dir.join("foi-triage.toml");
-    std::fs::write(&path, config).expect("config");
-    path
-}
-
-fn request(from: &str, n: usize) -> Vec<u8> {
-    format!(
-        "From: Pat Requester <{from}>\r\nTo: foi@council.example\r\nSubject: Freedom of Information request {n}\r\n\
-         Message-ID: <bench-{n}-{from}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Dear Sir or Madam,\r\n\r\nUnder the Freedom of Information Act 2000, please provide the number of \
-         potholes repaired on Mill Lane in each of the last three financial years (request {n}).\r\n\r\n\
-         Yours faithfully,\r\nPat Requester\r\n12 High Street, Exampletown EX1 2AB\r\n"
+    write_daemon_config(
+        dir,
+        stack,
+        user,
+        "[acknowledgements]\nper_address_per_day = 1000\n",
     )
-    .into_bytes()
 }
 
 fn delivered(stack: &Stack, user: &str) -> usize {
     stack.delivered(user).len()
-}
-
-fn settings(stack: &Stack, user: &str) -> ImapSettings {
-    stack.imap_settings(user)
 }
 
 struct Daemon(Child);
@@ -123,7 +74,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn latency(samples: usize) {
     let stack = stack();
     let dir = tempfile::tempdir().expect("tempdir");
-    let user = format!("lat-{}", tag());
+    let user = format!("lat-{}", support::mail::run_tag());
     let config = write_config(dir.path(), &user, stack);
     let log = std::fs::File::create(dir.path().join("daemon.log")).expect("log");
     let child = Command::new(env!("CARGO_BIN_EXE_foi-triage"))
@@ -186,7 +137,7 @@ fn latency(samples: usize) {
 fn backlog(n: usize) {
     let stack = stack();
     let dir = tempfile::tempdir().expect("tempdir");
-    let user = format!("imp-{}", tag());
+    let user = format!("imp-{}", support::mail::run_tag());
     let config = write_config(dir.path(), &user, stack);
     // Create the user's Maildir and the folder through IMAP, then fill it on disk.
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -12,6 +12,9 @@
 //! (`typical/<file>`, so a regression shows which shape of mail it hits) and all together
 //! (`typical_mix`).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use foi_triage::core::followup::NoThreads;
 use foi_triage::core::rules::RuleSet;
@@ -19,16 +22,9 @@ use foi_triage::core::triage::{Context, triage};
 use std::hint::black_box;
 use std::path::Path;
 
-/// Every `.eml` file in `dir` (relative to the crate), sorted by name, with its file stem.
+/// Every `.eml` file in `dir` (relative to the crate), sorted by path, with its file stem.
 fn emls(dir: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("bench input folder")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    files.sort();
-    files
+    support::eml_files(&support::repo(dir))
         .iter()
         .map(|p| {
             let stem = p

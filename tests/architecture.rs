@@ -17,7 +17,7 @@ const LAYERS: [&str; 7] = ["model", "config", "core", "letters", "io", "app", "c
 
 #[test]
 fn every_import_points_left_and_no_modules_import_each_other() {
-    let src = crate::util::repo("src");
+    let src = crate::support::repo("src");
     let imports = crate::architecture::scan(&src);
     assert!(
         imports.len() > 200,

@@ -1,7 +1,7 @@
 //! The command line as a user (or a script) sees it: the fixed `classify` and `due` contracts,
 //! rule and config checks that report every error, and case listing over a real store.
 
-use crate::util::{self, run, stderr, stdout};
+use crate::support::{self, run, stderr, stdout};
 use chrono::{TimeZone, Utc};
 use foi_triage::io::store::{AuditAppend, CaseTarget, Change, NewCase, Store};
 use foi_triage::model::case::{AuditEvent, CaseDraft, CaseState};
@@ -14,7 +14,7 @@ fn sample(name: &str) -> String {
 }
 
 fn first_sample_of(kind_prefix: &str) -> String {
-    let mut names: Vec<String> = std::fs::read_dir(util::repo("tests/data/samples"))
+    let mut names: Vec<String> = std::fs::read_dir(support::repo("tests/data/samples"))
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -306,7 +306,7 @@ fn rules_test_reports_a_wrong_expectation() {
         .unwrap()
         .to_str()
         .unwrap();
-    std::fs::copy(util::repo(&foi), dir.path().join(name)).unwrap();
+    std::fs::copy(support::repo(&foi), dir.path().join(name)).unwrap();
     std::fs::write(
         dir.path().join("expected.toml"),
         format!("[\"{name}\"]\nkind = \"media\"\n"),
@@ -326,8 +326,8 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     let path = dir.join("foi-triage.toml");
     let text = format!(
         "[organisation]\nname = \"Test Council\"\nregion = \"england-and-wales\"\n[mailbox]\naddress = \"foi@council.example.gov.uk\"\n[paths]\ndata_dir = \"data\"\nrules_dir = \"{}\"\ntemplates_dir = \"{}\"\n{extra}",
-        util::repo("rules").display(),
-        util::repo("templates").display()
+        support::repo("rules").display(),
+        support::repo("templates").display()
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -335,8 +335,18 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
 
 #[test]
 fn config_check_accepts_the_example_and_lists_every_error() {
-    let o = run(&["config", "check", "--config", "foi-triage.example.toml"]);
+    // The example configures the offline tools; the daemon also needs [imap] and [smtp].
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        "foi-triage.example.toml",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["config", "check", "--config", "foi-triage.example.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("[imap]"), "{}", stderr(&o));
 
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(
@@ -358,6 +368,91 @@ fn config_check_accepts_the_example_and_lists_every_error() {
     let o = run(&["config", "check", "--config", "/no/such/config.toml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+}
+
+/// An `[imap]` section for `write_config` (its password in `dir/pw`).
+fn imap_section(dir: &std::path::Path) -> &'static str {
+    std::fs::write(dir.join("pw"), "secret").unwrap();
+    "[imap]\nhost = \"localhost\"\nport = 9993\nusername = \"foi\"\nauth = \"login\"\npassword_file = \"pw\"\n"
+}
+
+/// `config check` and `run` on the same config: both fail, and both name `problem`.
+fn check_and_run_fail_alike(config: &std::path::Path, problem: &str) {
+    let cfg = config.to_str().unwrap();
+    let check = run(&["config", "check", "--config", cfg]);
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains(problem),
+        "check: {}",
+        stderr(&check)
+    );
+    let start = run(&["run", "--config", cfg]);
+    assert!(!start.status.success(), "run started: {}", stderr(&start));
+    assert!(stderr(&start).contains(problem), "run: {}", stderr(&start));
+}
+
+#[test]
+fn config_check_fails_without_imap_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    check_and_run_fail_alike(&config, "needs an [imap] section");
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn config_check_fails_without_smtp_when_acknowledgements_are_on_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), imap_section(dir.path()));
+    check_and_run_fail_alike(&config, "no [smtp] section");
+    // Without acknowledgements the daemon needs no [smtp].
+    let extra = format!(
+        "{}[acknowledgements]\nenabled = false\n",
+        imap_section(dir.path())
+    );
+    let config = write_config(dir.path(), &extra);
+    let o = run(&["config", "check", "--config", config.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn config_check_builds_the_mailer_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("smtp.pw"), "secret").unwrap();
+    // Credentials over a plain connection: the config reads, the mailer refuses them.
+    let extra = format!(
+        "{}[smtp]\nhost = \"127.0.0.1\"\nsecurity = \"plain\"\nport = 10025\nusername = \"foi\"\npassword_file = \"smtp.pw\"\n",
+        imap_section(dir.path())
+    );
+    let config = write_config(dir.path(), &extra);
+    check_and_run_fail_alike(&config, "[smtp]:");
+    // The offline check builds a present mailer too.
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+}
+
+#[test]
+fn config_check_loads_the_workflow_as_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret"), "0123456789abcdef0123456789").unwrap();
+    let extra = format!(
+        "{}[acknowledgements]\nenabled = false\n[workflow]\nrouting_file = \"no-such-routing.toml\"\nreply_secret_file = \"secret\"\n",
+        imap_section(dir.path())
+    );
+    let config = write_config(dir.path(), &extra);
+    check_and_run_fail_alike(&config, "no-such-routing.toml");
 }
 
 #[test]
@@ -543,7 +638,7 @@ fn digest_dry_run_prints_each_teams_digest_without_request_text() {
         "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"secret\"\n",
     );
     let cfg = config.to_str().unwrap();
-    let o = run(&["config", "check", "--config", cfg]);
+    let o = run(&["config", "check", "--offline", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(&["digest", "--dry-run", "--as", "2026-12-01", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));

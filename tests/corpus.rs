@@ -2,7 +2,7 @@
 //! projects): every message goes through the whole pure pipeline without a panic. (That the
 //! bounces come out `auto` is checked beside the rules, in `rules::acceptance`.)
 
-use crate::util;
+use crate::support;
 use foi_triage::core::followup::NoThreads;
 use foi_triage::core::rules::RuleSet;
 use foi_triage::core::triage::{Context, triage};
@@ -10,19 +10,19 @@ use foi_triage::model::kind::Kind;
 use std::collections::BTreeMap;
 
 fn context() -> Context {
-    Context::standalone(RuleSet::load(&util::repo("rules")).expect("default rules load"))
+    Context::standalone(RuleSet::load(&support::repo("rules")).expect("default rules load"))
 }
 
 #[test]
 fn every_corpus_message_goes_through_the_pipeline() {
-    let Some(dir) = util::corpus_dir() else {
+    let Some(dir) = support::corpus_dir() else {
         // The corpus ships in ../shared beside the repository (present in CI). Say so loudly
         // rather than pass silently.
         eprintln!("corpus not found (../shared/corpus or FOI_CORPUS_DIR): nothing to run");
         return;
     };
     let ctx = context();
-    let files = util::eml_files(&dir);
+    let files = support::eml_files(&dir);
     assert!(
         files.len() >= 400,
         "expected the ~416-message corpus, found {}",

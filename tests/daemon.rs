@@ -4,9 +4,14 @@
 //!
 //! Each test has its own shared-mailbox user, requester addresses and data directory, so the tests
 //! run side by side on one stack. The outage test stops servers, so it has a stack of its own.
+//!
+//! Timed work (chasers, digests) is tested in-process: the same daemon (`run_with`) on a clock
+//! standing at the instant under test, stopped by a cancellation token instead of a signal.
 
-use foi_triage::io::mail::imap::{ImapClient, ImapSettings};
-use foi_triage::io::mail::test_stack::{self, Stack};
+use foi_triage::app::env::Env;
+use foi_triage::io::clock::ManualClock;
+use foi_triage::io::ids::SequentialIds;
+use foi_triage::io::mail::imap::ImapClient;
 use foi_triage::io::store::{CaseOrder, Store};
 use foi_triage::letters::compose::date_in_words;
 use foi_triage::model::case::Case;
@@ -15,32 +20,23 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
-use crate::util;
+use crate::support;
+use crate::support::mail::{foi_request, imap_settings, run_tag, write_daemon_config};
+use crate::support::stack::{self, Stack};
 
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 static OUTAGE_STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
 fn stack() -> &'static Stack {
-    test_stack::get(&STACK, "/var/tmp/foi-daemon-test", "25000")
+    stack::get(&STACK, "/var/tmp/foi-daemon-test", "25000")
 }
 
 fn outage_stack() -> &'static Stack {
-    test_stack::get(&OUTAGE_STACK, "/var/tmp/foi-outage-test", "26000")
-}
-
-/// A tag unique to this test run, so mailboxes left by earlier runs on the same stack never
-/// count: every user and requester name carries it.
-fn run_tag() -> &'static str {
-    static TAG: OnceLock<String> = OnceLock::new();
-    TAG.get_or_init(|| {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        format!("{:x}", (t as u64) ^ u64::from(std::process::id()) << 40)
-    })
+    stack::get(&OUTAGE_STACK, "/var/tmp/foi-outage-test", "26000")
 }
 
 /// One test's world: a shared mailbox user, a data directory and a config file.
@@ -49,6 +45,10 @@ struct World {
     /// The shared mailbox's IMAP user (also the local part of its address).
     user: String,
     dir: tempfile::TempDir,
+    /// The in-process daemon's clock, set by each [`World::start_at`].
+    clock: Arc<ManualClock>,
+    /// The in-process daemon's ids, shared by its runs so no id comes twice.
+    ids: Arc<SequentialIds>,
 }
 
 impl World {
@@ -56,48 +56,13 @@ impl World {
         let user = format!("{base}-{}", run_tag());
         let user = user.as_str();
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("pw"), "secret").expect("write password");
-        let config = format!(
-            r#"
-[organisation]
-name = "Example Borough Council"
-region = "england-and-wales"
-[mailbox]
-address = "{user}@council.example"
-[paths]
-data_dir = "data"
-rules_dir = "{rules}"
-templates_dir = "{templates}"
-[imap]
-host = "localhost"
-port = {imaps}
-security = "tls"
-ca_file = "{ca}"
-username = "{user}"
-auth = "login"
-password_file = "pw"
-mailbox = "INBOX"
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "plain"
-timeout_seconds = 10
-[outbox]
-retry_first_seconds = 1
-retry_max_seconds = 2
-{extra}
-"#,
-            rules = util::repo("rules").display(),
-            templates = util::repo("templates").display(),
-            imaps = stack.var("MAILSTACK_IMAPS_PORT"),
-            ca = stack.var("MAILSTACK_CA"),
-            smtp = stack.var("MAILSTACK_SMTP_PORT"),
-        );
-        std::fs::write(dir.path().join("foi-triage.toml"), config).expect("write config");
+        write_daemon_config(dir.path(), stack, user, extra);
         World {
             stack,
             user: user.to_string(),
             dir,
+            clock: Arc::new(ManualClock::new(chrono::Utc::now())),
+            ids: Arc::new(SequentialIds::new()),
         }
     }
 
@@ -119,30 +84,52 @@ retry_max_seconds = 2
         self.dir.path().join("daemon.log")
     }
 
-    fn start(&self) -> Daemon {
-        self.start_at(None)
-    }
-
-    /// Starts the daemon, its scheduler's clock moved to `fake_now` (RFC 3339) when given.
-    fn start_at(&self, fake_now: Option<&str>) -> Daemon {
-        let log = std::fs::OpenOptions::new()
+    fn open_log(&self) -> std::fs::File {
+        std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.log())
-            .expect("open log");
+            .expect("open log")
+    }
+
+    /// Starts the daemon as a process (`foi-triage run`) on the real clock.
+    fn start(&self) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_foi-triage"));
         cmd.args(["--log-format", "json", "run", "--config"])
             .arg(self.config())
-            .env(
-                "RUST_LOG",
-                std::env::var("FOI_TEST_RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+            .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
-            .stderr(log);
-        if let Some(t) = fake_now {
-            cmd.env("FOI_TRIAGE_FAKE_NOW", t);
-        }
+            .stderr(self.open_log());
         Daemon(Some(cmd.spawn().expect("start daemon")))
+    }
+
+    /// Starts the daemon in this process on the world's clock, set to `now` (RFC 3339), and its
+    /// deterministic ids; its logs go to the same file as a process's.
+    fn start_at(&self, now: &str) -> InProcess {
+        let start = chrono::DateTime::parse_from_rfc3339(now)
+            .unwrap_or_else(|e| panic!("{now:?} is not RFC 3339: {e}"))
+            .with_timezone(&chrono::Utc);
+        self.clock.set(start);
+        let env = Env::new(self.clock.clone(), self.ids.clone());
+        let (config, log) = (self.config(), self.open_log());
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(log_filter()))
+                .with_writer(Mutex::new(log))
+                .finish();
+            // One thread runs every task, so every task logs through this subscriber.
+            tracing::subscriber::with_default(subscriber, || {
+                rt().block_on(foi_triage::app::daemon::run_with(&env, &config, token))
+                    .map_err(|e| format!("{e:#}"))
+            })
+        });
+        InProcess {
+            stop,
+            thread: Some(thread),
+        }
     }
 
     /// The store, read after the daemon stopped (it holds sled's lock while running).
@@ -159,6 +146,43 @@ retry_max_seconds = 2
     /// Messages delivered to `user`'s INBOX (new and cur), straight from the Maildir.
     fn delivered(&self, user: &str) -> Vec<PathBuf> {
         self.stack.delivered(user)
+    }
+}
+
+/// The daemon's log level: `FOI_TEST_RUST_LOG`, or info.
+fn log_filter() -> String {
+    std::env::var("FOI_TEST_RUST_LOG").unwrap_or_else(|_| "info".into())
+}
+
+/// A daemon running in this process ([`World::start_at`]); stopped if the test ends without
+/// stopping it.
+struct InProcess {
+    stop: CancellationToken,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl InProcess {
+    fn is_running(&mut self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Cancels, then waits for `run_with` to return (it waits for its tasks, bounded by its
+    /// shutdown grace, and flushes the store): its result.
+    fn stop(mut self) -> Result<(), String> {
+        self.stop.cancel();
+        let thread = self.thread.take().expect("running");
+        thread
+            .join()
+            .unwrap_or_else(|_| Err("the daemon thread panicked".into()))
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
@@ -216,10 +240,6 @@ impl Drop for Daemon {
             let _ = c.wait();
         }
     }
-}
-
-fn imap_settings(stack: &Stack, user: &str) -> ImapSettings {
-    stack.imap_settings(user)
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -284,7 +304,7 @@ fn with_reply_to(raw: &[u8], reply_to: &str) -> Vec<u8> {
 /// Sample files by expected kind, from `tests/data/samples/expected.toml`: new requests only (no
 /// follow-ups, which need their case first).
 fn samples() -> Vec<(String, Kind, Vec<u8>)> {
-    let dir = util::repo("tests/data/samples");
+    let dir = support::repo("tests/data/samples");
     let expected: toml::Table = std::fs::read_to_string(dir.join("expected.toml"))
         .expect("read expected.toml")
         .parse()
@@ -307,19 +327,6 @@ fn samples() -> Vec<(String, Kind, Vec<u8>)> {
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
-}
-
-/// A simple, valid FOI request from `from`.
-fn foi_request(from: &str, n: usize) -> Vec<u8> {
-    format!(
-        "From: Pat Requester <{from}>\r\nTo: foi@council.example\r\nSubject: Freedom of Information request {n}\r\n\
-         Message-ID: <req-{n}-{from}>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Dear Sir or Madam,\r\n\r\nUnder the Freedom of Information Act 2000, please provide the number of \
-         potholes repaired on Mill Lane in each of the last three financial years (request {n}).\r\n\r\n\
-         Yours faithfully,\r\nPat Requester\r\n12 High Street, Exampletown EX1 2AB\r\n"
-    )
-    .into_bytes()
 }
 
 fn acks_to(world: &World, user: &str) -> Vec<foi_triage::model::message::Message> {
@@ -705,7 +712,7 @@ fn a_mail_loop_is_bounded_by_the_rate_limit() {
 #[test]
 fn sighup_reload_keeps_the_old_rules_when_the_new_ones_are_broken() {
     let rules = tempfile::tempdir().expect("rules dir");
-    for e in std::fs::read_dir(util::repo("rules"))
+    for e in std::fs::read_dir(support::repo("rules"))
         .expect("rules")
         .flatten()
     {
@@ -715,7 +722,7 @@ fn sighup_reload_keeps_the_old_rules_when_the_new_ones_are_broken() {
     let cfg = std::fs::read_to_string(world.config())
         .expect("config")
         .replace(
-            &format!("rules_dir = \"{}\"", util::repo("rules").display()),
+            &format!("rules_dir = \"{}\"", support::repo("rules").display()),
             &format!("rules_dir = \"{}\"", rules.path().display()),
         );
     std::fs::write(world.config(), cfg).expect("write config");
@@ -776,8 +783,8 @@ fn import_creates_cases_without_sending_anything_and_twice_is_once() {
             .arg(world.config())
             .output()
             .expect("run import");
-        let text = util::stdout(&out);
-        assert!(out.status.success(), "{text}\n{}", util::stderr(&out));
+        let text = support::stdout(&out);
+        assert!(out.status.success(), "{text}\n{}", support::stderr(&out));
         let want = if round == 0 {
             "imported 25 messages: 25 new cases"
         } else {
@@ -822,7 +829,7 @@ fn outages_of_imap_and_smtp_are_ridden_out() {
     let world = World::new(stack, "outage-foi", "");
     let script = |cmd: &str| {
         let st = Command::new("bash")
-            .arg(util::repo("scripts/mailstack.sh"))
+            .arg(support::repo("scripts/mailstack.sh"))
             .arg(cmd)
             .arg("/var/tmp/foi-outage-test")
             .status()
@@ -1151,11 +1158,11 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
             .expect("cli")
     };
     let o = cli(&["case", "list"]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+    assert!(o.status.success(), "{}", support::stderr(&o));
     assert!(
-        util::stdout(&o).contains(&format!("{reference}\tfoi\tclosed")),
+        support::stdout(&o).contains(&format!("{reference}\tfoi\tclosed")),
         "{}",
-        util::stdout(&o)
+        support::stdout(&o)
     );
     let alice_addr = world.addr("alice");
     let o = cli(&[
@@ -1168,10 +1175,14 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
         "--by",
         &alice_addr,
     ]);
-    assert!(o.status.success(), "{}", util::stderr(&o));
+    assert!(o.status.success(), "{}", support::stderr(&o));
     let o = cli(&["case", "extend", &reference, "pit", "--by", &alice_addr]);
     assert_eq!(o.status.code(), Some(2), "a closed case cannot be extended");
-    assert!(util::stderr(&o).contains("closed"), "{}", util::stderr(&o));
+    assert!(
+        support::stderr(&o).contains("closed"),
+        "{}",
+        support::stderr(&o)
+    );
     let (status, _) = daemon.stop();
     assert!(status.success());
     assert!(
@@ -1258,15 +1269,15 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
     };
     let at = |d: chrono::NaiveDate| format!("{d}T11:00:00Z");
     let run_at = |when: String| {
-        let mut d = world.start_at(Some(&when));
+        let mut d = world.start_at(&when);
         std::thread::sleep(Duration::from_secs(3));
         assert!(
             d.is_running(),
             "daemon at {when} died:\n{}",
             world.log_text()
         );
-        let (status, _) = d.stop();
-        assert!(status.success(), "daemon at {when}");
+        let result = d.stop();
+        assert!(result.is_ok(), "daemon at {when}: {result:?}");
     };
     // On the due date: one chaser to the assignee, no copy.
     run_at(at(due));
@@ -1404,7 +1415,7 @@ fn the_managers_digest_lists_the_case_without_the_request_text() {
         )
     };
     let morning = working_days_after(received, 1);
-    let daemon = world.start_at(Some(&format!("{morning}T09:30:00Z")));
+    let daemon = world.start_at(&format!("{morning}T09:30:00Z"));
     let start = Instant::now();
     let listed = |w: &World| {
         find_mail(w, &manager, "")
@@ -1414,8 +1425,8 @@ fn the_managers_digest_lists_the_case_without_the_request_text() {
     while listed(&world).is_none() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (status, _) = daemon.stop();
-    assert!(status.success());
+    let result = daemon.stop();
+    assert!(result.is_ok(), "{result:?}");
     let (_, d) = listed(&world).expect("a digest listing the case reached the manager");
     assert!(
         !d.body_text.contains("Mill Lane"),
@@ -1497,7 +1508,7 @@ fn imported_cases_are_not_routed_or_mailed_when_the_daemon_starts() {
         .arg(world.config())
         .output()
         .expect("import");
-    assert!(out.status.success(), "{}", util::stderr(&out));
+    assert!(out.status.success(), "{}", support::stderr(&out));
     let daemon = world.start();
     wait_for(Duration::from_secs(20), "startup", || {
         world.log_text().contains("connected")

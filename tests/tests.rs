@@ -5,4 +5,4 @@ mod architecture;
 mod cli;
 mod corpus;
 mod daemon;
-mod util;
+mod support;

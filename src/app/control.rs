@@ -11,10 +11,11 @@
 use crate::app::workflow::Workflow;
 use crate::core::actions;
 use crate::core::triage::Context;
+use crate::io::clock::Clock;
 use crate::io::store::{CaseOrder, Store};
 use crate::model::case::{Case, CaseRef};
 use crate::model::kind::Kind;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -70,7 +71,7 @@ pub struct Response {
 }
 
 /// One line per case, tab-separated (the `case list` format).
-pub fn case_line(c: &Case) -> String {
+fn case_line(c: &Case) -> String {
     format!(
         "{}\t{}\t{}\t{}\t{}\t{}",
         c.reference,
@@ -86,7 +87,7 @@ pub fn case_line(c: &Case) -> String {
     )
 }
 
-/// Runs a request against an open store.
+/// Runs a request against an open store; an action is dated `now`.
 ///
 /// # Errors
 /// A message for the person at the command line (no such case, an action refused…).
@@ -95,6 +96,7 @@ pub fn handle(
     ctx: &Context,
     workflow: Option<&Workflow>,
     req: &Request,
+    now: DateTime<Utc>,
 ) -> Result<String, String> {
     let e = |e: crate::io::store::StoreError| e.to_string();
     match req {
@@ -154,7 +156,7 @@ pub fn handle(
                 Some(w) => w.resolve(h),
                 None => h.contains('@').then(|| h.to_string()),
             };
-            let done = actions::apply(&case, &action, by, why, Utc::now(), ctx, &resolve)
+            let done = actions::apply(&case, &action, by, why, now, ctx, &resolve)
                 .map_err(|x| x.to_string())?;
             let line = case_line(&done.case);
             store.apply(done.into_change(&case)).map_err(e)?;
@@ -163,7 +165,8 @@ pub fn handle(
     }
 }
 
-/// Serves the control socket until `cancel`. A stale socket file (left by a crash) is replaced.
+/// Serves the control socket until `cancel`, dating actions by `clock`. A stale socket file (left
+/// by a crash) is replaced.
 ///
 /// # Errors
 /// The socket cannot be created.
@@ -172,6 +175,7 @@ pub async fn serve(
     store: Store,
     ctx: crate::app::ingest::SharedContext,
     workflow: Option<Arc<Workflow>>,
+    clock: Arc<dyn Clock>,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -191,6 +195,7 @@ pub async fn serve(
             },
         };
         let (store, ctx, workflow) = (store.clone(), Arc::clone(&ctx), workflow.clone());
+        let clock = Arc::clone(&clock);
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
@@ -200,7 +205,7 @@ pub async fn serve(
                     Ok(req) => {
                         let joined = tokio::task::spawn_blocking(move || {
                             let ctx = Arc::clone(&ctx.read().unwrap_or_else(|p| p.into_inner()));
-                            handle(&store, &ctx, workflow.as_deref(), &req)
+                            handle(&store, &ctx, workflow.as_deref(), &req, clock.now())
                         })
                         .await;
                         match joined {

@@ -1,20 +1,23 @@
 //! `foi-triage run` and `foi-triage import`: the long-running service and the one-off import.
 //!
-//! Wiring only: load everything (every error reported before anything starts), open the store,
-//! start the ingest loop and the outbox worker as tasks under one [`TaskTracker`], and handle
-//! signals:
+//! Wiring only: check and load everything with [`prepare`] (every error reported before anything
+//! starts; `config check` runs the same function), open the store, start the ingest loop, the
+//! Sent watcher, the scheduler, the control socket and the outbox worker as tasks under one
+//! [`TaskTracker`], each reading time and ids from one [`Env`] ([`run`]: the system's;
+//! [`run_with`]: the caller's, for in-process tests), and handle signals:
 //! - SIGTERM / SIGINT: stop taking new work, let the message in hand finish (its commit and
 //!   flush), wait at most [`SHUTDOWN_GRACE`], flush the store, exit 0.
 //! - SIGHUP: reload rules and templates. A broken set is refused with every error logged, and the
 //!   old set stays in use.
 
+use crate::app::env::Env;
 use crate::app::ingest::{Disposition, Ingest, SharedContext};
 use crate::config::Config;
 use crate::core::deadline::Calendar;
 use crate::core::plan::ingest::Mode;
 use crate::core::rules::RuleSet;
 use crate::core::triage::Context;
-use crate::io::clock::{Clock, SystemClock};
+use crate::io::clock::Clock;
 use crate::io::mail::imap::ImapClient;
 use crate::io::mail::smtp::Mailer;
 use crate::io::outbox::{Outbox, OutboxSettings, SendMail};
@@ -52,7 +55,12 @@ pub struct Loaded {
 /// Every problem found, one per line.
 pub fn load(config_path: &Path) -> Result<Loaded> {
     let config = Config::load(config_path).map_err(|e| anyhow!("{e}"))?;
-    let mut problems = Vec::new();
+    load_with(config, Vec::new())
+}
+
+/// [`load`] on a loaded config, after the `earlier` problems found in it (reported first).
+fn load_with(config: Config, earlier: Vec<String>) -> Result<Loaded> {
+    let mut problems = earlier;
     let rules = RuleSet::load(&config.rules_dir)
         .map_err(|e| problems.push(e.to_string()))
         .ok();
@@ -72,6 +80,94 @@ pub fn load(config_path: &Path) -> Result<Loaded> {
             })
         }
         _ => bail!("{}", problems.join("\n")),
+    }
+}
+
+/// What the checks are for: [`prepare`] checks more for the daemon than for the offline tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// `run` (and `config check`, the unit's `ExecStartPre`): `[imap]` is required, and `[smtp]`
+    /// when acknowledgements are on.
+    Daemon,
+    /// The offline tools (`classify`, `case`, `digest --dry-run`; `config check --offline`):
+    /// neither section is required, but each present one is checked as the daemon would.
+    Offline,
+}
+
+/// The daemon's complaint about a config without `[imap]`.
+fn no_imap(config_path: &Path) -> String {
+    format!(
+        "{}: the daemon needs an [imap] section (the shared mailbox to watch)",
+        config_path.display()
+    )
+}
+
+/// Everything `run` starts from, checked: what [`prepare`] returns.
+pub struct Prepared {
+    /// The config, context and templates.
+    pub loaded: Loaded,
+    /// The mailer built from `[smtp]`, if there is one.
+    pub mailer: Option<Arc<dyn SendMail>>,
+    /// The case workflow, if `[workflow]` is configured.
+    pub workflow: Option<Arc<crate::app::workflow::Workflow>>,
+}
+
+/// Every check `run` makes before it starts anything: [`load`] (config, rules, holiday data,
+/// templates), `[imap]` present and `[smtp]` present when acknowledgements are on (for
+/// [`Needs::Daemon`]), the mailer built from `[smtp]`, and the workflow loaded. `run` and
+/// `config check` both call this, so the check passes exactly when the start gets past it.
+///
+/// # Errors
+/// Every problem found, one per line (only the config's own errors when it cannot be read).
+pub fn prepare(config_path: &Path, needs: Needs) -> Result<Prepared> {
+    let config = Config::load(config_path).map_err(|e| anyhow!("{e}"))?;
+    let daemon = needs == Needs::Daemon;
+    let mut problems = Vec::new();
+    if daemon && config.imap.is_none() {
+        problems.push(no_imap(config_path));
+    }
+    let mailer: Option<Arc<dyn SendMail>> = match &config.smtp {
+        Some(s) => match Mailer::new(s) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(e) => {
+                problems.push(format!("[smtp]: {e}"));
+                None
+            }
+        },
+        None if daemon && config.acknowledgements.enabled => {
+            problems.push(format!(
+                "{}: acknowledgements are on but there is no [smtp] section to send them",
+                config_path.display()
+            ));
+            None
+        }
+        None => None,
+    };
+    let workflow = crate::app::workflow::Workflow::load(&config)
+        .map_err(|e| problems.push(e.to_string()))
+        .ok()
+        .flatten()
+        .map(Arc::new);
+    // The config's own files first, then what only the daemon needs.
+    let mut all = Vec::new();
+    let loaded = load_with(config, Vec::new()).map_err(|e| all.push(e.to_string()));
+    all.extend(problems);
+    // The workflow loads the same template registry as the config's own files: say each
+    // problem once.
+    let mut seen = std::collections::BTreeSet::new();
+    let all: Vec<String> = all
+        .iter()
+        .flat_map(|p| p.lines())
+        .filter(|l| seen.insert(l.to_string()))
+        .map(str::to_string)
+        .collect();
+    match loaded {
+        Ok(loaded) if all.is_empty() => Ok(Prepared {
+            loaded,
+            mailer,
+            workflow,
+        }),
+        _ => bail!("{}", all.join("\n")),
     }
 }
 
@@ -121,44 +217,89 @@ fn outbox_settings(config: &Config) -> OutboxSettings {
     }
 }
 
-/// Runs the daemon until SIGTERM/SIGINT (or until `stop` is cancelled, for tests).
+/// Runs the daemon on the machine's clock and ids ([`Env::system`]) until SIGTERM/SIGINT (or until
+/// `stop` is cancelled); SIGHUP reloads rules and templates.
 ///
 /// # Errors
 /// Startup problems (config, rules, templates, store, missing `[imap]`/`[smtp]`), each named.
 pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
-    let loaded = load(config_path)?;
-    let config = loaded.config;
-    let Some(mailbox) = config.imap.clone() else {
-        bail!(
-            "{}: the daemon needs an [imap] section (the shared mailbox to watch)",
-            config_path.display()
-        );
-    };
-    let mailer: Option<Arc<dyn SendMail>> = match &config.smtp {
-        Some(s) => Some(Arc::new(
-            Mailer::new(s).map_err(|e| anyhow!("[smtp]: {e}"))?,
-        )),
-        None if config.acknowledgements.enabled => bail!(
-            "{}: acknowledgements are on but there is no [smtp] section to send them",
-            config_path.display()
-        ),
-        None => None,
-    };
-    let workflow = crate::app::workflow::Workflow::load(&config)
-        .map_err(|e| anyhow!("{e}"))?
-        .map(Arc::new);
-    let store = open_store(&config)?;
-    let clock: Arc<dyn Clock> = match std::env::var("FOI_TRIAGE_FAKE_NOW") {
-        Ok(s) => {
-            let start = chrono::DateTime::parse_from_rfc3339(&s)
-                .with_context(|| format!("FOI_TRIAGE_FAKE_NOW={s:?} is not RFC 3339"))?;
-            warn!(fake_now = %s, "FOI_TRIAGE_FAKE_NOW is set: the scheduler runs on a moved clock (tests only)");
-            Arc::new(crate::io::clock::OffsetClock::starting_at(
-                start.with_timezone(&chrono::Utc),
-            ))
+    serve(&Env::system(), config_path, stop, Signals::Os).await
+}
+
+/// Runs the daemon in-process on `env`'s clock and ids until `stop` is cancelled: the same
+/// daemon as [`run`], without the process's signal handlers (tests drive time through `env`).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with(env: &Env, config_path: &Path, stop: CancellationToken) -> Result<()> {
+    serve(env, config_path, stop, Signals::Ignored).await
+}
+
+/// Whether the daemon listens to the process's signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signals {
+    /// SIGTERM/SIGINT stop it, SIGHUP reloads: the service.
+    Os,
+    /// Only the cancellation token stops it: in-process runs.
+    Ignored,
+}
+
+/// What the signal listener saw.
+enum SignalEvent {
+    Stop(&'static str),
+    Reload,
+}
+
+/// The process's SIGTERM, SIGINT and SIGHUP.
+struct OsSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl OsSignals {
+    fn listen() -> Result<OsSignals> {
+        Ok(OsSignals {
+            term: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            hup: signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?,
+        })
+    }
+
+    async fn next(&mut self) -> SignalEvent {
+        tokio::select! {
+            _ = self.term.recv() => SignalEvent::Stop("SIGTERM"),
+            _ = self.int.recv() => SignalEvent::Stop("SIGINT"),
+            _ = self.hup.recv() => SignalEvent::Reload,
         }
-        Err(_) => Arc::new(SystemClock),
+    }
+}
+
+/// The next signal, or never when signals are not listened to.
+async fn next_signal(signals: Option<&mut OsSignals>) -> SignalEvent {
+    match signals {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve(
+    env: &Env,
+    config_path: &Path,
+    stop: CancellationToken,
+    signals: Signals,
+) -> Result<()> {
+    let Prepared {
+        loaded,
+        mailer,
+        workflow,
+    } = prepare(config_path, Needs::Daemon)?;
+    let config = loaded.config;
+    // `prepare` refused a config without it; this only unwraps.
+    let Some(mailbox) = config.imap.clone() else {
+        bail!("{}", no_imap(config_path));
     };
+    let store = open_store(&config)?;
     let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(loaded.context)));
     let wake = Arc::new(Notify::new());
     let ingest = Arc::new(
@@ -168,7 +309,7 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
             store.clone(),
             Arc::clone(&ctx),
             Arc::clone(&wake),
-            Arc::new(SystemClock),
+            env,
         )
         .with_workflow(workflow.clone()),
     );
@@ -180,7 +321,7 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
                 m,
                 outbox_settings(&config),
             )
-            .with_clock(Arc::clone(&clock)),
+            .with_clock(Arc::clone(&env.clock)),
         )
     });
 
@@ -204,19 +345,22 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         let ctx = Arc::clone(&ctx);
         let cancel = cancel.clone();
         let wake = Arc::clone(&wake);
-        let clock = Arc::clone(&clock);
+        let clock = Arc::clone(&env.clock);
         tracker.spawn(async move { scheduler(wf, store, ctx, clock, wake, cancel).await });
     }
     {
         let path = crate::app::control::socket_path(&config.data_dir);
-        let (store, ctx, wf, cancel) = (
+        let (store, ctx, wf, clock, cancel) = (
             store.clone(),
             Arc::clone(&ctx),
             workflow.clone(),
+            Arc::clone(&env.clock),
             cancel.clone(),
         );
         tracker.spawn(async move {
-            if let Err(e) = crate::app::control::serve(path.clone(), store, ctx, wf, cancel).await {
+            if let Err(e) =
+                crate::app::control::serve(path.clone(), store, ctx, wf, clock, cancel).await
+            {
                 error!(error = %e, socket = %path.display(), "control socket unavailable: `foi-triage case` needs the daemon stopped");
             }
         });
@@ -234,15 +378,17 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
         "foi-triage running"
     );
 
-    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    let mut os = match signals {
+        Signals::Os => Some(OsSignals::listen()?),
+        Signals::Ignored => None,
+    };
     loop {
         tokio::select! {
-            _ = term.recv() => { info!("SIGTERM: shutting down"); break; }
-            _ = int.recv() => { info!("SIGINT: shutting down"); break; }
             () = cancel.cancelled() => break,
-            _ = hup.recv() => reload(&config, &ctx, outbox.as_deref()),
+            event = next_signal(os.as_mut()) => match event {
+                SignalEvent::Stop(name) => { info!("{name}: shutting down"); break; }
+                SignalEvent::Reload => reload(&config, &ctx, outbox.as_deref()),
+            },
         }
     }
     cancel.cancel();
@@ -386,7 +532,7 @@ pub async fn import(
         store.clone(),
         ctx,
         Arc::new(Notify::new()),
-        Arc::new(SystemClock),
+        &Env::system(),
     );
     let mut client = ImapClient::connect(&mailbox.server)
         .await

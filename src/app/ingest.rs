@@ -23,12 +23,15 @@
 //! What is not here: IMAP protocol details (`mail::imap`), sending (`outbox`), signals and task
 //! wiring (`daemon`).
 
+use crate::app::env::Env;
 use crate::app::workflow::Workflow;
 use crate::config::Config;
+use crate::config::RetryPolicy;
 use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
 use crate::core::triage::{self, Context};
 use crate::io::clock::Clock;
+use crate::io::ids::Ids;
 use crate::io::mail::imap::{Fetched, ImapClient, ImapError, ImapSettings, MailboxState};
 use crate::io::store::{SeenKey, Store, StoreError};
 use crate::model::case::CaseRef;
@@ -58,10 +61,13 @@ const IMPORT_FLUSH_EVERY: usize = 500;
 /// against a lost notification; the IDLE itself is re-issued inside `ImapClient::idle`).
 const IDLE_RECHECK: Duration = Duration::from_secs(600);
 
-/// Reconnect backoff: first pause, and the cap (5 minutes: a dead server is retried for ever,
-/// but not hammered).
-const BACKOFF_FIRST: Duration = Duration::from_secs(1);
-const BACKOFF_CAP: Duration = Duration::from_secs(300);
+/// Reconnect backoff, the outbox's doubling arithmetic with other numbers: first pause 1 s, cap
+/// 5 minutes (a dead server is retried for ever, but not hammered; `give_up_after` is unused).
+const RECONNECT: RetryPolicy = RetryPolicy {
+    first: Duration::from_secs(1),
+    max: Duration::from_secs(300),
+    give_up_after: Duration::MAX,
+};
 
 /// Header names the delivery path prepends (lower case); skipped by [`dedupe_hash`].
 const TRACE_HEADERS: [&str; 7] = [
@@ -121,6 +127,7 @@ pub struct Ingest {
     quarantine: String,
     outbox_wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
+    ids: Arc<dyn Ids>,
     workflow: Option<Arc<Workflow>>,
 }
 
@@ -179,14 +186,14 @@ impl Threads for StoreThreads<'_> {
 
 impl Ingest {
     /// Ingest for the mailbox in `config`, into `store`. `outbox_wake` is notified whenever a
-    /// commit queued mail.
+    /// commit queued mail; time and Message-IDs come from `env`.
     pub fn new(
         config: &Config,
         mode: Mode,
         store: Store,
         ctx: SharedContext,
         outbox_wake: Arc<Notify>,
-        clock: Arc<dyn Clock>,
+        env: &Env,
     ) -> Ingest {
         let (folders, quarantine) = match &config.imap {
             Some(m) => (m.folders.clone(), m.quarantine.clone()),
@@ -210,7 +217,8 @@ impl Ingest {
             folders,
             quarantine,
             outbox_wake,
-            clock,
+            clock: Arc::clone(&env.clock),
+            ids: Arc::clone(&env.ids),
             workflow: None,
         }
     }
@@ -311,7 +319,7 @@ impl Ingest {
             }
         };
         let mut facts = Facts {
-            letter_id: crate::io::outbox::new_message_id(&self.settings.id_domain),
+            letter_id: self.ids.message_id(&self.settings.id_domain),
             ..Facts::default()
         };
         if let Some(f) = &outcome.followup
@@ -735,13 +743,14 @@ fn jitter_seed() -> u64 {
     u64::from(Utc::now().timestamp_subsec_nanos())
 }
 
-/// Capped exponential backoff with up to 25% jitter: 1 s, 2 s, 4 s… at most 5 minutes.
+/// The reconnect pause after `failures` failed sessions: [`RECONNECT`]'s capped doubling (1 s,
+/// 2 s, 4 s… at most 5 minutes) plus up to 25% jitter from `seed`, so many daemons restarted by
+/// one outage do not reconnect in step.
 pub fn backoff(failures: u32, seed: u64) -> Duration {
-    let exp = failures.saturating_sub(1).min(16);
-    let base = BACKOFF_FIRST.saturating_mul(1u32 << exp).min(BACKOFF_CAP);
+    let base = RECONNECT.backoff(failures);
     let quarter = base.as_millis() as u64 / 4;
     let jitter = if quarter == 0 { 0 } else { seed % quarter };
-    (base + Duration::from_millis(jitter)).min(BACKOFF_CAP + BACKOFF_CAP / 4)
+    base + Duration::from_millis(jitter)
 }
 
 #[cfg(test)]

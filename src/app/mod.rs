@@ -4,5 +4,6 @@
 
 pub mod control;
 pub mod daemon;
+pub mod env;
 pub mod ingest;
 pub mod workflow;

@@ -174,8 +174,19 @@ pub enum RulesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Validate the config file, its rules and holiday data; list every error with its key path.
-    Check(ConfigArg),
+    /// Validate the config file, its rules, holiday data, templates, routing and mail settings
+    /// exactly as `run` does before starting; list every error with its key path.
+    Check(ConfigCheck),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigCheck {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Check a config for the offline tools only: [imap] and [smtp] are not required (those
+    /// present are still checked).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]
@@ -241,7 +252,7 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(&dir),
         Command::Rules(RulesCommand::Test { rules, dir }) => rules_test(&rules, &dir),
-        Command::Config(ConfigCommand::Check(c)) => config_check(&c.config),
+        Command::Config(ConfigCommand::Check(c)) => config_check(&c.config.config, c.offline),
         Command::Case(CaseCommand::List {
             config,
             kind,
@@ -534,46 +545,22 @@ fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
     })
 }
 
-fn config_check(path: &Path) -> Result<ExitCode> {
-    let mut ok = true;
-    let config = match Config::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    if let Err(e) = RuleSet::load(&config.rules_dir) {
-        eprintln!("{e}");
-        ok = false;
-    }
-    if let Err(e) = load_calendar(&config) {
-        eprintln!("{e:#}");
-        ok = false;
-    }
-    let mut template_errors = Vec::new();
-    if let Err(errors) = crate::letters::Letters::load(&config.templates_dir) {
-        template_errors = errors.0.iter().map(ToString::to_string).collect();
-        for e in &template_errors {
-            eprintln!("{e}");
-        }
-        ok = false;
-    }
-    if let Err(e) = crate::app::workflow::Workflow::load(&config) {
-        // The workflow loads the same template registry: its template errors are shown above.
-        for line in e
-            .lines()
-            .filter(|l| !template_errors.iter().any(|t| t == l))
-        {
-            eprintln!("{line}");
-        }
-        ok = false;
-    }
-    if ok {
-        println!("{}: OK", path.display());
-        Ok(ExitCode::SUCCESS)
+fn config_check(path: &Path, offline: bool) -> Result<ExitCode> {
+    use crate::app::daemon::{Needs, prepare};
+    let needs = if offline {
+        Needs::Offline
     } else {
-        Ok(ExitCode::FAILURE)
+        Needs::Daemon
+    };
+    match prepare(path, needs) {
+        Ok(_) => {
+            println!("{}: OK", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }
 
@@ -637,7 +624,13 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
             let loaded = crate::app::daemon::load(config_path)?;
             let workflow =
                 crate::app::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?;
-            crate::app::control::handle(&store, &loaded.context, workflow.as_ref(), req)
+            crate::app::control::handle(
+                &store,
+                &loaded.context,
+                workflow.as_ref(),
+                req,
+                crate::app::env::Env::system().clock.now(),
+            )
         }
         Err(crate::io::store::StoreError::Locked { .. }) => {
             let r =

@@ -1,8 +1,9 @@
 //! Where "now" comes from.
 //!
-//! Everything timed (ingest receipt fallbacks, outbox retries, chasers, digests) asks a [`Clock`]
-//! instead of calling `Utc::now()`, so tests can run months of case life in seconds by moving a
-//! [`ManualClock`]. Only [`SystemClock`] reads the real time.
+//! Everything timed (ingest receipt fallbacks, outbox retries, chasers, digests, case actions)
+//! asks a [`Clock`] instead of calling `Utc::now()`; the daemon gets its clock from
+//! `app::env::Env`. Tests run the daemon in-process on a [`ManualClock`] standing at the instant
+//! they test (a chaser's due date, a digest morning). Only [`SystemClock`] reads the real time.
 
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Mutex;
@@ -23,7 +24,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that only moves when told to: for tests and dry runs (`digest --as DATE`).
+/// A clock that only moves when told to: for tests (the in-process daemon tests of chasers and
+/// digests stand it at the instant they test).
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<DateTime<Utc>>,
@@ -52,29 +54,6 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.now.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The real clock moved by a fixed offset: for end-to-end tests of timed work (chasers weeks
-/// ahead) against a real daemon process. Set by `FOI_TRIAGE_FAKE_NOW` (RFC 3339), never in
-/// production; the daemon logs a warning when it is used.
-#[derive(Debug, Clone, Copy)]
-pub struct OffsetClock {
-    offset: Duration,
-}
-
-impl OffsetClock {
-    /// A clock that reads `start` now and runs at real speed.
-    pub fn starting_at(start: DateTime<Utc>) -> OffsetClock {
-        OffsetClock {
-            offset: start - Utc::now(),
-        }
-    }
-}
-
-impl Clock for OffsetClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now() + self.offset
     }
 }
 

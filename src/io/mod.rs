@@ -3,6 +3,7 @@
 //! worker), [`clock`] (where "now" comes from).
 
 pub mod clock;
+pub mod ids;
 pub mod mail;
 pub mod outbox;
 pub mod store;

@@ -108,13 +108,19 @@ pub fn new_message_id(domain: &str) -> String {
     h.write_u32(pid);
     h.write_u64(n);
     let random = h.finish();
+    let domain = usable_id_domain(domain);
+    format!("{micros:x}.{pid:x}.{n:x}.{random:016x}@{domain}")
+}
+
+/// `domain` trimmed, or `foi-triage.invalid` when it is empty or unusable in a Message-ID (not
+/// visible ASCII, longer than 255 bytes, or containing `@<>`).
+pub fn usable_id_domain(domain: &str) -> &str {
     let d = domain.trim();
     let usable = !d.is_empty()
         && d.len() <= 255
         && d.bytes()
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'@' | b'<' | b'>'));
-    let domain = if usable { d } else { FALLBACK_ID_DOMAIN };
-    format!("{micros:x}.{pid:x}.{n:x}.{random:016x}@{domain}")
+    if usable { d } else { FALLBACK_ID_DOMAIN }
 }
 
 /// `d` as a chrono delta, saturating (durations here are minutes to days).

@@ -1,4 +1,13 @@
-//! Shared helpers: run the real binary, find the repository's data.
+//! Test support, out of the library: run the real binary, find the repository's data, the real
+//! mail stack ([`stack`]) and the daemon's test mail and config ([`mail`]).
+//!
+//! The integration tests declare it as `mod support`; the benches include the same folder with
+//! `#[path = "../tests/support/mod.rs"]`, so there is one copy of each helper. Each includer uses
+//! a part of it.
+#![allow(dead_code)]
+
+pub mod mail;
+pub mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
