@@ -9,6 +9,7 @@
 //!   old set stays in use.
 
 use crate::app::ingest::{Disposition, Ingest, SharedContext};
+use crate::app::scheduler::scheduler;
 use crate::config::Config;
 use crate::core::deadline::Calendar;
 use crate::core::plan::ingest::Mode;
@@ -258,50 +259,6 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
     store.flush().context("final flush of the case store")?;
     info!("stopped");
     Ok(())
-}
-
-/// The one owner of timed work: routing left undone, chasers, digests. Plans with the pure
-/// planners at the clock's `now`, applies each unit in its own transaction, wakes the outbox,
-/// sleeps until the next thing is due (at most 15 minutes) or shutdown.
-async fn scheduler(
-    wf: Arc<crate::app::workflow::Workflow>,
-    store: Store,
-    ctx: SharedContext,
-    clock: Arc<dyn Clock>,
-    wake: Arc<Notify>,
-    cancel: CancellationToken,
-) {
-    loop {
-        let now = clock.now();
-        let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
-        let pause = match wf.tick(&store, &context, now) {
-            Ok((changes, next)) => {
-                let mut mails = false;
-                for change in changes {
-                    mails |= !change.outbox_new.is_empty();
-                    if let Err(e) = store.apply_async(change).await {
-                        error!(error = %e, "scheduler: a change could not be recorded; retried next time");
-                    }
-                }
-                if mails {
-                    wake.notify_one();
-                }
-                (next - now)
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(crate::app::workflow::MAX_SLEEP)
-            }
-            Err(e) => {
-                error!(error = %e, "scheduler: cannot read the store");
-                Duration::from_secs(60)
-            }
-        };
-        tokio::select! {
-            () = cancel.cancelled() => break,
-            () = tokio::time::sleep(pause) => {}
-        }
-    }
-    info!("scheduler stopped");
 }
 
 fn mailbox_label(config: &Config) -> String {

@@ -3,4 +3,5 @@
 pub mod control;
 pub mod daemon;
 pub mod ingest;
+pub mod scheduler;
 pub mod workflow;
