@@ -34,8 +34,6 @@ use crate::model::letter::{OutboxJob, PreparedMail};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use crate::core::plan::tick::MAX_SLEEP;
-
 /// Everything the workflow needs, loaded from the config.
 pub struct Workflow {
     /// Teams, members and routes.
@@ -355,3 +353,6 @@ impl Workflow {
         Ok((changes, plan.next))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,4 +18,4 @@ pub mod responded;
 pub mod tick;
 
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
