@@ -12,12 +12,12 @@
 
 use crate::app::env::Env;
 use crate::app::ingest::{Disposition, Ingest, SharedContext};
+use crate::app::scheduler::scheduler;
 use crate::config::Config;
 use crate::core::deadline::Calendar;
 use crate::core::plan::ingest::Mode;
 use crate::core::rules::RuleSet;
 use crate::core::triage::Context;
-use crate::io::clock::Clock;
 use crate::io::mail::imap::ImapClient;
 use crate::io::mail::smtp::Mailer;
 use crate::io::outbox::{Outbox, OutboxSettings, SendMail};
@@ -109,7 +109,7 @@ pub struct Prepared {
     /// The mailer built from `[smtp]`, if there is one.
     pub mailer: Option<Arc<dyn SendMail>>,
     /// The case workflow, if `[workflow]` is configured.
-    pub workflow: Option<Arc<crate::app::workflow::Workflow>>,
+    pub workflow: Option<crate::app::workflow::Workflow>,
 }
 
 /// Every check `run` makes before it starts anything: [`load`] (config, rules, holiday data,
@@ -146,8 +146,7 @@ pub fn prepare(config_path: &Path, needs: Needs) -> Result<Prepared> {
     let workflow = crate::app::workflow::Workflow::load(&config)
         .map_err(|e| problems.push(e.to_string()))
         .ok()
-        .flatten()
-        .map(Arc::new);
+        .flatten();
     // The config's own files first, then what only the daemon needs.
     let mut all = Vec::new();
     let loaded = load_with(config, Vec::new()).map_err(|e| all.push(e.to_string()));
@@ -294,6 +293,7 @@ async fn serve(
         mailer,
         workflow,
     } = prepare(config_path, Needs::Daemon)?;
+    let workflow = workflow.map(|w| Arc::new(w.with_ids(Arc::clone(&env.ids))));
     let config = loaded.config;
     // `prepare` refused a config without it; this only unwraps.
     let Some(mailbox) = config.imap.clone() else {
@@ -404,50 +404,6 @@ async fn serve(
     store.flush().context("final flush of the case store")?;
     info!("stopped");
     Ok(())
-}
-
-/// The one owner of timed work: routing left undone, chasers, digests. Plans with the pure
-/// planners at the clock's `now`, applies each unit in its own transaction, wakes the outbox,
-/// sleeps until the next thing is due (at most 15 minutes) or shutdown.
-async fn scheduler(
-    wf: Arc<crate::app::workflow::Workflow>,
-    store: Store,
-    ctx: SharedContext,
-    clock: Arc<dyn Clock>,
-    wake: Arc<Notify>,
-    cancel: CancellationToken,
-) {
-    loop {
-        let now = clock.now();
-        let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
-        let pause = match wf.tick(&store, &context, now) {
-            Ok((changes, next)) => {
-                let mut mails = false;
-                for change in changes {
-                    mails |= !change.outbox_new.is_empty();
-                    if let Err(e) = store.apply_async(change).await {
-                        error!(error = %e, "scheduler: a change could not be recorded; retried next time");
-                    }
-                }
-                if mails {
-                    wake.notify_one();
-                }
-                (next - now)
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .min(crate::app::workflow::MAX_SLEEP)
-            }
-            Err(e) => {
-                error!(error = %e, "scheduler: cannot read the store");
-                Duration::from_secs(60)
-            }
-        };
-        tokio::select! {
-            () = cancel.cancelled() => break,
-            () = tokio::time::sleep(pause) => {}
-        }
-    }
-    info!("scheduler stopped");
 }
 
 fn mailbox_label(config: &Config) -> String {

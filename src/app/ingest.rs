@@ -24,7 +24,7 @@
 //! wiring (`daemon`).
 
 use crate::app::env::Env;
-use crate::app::workflow::Workflow;
+use crate::app::workflow::{StaffCommand, Workflow};
 use crate::config::Config;
 use crate::config::RetryPolicy;
 use crate::core::followup::Threads;
@@ -296,78 +296,18 @@ impl Ingest {
             self.commit(plan::plan_duplicate(&position)).await?;
             return Ok((Disposition::Duplicate, folder));
         }
-        let ctx = self.context();
-        let raw = fetched.raw.clone();
-        let internal_date = fetched.internal_date;
-        let store = self.store.clone();
-        // Parsing and attachment extraction are CPU-bound (bounded, but a PDF can take a while):
-        // keep them off the async workers.
-        let content_hash = hash.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut outcome =
-                triage::triage(&ctx, &raw, Some(internal_date), &StoreThreads(&store));
-            outcome.message.content_hash = content_hash;
-            (ctx, outcome)
-        })
-        .await;
-        let (ctx, outcome) = match joined {
+        let (ctx, outcome) = match self.triage(fetched, &hash).await {
             Ok(v) => v,
-            Err(e) => {
-                // A panic in the pipeline: a bug, but this message must not stop the mailbox.
-                let why = format!("the pipeline failed on this message: {e}");
-                return self.quarantine(None, &hash, why, &position, now).await;
-            }
+            Err(why) => return self.quarantine(None, &hash, why, &position, now).await,
         };
-        let mut facts = Facts {
-            letter_id: self.ids.message_id(&self.settings.id_domain),
-            ..Facts::default()
-        };
-        if let Some(f) = &outcome.followup
-            && let Ok(r) = f.reference.parse::<CaseRef>()
-        {
-            facts.followup_case = self.store.get_case(&r)?;
-        }
-        if let Some(to) = outcome.message.reply_address() {
-            facts.recent_mail_to_sender = self
-                .store
-                .outbox_count_to(&to.email, now - chrono::Duration::hours(24))?;
-        }
         // A staff command sent to a case's tokened reply address.
         if let Some(wf) = &self.workflow
-            && outcome.kind() != Kind::Auto
-            && let Some((reference, token)) = Workflow::command_target(&outcome.message)
-            && let Some(case) = self.store.get_case(&reference)?
+            && let Some(command) = wf.staff_command(&self.store, &ctx, &outcome, now)?
         {
-            let sender = outcome
-                .message
-                .from
-                .as_ref()
-                .map(|a| a.email.clone())
-                .unwrap_or_default();
-            let mut change = wf.command(&ctx, &case, &token, &outcome.message, &sender, now);
-            change.seen.push(crate::io::store::SeenRecord {
-                at: now,
-                message_id: outcome.message.message_id.clone(),
-                content_hash: Some(outcome.message.content_hash.clone()),
-                kind: Some(case.kind),
-                why: format!("staff command for {reference}"),
-            });
-            change.cursor = plan::plan_duplicate(&position).cursor;
-            let mails = !change.outbox_new.is_empty();
-            self.commit(change).await?;
-            if mails {
-                self.outbox_wake.notify_one();
-            }
-            return Ok((
-                Disposition::Recorded {
-                    action: Action::FollowUp(reference.clone()),
-                    case: Some(reference),
-                },
-                self.folder_for(Some(case.kind)),
-            ));
+            return self.record_command(command, &position).await;
         }
-        let planned = plan::plan(&ctx, &self.settings, &outcome, &facts, &position, now);
-        let p = match planned {
+        let facts = self.facts(&outcome, now)?;
+        let p = match plan::plan(&ctx, &self.settings, &outcome, &facts, &position, now) {
             Ok(p) => p,
             Err(e) => {
                 let id = outcome.message.message_id.clone();
@@ -377,8 +317,7 @@ impl Ingest {
             }
         };
         let folder = self.folder_for(Some(p.file_as));
-        let action = p.action.clone();
-        let queues_mail = p.queues_mail;
+        let (action, queues_mail) = (p.action.clone(), p.queues_mail);
         if self.workflow.is_some()
             && matches!(action, Action::NewCase(_))
             && fetched.raw.len() <= MAX_RAW_KEPT
@@ -396,33 +335,8 @@ impl Ingest {
                     Action::FollowUp(r) => Some(r.clone()),
                     Action::Ignored { .. } => None,
                 };
-                if let (Some(wf), Some(r)) = (&self.workflow, &case)
-                    && let Some(stored) = self.store.get_case(r)?
-                {
-                    let from_us = outcome
-                        .message
-                        .from
-                        .as_ref()
-                        .is_some_and(|a| self.settings.is_own(&a.email));
-                    match &action {
-                        Action::NewCase(_) => {
-                            let change = wf.assign(
-                                &self.store,
-                                &ctx,
-                                &stored,
-                                &outcome.message.body_text,
-                                now,
-                            )?;
-                            self.follow_on(change, "routing").await;
-                        }
-                        Action::FollowUp(_) if from_us => {
-                            if let Some(change) = wf.responded(&ctx, &stored, now) {
-                                self.follow_on(change, "response seen").await;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+                self.after_commit(&ctx, &outcome, &action, case.as_ref(), now)
+                    .await?;
                 Ok((Disposition::Recorded { action, case }, folder))
             }
             Err(e @ (StoreError::InvalidChange { .. } | StoreError::DuplicateHash { .. })) => {
@@ -432,6 +346,110 @@ impl Ingest {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Parses and triages a message off the async workers (parsing and attachment extraction
+    /// are CPU-bound: bounded, but a PDF can take a while). `Err` with the reason to quarantine
+    /// when the pipeline panicked: a bug, but this message must not stop the mailbox.
+    async fn triage(
+        &self,
+        fetched: &Fetched,
+        hash: &str,
+    ) -> Result<(Arc<Context>, triage::Outcome), String> {
+        let ctx = self.context();
+        let raw = fetched.raw.clone();
+        let internal_date = fetched.internal_date;
+        let store = self.store.clone();
+        let content_hash = hash.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut outcome =
+                triage::triage(&ctx, &raw, Some(internal_date), &StoreThreads(&store));
+            outcome.message.content_hash = content_hash;
+            (ctx, outcome)
+        })
+        .await
+        .map_err(|e| format!("the pipeline failed on this message: {e}"))
+    }
+
+    /// What the plan needs from the store: the case a follow-up joins, the mail sent lately to
+    /// the sender, and the Message-ID of the letter it may cause.
+    fn facts(&self, outcome: &triage::Outcome, now: DateTime<Utc>) -> Result<Facts, StoreError> {
+        let mut facts = Facts {
+            letter_id: self.ids.message_id(&self.settings.id_domain),
+            ..Facts::default()
+        };
+        if let Some(f) = &outcome.followup
+            && let Ok(r) = f.reference.parse::<CaseRef>()
+        {
+            facts.followup_case = self.store.get_case(&r)?;
+        }
+        if let Some(to) = outcome.message.reply_address() {
+            facts.recent_mail_to_sender = self
+                .store
+                .outbox_count_to(&to.email, now - chrono::Duration::hours(24))?;
+        }
+        Ok(facts)
+    }
+
+    /// Records a staff command (its change, the message's `seen` record and the cursor) and
+    /// files the message with its case.
+    async fn record_command(
+        &self,
+        command: StaffCommand,
+        position: &Position,
+    ) -> Result<(Disposition, String), IngestError> {
+        let mut change = command.change;
+        change.cursor = plan::plan_duplicate(position).cursor;
+        let mails = !change.outbox_new.is_empty();
+        self.commit(change).await?;
+        if mails {
+            self.outbox_wake.notify_one();
+        }
+        let reference = command.reference;
+        Ok((
+            Disposition::Recorded {
+                action: Action::FollowUp(reference.clone()),
+                case: Some(reference),
+            },
+            self.folder_for(Some(command.kind)),
+        ))
+    }
+
+    /// The workflow's follow-on after a message's own commit: a new case is routed, our own
+    /// response to a case marks it responded.
+    async fn after_commit(
+        &self,
+        ctx: &Context,
+        outcome: &triage::Outcome,
+        action: &Action,
+        case: Option<&CaseRef>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (Some(wf), Some(r)) = (&self.workflow, case) else {
+            return Ok(());
+        };
+        let Some(stored) = self.store.get_case(r)? else {
+            return Ok(());
+        };
+        let from_us = outcome
+            .message
+            .from
+            .as_ref()
+            .is_some_and(|a| self.settings.is_own(&a.email));
+        match action {
+            Action::NewCase(_) => {
+                let change =
+                    wf.assign(&self.store, ctx, &stored, &outcome.message.body_text, now)?;
+                self.follow_on(change, "routing").await;
+            }
+            Action::FollowUp(_) if from_us => {
+                if let Some(change) = wf.responded(ctx, &stored, now) {
+                    self.follow_on(change, "response seen").await;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Records a message that cannot be processed (its `seen` record and the cursor) and names

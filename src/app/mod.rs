@@ -6,4 +6,5 @@ pub mod control;
 pub mod daemon;
 pub mod env;
 pub mod ingest;
+pub mod scheduler;
 pub mod workflow;

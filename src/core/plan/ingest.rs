@@ -22,7 +22,7 @@ use crate::config::AckPolicy;
 use crate::core::deadline::{self, ClockEvent, ClockInput};
 use crate::core::followup::FollowUp;
 use crate::core::triage::{Context, Deadline, Outcome};
-use crate::core::validate::Missing;
+use crate::core::validate::{Missing, Validity};
 use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState};
 use crate::model::change::{AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, NewCase};
 use crate::model::kind::Kind;
@@ -329,6 +329,55 @@ fn plan_new_case(
         updated_at: now,
     };
 
+    let mut audit = new_case_audit(outcome, &draft, &received_from, now);
+
+    let mut change = Change {
+        new_case: Some(NewCase {
+            prefix,
+            year,
+            draft,
+        }),
+        ..Change::default()
+    };
+    let template = if invalid.is_some() {
+        Some("need_more_info")
+    } else {
+        ack_template_for(kind)
+    };
+    let queues_mail = match template {
+        Some(template) => {
+            let job = new_case_ack(template, outcome, invalid, facts, received_at)?;
+            queue_ack(
+                settings,
+                facts,
+                &mut change,
+                &mut audit,
+                CaseTarget::New,
+                job,
+                now,
+            )?
+        }
+        None => false,
+    };
+    change.audit = AuditAppend::all(&CaseTarget::New, audit);
+    Ok(Plan {
+        change,
+        action: Action::NewCase(kind),
+        file_as: kind,
+        queues_mail,
+    })
+}
+
+/// The audit of a new request: received, classified, validated (when there is a test) and the
+/// clock.
+fn new_case_audit(
+    outcome: &Outcome,
+    draft: &CaseDraft,
+    received_from: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Vec<AuditEvent> {
+    let m = &outcome.message;
+    let kind = draft.kind;
     let mut audit = vec![
         AuditEvent::system(
             now,
@@ -337,9 +386,9 @@ fn plan_new_case(
                 "message_id": m.message_id,
                 "content_hash": m.content_hash,
                 "size": m.raw_size,
-                "received_at": received_at,
+                "received_at": draft.received_at,
                 "received_from": received_from,
-                "from": requester.email,
+                "from": draft.requester.email,
                 "attachments": m.attachments.len(),
                 "parse_warnings": m.warnings.len(),
             }),
@@ -365,66 +414,44 @@ fn plan_new_case(
         ));
     }
     audit.push(clock_audit(outcome, now));
+    audit
+}
 
-    let mut change = Change {
-        new_case: Some(NewCase {
-            prefix,
-            year,
-            draft,
-        }),
-        ..Change::default()
-    };
-    let template = if invalid.is_some() {
-        Some("need_more_info")
-    } else {
-        ack_template_for(kind)
-    };
-    let queues_mail = match template {
-        Some(template) => {
-            let job = AckJob {
-                template: template.to_string(),
-                to: requester.email.clone(),
-                message_id: facts.letter_id.clone(),
-                in_reply_to: m.message_id.clone(),
-                references: m.references.clone(),
-                their_subject: m.subject.clone(),
-                requester_name: requester
-                    .name
-                    .clone()
-                    .or_else(|| outcome.validity.as_ref().and_then(|v| v.name.clone())),
-                missing: invalid
-                    .map(|v| {
-                        v.missing
-                            .iter()
-                            .map(|x| MissingItem {
-                                name: x.as_str().to_string(),
-                                explain: x.explain().to_string(),
-                            })
-                            .collect()
+/// The acknowledgement (or "we need more information") letter to a new request's sender.
+fn new_case_ack(
+    template: &str,
+    outcome: &Outcome,
+    invalid: Option<&Validity>,
+    facts: &Facts,
+    received_at: DateTime<Utc>,
+) -> Result<AckJob, PlanError> {
+    let m = &outcome.message;
+    let requester = m.reply_address().cloned().unwrap_or_default();
+    Ok(AckJob {
+        template: template.to_string(),
+        to: requester.email.clone(),
+        message_id: facts.letter_id.clone(),
+        in_reply_to: m.message_id.clone(),
+        references: m.references.clone(),
+        their_subject: m.subject.clone(),
+        requester_name: requester
+            .name
+            .clone()
+            .or_else(|| outcome.validity.as_ref().and_then(|v| v.name.clone())),
+        missing: invalid
+            .map(|v| {
+                v.missing
+                    .iter()
+                    .map(|x| MissingItem {
+                        name: x.as_str().to_string(),
+                        explain: x.explain().to_string(),
                     })
-                    .unwrap_or_default(),
-                received: deadline::local_date(received_at)
-                    .map_err(|_| PlanError::BadReceiptTime(received_at))?,
-                due: outcome.due(),
-            };
-            queue_ack(
-                settings,
-                facts,
-                &mut change,
-                &mut audit,
-                CaseTarget::New,
-                job,
-                now,
-            )?
-        }
-        None => false,
-    };
-    change.audit = AuditAppend::all(&CaseTarget::New, audit);
-    Ok(Plan {
-        change,
-        action: Action::NewCase(kind),
-        file_as: kind,
-        queues_mail,
+                    .collect()
+            })
+            .unwrap_or_default(),
+        received: deadline::local_date(received_at)
+            .map_err(|_| PlanError::BadReceiptTime(received_at))?,
+        due: outcome.due(),
     })
 }
 
@@ -566,48 +593,11 @@ fn plan_followup(
     } else {
         None
     };
-    if let Some(answer) = restart {
-        updated.clock_events.push(answer);
-        updated.state = CaseState::Open;
-        let regime = ctx.regime(case.kind);
-        let result = regime.map(|regime| {
-            deadline::compute(
-                &ClockInput {
-                    regime,
-                    region: ctx.region,
-                    received_at: case.received_at,
-                    events: updated.clock_events.clone(),
-                },
-                &ctx.calendar,
-                &ctx.options,
-            )
-        });
-        let old_due = case.due;
-        match result {
-            Some(Ok(o)) => {
-                updated.due = o.due();
-                audit.push(AuditEvent::system(now,
-                    "clock_restarted",
-                    json!({"event": answer.name(), "old_due": old_due, "due": updated.due, "regime": regime.map(|r| r.to_string())}),
-                    format!(
-                        "the requester replied while the case waited ({}); taken as the answer. {}",
-                        case.state,
-                        o.explanation.join(" ")
-                    ),
-                ));
-                if let Some(t) = ack_template_for(case.kind) {
-                    template = t;
-                }
-            }
-            Some(Err(e)) => {
-                audit.push(AuditEvent::system(now,
-                    "clock_error",
-                    json!({"event": answer.name(), "error": e.to_string()}),
-                    "the requester replied but the new due date could not be computed; an officer must set it".into(),
-                ));
-            }
-            None => {}
-        }
+    if let Some(answer) = restart
+        && restart_clock(ctx, case, &mut updated, answer, now, &mut audit)
+        && let Some(t) = ack_template_for(case.kind)
+    {
+        template = t;
     }
 
     let mut change = Change {
@@ -650,6 +640,58 @@ fn plan_followup(
         file_as: case.kind,
         queues_mail,
     })
+}
+
+/// Restarts a waiting case's clock with the requester's answer (audited). Returns whether the
+/// new due date was computed (the acknowledgement then gives it).
+fn restart_clock(
+    ctx: &Context,
+    case: &Case,
+    updated: &mut Case,
+    answer: ClockEvent,
+    now: DateTime<Utc>,
+    audit: &mut Vec<AuditEvent>,
+) -> bool {
+    updated.clock_events.push(answer);
+    updated.state = CaseState::Open;
+    let regime = ctx.regime(case.kind);
+    let result = regime.map(|regime| {
+        deadline::compute(
+            &ClockInput {
+                regime,
+                region: ctx.region,
+                received_at: case.received_at,
+                events: updated.clock_events.clone(),
+            },
+            &ctx.calendar,
+            &ctx.options,
+        )
+    });
+    let old_due = case.due;
+    match result {
+        Some(Ok(o)) => {
+            updated.due = o.due();
+            audit.push(AuditEvent::system(now,
+                "clock_restarted",
+                json!({"event": answer.name(), "old_due": old_due, "due": updated.due, "regime": regime.map(|r| r.to_string())}),
+                format!(
+                    "the requester replied while the case waited ({}); taken as the answer. {}",
+                    case.state,
+                    o.explanation.join(" ")
+                ),
+            ));
+            true
+        }
+        Some(Err(e)) => {
+            audit.push(AuditEvent::system(now,
+                "clock_error",
+                json!({"event": answer.name(), "error": e.to_string()}),
+                "the requester replied but the new due date could not be computed; an officer must set it".into(),
+            ));
+            false
+        }
+        None => false,
+    }
 }
 
 #[cfg(test)]

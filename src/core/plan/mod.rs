@@ -1,4 +1,21 @@
-//! Planners.
+//! Planners: every decision the daemon makes, as pure functions from facts, `now` and an id
+//! source to a store [`crate::model::change::Change`] and the [`letter::Letter`]s to send. No
+//! store reads, no clock, no id generation, no I/O: the app reads the facts, calls a planner,
+//! renders the letters into the same change and applies it.
+//!
+//! - [`ingest`]: a message in the shared mailbox → a new case, a follow-up, or nothing.
+//! - [`assign`]: a new (or unrouted) case → its team, assignee and the assignment email.
+//! - [`command`]: a staff reply with commands → the case changes and the answer.
+//! - [`responded`]: our own response seen in the shared mailbox → the case is answered.
+//! - [`tick`]: the scheduler at `now` → chasers, digests, routing repairs, the next wake.
 
+pub mod assign;
+pub mod command;
 pub mod ingest;
 pub mod letter;
+pub mod office;
+pub mod responded;
+pub mod tick;
+
+#[cfg(test)]
+pub(crate) mod testkit;

@@ -2,24 +2,14 @@
 
 use super::*;
 use crate::core::followup::Threads;
-use crate::core::rules::RuleSet;
-use crate::core::triage::Context;
+use crate::core::plan::testkit::{audit_actions as actions, ctx};
 use crate::io::outbox::OutboxJob;
 use crate::io::store::{CaseTarget, Cursor};
 use crate::model::case::CaseRef;
 use chrono::TimeZone;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
 
 const SHARED: &str = "foi@council.example.gov.uk";
-
-fn ctx() -> &'static Context {
-    static CTX: OnceLock<Context> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
-        Context::standalone(RuleSet::load(&dir).expect("default rules load"))
-    })
-}
 
 fn settings(mode: Mode) -> Settings {
     let config = crate::config::Config::defaults();
@@ -101,14 +91,6 @@ fn jobs(change: &Change) -> Vec<crate::model::letter::AckJob> {
                 OutboxJob::Mail(_) => None,
             },
         )
-        .collect()
-}
-
-fn actions(change: &Change) -> Vec<&str> {
-    change
-        .audit
-        .iter()
-        .map(|a| a.event.action.as_str())
         .collect()
 }
 

@@ -1,0 +1,51 @@
+//! What the workflow planners know from the configuration: the routing file, the reply secret,
+//! the shared address and the workflow settings. Borrowed: the app owns them and reloads them.
+
+use crate::config::WorkflowConfig;
+use crate::core::actions::{self, ReplySecret, StaffDirectory};
+use crate::core::routing::Routing;
+use crate::model::case::CaseRef;
+
+/// The configuration the assignment, command and tick planners read.
+#[derive(Clone, Copy)]
+pub struct Office<'a> {
+    /// Teams, members and routes.
+    pub routing: &'a Routing,
+    /// Signs the reply addresses staff send commands to.
+    pub secret: &'a ReplySecret,
+    /// The shared mailbox address (the reply addresses are its sub-addresses).
+    pub shared_address: &'a str,
+    /// Chasers, digests, repeat detection.
+    pub settings: &'a WorkflowConfig,
+}
+
+impl std::fmt::Debug for Office<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Office")
+            .field("shared_address", &self.shared_address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Office<'_> {
+    /// The address staff reply to with commands for this case.
+    pub fn command_address(&self, reference: &CaseRef) -> Option<String> {
+        actions::reply_address(self.shared_address, reference, self.secret).ok()
+    }
+
+    /// A staff handle (`alice`, `@alice`) or staff address, resolved to the address on the
+    /// routing file; `None` for anyone not on it.
+    pub fn resolve(&self, handle: &str) -> Option<String> {
+        let h = handle.trim().trim_start_matches('@');
+        self.routing
+            .member_by_handle(h)
+            .map(|m| m.address.clone())
+            .or_else(|| self.routing.member_by_address(h).map(|m| m.address.clone()))
+    }
+}
+
+impl StaffDirectory for Office<'_> {
+    fn resolve(&self, handle: &str) -> Option<String> {
+        Office::resolve(self, handle)
+    }
+}

@@ -1,0 +1,182 @@
+//! Shared fixtures of the workflow planners' tests: the default rules, a small routing file, a
+//! reply secret, cases built by hand and a counting id source.
+
+use crate::config::WorkflowConfig;
+use crate::core::actions::ReplySecret;
+use crate::core::deadline::{self, ClockInput};
+use crate::core::plan::office::Office;
+use crate::core::routing::Routing;
+use crate::core::rules::RuleSet;
+use crate::core::triage::Context;
+use crate::model::case::{Case, CaseRef, CaseState};
+use crate::model::change::Change;
+use crate::model::kind::Kind;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::sync::OnceLock;
+
+/// The shared mailbox.
+pub const SHARED: &str = "foi@council.example";
+/// Members of `ig` (round robin, in this order).
+pub const ALICE: &str = "alice@council.example";
+pub const BOB: &str = "bob@council.example";
+/// Manager and head of service of `ig`.
+pub const BOSS: &str = "boss@council.example";
+pub const HEAD: &str = "head@council.example";
+/// The press office's shared inbox (its cases go there, to nobody by name).
+pub const PRESS_INBOX: &str = "press@council.example";
+/// Manager of `roads` (its cases are assigned to the manager).
+pub const ROADS_BOSS: &str = "roads.boss@council.example";
+
+const TEAMS: &str = r#"
+[[team]]
+id = "ig"
+name = "Information Governance"
+manager = "boss@council.example"
+head_of_service = "head@council.example"
+members = { alice = "alice@council.example", bob = "bob@council.example" }
+
+[[team]]
+id = "press"
+name = "Press Office"
+manager = "press.boss@council.example"
+inbox = "press@council.example"
+assign = "inbox"
+members = {}
+
+[[team]]
+id = "roads"
+name = "Roads"
+manager = "roads.boss@council.example"
+assign = "manager"
+members = { dan = "dan@council.example" }
+
+[[route]]
+id = "potholes"
+team = "roads"
+anywhere = ["pothole"]
+"#;
+
+/// The default rules, England and Wales.
+pub fn ctx() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        Context::standalone(RuleSet::load(&dir).expect("default rules load"))
+    })
+}
+
+/// What an [`Office`] borrows.
+pub struct Desk {
+    pub routing: Routing,
+    pub secret: ReplySecret,
+    pub settings: WorkflowConfig,
+}
+
+/// The routing file: every kind to `ig` by default, media to the press office.
+fn routing() -> Routing {
+    let defaults: String = Kind::ALL
+        .iter()
+        .filter(|k| **k != Kind::Auto)
+        .map(|k| {
+            let team = if *k == Kind::Media { "press" } else { "ig" };
+            format!("{} = \"{team}\"\n", k.as_str())
+        })
+        .collect();
+    let text = format!("[defaults]\n{defaults}{TEAMS}");
+    Routing::from_toml(&text, "test.toml").expect("test routing loads")
+}
+
+impl Desk {
+    pub fn new() -> Desk {
+        Desk {
+            routing: routing(),
+            secret: ReplySecret::new("correct horse battery staple 2026").expect("secret"),
+            settings: WorkflowConfig {
+                routing_file: "test.toml".into(),
+                reply_secret: "correct horse battery staple 2026".into(),
+                chasers: Default::default(),
+                digests: Default::default(),
+                repeats: Default::default(),
+            },
+        }
+    }
+
+    pub fn office(&self) -> Office<'_> {
+        Office {
+            routing: &self.routing,
+            secret: &self.secret,
+            shared_address: SHARED,
+            settings: &self.settings,
+        }
+    }
+}
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    s.parse().expect("test instant")
+}
+
+fn prefix(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Foi => "FOI",
+        Kind::Eir => "EIR",
+        Kind::Sar => "SAR",
+        Kind::Media => "MED",
+        _ => "ENQ",
+    }
+}
+
+/// A case of `kind` received at `received`, due as the engine computes it.
+pub fn case(seq: u32, kind: Kind, subject: &str, received: &str) -> Case {
+    let received_at = at(received);
+    let reference = CaseRef::new(prefix(kind), 2026, seq).expect("valid reference");
+    // As the store keeps it: the fields a new case has, the rest by their defaults.
+    let mut c: Case = serde_json::from_value(json!({
+        "reference": reference,
+        "kind": kind,
+        "state": CaseState::Open,
+        "received_at": received_at,
+        "requester": {"name": "Jane Smith", "email": "jane@example.org"},
+        "subject": subject,
+        "message_ids": [format!("req-{seq}@example.org")],
+        "content_hashes": [format!("hash-{seq}")],
+        "valid": true,
+        "created_at": received_at,
+        "updated_at": received_at,
+    }))
+    .expect("a case record");
+    let ctx = ctx();
+    c.due = ctx.regime(kind).and_then(|regime| {
+        deadline::compute(
+            &ClockInput {
+                regime,
+                region: ctx.region,
+                received_at,
+                events: vec![],
+            },
+            &ctx.calendar,
+            &ctx.options,
+        )
+        .ok()
+        .and_then(|o| o.due())
+    });
+    c
+}
+
+/// The actions of a change's audit events, in order.
+pub fn audit_actions(change: &Change) -> Vec<&str> {
+    change
+        .audit
+        .iter()
+        .map(|a| a.event.action.as_str())
+        .collect()
+}
+
+/// Message-IDs `id-1`, `id-2`…
+pub fn counting() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("id-{n}")
+    }
+}

@@ -1,0 +1,260 @@
+//! The scheduler's plan without a store: chasers, digests and the next wake at chosen instants.
+
+use super::*;
+use crate::core::london::instant as london_instant;
+use crate::core::plan::testkit::{ALICE, BOSS, Desk, HEAD, at, case, counting, ctx};
+use crate::model::case::CaseState;
+use chrono::NaiveTime;
+
+const RECEIVED: &str = "2026-09-01T09:30:00Z";
+
+fn ten_am(date: chrono::NaiveDate) -> DateTime<Utc> {
+    london_instant(date, NaiveTime::from_hms_opt(10, 0, 0).expect("time")).expect("instant")
+}
+
+/// Every team's digest just went out: only chasers are planned.
+fn digests_sent(desk: &Desk, now: DateTime<Utc>) -> BTreeMap<String, DateTime<Utc>> {
+    desk.routing
+        .teams()
+        .iter()
+        .map(|t| (t.id.clone(), now))
+        .collect()
+}
+
+/// (assignee, team, now, to, cc, audit action)
+type ChaserRow<'a> = (
+    Option<&'a str>,
+    Option<&'a str>,
+    DateTime<Utc>,
+    Vec<&'a str>,
+    Vec<&'a str>,
+    &'a str,
+);
+
+/// The last digest per team.
+type Marks = BTreeMap<String, DateTime<Utc>>;
+
+#[test]
+fn the_scheduler_watches_unrouted_open_cases_and_never_machine_mail() {
+    let mut routed = case(1, Kind::Foi, "a", RECEIVED);
+    routed.team = Some("ig".into());
+    let open = case(2, Kind::Foi, "b", RECEIVED);
+    let mut closed = case(3, Kind::Foi, "c", RECEIVED);
+    closed.state = CaseState::Closed;
+    let mut imported = case(4, Kind::Foi, "d", RECEIVED);
+    imported.workflow.imported = true;
+    let auto = case(5, Kind::Auto, "e", RECEIVED);
+    let waiting = {
+        let mut c = case(6, Kind::Sar, "f", RECEIVED);
+        c.state = CaseState::AwaitingId;
+        c
+    };
+    let all = vec![
+        routed,
+        open.clone(),
+        closed,
+        imported,
+        auto,
+        waiting.clone(),
+    ];
+    let cases = watched(all);
+    assert_eq!(cases.len(), 5, "machine mail is not watched");
+    let got: Vec<&CaseRef> = unrouted(&cases).map(|c| &c.reference).collect();
+    assert_eq!(got, [&open.reference, &waiting.reference]);
+}
+
+#[test]
+fn chasers_go_to_the_assignee_and_escalate_to_the_manager_and_head() {
+    let desk = Desk::new();
+    let base = case(7, Kind::Foi, "Parking fines", RECEIVED);
+    let due = base.due.expect("an FOI request has a due date");
+    let overdue = ten_am(due + chrono::Duration::days(14));
+    let table: Vec<ChaserRow> = vec![
+        (
+            Some(ALICE),
+            Some("ig"),
+            ten_am(due),
+            vec![ALICE],
+            vec![],
+            "chaser_queued",
+        ),
+        (
+            None,
+            Some("ig"),
+            ten_am(due),
+            vec![BOSS],
+            vec![],
+            "chaser_queued",
+        ),
+        (None, None, ten_am(due), vec![], vec![], "chaser_skipped"),
+        (
+            Some(ALICE),
+            Some("ig"),
+            overdue,
+            vec![ALICE],
+            vec![BOSS, HEAD],
+            "chaser_queued",
+        ),
+        (
+            None,
+            Some("ig"),
+            overdue,
+            vec![BOSS],
+            vec![HEAD],
+            "chaser_queued",
+        ),
+    ];
+    for (assignee, team, now, to, cc, action) in table {
+        let mut c = base.clone();
+        c.assignee = assignee.map(str::to_string);
+        c.team = team.map(str::to_string);
+        let cases = [c];
+        let sent = BTreeSet::new();
+        let last = digests_sent(&desk, now);
+        let facts = TickFacts {
+            cases: &cases,
+            chasers_sent: &sent,
+            last_digests: &last,
+        };
+        let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
+        let why = format!("{assignee:?} {team:?} {now}");
+        let [(change, letters)] = plan.units.as_slice() else {
+            panic!("one chaser: {why}: {:?}", plan.units);
+        };
+        let chasers = chase::plan_chasers(
+            &cases,
+            &sent,
+            now,
+            &ctx().calendar,
+            ctx().region,
+            &desk.settings.chasers,
+        );
+        let key = format!("chaser/{}", chasers[0].key);
+        assert_eq!(
+            change.marks,
+            [Mark {
+                key,
+                value: json!(now)
+            }],
+            "{why}"
+        );
+        assert_eq!(change.audit.len(), 1, "{why}");
+        assert_eq!(change.audit[0].event.action, action, "{why}");
+        assert_eq!(
+            change.audit[0].case,
+            CaseTarget::Existing(cases[0].reference.clone())
+        );
+        if action == "chaser_skipped" {
+            assert!(letters.is_empty(), "{why}");
+            continue;
+        }
+        assert_eq!(change.audit[0].event.detail["to"], json!(to), "{why}");
+        assert_eq!(change.audit[0].event.detail["cc"], json!(cc), "{why}");
+        let [l] = letters.as_slice() else {
+            panic!("one letter: {why}");
+        };
+        assert_eq!(l.to, to, "{why}");
+        assert_eq!(l.cc, cc, "{why}");
+        assert_eq!(l.message_id, "id-1");
+        assert_eq!(
+            l.reply_to,
+            desk.office().command_address(&cases[0].reference)
+        );
+        assert!(matches!(&l.body, LetterBody::Chaser(ch) if ch.case == cases[0].reference));
+    }
+}
+
+#[test]
+fn a_chaser_already_sent_is_not_planned_again() {
+    let desk = Desk::new();
+    let mut c = case(8, Kind::Foi, "Parking fines", RECEIVED);
+    c.assignee = Some(ALICE.into());
+    c.team = Some("ig".into());
+    let now = ten_am(c.due.expect("due"));
+    let cases = [c];
+    let last = digests_sent(&desk, now);
+    let all = chase::plan_chasers(
+        &cases,
+        &BTreeSet::new(),
+        now,
+        &ctx().calendar,
+        ctx().region,
+        &desk.settings.chasers,
+    );
+    let sent: BTreeSet<ChaserKey> = all.into_iter().map(|ch| ch.key).collect();
+    let facts = TickFacts {
+        cases: &cases,
+        chasers_sent: &sent,
+        last_digests: &last,
+    };
+    let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
+    assert!(plan.units.is_empty(), "{:?}", plan.units);
+    assert!(plan.next > now && plan.next <= now + Duration::from_std(MAX_SLEEP).expect("d"));
+}
+
+#[test]
+fn each_team_manager_gets_a_digest_once_it_is_due() {
+    let desk = Desk::new();
+    let now = at("2026-09-02T09:00:00Z"); // Wednesday, 10:00 London
+    let cases = [case(9, Kind::Foi, "Parking fines", RECEIVED)];
+    let sent = BTreeSet::new();
+    // (last digests, teams mailed)
+    let table: Vec<(Marks, Vec<&str>)> = vec![
+        (BTreeMap::new(), vec!["ig", "press", "roads"]),
+        (
+            [("ig".to_string(), now)].into_iter().collect(),
+            vec!["press", "roads"],
+        ),
+        (digests_sent(&desk, now), vec![]),
+    ];
+    for (last, teams) in table {
+        let facts = TickFacts {
+            cases: &cases,
+            chasers_sent: &sent,
+            last_digests: &last,
+        };
+        let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
+        let digests: Vec<_> = plan
+            .units
+            .iter()
+            .filter(|(_, l)| l.iter().any(|l| matches!(l.body, LetterBody::Digest(_))))
+            .collect();
+        assert_eq!(digests.len(), teams.len(), "{last:?}");
+        for ((change, letters), team) in digests.iter().zip(&teams) {
+            let manager = &desk.routing.team(team).expect("team").manager;
+            assert_eq!(
+                change.marks,
+                [Mark {
+                    key: format!("digest/{team}"),
+                    value: json!(now)
+                }]
+            );
+            assert!(change.audit.is_empty());
+            assert_eq!(letters[0].to, std::slice::from_ref(manager));
+            assert_eq!(letters[0].case, None);
+            assert_eq!(letters[0].reply_to, None);
+            let LetterBody::Digest(d) = &letters[0].body else {
+                panic!("a digest");
+            };
+            assert_eq!(d.scope, TeamFilter::Team(team.to_string()));
+        }
+        assert!(plan.next >= now + Duration::seconds(1));
+        assert!(plan.next <= now + Duration::from_std(MAX_SLEEP).expect("d"));
+    }
+}
+
+#[test]
+fn the_team_digest_counts_the_teams_cases() {
+    let desk = Desk::new();
+    let now = at("2026-09-02T09:00:00Z");
+    let mut ours = case(10, Kind::Foi, "Parking fines", RECEIVED);
+    ours.team = Some("ig".into());
+    let mut theirs = case(11, Kind::Foi, "Potholes", RECEIVED);
+    theirs.team = Some("roads".into());
+    let cases = [ours.clone(), theirs];
+    let d = team_digest(&desk.office(), ctx(), &cases, "ig", None, now);
+    assert_eq!(d.generated_at, now);
+    assert_eq!(d.scope, TeamFilter::Team("ig".into()));
+    let listed: Vec<&CaseRef> = d.new_since_last.iter().map(|e| &e.reference).collect();
+    assert_eq!(listed, [&ours.reference]);
+}
