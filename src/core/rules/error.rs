@@ -78,28 +78,6 @@ impl fmt::Display for RuleErrors {
     }
 }
 
-/// Turn the regex crate's multi-line syntax error (with a caret diagram) into one line.
-///
-/// The crate's text looks like `regex parse error:\n    (foo\n    ^\nerror: unclosed group`; an
-/// officer reading a list of problems wants `regex parse error: unclosed group`.
-pub(crate) fn one_line_regex_error(err: &regex::Error) -> String {
-    match err {
-        regex::Error::Syntax(text) => {
-            let reason = text
-                .lines()
-                .rev()
-                .find_map(|l| l.trim().strip_prefix("error:"))
-                .map(str::trim)
-                .unwrap_or_else(|| text.lines().last().unwrap_or("").trim());
-            format!("regex parse error: {reason}")
-        }
-        regex::Error::CompiledTooBig(limit) => {
-            format!("pattern too large once compiled (over {limit} bytes); simplify it")
-        }
-        other => format!("regex error: {}", other.to_string().replace('\n', " ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,18 +127,5 @@ mod tests {
             errs.to_string(),
             "a.toml:1: one\nb.toml:2: two\n2 errors in the rule files; no rules were loaded"
         );
-    }
-
-    #[test]
-    fn regex_error_is_one_line() {
-        // Built at run time so the (deliberately) bad patterns are not linted as constants.
-        let bad = |p: &str| regex::Regex::new(p).unwrap_err();
-        let err = bad("(foo");
-        let s = one_line_regex_error(&err);
-        assert_eq!(s, "regex parse error: unclosed group");
-        let err = bad("a{2,1}");
-        let s = one_line_regex_error(&err);
-        assert!(s.starts_with("regex parse error: "), "{s}");
-        assert!(!s.contains('\n'), "{s}");
     }
 }
