@@ -27,6 +27,7 @@ mod load;
 mod tests;
 
 pub use crate::config::RoutingSettings;
+use crate::config::toml::closest;
 use crate::model::kind::Kind;
 use regex::Regex;
 use serde::Serialize;
@@ -649,12 +650,8 @@ impl Routing {
                 .map(|m| m.handle.as_str()),
         );
         let lower = target.to_lowercase();
-        let suggestion = names
-            .iter()
-            .map(|n| (load::edit_distance(&lower, n), *n))
-            .filter(|(d, _)| *d <= 2)
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, n)| format!("; did you mean {n:?}?"))
+        let suggestion = closest(&lower, &names)
+            .map(|n| format!("; did you mean {n:?}?"))
             .unwrap_or_default();
         RerouteError::Unknown {
             target: target.to_string(),
