@@ -535,14 +535,19 @@ fn read_deadlines(r: &mut Reader, t: &DeTable<'_>) -> (SarMonthRule, bool, Vec<N
     (sar_month_rule, rolls_forward, closure_days)
 }
 
-/// Host and port shared by `[imap]` and `[smtp]`, with the rule that plain connections are only
-/// for loopback (credentials would otherwise cross the network in clear).
+/// The keys `[imap]` and `[smtp]` share (read by [`read_endpoint`], and `username`).
+const ENDPOINT_KEYS: &[&str] = &["host", "port", "security", "ca_file", "username"];
+
+/// Host, port, security and CA file shared by `[imap]` and `[smtp]`, with the rule that plain
+/// connections are only for loopback (credentials would otherwise cross the network in clear).
+/// `default_port` is per security: TLS, STARTTLS, plain.
 fn read_endpoint(
     r: &mut Reader,
     t: &DeTable<'_>,
     at: &str,
     default_port: [u16; 3],
-) -> (String, u16, usize) {
+    base: &Path,
+) -> (String, u16, mail::Security, Option<PathBuf>) {
     let host = r.string(t, at, "host", true).unwrap_or_default();
     let security = match r.string(t, at, "security", false).as_deref() {
         None | Some("tls") => 0,
@@ -576,7 +581,13 @@ fn read_endpoint(
             default_port[security]
         }
     };
-    (host, port, security)
+    let security = [
+        mail::Security::Tls,
+        mail::Security::StartTls,
+        mail::Security::Plain,
+    ][security];
+    let ca_file = r.string(t, at, "ca_file", false).map(|p| base.join(p));
+    (host, port, security, ca_file)
 }
 
 /// A secret read from the file a key names (`password_file`), trimmed.
@@ -613,32 +624,23 @@ fn read_imap(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> MailboxConfig {
         &it,
         "imap",
         &[
-            "host",
-            "port",
-            "security",
-            "ca_file",
-            "username",
-            "auth",
-            "password_file",
-            "token_file",
-            "token_command",
-            "mailbox",
-            "idle",
-            "poll_seconds",
-            "folders",
-            "quarantine_folder",
-            "sent_folder",
-        ],
+            ENDPOINT_KEYS,
+            &[
+                "auth",
+                "password_file",
+                "token_file",
+                "token_command",
+                "mailbox",
+                "idle",
+                "poll_seconds",
+                "folders",
+                "quarantine_folder",
+                "sent_folder",
+            ],
+        ]
+        .concat(),
     );
-    let (host, port, sec) = read_endpoint(r, &it, "imap", [993, 143, 143]);
-    let security = [
-        mail::Security::Tls,
-        mail::Security::StartTls,
-        mail::Security::Plain,
-    ][sec];
-    let ca_file = r
-        .string(&it, "imap", "ca_file", false)
-        .map(|p| base.join(p));
+    let (host, port, security, ca_file) = read_endpoint(r, &it, "imap", [993, 143, 143], base);
     let username = r.string(&it, "imap", "username", true).unwrap_or_default();
     let auth = match r.string(&it, "imap", "auth", false).as_deref() {
         None | Some("login") => {
@@ -733,25 +735,9 @@ fn read_smtp(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> mail::SmtpSettings
     r.known(
         &st,
         "smtp",
-        &[
-            "host",
-            "port",
-            "security",
-            "ca_file",
-            "username",
-            "password_file",
-            "timeout_seconds",
-        ],
+        &[ENDPOINT_KEYS, &["password_file", "timeout_seconds"]].concat(),
     );
-    let (host, port, sec) = read_endpoint(r, &st, "smtp", [465, 587, 25]);
-    let security = [
-        mail::Security::Tls,
-        mail::Security::StartTls,
-        mail::Security::Plain,
-    ][sec];
-    let ca_file = r
-        .string(&st, "smtp", "ca_file", false)
-        .map(|p| base.join(p));
+    let (host, port, security, ca_file) = read_endpoint(r, &st, "smtp", [465, 587, 25], base);
     let credentials = match r.string(&st, "smtp", "username", false) {
         Some(username) => {
             if !st.contains_key("password_file") {

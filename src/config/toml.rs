@@ -16,6 +16,7 @@
 use super::ConfigError;
 use serde::de::{DeserializeOwned, IntoDeserializer};
 use std::borrow::Cow;
+use std::fmt;
 use std::ops::Range;
 pub use toml::Spanned;
 pub use toml::de::{DeTable, DeValue};
@@ -126,6 +127,28 @@ impl<S: Clone> Reader<S> {
             key: key.map(str::to_string),
             message: msg,
         });
+    }
+
+    /// The table of one `[[what]]` item, with the item's line; `None` (an error under `key`) when
+    /// the item is not a table.
+    pub fn array_item<'v, 'a>(
+        &mut self,
+        item: &'v Value<'a>,
+        key: Option<&str>,
+        what: &str,
+    ) -> Option<(usize, &'v DeTable<'a>)> {
+        let line = self.line(item.span());
+        match item.get_ref() {
+            DeValue::Table(table) => Some((line, table)),
+            other => {
+                let msg = format!(
+                    "each {what} must be a [[{what}]] table, found {}",
+                    other.type_str()
+                );
+                self.error(line, None, key, msg);
+                None
+            }
+        }
     }
 
     /// An error at a key path, without a line (the configuration file's errors).
@@ -310,6 +333,42 @@ pub fn section<T: Section>(r: &mut Reader, t: &DeTable<'_>, at: &str, key: &str)
             T::default()
         }
     }
+}
+
+/// Writes a located problem the way every file's errors are shown,
+/// `file:line: section: key: message`, leaving out the parts that are not known.
+pub fn write_located(
+    f: &mut fmt::Formatter<'_>,
+    file: &str,
+    line: Option<usize>,
+    section: Option<&dyn fmt::Display>,
+    key: Option<&str>,
+    message: &str,
+) -> fmt::Result {
+    f.write_str(file)?;
+    if let Some(line) = line {
+        write!(f, ":{line}")?;
+    }
+    if let Some(s) = section {
+        write!(f, ": {s}")?;
+    }
+    if let Some(k) = key {
+        write!(f, ": {k}")?;
+    }
+    write!(f, ": {message}")
+}
+
+/// Writes problems one per line, then their count: `2 errors {what}`.
+pub fn write_list<E: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    errors: &[E],
+    what: &str,
+) -> fmt::Result {
+    for e in errors {
+        writeln!(f, "{e}")?;
+    }
+    let n = errors.len();
+    write!(f, "{n} error{} {what}", if n == 1 { "" } else { "s" })
 }
 
 /// `at.key`, or `key` at the top level.

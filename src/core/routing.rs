@@ -27,7 +27,7 @@ mod load;
 mod tests;
 
 pub use crate::config::RoutingSettings;
-use crate::config::toml::closest;
+use crate::config::toml::{closest, write_list, write_located};
 use crate::model::kind::Kind;
 use regex::Regex;
 use serde::Serialize;
@@ -288,17 +288,9 @@ pub struct RoutingError {
 impl fmt::Display for RoutingError {
     /// `routing.toml:12: route "planning": body_regex pattern 2: regex parse error: ...`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.origin)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(s) = &self.section {
-            write!(f, ": {s}")?;
-        }
-        if let Some(k) = &self.key {
-            write!(f, ": {k}")?;
-        }
-        write!(f, ": {}", self.message)
+        let section = self.section.as_ref().map(|s| s as &dyn fmt::Display);
+        let key = self.key.as_deref();
+        write_located(f, &self.origin, self.line, section, key, &self.message)
     }
 }
 
@@ -312,15 +304,7 @@ pub struct RoutingErrors {
 impl fmt::Display for RoutingErrors {
     /// One problem per line, then a count, so the whole list can be printed as is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.errors {
-            writeln!(f, "{e}")?;
-        }
-        let n = self.errors.len();
-        write!(
-            f,
-            "{n} error{} in the routing file; it was not loaded",
-            if n == 1 { "" } else { "s" }
-        )
+        write_list(f, &self.errors, "in the routing file; it was not loaded")
     }
 }
 

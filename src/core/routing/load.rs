@@ -1,9 +1,9 @@
 //! Reading a routing file: TOML text → a checked [`Routing`], with every problem collected.
 //!
-//! The file is walked by hand over `toml`'s spanned document (not through `serde`), so that one
-//! pass reports every unknown key, bad type, bad regex, duplicate id and unknown reference with its
-//! line, instead of stopping at the first (with `config::toml`, as `rules/file.rs` is). The format is
-//! documented for officers in `rules/README.md` ("Routing").
+//! The file is walked by hand over `toml`'s spanned document (not through `serde`), with the one
+//! reader in `config::toml` (as the rule files are), so that one pass reports every unknown key,
+//! bad type, bad regex, duplicate id and unknown reference with its line, instead of stopping at
+//! the first. The format is documented for officers in `rules/README.md` ("Routing").
 
 use super::{
     Assignment, Defaults, Member, Pattern, Place, Route, Routing, RoutingError, RoutingErrors,
@@ -530,19 +530,7 @@ struct TeamFields {
 
 /// Read one `[[team]]`; `None` when it has any problem (all of them reported).
 fn parse_team(item: &Value<'_>, r: &mut Reader<Section>) -> Option<RawTeam> {
-    let line = r.line(item.span());
-    let DeValue::Table(table) = item.get_ref() else {
-        r.error(
-            line,
-            None,
-            Some("team"),
-            format!(
-                "each team must be a [[team]] table, found {}",
-                item.get_ref().type_str()
-            ),
-        );
-        return None;
-    };
+    let (line, table) = r.array_item(item, Some("team"), "team")?;
     let id = read_id(table, r, line, "team");
     let section = id.clone().map(Section::Team);
     let mut f = TeamFields::default();
@@ -813,19 +801,7 @@ struct RouteFields {
 
 /// Read one `[[route]]`; `None` when it has any problem (all of them reported).
 fn parse_route(item: &Value<'_>, r: &mut Reader<Section>) -> Option<RawRoute> {
-    let line = r.line(item.span());
-    let DeValue::Table(table) = item.get_ref() else {
-        r.error(
-            line,
-            None,
-            Some("route"),
-            format!(
-                "each route must be a [[route]] table, found {}",
-                item.get_ref().type_str()
-            ),
-        );
-        return None;
-    };
+    let (line, table) = r.array_item(item, Some("route"), "route")?;
     let before = r.errors.len();
     let id = read_id(table, r, line, "route");
     let section = id.clone().map(Section::Route);

@@ -4,6 +4,7 @@
 //! pattern compiled, and all problems come back together in [`RuleErrors`], so an officer can fix a
 //! rule set in one pass (the way Stalwart reports all configuration errors at boot).
 
+use crate::config::toml::{write_list, write_located};
 use serde::Serialize;
 use std::fmt;
 
@@ -42,17 +43,10 @@ impl RuleError {
 impl fmt::Display for RuleError {
     /// `rules/foi.toml:12: rule "foi.act": subject_regex pattern 2: regex parse error: ...`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(id) = &self.rule_id {
-            write!(f, ": rule {id:?}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": {field}")?;
-        }
-        write!(f, ": {}", self.message)
+        let rule = self.rule_id.as_ref().map(|id| format!("rule {id:?}"));
+        let rule = rule.as_ref().map(|r| r as &dyn fmt::Display);
+        let field = self.field.as_deref();
+        write_located(f, &self.file, self.line, rule, field, &self.message)
     }
 }
 
@@ -66,15 +60,7 @@ pub struct RuleErrors {
 impl fmt::Display for RuleErrors {
     /// One problem per line, then a count, so the whole list can be printed as is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.errors {
-            writeln!(f, "{e}")?;
-        }
-        let n = self.errors.len();
-        write!(
-            f,
-            "{n} error{} in the rule files; no rules were loaded",
-            if n == 1 { "" } else { "s" }
-        )
+        write_list(f, &self.errors, "in the rule files; no rules were loaded")
     }
 }
 

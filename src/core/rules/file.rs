@@ -411,19 +411,7 @@ struct RuleFields {
 
 /// Read one `[[rule]]`; `None` when it has any problem (all of them reported).
 fn parse_rule(item: &Spanned<DeValue<'_>>, r: &mut Reader<String>) -> Option<RawRule> {
-    let rule_line = r.line(item.span());
-    let DeValue::Table(table) = item.get_ref() else {
-        r.error(
-            rule_line,
-            None,
-            None,
-            format!(
-                "each rule must be a [[rule]] table, found {}",
-                item.get_ref().type_str()
-            ),
-        );
-        return None;
-    };
+    let (rule_line, table) = r.array_item(item, None, "rule")?;
     let errors_before = r.errors.len();
     // The id first, so every later problem can name the rule.
     let id = rule_id(table, rule_line, r);
