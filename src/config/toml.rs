@@ -151,6 +151,45 @@ impl<S: Clone> Reader<S> {
         }
     }
 
+    /// The table a value holds; when it is not a table, an error `{expected}, found <type>` at
+    /// the value's line and `None`.
+    pub fn expect_table<'v, 'a>(
+        &mut self,
+        value: &'v Value<'a>,
+        section: Option<&S>,
+        key: Option<&str>,
+        expected: &str,
+    ) -> Option<&'v DeTable<'a>> {
+        match value.get_ref() {
+            DeValue::Table(table) => Some(table),
+            other => {
+                let msg = format!("{expected}, found {}", other.type_str());
+                self.error(self.line(value.span()), section, key, msg);
+                None
+            }
+        }
+    }
+
+    /// The items of a value written as one string or as a list; when it is neither, an error
+    /// `{expected}, found <type>` at the value's line and `None`.
+    pub fn one_or_list<'v, 'a>(
+        &mut self,
+        value: &'v Value<'a>,
+        section: Option<&S>,
+        key: Option<&str>,
+        expected: &str,
+    ) -> Option<Vec<&'v Value<'a>>> {
+        match value.get_ref() {
+            DeValue::Array(a) => Some(a.iter().collect()),
+            DeValue::String(_) => Some(vec![value]),
+            other => {
+                let msg = format!("{expected}, found {}", other.type_str());
+                self.error(self.line(value.span()), section, key, msg);
+                None
+            }
+        }
+    }
+
     /// An error at a key path, without a line (the configuration file's errors).
     pub fn err(&mut self, key: &str, message: String) {
         self.push(None, None, Some(key), message);

@@ -422,16 +422,8 @@ fn parse_defaults(
     r: &mut Reader<Section>,
     out: &mut Vec<(Kind, String, usize)>,
 ) {
-    let DeValue::Table(table) = value.get_ref() else {
-        r.error(
-            r.line(value.span()),
-            Some(&Section::Defaults),
-            None,
-            format!(
-                "`defaults` must be a [defaults] table of kind = \"team-id\", found {}",
-                value.get_ref().type_str()
-            ),
-        );
+    let expected = "`defaults` must be a [defaults] table of kind = \"team-id\"";
+    let Some(table) = r.expect_table(value, Some(&Section::Defaults), None, expected) else {
         return;
     };
     for (key, v) in table.iter() {
@@ -737,17 +729,9 @@ fn parse_assign_for(
     section: &Option<Section>,
     out: &mut Vec<(Kind, String, usize)>,
 ) {
-    let DeValue::Table(t) = v.get_ref() else {
-        r.error(
-            r.line(v.span()),
-            section.as_ref(),
-            Some("assign_for"),
-            format!(
-                "expected a table of kind = \"round_robin\" / \"manager\" / \"inbox\" / a \
-                 handle, e.g. assign_for = {{ complaint = \"manager\" }}, found {}",
-                v.get_ref().type_str()
-            ),
-        );
+    let expected = "expected a table of kind = \"round_robin\" / \"manager\" / \"inbox\" / a \
+                    handle, e.g. assign_for = { complaint = \"manager\" }";
+    let Some(t) = r.expect_table(v, section.as_ref(), Some("assign_for"), expected) else {
         return;
     };
     for (k, val) in t.iter() {
@@ -936,22 +920,8 @@ fn parse_kinds(
     r: &mut Reader<Section>,
     section: &Option<Section>,
 ) -> Option<Vec<Kind>> {
-    let items: Vec<&Value<'_>> = match v.get_ref() {
-        DeValue::Array(a) => a.iter().collect(),
-        DeValue::String(_) => vec![v],
-        other => {
-            r.error(
-                r.line(v.span()),
-                section.as_ref(),
-                Some("kinds"),
-                format!(
-                    "expected a list of kinds, e.g. kinds = [\"foi\", \"eir\"], found {}",
-                    other.type_str()
-                ),
-            );
-            return None;
-        }
-    };
+    let expected = "expected a list of kinds, e.g. kinds = [\"foi\", \"eir\"]";
+    let items = r.one_or_list(v, section.as_ref(), Some("kinds"), expected)?;
     let mut out = Vec::new();
     let mut ok = true;
     for item in items {
@@ -1010,21 +980,9 @@ fn parse_patterns(
     syntax: Syntax,
     out: &mut Vec<Pattern>,
 ) {
-    let items: Vec<&Value<'_>> = match v.get_ref() {
-        DeValue::Array(a) => a.iter().collect(),
-        DeValue::String(_) => vec![v],
-        other => {
-            r.error(
-                r.line(v.span()),
-                section.as_ref(),
-                Some(key),
-                format!(
-                    "expected a list of strings, e.g. {key} = [\"parking\"], found {}",
-                    other.type_str()
-                ),
-            );
-            return;
-        }
+    let expected = format!("expected a list of strings, e.g. {key} = [\"parking\"]");
+    let Some(items) = r.one_or_list(v, section.as_ref(), Some(key), &expected) else {
+        return;
     };
     if items.is_empty() {
         r.error(

@@ -252,16 +252,8 @@ fn parse_doc(doc: &DeTable<'_>, r: &mut Reader<String>) -> RawFile {
 
 /// `[lists]`: `name = ["phrase", ...]`, usable in any condition as `{ list = "name" }`.
 fn parse_lists(value: &Spanned<DeValue<'_>>, r: &mut Reader<String>, out: &mut RawFile) {
-    let DeValue::Table(table) = value.get_ref() else {
-        r.error(
-            r.line(value.span()),
-            None,
-            None,
-            format!(
-                "`lists` must be a [lists] table of name = [\"phrase\", ...], found {}",
-                value.get_ref().type_str()
-            ),
-        );
+    let expected = "`lists` must be a [lists] table of name = [\"phrase\", ...]";
+    let Some(table) = r.expect_table(value, None, None, expected) else {
         return;
     };
     for (key, items) in table.iter() {
@@ -273,18 +265,9 @@ fn parse_lists(value: &Spanned<DeValue<'_>>, r: &mut Reader<String>, out: &mut R
             continue;
         }
         let what = "string";
-        let arr: Vec<&Spanned<DeValue<'_>>> = match items.get_ref() {
-            DeValue::Array(a) => a.iter().collect(),
-            DeValue::String(_) => vec![items],
-            other => {
-                r.error(
-                    line,
-                    None,
-                    Some(&field),
-                    format!("expected a list of strings, found {}", other.type_str()),
-                );
-                continue;
-            }
+        let expected = "expected a list of strings";
+        let Some(arr) = r.one_or_list(items, None, Some(&field), expected) else {
+            continue;
         };
         if arr.is_empty() {
             r.error(line, None, Some(&field), "empty list".into());
@@ -346,16 +329,8 @@ fn check_list_name(name: &str) -> Result<(), String> {
 }
 
 fn parse_settings(value: &Spanned<DeValue<'_>>, r: &mut Reader<String>, out: &mut RawFile) {
-    let DeValue::Table(table) = value.get_ref() else {
-        r.error(
-            r.line(value.span()),
-            None,
-            None,
-            format!(
-                "`settings` must be a [settings] table, found {}",
-                value.get_ref().type_str()
-            ),
-        );
+    let expected = "`settings` must be a [settings] table";
+    let Some(table) = r.expect_table(value, None, None, expected) else {
         return;
     };
     for (key, value) in table.iter() {
@@ -635,17 +610,11 @@ fn parse_header_table(
     rid: Option<&String>,
     out: &mut Vec<RawCondition>,
 ) {
-    let DeValue::Table(table) = value.get_ref() else {
-        r.error(
-            r.line(value.span()),
-            rid,
-            Some(key),
-            format!(
-                "expected a table of header name = patterns, e.g. {key} = {{ \"auto-submitted\" = \
-                 [\"^auto-\"] }}, found {}",
-                value.get_ref().type_str()
-            ),
-        );
+    let expected = format!(
+        "expected a table of header name = patterns, e.g. {key} = {{ \"auto-submitted\" = \
+         [\"^auto-\"] }}"
+    );
+    let Some(table) = r.expect_table(value, rid, Some(key), &expected) else {
         return;
     };
     if table.is_empty() {
