@@ -641,48 +641,7 @@ fn read_imap(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> MailboxConfig {
         .concat(),
     );
     let (host, port, security, ca_file) = read_endpoint(r, &it, "imap", [993, 143, 143], base);
-    let username = r.string(&it, "imap", "username", true).unwrap_or_default();
-    let auth = match r.string(&it, "imap", "auth", false).as_deref() {
-        None | Some("login") => {
-            if !it.contains_key("password_file") {
-                r.err(
-                    "imap.password_file",
-                    "missing (required for auth = \"login\")".into(),
-                );
-            }
-            let password = read_secret(r, &it, "imap", "password_file", base).unwrap_or_default();
-            mail::ImapAuth::Login { username, password }
-        }
-        Some("xoauth2") => {
-            let file = r.string(&it, "imap", "token_file", false);
-            let command = r.string(&it, "imap", "token_command", false);
-            let token_source = match (file, command) {
-                (Some(f), None) => mail::TokenSource::File(base.join(f)),
-                (None, Some(c)) => mail::TokenSource::Command(c),
-                _ => {
-                    r.err(
-                        "imap.auth",
-                        "xoauth2 needs exactly one of token_file or token_command".into(),
-                    );
-                    mail::TokenSource::Command(String::new())
-                }
-            };
-            mail::ImapAuth::XOAuth2 {
-                username,
-                token_source,
-            }
-        }
-        Some(other) => {
-            r.err(
-                "imap.auth",
-                format!("{other:?} is not one of \"login\", \"xoauth2\""),
-            );
-            mail::ImapAuth::Login {
-                username,
-                password: String::new(),
-            }
-        }
-    };
+    let auth = read_imap_auth(r, &it, base);
     let mut timeouts = mail::ImapTimeouts::default();
     match r.integer(&it, "imap", "poll_seconds") {
         Some(n) if (5..=3600).contains(&n) => {
@@ -727,6 +686,52 @@ fn read_imap(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> MailboxConfig {
         folders,
         quarantine,
         sent_folder: r.string(&it, "imap", "sent_folder", false),
+    }
+}
+
+/// `[imap]` authentication: a password from a file, or an OAuth2 token from a file or command.
+fn read_imap_auth(r: &mut Reader, it: &DeTable<'_>, base: &Path) -> mail::ImapAuth {
+    let username = r.string(it, "imap", "username", true).unwrap_or_default();
+    match r.string(it, "imap", "auth", false).as_deref() {
+        None | Some("login") => {
+            if !it.contains_key("password_file") {
+                r.err(
+                    "imap.password_file",
+                    "missing (required for auth = \"login\")".into(),
+                );
+            }
+            let password = read_secret(r, it, "imap", "password_file", base).unwrap_or_default();
+            mail::ImapAuth::Login { username, password }
+        }
+        Some("xoauth2") => {
+            let file = r.string(it, "imap", "token_file", false);
+            let command = r.string(it, "imap", "token_command", false);
+            let token_source = match (file, command) {
+                (Some(f), None) => mail::TokenSource::File(base.join(f)),
+                (None, Some(c)) => mail::TokenSource::Command(c),
+                _ => {
+                    r.err(
+                        "imap.auth",
+                        "xoauth2 needs exactly one of token_file or token_command".into(),
+                    );
+                    mail::TokenSource::Command(String::new())
+                }
+            };
+            mail::ImapAuth::XOAuth2 {
+                username,
+                token_source,
+            }
+        }
+        Some(other) => {
+            r.err(
+                "imap.auth",
+                format!("{other:?} is not one of \"login\", \"xoauth2\""),
+            );
+            mail::ImapAuth::Login {
+                username,
+                password: String::new(),
+            }
+        }
     }
 }
 

@@ -162,11 +162,7 @@ impl<S: Clone> Reader<S> {
     ) -> Option<&'v DeTable<'a>> {
         match value.get_ref() {
             DeValue::Table(table) => Some(table),
-            other => {
-                let msg = format!("{expected}, found {}", other.type_str());
-                self.error(self.line(value.span()), section, key, msg);
-                None
-            }
+            _ => self.mismatch(value, section, key, expected),
         }
     }
 
@@ -182,12 +178,21 @@ impl<S: Clone> Reader<S> {
         match value.get_ref() {
             DeValue::Array(a) => Some(a.iter().collect()),
             DeValue::String(_) => Some(vec![value]),
-            other => {
-                let msg = format!("{expected}, found {}", other.type_str());
-                self.error(self.line(value.span()), section, key, msg);
-                None
-            }
+            _ => self.mismatch(value, section, key, expected),
         }
+    }
+
+    /// An error `{expected}, found <type>` at the value's line.
+    fn mismatch<T>(
+        &mut self,
+        value: &Value<'_>,
+        section: Option<&S>,
+        key: Option<&str>,
+        expected: &str,
+    ) -> Option<T> {
+        let msg = format!("{expected}, found {}", value.get_ref().type_str());
+        self.error(self.line(value.span()), section, key, msg);
+        None
     }
 
     /// An error at a key path, without a line (the configuration file's errors).
