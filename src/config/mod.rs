@@ -6,6 +6,10 @@
 //! paths are resolved against the directory of the config file, not the working directory, so the
 //! daemon behaves the same whoever starts it.
 //!
+//! The file is walked with [`toml::Reader`], the one TOML reader that the rule files
+//! (`core::rules`) and the routing file (`core::routing`) are read with too; sub-sections whose
+//! settings type is a serde struct are read through [`toml::Section`].
+//!
 //! `[imap]` and `[smtp]` are optional here (the offline tools do not need them); the daemon
 //! refuses to start without them. Secrets are read from files named in the config
 //! (`password_file`, `token_file`) so the config itself can be world-readable.
