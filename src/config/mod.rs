@@ -1107,6 +1107,47 @@ nonworking_receipt_rolls_forward = "yes"
     }
 
     #[test]
+    fn workflow_sections_are_read_and_checked_under_their_key_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "abcdefghijklmnopqrstuvwxyz").unwrap();
+        let ok = format!(
+            "{MINIMAL}[workflow]\nreply_secret_file = \"secret\"\n[workflow.chasers]\n\
+             window_start = \"07:30\"\nkinds = {{ complaint = {{ before = [] }} }}\n\
+             [workflow.digests]\nweekly = true\nweekday = \"fri\"\n\
+             [workflow.repeats]\nthreshold = 0.5\n"
+        );
+        let c = Config::from_toml(&ok, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let w = c.workflow.unwrap();
+        assert_eq!(w.chasers.window_start, LocalTime::hm(7, 30).unwrap());
+        assert_eq!(w.chasers.kinds[&Kind::Complaint].before, Some(Vec::new()));
+        assert!(w.digests.weekly);
+        assert_eq!(w.digests.weekday, chrono::Weekday::Fri);
+        assert_eq!(w.repeats.threshold, 0.5);
+        assert_eq!(w.routing_file, dir.path().join("routing.toml"));
+
+        let bad = format!(
+            "{MINIMAL}[workflow]\nreply_secret_file = \"secret\"\nchasers = 3\n\
+             [workflow.digests]\nhour = \"eight\"\n[workflow.repeats]\nwindow_months = 0\n"
+        );
+        let errs = match Config::from_toml(&bad, dir.path()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+        };
+        let expect = [
+            "workflow.chasers: expected a table",
+            "workflow.digests: invalid type: string \"eight\", expected u32",
+            "workflow.repeats.window_months: 0 is out of range",
+        ];
+        for e in expect {
+            assert!(
+                errs.iter().any(|x| x.starts_with(e)),
+                "missing {e:?} in {errs:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    }
+
+    #[test]
     fn shipped_example_config_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("foi-triage.example.toml");
         let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
