@@ -258,12 +258,16 @@ impl Config {
             file: "<string>".into(),
             errors,
         };
-        let table = DeTable::parse(text).map_err(|e| {
+        let not_toml = |e: ::toml::de::Error| {
             fail(vec![ConfigError {
                 key: String::new(),
                 message: format!("not valid TOML: {}", e.to_string().trim()),
             }])
-        })?;
+        };
+        // A file `toml` cannot load as a whole (bad syntax, or a value its data model cannot hold,
+        // such as an integer over 64 bits) is one error, with `toml`'s line and caret.
+        ::toml::from_str::<::toml::Table>(text).map_err(not_toml)?;
+        let table = DeTable::parse(text).map_err(not_toml)?;
         let mut r = Reader::new(text);
         let cfg = read(&mut r, table.get_ref(), base);
         if r.errors.is_empty() {
@@ -1026,6 +1030,15 @@ nonworking_receipt_rolls_forward = "yes"
     fn syntax_error_is_one_clear_error() {
         let errs = errors("[organisation\nname = ");
         assert_eq!(errs.len(), 1);
+        assert!(errs[0].starts_with("not valid TOML"), "{errs:?}");
+    }
+
+    #[test]
+    fn integer_too_large_for_toml_is_one_clear_error() {
+        let errs = errors(&format!(
+            "{MINIMAL}[kinds.complaint]\nworking_days = 99999999999999999999\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(errs[0].starts_with("not valid TOML"), "{errs:?}");
     }
 
