@@ -2,6 +2,7 @@
 //! the daily sending window. Read and checked here; planned by `core::chase`.
 
 use crate::config::ConfigError;
+use crate::config::toml::{Section, key_path};
 use crate::model::kind::Kind;
 use crate::model::regime::MAX_WORKING_DAYS;
 use chrono::{NaiveTime, Timelike};
@@ -192,37 +193,10 @@ fn check_schedule(
     }
 }
 
-impl ChaserSettings {
-    /// Parses a `[chasers]` table given as TOML text (the section body, without the header).
-    ///
-    /// # Errors
-    /// The TOML error (unknown key, wrong type, bad time), then every [`ChaserSettings::validate`]
-    /// error, each with its key path under `at`.
-    pub fn from_toml(text: &str, at: &str) -> Result<ChaserSettings, Vec<ConfigError>> {
-        let settings: ChaserSettings = toml::from_str(text).map_err(|e| {
-            vec![ConfigError {
-                key: at.to_string(),
-                message: e.message().to_string(),
-            }]
-        })?;
-        let errors = settings.validate(at);
-        if errors.is_empty() {
-            Ok(settings)
-        } else {
-            Err(errors)
-        }
-    }
-
-    /// Every problem with the values, each with its key path under `at` (e.g. `chasers`).
-    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
+impl Section for ChaserSettings {
+    fn validate(&self, at: &str) -> Vec<ConfigError> {
         let mut errors = Vec::new();
-        let key = |k: &str| {
-            if at.is_empty() {
-                k.to_string()
-            } else {
-                format!("{at}.{k}")
-            }
-        };
+        let key = |k: &str| key_path(at, k);
         check_schedule(
             &mut errors,
             &key,

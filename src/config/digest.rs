@@ -1,6 +1,7 @@
 //! The `[workflow.digests]` settings: when managers get their digest and what it counts. Read
 //! and checked here; planned by `core::digest`.
 
+use crate::config::toml::{Section, key_path};
 use crate::config::{ConfigError, MAX_SCHEDULE_WORKING_DAYS};
 use chrono::Weekday;
 use serde::{Deserialize, Serialize};
@@ -48,35 +49,9 @@ impl Default for DigestSettings {
     }
 }
 
-impl DigestSettings {
-    /// Parses a `[digests]` table given as TOML text (the section body, without the header).
-    ///
-    /// # Errors
-    /// The TOML error, or every [`DigestSettings::validate`] error, with key paths under `at`.
-    pub fn from_toml(text: &str, at: &str) -> Result<DigestSettings, Vec<ConfigError>> {
-        let settings: DigestSettings = toml::from_str(text).map_err(|e| {
-            vec![ConfigError {
-                key: at.to_string(),
-                message: e.message().to_string(),
-            }]
-        })?;
-        let errors = settings.validate(at);
-        if errors.is_empty() {
-            Ok(settings)
-        } else {
-            Err(errors)
-        }
-    }
-
-    /// Every problem with the values, each with its key path under `at` (e.g. `digests`).
-    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
-        let key = |k: &str| {
-            if at.is_empty() {
-                k.to_string()
-            } else {
-                format!("{at}.{k}")
-            }
-        };
+impl Section for DigestSettings {
+    fn validate(&self, at: &str) -> Vec<ConfigError> {
+        let key = |k: &str| key_path(at, k);
         let mut errors = Vec::new();
         if self.hour > 23 {
             errors.push(ConfigError {

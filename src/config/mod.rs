@@ -6,6 +6,10 @@
 //! paths are resolved against the directory of the config file, not the working directory, so the
 //! daemon behaves the same whoever starts it.
 //!
+//! The file is walked with [`toml::Reader`], the one TOML reader that the rule files
+//! (`core::rules`) and the routing file (`core::routing`) are read with too; sub-sections whose
+//! settings type is a serde struct are read through [`toml::Section`].
+//!
 //! `[imap]` and `[smtp]` are optional here (the offline tools do not need them); the daemon
 //! refuses to start without them. Secrets are read from files named in the config
 //! (`password_file`, `token_file`) so the config itself can be world-readable.
@@ -17,6 +21,7 @@ pub mod mail;
 mod repeat;
 mod retry;
 mod routing;
+pub mod toml;
 
 use crate::model::kind::Kind;
 use crate::model::regime::{Region, SarMonthRule};
@@ -38,7 +43,8 @@ pub use routing::RoutingSettings;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use toml::{Table, Value};
+pub use toml::Section;
+use toml::{DeTable, Reader, has_key, section};
 
 /// Settings for one kind of mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,18 +258,22 @@ impl Config {
             file: "<string>".into(),
             errors,
         };
-        let table: Table = text.parse().map_err(|e: toml::de::Error| {
+        let not_toml = |e: ::toml::de::Error| {
             fail(vec![ConfigError {
                 key: String::new(),
                 message: format!("not valid TOML: {}", e.to_string().trim()),
             }])
-        })?;
-        let mut r = Reader::default();
-        let cfg = read(&mut r, &table, base);
+        };
+        // A file `toml` cannot load as a whole (bad syntax, or a value its data model cannot hold,
+        // such as an integer over 64 bits) is one error, with `toml`'s line and caret.
+        ::toml::from_str::<::toml::Table>(text).map_err(not_toml)?;
+        let table = DeTable::parse(text).map_err(not_toml)?;
+        let mut r = Reader::new(text);
+        let cfg = read(&mut r, table.get_ref(), base);
         if r.errors.is_empty() {
             Ok(cfg)
         } else {
-            Err(fail(r.errors))
+            Err(fail(r.errors.into_iter().map(ConfigError::from).collect()))
         }
     }
 
@@ -333,24 +343,63 @@ impl Config {
     }
 }
 
-fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
-    r.known(
-        t,
-        "",
-        &[
-            "organisation",
-            "mailbox",
-            "paths",
-            "kinds",
-            "deadlines",
-            "imap",
-            "smtp",
-            "acknowledgements",
-            "outbox",
-            "workflow",
-        ],
-    );
+/// Top-level keys of the configuration file.
+const TOP_KEYS: &[&str] = &[
+    "organisation",
+    "mailbox",
+    "paths",
+    "kinds",
+    "deadlines",
+    "imap",
+    "smtp",
+    "acknowledgements",
+    "outbox",
+    "workflow",
+];
 
+fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
+    r.known(t, "", TOP_KEYS);
+    let (organisation, region) = read_organisation(r, t);
+    let (address, own_addresses) = read_mailbox(r, t);
+    let paths = r.table(t, "", "paths");
+    r.known(
+        &paths,
+        "paths",
+        &["data_dir", "rules_dir", "templates_dir", "bank_holidays"],
+    );
+    let mut path = |key: &str, required: bool| {
+        r.string(&paths, "paths", key, required)
+            .map(|p| base.join(p))
+    };
+    let data_dir = path("data_dir", true).unwrap_or_default();
+    let rules_dir = path("rules_dir", true).unwrap_or_default();
+    let templates_dir = path("templates_dir", true).unwrap_or_default();
+    let bank_holidays = path("bank_holidays", false);
+    let kinds = read_kinds(r, t);
+    let (sar_month_rule, nonworking_receipt_rolls_forward, closure_days) = read_deadlines(r, t);
+    Config {
+        organisation,
+        region,
+        address,
+        own_addresses,
+        data_dir,
+        rules_dir,
+        templates_dir,
+        bank_holidays,
+        kinds,
+        sar_month_rule,
+        nonworking_receipt_rolls_forward,
+        closure_days,
+        imap: has_key(t, "imap").then(|| read_imap(r, t, base)),
+        smtp: has_key(t, "smtp").then(|| read_smtp(r, t, base)),
+        acknowledgements: read_acks(r, t),
+        outbox_retry: read_outbox(r, t),
+        workflow: has_key(t, "workflow").then(|| read_workflow(r, t, base)),
+    }
+}
+
+/// `[organisation]`: the name and the region.
+fn read_organisation(r: &mut Reader, t: &DeTable<'_>) -> (String, Region) {
     let org = r.table(t, "", "organisation");
     r.known(&org, "organisation", &["name", "region"]);
     let organisation = r
@@ -363,7 +412,11 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
         }),
         None => Region::EnglandAndWales,
     };
+    (organisation, region)
+}
 
+/// `[mailbox]`: the shared address and every address of ours (lower-cased, sorted, deduplicated).
+fn read_mailbox(r: &mut Reader, t: &DeTable<'_>) -> (String, Vec<String>) {
     let mb = r.table(t, "", "mailbox");
     r.known(&mb, "mailbox", &["address", "own_addresses"]);
     let address = r
@@ -389,22 +442,11 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
     own_addresses.retain(|a| !a.is_empty());
     own_addresses.sort();
     own_addresses.dedup();
+    (address, own_addresses)
+}
 
-    let paths = r.table(t, "", "paths");
-    r.known(
-        &paths,
-        "paths",
-        &["data_dir", "rules_dir", "templates_dir", "bank_holidays"],
-    );
-    let path = |r: &mut Reader, key: &str, required: bool| {
-        r.string(&paths, "paths", key, required)
-            .map(|p| base.join(p))
-    };
-    let data_dir = path(r, "data_dir", true).unwrap_or_default();
-    let rules_dir = path(r, "rules_dir", true).unwrap_or_default();
-    let templates_dir = path(r, "templates_dir", true).unwrap_or_default();
-    let bank_holidays = path(r, "bank_holidays", false);
-
+/// `[kinds.*]`: reference prefixes (distinct, 2 to 6 capitals) and local-policy working days.
+fn read_kinds(r: &mut Reader, t: &DeTable<'_>) -> BTreeMap<Kind, KindConfig> {
     let kinds_t = r.table(t, "", "kinds");
     let names: Vec<&str> = KIND_DEFAULTS.iter().map(|(k, _, _)| k.as_str()).collect();
     r.known(&kinds_t, "kinds", &names);
@@ -456,7 +498,11 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
             },
         );
     }
+    kinds
+}
 
+/// `[deadlines]`: the SAR month rule, the non-working-day receipt reading and closure days.
+fn read_deadlines(r: &mut Reader, t: &DeTable<'_>) -> (SarMonthRule, bool, Vec<NaiveDate>) {
     let dl = r.table(t, "", "deadlines");
     r.known(
         &dl,
@@ -481,7 +527,7 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
             SarMonthRule::Ico
         }
     };
-    let nonworking_receipt_rolls_forward = r
+    let rolls_forward = r
         .boolean(&dl, "deadlines", "nonworking_receipt_rolls_forward")
         .unwrap_or(false);
     let mut closure_days = Vec::new();
@@ -494,38 +540,22 @@ fn read(r: &mut Reader, t: &Table, base: &Path) -> Config {
             ),
         }
     }
-
-    Config {
-        organisation,
-        region,
-        address,
-        own_addresses,
-        data_dir,
-        rules_dir,
-        templates_dir,
-        bank_holidays,
-        kinds,
-        sar_month_rule,
-        nonworking_receipt_rolls_forward,
-        closure_days,
-        imap: t.contains_key("imap").then(|| read_imap(r, t, base)),
-        smtp: t.contains_key("smtp").then(|| read_smtp(r, t, base)),
-        acknowledgements: read_acks(r, t),
-        outbox_retry: read_outbox(r, t),
-        workflow: t
-            .contains_key("workflow")
-            .then(|| read_workflow(r, t, base)),
-    }
+    (sar_month_rule, rolls_forward, closure_days)
 }
 
-/// Host and port shared by `[imap]` and `[smtp]`, with the rule that plain connections are only
-/// for loopback (credentials would otherwise cross the network in clear).
+/// The keys `[imap]` and `[smtp]` share (read by [`read_endpoint`], and `username`).
+const ENDPOINT_KEYS: &[&str] = &["host", "port", "security", "ca_file", "username"];
+
+/// Host, port, security and CA file shared by `[imap]` and `[smtp]`, with the rule that plain
+/// connections are only for loopback (credentials would otherwise cross the network in clear).
+/// `default_port` is per security: TLS, STARTTLS, plain.
 fn read_endpoint(
     r: &mut Reader,
-    t: &Table,
+    t: &DeTable<'_>,
     at: &str,
     default_port: [u16; 3],
-) -> (String, u16, usize) {
+    base: &Path,
+) -> (String, u16, mail::Security, Option<PathBuf>) {
     let host = r.string(t, at, "host", true).unwrap_or_default();
     let security = match r.string(t, at, "security", false).as_deref() {
         None | Some("tls") => 0,
@@ -559,11 +589,23 @@ fn read_endpoint(
             default_port[security]
         }
     };
-    (host, port, security)
+    let security = [
+        mail::Security::Tls,
+        mail::Security::StartTls,
+        mail::Security::Plain,
+    ][security];
+    let ca_file = r.string(t, at, "ca_file", false).map(|p| base.join(p));
+    (host, port, security, ca_file)
 }
 
 /// A secret read from the file a key names (`password_file`), trimmed.
-fn read_secret(r: &mut Reader, t: &Table, at: &str, key: &str, base: &Path) -> Option<String> {
+fn read_secret(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    at: &str,
+    key: &str,
+    base: &Path,
+) -> Option<String> {
     let path = base.join(r.string(t, at, key, false)?);
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -584,80 +626,30 @@ fn read_secret(r: &mut Reader, t: &Table, at: &str, key: &str, base: &Path) -> O
     }
 }
 
-fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
+fn read_imap(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> MailboxConfig {
     let it = r.table(t, "", "imap");
     r.known(
         &it,
         "imap",
         &[
-            "host",
-            "port",
-            "security",
-            "ca_file",
-            "username",
-            "auth",
-            "password_file",
-            "token_file",
-            "token_command",
-            "mailbox",
-            "idle",
-            "poll_seconds",
-            "folders",
-            "quarantine_folder",
-            "sent_folder",
-        ],
+            ENDPOINT_KEYS,
+            &[
+                "auth",
+                "password_file",
+                "token_file",
+                "token_command",
+                "mailbox",
+                "idle",
+                "poll_seconds",
+                "folders",
+                "quarantine_folder",
+                "sent_folder",
+            ],
+        ]
+        .concat(),
     );
-    let (host, port, sec) = read_endpoint(r, &it, "imap", [993, 143, 143]);
-    let security = [
-        mail::Security::Tls,
-        mail::Security::StartTls,
-        mail::Security::Plain,
-    ][sec];
-    let ca_file = r
-        .string(&it, "imap", "ca_file", false)
-        .map(|p| base.join(p));
-    let username = r.string(&it, "imap", "username", true).unwrap_or_default();
-    let auth = match r.string(&it, "imap", "auth", false).as_deref() {
-        None | Some("login") => {
-            if !it.contains_key("password_file") {
-                r.err(
-                    "imap.password_file",
-                    "missing (required for auth = \"login\")".into(),
-                );
-            }
-            let password = read_secret(r, &it, "imap", "password_file", base).unwrap_or_default();
-            mail::ImapAuth::Login { username, password }
-        }
-        Some("xoauth2") => {
-            let file = r.string(&it, "imap", "token_file", false);
-            let command = r.string(&it, "imap", "token_command", false);
-            let token_source = match (file, command) {
-                (Some(f), None) => mail::TokenSource::File(base.join(f)),
-                (None, Some(c)) => mail::TokenSource::Command(c),
-                _ => {
-                    r.err(
-                        "imap.auth",
-                        "xoauth2 needs exactly one of token_file or token_command".into(),
-                    );
-                    mail::TokenSource::Command(String::new())
-                }
-            };
-            mail::ImapAuth::XOAuth2 {
-                username,
-                token_source,
-            }
-        }
-        Some(other) => {
-            r.err(
-                "imap.auth",
-                format!("{other:?} is not one of \"login\", \"xoauth2\""),
-            );
-            mail::ImapAuth::Login {
-                username,
-                password: String::new(),
-            }
-        }
-    };
+    let (host, port, security, ca_file) = read_endpoint(r, &it, "imap", [993, 143, 143], base);
+    let auth = read_imap_auth(r, &it, base);
     let mut timeouts = mail::ImapTimeouts::default();
     match r.integer(&it, "imap", "poll_seconds") {
         Some(n) if (5..=3600).contains(&n) => {
@@ -705,30 +697,60 @@ fn read_imap(r: &mut Reader, t: &Table, base: &Path) -> MailboxConfig {
     }
 }
 
-fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> mail::SmtpSettings {
+/// `[imap]` authentication: a password from a file, or an OAuth2 token from a file or command.
+fn read_imap_auth(r: &mut Reader, it: &DeTable<'_>, base: &Path) -> mail::ImapAuth {
+    let username = r.string(it, "imap", "username", true).unwrap_or_default();
+    match r.string(it, "imap", "auth", false).as_deref() {
+        None | Some("login") => {
+            if !it.contains_key("password_file") {
+                r.err(
+                    "imap.password_file",
+                    "missing (required for auth = \"login\")".into(),
+                );
+            }
+            let password = read_secret(r, it, "imap", "password_file", base).unwrap_or_default();
+            mail::ImapAuth::Login { username, password }
+        }
+        Some("xoauth2") => {
+            let file = r.string(it, "imap", "token_file", false);
+            let command = r.string(it, "imap", "token_command", false);
+            let token_source = match (file, command) {
+                (Some(f), None) => mail::TokenSource::File(base.join(f)),
+                (None, Some(c)) => mail::TokenSource::Command(c),
+                _ => {
+                    r.err(
+                        "imap.auth",
+                        "xoauth2 needs exactly one of token_file or token_command".into(),
+                    );
+                    mail::TokenSource::Command(String::new())
+                }
+            };
+            mail::ImapAuth::XOAuth2 {
+                username,
+                token_source,
+            }
+        }
+        Some(other) => {
+            r.err(
+                "imap.auth",
+                format!("{other:?} is not one of \"login\", \"xoauth2\""),
+            );
+            mail::ImapAuth::Login {
+                username,
+                password: String::new(),
+            }
+        }
+    }
+}
+
+fn read_smtp(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> mail::SmtpSettings {
     let st = r.table(t, "", "smtp");
     r.known(
         &st,
         "smtp",
-        &[
-            "host",
-            "port",
-            "security",
-            "ca_file",
-            "username",
-            "password_file",
-            "timeout_seconds",
-        ],
+        &[ENDPOINT_KEYS, &["password_file", "timeout_seconds"]].concat(),
     );
-    let (host, port, sec) = read_endpoint(r, &st, "smtp", [465, 587, 25]);
-    let security = [
-        mail::Security::Tls,
-        mail::Security::StartTls,
-        mail::Security::Plain,
-    ][sec];
-    let ca_file = r
-        .string(&st, "smtp", "ca_file", false)
-        .map(|p| base.join(p));
+    let (host, port, security, ca_file) = read_endpoint(r, &st, "smtp", [465, 587, 25], base);
     let credentials = match r.string(&st, "smtp", "username", false) {
         Some(username) => {
             if !st.contains_key("password_file") {
@@ -763,7 +785,7 @@ fn read_smtp(r: &mut Reader, t: &Table, base: &Path) -> mail::SmtpSettings {
     }
 }
 
-fn read_workflow(r: &mut Reader, t: &Table, base: &Path) -> WorkflowConfig {
+fn read_workflow(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> WorkflowConfig {
     let wt = r.table(t, "", "workflow");
     r.known(
         &wt,
@@ -794,50 +816,10 @@ fn read_workflow(r: &mut Reader, t: &Table, base: &Path) -> WorkflowConfig {
             "the secret is shorter than 16 bytes".into(),
         );
     }
-    // The sub-sections are serde structs owned by their modules: re-serialise and let each
-    // check itself, with key paths under `workflow.`.
-    fn section<T: Default>(
-        r: &mut Reader,
-        wt: &Table,
-        name: &str,
-        parse: impl Fn(&str, &str) -> Result<T, Vec<ConfigError>>,
-    ) -> T {
-        let Some(v) = wt.get(name) else {
-            return T::default();
-        };
-        let text = match v {
-            toml::Value::Table(t) => toml::to_string(t).unwrap_or_default(),
-            _ => {
-                r.err(&format!("workflow.{name}"), "expected a table".into());
-                return T::default();
-            }
-        };
-        match parse(&text, &format!("workflow.{name}")) {
-            Ok(s) => s,
-            Err(errors) => {
-                for e in errors {
-                    r.err(&e.key, e.message);
-                }
-                T::default()
-            }
-        }
-    }
-    let chasers = section(r, &wt, "chasers", ChaserSettings::from_toml);
-    let digests = section(r, &wt, "digests", DigestSettings::from_toml);
-    let repeats = section(r, &wt, "repeats", |text, at| {
-        let s: RepeatSettings = toml::from_str(text).map_err(|e| {
-            vec![ConfigError {
-                key: at.to_string(),
-                message: e.message().to_string(),
-            }]
-        })?;
-        let errors = s.validate(at);
-        if errors.is_empty() {
-            Ok(s)
-        } else {
-            Err(errors)
-        }
-    });
+    // The sub-sections are serde structs owned by their modules, each checking itself.
+    let chasers = section(r, &wt, "workflow", "chasers");
+    let digests = section(r, &wt, "workflow", "digests");
+    let repeats = section(r, &wt, "workflow", "repeats");
     WorkflowConfig {
         routing_file,
         reply_secret,
@@ -847,7 +829,7 @@ fn read_workflow(r: &mut Reader, t: &Table, base: &Path) -> WorkflowConfig {
     }
 }
 
-fn read_outbox(r: &mut Reader, t: &Table) -> RetryPolicy {
+fn read_outbox(r: &mut Reader, t: &DeTable<'_>) -> RetryPolicy {
     let ot = r.table(t, "", "outbox");
     r.known(
         &ot,
@@ -884,7 +866,7 @@ fn read_outbox(r: &mut Reader, t: &Table) -> RetryPolicy {
     }
 }
 
-fn read_acks(r: &mut Reader, t: &Table) -> AckPolicy {
+fn read_acks(r: &mut Reader, t: &DeTable<'_>) -> AckPolicy {
     let at = r.table(t, "", "acknowledgements");
     r.known(&at, "acknowledgements", &["enabled", "per_address_per_day"]);
     let d = AckPolicy::default();
@@ -909,132 +891,6 @@ fn read_acks(r: &mut Reader, t: &Table) -> AckPolicy {
 
 fn looks_like_email(s: &str) -> bool {
     matches!(s.split_once('@'), Some((l, d)) if !l.is_empty() && d.contains('.') && !s.contains(char::is_whitespace))
-}
-
-/// Walks a TOML table collecting errors instead of stopping at the first (Stalwart's config style).
-#[derive(Default)]
-struct Reader {
-    errors: Vec<ConfigError>,
-}
-
-impl Reader {
-    fn err(&mut self, key: &str, message: String) {
-        self.errors.push(ConfigError {
-            key: key.to_string(),
-            message,
-        });
-    }
-
-    fn join(at: &str, key: &str) -> String {
-        if at.is_empty() {
-            key.to_string()
-        } else {
-            format!("{at}.{key}")
-        }
-    }
-
-    /// Reports keys that are not in `allowed` (typos must not be silently ignored).
-    fn known(&mut self, t: &Table, at: &str, allowed: &[&str]) {
-        for k in t.keys() {
-            if !allowed.contains(&k.as_str()) {
-                self.err(
-                    &Self::join(at, k),
-                    format!("unknown key (expected one of: {})", allowed.join(", ")),
-                );
-            }
-        }
-    }
-
-    fn table(&mut self, t: &Table, at: &str, key: &str) -> Table {
-        match t.get(key) {
-            None => Table::new(),
-            Some(Value::Table(t)) => t.clone(),
-            Some(v) => {
-                self.err(
-                    &Self::join(at, key),
-                    format!("expected a table, found {}", v.type_str()),
-                );
-                Table::new()
-            }
-        }
-    }
-
-    fn string(&mut self, t: &Table, at: &str, key: &str, required: bool) -> Option<String> {
-        match t.get(key) {
-            None if required => {
-                self.err(&Self::join(at, key), "missing (required)".into());
-                None
-            }
-            None => None,
-            Some(Value::String(s)) if s.trim().is_empty() && required => {
-                self.err(&Self::join(at, key), "must not be empty".into());
-                None
-            }
-            Some(Value::String(s)) => Some(s.trim().to_string()),
-            Some(v) => {
-                self.err(
-                    &Self::join(at, key),
-                    format!("expected a string, found {}", v.type_str()),
-                );
-                None
-            }
-        }
-    }
-
-    /// String list items with their index in the file's list (for error key paths).
-    fn strings(&mut self, t: &Table, at: &str, key: &str) -> Vec<(usize, String)> {
-        match t.get(key) {
-            None => Vec::new(),
-            Some(Value::Array(a)) => {
-                let mut out = Vec::new();
-                for (i, v) in a.iter().enumerate() {
-                    match v {
-                        Value::String(s) => out.push((i, s.trim().to_string())),
-                        v => self.err(
-                            &format!("{}[{i}]", Self::join(at, key)),
-                            format!("expected a string, found {}", v.type_str()),
-                        ),
-                    }
-                }
-                out
-            }
-            Some(v) => {
-                self.err(
-                    &Self::join(at, key),
-                    format!("expected a list of strings, found {}", v.type_str()),
-                );
-                Vec::new()
-            }
-        }
-    }
-
-    fn integer(&mut self, t: &Table, at: &str, key: &str) -> Option<i64> {
-        match t.get(key) {
-            None => None,
-            Some(Value::Integer(n)) => Some(*n),
-            Some(v) => {
-                self.err(
-                    &Self::join(at, key),
-                    format!("expected an integer, found {}", v.type_str()),
-                );
-                None
-            }
-        }
-    }
-
-    fn boolean(&mut self, t: &Table, at: &str, key: &str) -> Option<bool> {
-        match t.get(key) {
-            None => None,
-            Some(Value::Boolean(b)) => Some(*b),
-            Some(v) => {
-                self.err(
-                    &Self::join(at, key),
-                    format!("expected true or false, found {}", v.type_str()),
-                );
-                None
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1178,6 +1034,15 @@ nonworking_receipt_rolls_forward = "yes"
     }
 
     #[test]
+    fn integer_too_large_for_toml_is_one_clear_error() {
+        let errs = errors(&format!(
+            "{MINIMAL}[kinds.complaint]\nworking_days = 99999999999999999999\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].starts_with("not valid TOML"), "{errs:?}");
+    }
+
+    #[test]
     fn unknown_kind_section_is_reported() {
         let text = format!("{MINIMAL}\n[kinds.petition]\nprefix = \"PET\"\n");
         let errs = errors(&text);
@@ -1244,6 +1109,47 @@ nonworking_receipt_rolls_forward = "yes"
             "smtp.security: \"ssl\" is not one of",
             "smtp.password_file: cannot read /no/such/file",
             "acknowledgements.per_address_per_day: 0 is out of range",
+        ];
+        for e in expect {
+            assert!(
+                errs.iter().any(|x| x.starts_with(e)),
+                "missing {e:?} in {errs:#?}"
+            );
+        }
+        assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    }
+
+    #[test]
+    fn workflow_sections_are_read_and_checked_under_their_key_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("secret"), "abcdefghijklmnopqrstuvwxyz").unwrap();
+        let ok = format!(
+            "{MINIMAL}[workflow]\nreply_secret_file = \"secret\"\n[workflow.chasers]\n\
+             window_start = \"07:30\"\nkinds = {{ complaint = {{ before = [] }} }}\n\
+             [workflow.digests]\nweekly = true\nweekday = \"fri\"\n\
+             [workflow.repeats]\nthreshold = 0.5\n"
+        );
+        let c = Config::from_toml(&ok, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let w = c.workflow.unwrap();
+        assert_eq!(w.chasers.window_start, LocalTime::hm(7, 30).unwrap());
+        assert_eq!(w.chasers.kinds[&Kind::Complaint].before, Some(Vec::new()));
+        assert!(w.digests.weekly);
+        assert_eq!(w.digests.weekday, chrono::Weekday::Fri);
+        assert_eq!(w.repeats.threshold, 0.5);
+        assert_eq!(w.routing_file, dir.path().join("routing.toml"));
+
+        let bad = format!(
+            "{MINIMAL}[workflow]\nreply_secret_file = \"secret\"\nchasers = 3\n\
+             [workflow.digests]\nhour = \"eight\"\n[workflow.repeats]\nwindow_months = 0\n"
+        );
+        let errs = match Config::from_toml(&bad, dir.path()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+        };
+        let expect = [
+            "workflow.chasers: expected a table",
+            "workflow.digests: invalid type: string \"eight\", expected u32",
+            "workflow.repeats.window_months: 0 is out of range",
         ];
         for e in expect {
             assert!(

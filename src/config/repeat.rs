@@ -2,6 +2,7 @@
 //! as a possible repeat. Read and checked here; computed by `core::repeat`.
 
 use crate::config::ConfigError;
+use crate::config::toml::{Section, key_path};
 use serde::{Deserialize, Serialize};
 
 /// Default similarity from which a pair is flagged. Chosen on the realistic pairs in the tests: a
@@ -41,16 +42,9 @@ impl Default for RepeatSettings {
     }
 }
 
-impl RepeatSettings {
-    /// Every problem, each with its key path under `at` (e.g. `repeats`).
-    pub fn validate(&self, at: &str) -> Vec<ConfigError> {
-        let key = |k: &str| {
-            if at.is_empty() {
-                k.to_string()
-            } else {
-                format!("{at}.{k}")
-            }
-        };
+impl Section for RepeatSettings {
+    fn validate(&self, at: &str) -> Vec<ConfigError> {
+        let key = |k: &str| key_path(at, k);
         let mut errors = Vec::new();
         if !(1..=MAX_WINDOW_MONTHS).contains(&self.window_months) {
             errors.push(ConfigError {

@@ -2,6 +2,7 @@
 //! `core::routing`.
 
 use crate::config::ConfigError;
+use crate::config::toml::key_path;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -26,11 +27,7 @@ impl RoutingSettings {
     /// Every problem, each with its key path under `at` (e.g. `routing`). The file's own content
     /// is checked by `core::routing::Routing::load`.
     pub fn validate(&self, at: &str) -> Vec<ConfigError> {
-        let key = if at.is_empty() {
-            "file".to_string()
-        } else {
-            format!("{at}.file")
-        };
+        let key = key_path(at, "file");
         if self.file.as_os_str().is_empty() {
             vec![ConfigError {
                 key,

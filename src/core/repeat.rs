@@ -679,6 +679,7 @@ pub fn find_repeats(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Section;
 
     /// Realistic request texts, by name.
     const PARKING_1: &str = "FOI request: parking fines on the High Street\n\nDear Sir/Madam,\n\nUnder the Freedom of Information Act 2000 please provide the number of penalty charge notices issued on the High Street in each month of 2025, the total income from those fines, and the number cancelled on appeal.\n\nKind regards,\nJane Smith";

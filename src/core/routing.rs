@@ -27,6 +27,7 @@ mod load;
 mod tests;
 
 pub use crate::config::RoutingSettings;
+use crate::config::toml::{closest, write_list, write_located};
 use crate::core::text::prefix;
 use crate::model::kind::Kind;
 use regex::Regex;
@@ -288,17 +289,9 @@ pub struct RoutingError {
 impl fmt::Display for RoutingError {
     /// `routing.toml:12: route "planning": body_regex pattern 2: regex parse error: ...`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.origin)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(s) = &self.section {
-            write!(f, ": {s}")?;
-        }
-        if let Some(k) = &self.key {
-            write!(f, ": {k}")?;
-        }
-        write!(f, ": {}", self.message)
+        let section = self.section.as_ref().map(|s| s as &dyn fmt::Display);
+        let key = self.key.as_deref();
+        write_located(f, &self.origin, self.line, section, key, &self.message)
     }
 }
 
@@ -312,15 +305,7 @@ pub struct RoutingErrors {
 impl fmt::Display for RoutingErrors {
     /// One problem per line, then a count, so the whole list can be printed as is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.errors {
-            writeln!(f, "{e}")?;
-        }
-        let n = self.errors.len();
-        write!(
-            f,
-            "{n} error{} in the routing file; it was not loaded",
-            if n == 1 { "" } else { "s" }
-        )
+        write_list(f, &self.errors, "in the routing file; it was not loaded")
     }
 }
 
@@ -650,12 +635,8 @@ impl Routing {
                 .map(|m| m.handle.as_str()),
         );
         let lower = target.to_lowercase();
-        let suggestion = names
-            .iter()
-            .map(|n| (load::edit_distance(&lower, n), *n))
-            .filter(|(d, _)| *d <= 2)
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, n)| format!("; did you mean {n:?}?"))
+        let suggestion = closest(&lower, &names)
+            .map(|n| format!("; did you mean {n:?}?"))
             .unwrap_or_default();
         RerouteError::Unknown {
             target: target.to_string(),

@@ -1,6 +1,7 @@
 //! Table-driven tests of the chaser planner: schedules, keys, windows, DST, bank holidays.
 
 use super::*;
+use crate::config::Section;
 use crate::model::case::CaseDraft;
 use crate::model::message::Address;
 use chrono::{Datelike, Duration, TimeZone, Timelike, Weekday};

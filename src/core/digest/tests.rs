@@ -1,6 +1,7 @@
 //! Table-driven tests of the digest schedule, planning and timeliness figure.
 
 use super::*;
+use crate::config::Section;
 use crate::model::case::CaseDraft;
 use crate::model::message::Address;
 use chrono::TimeZone;

@@ -1,21 +1,21 @@
 //! Reading a routing file: TOML text → a checked [`Routing`], with every problem collected.
 //!
-//! The file is walked by hand over `toml`'s spanned document (not through `serde`), so that one
-//! pass reports every unknown key, bad type, bad regex, duplicate id and unknown reference with its
-//! line, instead of stopping at the first (the same approach as `rules/file.rs`). The format is
-//! documented for officers in `rules/README.md` ("Routing").
+//! The file is walked by hand over `toml`'s spanned document (not through `serde`), with the one
+//! reader in `config::toml` (as the rule files are), so that one pass reports every unknown key,
+//! bad type, bad regex, duplicate id and unknown reference with its line, instead of stopping at
+//! the first. The format is documented for officers in `rules/README.md` ("Routing").
 
 use super::{
     Assignment, Defaults, Member, Pattern, Place, Route, Routing, RoutingError, RoutingErrors,
     Section, Syntax, Team,
 };
+use crate::config::toml::{
+    DeTable, DeValue, Problem, Reader, Value, has_key, integer, key_str, one_line_regex_error,
+    suggest,
+};
 use crate::model::kind::Kind;
 use regex::{Regex, RegexBuilder};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::ops::Range;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
 
 /// Largest absolute `priority` a route may carry: a typo guard (`priority = 50000`), and far more
 /// levels than any routing file needs.
@@ -72,61 +72,7 @@ const ROUTE_KEYS: &[&str] = &[
     "unless_regex",
 ];
 
-/// Maps byte offsets to 1-based line numbers.
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { starts }
-    }
-
-    fn of(&self, span: Range<usize>) -> usize {
-        match self.starts.binary_search(&span.start) {
-            Ok(i) => i + 1,
-            Err(i) => i.max(1),
-        }
-    }
-}
-
-/// Collects problems, stamping each with the origin.
-struct Sink<'a> {
-    origin: &'a str,
-    errors: Vec<RoutingError>,
-    warnings: Vec<RoutingError>,
-}
-
-impl Sink<'_> {
-    fn error(&mut self, line: usize, section: Option<Section>, key: Option<&str>, msg: String) {
-        self.errors.push(RoutingError {
-            origin: self.origin.to_string(),
-            line: Some(line),
-            section,
-            key: key.map(str::to_string),
-            message: msg,
-        });
-    }
-
-    fn warn(&mut self, line: usize, section: Option<Section>, key: Option<&str>, msg: String) {
-        self.warnings.push(RoutingError {
-            origin: self.origin.to_string(),
-            line: Some(line),
-            section,
-            key: key.map(str::to_string),
-            message: msg,
-        });
-    }
-}
-
 type Table<'a> = DeTable<'a>;
-type Value<'a> = Spanned<DeValue<'a>>;
-
-fn key_str<'k>(k: &'k Spanned<Cow<'_, str>>) -> &'k str {
-    k.get_ref().as_ref()
-}
 
 /// A team as read, before cross-checks.
 struct RawTeam {
@@ -153,77 +99,65 @@ struct RawRoute {
 
 /// Parse and check a whole routing file. See [`Routing::from_toml`].
 pub(super) fn parse(text: &str, origin: &str) -> Result<Routing, RoutingErrors> {
-    let lines = Lines::new(text);
-    let mut sink = Sink {
-        origin,
-        errors: Vec::new(),
-        warnings: Vec::new(),
+    let stamp = |p: Problem<Section>| RoutingError {
+        origin: origin.to_string(),
+        line: p.line,
+        section: p.section,
+        key: p.key,
+        message: p.message,
     };
-    let (doc, syntax_errors) = DeTable::parse_recoverable(text);
-    if !syntax_errors.is_empty() {
-        // A recovered document may be partial: checking it would add confusing follow-on errors.
-        for e in syntax_errors {
-            sink.errors.push(RoutingError {
-                origin: origin.to_string(),
-                line: e.span().map(|s| lines.of(s)),
-                section: None,
-                key: None,
-                message: format!("TOML syntax error: {}", e.message().trim()),
-            });
-        }
+    let (mut r, doc) = Reader::parse(text).map_err(|errors| RoutingErrors {
+        errors: errors.into_iter().map(stamp).collect(),
+    })?;
+    let read = read_doc(&doc, &mut r);
+    let (teams, routes, defaults) = cross_check(read, &mut r);
+    if !r.errors.is_empty() {
+        r.errors.sort_by_key(|e| e.line.unwrap_or(0));
         return Err(RoutingErrors {
-            errors: sink.errors,
+            errors: r.errors.into_iter().map(stamp).collect(),
         });
     }
+    Ok(Routing {
+        origin: origin.to_string(),
+        teams,
+        routes,
+        defaults,
+        warnings: r.warnings.into_iter().map(stamp).collect(),
+    })
+}
 
-    let mut teams: Vec<RawTeam> = Vec::new();
-    let mut routes: Vec<RawRoute> = Vec::new();
-    let mut defaults_raw: Vec<(Kind, String, usize)> = Vec::new();
-    let mut defaults_line: Option<usize> = None;
-    for (key, value) in doc.get_ref().iter() {
-        let line = lines.of(key.span());
+/// Everything a routing file holds, as read, before the checks across it.
+#[derive(Default)]
+struct RawDoc {
+    teams: Vec<RawTeam>,
+    routes: Vec<RawRoute>,
+    /// `[defaults]`: kind, team id, line.
+    defaults: Vec<(Kind, String, usize)>,
+    /// Line of the `[defaults]` table, when there is one.
+    defaults_line: Option<usize>,
+}
+
+/// The top level: `[[team]]`, `[[route]]` and `[defaults]`.
+fn read_doc(doc: &Table<'_>, r: &mut Reader<Section>) -> RawDoc {
+    let mut out = RawDoc::default();
+    for (key, value) in doc.iter() {
+        let line = r.line(key.span());
         match key_str(key) {
-            "team" => match value.get_ref() {
-                DeValue::Array(items) => {
-                    for item in items.iter() {
-                        if let Some(t) = parse_team(item, &lines, &mut sink) {
-                            teams.push(t);
-                        }
-                    }
-                }
-                other => sink.error(
-                    line,
-                    None,
-                    Some("team"),
-                    format!(
-                        "teams must be written as [[team]] tables, found {}",
-                        other.type_str()
-                    ),
-                ),
-            },
-            "route" => match value.get_ref() {
-                DeValue::Array(items) => {
-                    for item in items.iter() {
-                        if let Some(r) = parse_route(item, &lines, &mut sink) {
-                            routes.push(r);
-                        }
-                    }
-                }
-                other => sink.error(
-                    line,
-                    None,
-                    Some("route"),
-                    format!(
-                        "routes must be written as [[route]] tables, found {}",
-                        other.type_str()
-                    ),
-                ),
-            },
-            "defaults" => {
-                defaults_line = Some(line);
-                parse_defaults(value, &lines, &mut sink, &mut defaults_raw);
+            "team" => {
+                let items = array_of_tables(value, line, "team", "teams", r);
+                out.teams
+                    .extend(items.iter().filter_map(|i| parse_team(i, r)));
             }
-            other => sink.error(
+            "route" => {
+                let items = array_of_tables(value, line, "route", "routes", r);
+                out.routes
+                    .extend(items.iter().filter_map(|i| parse_route(i, r)));
+            }
+            "defaults" => {
+                out.defaults_line = Some(line);
+                parse_defaults(value, r, &mut out.defaults);
+            }
+            other => r.error(
                 line,
                 None,
                 Some(other),
@@ -235,185 +169,242 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Routing, RoutingErrors> 
             ),
         }
     }
+    out
+}
 
-    cross_check(
-        teams,
-        routes,
-        defaults_raw,
-        defaults_line,
-        &mut sink,
-        origin,
-    )
+/// The items of `[[key]]` (an error, and none, when `key` is not an array).
+fn array_of_tables<'v, 'a>(
+    value: &'v Value<'a>,
+    line: usize,
+    key: &str,
+    plural: &str,
+    r: &mut Reader<Section>,
+) -> &'v [Value<'a>] {
+    match value.get_ref() {
+        DeValue::Array(items) => items,
+        other => {
+            r.error(
+                line,
+                None,
+                Some(key),
+                format!(
+                    "{plural} must be written as [[{key}]] tables, found {}",
+                    other.type_str()
+                ),
+            );
+            &[]
+        }
+    }
 }
 
 /// Checks that look across the whole file: duplicate ids, handles, references, defaults.
-fn cross_check(
+fn cross_check(read: RawDoc, r: &mut Reader<Section>) -> (Vec<Team>, Vec<Route>, Defaults) {
+    let (team_ids, teams) = unique_teams(read.teams, r);
+    check_handles(&teams, &team_ids, r);
+    let known_teams: Vec<&str> = team_ids.keys().map(String::as_str).collect();
+    let routes = check_routes(read.routes, &known_teams, r);
+    let defaults = check_defaults(read.defaults, read.defaults_line, &known_teams, r);
+    // Warnings: teams nothing routes to (they can still get cases by hand).
+    for t in &teams {
+        let used = routes.iter().any(|route| route.team == t.team.id)
+            || defaults.teams().any(|d| d == t.team.id);
+        if !used {
+            r.warn(
+                t.line,
+                Some(&Section::Team(t.team.id.clone())),
+                None,
+                "no route and no default sends cases to this team; it only gets cases \
+                 re-routed by hand"
+                    .to_string(),
+            );
+        }
+    }
+    (
+        teams.into_iter().map(|t| t.team).collect(),
+        routes,
+        defaults,
+    )
+}
+
+/// Teams with a duplicate id are reported and left out; the kept ids map to their lines.
+fn unique_teams(
     teams: Vec<RawTeam>,
-    routes: Vec<RawRoute>,
-    defaults_raw: Vec<(Kind, String, usize)>,
-    defaults_line: Option<usize>,
-    sink: &mut Sink<'_>,
-    origin: &str,
-) -> Result<Routing, RoutingErrors> {
-    // Duplicate team ids.
+    r: &mut Reader<Section>,
+) -> (BTreeMap<String, usize>, Vec<RawTeam>) {
     let mut team_ids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut kept_teams: Vec<RawTeam> = Vec::new();
+    let mut kept: Vec<RawTeam> = Vec::new();
     for t in teams {
         if let Some(first) = team_ids.get(&t.team.id) {
-            sink.error(
+            r.error(
                 t.line,
-                Some(Section::Team(t.team.id.clone())),
+                Some(&Section::Team(t.team.id.clone())),
                 Some("id"),
                 format!("duplicate team id; it is already used at line {first}"),
             );
             continue;
         }
         team_ids.insert(t.team.id.clone(), t.line);
-        kept_teams.push(t);
+        kept.push(t);
     }
+    (team_ids, kept)
+}
 
-    // Handles: one handle is one person everywhere, and one person has one handle.
+/// Handles: one handle is one person everywhere, one person has one handle, no handle is also a
+/// team id, and `assign` names a member.
+fn check_handles(teams: &[RawTeam], team_ids: &BTreeMap<String, usize>, r: &mut Reader<Section>) {
+    // Handle → (address, team, line), and address → (handle, team, line), as first written.
     let mut by_handle: BTreeMap<String, (String, String, usize)> = BTreeMap::new();
     let mut by_address: BTreeMap<String, (String, String, usize)> = BTreeMap::new();
-    for t in &kept_teams {
+    for t in teams {
         let section = Section::Team(t.team.id.clone());
         for (m, &line) in t.team.members.iter().zip(&t.member_lines) {
             let key = format!("members.{}", m.handle);
+            let mut error = |msg: String| r.error(line, Some(&section), Some(&key), msg);
             if team_ids.contains_key(&m.handle) {
-                sink.error(
-                    line,
-                    Some(section.clone()),
-                    Some(&key),
-                    format!(
-                        "handle {:?} is also a team id; `#assign {}` would be ambiguous: pick \
-                         another handle",
-                        m.handle, m.handle
-                    ),
-                );
+                error(format!(
+                    "handle {:?} is also a team id; `#assign {}` would be ambiguous: pick \
+                     another handle",
+                    m.handle, m.handle
+                ));
             }
-            match by_handle.get(&m.handle) {
-                Some((addr, team, first)) if *addr != m.address => sink.error(
-                    line,
-                    Some(section.clone()),
-                    Some(&key),
-                    format!(
-                        "handle {:?} is {addr} in team {team:?} (line {first}) but {} here; one \
-                         handle must be one person in every team",
-                        m.handle, m.address
-                    ),
-                ),
-                Some(_) => {}
-                None => {
-                    by_handle.insert(
-                        m.handle.clone(),
-                        (m.address.clone(), t.team.id.clone(), line),
-                    );
-                }
+            let first = (t.team.id.clone(), line);
+            if let Some((addr, team, first)) =
+                first_seen(&mut by_handle, &m.handle, &m.address, &first)
+            {
+                error(format!(
+                    "handle {:?} is {addr} in team {team:?} (line {first}) but {} here; one \
+                     handle must be one person in every team",
+                    m.handle, m.address
+                ));
             }
-            match by_address.get(&m.address) {
-                Some((handle, team, first)) if *handle != m.handle => sink.error(
-                    line,
-                    Some(section.clone()),
-                    Some(&key),
-                    format!(
-                        "{} already has the handle {handle:?} in team {team:?} (line {first}); \
-                         give a person the same handle in every team",
-                        m.address
-                    ),
-                ),
-                Some(_) => {}
-                None => {
-                    by_address.insert(
-                        m.address.clone(),
-                        (m.handle.clone(), t.team.id.clone(), line),
-                    );
-                }
+            if let Some((handle, team, first)) =
+                first_seen(&mut by_address, &m.address, &m.handle, &first)
+            {
+                error(format!(
+                    "{} already has the handle {handle:?} in team {team:?} (line {first}); \
+                     give a person the same handle in every team",
+                    m.address
+                ));
             }
         }
-        for (handle, line, key) in &t.fixed {
-            if t.handles_written.contains(handle) {
-                continue;
-            }
-            sink.error(
-                *line,
-                Some(section.clone()),
-                Some(key),
-                format!(
-                    "unknown member handle {handle:?}; the team's members are: {}",
-                    list_or_none(t.team.members.iter().map(|m| m.handle.as_str()))
-                ),
-            );
+        check_fixed(t, r);
+    }
+}
+
+/// Remembers `key → (value, team, line)` the first time `key` is seen; after that, the first
+/// entry when it had another value (a conflict to report), else `None`.
+fn first_seen(
+    seen: &mut BTreeMap<String, (String, String, usize)>,
+    key: &str,
+    value: &str,
+    (team, line): &(String, usize),
+) -> Option<(String, String, usize)> {
+    match seen.get(key) {
+        Some(first) if first.0 != value => Some(first.clone()),
+        Some(_) => None,
+        None => {
+            seen.insert(key.to_string(), (value.to_string(), team.clone(), *line));
+            None
         }
     }
+}
 
-    // Routes: duplicate ids and unknown teams.
+/// `assign = "alice"` (and in `assign_for`) must name one of the team's members.
+fn check_fixed(t: &RawTeam, r: &mut Reader<Section>) {
+    let section = Section::Team(t.team.id.clone());
+    for (handle, line, key) in &t.fixed {
+        if t.handles_written.contains(handle) {
+            continue;
+        }
+        r.error(
+            *line,
+            Some(&section),
+            Some(key),
+            format!(
+                "unknown member handle {handle:?}; the team's members are: {}",
+                list_or_none(t.team.members.iter().map(|m| m.handle.as_str()))
+            ),
+        );
+    }
+}
+
+/// Routes: duplicate ids and unknown teams are reported; the enabled, valid routes come back.
+fn check_routes(
+    routes: Vec<RawRoute>,
+    known_teams: &[&str],
+    r: &mut Reader<Section>,
+) -> Vec<Route> {
     let mut route_ids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut kept_routes: Vec<Route> = Vec::new();
-    let known_teams: Vec<&str> = team_ids.keys().map(String::as_str).collect();
-    for r in routes {
-        let section = Section::Route(r.route.id.clone());
-        if let Some(first) = route_ids.get(&r.route.id) {
-            sink.error(
-                r.line,
-                Some(section),
+    let mut kept: Vec<Route> = Vec::new();
+    for raw in routes {
+        let section = Section::Route(raw.route.id.clone());
+        if let Some(first) = route_ids.get(&raw.route.id) {
+            r.error(
+                raw.line,
+                Some(&section),
                 Some("id"),
                 format!("duplicate route id; it is already used at line {first}"),
             );
             continue;
         }
-        route_ids.insert(r.route.id.clone(), r.line);
-        if !team_ids.contains_key(&r.route.team) {
-            sink.error(
-                r.team_line,
-                Some(section),
+        route_ids.insert(raw.route.id.clone(), raw.line);
+        if !known_teams.contains(&raw.route.team.as_str()) {
+            r.error(
+                raw.team_line,
+                Some(&section),
                 Some("team"),
                 format!(
                     "unknown team {:?}{}",
-                    r.route.team,
-                    suggest(&r.route.team, &known_teams)
+                    raw.route.team,
+                    suggest(&raw.route.team, known_teams)
                 ),
             );
             continue;
         }
-        if r.enabled {
-            kept_routes.push(r.route);
+        if raw.enabled {
+            kept.push(raw.route);
         }
     }
+    kept
+}
 
-    // Defaults: every kind but auto, each to a known team.
+/// Defaults: every kind but auto, each to a known team.
+fn check_defaults(
+    raw: Vec<(Kind, String, usize)>,
+    defaults_line: Option<usize>,
+    known_teams: &[&str],
+    r: &mut Reader<Section>,
+) -> Defaults {
     let mut defaults = Defaults::default();
-    for (kind, team, line) in defaults_raw {
-        if !team_ids.contains_key(&team) {
-            sink.error(
+    for (kind, team, line) in raw {
+        if !known_teams.contains(&team.as_str()) {
+            r.error(
                 line,
-                Some(Section::Defaults),
+                Some(&Section::Defaults),
                 Some(kind.as_str()),
-                format!("unknown team {team:?}{}", suggest(&team, &known_teams)),
+                format!("unknown team {team:?}{}", suggest(&team, known_teams)),
             );
             continue;
         }
         defaults.set(kind, team);
     }
-    let missing: Vec<&str> = ROUTED_KINDS
-        .into_iter()
-        .filter(|k| !defaults.has(*k))
-        .map(Kind::as_str)
-        .collect();
     // Only say "missing" for kinds not already reported as pointing at an unknown team.
-    let reported: Vec<String> = sink
+    let reported: Vec<String> = r
         .errors
         .iter()
         .filter(|e| e.section == Some(Section::Defaults))
         .filter_map(|e| e.key.clone())
         .collect();
-    let missing: Vec<&str> = missing
+    let missing: Vec<&str> = ROUTED_KINDS
         .into_iter()
+        .filter(|k| !defaults.has(*k))
+        .map(Kind::as_str)
         .filter(|k| !reported.iter().any(|r| r == k))
         .collect();
     if !missing.is_empty() {
-        sink.error(
+        r.error(
             defaults_line.unwrap_or(1),
-            Some(Section::Defaults),
+            Some(&Section::Defaults),
             None,
             format!(
                 "no default team for {}; every kind except auto must have one, e.g. \
@@ -423,64 +414,26 @@ fn cross_check(
             ),
         );
     }
-
-    // Warnings: teams nothing routes to (they can still get cases by hand).
-    for t in &kept_teams {
-        let used = kept_routes.iter().any(|r| r.team == t.team.id)
-            || defaults.teams().any(|d| d == t.team.id);
-        if !used {
-            sink.warn(
-                t.line,
-                Some(Section::Team(t.team.id.clone())),
-                None,
-                "no route and no default sends cases to this team; it only gets cases \
-                 re-routed by hand"
-                    .to_string(),
-            );
-        }
-    }
-
-    if !sink.errors.is_empty() {
-        sink.errors.sort_by_key(|e| e.line.unwrap_or(0));
-        return Err(RoutingErrors {
-            errors: std::mem::take(&mut sink.errors),
-        });
-    }
-    Ok(Routing {
-        origin: origin.to_string(),
-        teams: kept_teams.into_iter().map(|t| t.team).collect(),
-        routes: kept_routes,
-        defaults,
-        warnings: std::mem::take(&mut sink.warnings),
-    })
+    defaults
 }
 
 fn parse_defaults(
     value: &Value<'_>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
+    r: &mut Reader<Section>,
     out: &mut Vec<(Kind, String, usize)>,
 ) {
-    let DeValue::Table(table) = value.get_ref() else {
-        sink.error(
-            lines.of(value.span()),
-            Some(Section::Defaults),
-            None,
-            format!(
-                "`defaults` must be a [defaults] table of kind = \"team-id\", found {}",
-                value.get_ref().type_str()
-            ),
-        );
+    let expected = "`defaults` must be a [defaults] table of kind = \"team-id\"";
+    let Some(table) = r.expect_table(value, Some(&Section::Defaults), None, expected) else {
         return;
     };
     for (key, v) in table.iter() {
-        let line = lines.of(key.span());
+        let line = r.line(key.span());
         let name = key_str(key);
         let kind = match name.parse::<Kind>() {
             Ok(Kind::Auto) => {
-                sink.error(
+                r.error(
                     line,
-                    Some(Section::Defaults),
+                    Some(&Section::Defaults),
                     Some(name),
                     "auto mail (bounces, out-of-office) is never routed; remove this line".into(),
                 );
@@ -489,9 +442,9 @@ fn parse_defaults(
             Ok(k) if k.as_str() == name => k,
             _ => {
                 let kinds: Vec<&str> = ROUTED_KINDS.into_iter().map(Kind::as_str).collect();
-                sink.error(
+                r.error(
                     line,
-                    Some(Section::Defaults),
+                    Some(&Section::Defaults),
                     Some(name),
                     format!(
                         "unknown kind{}; the kinds are: {}",
@@ -504,9 +457,9 @@ fn parse_defaults(
         };
         match v.get_ref() {
             DeValue::String(s) => out.push((kind, s.trim().to_string(), line)),
-            other => sink.error(
+            other => r.error(
                 line,
-                Some(Section::Defaults),
+                Some(&Section::Defaults),
                 Some(name),
                 format!("expected a team id in quotes, found {}", other.type_str()),
             ),
@@ -515,25 +468,19 @@ fn parse_defaults(
 }
 
 /// Find `id` first so every later problem can name the team or route.
-fn read_id(
-    table: &Table<'_>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
-    line: usize,
-    what: &str,
-) -> Option<String> {
+fn read_id(table: &Table<'_>, r: &mut Reader<Section>, line: usize, what: &str) -> Option<String> {
     match table.iter().find(|(k, _)| key_str(k) == "id") {
         Some((k, v)) => match v.get_ref() {
             DeValue::String(s) => match check_id(s) {
                 Ok(()) => Some(s.to_string()),
                 Err(msg) => {
-                    sink.error(lines.of(k.span()), None, Some("id"), msg);
+                    r.error(r.line(k.span()), None, Some("id"), msg);
                     None
                 }
             },
             other => {
-                sink.error(
-                    lines.of(k.span()),
+                r.error(
+                    r.line(k.span()),
                     None,
                     Some("id"),
                     format!("expected a string, found {}", other.type_str()),
@@ -542,7 +489,7 @@ fn read_id(
             }
         },
         None => {
-            sink.error(
+            r.error(
                 line,
                 None,
                 Some("id"),
@@ -553,89 +500,47 @@ fn read_id(
     }
 }
 
+/// A team's keys as read so far (the id is read first, on its own).
+#[derive(Default)]
+struct TeamFields {
+    name: Option<String>,
+    description: String,
+    /// Each member with the line and byte offset of its handle.
+    members: Vec<(Member, usize, usize)>,
+    /// `members` is written at all.
+    members_seen: bool,
+    /// How many members are written (1 for a `members` that is not a table: no follow-on error).
+    members_written: usize,
+    handles_written: Vec<String>,
+    manager: Option<String>,
+    head_of_service: Option<String>,
+    inbox: Option<String>,
+    /// `assign` and its line.
+    assign: Option<(String, usize)>,
+    assign_for: Vec<(Kind, String, usize)>,
+}
+
 /// Read one `[[team]]`; `None` when it has any problem (all of them reported).
-fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<RawTeam> {
-    let line = lines.of(item.span());
-    let DeValue::Table(table) = item.get_ref() else {
-        sink.error(
-            line,
-            None,
-            Some("team"),
-            format!(
-                "each team must be a [[team]] table, found {}",
-                item.get_ref().type_str()
-            ),
-        );
-        return None;
-    };
-    let id = read_id(table, lines, sink, line, "team");
+fn parse_team(item: &Value<'_>, r: &mut Reader<Section>) -> Option<RawTeam> {
+    let (line, table) = r.array_item(item, Some("team"), "team")?;
+    let id = read_id(table, r, line, "team");
     let section = id.clone().map(Section::Team);
-    let mut name = None;
-    let mut description = String::new();
-    let mut members: Vec<(Member, usize, usize)> = Vec::new();
-    let mut members_seen = false;
-    let mut members_written = 0usize;
-    let mut handles_written: Vec<String> = Vec::new();
-    let mut manager = None;
-    let mut head_of_service = None;
-    let mut inbox = None;
-    let mut assign: Option<(String, usize)> = None;
-    let mut assign_for: Vec<(Kind, String, usize)> = Vec::new();
+    let mut f = TeamFields::default();
     for (key, v) in table.iter() {
-        let kl = lines.of(key.span());
         let k = key_str(key);
         match k {
             "id" => {}
-            "name" => name = string(v, lines, sink, &section, k),
-            "description" => description = string(v, lines, sink, &section, k).unwrap_or_default(),
-            "manager" => manager = address(v, lines, sink, &section, k),
-            "head_of_service" => head_of_service = address(v, lines, sink, &section, k),
-            "inbox" => inbox = address(v, lines, sink, &section, k),
-            "assign" => {
-                assign = string(v, lines, sink, &section, k).map(|s| (s, lines.of(v.span())))
-            }
-            "assign_for" => parse_assign_for(v, lines, sink, &section, &mut assign_for),
-            "members" => {
-                members_seen = true;
-                let DeValue::Table(mt) = v.get_ref() else {
-                    members_written = 1; // written, but wrongly: no follow-on error
-                    sink.error(
-                        kl,
-                        section.clone(),
-                        Some(k),
-                        format!(
-                            "expected a table of handle = \"address\", e.g. members = {{ alice = \
-                             \"alice.smith@example.org\" }}, found {}",
-                            v.get_ref().type_str()
-                        ),
-                    );
-                    continue;
-                };
-                members_written = mt.len();
-                for (hk, hv) in mt.iter() {
-                    let handle = key_str(hk);
-                    let hline = lines.of(hk.span());
-                    let field = format!("members.{handle}");
-                    if let Err(msg) = check_handle(handle) {
-                        sink.error(hline, section.clone(), Some(&field), msg);
-                        continue;
-                    }
-                    handles_written.push(handle.to_string());
-                    if let Some(addr) = address(hv, lines, sink, &section, &field) {
-                        members.push((
-                            Member {
-                                handle: handle.to_string(),
-                                address: addr,
-                            },
-                            hline,
-                            hk.span().start,
-                        ));
-                    }
-                }
-            }
-            other => sink.error(
-                kl,
-                section.clone(),
+            "name" => f.name = string(v, r, &section, k),
+            "description" => f.description = string(v, r, &section, k).unwrap_or_default(),
+            "manager" => f.manager = address(v, r, &section, k),
+            "head_of_service" => f.head_of_service = address(v, r, &section, k),
+            "inbox" => f.inbox = address(v, r, &section, k),
+            "assign" => f.assign = string(v, r, &section, k).map(|s| (s, r.line(v.span()))),
+            "assign_for" => parse_assign_for(v, r, &section, &mut f.assign_for),
+            "members" => parse_members(v, r.line(key.span()), r, &section, &mut f),
+            other => r.error(
+                r.line(key.span()),
+                section.as_ref(),
                 Some(other),
                 format!(
                     "unknown key{}; a team has: {}",
@@ -645,40 +550,15 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
             ),
         }
     }
-    if name.is_none() && !has_key(table, "name") {
-        sink.error(
-            line,
-            section.clone(),
-            Some("name"),
-            "missing; add the name staff see, e.g. name = \"Planning\"".into(),
-        );
-    }
-    if manager.is_none() && !has_key(table, "manager") {
-        sink.error(
-            line,
-            section.clone(),
-            Some("manager"),
-            "missing; every team needs a manager's address (overdue chasers copy them)".into(),
-        );
-    }
-    if !members_seen {
-        sink.error(
-            line,
-            section.clone(),
-            Some("members"),
-            "missing; list the staff as members = { alice = \"alice.smith@example.org\" } \
-             (members = {} will do for a team that assigns to its \"manager\" or \"inbox\")"
-                .into(),
-        );
-    }
+    team_missing(table, &f, line, section.as_ref(), r);
     // Round robin goes in file order: sort by where each handle is written.
-    members.sort_by_key(|(_, _, offset)| *offset);
+    f.members.sort_by_key(|(_, _, offset)| *offset);
     let mut fixed = Vec::new();
-    let (assignment, default_line) = match assign {
+    let (assignment, default_line) = match f.assign.take() {
         None => (Assignment::RoundRobin, line),
         Some((a, l)) => (to_assignment(&a, l, "assign", &mut fixed), l),
     };
-    let by_kind: Vec<(Kind, Assignment, usize, String)> = assign_for
+    let by_kind: Vec<(Kind, Assignment, usize, String)> = std::mem::take(&mut f.assign_for)
         .into_iter()
         .map(|(kind, a, l)| {
             let key = format!("assign_for.{kind}");
@@ -689,47 +569,138 @@ fn parse_team(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<Ra
     let every = std::iter::once((&assignment, default_line, "assign".to_string()))
         .chain(by_kind.iter().map(|(_, a, l, key)| (a, *l, key.clone())));
     for (a, l, key) in every {
-        // Only when the table is empty as written: bad members are reported one by one.
-        if *a == Assignment::RoundRobin && members_seen && members_written == 0 {
-            sink.error(
-                l,
-                section.clone(),
-                Some(&key),
-                "round robin needs at least one member; add members, or assign to the \
-                 \"inbox\" (with an inbox address) or the \"manager\""
-                    .into(),
-            );
-        }
-        if *a == Assignment::Inbox && inbox.is_none() && !has_key(table, "inbox") {
-            sink.error(
-                l,
-                section.clone(),
-                Some(&key),
-                "assigning to the \"inbox\" needs the team's inbox = \"...\" address".into(),
-            );
-        }
+        check_assignment(a, l, &key, table, &f, section.as_ref(), r);
     }
     // A team with other problems is still returned (the caller never builds a `Routing` when
     // there are errors), so that routes and defaults naming it, and its members' handles, are
     // checked too, without "unknown team" follow-on errors.
-    let id = id?;
     Some(RawTeam {
         team: Team {
-            id,
-            name: name.unwrap_or_default(),
-            description,
-            members: members.iter().map(|(m, _, _)| m.clone()).collect(),
-            manager: manager.unwrap_or_default(),
-            head_of_service,
-            inbox,
+            id: id?,
+            name: f.name.unwrap_or_default(),
+            description: f.description,
+            members: f.members.iter().map(|(m, _, _)| m.clone()).collect(),
+            manager: f.manager.unwrap_or_default(),
+            head_of_service: f.head_of_service,
+            inbox: f.inbox,
             assignment,
             assign_for: by_kind.into_iter().map(|(k, a, _, _)| (k, a)).collect(),
         },
         line,
         fixed,
-        member_lines: members.iter().map(|(_, l, _)| *l).collect(),
-        handles_written,
+        member_lines: f.members.iter().map(|(_, l, _)| *l).collect(),
+        handles_written: f.handles_written,
     })
+}
+
+/// `members = { alice = "alice.smith@example.org" }`.
+fn parse_members(
+    v: &Value<'_>,
+    line: usize,
+    r: &mut Reader<Section>,
+    section: &Option<Section>,
+    f: &mut TeamFields,
+) {
+    f.members_seen = true;
+    let DeValue::Table(mt) = v.get_ref() else {
+        f.members_written = 1; // written, but wrongly: no follow-on error
+        r.error(
+            line,
+            section.as_ref(),
+            Some("members"),
+            format!(
+                "expected a table of handle = \"address\", e.g. members = {{ alice = \
+                 \"alice.smith@example.org\" }}, found {}",
+                v.get_ref().type_str()
+            ),
+        );
+        return;
+    };
+    f.members_written = mt.len();
+    for (hk, hv) in mt.iter() {
+        let handle = key_str(hk);
+        let hline = r.line(hk.span());
+        let field = format!("members.{handle}");
+        if let Err(msg) = check_handle(handle) {
+            r.error(hline, section.as_ref(), Some(&field), msg);
+            continue;
+        }
+        f.handles_written.push(handle.to_string());
+        if let Some(addr) = address(hv, r, section, &field) {
+            let member = Member {
+                handle: handle.to_string(),
+                address: addr,
+            };
+            f.members.push((member, hline, hk.span().start));
+        }
+    }
+}
+
+/// Required keys that are absent (a bad value was reported where it was read).
+fn team_missing(
+    table: &Table<'_>,
+    f: &TeamFields,
+    line: usize,
+    section: Option<&Section>,
+    r: &mut Reader<Section>,
+) {
+    if f.name.is_none() && !has_key(table, "name") {
+        r.error(
+            line,
+            section,
+            Some("name"),
+            "missing; add the name staff see, e.g. name = \"Planning\"".into(),
+        );
+    }
+    if f.manager.is_none() && !has_key(table, "manager") {
+        r.error(
+            line,
+            section,
+            Some("manager"),
+            "missing; every team needs a manager's address (overdue chasers copy them)".into(),
+        );
+    }
+    if !f.members_seen {
+        r.error(
+            line,
+            section,
+            Some("members"),
+            "missing; list the staff as members = { alice = \"alice.smith@example.org\" } \
+             (members = {} will do for a team that assigns to its \"manager\" or \"inbox\")"
+                .into(),
+        );
+    }
+}
+
+/// An assignment the team can carry out: round robin needs members, the inbox an address.
+fn check_assignment(
+    a: &Assignment,
+    line: usize,
+    key: &str,
+    table: &Table<'_>,
+    f: &TeamFields,
+    section: Option<&Section>,
+    r: &mut Reader<Section>,
+) {
+    // Only when the table is empty as written: bad members are reported one by one.
+    if *a == Assignment::RoundRobin && f.members_seen && f.members_written == 0 {
+        r.error(
+            line,
+            section,
+            Some(key),
+            "round robin needs at least one member; add members, or assign to the \
+             \"inbox\" (with an inbox address) or the \"manager\""
+                .into(),
+        );
+    }
+    if *a == Assignment::Inbox && f.inbox.is_none() && !has_key(table, "inbox") {
+        r.error(
+            line,
+            section,
+            Some(key),
+            "assigning to the \"inbox\" needs the team's inbox = \"...\" address".into(),
+        );
+    }
 }
 
 /// `"round_robin"`, `"inbox"`, `"manager"` or a member handle (remembered in `fixed` for the
@@ -754,33 +725,24 @@ fn to_assignment(
 /// `assign_for = { complaint = "manager" }`: another assignment rule for some kinds.
 fn parse_assign_for(
     v: &Value<'_>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
+    r: &mut Reader<Section>,
     section: &Option<Section>,
     out: &mut Vec<(Kind, String, usize)>,
 ) {
-    let DeValue::Table(t) = v.get_ref() else {
-        sink.error(
-            lines.of(v.span()),
-            section.clone(),
-            Some("assign_for"),
-            format!(
-                "expected a table of kind = \"round_robin\" / \"manager\" / \"inbox\" / a \
-                 handle, e.g. assign_for = {{ complaint = \"manager\" }}, found {}",
-                v.get_ref().type_str()
-            ),
-        );
+    let expected = "expected a table of kind = \"round_robin\" / \"manager\" / \"inbox\" / a \
+                    handle, e.g. assign_for = { complaint = \"manager\" }";
+    let Some(t) = r.expect_table(v, section.as_ref(), Some("assign_for"), expected) else {
         return;
     };
     for (k, val) in t.iter() {
         let name = key_str(k);
         let key = format!("assign_for.{name}");
-        let line = lines.of(k.span());
+        let line = r.line(k.span());
         let Some(kind) = ROUTED_KINDS.into_iter().find(|kd| kd.as_str() == name) else {
             let kinds: Vec<&str> = ROUTED_KINDS.into_iter().map(Kind::as_str).collect();
-            sink.error(
+            r.error(
                 line,
-                section.clone(),
+                section.as_ref(),
                 Some(&key),
                 format!(
                     "unknown kind{}; the kinds are: {}",
@@ -790,134 +752,68 @@ fn parse_assign_for(
             );
             continue;
         };
-        if let Some(a) = string(val, lines, sink, section, &key) {
+        if let Some(a) = string(val, r, section, &key) {
             out.push((kind, a, line));
         }
     }
 }
 
-fn has_key(table: &Table<'_>, name: &str) -> bool {
-    table.iter().any(|(k, _)| key_str(k) == name)
+/// The condition keys of a route: where each looks, how its strings are read, and whether it
+/// is an `unless`.
+const ROUTE_CONDITIONS: &[(&str, Place, Syntax, bool)] = &[
+    ("anywhere", Place::Anywhere, Syntax::Phrase, false),
+    ("anywhere_regex", Place::Anywhere, Syntax::Regex, false),
+    ("subject", Place::Subject, Syntax::Phrase, false),
+    ("subject_regex", Place::Subject, Syntax::Regex, false),
+    ("body", Place::Body, Syntax::Phrase, false),
+    ("body_regex", Place::Body, Syntax::Regex, false),
+    ("unless", Place::Anywhere, Syntax::Phrase, true),
+    ("unless_regex", Place::Anywhere, Syntax::Regex, true),
+];
+
+/// A route's keys as read so far (the id is read first, on its own).
+struct RouteFields {
+    team: Option<String>,
+    team_line: usize,
+    kinds: Option<Vec<Kind>>,
+    priority: i32,
+    description: String,
+    enabled: bool,
+    patterns: Vec<Pattern>,
+    unless: Vec<Pattern>,
 }
 
 /// Read one `[[route]]`; `None` when it has any problem (all of them reported).
-fn parse_route(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<RawRoute> {
-    let line = lines.of(item.span());
-    let DeValue::Table(table) = item.get_ref() else {
-        sink.error(
-            line,
-            None,
-            Some("route"),
-            format!(
-                "each route must be a [[route]] table, found {}",
-                item.get_ref().type_str()
-            ),
-        );
-        return None;
-    };
-    let before = sink.errors.len();
-    let id = read_id(table, lines, sink, line, "route");
+fn parse_route(item: &Value<'_>, r: &mut Reader<Section>) -> Option<RawRoute> {
+    let (line, table) = r.array_item(item, Some("route"), "route")?;
+    let before = r.errors.len();
+    let id = read_id(table, r, line, "route");
     let section = id.clone().map(Section::Route);
-    let mut team = None;
-    let mut team_line = line;
-    let mut kinds: Option<Vec<Kind>> = None;
-    let mut priority = 0i32;
-    let mut description = String::new();
-    let mut enabled = true;
-    let mut patterns: Vec<Pattern> = Vec::new();
-    let mut unless: Vec<Pattern> = Vec::new();
+    let mut f = RouteFields {
+        team: None,
+        team_line: line,
+        kinds: None,
+        priority: 0,
+        description: String::new(),
+        enabled: true,
+        patterns: Vec::new(),
+        unless: Vec::new(),
+    };
     for (key, v) in table.iter() {
-        let kl = lines.of(key.span());
-        let k = key_str(key);
-        match k {
-            "id" => {}
-            "team" => {
-                team_line = kl;
-                team = string(v, lines, sink, &section, k);
-            }
-            "description" => description = string(v, lines, sink, &section, k).unwrap_or_default(),
-            "enabled" => match v.get_ref() {
-                DeValue::Boolean(b) => enabled = *b,
-                other => sink.error(
-                    kl,
-                    section.clone(),
-                    Some(k),
-                    format!("expected true or false, found {}", other.type_str()),
-                ),
-            },
-            "priority" => match v.get_ref() {
-                DeValue::Integer(i) => {
-                    match i64::from_str_radix(i.as_str(), i.radix())
-                        .ok()
-                        .filter(|p| p.abs() <= MAX_ABS_PRIORITY)
-                        .and_then(|p| i32::try_from(p).ok())
-                    {
-                        Some(p) => priority = p,
-                        None => sink.error(
-                            kl,
-                            section.clone(),
-                            Some(k),
-                            format!(
-                                "out of range; use a whole number from -{MAX_ABS_PRIORITY} to \
-                                 {MAX_ABS_PRIORITY}"
-                            ),
-                        ),
-                    }
-                }
-                other => sink.error(
-                    kl,
-                    section.clone(),
-                    Some(k),
-                    format!("expected a whole number, found {}", other.type_str()),
-                ),
-            },
-            "kinds" => kinds = parse_kinds(v, lines, sink, &section),
-            _ => {
-                let cond = match k {
-                    "anywhere" => Some((Place::Anywhere, Syntax::Phrase, false)),
-                    "anywhere_regex" => Some((Place::Anywhere, Syntax::Regex, false)),
-                    "subject" => Some((Place::Subject, Syntax::Phrase, false)),
-                    "subject_regex" => Some((Place::Subject, Syntax::Regex, false)),
-                    "body" => Some((Place::Body, Syntax::Phrase, false)),
-                    "body_regex" => Some((Place::Body, Syntax::Regex, false)),
-                    "unless" => Some((Place::Anywhere, Syntax::Phrase, true)),
-                    "unless_regex" => Some((Place::Anywhere, Syntax::Regex, true)),
-                    _ => None,
-                };
-                let Some((place, syntax, is_unless)) = cond else {
-                    sink.error(
-                        kl,
-                        section.clone(),
-                        Some(k),
-                        format!(
-                            "unknown key{}; a route has: {}",
-                            suggest(k, ROUTE_KEYS),
-                            ROUTE_KEYS.join(", ")
-                        ),
-                    );
-                    continue;
-                };
-                let out = if is_unless {
-                    &mut unless
-                } else {
-                    &mut patterns
-                };
-                parse_patterns(v, lines, sink, &section, k, place, syntax, out);
-            }
-        }
+        route_key(key_str(key), r.line(key.span()), v, r, &section, &mut f);
     }
-    if team.is_none() && !has_key(table, "team") {
-        sink.error(
+    if f.team.is_none() && !has_key(table, "team") {
+        r.error(
             line,
-            section.clone(),
+            section.as_ref(),
             Some("team"),
             "missing; say which team this route sends cases to, e.g. team = \"planning\"".into(),
         );
     }
-    if patterns.is_empty() && sink.errors.len() == before {
-        sink.error(
+    if f.patterns.is_empty() && r.errors.len() == before {
+        r.error(
             line,
-            section.clone(),
+            section.as_ref(),
             None,
             "a route needs at least one of anywhere, subject, body (or their _regex forms); \
              a route without words would catch every case"
@@ -925,57 +821,117 @@ fn parse_route(item: &Value<'_>, lines: &Lines, sink: &mut Sink<'_>) -> Option<R
         );
     }
     // Returned even with other problems, so its id and team are cross-checked too.
-    let (Some(id), Some(team)) = (id, team) else {
+    let (Some(id), Some(team)) = (id, f.team) else {
         return None;
     };
     Some(RawRoute {
         route: Route {
             id,
             team,
-            kinds: kinds.unwrap_or_else(|| ROUTED_KINDS.to_vec()),
-            priority,
-            description,
-            patterns,
-            unless,
+            kinds: f.kinds.unwrap_or_else(|| ROUTED_KINDS.to_vec()),
+            priority: f.priority,
+            description: f.description,
+            patterns: f.patterns,
+            unless: f.unless,
         },
         line,
-        team_line,
-        enabled,
+        team_line: f.team_line,
+        enabled: f.enabled,
     })
+}
+
+/// One key of a `[[route]]`, at line `kl`.
+fn route_key(
+    k: &str,
+    kl: usize,
+    v: &Value<'_>,
+    r: &mut Reader<Section>,
+    section: &Option<Section>,
+    f: &mut RouteFields,
+) {
+    match k {
+        "id" => {}
+        "team" => {
+            f.team_line = kl;
+            f.team = string(v, r, section, k);
+        }
+        "description" => f.description = string(v, r, section, k).unwrap_or_default(),
+        "enabled" => match v.get_ref() {
+            DeValue::Boolean(b) => f.enabled = *b,
+            other => r.error(
+                kl,
+                section.as_ref(),
+                Some(k),
+                format!("expected true or false, found {}", other.type_str()),
+            ),
+        },
+        "priority" => match v.get_ref() {
+            DeValue::Integer(_) => match integer(v.get_ref())
+                .filter(|p| p.abs() <= MAX_ABS_PRIORITY)
+                .and_then(|p| i32::try_from(p).ok())
+            {
+                Some(p) => f.priority = p,
+                None => r.error(
+                    kl,
+                    section.as_ref(),
+                    Some(k),
+                    format!(
+                        "out of range; use a whole number from -{MAX_ABS_PRIORITY} to \
+                         {MAX_ABS_PRIORITY}"
+                    ),
+                ),
+            },
+            other => r.error(
+                kl,
+                section.as_ref(),
+                Some(k),
+                format!("expected a whole number, found {}", other.type_str()),
+            ),
+        },
+        "kinds" => f.kinds = parse_kinds(v, r, section),
+        _ => {
+            let Some(&(_, place, syntax, is_unless)) =
+                ROUTE_CONDITIONS.iter().find(|(name, ..)| *name == k)
+            else {
+                r.error(
+                    kl,
+                    section.as_ref(),
+                    Some(k),
+                    format!(
+                        "unknown key{}; a route has: {}",
+                        suggest(k, ROUTE_KEYS),
+                        ROUTE_KEYS.join(", ")
+                    ),
+                );
+                return;
+            };
+            let out = if is_unless {
+                &mut f.unless
+            } else {
+                &mut f.patterns
+            };
+            parse_patterns(v, r, section, k, place, syntax, out);
+        }
+    }
 }
 
 fn parse_kinds(
     v: &Value<'_>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
+    r: &mut Reader<Section>,
     section: &Option<Section>,
 ) -> Option<Vec<Kind>> {
-    let items: Vec<&Value<'_>> = match v.get_ref() {
-        DeValue::Array(a) => a.iter().collect(),
-        DeValue::String(_) => vec![v],
-        other => {
-            sink.error(
-                lines.of(v.span()),
-                section.clone(),
-                Some("kinds"),
-                format!(
-                    "expected a list of kinds, e.g. kinds = [\"foi\", \"eir\"], found {}",
-                    other.type_str()
-                ),
-            );
-            return None;
-        }
-    };
+    let expected = "expected a list of kinds, e.g. kinds = [\"foi\", \"eir\"]";
+    let items = r.one_or_list(v, section.as_ref(), Some("kinds"), expected)?;
     let mut out = Vec::new();
     let mut ok = true;
     for item in items {
-        let l = lines.of(item.span());
+        let l = r.line(item.span());
         match item.get_ref() {
             DeValue::String(s) => match s.parse::<Kind>() {
                 Ok(Kind::Auto) => {
-                    sink.error(
+                    r.error(
                         l,
-                        section.clone(),
+                        section.as_ref(),
                         Some("kinds"),
                         "auto mail is never routed; remove \"auto\"".into(),
                     );
@@ -987,14 +943,14 @@ fn parse_kinds(
                     }
                 }
                 Err(e) => {
-                    sink.error(l, section.clone(), Some("kinds"), e.to_string());
+                    r.error(l, section.as_ref(), Some("kinds"), e.to_string());
                     ok = false;
                 }
             },
             other => {
-                sink.error(
+                r.error(
                     l,
-                    section.clone(),
+                    section.as_ref(),
                     Some("kinds"),
                     format!("expected a kind in quotes, found {}", other.type_str()),
                 );
@@ -1003,9 +959,9 @@ fn parse_kinds(
         }
     }
     if ok && out.is_empty() {
-        sink.error(
-            lines.of(v.span()),
-            section.clone(),
+        r.error(
+            r.line(v.span()),
+            section.as_ref(),
             Some("kinds"),
             "empty list: the route could never fire; leave `kinds` out to mean every kind".into(),
         );
@@ -1017,45 +973,32 @@ fn parse_kinds(
 #[allow(clippy::too_many_arguments)]
 fn parse_patterns(
     v: &Value<'_>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
+    r: &mut Reader<Section>,
     section: &Option<Section>,
     key: &str,
     place: Place,
     syntax: Syntax,
     out: &mut Vec<Pattern>,
 ) {
-    let items: Vec<&Value<'_>> = match v.get_ref() {
-        DeValue::Array(a) => a.iter().collect(),
-        DeValue::String(_) => vec![v],
-        other => {
-            sink.error(
-                lines.of(v.span()),
-                section.clone(),
-                Some(key),
-                format!(
-                    "expected a list of strings, e.g. {key} = [\"parking\"], found {}",
-                    other.type_str()
-                ),
-            );
-            return;
-        }
+    let expected = format!("expected a list of strings, e.g. {key} = [\"parking\"]");
+    let Some(items) = r.one_or_list(v, section.as_ref(), Some(key), &expected) else {
+        return;
     };
     if items.is_empty() {
-        sink.error(
-            lines.of(v.span()),
-            section.clone(),
+        r.error(
+            r.line(v.span()),
+            section.as_ref(),
             Some(key),
             "empty list; remove the key or add a phrase".into(),
         );
     }
     for (i, item) in items.iter().enumerate() {
-        let l = lines.of(item.span());
+        let l = r.line(item.span());
         let field = format!("{key} pattern {}", i + 1);
         let DeValue::String(s) = item.get_ref() else {
-            sink.error(
+            r.error(
                 l,
-                section.clone(),
+                section.as_ref(),
                 Some(&field),
                 format!(
                     "expected a string in quotes, found {}",
@@ -1065,9 +1008,9 @@ fn parse_patterns(
             continue;
         };
         if s.trim().is_empty() {
-            sink.error(
+            r.error(
                 l,
-                section.clone(),
+                section.as_ref(),
                 Some(&field),
                 "empty string: it would match every message".into(),
             );
@@ -1084,7 +1027,7 @@ fn parse_patterns(
                 syntax,
                 regex,
             }),
-            Err(msg) => sink.error(l, section.clone(), Some(&field), msg),
+            Err(msg) => r.error(l, section.as_ref(), Some(&field), msg),
         }
     }
 }
@@ -1137,47 +1080,27 @@ fn is_ascii_word(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// Turn the regex crate's multi-line syntax error (with a caret diagram) into one line.
-fn one_line_regex_error(err: &regex::Error) -> String {
-    match err {
-        regex::Error::Syntax(text) => {
-            let reason = text
-                .lines()
-                .rev()
-                .find_map(|l| l.trim().strip_prefix("error:"))
-                .map(str::trim)
-                .unwrap_or_else(|| text.lines().last().unwrap_or("").trim());
-            format!("regex parse error: {reason}")
-        }
-        regex::Error::CompiledTooBig(limit) => {
-            format!("pattern too large once compiled (over {limit} bytes); simplify it")
-        }
-        other => format!("regex error: {}", other.to_string().replace('\n', " ")),
-    }
-}
-
 fn string(
     v: &Value<'_>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
+    r: &mut Reader<Section>,
     section: &Option<Section>,
     key: &str,
 ) -> Option<String> {
     match v.get_ref() {
         DeValue::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         DeValue::String(_) => {
-            sink.error(
-                lines.of(v.span()),
-                section.clone(),
+            r.error(
+                r.line(v.span()),
+                section.as_ref(),
                 Some(key),
                 "empty string".into(),
             );
             None
         }
         other => {
-            sink.error(
-                lines.of(v.span()),
-                section.clone(),
+            r.error(
+                r.line(v.span()),
+                section.as_ref(),
                 Some(key),
                 format!("expected a string in quotes, found {}", other.type_str()),
             );
@@ -1188,16 +1111,15 @@ fn string(
 
 fn address(
     v: &Value<'_>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
+    r: &mut Reader<Section>,
     section: &Option<Section>,
     key: &str,
 ) -> Option<String> {
-    let s = string(v, lines, sink, section, key)?;
+    let s = string(v, r, section, key)?;
     match check_address(&s) {
         Ok(a) => Some(a),
         Err(msg) => {
-            sink.error(lines.of(v.span()), section.clone(), Some(key), msg);
+            r.error(r.line(v.span()), section.as_ref(), Some(key), msg);
             None
         }
     }
@@ -1264,30 +1186,4 @@ fn list_or_none<'a>(items: impl Iterator<Item = &'a str>) -> String {
     } else {
         v.join(", ")
     }
-}
-
-/// `; did you mean "x"?` when a known name is within two edits.
-fn suggest(name: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| format!("; did you mean \"{k}\"?"))
-        .unwrap_or_default()
-}
-
-/// Levenshtein distance over chars (short names only, so the quadratic cost is irrelevant).
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

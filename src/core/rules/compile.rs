@@ -15,8 +15,9 @@
 //! the word-boundary check done on each candidate match. The semantics are the documented ones:
 //! case-insensitive, whole words, any whitespace between words.
 
-use super::error::{RuleError, one_line_regex_error};
+use super::error::RuleError;
 use super::file::{FLAGS, Field, Syntax, check_header_name};
+use crate::config::toml::one_line_regex_error;
 use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::collections::{BTreeMap, HashMap};

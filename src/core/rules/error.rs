@@ -4,6 +4,7 @@
 //! pattern compiled, and all problems come back together in [`RuleErrors`], so an officer can fix a
 //! rule set in one pass (the way Stalwart reports all configuration errors at boot).
 
+use crate::config::toml::{write_list, write_located};
 use serde::Serialize;
 use std::fmt;
 
@@ -42,17 +43,10 @@ impl RuleError {
 impl fmt::Display for RuleError {
     /// `rules/foi.toml:12: rule "foi.act": subject_regex pattern 2: regex parse error: ...`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(id) = &self.rule_id {
-            write!(f, ": rule {id:?}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": {field}")?;
-        }
-        write!(f, ": {}", self.message)
+        let rule = self.rule_id.as_ref().map(|id| format!("rule {id:?}"));
+        let rule = rule.as_ref().map(|r| r as &dyn fmt::Display);
+        let field = self.field.as_deref();
+        write_located(f, &self.file, self.line, rule, field, &self.message)
     }
 }
 
@@ -66,37 +60,7 @@ pub struct RuleErrors {
 impl fmt::Display for RuleErrors {
     /// One problem per line, then a count, so the whole list can be printed as is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for e in &self.errors {
-            writeln!(f, "{e}")?;
-        }
-        let n = self.errors.len();
-        write!(
-            f,
-            "{n} error{} in the rule files; no rules were loaded",
-            if n == 1 { "" } else { "s" }
-        )
-    }
-}
-
-/// Turn the regex crate's multi-line syntax error (with a caret diagram) into one line.
-///
-/// The crate's text looks like `regex parse error:\n    (foo\n    ^\nerror: unclosed group`; an
-/// officer reading a list of problems wants `regex parse error: unclosed group`.
-pub(crate) fn one_line_regex_error(err: &regex::Error) -> String {
-    match err {
-        regex::Error::Syntax(text) => {
-            let reason = text
-                .lines()
-                .rev()
-                .find_map(|l| l.trim().strip_prefix("error:"))
-                .map(str::trim)
-                .unwrap_or_else(|| text.lines().last().unwrap_or("").trim());
-            format!("regex parse error: {reason}")
-        }
-        regex::Error::CompiledTooBig(limit) => {
-            format!("pattern too large once compiled (over {limit} bytes); simplify it")
-        }
-        other => format!("regex error: {}", other.to_string().replace('\n', " ")),
+        write_list(f, &self.errors, "in the rule files; no rules were loaded")
     }
 }
 
@@ -149,18 +113,5 @@ mod tests {
             errs.to_string(),
             "a.toml:1: one\nb.toml:2: two\n2 errors in the rule files; no rules were loaded"
         );
-    }
-
-    #[test]
-    fn regex_error_is_one_line() {
-        // Built at run time so the (deliberately) bad patterns are not linted as constants.
-        let bad = |p: &str| regex::Regex::new(p).unwrap_err();
-        let err = bad("(foo");
-        let s = one_line_regex_error(&err);
-        assert_eq!(s, "regex parse error: unclosed group");
-        let err = bad("a{2,1}");
-        let s = one_line_regex_error(&err);
-        assert!(s.starts_with("regex parse error: "), "{s}");
-        assert!(!s.contains('\n'), "{s}");
     }
 }

@@ -6,10 +6,10 @@
 //! `mod.rs`). The file format itself is documented for officers in `rules/README.md`.
 
 use super::error::RuleError;
+use crate::config::toml::{
+    DeTable, DeValue, Problem, Reader, Spanned, has_key, integer, key_str, suggest_after,
+};
 use crate::model::kind::Kind;
-use std::ops::Range;
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
 
 /// Smallest and largest weight a rule may carry. Wide enough for any sensible scheme; narrow
 /// enough that no sum of rules can overflow an `i32` and that a typo like `weight = 50000` is caught.
@@ -171,59 +171,6 @@ pub(crate) struct RawFile {
     pub rules: Vec<RawRule>,
 }
 
-/// Maps byte offsets to 1-based line numbers.
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { starts }
-    }
-
-    fn line(&self, offset: usize) -> usize {
-        match self.starts.binary_search(&offset) {
-            Ok(i) => i + 1,
-            Err(i) => i.max(1),
-        }
-    }
-
-    fn of(&self, span: Range<usize>) -> usize {
-        self.line(span.start)
-    }
-}
-
-/// Collects problems for one file, stamping each with the file name.
-struct Sink<'a> {
-    file: &'a str,
-    errors: &'a mut Vec<RuleError>,
-    warnings: &'a mut Vec<RuleError>,
-}
-
-impl Sink<'_> {
-    fn error(&mut self, line: usize, rule: Option<&str>, field: Option<String>, message: String) {
-        self.errors.push(RuleError {
-            file: self.file.to_string(),
-            line: Some(line),
-            rule_id: rule.map(str::to_string),
-            field,
-            message,
-        });
-    }
-
-    fn warn(&mut self, line: usize, rule: Option<&str>, field: Option<String>, message: String) {
-        self.warnings.push(RuleError {
-            file: self.file.to_string(),
-            line: Some(line),
-            rule_id: rule.map(str::to_string),
-            field,
-            message,
-        });
-    }
-}
-
 /// Read one rule file. Problems go to `errors`/`warnings`; what is valid comes back.
 ///
 /// A rule with any problem is left out of the result (its problems are reported), so the caller
@@ -234,40 +181,51 @@ pub(crate) fn parse_file(
     errors: &mut Vec<RuleError>,
     warnings: &mut Vec<RuleError>,
 ) -> RawFile {
-    let lines = Lines::new(text);
-    let (doc, syntax_errors) = DeTable::parse_recoverable(text);
-    if !syntax_errors.is_empty() {
-        // The recovered document may be partial; checking it would add confusing follow-on errors.
-        for e in syntax_errors {
-            let line = e.span().map(|s| lines.of(s));
-            errors.push(RuleError::file(
-                file,
-                line,
-                format!("TOML syntax error: {}", e.message().trim()),
-            ));
-        }
-        return RawFile::default();
-    }
-    let mut sink = Sink {
-        file,
-        errors,
-        warnings,
+    let stamp = |p: Problem<String>| RuleError {
+        file: file.to_string(),
+        line: p.line,
+        rule_id: p.section,
+        field: p.key,
+        message: p.message,
     };
+    let (mut r, doc) = match Reader::parse(text) {
+        Ok(parsed) => parsed,
+        Err(syntax_errors) => {
+            errors.extend(syntax_errors.into_iter().map(stamp));
+            return RawFile::default();
+        }
+    };
+    let out = parse_doc(&doc, &mut r);
+    errors.extend(r.errors.into_iter().map(stamp));
+    warnings.extend(r.warnings.into_iter().map(stamp));
+    if out.rules.is_empty() && out.settings.is_empty() && out.lists.is_empty() && errors.is_empty()
+    {
+        warnings.push(RuleError::file(
+            file,
+            Some(1),
+            "the file has no [[rule]], no [settings] and no [lists]",
+        ));
+    }
+    out
+}
+
+/// The top level of a rule file: `[settings]`, `[lists]` and `[[rule]]`.
+fn parse_doc(doc: &DeTable<'_>, r: &mut Reader<String>) -> RawFile {
     let mut out = RawFile::default();
-    for (key, value) in doc.get_ref().iter() {
-        let line = lines.of(key.span());
-        match key.get_ref().as_ref_str() {
-            "settings" => parse_settings(value, &lines, &mut sink, &mut out),
-            "lists" => parse_lists(value, &lines, &mut sink, &mut out),
+    for (key, value) in doc.iter() {
+        let line = r.line(key.span());
+        match key_str(key) {
+            "settings" => parse_settings(value, r, &mut out),
+            "lists" => parse_lists(value, r, &mut out),
             "rule" => match value.get_ref() {
                 DeValue::Array(items) => {
                     for item in items.iter() {
-                        if let Some(rule) = parse_rule(item, &lines, &mut sink) {
+                        if let Some(rule) = parse_rule(item, r) {
                             out.rules.push(rule);
                         }
                     }
                 }
-                other => sink.error(
+                other => r.error(
                     line,
                     None,
                     None,
@@ -277,7 +235,7 @@ pub(crate) fn parse_file(
                     ),
                 ),
             },
-            other => sink.error(
+            other => r.error(
                 line,
                 None,
                 None,
@@ -289,98 +247,54 @@ pub(crate) fn parse_file(
             ),
         }
     }
-    if out.rules.is_empty()
-        && out.settings.is_empty()
-        && out.lists.is_empty()
-        && sink.errors.is_empty()
-    {
-        sink.warn(
-            1,
-            None,
-            None,
-            "the file has no [[rule]], no [settings] and no [lists]".to_string(),
-        );
-    }
     out
 }
 
-/// `as_ref_str` on a TOML key: keys are `Cow<str>`.
-trait RefStr {
-    fn as_ref_str(&self) -> &str;
-}
-impl RefStr for std::borrow::Cow<'_, str> {
-    fn as_ref_str(&self) -> &str {
-        self.as_ref()
-    }
-}
-
 /// `[lists]`: `name = ["phrase", ...]`, usable in any condition as `{ list = "name" }`.
-fn parse_lists(
-    value: &Spanned<DeValue<'_>>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
-    out: &mut RawFile,
-) {
-    let DeValue::Table(table) = value.get_ref() else {
-        sink.error(
-            lines.of(value.span()),
-            None,
-            None,
-            format!(
-                "`lists` must be a [lists] table of name = [\"phrase\", ...], found {}",
-                value.get_ref().type_str()
-            ),
-        );
+fn parse_lists(value: &Spanned<DeValue<'_>>, r: &mut Reader<String>, out: &mut RawFile) {
+    let expected = "`lists` must be a [lists] table of name = [\"phrase\", ...]";
+    let Some(table) = r.expect_table(value, None, None, expected) else {
         return;
     };
     for (key, items) in table.iter() {
-        let name = key.get_ref().as_ref_str();
-        let line = lines.of(key.span());
+        let name = key_str(key);
+        let line = r.line(key.span());
         let field = format!("lists.{name}");
         if let Err(msg) = check_list_name(name) {
-            sink.error(line, None, Some(field), msg);
+            r.error(line, None, Some(&field), msg);
             continue;
         }
         let what = "string";
-        let arr: Vec<&Spanned<DeValue<'_>>> = match items.get_ref() {
-            DeValue::Array(a) => a.iter().collect(),
-            DeValue::String(_) => vec![items],
-            other => {
-                sink.error(
-                    line,
-                    None,
-                    Some(field),
-                    format!("expected a list of strings, found {}", other.type_str()),
-                );
-                continue;
-            }
+        let expected = "expected a list of strings";
+        let Some(arr) = r.one_or_list(items, None, Some(&field), expected) else {
+            continue;
         };
         if arr.is_empty() {
-            sink.error(line, None, Some(field), "empty list".into());
+            r.error(line, None, Some(&field), "empty list".into());
             continue;
         }
         let mut ok = true;
         let mut out_items = Vec::new();
         for (i, item) in arr.iter().enumerate() {
-            let item_line = lines.of(item.span());
+            let item_line = r.line(item.span());
             match item.get_ref() {
                 DeValue::String(s) if !s.trim().is_empty() => {
                     out_items.push((s.to_string(), item_line))
                 }
                 DeValue::String(_) => {
-                    sink.error(
+                    r.error(
                         item_line,
                         None,
-                        Some(format!("{field} item {}", i + 1)),
+                        Some(&format!("{field} item {}", i + 1)),
                         "empty string: it would match every message".into(),
                     );
                     ok = false;
                 }
                 other => {
-                    sink.error(
+                    r.error(
                         item_line,
                         None,
-                        Some(format!("{field} item {}", i + 1)),
+                        Some(&format!("{field} item {}", i + 1)),
                         format!("expected a {what} in quotes, found {}", other.type_str()),
                     );
                     ok = false;
@@ -414,32 +328,19 @@ fn check_list_name(name: &str) -> Result<(), String> {
     }
 }
 
-fn parse_settings(
-    value: &Spanned<DeValue<'_>>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
-    out: &mut RawFile,
-) {
-    let DeValue::Table(table) = value.get_ref() else {
-        sink.error(
-            lines.of(value.span()),
-            None,
-            None,
-            format!(
-                "`settings` must be a [settings] table, found {}",
-                value.get_ref().type_str()
-            ),
-        );
+fn parse_settings(value: &Spanned<DeValue<'_>>, r: &mut Reader<String>, out: &mut RawFile) {
+    let expected = "`settings` must be a [settings] table";
+    let Some(table) = r.expect_table(value, None, None, expected) else {
         return;
     };
     for (key, value) in table.iter() {
-        let line = lines.of(key.span());
-        let name = key.get_ref().as_ref_str();
+        let line = r.line(key.span());
+        let name = key_str(key);
         let Some(&known) = SETTING_KEYS.iter().find(|k| **k == name) else {
-            sink.error(
+            r.error(
                 line,
                 None,
-                Some(format!("settings.{name}")),
+                Some(&format!("settings.{name}")),
                 format!(
                     "unknown setting{}; known settings: {}",
                     suggest(name, SETTING_KEYS),
@@ -455,16 +356,16 @@ fn parse_settings(
                 value: i32::try_from(v).unwrap_or(i32::MAX),
                 line,
             }),
-            Some(v) => sink.error(
+            Some(v) => r.error(
                 line,
                 None,
-                Some(format!("settings.{name}")),
+                Some(&format!("settings.{name}")),
                 format!("{v} is out of range; use a whole number from 1 to {MAX_SETTING}"),
             ),
-            None => sink.error(
+            None => r.error(
                 line,
                 None,
-                Some(format!("settings.{name}")),
+                Some(&format!("settings.{name}")),
                 format!(
                     "expected a whole number, found {}",
                     value.get_ref().type_str()
@@ -474,192 +375,197 @@ fn parse_settings(
     }
 }
 
-fn integer(v: &DeValue<'_>) -> Option<i64> {
-    match v {
-        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
-        _ => None,
-    }
+/// A rule's keys as read so far (the id is read first, on its own).
+struct RuleFields {
+    kind: Option<Kind>,
+    weight: Option<i32>,
+    description: Option<String>,
+    enabled: bool,
+    conditions: Vec<RawCondition>,
 }
 
 /// Read one `[[rule]]`; `None` when it has any problem (all of them reported).
-fn parse_rule(item: &Spanned<DeValue<'_>>, lines: &Lines, sink: &mut Sink<'_>) -> Option<RawRule> {
-    let rule_line = lines.of(item.span());
-    let DeValue::Table(table) = item.get_ref() else {
-        sink.error(
+fn parse_rule(item: &Spanned<DeValue<'_>>, r: &mut Reader<String>) -> Option<RawRule> {
+    let (rule_line, table) = r.array_item(item, None, "rule")?;
+    let errors_before = r.errors.len();
+    // The id first, so every later problem can name the rule.
+    let id = rule_id(table, rule_line, r);
+    let rid = id.as_ref();
+    let mut f = RuleFields {
+        kind: None,
+        weight: None,
+        description: None,
+        enabled: true,
+        conditions: Vec::new(),
+    };
+    for (key, value) in table.iter() {
+        let name = key_str(key);
+        let line = r.line(key.span());
+        match name {
+            "id" => {}
+            "kind" | "weight" | "description" | "enabled" => {
+                parse_meta(name, value.get_ref(), line, rid, r, &mut f);
+            }
+            _ => parse_condition(name, value, line, rid, r, &mut f.conditions),
+        }
+    }
+    check_complete(table, &f, rule_line, rid, errors_before, r);
+    if r.errors.len() != errors_before {
+        return None;
+    }
+    Some(RawRule {
+        id: id?,
+        kind: f.kind?,
+        weight: f.weight?,
+        description: f.description?,
+        enabled: f.enabled,
+        line: rule_line,
+        conditions: f.conditions,
+    })
+}
+
+/// The rule's `id`, checked; `None` (reported) when absent or not allowed.
+fn rule_id(table: &DeTable<'_>, rule_line: usize, r: &mut Reader<String>) -> Option<String> {
+    let Some((k, v)) = table.get_key_value("id") else {
+        r.error(
             rule_line,
             None,
             None,
-            format!(
-                "each rule must be a [[rule]] table, found {}",
-                item.get_ref().type_str()
-            ),
+            "rule has no `id`; give it a unique name such as \"foi.act-named\"".into(),
         );
         return None;
     };
-    let errors_before = sink.errors.len();
-
-    // The id first, so every later problem can name the rule.
-    let id: Option<String> = match table.iter().find(|(k, _)| k.get_ref().as_ref_str() == "id") {
-        Some((k, v)) => match v.get_ref() {
-            DeValue::String(s) => match check_id(s) {
-                Ok(()) => Some(s.to_string()),
-                Err(msg) => {
-                    sink.error(lines.of(k.span()), None, Some("id".into()), msg);
-                    None
-                }
-            },
-            other => {
-                sink.error(
-                    lines.of(k.span()),
-                    None,
-                    Some("id".into()),
-                    format!("expected a string, found {}", other.type_str()),
-                );
+    let line = r.line(k.span());
+    match v.get_ref() {
+        DeValue::String(s) => match check_id(s) {
+            Ok(()) => Some(s.to_string()),
+            Err(msg) => {
+                r.error(line, None, Some("id"), msg);
                 None
             }
         },
-        None => {
-            sink.error(
-                rule_line,
+        other => {
+            r.error(
+                line,
                 None,
-                None,
-                "rule has no `id`; give it a unique name such as \"foi.act-named\"".into(),
+                Some("id"),
+                format!("expected a string, found {}", other.type_str()),
             );
             None
         }
-    };
-    let rid = id.as_deref();
-
-    let mut kind = None;
-    let mut weight = None;
-    let mut description = None;
-    let mut enabled = true;
-    let mut conditions = Vec::new();
-
-    for (key, value) in table.iter() {
-        let name = key.get_ref().as_ref_str();
-        let line = lines.of(key.span());
-        match name {
-            "id" => {}
-            "kind" => match value.get_ref() {
-                DeValue::String(s) => match s.parse::<Kind>() {
-                    Ok(k) => kind = Some(k),
-                    Err(e) => sink.error(line, rid, Some("kind".into()), e.to_string()),
-                },
-                other => sink.error(
-                    line,
-                    rid,
-                    Some("kind".into()),
-                    format!("expected a string, found {}", other.type_str()),
-                ),
-            },
-            "weight" => match integer(value.get_ref()) {
-                Some(0) => sink.error(
-                    line,
-                    rid,
-                    Some("weight".into()),
-                    "weight 0 does nothing; to switch a rule off, write `enabled = false`".into(),
-                ),
-                Some(w) if (-i64::from(MAX_ABS_WEIGHT)..=i64::from(MAX_ABS_WEIGHT))
-                    .contains(&w) =>
-                {
-                    weight = i32::try_from(w).ok();
-                }
-                Some(w) => sink.error(
-                    line,
-                    rid,
-                    Some("weight".into()),
-                    format!(
-                        "weight {w} is out of range; use a whole number from -{MAX_ABS_WEIGHT} to {MAX_ABS_WEIGHT}"
-                    ),
-                ),
-                None => sink.error(
-                    line,
-                    rid,
-                    Some("weight".into()),
-                    format!(
-                        "expected a whole number (negative to vote against the kind), found {}",
-                        value.get_ref().type_str()
-                    ),
-                ),
-            },
-            "description" => match value.get_ref() {
-                DeValue::String(s) if !s.trim().is_empty() => {
-                    description = Some(s.trim().to_string());
-                }
-                DeValue::String(_) => sink.error(
-                    line,
-                    rid,
-                    Some("description".into()),
-                    "description is empty; say in plain English what the rule spots".into(),
-                ),
-                other => sink.error(
-                    line,
-                    rid,
-                    Some("description".into()),
-                    format!("expected a string, found {}", other.type_str()),
-                ),
-            },
-            "enabled" => match value.get_ref() {
-                DeValue::Boolean(b) => enabled = *b,
-                other => sink.error(
-                    line,
-                    rid,
-                    Some("enabled".into()),
-                    format!("expected true or false, found {}", other.type_str()),
-                ),
-            },
-            _ => {
-                let (unless, base) = match name.strip_prefix("unless_") {
-                    Some(base) => (true, base),
-                    None => (false, name),
-                };
-                let Some(&(_, field, syntax)) = CONDITION_KEYS.iter().find(|(k, _, _)| *k == base)
-                else {
-                    sink.error(
-                        line,
-                        rid,
-                        Some(name.to_string()),
-                        format!("unknown key{}", suggest(name, &all_rule_keys())),
-                    );
-                    continue;
-                };
-                if field == Field::Header {
-                    parse_header_table(name, unless, value, lines, sink, rid, &mut conditions);
-                } else if let Some(patterns) = string_list(name, syntax, value, lines, sink, rid) {
-                    conditions.push(RawCondition {
-                        key: name.to_string(),
-                        field,
-                        syntax,
-                        header: None,
-                        unless,
-                        patterns,
-                    });
-                }
-            }
-        }
     }
+}
 
+/// `kind`, `weight`, `description` or `enabled`.
+fn parse_meta(
+    name: &str,
+    value: &DeValue<'_>,
+    line: usize,
+    rid: Option<&String>,
+    r: &mut Reader<String>,
+    f: &mut RuleFields,
+) {
+    let mut error = |msg: String| r.error(line, rid, Some(name), msg);
+    match (name, value) {
+        ("kind", DeValue::String(s)) => match s.parse::<Kind>() {
+            Ok(k) => f.kind = Some(k),
+            Err(e) => error(e.to_string()),
+        },
+        ("weight", _) => match integer(value) {
+            Some(0) => {
+                error("weight 0 does nothing; to switch a rule off, write `enabled = false`".into())
+            }
+            Some(w) if (-i64::from(MAX_ABS_WEIGHT)..=i64::from(MAX_ABS_WEIGHT)).contains(&w) => {
+                f.weight = i32::try_from(w).ok();
+            }
+            Some(w) => error(format!(
+                "weight {w} is out of range; use a whole number from -{MAX_ABS_WEIGHT} to {MAX_ABS_WEIGHT}"
+            )),
+            None => error(format!(
+                "expected a whole number (negative to vote against the kind), found {}",
+                value.type_str()
+            )),
+        },
+        ("description", DeValue::String(s)) if !s.trim().is_empty() => {
+            f.description = Some(s.trim().to_string());
+        }
+        ("description", DeValue::String(_)) => {
+            error("description is empty; say in plain English what the rule spots".into());
+        }
+        ("enabled", DeValue::Boolean(b)) => f.enabled = *b,
+        ("enabled", other) => error(format!(
+            "expected true or false, found {}",
+            other.type_str()
+        )),
+        (_, other) => error(format!("expected a string, found {}", other.type_str())),
+    }
+}
+
+/// A condition key (`subject`, `unless_body_regex`, `headers`…) with its patterns.
+fn parse_condition(
+    name: &str,
+    value: &Spanned<DeValue<'_>>,
+    line: usize,
+    rid: Option<&String>,
+    r: &mut Reader<String>,
+    conditions: &mut Vec<RawCondition>,
+) {
+    let (unless, base) = match name.strip_prefix("unless_") {
+        Some(base) => (true, base),
+        None => (false, name),
+    };
+    let Some(&(_, field, syntax)) = CONDITION_KEYS.iter().find(|(k, _, _)| *k == base) else {
+        r.error(
+            line,
+            rid,
+            Some(name),
+            format!("unknown key{}", suggest(name, &all_rule_keys())),
+        );
+        return;
+    };
+    if field == Field::Header {
+        parse_header_table(name, unless, value, r, rid, conditions);
+    } else if let Some(patterns) = string_list(name, syntax, value, r, rid) {
+        conditions.push(RawCondition {
+            key: name.to_string(),
+            field,
+            syntax,
+            header: None,
+            unless,
+            patterns,
+        });
+    }
+}
+
+/// Reports required keys that are absent, and a rule with no condition that could fire.
+fn check_complete(
+    table: &DeTable<'_>,
+    f: &RuleFields,
+    rule_line: usize,
+    rid: Option<&String>,
+    errors_before: usize,
+    r: &mut Reader<String>,
+) {
     for (present, key, hint) in [
         (
-            kind.is_some(),
+            f.kind.is_some(),
             "kind",
             "one of foi, eir, sar, media, member_enquiry, complaint, general, auto",
         ),
         (
-            weight.is_some(),
+            f.weight.is_some(),
             "weight",
             "a whole number, negative to vote against the kind",
         ),
         (
-            description.is_some(),
+            f.description.is_some(),
             "description",
             "plain English, shown in every explanation",
         ),
     ] {
         // Only report a missing key when it is really absent (a bad value was reported above).
-        if !present && !table.iter().any(|(k, _)| k.get_ref().as_ref_str() == key) {
-            sink.error(
+        if !present && !has_key(table, key) {
+            r.error(
                 rule_line,
                 rid,
                 None,
@@ -667,8 +573,8 @@ fn parse_rule(item: &Spanned<DeValue<'_>>, lines: &Lines, sink: &mut Sink<'_>) -
             );
         }
     }
-    if !conditions.iter().any(|c| !c.unless) && sink.errors.len() == errors_before {
-        sink.error(
+    if !f.conditions.iter().any(|c| !c.unless) && r.errors.len() == errors_before {
+        r.error(
             rule_line,
             rid,
             None,
@@ -677,19 +583,6 @@ fn parse_rule(item: &Spanned<DeValue<'_>>, lines: &Lines, sink: &mut Sink<'_>) -
                 .into(),
         );
     }
-
-    if sink.errors.len() != errors_before {
-        return None;
-    }
-    Some(RawRule {
-        id: id?,
-        kind: kind?,
-        weight: weight?,
-        description: description?,
-        enabled,
-        line: rule_line,
-        conditions,
-    })
 }
 
 fn check_id(s: &str) -> Result<(), String> {
@@ -713,41 +606,33 @@ fn parse_header_table(
     key: &str,
     unless: bool,
     value: &Spanned<DeValue<'_>>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
-    rid: Option<&str>,
+    r: &mut Reader<String>,
+    rid: Option<&String>,
     out: &mut Vec<RawCondition>,
 ) {
-    let DeValue::Table(table) = value.get_ref() else {
-        sink.error(
-            lines.of(value.span()),
-            rid,
-            Some(key.to_string()),
-            format!(
-                "expected a table of header name = patterns, e.g. {key} = {{ \"auto-submitted\" = \
-                 [\"^auto-\"] }}, found {}",
-                value.get_ref().type_str()
-            ),
-        );
+    let expected = format!(
+        "expected a table of header name = patterns, e.g. {key} = {{ \"auto-submitted\" = \
+         [\"^auto-\"] }}"
+    );
+    let Some(table) = r.expect_table(value, rid, Some(key), &expected) else {
         return;
     };
     if table.is_empty() {
-        sink.error(
-            lines.of(value.span()),
+        r.error(
+            r.line(value.span()),
             rid,
-            Some(key.to_string()),
+            Some(key),
             "empty table: name at least one header, or remove the key".into(),
         );
     }
     for (name, patterns) in table.iter() {
-        let header = name.get_ref().as_ref_str();
+        let header = key_str(name);
         let field_name = format!("{key}.{header}");
         if let Err(msg) = check_header_name(header) {
-            sink.error(lines.of(name.span()), rid, Some(field_name), msg);
+            r.error(r.line(name.span()), rid, Some(&field_name), msg);
             continue;
         }
-        if let Some(patterns) = string_list(&field_name, Syntax::Regex, patterns, lines, sink, rid)
-        {
+        if let Some(patterns) = string_list(&field_name, Syntax::Regex, patterns, r, rid) {
             out.push(RawCondition {
                 key: field_name,
                 field: Field::Header,
@@ -777,9 +662,8 @@ fn string_list(
     key: &str,
     syntax: Syntax,
     value: &Spanned<DeValue<'_>>,
-    lines: &Lines,
-    sink: &mut Sink<'_>,
-    rid: Option<&str>,
+    r: &mut Reader<String>,
+    rid: Option<&String>,
 ) -> Option<Vec<RawPattern>> {
     let what = match syntax {
         Syntax::Phrase => "phrase",
@@ -788,15 +672,15 @@ fn string_list(
         Syntax::HeaderName => "header name",
         Syntax::Flag => "flag",
     };
-    let line = lines.of(value.span());
+    let line = r.line(value.span());
     let (items, is_array): (Vec<&Spanned<DeValue<'_>>>, bool) = match value.get_ref() {
         DeValue::String(_) | DeValue::Table(_) => (vec![value], false),
         DeValue::Array(a) => (a.iter().collect(), true),
         other => {
-            sink.error(
+            r.error(
                 line,
                 rid,
-                Some(key.to_string()),
+                Some(key),
                 format!(
                     "expected a {what} or a list of them, found {}",
                     other.type_str()
@@ -806,10 +690,10 @@ fn string_list(
         }
     };
     if items.is_empty() {
-        sink.error(
+        r.error(
             line,
             rid,
-            Some(key.to_string()),
+            Some(key),
             format!("empty list: give at least one {what}, or remove the key"),
         );
         return None;
@@ -817,7 +701,7 @@ fn string_list(
     let mut ok = true;
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let item_line = lines.of(item.span());
+        let item_line = r.line(item.span());
         let field = if is_array {
             format!("{key} pattern {}", i + 1)
         } else {
@@ -825,10 +709,10 @@ fn string_list(
         };
         match item.get_ref() {
             DeValue::String(s) if s.trim().is_empty() => {
-                sink.error(
+                r.error(
                     item_line,
                     rid,
-                    Some(field),
+                    Some(&field),
                     format!("empty {what}: it would match every message"),
                 );
                 ok = false;
@@ -843,15 +727,15 @@ fn string_list(
                     line: item_line,
                 }),
                 Err(msg) => {
-                    sink.error(item_line, rid, Some(field), msg);
+                    r.error(item_line, rid, Some(&field), msg);
                     ok = false;
                 }
             },
             other => {
-                sink.error(
+                r.error(
                     item_line,
                     rid,
-                    Some(field),
+                    Some(&field),
                     format!("expected a {what} in quotes, found {}", other.type_str()),
                 );
                 ok = false;
@@ -865,7 +749,7 @@ fn string_list(
 fn list_reference(t: &DeTable<'_>) -> Result<String, String> {
     let mut name = None;
     for (k, v) in t.iter() {
-        match (k.get_ref().as_ref_str(), v.get_ref()) {
+        match (key_str(k), v.get_ref()) {
             ("list", DeValue::String(s)) => name = Some(s.to_string()),
             ("list", other) => {
                 return Err(format!(
@@ -890,36 +774,10 @@ fn all_rule_keys() -> Vec<&'static str> {
     keys
 }
 
-/// `; did you mean "subject"?` when a known key is close (edit distance ≤ 2), else `""`.
-///
-/// `unless_` keys are matched on their base so `unless_subjet` suggests `unless_subject`.
+/// `; did you mean "subject"?` when a known key is close, else `""`. Rule keys are matched past
+/// their `unless_` prefix, so `unless_subjet` suggests `unless_subject`.
 pub(crate) fn suggest(name: &str, known: &[&str]) -> String {
-    let (prefix, base) = match name.strip_prefix("unless_") {
-        Some(b) => ("unless_", b),
-        None => ("", name),
-    };
-    known
-        .iter()
-        .map(|k| (edit_distance(base, k), k))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| format!("; did you mean \"{prefix}{k}\"?"))
-        .unwrap_or_default()
-}
-
-/// Levenshtein distance over chars (short keys only, so the quadratic cost is irrelevant).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    suggest_after(name, "unless_", known)
 }
 
 #[cfg(test)]
@@ -1210,17 +1068,5 @@ flags = ["reply"]
         assert!(f.rules.is_empty() && e.is_empty());
         assert_eq!(w.len(), 1);
         assert!(w[0].message.contains("no [[rule]]"));
-    }
-
-    #[test]
-    fn edit_distance_and_suggestions() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("subjet", "subject"), 1);
-        assert_eq!(edit_distance("same", "same"), 0);
-        assert_eq!(
-            suggest("sendr", &["sender", "body"]),
-            "; did you mean \"sender\"?"
-        );
-        assert_eq!(suggest("zzzzzzzz", &["sender", "body"]), "");
     }
 }
