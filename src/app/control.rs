@@ -144,8 +144,8 @@ pub fn handle(
             why,
         } => {
             let action = match actions::parse_cli(words).map_err(|x| x.to_string())? {
-                actions::Command::Act(a) => a,
-                actions::Command::Help => return Ok(actions::help_text().to_string()),
+                actions::StaffCommand::Act(a) => a,
+                actions::StaffCommand::Help => return Ok(actions::help_text().to_string()),
             };
             let case = store
                 .get_case(reference)

@@ -523,9 +523,9 @@ pub async fn import(
     for (_, d) in &done {
         match d {
             Disposition::Recorded { action, .. } => match action {
-                crate::core::plan::ingest::Action::NewCase(_) => s.cases += 1,
-                crate::core::plan::ingest::Action::FollowUp(_) => s.followups += 1,
-                crate::core::plan::ingest::Action::Ignored { .. } => s.ignored += 1,
+                crate::core::plan::ingest::Handled::NewCase(_) => s.cases += 1,
+                crate::core::plan::ingest::Handled::FollowUp(_) => s.followups += 1,
+                crate::core::plan::ingest::Handled::Ignored { .. } => s.ignored += 1,
             },
             Disposition::Duplicate => s.duplicates += 1,
             Disposition::Quarantined(_) => s.quarantined += 1,

@@ -24,7 +24,7 @@
 //! wiring (`daemon`).
 
 use crate::app::env::Env;
-use crate::app::workflow::{StaffCommand, Workflow};
+use crate::app::workflow::{CommandRecord, Workflow};
 use crate::config::Config;
 use crate::config::RetryPolicy;
 use crate::core::followup::Threads;
@@ -37,7 +37,7 @@ use crate::io::store::{SeenKey, Store, StoreError};
 use crate::model::case::CaseRef;
 use crate::model::kind::Kind;
 use chrono::{DateTime, Utc};
-use plan::{Action, Facts, Mode, Position, Settings};
+use plan::{Facts, Handled, IngestSettings, Mode, Position};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -122,7 +122,7 @@ pub type SharedContext = Arc<RwLock<Arc<Context>>>;
 pub struct Ingest {
     store: Store,
     ctx: SharedContext,
-    settings: Settings,
+    settings: IngestSettings,
     folders: BTreeMap<Kind, String>,
     quarantine: String,
     outbox_wake: Arc<Notify>,
@@ -141,7 +141,7 @@ pub enum Disposition {
     /// Recorded by this call.
     Recorded {
         /// What the plan did.
-        action: Action,
+        action: Handled,
         /// The case it created or joined.
         case: Option<CaseRef>,
     },
@@ -207,7 +207,7 @@ impl Ingest {
         Ingest {
             store,
             ctx,
-            settings: Settings {
+            settings: IngestSettings {
                 mode,
                 acks: config.acknowledgements.clone(),
                 own_addresses: config.own_addresses.clone(),
@@ -319,7 +319,7 @@ impl Ingest {
         let folder = self.folder_for(Some(p.file_as));
         let (action, queues_mail) = (p.action.clone(), p.queues_mail);
         if self.workflow.is_some()
-            && matches!(action, Action::NewCase(_))
+            && matches!(action, Handled::NewCase(_))
             && fetched.raw.len() <= MAX_RAW_KEPT
         {
             self.store
@@ -331,9 +331,9 @@ impl Ingest {
                     self.outbox_wake.notify_one();
                 }
                 let case = match &action {
-                    Action::NewCase(_) => applied.new_case,
-                    Action::FollowUp(r) => Some(r.clone()),
-                    Action::Ignored { .. } => None,
+                    Handled::NewCase(_) => applied.new_case,
+                    Handled::FollowUp(r) => Some(r.clone()),
+                    Handled::Ignored { .. } => None,
                 };
                 self.after_commit(&ctx, &outcome, &action, case.as_ref(), now)
                     .await?;
@@ -395,7 +395,7 @@ impl Ingest {
     /// files the message with its case.
     async fn record_command(
         &self,
-        command: StaffCommand,
+        command: CommandRecord,
         position: &Position,
     ) -> Result<(Disposition, String), IngestError> {
         let mut change = command.change;
@@ -408,7 +408,7 @@ impl Ingest {
         let reference = command.reference;
         Ok((
             Disposition::Recorded {
-                action: Action::FollowUp(reference.clone()),
+                action: Handled::FollowUp(reference.clone()),
                 case: Some(reference),
             },
             self.folder_for(Some(command.kind)),
@@ -421,7 +421,7 @@ impl Ingest {
         &self,
         ctx: &Context,
         outcome: &triage::Outcome,
-        action: &Action,
+        action: &Handled,
         case: Option<&CaseRef>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -437,12 +437,12 @@ impl Ingest {
             .as_ref()
             .is_some_and(|a| self.settings.is_own(&a.email));
         match action {
-            Action::NewCase(_) => {
+            Handled::NewCase(_) => {
                 let change =
                     wf.assign(&self.store, ctx, &stored, &outcome.message.body_text, now)?;
                 self.follow_on(change, "routing").await;
             }
-            Action::FollowUp(_) if from_us => {
+            Handled::FollowUp(_) if from_us => {
                 if let Some(change) = wf.responded(ctx, &stored, now) {
                     self.follow_on(change, "response seen").await;
                 }
@@ -740,15 +740,15 @@ impl Ingest {
 fn log_disposition(d: &Disposition, size: usize) {
     match d {
         Disposition::Recorded {
-            action: Action::NewCase(kind),
+            action: Handled::NewCase(kind),
             ..
         } => info!(kind = kind.as_str(), size, "new case"),
         Disposition::Recorded {
-            action: Action::FollowUp(r),
+            action: Handled::FollowUp(r),
             ..
         } => info!(case = %r, size, "follow-up joined its case"),
         Disposition::Recorded {
-            action: Action::Ignored { kind, why },
+            action: Handled::Ignored { kind, why },
             ..
         } => info!(kind = kind.as_str(), why, size, "no case"),
         Disposition::Duplicate => info!(size, "already recorded; filing only"),

@@ -56,7 +56,7 @@ impl std::fmt::Debug for Workflow {
 
 /// A staff command found in a message, planned: what to record and where to file the message.
 #[derive(Debug)]
-pub struct StaffCommand {
+pub struct CommandRecord {
     /// The case the command's reply address names.
     pub reference: CaseRef,
     /// Its kind (the message is filed with the case).
@@ -243,7 +243,7 @@ impl Workflow {
         ctx: &Context,
         outcome: &Outcome,
         now: DateTime<Utc>,
-    ) -> Result<Option<StaffCommand>, StoreError> {
+    ) -> Result<Option<CommandRecord>, StoreError> {
         let msg = &outcome.message;
         if outcome.kind() == Kind::Auto {
             return Ok(None);
@@ -278,7 +278,7 @@ impl Workflow {
             kind: Some(case.kind),
             why: format!("staff command for {reference}"),
         });
-        Ok(Some(StaffCommand {
+        Ok(Some(CommandRecord {
             reference,
             kind: case.kind,
             change,

@@ -27,7 +27,7 @@ pub mod command;
 pub mod token;
 
 pub use command::{
-    Command, CommandError, MAX_COMMANDS_PER_MESSAGE, MAX_LINE_CHARS, ParsedLine, help_text,
+    CommandError, MAX_COMMANDS_PER_MESSAGE, MAX_LINE_CHARS, ParsedLine, StaffCommand, help_text,
     parse_cli, parse_command, parse_commands,
 };
 pub use token::{
@@ -36,7 +36,7 @@ pub use token::{
 };
 
 use crate::core::deadline::{
-    self, Clock, ClockEvent, ClockInput, DeadlineError, Extension, ExtensionKind, Regime,
+    self, ClockEvent, ClockInput, ClockState, DeadlineError, Extension, ExtensionKind, Regime,
     StopReason,
 };
 use crate::core::triage::Context;
@@ -850,7 +850,7 @@ fn recompute_due(
         return Ok(None);
     }
     let notice_late = match outcome.clock {
-        Clock::Running {
+        ClockState::Running {
             notice: Some(n), ..
         } => Some(n.late),
         _ => None,
@@ -1045,16 +1045,16 @@ fn dated(
     Ok(midday.and_utc().clamp(from, now.max(from)))
 }
 
-fn settled_state(old: CaseState, clock: &Clock) -> CaseState {
+fn settled_state(old: CaseState, clock: &ClockState) -> CaseState {
     match clock {
-        Clock::Stopped { reason, .. } => match reason {
+        ClockState::Stopped { reason, .. } => match reason {
             StopReason::AwaitingClarification => CaseState::AwaitingClarification,
             StopReason::AwaitingFee => CaseState::AwaitingFee,
             StopReason::AwaitingId => CaseState::AwaitingId,
         },
         // A case not yet checked stays so until someone works on it.
-        Clock::Running { .. } if old == CaseState::Received => CaseState::Received,
-        Clock::Running { .. } => CaseState::Open,
+        ClockState::Running { .. } if old == CaseState::Received => CaseState::Received,
+        ClockState::Running { .. } => CaseState::Open,
     }
 }
 

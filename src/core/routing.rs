@@ -252,7 +252,7 @@ impl Defaults {
 /// Where in the file a problem is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "in", content = "id")]
-pub enum Section {
+pub enum RoutingSection {
     /// Inside the `[[team]]` with this id.
     Team(String),
     /// Inside the `[[route]]` with this id.
@@ -261,12 +261,12 @@ pub enum Section {
     Defaults,
 }
 
-impl fmt::Display for Section {
+impl fmt::Display for RoutingSection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Section::Team(id) => write!(f, "team {id:?}"),
-            Section::Route(id) => write!(f, "route {id:?}"),
-            Section::Defaults => f.write_str("[defaults]"),
+            RoutingSection::Team(id) => write!(f, "team {id:?}"),
+            RoutingSection::Route(id) => write!(f, "route {id:?}"),
+            RoutingSection::Defaults => f.write_str("[defaults]"),
         }
     }
 }
@@ -279,7 +279,7 @@ pub struct RoutingError {
     /// 1-based line, when known.
     pub line: Option<usize>,
     /// The team, route or `[defaults]` the problem is in, when known.
-    pub section: Option<Section>,
+    pub section: Option<RoutingSection>,
     /// The key (and pattern number), e.g. `body_regex pattern 2`, `members.alice`.
     pub key: Option<String>,
     /// What is wrong, in plain English, with the fix where there is an obvious one.

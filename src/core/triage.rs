@@ -86,7 +86,7 @@ pub enum Deadline {
         due: Option<chrono::NaiveDate>,
         /// The engine's full result, with its explanation.
         #[serde(skip)]
-        outcome: Box<deadline::Outcome>,
+        outcome: Box<deadline::DeadlineOutcome>,
     },
     /// An invalid request: the clock starts when the missing items arrive (FOIA s.1(3), Art 12(6)).
     NotStarted,

@@ -17,7 +17,9 @@
 
 use crate::core::chase::{Chaser, Escalation, Slot};
 use crate::core::digest::{Digest, DigestEntry, TeamFilter, Timeliness};
-use crate::core::plan::letter::{Assignment, CommandOutcome, CommandReply, Letter, LetterBody};
+use crate::core::plan::letter::{
+    AssignmentLetter, CommandOutcome, CommandReply, Letter, LetterBody,
+};
 use crate::letters::compose::date_in_words;
 use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
 pub use crate::letters::registry::{RenderError, TemplateError, TemplateErrors};
@@ -176,7 +178,7 @@ fn opt_date(d: Option<NaiveDate>) -> (String, String) {
 /// `internal_target`/`internal_target_iso` (or empty), `state` (`open`, `awaiting_id`…),
 /// `validity` (`valid`, `not_valid` or `no_test`), `missing` (list of item names, when not
 /// valid), `why` (the routing reason), `original_attached` (bool) and `help` (the command list).
-pub fn assignment_context(a: &Assignment, head: &Letterhead, help: &str) -> Value {
+pub fn assignment_context(a: &AssignmentLetter, head: &Letterhead, help: &str) -> Value {
     let (received, received_iso) = opt_date(a.received);
     let (due, due_iso) = opt_date(a.due);
     let (internal_target, internal_target_iso) = opt_date(a.internal_target);
@@ -529,7 +531,7 @@ pub(super) mod samples {
         let Some(reference) = r(1) else {
             return Vec::new();
         };
-        let full = Assignment {
+        let full = AssignmentLetter {
             reference,
             kind: Kind::Foi,
             team_name: "Planning".into(),
@@ -542,7 +544,7 @@ pub(super) mod samples {
             why: "subject mentions planning".into(),
             original_attached: true,
         };
-        let waiting = Assignment {
+        let waiting = AssignmentLetter {
             received: None,
             due: None,
             internal_target: None,
@@ -552,7 +554,7 @@ pub(super) mod samples {
             original_attached: false,
             ..full.clone()
         };
-        let untested = Assignment {
+        let untested = AssignmentLetter {
             kind: Kind::Complaint,
             valid: None,
             ..full.clone()

@@ -315,7 +315,7 @@ pub struct Case<R = CaseRef> {
     pub team: Option<String>,
     /// What happened after acknowledgement: response, closure, flags for a human.
     #[serde(default)]
-    pub workflow: Workflow,
+    pub workflow: CaseWorkflow,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
     /// When the record was last changed.
@@ -355,7 +355,7 @@ impl CaseDraft {
 /// A case's life after acknowledgement. Grouped (and defaulted) so that a record written before
 /// these existed still reads, and so later fields do not touch every place a case is built.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Workflow {
+pub struct CaseWorkflow {
     /// When the response went to the requester (seen from the shared mailbox, or recorded).
     #[serde(default)]
     pub responded_at: Option<DateTime<Utc>>,
@@ -683,7 +683,7 @@ mod tests {
             missing: vec![],
             due: NaiveDate::from_ymd_opt(2026, 3, 30),
             clock_events: Vec::new(),
-            workflow: Workflow::default(),
+            workflow: CaseWorkflow::default(),
             assignee: Some("officer@council.gov.uk".into()),
             team: Some("planning".into()),
             created_at: t,

@@ -29,7 +29,7 @@ pub const MAX_LINE_CHARS: usize = 1000;
 
 /// One parsed command: an action on the case, or a request for the list of commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum StaffCommand {
     /// Do this to the case.
     Act(Action),
     /// Reply with [`help_text`]; nothing changes.
@@ -102,7 +102,7 @@ pub struct ParsedLine {
     /// The line as written (trimmed).
     pub text: String,
     /// The command, or why it was not understood.
-    pub result: Result<Command, CommandError>,
+    pub result: Result<StaffCommand, CommandError>,
 }
 
 /// The command list as shipped (`templates/help/body.txt.j2`, embedded when compiled), without
@@ -181,7 +181,7 @@ fn canonical(word: &str) -> Option<&'static str> {
 ///
 /// # Errors
 /// [`CommandError`] saying what is wrong, with an example of a correct line.
-pub fn parse_command(line: &str) -> Result<Command, CommandError> {
+pub fn parse_command(line: &str) -> Result<StaffCommand, CommandError> {
     let t = line.trim();
     let chars = t.chars().count();
     if chars > MAX_LINE_CHARS {
@@ -210,7 +210,7 @@ pub fn parse_command(line: &str) -> Result<Command, CommandError> {
         });
     };
     let text = || (!args.is_empty()).then(|| args.to_string());
-    let act = |a: Action| Ok(Command::Act(a));
+    let act = |a: Action| Ok(StaffCommand::Act(a));
     match command {
         "assign" => act(Action::Assign {
             to: parse_handle(args)?,
@@ -259,7 +259,7 @@ pub fn parse_command(line: &str) -> Result<Command, CommandError> {
             }),
         },
         // "help": anything after it is ignored, `#help close` still helps.
-        _ => Ok(Command::Help),
+        _ => Ok(StaffCommand::Help),
     }
 }
 
@@ -268,7 +268,7 @@ pub fn parse_command(line: &str) -> Result<Command, CommandError> {
 ///
 /// # Errors
 /// As [`parse_command`]; an empty list is [`CommandError::NotACommand`].
-pub fn parse_cli<S: AsRef<str>>(words: &[S]) -> Result<Command, CommandError> {
+pub fn parse_cli<S: AsRef<str>>(words: &[S]) -> Result<StaffCommand, CommandError> {
     let joined = words
         .iter()
         .map(AsRef::as_ref)
@@ -467,7 +467,7 @@ fn parse_outcome(word: &str) -> Option<CloseOutcome> {
 
 const CLOSE_EXAMPLE: &str = "#close refused s.40(2) s.43";
 
-fn parse_close(args: &str) -> Result<Command, CommandError> {
+fn parse_close(args: &str) -> Result<StaffCommand, CommandError> {
     let mut split = args.splitn(2, char::is_whitespace);
     let word = split.next().unwrap_or("");
     let rest = split.next().unwrap_or("").trim();
@@ -500,7 +500,7 @@ fn parse_close(args: &str) -> Result<Command, CommandError> {
         }
     };
     let exemptions = parse_exemptions(rest)?;
-    Ok(Command::Act(Action::Close {
+    Ok(StaffCommand::Act(Action::Close {
         outcome,
         exemptions,
     }))
@@ -569,7 +569,7 @@ fn parse_exemptions(text: &str) -> Result<Vec<String>, CommandError> {
     Ok(out)
 }
 
-fn parse_repeat(args: &str) -> Result<Command, CommandError> {
+fn parse_repeat(args: &str) -> Result<StaffCommand, CommandError> {
     const EXAMPLE: &str = "#repeat FOI-2026-000001 same questions about the depot";
     let mut split = args.splitn(2, char::is_whitespace);
     let first = split.next().unwrap_or("");
@@ -586,7 +586,7 @@ fn parse_repeat(args: &str) -> Result<Command, CommandError> {
         example: EXAMPLE,
     })?;
     let why = split.next().map(str::trim).filter(|s| !s.is_empty());
-    Ok(Command::Act(Action::FlagRepeat {
+    Ok(StaffCommand::Act(Action::FlagRepeat {
         of,
         why: why.map(str::to_string),
     }))
@@ -597,15 +597,15 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn act(a: Action) -> Result<Command, CommandError> {
-        Ok(Command::Act(a))
+    fn act(a: Action) -> Result<StaffCommand, CommandError> {
+        Ok(StaffCommand::Act(a))
     }
 
     fn date(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
     }
 
-    fn close(outcome: CloseOutcome, ex: &[&str]) -> Result<Command, CommandError> {
+    fn close(outcome: CloseOutcome, ex: &[&str]) -> Result<StaffCommand, CommandError> {
         act(Action::Close {
             outcome,
             exemptions: ex.iter().map(|s| s.to_string()).collect(),
@@ -616,7 +616,7 @@ mod tests {
     fn every_command_and_alias() {
         use CloseOutcome as O;
         let reference: CaseRef = "FOI-2026-000001".parse().expect("valid");
-        let table: Vec<(&str, Result<Command, CommandError>)> = vec![
+        let table: Vec<(&str, Result<StaffCommand, CommandError>)> = vec![
             ("#assign alice", act(Action::Assign { to: "alice".into() })),
             ("#ASSIGN Alice", act(Action::Assign { to: "Alice".into() })),
             (
@@ -772,9 +772,9 @@ mod tests {
                     why: "abusive".into(),
                 }),
             ),
-            ("#help", Ok(Command::Help)),
-            ("#HELP close", Ok(Command::Help)),
-            ("#commands", Ok(Command::Help)),
+            ("#help", Ok(StaffCommand::Help)),
+            ("#HELP close", Ok(StaffCommand::Help)),
+            ("#commands", Ok(StaffCommand::Help)),
         ];
         for (line, want) in table {
             assert_eq!(parse_command(line), want, "{line:?}");
@@ -839,7 +839,7 @@ mod tests {
 
     #[test]
     fn cli_words_use_the_same_parser() {
-        let table: Vec<(Vec<&str>, Result<Command, CommandError>)> = vec![
+        let table: Vec<(Vec<&str>, Result<StaffCommand, CommandError>)> = vec![
             (
                 vec!["close", "refused", "s.40(2)"],
                 close(CloseOutcome::Refused, &["s.40(2)"]),
@@ -854,7 +854,7 @@ mod tests {
                     text: "called back".into(),
                 }),
             ),
-            (vec!["help"], Ok(Command::Help)),
+            (vec!["help"], Ok(StaffCommand::Help)),
         ];
         for (words, want) in table {
             assert_eq!(parse_cli(&words), want, "{words:?}");
@@ -869,7 +869,7 @@ mod tests {
         ));
     }
 
-    type Found = Vec<(usize, Result<Command, CommandError>)>;
+    type Found = Vec<(usize, Result<StaffCommand, CommandError>)>;
 
     fn found(body: &str) -> Found {
         parse_commands(body)

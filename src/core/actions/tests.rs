@@ -6,7 +6,7 @@
 use super::*;
 use crate::core::deadline::Region;
 use crate::core::rules::RuleSet;
-use crate::model::case::{CaseDraft, Workflow};
+use crate::model::case::{CaseDraft, CaseWorkflow};
 use crate::model::message::Address;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -83,7 +83,7 @@ fn case_in(ctx: &Context, kind: Kind, state: CaseState) -> Case {
         clock_events: vec![],
         assignee: None,
         team: None,
-        workflow: Workflow::default(),
+        workflow: CaseWorkflow::default(),
         created_at: received_at,
         updated_at: received_at,
     }
@@ -1197,7 +1197,7 @@ fn an_email_reply_drives_the_case() {
     let mut c = case(Kind::Foi, CaseState::Open);
     let mut verbs = Vec::new();
     for line in parse_commands(body) {
-        let Ok(Command::Act(action)) = line.result else {
+        let Ok(StaffCommand::Act(action)) = line.result else {
             panic!("line {}: {:?}", line.line, line.result)
         };
         let done = apply(

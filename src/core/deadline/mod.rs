@@ -252,7 +252,7 @@ pub struct Notice {
 /// The state of the clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
-pub enum Clock {
+pub enum ClockState {
     /// The clock runs: there is a due date.
     Running {
         /// Working-day regimes: day 0 (date of receipt, or of the clarification that restarted
@@ -294,25 +294,25 @@ pub struct YearUse {
 
 /// The result of [`compute`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
+pub struct DeadlineOutcome {
     /// The regime computed.
     pub regime: Regime,
     /// The UK local date the request arrived.
     pub received: NaiveDate,
     /// Running with a due date, or stopped.
-    pub clock: Clock,
+    pub clock: ClockState,
     /// Human explanation, one sentence per line, in order; the last line states the result.
     pub explanation: Vec<String>,
     /// The bank-holiday years consulted and their source.
     pub calendar_years: Vec<YearUse>,
 }
 
-impl Outcome {
+impl DeadlineOutcome {
     /// The due date, if the clock is running.
     pub fn due(&self) -> Option<NaiveDate> {
         match self.clock {
-            Clock::Running { due, .. } => Some(due),
-            Clock::Stopped { .. } => None,
+            ClockState::Running { due, .. } => Some(due),
+            ClockState::Stopped { .. } => None,
         }
     }
 }
@@ -370,7 +370,7 @@ pub fn compute(
     input: &ClockInput,
     cal: &Calendar,
     opts: &DeadlineOptions,
-) -> Result<Outcome, DeadlineError> {
+) -> Result<DeadlineOutcome, DeadlineError> {
     check_events(input)?;
     match input.regime {
         Regime::Sar => compute_sar(input, cal, opts),
@@ -739,7 +739,7 @@ mod tests {
                 ));
                 continue;
             }
-            let Clock::Running { notice, .. } = out.clock else {
+            let ClockState::Running { notice, .. } = out.clock else {
                 unreachable!()
             };
             if let Some(want) = v.notice_due {
@@ -778,13 +778,18 @@ mod tests {
         received: &str,
         events: &[ClockEvent],
         opts: &DeadlineOptions,
-    ) -> Result<Outcome, DeadlineError> {
+    ) -> Result<DeadlineOutcome, DeadlineError> {
         let mut input = ClockInput::new(regime, region, at(received));
         input.events.extend_from_slice(events);
         compute(&input, &Calendar::builtin(), opts)
     }
 
-    fn run(regime: Regime, region: Region, received: &str, events: &[ClockEvent]) -> Outcome {
+    fn run(
+        regime: Regime,
+        region: Region,
+        received: &str,
+        events: &[ClockEvent],
+    ) -> DeadlineOutcome {
         run_with(
             regime,
             region,
@@ -795,7 +800,7 @@ mod tests {
         .unwrap()
     }
 
-    fn has_line(out: &Outcome, needle: &str) -> bool {
+    fn has_line(out: &DeadlineOutcome, needle: &str) -> bool {
         out.explanation.iter().any(|l| l.contains(needle))
     }
 
@@ -1115,7 +1120,7 @@ mod tests {
     }
 
     /// Years `>= year` whose bank holidays came from the generative rules, sorted and unique.
-    fn rule_years_from(o: &Outcome, year: i32) -> Vec<i32> {
+    fn rule_years_from(o: &DeadlineOutcome, year: i32) -> Vec<i32> {
         let years: BTreeSet<i32> = o
             .calendar_years
             .iter()
@@ -1649,7 +1654,7 @@ mod tests {
             let out = run(regime, EW, "2025-03-03T09:00:00Z", &events);
             assert_eq!(
                 out.clock,
-                Clock::Stopped {
+                ClockState::Stopped {
                     reason,
                     since: date(since),
                     lapses_after: lapse.map(date)
@@ -1687,7 +1692,7 @@ mod tests {
         .unwrap();
         // 10 FOIA working days after Mon 10 Mar 2025, skipping St Patrick's Day (NI).
         assert!(
-            matches!(out.clock, Clock::Stopped { lapses_after: Some(l), .. } if l == date("2025-03-25"))
+            matches!(out.clock, ClockState::Stopped { lapses_after: Some(l), .. } if l == date("2025-03-25"))
         );
     }
 
@@ -1846,7 +1851,7 @@ mod tests {
                 ext(ExtensionKind::PublicInterest, None),
             ],
         );
-        let Clock::Running {
+        let ClockState::Running {
             notice: Some(n),
             internal_target,
             extended,
@@ -1928,7 +1933,7 @@ mod tests {
                 "2025-06-30T12:00:00+01:00",
                 &[ext(kind, Some(notified))],
             );
-            let Clock::Running {
+            let ClockState::Running {
                 notice: Some(n), ..
             } = out.clock
             else {
@@ -1945,7 +1950,7 @@ mod tests {
             "2025-06-30T12:00:00+01:00",
             &[ext(ExtensionKind::ComplexVoluminous, None)],
         );
-        let Clock::Running {
+        let ClockState::Running {
             notice: Some(n),
             due,
             ..
@@ -1966,7 +1971,7 @@ mod tests {
                 "2025-01-18T11:00:00Z",
                 &[ext(ExtensionKind::TwoFurtherMonths, Some(notified))],
             );
-            let Clock::Running {
+            let ClockState::Running {
                 notice: Some(n), ..
             } = out.clock
             else {
@@ -1989,7 +1994,7 @@ mod tests {
                 ext(ExtensionKind::TwoFurtherMonths, None),
             ],
         );
-        let Clock::Running {
+        let ClockState::Running {
             notice: Some(n),
             due,
             internal_target,
@@ -2163,7 +2168,7 @@ mod tests {
             for regime in ALL_REGIMES {
                 let opts = if strict && regime == Regime::Sar { &strict_opts } else { &ico };
                 let base = compute(&ClockInput::new(regime, region, received_at), &cal, opts).unwrap();
-                let Clock::Running { due, internal_target, .. } = base.clock else { panic!("{regime} stopped") };
+                let ClockState::Running { due, internal_target, .. } = base.clock else { panic!("{regime} stopped") };
                 prop_assert!(due >= received, "{regime} {region} {received_at}: {due}");
                 prop_assert_eq!(base.received, received);
                 if let Some(t) = internal_target {
@@ -2176,7 +2181,7 @@ mod tests {
                 if let Ok(e) = ClockEvent::extension_for(regime) {
                     let input = ClockInput::new(regime, region, received_at).with(e);
                     let extended = compute(&input, &cal, opts).unwrap();
-                    let Clock::Running { due: ext_due, notice: Some(n), .. } = extended.clock else { panic!("{regime}") };
+                    let ClockState::Running { due: ext_due, notice: Some(n), .. } = extended.clock else { panic!("{regime}") };
                     prop_assert!(ext_due >= due, "{regime} {region} {received_at}: {ext_due} < {due}");
                     prop_assert!(n.due <= ext_due && n.due >= received);
                     if !(strict && regime == Regime::Sar) {

@@ -3,8 +3,8 @@
 //! pauses it (Art 12A), so the events are replayed before the month is counted.
 
 use super::{
-    Calendar, Clock, ClockEvent, ClockInput, DeadlineError, DeadlineOptions, Extension, Notice,
-    NoticeKind, Outcome, Regime, SAR_TARGET_DAYS, SarMonthRule, StopReason, WorkDays,
+    Calendar, ClockEvent, ClockInput, ClockState, DeadlineError, DeadlineOptions, DeadlineOutcome,
+    Extension, Notice, NoticeKind, Regime, SAR_TARGET_DAYS, SarMonthRule, StopReason, WorkDays,
     WorkingCalendar, add_days, day, days_off_between, local_date, period_end_beginning_with,
     receipt_line, skip_lines, split_events, years_used,
 };
@@ -14,7 +14,7 @@ pub(super) fn compute_sar(
     input: &ClockInput,
     cal: &Calendar,
     opts: &DeadlineOptions,
-) -> Result<Outcome, DeadlineError> {
+) -> Result<DeadlineOutcome, DeadlineError> {
     let regime = Regime::Sar;
     let days = regime.work_days(input.region);
     let wc = WorkingCalendar::without_closures(cal, days);
@@ -33,7 +33,7 @@ pub(super) fn compute_sar(
         state.replay(ev, &mut ex)?;
     }
     if let Some(clock) = state.stopped(&mut ex) {
-        return Ok(Outcome {
+        return Ok(DeadlineOutcome {
             regime,
             received,
             clock,
@@ -63,10 +63,10 @@ pub(super) fn compute_sar(
         "Due: {} (respond by midnight UK time at the end of that day).",
         day(due)
     ));
-    Ok(Outcome {
+    Ok(DeadlineOutcome {
         regime,
         received,
-        clock: Clock::Running {
+        clock: ClockState::Running {
             day0: start,
             due,
             internal_target: Some(internal_target),
@@ -193,7 +193,7 @@ impl Replay {
 
     /// The stopped clock if something is still awaited, naming the first of ID, fee and
     /// clarification: each one alone leaves no due date.
-    fn stopped(&self, ex: &mut Vec<String>) -> Option<Clock> {
+    fn stopped(&self, ex: &mut Vec<String>) -> Option<ClockState> {
         let (since, reason, what) = [
             (
                 self.awaiting_id,
@@ -213,7 +213,7 @@ impl Replay {
             "Clock stopped since {}: awaiting {what}. There is no due date until it arrives.",
             day(since)
         ));
-        Some(Clock::Stopped {
+        Some(ClockState::Stopped {
             reason,
             since,
             lapses_after: None,

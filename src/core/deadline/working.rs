@@ -4,10 +4,11 @@
 
 use super::calendar::Counted;
 use super::{
-    Calendar, Clock, ClockEvent, ClockInput, DeadlineError, DeadlineOptions, EXTENDED_WORKING_DAYS,
-    Extension, FEE_PAY_MONTHS, Notice, NoticeKind, Outcome, Regime, STATUTORY_WORKING_DAYS,
-    StopReason, TARGET_MARGIN_WORKING_DAYS, WorkDays, WorkingCalendar, day, days_off_between,
-    local_date, period_end_beginning_with, receipt_line, skip_lines, split_events, years_used,
+    Calendar, ClockEvent, ClockInput, ClockState, DeadlineError, DeadlineOptions, DeadlineOutcome,
+    EXTENDED_WORKING_DAYS, Extension, FEE_PAY_MONTHS, Notice, NoticeKind, Regime,
+    STATUTORY_WORKING_DAYS, StopReason, TARGET_MARGIN_WORKING_DAYS, WorkDays, WorkingCalendar, day,
+    days_off_between, local_date, period_end_beginning_with, receipt_line, skip_lines,
+    split_events, years_used,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -15,7 +16,7 @@ pub(super) fn compute_working(
     input: &ClockInput,
     cal: &Calendar,
     opts: &DeadlineOptions,
-) -> Result<Outcome, DeadlineError> {
+) -> Result<DeadlineOutcome, DeadlineError> {
     let rules = Rules::new(input, cal, opts);
     let regime = rules.regime;
     let mut ex = rules.preamble();
@@ -43,7 +44,7 @@ pub(super) fn compute_working(
         let (uses, year_lines) = years_used(cal, rules.days, state.day0, state.latest_seen);
         ex.extend(year_lines);
         ex.extend(lines);
-        return Ok(Outcome {
+        return Ok(DeadlineOutcome {
             regime,
             received,
             clock,
@@ -76,10 +77,10 @@ pub(super) fn compute_working(
         "Due: {}, working day {n} after day 0 (respond by midnight UK time at the end of that day).",
         day(due)
     ));
-    Ok(Outcome {
+    Ok(DeadlineOutcome {
         regime,
         received,
-        clock: Clock::Running {
+        clock: ClockState::Running {
             day0,
             due,
             internal_target,
@@ -323,7 +324,7 @@ impl<'a> Rules<'a> {
     /// The stopped clock, and the lines that close the explanation, when a clarification or a
     /// fee is still awaited. The clarification wins because the count restarts from it whatever
     /// happens to the fee.
-    fn stopped(&self, state: &Replay) -> Option<(Clock, Vec<String>)> {
+    fn stopped(&self, state: &Replay) -> Option<(ClockState, Vec<String>)> {
         let fee_words = self.fee_words;
         let mut lines = Vec::new();
         if let Some(since) = state.awaiting_clar {
@@ -339,7 +340,7 @@ impl<'a> Rules<'a> {
                 day(since),
                 self.base
             ));
-            let clock = Clock::Stopped {
+            let clock = ClockState::Stopped {
                 reason: StopReason::AwaitingClarification,
                 since,
                 lapses_after: state.fee_pending.map(|(_, l)| l),
@@ -352,7 +353,7 @@ impl<'a> Rules<'a> {
             day(since),
             day(lapse)
         ));
-        let clock = Clock::Stopped {
+        let clock = ClockState::Stopped {
             reason: StopReason::AwaitingFee,
             since,
             lapses_after: Some(lapse),

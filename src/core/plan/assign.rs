@@ -13,7 +13,7 @@
 //!   nobody to write to, the case is routed and no mail is planned.
 
 use crate::core::deadline;
-use crate::core::plan::letter::{Assignment, Letter, LetterBody};
+use crate::core::plan::letter::{AssignmentLetter, Letter, LetterBody};
 use crate::core::plan::office::Office;
 use crate::core::repeat::{Candidate, Fingerprint, PossibleRepeat, find_repeats};
 use crate::core::routing::RouteDecision;
@@ -189,10 +189,10 @@ fn internal_target(ctx: &Context, case: &Case) -> Option<NaiveDate> {
         .ok()?
         .clock
     {
-        deadline::Clock::Running {
+        deadline::ClockState::Running {
             internal_target, ..
         } => internal_target,
-        deadline::Clock::Stopped { .. } => None,
+        deadline::ClockState::Stopped { .. } => None,
     }
 }
 
@@ -219,7 +219,7 @@ fn assignment_letter(
         message_id: ids(),
         in_reply_to: None,
         attach_original: attach.clone(),
-        body: LetterBody::Assignment(Assignment {
+        body: LetterBody::Assignment(AssignmentLetter {
             reference: case.reference.clone(),
             kind: case.kind,
             team_name: team.map_or_else(|| d.team.clone(), |t| t.name.clone()),

@@ -8,7 +8,7 @@
 //! - `#clarify`, `#id` and `#fee` also send the requester a "we need more information" letter
 //!   with the officer's text ([`AckJob`]s, rendered when sent).
 
-use crate::core::actions::{self, Action, Command, ParsedLine};
+use crate::core::actions::{self, Action, ParsedLine, StaffCommand};
 use crate::core::deadline;
 use crate::core::plan::letter::{
     CommandLineResult, CommandOutcome, CommandReply, Letter, LetterBody,
@@ -164,8 +164,8 @@ fn run_lines(
     };
     for l in lines {
         let outcome = match &l.result {
-            Ok(Command::Help) => CommandOutcome::Help,
-            Ok(Command::Act(action)) => {
+            Ok(StaffCommand::Help) => CommandOutcome::Help,
+            Ok(StaffCommand::Act(action)) => {
                 match actions::apply(&run.current, action, sender, "by email", now, ctx, office) {
                     Ok(done) => {
                         if let Some(text) = asks_requester(action) {

@@ -44,7 +44,7 @@ pub enum Mode {
 
 /// What the plan needs to know besides the message: from the configuration.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct IngestSettings {
     /// Live or import.
     pub mode: Mode,
     /// Acknowledgement switch and rate limit.
@@ -57,7 +57,7 @@ pub struct Settings {
     pub id_domain: String,
 }
 
-impl Settings {
+impl IngestSettings {
     /// Whether `email` is one of our own addresses (any letter case).
     pub fn is_own(&self, email: &str) -> bool {
         let e = email.trim().to_ascii_lowercase();
@@ -90,7 +90,7 @@ pub struct Position {
 
 /// What happened to the message, for the log line and the filing folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Handled {
     /// A new case of this kind (the store allocates the reference).
     NewCase(Kind),
     /// Joined an existing case.
@@ -110,7 +110,7 @@ pub struct Plan {
     /// Everything to write, in one transaction.
     pub change: Change,
     /// What happened.
-    pub action: Action,
+    pub action: Handled,
     /// The kind whose folder the message is filed into.
     pub file_as: Kind,
     /// Whether the change queues mail (wake the outbox worker after applying).
@@ -144,7 +144,7 @@ pub enum PlanError {
 /// [`PlanError`] when the message cannot be recorded (the caller quarantines it).
 pub fn plan(
     ctx: &Context,
-    settings: &Settings,
+    settings: &IngestSettings,
     outcome: &Outcome,
     facts: &Facts,
     position: &Position,
@@ -230,7 +230,7 @@ fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Pla
     };
     Plan {
         change,
-        action: Action::Ignored { kind, why },
+        action: Handled::Ignored { kind, why },
         file_as: kind,
         queues_mail: false,
     }
@@ -266,7 +266,7 @@ fn answer_to(state: CaseState, kind: Kind, at: DateTime<Utc>) -> Option<ClockEve
 }
 
 fn plan_new_case(
-    settings: &Settings,
+    settings: &IngestSettings,
     outcome: &Outcome,
     facts: &Facts,
     now: DateTime<Utc>,
@@ -319,7 +319,7 @@ fn plan_new_case(
             .unwrap_or_default(),
         due: outcome.due(),
         clock_events,
-        workflow: crate::model::case::Workflow {
+        workflow: crate::model::case::CaseWorkflow {
             imported: settings.mode == Mode::Import,
             ..Default::default()
         },
@@ -362,7 +362,7 @@ fn plan_new_case(
     change.audit = AuditAppend::all(&CaseTarget::New, audit);
     Ok(Plan {
         change,
-        action: Action::NewCase(kind),
+        action: Handled::NewCase(kind),
         file_as: kind,
         queues_mail,
     })
@@ -494,7 +494,7 @@ fn clock_audit(outcome: &Outcome, now: DateTime<Utc>) -> AuditEvent {
 /// Queues `job` unless acknowledgements are off, this is an import, the recipient is one of ours
 /// or has had too many lately; every suppression is audited. Returns whether mail was queued.
 fn queue_ack(
-    settings: &Settings,
+    settings: &IngestSettings,
     facts: &Facts,
     change: &mut Change,
     audit: &mut Vec<AuditEvent>,
@@ -541,7 +541,7 @@ fn queue_ack(
 
 fn plan_followup(
     ctx: &Context,
-    settings: &Settings,
+    settings: &IngestSettings,
     outcome: &Outcome,
     f: &FollowUp,
     facts: &Facts,
@@ -636,7 +636,7 @@ fn plan_followup(
     change.audit = AuditAppend::all(&target, audit);
     Ok(Plan {
         change,
-        action: Action::FollowUp(case.reference.clone()),
+        action: Handled::FollowUp(case.reference.clone()),
         file_as: case.kind,
         queues_mail,
     })

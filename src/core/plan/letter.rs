@@ -36,7 +36,7 @@ pub struct Letter {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LetterBody {
     /// A case was routed to a team or person.
-    Assignment(Assignment),
+    Assignment(AssignmentLetter),
     /// The results of the commands in a staff member's reply.
     CommandReply(CommandReply),
     /// A reminder before, on or after a due date.
@@ -48,7 +48,7 @@ pub enum LetterBody {
 /// What an assignment email tells the assignee. Never the request text or the requester's name:
 /// the original is attached (or in the shared mailbox) for those allowed to read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assignment {
+pub struct AssignmentLetter {
     /// The case.
     pub reference: CaseRef,
     /// Its kind.

@@ -7,7 +7,7 @@
 
 use super::{
     Assignment, Defaults, Member, Pattern, Place, Route, Routing, RoutingError, RoutingErrors,
-    Section, Syntax, Team,
+    RoutingSection, Syntax, Team,
 };
 use crate::config::toml::{
     DeTable, DeValue, Problem, Reader, Value, has_key, integer, key_str, one_line_regex_error,
@@ -99,7 +99,7 @@ struct RawRoute {
 
 /// Parse and check a whole routing file. See [`Routing::from_toml`].
 pub(super) fn parse(text: &str, origin: &str) -> Result<Routing, RoutingErrors> {
-    let stamp = |p: Problem<Section>| RoutingError {
+    let stamp = |p: Problem<RoutingSection>| RoutingError {
         origin: origin.to_string(),
         line: p.line,
         section: p.section,
@@ -138,7 +138,7 @@ struct RawDoc {
 }
 
 /// The top level: `[[team]]`, `[[route]]` and `[defaults]`.
-fn read_doc(doc: &Table<'_>, r: &mut Reader<Section>) -> RawDoc {
+fn read_doc(doc: &Table<'_>, r: &mut Reader<RoutingSection>) -> RawDoc {
     let mut out = RawDoc::default();
     for (key, value) in doc.iter() {
         let line = r.line(key.span());
@@ -178,7 +178,7 @@ fn array_of_tables<'v, 'a>(
     line: usize,
     key: &str,
     plural: &str,
-    r: &mut Reader<Section>,
+    r: &mut Reader<RoutingSection>,
 ) -> &'v [Value<'a>] {
     match value.get_ref() {
         DeValue::Array(items) => items,
@@ -198,7 +198,7 @@ fn array_of_tables<'v, 'a>(
 }
 
 /// Checks that look across the whole file: duplicate ids, handles, references, defaults.
-fn cross_check(read: RawDoc, r: &mut Reader<Section>) -> (Vec<Team>, Vec<Route>, Defaults) {
+fn cross_check(read: RawDoc, r: &mut Reader<RoutingSection>) -> (Vec<Team>, Vec<Route>, Defaults) {
     let (team_ids, teams) = unique_teams(read.teams, r);
     check_handles(&teams, &team_ids, r);
     let known_teams: Vec<&str> = team_ids.keys().map(String::as_str).collect();
@@ -211,7 +211,7 @@ fn cross_check(read: RawDoc, r: &mut Reader<Section>) -> (Vec<Team>, Vec<Route>,
         if !used {
             r.warn(
                 t.line,
-                Some(&Section::Team(t.team.id.clone())),
+                Some(&RoutingSection::Team(t.team.id.clone())),
                 None,
                 "no route and no default sends cases to this team; it only gets cases \
                  re-routed by hand"
@@ -229,7 +229,7 @@ fn cross_check(read: RawDoc, r: &mut Reader<Section>) -> (Vec<Team>, Vec<Route>,
 /// Teams with a duplicate id are reported and left out; the kept ids map to their lines.
 fn unique_teams(
     teams: Vec<RawTeam>,
-    r: &mut Reader<Section>,
+    r: &mut Reader<RoutingSection>,
 ) -> (BTreeMap<String, usize>, Vec<RawTeam>) {
     let mut team_ids: BTreeMap<String, usize> = BTreeMap::new();
     let mut kept: Vec<RawTeam> = Vec::new();
@@ -237,7 +237,7 @@ fn unique_teams(
         if let Some(first) = team_ids.get(&t.team.id) {
             r.error(
                 t.line,
-                Some(&Section::Team(t.team.id.clone())),
+                Some(&RoutingSection::Team(t.team.id.clone())),
                 Some("id"),
                 format!("duplicate team id; it is already used at line {first}"),
             );
@@ -251,12 +251,16 @@ fn unique_teams(
 
 /// Handles: one handle is one person everywhere, one person has one handle, no handle is also a
 /// team id, and `assign` names a member.
-fn check_handles(teams: &[RawTeam], team_ids: &BTreeMap<String, usize>, r: &mut Reader<Section>) {
+fn check_handles(
+    teams: &[RawTeam],
+    team_ids: &BTreeMap<String, usize>,
+    r: &mut Reader<RoutingSection>,
+) {
     // Handle → (address, team, line), and address → (handle, team, line), as first written.
     let mut by_handle: BTreeMap<String, (String, String, usize)> = BTreeMap::new();
     let mut by_address: BTreeMap<String, (String, String, usize)> = BTreeMap::new();
     for t in teams {
-        let section = Section::Team(t.team.id.clone());
+        let section = RoutingSection::Team(t.team.id.clone());
         for (m, &line) in t.team.members.iter().zip(&t.member_lines) {
             let key = format!("members.{}", m.handle);
             let mut error = |msg: String| r.error(line, Some(&section), Some(&key), msg);
@@ -310,8 +314,8 @@ fn first_seen(
 }
 
 /// `assign = "alice"` (and in `assign_for`) must name one of the team's members.
-fn check_fixed(t: &RawTeam, r: &mut Reader<Section>) {
-    let section = Section::Team(t.team.id.clone());
+fn check_fixed(t: &RawTeam, r: &mut Reader<RoutingSection>) {
+    let section = RoutingSection::Team(t.team.id.clone());
     for (handle, line, key) in &t.fixed {
         if t.handles_written.contains(handle) {
             continue;
@@ -332,12 +336,12 @@ fn check_fixed(t: &RawTeam, r: &mut Reader<Section>) {
 fn check_routes(
     routes: Vec<RawRoute>,
     known_teams: &[&str],
-    r: &mut Reader<Section>,
+    r: &mut Reader<RoutingSection>,
 ) -> Vec<Route> {
     let mut route_ids: BTreeMap<String, usize> = BTreeMap::new();
     let mut kept: Vec<Route> = Vec::new();
     for raw in routes {
-        let section = Section::Route(raw.route.id.clone());
+        let section = RoutingSection::Route(raw.route.id.clone());
         if let Some(first) = route_ids.get(&raw.route.id) {
             r.error(
                 raw.line,
@@ -373,14 +377,14 @@ fn check_defaults(
     raw: Vec<(Kind, String, usize)>,
     defaults_line: Option<usize>,
     known_teams: &[&str],
-    r: &mut Reader<Section>,
+    r: &mut Reader<RoutingSection>,
 ) -> Defaults {
     let mut defaults = Defaults::default();
     for (kind, team, line) in raw {
         if !known_teams.contains(&team.as_str()) {
             r.error(
                 line,
-                Some(&Section::Defaults),
+                Some(&RoutingSection::Defaults),
                 Some(kind.as_str()),
                 format!("unknown team {team:?}{}", suggest(&team, known_teams)),
             );
@@ -392,7 +396,7 @@ fn check_defaults(
     let reported: Vec<String> = r
         .errors
         .iter()
-        .filter(|e| e.section == Some(Section::Defaults))
+        .filter(|e| e.section == Some(RoutingSection::Defaults))
         .filter_map(|e| e.key.clone())
         .collect();
     let missing: Vec<&str> = ROUTED_KINDS
@@ -404,7 +408,7 @@ fn check_defaults(
     if !missing.is_empty() {
         r.error(
             defaults_line.unwrap_or(1),
-            Some(&Section::Defaults),
+            Some(&RoutingSection::Defaults),
             None,
             format!(
                 "no default team for {}; every kind except auto must have one, e.g. \
@@ -419,11 +423,11 @@ fn check_defaults(
 
 fn parse_defaults(
     value: &Value<'_>,
-    r: &mut Reader<Section>,
+    r: &mut Reader<RoutingSection>,
     out: &mut Vec<(Kind, String, usize)>,
 ) {
     let expected = "`defaults` must be a [defaults] table of kind = \"team-id\"";
-    let Some(table) = r.expect_table(value, Some(&Section::Defaults), None, expected) else {
+    let Some(table) = r.expect_table(value, Some(&RoutingSection::Defaults), None, expected) else {
         return;
     };
     for (key, v) in table.iter() {
@@ -433,7 +437,7 @@ fn parse_defaults(
             Ok(Kind::Auto) => {
                 r.error(
                     line,
-                    Some(&Section::Defaults),
+                    Some(&RoutingSection::Defaults),
                     Some(name),
                     "auto mail (bounces, out-of-office) is never routed; remove this line".into(),
                 );
@@ -444,7 +448,7 @@ fn parse_defaults(
                 let kinds: Vec<&str> = ROUTED_KINDS.into_iter().map(Kind::as_str).collect();
                 r.error(
                     line,
-                    Some(&Section::Defaults),
+                    Some(&RoutingSection::Defaults),
                     Some(name),
                     format!(
                         "unknown kind{}; the kinds are: {}",
@@ -459,7 +463,7 @@ fn parse_defaults(
             DeValue::String(s) => out.push((kind, s.trim().to_string(), line)),
             other => r.error(
                 line,
-                Some(&Section::Defaults),
+                Some(&RoutingSection::Defaults),
                 Some(name),
                 format!("expected a team id in quotes, found {}", other.type_str()),
             ),
@@ -468,7 +472,12 @@ fn parse_defaults(
 }
 
 /// Find `id` first so every later problem can name the team or route.
-fn read_id(table: &Table<'_>, r: &mut Reader<Section>, line: usize, what: &str) -> Option<String> {
+fn read_id(
+    table: &Table<'_>,
+    r: &mut Reader<RoutingSection>,
+    line: usize,
+    what: &str,
+) -> Option<String> {
     match table.iter().find(|(k, _)| key_str(k) == "id") {
         Some((k, v)) => match v.get_ref() {
             DeValue::String(s) => match check_id(s) {
@@ -521,10 +530,10 @@ struct TeamFields {
 }
 
 /// Read one `[[team]]`; `None` when it has any problem (all of them reported).
-fn parse_team(item: &Value<'_>, r: &mut Reader<Section>) -> Option<RawTeam> {
+fn parse_team(item: &Value<'_>, r: &mut Reader<RoutingSection>) -> Option<RawTeam> {
     let (line, table) = r.array_item(item, Some("team"), "team")?;
     let id = read_id(table, r, line, "team");
-    let section = id.clone().map(Section::Team);
+    let section = id.clone().map(RoutingSection::Team);
     let mut f = TeamFields::default();
     for (key, v) in table.iter() {
         let k = key_str(key);
@@ -597,8 +606,8 @@ fn parse_team(item: &Value<'_>, r: &mut Reader<Section>) -> Option<RawTeam> {
 fn parse_members(
     v: &Value<'_>,
     line: usize,
-    r: &mut Reader<Section>,
-    section: &Option<Section>,
+    r: &mut Reader<RoutingSection>,
+    section: &Option<RoutingSection>,
     f: &mut TeamFields,
 ) {
     f.members_seen = true;
@@ -641,8 +650,8 @@ fn team_missing(
     table: &Table<'_>,
     f: &TeamFields,
     line: usize,
-    section: Option<&Section>,
-    r: &mut Reader<Section>,
+    section: Option<&RoutingSection>,
+    r: &mut Reader<RoutingSection>,
 ) {
     if f.name.is_none() && !has_key(table, "name") {
         r.error(
@@ -679,8 +688,8 @@ fn check_assignment(
     key: &str,
     table: &Table<'_>,
     f: &TeamFields,
-    section: Option<&Section>,
-    r: &mut Reader<Section>,
+    section: Option<&RoutingSection>,
+    r: &mut Reader<RoutingSection>,
 ) {
     // Only when the table is empty as written: bad members are reported one by one.
     if *a == Assignment::RoundRobin && f.members_seen && f.members_written == 0 {
@@ -725,8 +734,8 @@ fn to_assignment(
 /// `assign_for = { complaint = "manager" }`: another assignment rule for some kinds.
 fn parse_assign_for(
     v: &Value<'_>,
-    r: &mut Reader<Section>,
-    section: &Option<Section>,
+    r: &mut Reader<RoutingSection>,
+    section: &Option<RoutingSection>,
     out: &mut Vec<(Kind, String, usize)>,
 ) {
     let expected = "expected a table of kind = \"round_robin\" / \"manager\" / \"inbox\" / a \
@@ -784,11 +793,11 @@ struct RouteFields {
 }
 
 /// Read one `[[route]]`; `None` when it has any problem (all of them reported).
-fn parse_route(item: &Value<'_>, r: &mut Reader<Section>) -> Option<RawRoute> {
+fn parse_route(item: &Value<'_>, r: &mut Reader<RoutingSection>) -> Option<RawRoute> {
     let (line, table) = r.array_item(item, Some("route"), "route")?;
     let before = r.errors.len();
     let id = read_id(table, r, line, "route");
-    let section = id.clone().map(Section::Route);
+    let section = id.clone().map(RoutingSection::Route);
     let mut f = RouteFields {
         team: None,
         team_line: line,
@@ -845,8 +854,8 @@ fn route_key(
     k: &str,
     kl: usize,
     v: &Value<'_>,
-    r: &mut Reader<Section>,
-    section: &Option<Section>,
+    r: &mut Reader<RoutingSection>,
+    section: &Option<RoutingSection>,
     f: &mut RouteFields,
 ) {
     match k {
@@ -917,8 +926,8 @@ fn route_key(
 
 fn parse_kinds(
     v: &Value<'_>,
-    r: &mut Reader<Section>,
-    section: &Option<Section>,
+    r: &mut Reader<RoutingSection>,
+    section: &Option<RoutingSection>,
 ) -> Option<Vec<Kind>> {
     let expected = "expected a list of kinds, e.g. kinds = [\"foi\", \"eir\"]";
     let items = r.one_or_list(v, section.as_ref(), Some("kinds"), expected)?;
@@ -973,8 +982,8 @@ fn parse_kinds(
 #[allow(clippy::too_many_arguments)]
 fn parse_patterns(
     v: &Value<'_>,
-    r: &mut Reader<Section>,
-    section: &Option<Section>,
+    r: &mut Reader<RoutingSection>,
+    section: &Option<RoutingSection>,
     key: &str,
     place: Place,
     syntax: Syntax,
@@ -1082,8 +1091,8 @@ fn is_ascii_word(c: char) -> bool {
 
 fn string(
     v: &Value<'_>,
-    r: &mut Reader<Section>,
-    section: &Option<Section>,
+    r: &mut Reader<RoutingSection>,
+    section: &Option<RoutingSection>,
     key: &str,
 ) -> Option<String> {
     match v.get_ref() {
@@ -1111,8 +1120,8 @@ fn string(
 
 fn address(
     v: &Value<'_>,
-    r: &mut Reader<Section>,
-    section: &Option<Section>,
+    r: &mut Reader<RoutingSection>,
+    section: &Option<RoutingSection>,
     key: &str,
 ) -> Option<String> {
     let s = string(v, r, section, key)?;

@@ -709,16 +709,16 @@ body_regex = ['x+']
 /// One problem expected from a file: line, section, key and a piece of the message.
 struct Expect {
     line: usize,
-    section: Option<Section>,
+    section: Option<RoutingSection>,
     key: Option<&'static str>,
     contains: &'static str,
 }
 
-fn team(id: &str) -> Option<Section> {
-    Some(Section::Team(id.into()))
+fn team(id: &str) -> Option<RoutingSection> {
+    Some(RoutingSection::Team(id.into()))
 }
-fn route(id: &str) -> Option<Section> {
-    Some(Section::Route(id.into()))
+fn route(id: &str) -> Option<RoutingSection> {
+    Some(RoutingSection::Route(id.into()))
 }
 
 #[test]
@@ -1051,7 +1051,7 @@ fn defaults_must_cover_every_kind_but_auto() {
         let text = format!("[defaults]\n{defaults}\n{team}");
         let errs = errors_of(&text);
         assert_eq!(errs.len(), 1, "{defaults}: {errs:?}");
-        assert_eq!(errs[0].section, Some(Section::Defaults));
+        assert_eq!(errs[0].section, Some(RoutingSection::Defaults));
         assert!(errs[0].message.contains(want), "{}", errs[0]);
     }
     let no_defaults = errors_of(team);
@@ -1139,7 +1139,10 @@ fn unused_team_is_a_warning_not_an_error() {
     );
     let r = load(&text).unwrap();
     assert_eq!(r.warnings().len(), 1);
-    assert_eq!(r.warnings()[0].section, Some(Section::Team("spare".into())));
+    assert_eq!(
+        r.warnings()[0].section,
+        Some(RoutingSection::Team("spare".into()))
+    );
     assert_eq!(r.warnings()[0].line, Some(17));
 }
 
@@ -1310,7 +1313,7 @@ fn error_display_has_every_part() {
     let e = RoutingError {
         origin: "routing.toml".into(),
         line: Some(12),
-        section: Some(Section::Route("planning".into())),
+        section: Some(RoutingSection::Route("planning".into())),
         key: Some("body_regex pattern 2".into()),
         message: "regex parse error: unclosed group".into(),
     };
@@ -1321,7 +1324,7 @@ fn error_display_has_every_part() {
     let e = RoutingError {
         origin: "routing.toml".into(),
         line: None,
-        section: Some(Section::Defaults),
+        section: Some(RoutingSection::Defaults),
         key: None,
         message: "m".into(),
     };

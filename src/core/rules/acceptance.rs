@@ -244,7 +244,7 @@ fn default_rules_load_without_warnings() {
     assert!(warnings.is_empty(), "{}", warnings.join("\n"));
     assert_eq!(
         rules.settings(),
-        Settings {
+        RuleSettings {
             auto_threshold: 100,
             min_score: 30
         }

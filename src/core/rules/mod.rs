@@ -123,16 +123,16 @@ const NO_HIT: u32 = u32::MAX;
 
 /// The numbers officers can set in a `[settings]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Settings {
+pub struct RuleSettings {
     /// Auto score at or above which a message is `auto` ([`DEFAULT_AUTO_THRESHOLD`]).
     pub auto_threshold: i32,
     /// Total a kind needs to win ([`DEFAULT_MIN_SCORE`]).
     pub min_score: i32,
 }
 
-impl Default for Settings {
+impl Default for RuleSettings {
     fn default() -> Self {
-        Settings {
+        RuleSettings {
             auto_threshold: DEFAULT_AUTO_THRESHOLD,
             min_score: DEFAULT_MIN_SCORE,
         }
@@ -253,7 +253,7 @@ struct CompiledRule {
 /// A loaded, checked and compiled rule set. Cheap to share (`Arc`) and immutable.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
-    settings: Settings,
+    settings: RuleSettings,
     files: Vec<String>,
     rules: Vec<RuleInfo>,
     compiled: Vec<CompiledRule>,
@@ -425,7 +425,7 @@ impl RuleSet {
     }
 
     /// The thresholds in force (from `[settings]`, else the defaults).
-    pub fn settings(&self) -> Settings {
+    pub fn settings(&self) -> RuleSettings {
         self.settings
     }
 
@@ -620,7 +620,7 @@ impl RuleSet {
 
     /// Apply the thresholds and write the explanation.
     fn decide(&self, fired: &[FiredRule], scores: &[(Kind, i32)]) -> (Kind, String) {
-        let Settings {
+        let RuleSettings {
             auto_threshold,
             min_score,
         } = self.settings;
@@ -925,7 +925,7 @@ struct Gathered {
     raw_rules: Vec<(String, RawRule)>,
     /// By name: the file that defines the list, and the list.
     lists: HashMap<String, (String, RawList)>,
-    settings: Settings,
+    settings: RuleSettings,
     /// Where each setting was set (file, line), for "set twice" and for `check_kinds`.
     setting_origin: HashMap<&'static str, (String, usize)>,
 }
@@ -940,7 +940,7 @@ impl Gathered {
             files: Vec::new(),
             raw_rules: Vec::new(),
             lists: HashMap::new(),
-            settings: Settings::default(),
+            settings: RuleSettings::default(),
             setting_origin: HashMap::new(),
         };
         for (name, text) in sources {
@@ -1149,7 +1149,7 @@ fn warn_unused_lists(
 /// Cross-rule checks on kinds: machine mail must be detectable; warn about kinds no rule can pick.
 fn check_kinds(
     raw: &[(String, RawRule)],
-    settings: Settings,
+    settings: RuleSettings,
     setting_origin: &HashMap<&'static str, (String, usize)>,
     errors: &mut Vec<RuleError>,
     warnings: &mut Vec<RuleError>,

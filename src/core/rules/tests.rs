@@ -174,7 +174,7 @@ fn settings_change_thresholds() {
     let s = set(&rules);
     assert_eq!(
         s.settings(),
-        Settings {
+        RuleSettings {
             auto_threshold: 50,
             min_score: 70
         }

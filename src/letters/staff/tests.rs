@@ -408,8 +408,8 @@ fn staff_letter(body: LetterBody) -> Letter {
     }
 }
 
-fn assignment() -> Assignment {
-    Assignment {
+fn assignment() -> AssignmentLetter {
+    AssignmentLetter {
         reference: r(7),
         kind: Kind::Foi,
         team_name: "Planning & <Roads>".into(),
@@ -425,7 +425,7 @@ fn assignment() -> Assignment {
 }
 
 /// (assignment, subject, text before the help).
-fn assignment_table() -> Vec<(Assignment, &'static str, &'static str)> {
+fn assignment_table() -> Vec<(AssignmentLetter, &'static str, &'static str)> {
     vec![
         (
             assignment(),
@@ -439,7 +439,7 @@ fn assignment_table() -> Vec<(Assignment, &'static str, &'static str)> {
              reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
         ),
         (
-            Assignment {
+            AssignmentLetter {
                 kind: Kind::Sar,
                 received: None,
                 due: None,
@@ -460,7 +460,7 @@ fn assignment_table() -> Vec<(Assignment, &'static str, &'static str)> {
              reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
         ),
         (
-            Assignment {
+            AssignmentLetter {
                 kind: Kind::Complaint,
                 internal_target: None,
                 valid: None,
@@ -476,7 +476,7 @@ fn assignment_table() -> Vec<(Assignment, &'static str, &'static str)> {
              reply. Only replies from staff addresses to this email's reply address are accepted.\n\n",
         ),
         (
-            Assignment {
+            AssignmentLetter {
                 internal_target: Some(day(2026, 12, 1)),
                 due: None,
                 state: CaseState::AwaitingClarification,

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const SHARED: &str = "foi@council.example.gov.uk";
 
-fn settings(mode: Mode) -> Settings {
+fn settings(mode: Mode) -> IngestSettings {
     let config = crate::config::Config::defaults();
-    Settings {
+    IngestSettings {
         mode,
         acks: crate::config::AckPolicy::default(),
         own_addresses: vec![SHARED.into(), "noreply@council.example.gov.uk".into()],
@@ -104,7 +104,7 @@ fn a_valid_foi_request_becomes_an_open_case_with_an_acknowledgement() {
     );
     let o = outcome(&raw, &Known::default());
     let p = plan(ctx(), &settings(Mode::Live), &o, &facts(), &pos(42), t0()).expect("plan");
-    assert_eq!(p.action, Action::NewCase(Kind::Foi));
+    assert_eq!(p.action, Handled::NewCase(Kind::Foi));
     assert_eq!(p.file_as, Kind::Foi);
     assert!(p.queues_mail);
     let new = p.change.new_case.as_ref().expect("new case");
@@ -184,7 +184,7 @@ fn what_is_never_acknowledged() {
         )
         .expect("plan");
         match &p.action {
-            Action::Ignored { kind: k, why } => {
+            Handled::Ignored { kind: k, why } => {
                 assert_eq!(*k, kind, "{name}");
                 assert!(why.contains(why_has), "{name}: {why}");
             }
@@ -441,7 +441,11 @@ fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
             letter_id: LETTER_ID.into(),
         };
         let p = plan(ctx(), &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
-        assert_eq!(p.action, Action::FollowUp(case.reference.clone()), "{name}");
+        assert_eq!(
+            p.action,
+            Handled::FollowUp(case.reference.clone()),
+            "{name}"
+        );
         assert!(p.change.new_case.is_none(), "{name}");
         let u = &p.change.case_updates[0];
         assert_eq!(u.expected.as_ref(), Some(case), "{name}: optimistic check");
@@ -522,7 +526,7 @@ nobody has called me back. Jane Smith, 3 Low Road, Exampletown",
         t0(),
     )
     .expect("plan");
-    let Action::NewCase(kind) = p.action else {
+    let Handled::NewCase(kind) = p.action else {
         panic!("{:?}", p.action)
     };
     assert!(!kind.is_statutory(), "{kind:?}");
