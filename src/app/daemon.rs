@@ -288,96 +288,16 @@ async fn serve(
     stop: CancellationToken,
     signals: Signals,
 ) -> Result<()> {
-    let Prepared {
-        loaded,
-        mailer,
-        workflow,
-    } = prepare(config_path, Needs::Daemon)?;
-    let workflow = workflow.map(|w| Arc::new(w.with_ids(Arc::clone(&env.ids))));
-    let config = loaded.config;
-    // `prepare` refused a config without it; this only unwraps.
-    let Some(mailbox) = config.imap.clone() else {
-        bail!("{}", no_imap(config_path));
-    };
-    let store = open_store(&config)?;
-    let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(loaded.context)));
-    let wake = Arc::new(Notify::new());
-    let ingest = Arc::new(
-        Ingest::new(
-            &config,
-            Mode::Live,
-            store.clone(),
-            Arc::clone(&ctx),
-            Arc::clone(&wake),
-            env,
-        )
-        .with_workflow(workflow.clone()),
-    );
-    let outbox = mailer.map(|m| {
-        Arc::new(
-            Outbox::new(
-                store.clone(),
-                Arc::new(loaded.templates),
-                m,
-                outbox_settings(&config),
-            )
-            .with_clock(Arc::clone(&env.clock)),
-        )
-    });
-
+    let services = Services::build(env, config_path)?;
     let cancel = stop.child_token();
     let tracker = TaskTracker::new();
-    {
-        let ingest = Arc::clone(&ingest);
-        let cancel = cancel.clone();
-        let server = mailbox.server.clone();
-        let name = mailbox.mailbox.clone();
-        tracker.spawn(async move { ingest.run(server, name, mailbox.idle, cancel).await });
-    }
-    if let (Some(_), Some(sent)) = (&workflow, mailbox.sent_folder.clone()) {
-        let ingest = Arc::clone(&ingest);
-        let (server, ctx, cancel) = (mailbox.server.clone(), Arc::clone(&ctx), cancel.clone());
-        tracker.spawn(async move { ingest.watch_sent(server, sent, ctx, cancel).await });
-    }
-    if let Some(wf) = &workflow {
-        let wf = Arc::clone(wf);
-        let store = store.clone();
-        let ctx = Arc::clone(&ctx);
-        let cancel = cancel.clone();
-        let wake = Arc::clone(&wake);
-        let clock = Arc::clone(&env.clock);
-        tracker.spawn(async move { scheduler(wf, store, ctx, clock, wake, cancel).await });
-    }
-    {
-        let path = crate::app::control::socket_path(&config.data_dir);
-        let (store, ctx, wf, clock, cancel) = (
-            store.clone(),
-            Arc::clone(&ctx),
-            workflow.clone(),
-            Arc::clone(&env.clock),
-            cancel.clone(),
-        );
-        tracker.spawn(async move {
-            if let Err(e) =
-                crate::app::control::serve(path.clone(), store, ctx, wf, clock, cancel).await
-            {
-                error!(error = %e, socket = %path.display(), "control socket unavailable: `foi-triage case` needs the daemon stopped");
-            }
-        });
-    }
-    if let Some(outbox) = &outbox {
-        let outbox = Arc::clone(outbox);
-        let cancel = cancel.clone();
-        let wake = Arc::clone(&wake);
-        tracker.spawn(async move { outbox.run(cancel, wake).await });
-    }
+    services.spawn(env, &tracker, &cancel);
     tracker.close();
     info!(
         config = %config_path.display(),
-        mailbox = %mailbox_label(&config),
+        mailbox = %mailbox_label(&services.config),
         "foi-triage running"
     );
-
     let mut os = match signals {
         Signals::Os => Some(OsSignals::listen()?),
         Signals::Ignored => None,
@@ -387,7 +307,7 @@ async fn serve(
             () = cancel.cancelled() => break,
             event = next_signal(os.as_mut()) => match event {
                 SignalEvent::Stop(name) => { info!("{name}: shutting down"); break; }
-                SignalEvent::Reload => reload(&config, &ctx, outbox.as_deref()),
+                SignalEvent::Reload => reload(&services.config, &services.ctx, services.outbox.as_deref()),
             },
         }
     }
@@ -401,9 +321,124 @@ async fn serve(
             "tasks did not stop in time; exiting anyway (nothing committed is lost)"
         );
     }
-    store.flush().context("final flush of the case store")?;
+    services
+        .store
+        .flush()
+        .context("final flush of the case store")?;
     info!("stopped");
     Ok(())
+}
+
+/// What the daemon's tasks share, built once from a checked configuration.
+struct Services {
+    config: Config,
+    mailbox: crate::config::MailboxConfig,
+    store: Store,
+    ctx: SharedContext,
+    wake: Arc<Notify>,
+    ingest: Arc<Ingest>,
+    outbox: Option<Arc<Outbox>>,
+    workflow: Option<Arc<crate::app::workflow::Workflow>>,
+}
+
+impl Services {
+    /// Checks the configuration as `config check` does, opens the store and builds the owners.
+    fn build(env: &Env, config_path: &Path) -> Result<Services> {
+        let Prepared {
+            loaded,
+            mailer,
+            workflow,
+        } = prepare(config_path, Needs::Daemon)?;
+        let workflow = workflow.map(|w| Arc::new(w.with_ids(Arc::clone(&env.ids))));
+        let config = loaded.config;
+        // `prepare` refused a config without it; this only unwraps.
+        let Some(mailbox) = config.imap.clone() else {
+            bail!("{}", no_imap(config_path));
+        };
+        let store = open_store(&config)?;
+        let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(loaded.context)));
+        let wake = Arc::new(Notify::new());
+        let ingest = Ingest::new(
+            &config,
+            Mode::Live,
+            store.clone(),
+            Arc::clone(&ctx),
+            Arc::clone(&wake),
+            env,
+        )
+        .with_workflow(workflow.clone());
+        let outbox = mailer.map(|m| {
+            let templates = Arc::new(loaded.templates);
+            let outbox = Outbox::new(store.clone(), templates, m, outbox_settings(&config));
+            Arc::new(outbox.with_clock(Arc::clone(&env.clock)))
+        });
+        Ok(Services {
+            config,
+            mailbox,
+            store,
+            ctx,
+            wake,
+            ingest: Arc::new(ingest),
+            outbox,
+            workflow,
+        })
+    }
+
+    /// Starts every owner task on `tracker`: the mailbox, the Sent watcher and the scheduler
+    /// (with a workflow), the control socket, and the outbox (with a mailer).
+    fn spawn(&self, env: &Env, tracker: &TaskTracker, cancel: &CancellationToken) {
+        let mb = &self.mailbox;
+        let (ingest, server, name, idle) = (
+            Arc::clone(&self.ingest),
+            mb.server.clone(),
+            mb.mailbox.clone(),
+            mb.idle,
+        );
+        let c = cancel.clone();
+        tracker.spawn(async move { ingest.run(server, name, idle, c).await });
+        if let (Some(_), Some(sent)) = (&self.workflow, mb.sent_folder.clone()) {
+            let (ingest, server, ctx) = (
+                Arc::clone(&self.ingest),
+                mb.server.clone(),
+                Arc::clone(&self.ctx),
+            );
+            let c = cancel.clone();
+            tracker.spawn(async move { ingest.watch_sent(server, sent, ctx, c).await });
+        }
+        if let Some(wf) = &self.workflow {
+            let (wf, store, ctx) = (Arc::clone(wf), self.store.clone(), Arc::clone(&self.ctx));
+            let (clock, wake, c) = (
+                Arc::clone(&env.clock),
+                Arc::clone(&self.wake),
+                cancel.clone(),
+            );
+            tracker.spawn(async move { scheduler(wf, store, ctx, clock, wake, c).await });
+        }
+        self.spawn_control(env, tracker, cancel);
+        if let Some(outbox) = &self.outbox {
+            let (outbox, wake, c) = (Arc::clone(outbox), Arc::clone(&self.wake), cancel.clone());
+            tracker.spawn(async move { outbox.run(c, wake).await });
+        }
+    }
+
+    /// The control socket, through which `foi-triage case` works while the daemon runs.
+    fn spawn_control(&self, env: &Env, tracker: &TaskTracker, cancel: &CancellationToken) {
+        let path = crate::app::control::socket_path(&self.config.data_dir);
+        let (store, ctx, wf, clock, cancel) = (
+            self.store.clone(),
+            Arc::clone(&self.ctx),
+            self.workflow.clone(),
+            Arc::clone(&env.clock),
+            cancel.clone(),
+        );
+        tracker.spawn(async move {
+            if let Err(e) =
+                crate::app::control::serve(path.clone(), store, ctx, wf, clock, cancel).await
+            {
+                error!(error = %e, socket = %path.display(), "control socket unavailable: `foi-triage case` needs the daemon stopped");
+            }
+        });
+    }
 }
 
 fn mailbox_label(config: &Config) -> String {
