@@ -1,43 +1,63 @@
 //! foi-triage: the front door of a UK information-rights team.
 //!
-//! # Pipeline
+//! # Layers
 //!
 //! ```text
-//!  raw bytes ──parse──▶ Message ──rules::classify──▶ Decision ──followup──▶ new case | follow-up
-//!                                                     │
-//!                                      validate (foi/eir/sar) ──▶ deadline ──▶ triage::Outcome
+//! model ← config ← core ← letters ← io ← app ← cli        (main.rs calls cli::run)
 //! ```
 //!
-//! Every stage above is a pure function over plain data: no clock, no network, no disk. I/O lives at
-//! the edges: `store` (sled), and in later layers IMAP, SMTP and the scheduler.
+//! Each layer imports only from itself and the layers to its left; `tests/architecture.rs` fails
+//! the build on a back import or an import circle.
 //!
-//! # Modules
-//! - [`kind`]: the eight kinds of mail.
-//! - [`message`]: the owned, plain email every stage reads.
-//! - [`parse`], [`extract`]: raw bytes → `Message`, attachment text (PDF, DOCX, ODT).
-//! - [`quote`]: the text the sender wrote (no quoted history, no signature), which rules read.
-//! - [`rules`]: officer-editable rule files → explainable `Decision`.
-//! - [`followup`]: does a message belong to an existing case?
-//! - [`validate`]: is an FOI/EIR/SAR request valid, and what is missing?
-//! - [`deadline`]: the statutory clock (UK working days, bank holidays, clock stops).
-//! - [`case`], [`store`]: cases, references, the audit trail, and their sled store.
-//! - [`config`]: the one TOML configuration file.
-//! - [`compose`]: acknowledgement templates rendered into RFC 5322 messages (pure).
-//! - [`mail`]: the mail edges (IMAP mailbox, SMTP sending): the only code that talks to servers.
-//! - [`outbox`]: the durable send queue worker (render, send, retry with backoff, record; at least once).
-//! - [`triage`]: the whole pure pipeline for one message.
-//! - [`ingest`], [`daemon`]: exactly-once mailbox ingest, and the service wiring (signals, tasks).
-//! - [`clock`]: where "now" comes from (a trait, so tests can drive time).
-//! - [`routing`], [`repeat`], [`chase`], [`digest`]: case workflow after acknowledgement (teams,
-//!   repeat requests, chasers, manager digests), pure planning.
-//! - [`actions`]: staff actions on a case (pure `apply`), email commands and signed reply addresses.
+//! - [`model`]: plain data every layer shares (kinds, messages, cases and their audit, the legal
+//!   frame of the clock, store changes, letter payloads).
+//! - [`config`]: the configuration file, every subsystem's settings, and the one TOML reader the
+//!   config, rule and routing files share.
+//! - [`core`]: pure functions, no clock, no ids, no I/O: parsing, rules, validity, the deadline
+//!   engine, routing, staff actions, and the planners.
+//! - [`letters`]: the one registry of officer-editable templates, for every email sent.
+//! - [`io`]: the edges: the sled store, IMAP and SMTP, the outbox worker, clock and ids.
+//! - [`app`]: the owner tasks: read facts, call a planner, apply its change, wake.
 //! - [`cli`]: the command line.
+//!
+//! # Arrival: a message becomes a case and letters
+//!
+//! ```text
+//!  IMAP ──app::ingest──▶ raw bytes ──core::triage──────────────────────────────▶ triage::Outcome
+//!                        (parse → rules::classify → followup → validate → deadline)     │
+//!   facts from io::store (the case it continues, mail sent to the sender lately) ──▶     │
+//!                                                                                        ▼
+//!                    core::plan::ingest::plan(outcome, facts, now, letter id) ─▶ Change + AckJob
+//!                        │ a staff reply to a signed address: core::plan::command instead
+//!                        ▼
+//!  io::store::apply (one transaction: case, audit, outbox row, cursor) ─▶ file the message
+//!                        │ new case: core::plan::assign ─▶ Change + assignment Letter
+//!                        ▼
+//!  io::outbox worker ──letters::Letters renders──▶ SMTP (retries with backoff; at least once)
+//! ```
+//!
+//! # Clock tick: chasers, digests, routing repairs
+//!
+//! ```text
+//!  app::scheduler wakes when the next thing is due (at most 15 minutes apart)
+//!    └─ facts: open cases, chaser and digest marks ──▶ core::plan::tick::plan_tick(facts, now, ids)
+//!         ├─ route cases a crash left unrouted (core::plan::assign)
+//!         ├─ chasers due in the sending window (core::chase), manager copied when overdue
+//!         └─ team digests due (core::digest)
+//!    └─ each unit: letters rendered (letters::Letters) into outbox rows, applied with its mark in
+//!       one transaction, so a restart never sends it twice ──▶ io::outbox ──▶ SMTP
+//! ```
+//!
+//! Time and ids come from one [`app::env::Env`] (system clock and random ids in production, a
+//! manual clock and sequential ids in tests); nothing below `app` reads the clock.
 //!
 //! # Invariants
 //! - Parsing never panics and never fails: a message we cannot read still yields a `Message` with
 //!   warnings.
 //! - A due date is derived from events, never edited by hand, and can always be explained.
 //! - The audit trail is append-only.
+//! - A change and the mail it queues are written in one transaction; mail is sent only from the
+//!   outbox, afterwards.
 
 pub mod app;
 pub mod cli;

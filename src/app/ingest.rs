@@ -761,7 +761,7 @@ fn jitter_seed() -> u64 {
     u64::from(Utc::now().timestamp_subsec_nanos())
 }
 
-/// The reconnect pause after `failures` failed sessions: [`RECONNECT`]'s capped doubling (1 s,
+/// The reconnect pause after `failures` failed sessions: `RECONNECT`'s capped doubling (1 s,
 /// 2 s, 4 s… at most 5 minutes) plus up to 25% jitter from `seed`, so many daemons restarted by
 /// one outage do not reconnect in step.
 pub fn backoff(failures: u32, seed: u64) -> Duration {

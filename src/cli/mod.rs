@@ -183,7 +183,7 @@ pub enum ConfigCommand {
 pub struct ConfigCheck {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// Check a config for the offline tools only: [imap] and [smtp] are not required (those
+    /// Check a config for the offline tools only: `[imap]` and `[smtp]` are not required (those
     /// present are still checked).
     #[arg(long)]
     pub offline: bool,

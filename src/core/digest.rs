@@ -9,7 +9,8 @@
 //!   requester, cases new since the last digest and possible repeats, with counts, oldest (most
 //!   late) first, plus the share of statutory requests answered in time ([`Timeliness`], the figure
 //!   the ICO monitors: FOI, EIR and subject access answered within the time limit).
-//! - [`render`]: the digest and chaser emails, from officer-editable minijinja templates.
+//! - The digest and chaser emails are rendered by `letters::Letters`, from officer-editable
+//!   templates.
 //!
 //! Decisions where the issue was silent:
 //! - **No subjects, no bodies.** An entry carries the reference, kind, state, dates, working days
@@ -38,7 +39,7 @@
 //!   after the hour. After an outage one digest is sent (the next working morning at the latest),
 //!   not one per missed day.
 //!
-//! What it does not do: no I/O except reading templates in [`render`], no clock, no sending, no
+//! What it does not do: no I/O, no clock, no sending, no
 //! choice of recipients (the lead maps teams to managers).
 
 pub use crate::config::{

@@ -37,7 +37,7 @@ pub struct Change {
 /// same transaction as the mail it accounts for, so "sent exactly once" survives restarts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mark {
-    /// The key: `/`-separated, prefix first (scanned with [`super::Store::marks`]).
+    /// The key: `/`-separated, prefix first (scanned with [`crate::io::store::Store::marks`]).
     pub key: String,
     /// The value.
     pub value: serde_json::Value,
@@ -122,7 +122,7 @@ pub struct NewOutboxRow {
     /// Earliest time to send (usually `created_at`; later to delay or batch).
     pub next_attempt_at: DateTime<Utc>,
     /// Who the mail goes to, when it is mail to one address: indexed with `created_at` so the
-    /// acknowledgement rate limit ([`super::Store::outbox_count_to`]) never scans the outbox.
+    /// acknowledgement rate limit ([`crate::io::store::Store::outbox_count_to`]) never scans the outbox.
     pub recipient: Option<String>,
 }
 

@@ -86,7 +86,7 @@ pub enum SeenKey<'a> {
     ContentHash(&'a str),
 }
 
-/// Order of [`super::Store::list_cases`].
+/// Order of [`crate::io::store::Store::list_cases`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CaseOrder {
     /// By reference: prefix, year, sequence (the store's key order).
@@ -96,7 +96,7 @@ pub enum CaseOrder {
     Received,
 }
 
-/// One line of [`super::Store::export`]: a case and its whole audit trail.
+/// One line of [`crate::io::store::Store::export`]: a case and its whole audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExportLine {
     /// The case as stored.

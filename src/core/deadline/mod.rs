@@ -10,8 +10,8 @@
 //!
 //! [`compute`] is pure: it takes the receipt instant and events as `DateTime<Utc>`, converts them
 //! to Europe/London dates itself, and never reads the clock or a file. The caller loads holiday
-//! data ([`Calendar::from_toml`], [`Calendar::from_govuk_json`]) and warns when
-//! [`Outcome::rule_years_from`] says generated years were used for the future (§6.3).
+//! data ([`Calendar::from_toml`], [`Calendar::from_govuk_json`]); [`DeadlineOutcome::calendar_years`]
+//! says which years' bank holidays came from the generative rules (§6.3).
 //!
 //! What this module does not do: decide the kind of a message, store due dates, schedule chasers,
 //! or model school-day calendars (§1.8) and media same-day rules (§5.3).
