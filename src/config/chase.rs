@@ -66,18 +66,7 @@ impl FromStr for LocalTime {
     }
 }
 
-impl TryFrom<String> for LocalTime {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<LocalTime> for String {
-    fn from(t: LocalTime) -> String {
-        t.to_string()
-    }
-}
+crate::model::string_form!(LocalTime);
 
 /// A per-kind change to the schedule; unset fields keep the global value.
 ///

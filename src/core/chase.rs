@@ -190,18 +190,7 @@ impl FromStr for Slot {
     }
 }
 
-impl TryFrom<String> for Slot {
-    type Error = KeyError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Slot> for String {
-    fn from(s: Slot) -> String {
-        s.to_string()
-    }
-}
+crate::model::string_form!(Slot);
 
 /// Identifies one chaser of one case, stably across restarts: `FOI-2026-000123/2026-12-21/before:5`.
 ///
@@ -255,18 +244,7 @@ impl FromStr for ChaserKey {
     }
 }
 
-impl TryFrom<String> for ChaserKey {
-    type Error = KeyError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<ChaserKey> for String {
-    fn from(k: ChaserKey) -> String {
-        k.to_string()
-    }
-}
+crate::model::string_form!(ChaserKey);
 
 // ---- settings ----------------------------------------------------------------------------------
 

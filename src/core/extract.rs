@@ -401,95 +401,40 @@ fn office_text(format: DocFormat, data: &[u8]) -> Result<String, ExtractError> {
 /// line break. ODT: text lives inside `text:p`/`text:h`; `text:s` is `text:c` spaces, `text:tab`
 /// a tab, `text:line-break` a break. Stops reading once the output passes [`MAX_TEXT_BYTES`].
 fn xml_text(format: DocFormat, xml: &str) -> Result<String, ExtractError> {
-    let docx = format == DocFormat::Docx;
     let mut reader = Reader::from_str(xml);
-    let mut out = String::new();
-    // DOCX: inside a `w:t` run; ODT: depth of `text:p`/`text:h` we are in.
-    let mut in_run = false;
-    // DOCX: inside a `w:r` run container (where `w:tab`/`w:br` are characters).
-    let mut in_r = false;
-    let mut para_depth = 0usize;
-    loop {
-        if out.len() > MAX_TEXT_BYTES {
-            break;
-        }
+    let mut w = XmlText {
+        docx: format == DocFormat::Docx,
+        out: String::new(),
+        in_run: false,
+        in_r: false,
+        para_depth: 0,
+    };
+    while w.out.len() <= MAX_TEXT_BYTES {
         let event = reader.read_event().map_err(|e| ExtractError::Xml {
             format,
             position: reader.error_position(),
             reason: e.to_string(),
         })?;
-        let collecting = if docx { in_run } else { para_depth > 0 };
+        let collecting = w.collecting();
         match event {
-            Event::Start(e) => {
-                let qname = e.name();
-                let name = qname.as_ref();
-                if docx {
-                    match name {
-                        "w:r" => in_r = true,
-                        "w:t" => in_run = true,
-                        "w:tab" if in_r => out.push('\t'),
-                        "w:br" | "w:cr" if in_r => out.push('\n'),
-                        _ => {}
-                    }
-                } else {
-                    match name {
-                        "text:p" | "text:h" => para_depth += 1,
-                        "text:tab" if collecting => out.push('\t'),
-                        "text:line-break" if collecting => out.push('\n'),
-                        _ => {}
-                    }
-                }
-            }
+            Event::Start(e) => w.tag(Tag::Start, e.name().as_ref(), 0),
             Event::Empty(e) => {
-                let qname = e.name();
-                let name = qname.as_ref();
-                if docx {
-                    match name {
-                        // Outside a run `w:tab` is a tab-stop definition, not a tab.
-                        "w:tab" if in_r => out.push('\t'),
-                        "w:br" | "w:cr" if in_r => out.push('\n'),
-                        "w:p" => out.push('\n'),
-                        _ => {}
-                    }
-                } else {
-                    match name {
-                        "text:s" if collecting => {
-                            let n = e
-                                .try_get_attribute("text:c")
-                                .ok()
-                                .flatten()
-                                .and_then(|a| a.value.trim().parse::<usize>().ok())
-                                .unwrap_or(1)
-                                .clamp(1, 64);
-                            out.extend(std::iter::repeat_n(' ', n));
-                        }
-                        "text:tab" if collecting => out.push('\t'),
-                        "text:line-break" if collecting => out.push('\n'),
-                        "text:p" | "text:h" => out.push('\n'),
-                        _ => {}
-                    }
-                }
+                // ODT `text:s` stands for `text:c` spaces (1 when absent; bounded).
+                let spaces = e
+                    .try_get_attribute("text:c")
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.value.trim().parse::<usize>().ok())
+                    .unwrap_or(1)
+                    .clamp(1, 64);
+                w.tag(Tag::Empty, e.name().as_ref(), spaces);
             }
-            Event::End(e) => {
-                let qname = e.name();
-                let name = qname.as_ref();
-                if docx {
-                    match name {
-                        "w:r" => in_r = false,
-                        "w:t" => in_run = false,
-                        "w:p" => out.push('\n'),
-                        _ => {}
-                    }
-                } else if matches!(name, "text:p" | "text:h") {
-                    para_depth = para_depth.saturating_sub(1);
-                    out.push('\n');
-                }
-            }
-            Event::Text(t) if collecting => out.push_str(&t.xml10_content()),
-            Event::CData(t) if collecting => out.push_str(&t.xml10_content()),
+            Event::End(e) => w.tag(Tag::End, e.name().as_ref(), 0),
+            Event::Text(t) if collecting => w.out.push_str(&t.xml10_content()),
+            Event::CData(t) if collecting => w.out.push_str(&t.xml10_content()),
             Event::GeneralRef(r) if collecting => {
                 if let Ok(Some(c)) = r.resolve_char_ref() {
-                    out.push(c);
+                    w.out.push(c);
                 } else {
                     let c = match &*r.into_inner() {
                         "amp" => '&',
@@ -499,14 +444,72 @@ fn xml_text(format: DocFormat, xml: &str) -> Result<String, ExtractError> {
                         "apos" => '\'',
                         _ => '\u{FFFD}',
                     };
-                    out.push(c);
+                    w.out.push(c);
                 }
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    Ok(out)
+    Ok(w.out)
+}
+
+/// Which side of an element an XML event is.
+#[derive(Clone, Copy)]
+enum Tag {
+    Start,
+    Empty,
+    End,
+}
+
+/// The text gathered from DOCX or ODT XML, and where in the document the walk is.
+struct XmlText {
+    docx: bool,
+    out: String,
+    /// DOCX: inside a `w:t` run.
+    in_run: bool,
+    /// DOCX: inside a `w:r` run container (where `w:tab`/`w:br` are characters).
+    in_r: bool,
+    /// ODT: depth of `text:p`/`text:h` we are in.
+    para_depth: usize,
+}
+
+impl XmlText {
+    fn collecting(&self) -> bool {
+        if self.docx {
+            self.in_run
+        } else {
+            self.para_depth > 0
+        }
+    }
+
+    /// What an element means for the text; `spaces` is an ODT `text:s` count.
+    fn tag(&mut self, tag: Tag, name: &str, spaces: usize) {
+        let collecting = self.collecting();
+        let opens = matches!(tag, Tag::Start | Tag::Empty);
+        match (self.docx, tag, name) {
+            (true, Tag::Start, "w:r") => self.in_r = true,
+            (true, Tag::Start, "w:t") => self.in_run = true,
+            (true, Tag::End, "w:r") => self.in_r = false,
+            (true, Tag::End, "w:t") => self.in_run = false,
+            // Outside a run `w:tab` is a tab-stop definition, not a tab.
+            (true, _, "w:tab") if opens && self.in_r => self.out.push('\t'),
+            (true, _, "w:br" | "w:cr") if opens && self.in_r => self.out.push('\n'),
+            (true, Tag::Empty | Tag::End, "w:p") => self.out.push('\n'),
+            (false, Tag::Start, "text:p" | "text:h") => self.para_depth += 1,
+            (false, Tag::End, "text:p" | "text:h") => {
+                self.para_depth = self.para_depth.saturating_sub(1);
+                self.out.push('\n');
+            }
+            (false, Tag::Empty, "text:p" | "text:h") => self.out.push('\n'),
+            (false, Tag::Empty, "text:s") if collecting => {
+                self.out.extend(std::iter::repeat_n(' ', spaces));
+            }
+            (false, _, "text:tab") if opens && collecting => self.out.push('\t'),
+            (false, _, "text:line-break") if opens && collecting => self.out.push('\n'),
+            _ => {}
+        }
+    }
 }
 
 /// Worker state shared by a PDF worker and its caller: still running, finished, or abandoned

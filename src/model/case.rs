@@ -193,18 +193,7 @@ impl FromStr for CaseRef {
     }
 }
 
-impl TryFrom<String> for CaseRef {
-    type Error = CaseRefError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<CaseRef> for String {
-    fn from(r: CaseRef) -> String {
-        r.to_string()
-    }
-}
+crate::model::string_form!(CaseRef);
 
 /// Where a case is in its life. Transitions are decided by the workflow, not here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

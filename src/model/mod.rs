@@ -10,3 +10,24 @@ pub mod letter;
 pub mod message;
 pub mod records;
 pub mod regime;
+
+/// Serde through the display form, for types marked `#[serde(try_from = "String", into =
+/// "String")]`: `TryFrom<String>` by `FromStr` and `From<T> for String` by `Display`, so the
+/// stored form is always exactly what people see and type.
+macro_rules! string_form {
+    ($t:ty) => {
+        impl TryFrom<String> for $t {
+            type Error = <$t as std::str::FromStr>::Err;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.to_string()
+            }
+        }
+    };
+}
+pub(crate) use string_form;

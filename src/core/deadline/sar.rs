@@ -124,40 +124,33 @@ impl Replay {
             None => self.start,
         };
         match ev {
-            ClockEvent::IdRequested(_) => {
-                if self.awaiting_id.is_none() {
-                    self.awaiting_id = Some(d);
-                    ex.push(format!(
-                        "Proof of identity requested on {} (Art 12(6)): the clock waits for it; the month will run from the day it arrives.",
-                        day(d)
-                    ));
-                }
-            }
+            ClockEvent::IdRequested(_) => wait(&mut self.awaiting_id, d, ex, || {
+                format!(
+                    "Proof of identity requested on {} (Art 12(6)): the clock waits for it; the month will run from the day it arrives.",
+                    day(d)
+                )
+            }),
             ClockEvent::IdReceived(_) => {
                 self.awaiting_id = None;
                 self.restart("Proof of identity", d, ex);
             }
-            ClockEvent::FeeNotice(_) => {
-                if self.awaiting_fee.is_none() {
-                    self.awaiting_fee = Some(d);
-                    ex.push(format!(
-                        "{fee_words} requested on {}: the clock waits for it; the month will run from the day it is paid.",
-                        day(d)
-                    ));
-                }
-            }
+            ClockEvent::FeeNotice(_) => wait(&mut self.awaiting_fee, d, ex, || {
+                format!(
+                    "{fee_words} requested on {}: the clock waits for it; the month will run from the day it is paid.",
+                    day(d)
+                )
+            }),
             ClockEvent::FeeReceived(_) => {
                 self.awaiting_fee = None;
                 self.restart("Fee", d, ex);
             }
             ClockEvent::ClarificationRequested(_) | ClockEvent::ParticularsRequested(_) => {
-                if self.awaiting_clar.is_none() {
-                    self.awaiting_clar = Some(d);
-                    ex.push(format!(
+                wait(&mut self.awaiting_clar, d, ex, || {
+                    format!(
                         "{clar_words} requested on {}: the clock is paused until it arrives.",
                         day(d)
-                    ));
-                }
+                    )
+                })
             }
             ClockEvent::ClarificationReceived(_) | ClockEvent::ParticularsReceived(_) => {
                 match self.awaiting_clar.take() {
@@ -438,4 +431,18 @@ fn extension_notice(
         given,
         late,
     }))
+}
+
+/// Starts waiting for something asked of the requester on `d`, with its explanation line; a
+/// repeated request while already waiting changes nothing (the first request counts).
+fn wait(
+    awaiting: &mut Option<NaiveDate>,
+    d: NaiveDate,
+    ex: &mut Vec<String>,
+    line: impl FnOnce() -> String,
+) {
+    if awaiting.is_none() {
+        *awaiting = Some(d);
+        ex.push(line());
+    }
 }
