@@ -372,7 +372,7 @@ impl Ingest {
     }
 
     /// What the plan needs from the store: the case a follow-up joins, the mail sent lately to
-    /// the sender, and the Message-ID of the letter it may cause.
+    /// the sender and to everyone (the two acknowledgement caps), and the Message-ID of the letter it may cause.
     fn facts(&self, outcome: &triage::Outcome, now: DateTime<Utc>) -> Result<Facts, StoreError> {
         let mut facts = Facts {
             letter_id: self.ids.message_id(&self.settings.id_domain),
@@ -388,6 +388,11 @@ impl Ingest {
                 .store
                 .outbox_count_to(&to.email, now - chrono::Duration::hours(24))?;
         }
+        facts.acks_last_hour = self
+            .store
+            .outbox_count_since(now - chrono::Duration::hours(1), |row| {
+                crate::model::letter::OutboxJob::is_ack_payload(&row.payload)
+            })?;
         Ok(facts)
     }
 

@@ -142,13 +142,24 @@ pub struct AckPolicy {
     /// At most this many acknowledgements to one address per 24 hours: the loop breaker when
     /// two auto-responders that our `auto` rules miss answer each other.
     pub per_address_per_day: u32,
+    /// At most this many acknowledgements in all per rolling hour: the flood cap. The per-address
+    /// limit cannot stop a flood from many addresses (forged senders turn acknowledgements into
+    /// backscatter, and a burst can get the shared mailbox throttled or blocklisted by its
+    /// provider); cases are still made, only the mail is held back, and each suppression is
+    /// audited on its case.
+    pub global_per_hour: u32,
 }
+
+/// Default of [`AckPolicy::global_per_hour`]: 200 an hour is several times a busy team's peak
+/// (a few hundred requests a month), so only a flood reaches it.
+pub const DEFAULT_ACKS_PER_HOUR: u32 = 200;
 
 impl Default for AckPolicy {
     fn default() -> Self {
         AckPolicy {
             enabled: true,
             per_address_per_day: 5,
+            global_per_hour: DEFAULT_ACKS_PER_HOUR,
         }
     }
 }
@@ -868,24 +879,32 @@ fn read_outbox(r: &mut Reader, t: &DeTable<'_>) -> RetryPolicy {
 
 fn read_acks(r: &mut Reader, t: &DeTable<'_>) -> AckPolicy {
     let at = r.table(t, "", "acknowledgements");
-    r.known(&at, "acknowledgements", &["enabled", "per_address_per_day"]);
+    r.known(
+        &at,
+        "acknowledgements",
+        &["enabled", "per_address_per_day", "global_per_hour"],
+    );
     let d = AckPolicy::default();
-    let per_address_per_day = match r.integer(&at, "acknowledgements", "per_address_per_day") {
-        Some(n) if (1..=1000).contains(&n) => n as u32,
-        Some(n) => {
-            r.err(
-                "acknowledgements.per_address_per_day",
-                format!("{n} is out of range (1 to 1000)"),
-            );
-            d.per_address_per_day
-        }
-        None => d.per_address_per_day,
-    };
+    let mut bounded =
+        |key: &str, max: i64, default: u32| match r.integer(&at, "acknowledgements", key) {
+            Some(n) if (1..=max).contains(&n) => n as u32,
+            Some(n) => {
+                r.err(
+                    &format!("acknowledgements.{key}"),
+                    format!("{n} is out of range (1 to {max})"),
+                );
+                default
+            }
+            None => default,
+        };
+    let per_address_per_day = bounded("per_address_per_day", 1000, d.per_address_per_day);
+    let global_per_hour = bounded("global_per_hour", 100_000, d.global_per_hour);
     AckPolicy {
         enabled: r
             .boolean(&at, "acknowledgements", "enabled")
             .unwrap_or(d.enabled),
         per_address_per_day,
+        global_per_hour,
     }
 }
 
@@ -1090,9 +1109,59 @@ nonworking_receipt_rolls_forward = "yes"
             c.acknowledgements,
             AckPolicy {
                 enabled: true,
-                per_address_per_day: 3
+                per_address_per_day: 3,
+                global_per_hour: DEFAULT_ACKS_PER_HOUR,
             }
         );
+    }
+
+    #[test]
+    fn acknowledgement_caps_read_defaults_and_check_ranges() {
+        let acks = |body: &str| {
+            let text = format!("{MINIMAL}\n[acknowledgements]\n{body}");
+            Config::from_toml(&text, Path::new("/etc/foi"))
+                .map(|c| {
+                    (
+                        c.acknowledgements.per_address_per_day,
+                        c.acknowledgements.global_per_hour,
+                    )
+                })
+                .map_err(|e| e.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+        };
+        /// Expected (per address, global) or the start of the one error.
+        type Want = Result<(u32, u32), &'static str>;
+        let table: [(&str, Want); 8] = [
+            ("", Ok((5, DEFAULT_ACKS_PER_HOUR))),
+            ("global_per_hour = 50\n", Ok((5, 50))),
+            ("global_per_hour = 1\nper_address_per_day = 2\n", Ok((2, 1))),
+            ("global_per_hour = 100000\n", Ok((5, 100_000))),
+            (
+                "global_per_hour = 0\n",
+                Err("acknowledgements.global_per_hour: 0 is out of range (1 to 100000)"),
+            ),
+            (
+                "global_per_hour = 100001\n",
+                Err("acknowledgements.global_per_hour: 100001 is out of range"),
+            ),
+            (
+                "global_per_hour = -3\n",
+                Err("acknowledgements.global_per_hour: -3 is out of range"),
+            ),
+            (
+                "global_per_hour = \"many\"\n",
+                Err("acknowledgements.global_per_hour"),
+            ),
+        ];
+        for (body, want) in table {
+            match (acks(body), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{body}"),
+                (Err(errs), Err(want)) => {
+                    assert_eq!(errs.len(), 1, "{body}: {errs:#?}");
+                    assert!(errs[0].starts_with(want), "{body}: {errs:#?}");
+                }
+                (got, want) => panic!("{body}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]

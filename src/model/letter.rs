@@ -135,6 +135,13 @@ impl OutboxJob {
         Ok(OutboxJob::deserialize(payload)?)
     }
 
+    /// Whether a stored payload is an acknowledgement-type job (acknowledgement, request for more
+    /// information, receipt: mail to requesters), without decoding the rest of it: what the
+    /// global acknowledgement cap counts. Staff mail is never held back by that cap.
+    pub fn is_ack_payload(payload: &serde_json::Value) -> bool {
+        payload.get("job").and_then(serde_json::Value::as_str) == Some("ack")
+    }
+
     /// A new row for this job, due at `now`: what ingest puts in `Change::outbox_new` (with
     /// `CaseTarget::New` for the case it creates), followed by a wake-up of the worker.
     ///
@@ -156,5 +163,28 @@ impl OutboxJob {
             payload: self.to_payload()?,
             next_attempt_at: now,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutboxJob;
+    use serde_json::json;
+
+    #[test]
+    fn is_ack_payload_reads_only_the_job_tag() {
+        let table = [
+            (json!({"job": "ack", "to": "a@example.org"}), true),
+            (json!({"job": "ack"}), true),
+            (json!({"job": "mail"}), false),
+            (json!({"job": "Ack"}), false),
+            (json!({"job": 1}), false),
+            (json!({}), false),
+            (json!(null), false),
+            (json!("ack"), false),
+        ];
+        for (payload, want) in table {
+            assert_eq!(OutboxJob::is_ack_payload(&payload), want, "{payload}");
+        }
     }
 }

@@ -25,6 +25,31 @@ impl Address {
     }
 }
 
+/// One key per mailbox for counting mail sent to it: trimmed, NULs dropped, lower-cased, and a
+/// `+tag` sub-address removed from the local part (`Jo+x@Example.org` → `jo@example.org`).
+///
+/// Why: the acknowledgement rate limit is per mailbox, and sub-addressing lets anyone write from
+/// endless variants of one address (`jo+1@…`, `jo+2@…`) that all land in the same inbox. A local
+/// part that starts with `+` or is quoted is kept whole (no base address to fold it into, or the
+/// `+` is literal). `None` for an empty address.
+pub fn mailbox_key(email: &str) -> Option<String> {
+    let t: String = email.trim().chars().filter(|&c| c != '\0').collect();
+    let t = t.to_lowercase();
+    if t.is_empty() {
+        return None;
+    }
+    let folded = match t.rsplit_once('@') {
+        Some((local, domain)) => match local.split_once('+') {
+            Some((base, _tag)) if !base.is_empty() && !local.starts_with('"') => {
+                format!("{base}@{domain}")
+            }
+            _ => t.clone(),
+        },
+        None => t.clone(),
+    };
+    Some(folded)
+}
+
 /// One attachment, with the text extracted from it when it is a letter (PDF, DOCX, ODT, text).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
@@ -133,5 +158,32 @@ impl Message {
     /// `Received:` header, else — only as a last resort, flagged by the caller — the sender's `Date:`.
     pub fn received_at(&self, internal_date: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
         internal_date.or(self.received_header_at).or(self.date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailbox_key;
+
+    #[test]
+    fn mailbox_key_folds_case_and_sub_addresses() {
+        let table = [
+            ("jo@example.org", Some("jo@example.org")),
+            ("Jo@Example.ORG", Some("jo@example.org")),
+            ("  jo@example.org \t", Some("jo@example.org")),
+            ("jo+x@example.org", Some("jo@example.org")),
+            ("JO+Tag+more@example.org", Some("jo@example.org")),
+            ("jo+@example.org", Some("jo@example.org")),
+            ("+x@example.org", Some("+x@example.org")),
+            ("jo\0@example.org", Some("jo@example.org")),
+            ("no-at-sign+x", Some("no-at-sign+x")),
+            ("\"a+b\"@example.org", Some("\"a+b\"@example.org")),
+            ("", None),
+            ("   ", None),
+            ("\0", None),
+        ];
+        for (input, want) in table {
+            assert_eq!(mailbox_key(input).as_deref(), want, "{input:?}");
+        }
     }
 }

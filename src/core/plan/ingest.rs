@@ -15,7 +15,8 @@
 //! - A reply from the requester to a case that waits for clarification or identity is taken as
 //!   the answer: the clock restarts from the reply and a new acknowledgement gives the new date.
 //!   An officer who disagrees re-opens the question by hand; the audit says what was assumed.
-//! - Acknowledgements to one address are limited per 24 hours; a suppressed one is audited.
+//! - Acknowledgements to one mailbox (`+tag` variants included) are limited per 24 hours, and all
+//!   acknowledgements together per hour (the flood cap); a suppressed one is audited.
 //! - Historical import ([`Mode::Import`]) creates the same cases but never queues mail.
 
 use crate::config::AckPolicy;
@@ -70,8 +71,11 @@ impl IngestSettings {
 pub struct Facts {
     /// The stored case the message continues (when triage found a follow-up).
     pub followup_case: Option<Case>,
-    /// Mail queued to the message's reply address in the 24 hours before `now`.
+    /// Mail queued to the message's reply address (its mailbox: any letter case, any `+tag`) in
+    /// the 24 hours before `now`.
     pub recent_mail_to_sender: usize,
+    /// Acknowledgement-type mail queued to anyone in the hour before `now` (the global cap).
+    pub acks_last_hour: usize,
     /// Our Message-ID for the one letter this message may cause (acknowledgement, request for
     /// more information or receipt). The caller draws it from its id source: the plan has none.
     pub letter_id: String,
@@ -492,7 +496,7 @@ fn clock_audit(outcome: &Outcome, now: DateTime<Utc>) -> AuditEvent {
 }
 
 /// Queues `job` unless acknowledgements are off, this is an import, the recipient is one of ours
-/// or has had too many lately; every suppression is audited. Returns whether mail was queued.
+/// or has had too many lately, or the hour's global cap is reached; every suppression is audited. Returns whether mail was queued.
 fn queue_ack(
     settings: &IngestSettings,
     facts: &Facts,
@@ -514,6 +518,11 @@ fn queue_ack(
         Some(format!(
             "rate limit: {} acknowledgements to this address in the last 24 hours (limit {})",
             facts.recent_mail_to_sender, settings.acks.per_address_per_day
+        ))
+    } else if facts.acks_last_hour >= settings.acks.global_per_hour as usize {
+        Some(format!(
+            "global cap: {} acknowledgements to all addresses in the last hour (limit {})",
+            facts.acks_last_hour, settings.acks.global_per_hour
         ))
     } else {
         None

@@ -12,6 +12,7 @@ use crate::model::case::{Case, CaseRef, check_year, normalise_prefix};
 use crate::model::change::{
     Applied, CaseTarget, Change, CursorUpdate, MessageIdConflict, NewOutboxRow, OutboxUpdate,
 };
+use crate::model::message::mailbox_key;
 use crate::model::records::{Cursor, OutboxRow, OutboxStatus, SeenRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -384,7 +385,7 @@ fn enqueue(tx: &Tx<'_>, o: &NewOutboxRow, applied: &Applied) -> TxResult<u64> {
     tx.outbox.insert(&keys::outbox_key(id), bytes)?;
     tx.idx_outbox_due
         .insert(&keys::outbox_due_key(row.next_attempt_at, id), &[] as &[u8])?;
-    if let Some(to) = o.recipient.as_deref().and_then(keys::email_norm) {
+    if let Some(to) = o.recipient.as_deref().and_then(mailbox_key) {
         tx.idx_outbox_to
             .insert(keys::outbox_to_key(&to, o.created_at, id), &[] as &[u8])?;
     }

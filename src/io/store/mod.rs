@@ -30,7 +30,7 @@
 //! | `idx_due` | `YYYY-MM-DD\0` case key (unfinished cases only) | empty |
 //! | `outbox` | row id (u64 BE) | [`OutboxRow`] JSON |
 //! | `idx_outbox_due` | attempt time (µs) + row id (pending rows only) | empty |
-//! | `idx_outbox_to` | lower-cased recipient `\0` enqueue time (µs) + row id | empty |
+//! | `idx_outbox_to` | recipient's mailbox key (lower-cased, `+tag` dropped) `\0` enqueue time (µs) + row id | empty |
 //! | `cursors` | mailbox name | [`Cursor`] JSON |
 //! | `seen` | `m\0`Message-ID or `h\0`hash | [`SeenRecord`] JSON |
 //! | `marks` | `/`-separated name | JSON value ([`Mark`]) |
@@ -60,6 +60,7 @@ pub use crate::model::records::{
 pub use error::StoreError;
 
 use crate::model::case::{AuditEvent, Case, CaseRef, YEAR_MAX, YEAR_MIN};
+use crate::model::message::mailbox_key;
 use apply::{Tx, decode, index_ref};
 use chrono::{DateTime, NaiveDate, Utc};
 use error::show_key;
@@ -611,14 +612,17 @@ impl Store {
         Ok(rows)
     }
 
-    /// How many outbox rows to `email` (any letter case) were enqueued at or after `since`, in
-    /// any status: what the acknowledgement rate limit counts. A range scan of one address's
-    /// recent rows.
+    /// How many outbox rows to `email`'s mailbox were enqueued at or after `since`, in any
+    /// status: what the acknowledgement rate limit counts. Letter case and a `+tag` do not make
+    /// another mailbox ([`mailbox_key`]). A range scan of one address's recent rows.
+    ///
+    /// Rows indexed before `+tag` folding keep their tagged key and are no longer counted under
+    /// the base address; the window is 24 hours, so that gap closes a day after an upgrade.
     ///
     /// # Errors
     /// [`StoreError::Sled`] when the scan fails.
     pub fn outbox_count_to(&self, email: &str, since: DateTime<Utc>) -> Result<usize, StoreError> {
-        let Some(norm) = keys::email_norm(email) else {
+        let Some(norm) = mailbox_key(email) else {
             return Ok(0);
         };
         let prefix = keys::outbox_to_prefix(&norm);
@@ -631,6 +635,35 @@ impl Store {
         {
             item.map_err(|source| scan_error(TREE_IDX_OUTBOX_TO, source))?;
             n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How many outbox rows enqueued at or after `since` satisfy `counts` (any status): what the
+    /// global acknowledgement cap counts. Walks the outbox from the newest row back and stops at
+    /// the first row enqueued before `since`, so it reads one window's rows, never the history.
+    ///
+    /// Row ids grow with enqueue time; should the clock step back, a few rows of the window may
+    /// hide behind an older one. That is acceptable for a flood cap, which needs an order of
+    /// magnitude, not an exact count.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`] when the scan fails; [`StoreError::Corrupt`] naming a damaged row.
+    pub fn outbox_count_since(
+        &self,
+        since: DateTime<Utc>,
+        counts: impl Fn(&OutboxRow) -> bool,
+    ) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for item in self.outbox.iter().rev() {
+            let (k, v) = item.map_err(|source| scan_error(TREE_OUTBOX, source))?;
+            let row: OutboxRow = decode(TREE_OUTBOX, &k, &v)?;
+            if row.created_at < since {
+                break;
+            }
+            if counts(&row) {
+                n += 1;
+            }
         }
         Ok(n)
     }

@@ -1469,6 +1469,96 @@ fn outbox_recipient_index_counts_recent_rows_per_address() {
 }
 
 #[test]
+fn outbox_recipient_index_folds_sub_addresses_into_one_mailbox() {
+    let store = Store::open_temporary().expect("temporary store");
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
+        .single()
+        .expect("valid");
+    let row = |to: &str| NewOutboxRow {
+        recipient: Some(to.to_string()),
+        case: None,
+        created_at: t0,
+        payload: serde_json::json!({"job": "test"}),
+        next_attempt_at: t0,
+    };
+    let change = Change {
+        outbox_new: vec![
+            row("jo@example.org"),
+            row("jo+1@example.org"),
+            row("JO+Two@Example.org"),
+            row("+x@example.org"),
+        ],
+        ..Change::default()
+    };
+    store.apply(change).expect("apply");
+    let table = [
+        ("jo@example.org", 3),
+        ("jo+anything@example.org", 3),
+        ("Jo+1@EXAMPLE.org", 3),
+        ("+x@example.org", 1),
+        ("jo@example.com", 0),
+    ];
+    for (addr, want) in table {
+        assert_eq!(
+            store.outbox_count_to(addr, t0).expect("count"),
+            want,
+            "{addr}"
+        );
+    }
+}
+
+#[test]
+fn outbox_count_since_reads_the_window_from_the_newest_row_back() {
+    let store = Store::open_temporary().expect("temporary store");
+    let t0 = Utc
+        .with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
+        .single()
+        .expect("valid");
+    let row = |job: &str, mins: i64| NewOutboxRow {
+        recipient: None,
+        case: None,
+        created_at: t0 + chrono::Duration::minutes(mins),
+        payload: serde_json::json!({ "job": job }),
+        next_attempt_at: t0,
+    };
+    let is_ack = |r: &OutboxRow| r.payload["job"] == "ack";
+    assert_eq!(store.outbox_count_since(t0, is_ack).expect("empty"), 0);
+    let change = Change {
+        outbox_new: vec![
+            row("ack", 0),
+            row("mail", 10),
+            row("ack", 30),
+            row("ack", 59),
+            row("mail", 60),
+        ],
+        ..Change::default()
+    };
+    store.apply(change).expect("apply");
+    let table = [
+        (-60, 3, 5),
+        (0, 3, 5),
+        (1, 2, 4),
+        (31, 1, 2),
+        (60, 0, 1),
+        (61, 0, 0),
+    ];
+    for (mins, acks, all) in table {
+        let since = t0 + chrono::Duration::minutes(mins);
+        assert_eq!(
+            store.outbox_count_since(since, is_ack).expect("count"),
+            acks,
+            "acks since +{mins}"
+        );
+        assert_eq!(
+            store.outbox_count_since(since, |_| true).expect("count"),
+            all,
+            "all since +{mins}"
+        );
+    }
+}
+
+#[test]
 fn marks_are_set_in_the_change_and_scanned_by_prefix() {
     let store = Store::open_temporary().expect("temporary store");
     let mark = |k: &str, v: serde_json::Value| Mark {

@@ -200,6 +200,78 @@ fn what_is_never_acknowledged() {
 }
 
 #[test]
+fn the_global_hourly_cap_holds_acknowledgements_back_after_the_per_address_limit() {
+    let raw = mail(
+        "Patricia Requester <pat+foi@example.org>",
+        "FOI request: parking fines",
+        FOI_BODY,
+        "",
+    );
+    let o = outcome(&raw, &Known::default());
+    let mut low = settings(Mode::Live);
+    low.acks.global_per_hour = 3;
+    let f = |recent, hour| Facts {
+        recent_mail_to_sender: recent,
+        acks_last_hour: hour,
+        ..Facts::default()
+    };
+    let default_cap = crate::config::DEFAULT_ACKS_PER_HOUR as usize;
+    let table = [
+        ("empty hour", settings(Mode::Live), f(0, 0), None),
+        (
+            "one under the default cap",
+            settings(Mode::Live),
+            f(0, default_cap - 1),
+            None,
+        ),
+        (
+            "at the default cap",
+            settings(Mode::Live),
+            f(0, default_cap),
+            Some("global cap: 200"),
+        ),
+        (
+            "over the default cap",
+            settings(Mode::Live),
+            f(0, default_cap + 7),
+            Some("global cap: 207"),
+        ),
+        ("under a low cap", low.clone(), f(0, 2), None),
+        ("at a low cap", low.clone(), f(0, 3), Some("(limit 3)")),
+        (
+            "both: the address limit is named",
+            low,
+            f(5, 3),
+            Some("rate limit: 5"),
+        ),
+    ];
+    for (name, s, facts, why) in table {
+        let p = plan(ctx(), &s, &o, &facts, &pos(1), t0()).expect("plan");
+        assert!(
+            p.change.new_case.is_some(),
+            "{name}: the case is made anyway"
+        );
+        let suppressed = p
+            .change
+            .audit
+            .iter()
+            .find(|a| a.event.action == "acknowledgement_suppressed");
+        match why {
+            Some(w) => {
+                assert!(p.change.outbox_new.is_empty(), "{name}");
+                assert!(!p.queues_mail, "{name}");
+                let e = suppressed.unwrap_or_else(|| panic!("{name}: not audited"));
+                assert!(e.event.why.contains(w), "{name}: {}", e.event.why);
+            }
+            None => {
+                assert_eq!(p.change.outbox_new.len(), 1, "{name}");
+                assert!(suppressed.is_none(), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
 fn suppressed_acknowledgements_are_audited_with_the_reason() {
     let raw = mail(
         "Patricia Requester <pat@example.org>",
@@ -438,6 +510,7 @@ fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
         let facts = Facts {
             followup_case: Some(case.clone()),
             recent_mail_to_sender: 0,
+            acks_last_hour: 0,
             letter_id: LETTER_ID.into(),
         };
         let p = plan(ctx(), &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
