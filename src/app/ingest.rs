@@ -27,6 +27,7 @@ use crate::app::env::Env;
 use crate::app::workflow::{CommandRecord, Workflow};
 use crate::config::Config;
 use crate::config::RetryPolicy;
+use crate::core::dedupe::dedupe_hash;
 use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
 use crate::core::triage::{self, Context};
@@ -68,51 +69,6 @@ const RECONNECT: RetryPolicy = RetryPolicy {
     max: Duration::from_secs(300),
     give_up_after: Duration::MAX,
 };
-
-/// Header names the delivery path prepends (lower case); skipped by [`dedupe_hash`].
-const TRACE_HEADERS: [&str; 7] = [
-    "received",
-    "return-path",
-    "delivered-to",
-    "x-original-to",
-    "x-delivered-to",
-    "x-envelope-to",
-    "x-rcpt-to",
-];
-
-/// SHA-256 (lower-case hex) of a raw message without the trace headers at its top.
-///
-/// Only the leading block of trace headers is skipped (continuation lines included): a
-/// `Received:` further down was written by the sender's side and is part of the message.
-pub fn dedupe_hash(raw: &[u8]) -> String {
-    let mut pos = 0;
-    let mut in_trace = false;
-    while pos < raw.len() {
-        let end = raw[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |i| pos + i + 1);
-        let line = &raw[pos..end];
-        let folded = matches!(line.first(), Some(b' ' | b'\t'));
-        if folded && in_trace {
-            pos = end;
-            continue;
-        }
-        let name_end = line.iter().position(|&b| b == b':');
-        let is_trace = name_end.is_some_and(|n| {
-            let name = String::from_utf8_lossy(&line[..n])
-                .trim()
-                .to_ascii_lowercase();
-            TRACE_HEADERS.contains(&name.as_str())
-        });
-        if !is_trace {
-            break;
-        }
-        in_trace = true;
-        pos = end;
-    }
-    crate::core::parse::sha256_hex(&raw[pos..])
-}
 
 /// What the pipeline needs that an operator may reload (SIGHUP): rules and the context around
 /// them.
@@ -779,43 +735,6 @@ pub fn backoff(failures: u32, seed: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dedupe_hash_ignores_only_the_leading_trace_headers() {
-        let body = b"From: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello\r\n";
-        let base = dedupe_hash(body);
-        let same = [
-            b"Received: from mx by imap; Mon, 23 Nov 2026 10:00:00 +0000\r\n".to_vec(),
-            b"Return-Path: <a@example.org>\r\nDelivered-To: foi@council.example\r\n".to_vec(),
-            b"Received: from mx\r\n\tby imap with LMTP\r\n\tid 1; Mon, 23 Nov 2026\r\nX-Original-To: info@x\r\n"
-                .to_vec(),
-            b"received: lower case name\r\n".to_vec(),
-        ];
-        for prefix in same {
-            let mut raw = prefix.clone();
-            raw.extend_from_slice(body);
-            assert_eq!(
-                dedupe_hash(&raw),
-                base,
-                "{}",
-                String::from_utf8_lossy(&prefix)
-            );
-        }
-        let different: [&[u8]; 4] = [
-            b"From: a@example.org\r\nSubject: y\r\nReceived: by sender\r\n\r\nhello\r\n",
-            b"X-Other: 1\r\nFrom: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello\r\n",
-            b"From: a@example.org\r\nSubject: x\r\n\r\nhello\r\n",
-            b"From: a@example.org\r\nSubject: x\r\nReceived: by sender\r\n\r\nhello!\r\n",
-        ];
-        for raw in different {
-            assert_ne!(dedupe_hash(raw), base, "{}", String::from_utf8_lossy(raw));
-        }
-        assert_eq!(dedupe_hash(b""), crate::core::parse::sha256_hex(b""));
-        assert_eq!(
-            dedupe_hash(b"Received: only trace\r\n"),
-            crate::core::parse::sha256_hex(b"")
-        );
-    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {

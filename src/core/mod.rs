@@ -1,7 +1,8 @@
 //! The pure core: functions over plain data, with no clock, no id source and no I/O. Callers pass
 //! `now`, ids and the facts they read; the core returns decisions.
 //!
-//! - Reading a message: [`parse`] (+ [`extract`] for attached letters), [`quote`] (what the
+//! - Reading a message: [`parse`] (+ [`extract`] for attached letters), [`dedupe`] (one
+//!   message however many times and ways it was delivered), [`quote`] (what the
 //!   sender wrote), [`text`] (bounds on untrusted text).
 //! - Deciding what it is: [`rules`] (officer rule files → explained kind), [`followup`] (does it
 //!   continue a case?), [`validate`] (FOI/EIR/SAR validity), [`deadline`] (the statutory clock,
@@ -13,6 +14,7 @@
 pub mod actions;
 pub mod chase;
 pub mod deadline;
+pub mod dedupe;
 pub mod digest;
 pub mod extract;
 pub mod followup;
