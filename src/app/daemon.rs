@@ -191,7 +191,8 @@ pub fn load_calendar(config: &Config) -> Result<Calendar> {
 }
 
 fn open_store(config: &Config) -> Result<Store> {
-    std::fs::create_dir_all(&config.data_dir)
+    // Private (0700) whatever the umask: the store and the control socket live here.
+    crate::io::store::make_private_dir(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     Store::open(&config.data_dir).with_context(|| {
         format!(

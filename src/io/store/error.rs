@@ -19,6 +19,16 @@ pub enum StoreError {
         #[source]
         source: sled::Error,
     },
+    /// The store's directory or files could not be made private (0700/0600): the store is not
+    /// opened rather than left readable by other local users.
+    #[error("cannot make {path} private to the service user: {source}")]
+    Permissions {
+        /// The directory or file.
+        path: PathBuf,
+        /// What the system reported.
+        #[source]
+        source: std::io::Error,
+    },
     /// Another process (usually a running daemon) holds sled's exclusive lock on the directory.
     #[error("the store at {path} is in use by another process: {source}")]
     Locked {
@@ -136,7 +146,9 @@ impl StoreError {
             StoreError::Open { source, .. } | StoreError::Sled { source, .. } => {
                 sled_is_transient(source)
             }
-            StoreError::Export { source } => io_kind_is_transient(source.kind()),
+            StoreError::Export { source } | StoreError::Permissions { source, .. } => {
+                io_kind_is_transient(source.kind())
+            }
             StoreError::UnknownSchema { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Encode { .. }

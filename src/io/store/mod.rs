@@ -146,6 +146,7 @@ impl Store {
     /// - [`StoreError::UnknownSchema`] when it was written by another schema version.
     /// - [`StoreError::Open`] / [`StoreError::Sled`] when sled cannot read it.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        make_private_dir(dir)?;
         let config = sled::Config::new()
             .path(dir)
             .cache_capacity(CACHE_CAPACITY_BYTES);
@@ -175,6 +176,7 @@ impl Store {
                 }
             }
         };
+        make_private_tree(dir)?;
         Store::from_db(db)
     }
 
@@ -778,6 +780,67 @@ fn get(tree: &Tree, name: &'static str, key: &[u8]) -> Result<Option<sled::IVec>
         tree: name,
         source,
     })
+}
+
+/// Mode of the store's directories: owner only. The store holds requesters' personal data
+/// (names, addresses, what they asked); other local users must not read it whatever the umask of
+/// whoever started the process.
+const PRIVATE_DIR_MODE: u32 = 0o700;
+/// Mode of the store's files: owner read and write only, for the same reason.
+const PRIVATE_FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and missing parents) as 0700, or tightens an existing one to 0700.
+///
+/// # Errors
+/// [`StoreError::Permissions`] naming the directory.
+pub fn make_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let fail = |source| StoreError::Permissions {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR_MODE)
+        .create(dir)
+        .map_err(fail)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(PRIVATE_DIR_MODE)).map_err(fail)
+}
+
+/// Tightens what sled created in `dir` (it creates files with the process umask): directories to
+/// 0700, regular files to 0600. Symbolic links and sockets are left alone (a link is not
+/// followed out of the store; the control socket has its own directory). Snapshot files sled
+/// writes later get the umask's mode but sit inside a 0700 directory, and are tightened at the
+/// next open.
+///
+/// # Errors
+/// [`StoreError::Permissions`] naming the entry that could not be read or changed.
+fn make_private_tree(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Permissions { path, source }
+    };
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).map_err(fail(&d))? {
+            let path = entry.map_err(fail(&d))?.path();
+            let meta = std::fs::symlink_metadata(&path).map_err(fail(&path))?;
+            let mode = if meta.is_dir() {
+                pending.push(path.clone());
+                PRIVATE_DIR_MODE
+            } else if meta.is_file() {
+                PRIVATE_FILE_MODE
+            } else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o7777 != mode {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .map_err(fail(&path))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn scan_error(tree: &'static str, source: sled::Error) -> StoreError {

@@ -1606,3 +1606,101 @@ fn marks_are_set_in_the_change_and_scanned_by_prefix() {
         .expect_err("empty key");
     assert!(err.to_string().contains("marks[0]"), "{err}");
 }
+
+/// Modes of everything under `dir` (itself included), relative path → permission bits; links and
+/// sockets left out.
+fn modes(dir: &std::path::Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let meta = std::fs::symlink_metadata(&d).expect("stat");
+        out.push((
+            d.strip_prefix(dir).expect("under").display().to_string(),
+            meta.permissions().mode() & 0o7777,
+        ));
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&d).expect("list") {
+                let p = e.expect("entry").path();
+                let m = std::fs::symlink_metadata(&p).expect("stat");
+                if m.is_dir() || m.is_file() {
+                    pending.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_new_store_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Parents that do not exist yet are created 0700 too.
+    let path = tmp.path().join("var").join("data");
+    drop(Store::open(&path).expect("new store opens"));
+    let parent = std::fs::metadata(tmp.path().join("var")).expect("parent");
+    assert_eq!(parent.permissions().mode() & 0o7777, 0o700, "parent");
+    let all = modes(&path);
+    assert!(all.len() > 2, "sled wrote files: {all:?}");
+    for (name, mode) in all {
+        let is_dir = std::fs::metadata(path.join(&name)).expect("stat").is_dir();
+        let want = if is_dir { 0o700 } else { 0o600 };
+        assert_eq!(mode, want, "{name:?}: {mode:o}");
+    }
+}
+
+#[test]
+fn opening_tightens_an_existing_store_and_leaves_links_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("data");
+    drop(Store::open(&path).expect("new store opens"));
+    let outside = tmp.path().join("outside.txt");
+    std::fs::write(&outside, "not the store's").expect("write");
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::os::unix::fs::symlink(&outside, path.join("link")).expect("symlink");
+    let table = [
+        ("", 0o755),
+        ("conf", 0o644),
+        ("db", 0o666),
+        ("blobs", 0o777),
+    ];
+    for (name, mode) in table {
+        let p = path.join(name);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+    }
+    drop(Store::open(&path).expect("reopens"));
+    for (name, mode) in modes(&path) {
+        let is_dir = std::fs::metadata(path.join(&name)).expect("stat").is_dir();
+        assert_eq!(
+            mode,
+            if is_dir { 0o700 } else { 0o600 },
+            "{name:?}: {mode:o}"
+        );
+    }
+    let left = std::fs::metadata(&outside)
+        .expect("stat")
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(
+        left, 0o644,
+        "a link's target outside the store is not touched"
+    );
+}
+
+#[test]
+fn a_store_path_that_cannot_be_a_directory_is_a_permissions_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    for path in [file.clone(), file.join("below")] {
+        match Store::open(&path) {
+            Err(StoreError::Permissions { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("{}: {:?}", path.display(), other.map(|_| "opened")),
+        }
+    }
+}
