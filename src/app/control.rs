@@ -1,12 +1,19 @@
 //! Case commands (`case list`, `case show`, `case ACTION`) that work whether or not the daemon runs.
 //!
 //! sled lets one process open the store. When the daemon runs, the command line sends its request
-//! over a Unix socket in the data directory (`control.sock`, mode 0600: only the service user and
-//! root can use it) and the daemon answers from its open store; otherwise the command line opens
-//! the store itself. Both paths run the same [`handle`], so the answers are identical.
+//! over a Unix socket (`DATA_DIR/control/control.sock`) and the daemon answers from its open
+//! store; otherwise the command line opens the store itself. Both paths run the same [`handle`],
+//! so the answers are identical.
+//!
+//! Who may use it: the socket is 0600 inside a 0700 directory of its own, so only the service
+//! user and root can connect, whatever the umask. `--by` is what the caller says; the kernel's
+//! word (the peer's uid from `SO_PEERCRED`) is recorded beside it in the audit (`os_uid`), and the
+//! command line opening the store itself records its own uid the same way.
 //!
 //! Protocol: one JSON [`Request`] line in, one JSON [`Response`] line out, then the connection
-//! closes. Requests are bounded (64 KiB) and handled one at a time per connection.
+//! closes. Requests are bounded (64 KiB) and must arrive within [`READ_TIMEOUT`]; at most
+//! [`MAX_CONNECTIONS`] are served at once, further ones are told the daemon is busy, so a stuck
+//! or flooding local client cannot tie up the daemon's threads or memory.
 
 use crate::app::workflow::Workflow;
 use crate::core::actions;
@@ -27,9 +34,69 @@ const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 /// How long a client waits for the daemon's answer.
 const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long the daemon waits for a client's request line: the command line writes it at once, so
+/// 10 s is generous; a client that connects and says nothing is dropped.
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connections served at once. People type `case` commands one at a time; eight covers a script
+/// or two, and bounds what a runaway local client can hold.
+pub const MAX_CONNECTIONS: usize = 8;
+
+/// How long to wait for a request and how many connections to serve at once: [`READ_TIMEOUT`]
+/// and [`MAX_CONNECTIONS`] in the daemon; tests pass small values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest wait for the request line.
+    pub read_timeout: std::time::Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            read_timeout: READ_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// Audit detail key for the operating-system uid of whoever ran a `case` action.
+pub const OS_UID_KEY: &str = "os_uid";
+
+/// The socket's own directory for a data directory: 0700, so the socket is reachable by the
+/// service user only, even where the data directory itself is shared.
+pub fn socket_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("control")
+}
+
 /// The socket's path for a data directory.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("control.sock")
+    socket_dir(data_dir).join("control.sock")
+}
+
+/// Records the operating-system uid of the person acting next to what they said (`--by`): adds
+/// `os_uid` to an audit detail object, or wraps any other detail as `{"detail": …, "os_uid": …}`.
+/// `None` (the uid could not be learnt) leaves the detail as it is.
+pub fn with_os_uid(detail: serde_json::Value, uid: Option<u32>) -> serde_json::Value {
+    let Some(uid) = uid else {
+        return detail;
+    };
+    match detail {
+        serde_json::Value::Object(mut obj) => {
+            obj.insert(OS_UID_KEY.into(), uid.into());
+            serde_json::Value::Object(obj)
+        }
+        serde_json::Value::Null => serde_json::json!({ OS_UID_KEY: uid }),
+        other => serde_json::json!({ "detail": other, OS_UID_KEY: uid }),
+    }
+}
+
+/// The uid this process runs as, from the owner of `/proc/self` (no libc call needed): what the
+/// command line records when it opens the store itself. `None` off Linux.
+pub fn own_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
 /// What the command line asks.
@@ -87,7 +154,8 @@ fn case_line(c: &Case) -> String {
     )
 }
 
-/// Runs a request against an open store; an action is dated `now`.
+/// Runs a request against an open store; an action is dated `now` and its audit records `uid`
+/// (the operating-system user who asked, see [`with_os_uid`]) beside the stated actor.
 ///
 /// # Errors
 /// A message for the person at the command line (no such case, an action refused…).
@@ -97,6 +165,7 @@ pub fn handle(
     workflow: Option<&Workflow>,
     req: &Request,
     now: DateTime<Utc>,
+    uid: Option<u32>,
 ) -> Result<String, String> {
     let e = |e: crate::io::store::StoreError| e.to_string();
     match req {
@@ -156,8 +225,12 @@ pub fn handle(
                 Some(w) => w.resolve(h),
                 None => h.contains('@').then(|| h.to_string()),
             };
-            let done = actions::apply(&case, &action, by, why, now, ctx, &resolve)
+            let mut done = actions::apply(&case, &action, by, why, now, ctx, &resolve)
                 .map_err(|x| x.to_string())?;
+            // The first event is the action itself (the rest are its consequences).
+            if let Some(first) = done.audit.first_mut() {
+                first.detail = with_os_uid(std::mem::take(&mut first.detail), uid);
+            }
             let line = case_line(&done.case);
             store.apply(done.into_change(&case)).map_err(e)?;
             Ok(format!("{line}\n"))
@@ -165,24 +238,38 @@ pub fn handle(
     }
 }
 
-/// Serves the control socket until `cancel`, dating actions by `clock`. A stale socket file (left
-/// by a crash) is replaced.
+/// What each connection needs to answer: the daemon's open store, rules, workflow and clock.
+#[derive(Clone)]
+pub struct Services {
+    /// The open store.
+    pub store: Store,
+    /// Rules and context (reloadable).
+    pub ctx: crate::app::ingest::SharedContext,
+    /// The case workflow, when configured.
+    pub workflow: Option<Arc<Workflow>>,
+    /// Dates actions.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Serves the control socket at `path` until `cancel`. The socket's directory is created (or
+/// tightened to) 0700 and a stale socket file (left by a crash) is replaced.
 ///
 /// # Errors
-/// The socket cannot be created.
+/// The directory or the socket cannot be created.
 pub async fn serve(
     path: PathBuf,
-    store: Store,
-    ctx: crate::app::ingest::SharedContext,
-    workflow: Option<Arc<Workflow>>,
-    clock: Arc<dyn Clock>,
+    services: Services,
+    limits: Limits,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    if let Some(dir) = path.parent() {
+        crate::io::store::make_private_dir(dir).map_err(std::io::Error::other)?;
+    }
     let _ = std::fs::remove_file(&path);
     let listener = tokio::net::UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
         let (stream, _) = tokio::select! {
             () = cancel.cancelled() => break,
@@ -194,46 +281,102 @@ pub async fn serve(
                 }
             },
         };
-        let (store, ctx, workflow) = (store.clone(), Arc::clone(&ctx), workflow.clone());
-        let clock = Arc::clone(&clock);
+        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+            tracing::warn!(
+                limit = limits.max_connections,
+                "control socket: too many connections, one refused"
+            );
+            // Best effort, never waits: the refused client learns why instead of hanging.
+            let _ = stream.try_write(&answer_line(&busy(limits.max_connections)));
+            continue;
+        };
+        let services = services.clone();
         tokio::spawn(async move {
-            let (read, mut write) = stream.into_split();
-            let mut line = String::new();
-            let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES));
-            let response = match reader.read_line(&mut line).await {
-                Ok(_) => match serde_json::from_str::<Request>(&line) {
-                    Ok(req) => {
-                        let joined = tokio::task::spawn_blocking(move || {
-                            let ctx = Arc::clone(&ctx.read().unwrap_or_else(|p| p.into_inner()));
-                            handle(&store, &ctx, workflow.as_deref(), &req, clock.now())
-                        })
-                        .await;
-                        match joined {
-                            Ok(Ok(text)) => Response { ok: true, text },
-                            Ok(Err(text)) => Response { ok: false, text },
-                            Err(err) => Response {
-                                ok: false,
-                                text: format!("internal error: {err}"),
-                            },
-                        }
-                    }
-                    Err(err) => Response {
-                        ok: false,
-                        text: format!("bad request: {err}"),
-                    },
-                },
-                Err(err) => Response {
-                    ok: false,
-                    text: format!("cannot read the request: {err}"),
-                },
-            };
-            let mut out = serde_json::to_string(&response).unwrap_or_default();
-            out.push('\n');
-            let _ = write.write_all(out.as_bytes()).await;
+            serve_one(stream, services, limits.read_timeout).await;
+            drop(permit);
         });
     }
     let _ = std::fs::remove_file(&path);
     Ok(())
+}
+
+/// The answer to a connection over [`MAX_CONNECTIONS`].
+fn busy(max_connections: usize) -> Response {
+    Response {
+        ok: false,
+        text: format!(
+            "the daemon is serving {max_connections} other control connections; try again"
+        ),
+    }
+}
+
+/// A response as one JSON line.
+fn answer_line(response: &Response) -> Vec<u8> {
+    let mut out = serde_json::to_vec(response).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+/// Answers one connection: reads one request line (bounded in size and time), runs it with the
+/// peer's uid, writes one response line.
+async fn serve_one(
+    stream: tokio::net::UnixStream,
+    services: Services,
+    read_timeout: std::time::Duration,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let uid = match stream.peer_cred() {
+        Ok(cred) => Some(cred.uid()),
+        Err(err) => {
+            tracing::warn!(error = %err, "control socket: peer credentials unavailable");
+            None
+        }
+    };
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(MAX_REQUEST_BYTES));
+    let read = tokio::time::timeout(read_timeout, reader.read_line(&mut line)).await;
+    let response = match read {
+        Err(_) => Response {
+            ok: false,
+            text: format!("no request within {} ms", read_timeout.as_millis()),
+        },
+        Ok(Err(err)) => Response {
+            ok: false,
+            text: format!("cannot read the request: {err}"),
+        },
+        Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
+            Ok(req) => run(services, req, uid).await,
+            Err(err) => Response {
+                ok: false,
+                text: format!("bad request: {err}"),
+            },
+        },
+    };
+    let _ = write.write_all(&answer_line(&response)).await;
+}
+
+/// Runs a parsed request off the async workers (the store fsyncs).
+async fn run(services: Services, req: Request, uid: Option<u32>) -> Response {
+    let Services {
+        store,
+        ctx,
+        workflow,
+        clock,
+    } = services;
+    let joined = tokio::task::spawn_blocking(move || {
+        let ctx = Arc::clone(&ctx.read().unwrap_or_else(|p| p.into_inner()));
+        handle(&store, &ctx, workflow.as_deref(), &req, clock.now(), uid)
+    })
+    .await;
+    match joined {
+        Ok(Ok(text)) => Response { ok: true, text },
+        Ok(Err(text)) => Response { ok: false, text },
+        Err(err) => Response {
+            ok: false,
+            text: format!("internal error: {err}"),
+        },
+    }
 }
 
 /// Sends a request to the running daemon.
@@ -260,3 +403,6 @@ pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
         .map_err(|e| format!("control socket: {e}"))?;
     serde_json::from_str(&answer).map_err(|e| format!("control socket answered nonsense: {e}"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -425,16 +425,15 @@ impl Services {
     /// The control socket, through which `foi-triage case` works while the daemon runs.
     fn spawn_control(&self, env: &Env, tracker: &TaskTracker, cancel: &CancellationToken) {
         let path = crate::app::control::socket_path(&self.config.data_dir);
-        let (store, ctx, wf, clock, cancel) = (
-            self.store.clone(),
-            Arc::clone(&self.ctx),
-            self.workflow.clone(),
-            Arc::clone(&env.clock),
-            cancel.clone(),
-        );
+        let services = crate::app::control::Services {
+            store: self.store.clone(),
+            ctx: Arc::clone(&self.ctx),
+            workflow: self.workflow.clone(),
+            clock: Arc::clone(&env.clock),
+        };
+        let cancel = cancel.clone();
         tracker.spawn(async move {
-            if let Err(e) =
-                crate::app::control::serve(path.clone(), store, ctx, wf, clock, cancel).await
+            if let Err(e) = crate::app::control::serve(path.clone(), services, Default::default(), cancel).await
             {
                 error!(error = %e, socket = %path.display(), "control socket unavailable: `foi-triage case` needs the daemon stopped");
             }

@@ -630,6 +630,7 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
                 workflow.as_ref(),
                 req,
                 crate::app::env::Env::system().clock.now(),
+                crate::app::control::own_uid(),
             )
         }
         Err(crate::io::store::StoreError::Locked { .. }) => {
