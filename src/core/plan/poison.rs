@@ -79,7 +79,7 @@ pub fn gate(
             "processing died {deaths} times on this message (crash, abort or kill); \
              not triaged again"
         );
-        let change = plan_needs_triage(content_hash, &why, position, now);
+        let change = plan_needs_triage(None, content_hash, &why, position, now);
         return Gate::GiveUp { change, why };
     }
     let attempt = IntakeAttempt {
@@ -112,12 +112,13 @@ pub fn settle(change: &mut Change, content_hash: &str) {
 /// Plans the quarantine of a message people must triage by hand: its `seen` record and the
 /// cursor (as [`plan_quarantine`]), a [`NeedsTriage`] record, and its attempt record cleared.
 pub fn plan_needs_triage(
+    message_id: Option<String>,
     content_hash: &str,
     why: &str,
     position: &Position,
     now: DateTime<Utc>,
 ) -> Change {
-    let mut change = plan_quarantine(None, content_hash, why, position, now);
+    let mut change = plan_quarantine(message_id, content_hash, why, position, now);
     let record = NeedsTriage {
         at: now,
         mailbox: position.mailbox.clone(),
@@ -132,6 +133,25 @@ pub fn plan_needs_triage(
     });
     settle(&mut change, content_hash);
     change
+}
+
+/// Takes back the attempt [`gate`] recorded, when processing failed for a reason that is not the
+/// message's fault (the store or the server): the record `previous` is written again, or the
+/// record cleared when there was none. A persistent store error must not quarantine good mail.
+pub fn undo(previous: Option<&IntakeAttempt>, content_hash: &str) -> Change {
+    match previous {
+        Some(a) => Change {
+            marks: vec![Mark {
+                key: attempt_key(content_hash),
+                value: serde_json::to_value(a).unwrap_or_default(),
+            }],
+            ..Change::default()
+        },
+        None => Change {
+            marks_cleared: vec![attempt_key(content_hash)],
+            ..Change::default()
+        },
+    }
 }
 
 /// The "needs human triage" records among `marks` (as read by prefix from the store), oldest

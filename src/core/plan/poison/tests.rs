@@ -66,7 +66,10 @@ fn attempts_left_behind_decide_between_triage_and_quarantine() {
             (Gate::GiveUp { change, why }, None) => {
                 let deaths = previous.as_ref().map_or(0, |a| a.count);
                 assert!(why.contains(&format!("died {deaths} times")), "{why}");
-                assert_eq!(change, plan_needs_triage("abc", &why, &pos(41), t(10)));
+                assert_eq!(
+                    change,
+                    plan_needs_triage(None, "abc", &why, &pos(41), t(10))
+                );
             }
             (other, expected) => panic!("{previous:?}: got {other:?}, wanted {expected:?}"),
         }
@@ -75,7 +78,7 @@ fn attempts_left_behind_decide_between_triage_and_quarantine() {
 
 #[test]
 fn giving_up_quarantines_moves_the_cursor_and_leaves_a_record_for_people() {
-    let change = plan_needs_triage("abc", "it died", &pos(41), t(10));
+    let change = plan_needs_triage(Some("m@x".into()), "abc", "it died", &pos(41), t(10));
     let cursor = change.cursor.as_ref().expect("cursor moves on");
     assert_eq!(
         (
@@ -89,7 +92,7 @@ fn giving_up_quarantines_moves_the_cursor_and_leaves_a_record_for_people() {
         change.seen,
         vec![SeenRecord {
             at: t(10),
-            message_id: None,
+            message_id: Some("m@x".into()),
             content_hash: Some("abc".into()),
             kind: None,
             why: "quarantined: it died".into(),
@@ -145,4 +148,17 @@ fn needs_triage_lists_oldest_first_and_skips_other_and_damaged_marks() {
         .map(|n| n.content_hash)
         .collect();
     assert_eq!(hashes, ["e", "b", "a"]);
+}
+
+#[test]
+fn undo_restores_the_previous_attempt_or_clears_a_first_one() {
+    let first = undo(None, "abc");
+    assert_eq!(first.marks_cleared, vec!["intake/attempt/abc".to_string()]);
+    assert!(first.marks.is_empty());
+    let again = undo(Some(&attempt(1)), "abc");
+    assert!(again.marks_cleared.is_empty());
+    assert_eq!(again.marks[0].key, "intake/attempt/abc");
+    let restored: IntakeAttempt =
+        serde_json::from_value(again.marks[0].value.clone()).expect("decodes");
+    assert_eq!(restored, attempt(1));
 }
