@@ -10,11 +10,13 @@
 
 use crate::app::workflow::Workflow;
 use crate::core::actions;
+use crate::core::plan::poison;
 use crate::core::triage::Context;
 use crate::io::clock::Clock;
 use crate::io::store::{CaseOrder, Store};
 use crate::model::case::{Case, CaseRef};
 use crate::model::kind::Kind;
+use crate::model::records::NeedsTriage;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -87,6 +89,31 @@ fn case_line(c: &Case) -> String {
     )
 }
 
+/// The messages intake quarantined for people, after the case table (whatever the filters: they
+/// have no kind or due date yet, and must not be missed); nothing when there are none.
+fn needs_triage_text(waiting: &[NeedsTriage]) -> String {
+    if waiting.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nneeds human triage: {} message(s) in the quarantine folder, not yet a case\n\
+         quarantined\tmailbox\tuidvalidity\tuid\tcontent hash\twhy\n",
+        waiting.len()
+    );
+    for n in waiting {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
+            n.at.format("%Y-%m-%d %H:%M"),
+            n.mailbox,
+            n.uidvalidity,
+            n.uid,
+            n.content_hash,
+            n.why
+        ));
+    }
+    out
+}
+
 /// Runs a request against an open store; an action is dated `now`.
 ///
 /// # Errors
@@ -116,6 +143,9 @@ pub fn handle(
                 out.push_str(&case_line(c));
                 out.push('\n');
             }
+            let waiting =
+                poison::needs_triage(&store.marks(poison::NEEDS_TRIAGE_PREFIX).map_err(e)?);
+            out.push_str(&needs_triage_text(&waiting));
             Ok(out)
         }
         Request::Show { reference } => {
@@ -259,4 +289,48 @@ pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
         .read_line(&mut answer)
         .map_err(|e| format!("control socket: {e}"))?;
     serde_json::from_str(&answer).map_err(|e| format!("control socket answered nonsense: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::plan::ingest::Position;
+    use chrono::TimeZone;
+
+    fn list(store: &Store) -> String {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let rules = crate::core::rules::RuleSet::load(&dir).expect("default rules load");
+        let ctx = Context::standalone(rules);
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let req = Request::List {
+            kind: None,
+            due_before: None,
+        };
+        handle(store, &ctx, None, &req, now).expect("list")
+    }
+
+    #[test]
+    fn case_list_shows_messages_that_need_human_triage() {
+        let store = Store::open_temporary().expect("temporary store");
+        let empty = list(&store);
+        assert_eq!(empty, "reference\tkind\tstate\treceived\tdue\tvalid\n");
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap();
+        for (uid, hash) in [(41, "abc"), (42, "def")] {
+            let position = Position {
+                mailbox: "INBOX".into(),
+                uidvalidity: 7,
+                uid,
+            };
+            let change = poison::plan_needs_triage(None, hash, "it died twice", &position, at);
+            store.apply(change).expect("apply");
+        }
+        let text = list(&store);
+        assert!(text.starts_with(&empty), "{text}");
+        assert!(text.contains("needs human triage: 2 message(s)"), "{text}");
+        assert!(
+            text.contains("2026-11-23 09:30\tINBOX\t7\t41\tabc\tit died twice\n"),
+            "{text}"
+        );
+        assert!(text.contains("\t42\tdef\t"), "{text}");
+    }
 }
