@@ -14,7 +14,11 @@
 //! - UIDVALIDITY changed (the mailbox was recreated): every unfiled message is rescanned and the
 //!   same hash lookup prevents any duplicate case.
 //! - A message that cannot be recorded is quarantined (folder, `seen` record with the reason,
-//!   error log) and the loop goes on.
+//!   a "needs human triage" record, error log) and the loop goes on.
+//! - A message that kills the process (abort, stack overflow, kill: nothing `catch_unwind` sees)
+//!   would come first again after every restart. An attempt record, flushed before triage and
+//!   cleared with the outcome, counts those deaths; after two the message is quarantined instead
+//!   of triaged ([`poison`]). A panic in triage or planning quarantines it at once.
 //!
 //! The content hash ignores the trace headers the delivery path adds at the top (`Received:`,
 //! `Return-Path:`, `Delivered-To:`…), so the same message delivered twice (to two of our aliases)
