@@ -50,6 +50,15 @@ pub enum Request {
         /// The case.
         reference: CaseRef,
     },
+    /// `case triaged HASH --by --why`: a person dealt with a quarantined message.
+    Triaged {
+        /// Its content hash, or a unique prefix of it.
+        hash: String,
+        /// Who (logged).
+        by: String,
+        /// What was done (logged).
+        why: String,
+    },
     /// `case ACTION REF ARGS... --by --why`.
     Act {
         /// The case.
@@ -114,6 +123,37 @@ fn needs_triage_text(waiting: &[NeedsTriage]) -> String {
     out
 }
 
+/// Clears the "needs human triage" record whose content hash is `hash` or starts with it (one
+/// match only). There is no case to audit on, so the clearing is logged with who and why.
+fn triaged(store: &Store, hash: &str, by: &str, why: &str) -> Result<String, String> {
+    if by.trim().is_empty() {
+        return Err("--by YOUR-ADDRESS is required: the clearing is logged with who did it".into());
+    }
+    if hash.trim().len() < 8 {
+        return Err("give at least 8 characters of the content hash".into());
+    }
+    let prefix = format!("{}{}", poison::NEEDS_TRIAGE_PREFIX, hash.trim());
+    let found = store.marks(&prefix).map_err(|e| e.to_string())?;
+    let key = match found.as_slice() {
+        [(key, _)] => key.clone(),
+        [] => return Err(format!("no message needing human triage has hash {hash}")),
+        _ => {
+            return Err(format!(
+                "{} messages match {hash}: give more of the hash",
+                found.len()
+            ));
+        }
+    };
+    let change = crate::model::change::Change {
+        marks_cleared: vec![key.clone()],
+        ..Default::default()
+    };
+    store.apply(change).map_err(|e| e.to_string())?;
+    let hash = key.trim_start_matches(poison::NEEDS_TRIAGE_PREFIX);
+    tracing::info!(hash, by, why, "needs-human-triage entry cleared");
+    Ok(format!("cleared: {hash} (by {by})\n"))
+}
+
 /// Runs a request against an open store; an action is dated `now`.
 ///
 /// # Errors
@@ -148,6 +188,7 @@ pub fn handle(
             out.push_str(&needs_triage_text(&waiting));
             Ok(out)
         }
+        Request::Triaged { hash, by, why } => triaged(store, hash, by, why),
         Request::Show { reference } => {
             let case = store
                 .get_case(reference)
@@ -332,5 +373,51 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\t42\tdef\t"), "{text}");
+    }
+
+    #[test]
+    fn case_triaged_clears_one_entry_by_its_hash_and_says_why_not_otherwise() {
+        let store = Store::open_temporary().expect("temporary store");
+        let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap();
+        for (uid, hash) in [(41, "abcdef0123"), (42, "abcdef0456"), (43, "ffff000011")] {
+            let position = Position {
+                mailbox: "INBOX".into(),
+                uidvalidity: 7,
+                uid,
+            };
+            let change = poison::plan_needs_triage(None, hash, "died", &position, at);
+            store.apply(change).expect("apply");
+        }
+        // (hash, by, Ok(text) / Err(part of the message))
+        let table: [(&str, &str, Result<&str, &str>); 6] = [
+            ("abcdef0123", "", Err("--by")),
+            ("abc", "ann", Err("at least 8")),
+            ("abcdef04", "ann", Ok("cleared: abcdef0456 (by ann)\n")),
+            ("abcdef04", "ann", Err("no message")),
+            ("abcdef01", "ann", Ok("cleared: abcdef0123 (by ann)\n")),
+            ("00000000", "ann", Err("no message")),
+        ];
+        for (hash, by, want) in table {
+            let got = triaged(&store, hash, by, "logged by hand as FOI-2026-000009");
+            match (got, want) {
+                (Ok(text), Ok(w)) => assert_eq!(text, w, "{hash}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{hash}: {e}"),
+                (got, want) => panic!("{hash}: got {got:?}, wanted {want:?}"),
+            }
+        }
+        let left = poison::needs_triage(&store.marks(poison::NEEDS_TRIAGE_PREFIX).expect("scan"));
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].content_hash, "ffff000011");
+        for (uid, hash) in [(44, "abcdef0999"), (45, "abcdef0988")] {
+            let position = Position {
+                mailbox: "INBOX".into(),
+                uidvalidity: 7,
+                uid,
+            };
+            let change = poison::plan_needs_triage(None, hash, "died", &position, at);
+            store.apply(change).expect("apply");
+        }
+        let e = triaged(&store, "abcdef09", "ann", "").expect_err("ambiguous");
+        assert!(e.contains("2 messages match"), "{e}");
     }
 }

@@ -128,8 +128,8 @@ pub struct IntakeAttempt {
 }
 
 /// A message intake gave up on and put in the quarantine folder: a person must read it and, if it
-/// is a request, log it by hand. Listed by `foi-triage case list` and in manager digests until an
-/// operator clears it. Holds no personal data (no sender, no subject): staff find the message in
+/// is a request, log it by hand. Listed by `foi-triage case list` until a person clears it
+/// (`foi-triage case triaged`), and in the first manager digest after it. Holds no personal data (no sender, no subject): staff find the message in
 /// the quarantine folder by its UID or content hash.
 ///
 /// Kept as a mark under `intake/needs-triage/<content hash>` (see `core::plan::poison`).
