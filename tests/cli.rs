@@ -659,6 +659,7 @@ fn help_is_available_on_every_command() {
         vec!["config", "check", "--help"],
         vec!["case", "list", "--help"],
         vec!["case", "show", "--help"],
+        vec!["case", "triaged", "--help"],
         vec!["run", "--help"],
         vec!["import", "--help"],
         vec!["digest", "--help"],
@@ -667,4 +668,53 @@ fn help_is_available_on_every_command() {
         assert!(o.status.success(), "{args:?}");
         assert!(stdout(&o).contains("Usage:"), "{args:?}");
     }
+}
+
+#[test]
+fn case_list_shows_quarantined_mail_until_case_triaged_clears_it() {
+    use foi_triage::core::plan::{ingest::Position, poison};
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let hash = "0123456789abcdef".repeat(4);
+    {
+        let store = Store::open(&dir.path().join("data")).unwrap();
+        let position = Position {
+            mailbox: "INBOX".into(),
+            uidvalidity: 3,
+            uid: 17,
+        };
+        let at = Utc.with_ymd_and_hms(2026, 1, 5, 9, 30, 0).unwrap();
+        let change = poison::plan_needs_triage(None, &hash, "died twice", &position, at);
+        store.apply(change).unwrap();
+    }
+    let cfg = config.to_str().unwrap();
+    let o = run(&["case", "list", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("needs human triage: 1 message(s)"), "{out}");
+    assert!(
+        out.contains(&format!("INBOX\t3\t17\t{hash}\tdied twice")),
+        "{out}"
+    );
+    let o = run(&["case", "triaged", "--config", cfg, "0123456789ab"]);
+    assert!(!o.status.success(), "--by is required");
+    let o = run(&[
+        "case",
+        "triaged",
+        "--config",
+        cfg,
+        "0123456789ab",
+        "--by",
+        "ann@council.example",
+        "--why",
+        "logged by hand",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("cleared: {hash}")),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&["case", "list", "--config", cfg]);
+    assert!(!stdout(&o).contains("needs human triage"), "{}", stdout(&o));
 }

@@ -1528,3 +1528,75 @@ fn imported_cases_are_not_routed_or_mailed_when_the_daemon_starts() {
             .all(|c| c.team.is_none() && c.workflow.imported)
     );
 }
+
+/// A message that killed intake twice before (its attempt record left at 2, as two aborts in a
+/// decoder would leave it) is quarantined without triage, the message after it is processed, and
+/// people see it in `case list`. Not run by the author of the guard (the stack is shared): the
+/// decision itself is covered by `core::plan::poison` and `app::ingest` unit tests.
+#[test]
+fn a_message_that_killed_intake_twice_is_quarantined_and_the_next_one_goes_through() {
+    use foi_triage::core::plan::ingest::Position;
+    use foi_triage::core::plan::poison::{self, Gate};
+    let world = World::new(stack(), "poison-foi", "");
+    let poison_mail = foi_request(&world.addr("poison"), 1);
+    let good = foi_request(&world.addr("after"), 2);
+    {
+        let store = Store::open(&world.dir.path().join("data")).expect("open store");
+        let hash = foi_triage::core::dedupe::dedupe_hash(&poison_mail);
+        let position = Position {
+            mailbox: "INBOX".into(),
+            uidvalidity: 1,
+            uid: 1,
+        };
+        let mut previous = None;
+        for _ in 0..2 {
+            let Gate::Triage { record, .. } =
+                poison::gate(previous.as_ref(), &hash, &position, chrono::Utc::now())
+            else {
+                panic!("gave up too early");
+            };
+            previous = serde_json::from_value(record.marks[0].value.clone()).ok();
+            store.apply(record).expect("attempt recorded");
+        }
+        store.flush().expect("flush");
+    }
+    append_all(world.stack, &world.user, "INBOX", &[poison_mail, good]);
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(60),
+        "the request after the poison message",
+        || !world.delivered(&world.who("after")).is_empty(),
+    );
+    wait_for(Duration::from_secs(30), "the INBOX to be emptied", || {
+        world.delivered(&world.user).is_empty()
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success(), "{}", world.log_text());
+    assert!(
+        world.delivered(&world.who("poison")).is_empty(),
+        "no acknowledgement for a message nobody triaged"
+    );
+    let (store, cases) = world.cases();
+    let emails: Vec<&str> = cases.iter().map(|c| c.requester.email.as_str()).collect();
+    assert_eq!(emails, [world.addr("after").as_str()]);
+    drop(store);
+    let o = support::run(&[
+        "case",
+        "list",
+        "--config",
+        world.config().to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    let listed = support::stdout(&o);
+    assert!(
+        listed.contains("needs human triage: 1 message(s)"),
+        "{listed}"
+    );
+    assert!(listed.contains("died 2 times"), "{listed}");
+    let log = world.log_text();
+    assert!(log.contains("quarantined for human triage"), "{log}");
+    assert!(
+        !log.contains(&world.addr("poison")),
+        "personal data in the log"
+    );
+}

@@ -17,11 +17,13 @@
 
 use crate::app::workflow::Workflow;
 use crate::core::actions;
+use crate::core::plan::poison;
 use crate::core::triage::Context;
 use crate::io::clock::Clock;
 use crate::io::store::{CaseOrder, Store};
 use crate::model::case::{Case, CaseRef};
 use crate::model::kind::Kind;
+use crate::model::records::NeedsTriage;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -115,6 +117,15 @@ pub enum Request {
         /// The case.
         reference: CaseRef,
     },
+    /// `case triaged HASH --by --why`: a person dealt with a quarantined message.
+    Triaged {
+        /// Its content hash, or a unique prefix of it.
+        hash: String,
+        /// Who (logged).
+        by: String,
+        /// What was done (logged).
+        why: String,
+    },
     /// `case ACTION REF ARGS... --by --why`.
     Act {
         /// The case.
@@ -154,6 +165,62 @@ fn case_line(c: &Case) -> String {
     )
 }
 
+/// The messages intake quarantined for people, after the case table (whatever the filters: they
+/// have no kind or due date yet, and must not be missed); nothing when there are none.
+fn needs_triage_text(waiting: &[NeedsTriage]) -> String {
+    if waiting.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nneeds human triage: {} message(s) in the quarantine folder, not yet a case\n\
+         quarantined\tmailbox\tuidvalidity\tuid\tcontent hash\twhy\n",
+        waiting.len()
+    );
+    for n in waiting {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
+            n.at.format("%Y-%m-%d %H:%M"),
+            n.mailbox,
+            n.uidvalidity,
+            n.uid,
+            n.content_hash,
+            n.why
+        ));
+    }
+    out
+}
+
+/// Clears the "needs human triage" record whose content hash is `hash` or starts with it (one
+/// match only). There is no case to audit on, so the clearing is logged with who and why.
+fn triaged(store: &Store, hash: &str, by: &str, why: &str) -> Result<String, String> {
+    if by.trim().is_empty() {
+        return Err("--by YOUR-ADDRESS is required: the clearing is logged with who did it".into());
+    }
+    if hash.trim().len() < 8 {
+        return Err("give at least 8 characters of the content hash".into());
+    }
+    let prefix = format!("{}{}", poison::NEEDS_TRIAGE_PREFIX, hash.trim());
+    let found = store.marks(&prefix).map_err(|e| e.to_string())?;
+    let key = match found.as_slice() {
+        [(key, _)] => key.clone(),
+        [] => return Err(format!("no message needing human triage has hash {hash}")),
+        _ => {
+            return Err(format!(
+                "{} messages match {hash}: give more of the hash",
+                found.len()
+            ));
+        }
+    };
+    let change = crate::model::change::Change {
+        marks_cleared: vec![key.clone()],
+        ..Default::default()
+    };
+    store.apply(change).map_err(|e| e.to_string())?;
+    let hash = key.trim_start_matches(poison::NEEDS_TRIAGE_PREFIX);
+    tracing::info!(hash, by, why, "needs-human-triage entry cleared");
+    Ok(format!("cleared: {hash} (by {by})\n"))
+}
+
 /// Runs a request against an open store; an action is dated `now` and its audit records `uid`
 /// (the operating-system user who asked, see [`with_os_uid`]) beside the stated actor.
 ///
@@ -185,8 +252,12 @@ pub fn handle(
                 out.push_str(&case_line(c));
                 out.push('\n');
             }
+            let waiting =
+                poison::needs_triage(&store.marks(poison::NEEDS_TRIAGE_PREFIX).map_err(e)?);
+            out.push_str(&needs_triage_text(&waiting));
             Ok(out)
         }
+        Request::Triaged { hash, by, why } => triaged(store, hash, by, why),
         Request::Show { reference } => {
             let case = store
                 .get_case(reference)

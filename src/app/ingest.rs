@@ -14,7 +14,11 @@
 //! - UIDVALIDITY changed (the mailbox was recreated): every unfiled message is rescanned and the
 //!   same hash lookup prevents any duplicate case.
 //! - A message that cannot be recorded is quarantined (folder, `seen` record with the reason,
-//!   error log) and the loop goes on.
+//!   a "needs human triage" record, error log) and the loop goes on.
+//! - A message that kills the process (abort, stack overflow, kill: nothing `catch_unwind` sees)
+//!   would come first again after every restart. An attempt record, flushed before triage and
+//!   cleared with the outcome, counts those deaths; after two the message is quarantined instead
+//!   of triaged ([`poison`]). A panic in triage or planning quarantines it at once.
 //!
 //! The content hash ignores the trace headers the delivery path adds at the top (`Received:`,
 //! `Return-Path:`, `Delivered-To:`…), so the same message delivered twice (to two of our aliases)
@@ -30,6 +34,7 @@ use crate::config::RetryPolicy;
 use crate::core::dedupe::dedupe_hash;
 use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
+use crate::core::plan::poison::{self, Gate};
 use crate::core::triage::{self, Context};
 use crate::io::clock::Clock;
 use crate::io::ids::Ids;
@@ -37,6 +42,7 @@ use crate::io::mail::imap::{Fetched, ImapClient, ImapError, ImapSettings, Mailbo
 use crate::io::store::{SeenKey, Store, StoreError};
 use crate::model::case::CaseRef;
 use crate::model::kind::Kind;
+use crate::model::records::IntakeAttempt;
 use chrono::{DateTime, Utc};
 use plan::{Facts, Handled, IngestSettings, Mode, Position};
 use std::collections::BTreeMap;
@@ -229,12 +235,20 @@ impl Ingest {
         Ok(None)
     }
 
-    /// Records one fetched message: dedupe, triage, plan, one transaction, flush. Returns what
-    /// happened and the folder to file it into. Never files: the caller does, after this returns.
+    /// Records one fetched message: dedupe, the poison guard, triage, plan, one transaction,
+    /// flush. Returns what happened and the folder to file it into. Never files: the caller
+    /// does, after this returns.
+    ///
+    /// The guard ([`poison::gate`]): before triage an attempt is recorded and flushed; the
+    /// transaction that records the message clears it. A message that comes up again with
+    /// [`poison::MAX_DEATHS`] unfinished attempts killed intake that often (an abort, a stack
+    /// overflow, a kill) and is quarantined for people instead of triaged, so it cannot stop the
+    /// messages after it.
     ///
     /// # Errors
     /// [`IngestError::Store`] when the store cannot be read or written (nothing was recorded;
-    /// try again later). Every problem with the message itself is a quarantine, not an error.
+    /// try again later; the attempt this call counted is taken back where the store allows).
+    /// Every problem with the message itself is a quarantine, not an error.
     pub async fn record(
         &self,
         mailbox: &str,
@@ -252,26 +266,100 @@ impl Ingest {
             self.commit(plan::plan_duplicate(&position)).await?;
             return Ok((Disposition::Duplicate, folder));
         }
-        let (ctx, outcome) = match self.triage(fetched, &hash).await {
+        let previous = self.attempt(&hash)?;
+        match poison::gate(previous.as_ref(), &hash, &position, now) {
+            Gate::GiveUp { change, why } => {
+                error!(
+                    hash = hash.as_str(),
+                    deaths = previous.as_ref().map_or(0, |a| a.count),
+                    "processing died on this message before; quarantined for human triage"
+                );
+                self.commit(change).await?;
+                return Ok((Disposition::Quarantined(why), self.quarantine.clone()));
+            }
+            Gate::Triage { record, attempt } => {
+                if attempt > 1 {
+                    warn!(
+                        hash = hash.as_str(),
+                        attempt, "processing died on this message before; trying once more"
+                    );
+                }
+                // Durable before triage starts: only a flushed attempt survives an abort. Import
+                // does not flush per message (see `commit`); a crash there loses the count.
+                self.commit(record).await?;
+            }
+        }
+        let result = self.triage_and_record(fetched, &hash, &position, now).await;
+        if let Err(e) = &result {
+            // A store or server error is not a death of the message: take the attempt back (or
+            // clear it, when the message was recorded before the error).
+            let recorded = matches!(self.recorded_folder(&hash), Ok(Some(_)));
+            let undo = poison::undo(if recorded { None } else { previous.as_ref() }, &hash);
+            if let Err(u) = self.commit(undo).await {
+                warn!(error = %u, cause = %e, "cannot take back the intake attempt");
+            }
+        }
+        result
+    }
+
+    /// The message's unfinished intake attempt, if any. A record that does not decode counts
+    /// as one death: it was written by an attempt that never finished.
+    fn attempt(&self, hash: &str) -> Result<Option<IntakeAttempt>, StoreError> {
+        let Some(value) = self.store.mark(&poison::attempt_key(hash))? else {
+            return Ok(None);
+        };
+        Ok(Some(serde_json::from_value(value).unwrap_or_else(|e| {
+            warn!(error = %e, "unreadable intake attempt record; counted as one");
+            IntakeAttempt {
+                count: 1,
+                first_at: DateTime::<Utc>::MIN_UTC,
+                last_at: DateTime::<Utc>::MIN_UTC,
+                mailbox: String::new(),
+                uidvalidity: 0,
+                uid: 0,
+            }
+        })))
+    }
+
+    /// Triage, plan and the one transaction for a message the guard let through. Every change
+    /// it commits clears the message's attempt ([`poison::settle`]).
+    async fn triage_and_record(
+        &self,
+        fetched: &Fetched,
+        hash: &str,
+        position: &Position,
+        now: DateTime<Utc>,
+    ) -> Result<(Disposition, String), IngestError> {
+        let (ctx, outcome) = match self.triage(fetched, hash).await {
             Ok(v) => v,
-            Err(why) => return self.quarantine(None, &hash, why, &position, now).await,
+            Err(why) => return self.quarantine(None, hash, why, position, now).await,
         };
         // A staff command sent to a case's tokened reply address.
         if let Some(wf) = &self.workflow
-            && let Some(command) = wf.staff_command(&self.store, &ctx, &outcome, now)?
+            && let Some(mut command) = wf.staff_command(&self.store, &ctx, &outcome, now)?
         {
-            return self.record_command(command, &position).await;
+            poison::settle(&mut command.change, hash);
+            return self.record_command(command, position).await;
         }
         let facts = self.facts(&outcome, now)?;
-        let p = match plan::plan(&ctx, &self.settings, &outcome, &facts, &position, now) {
-            Ok(p) => p,
-            Err(e) => {
+        let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            plan::plan(&ctx, &self.settings, &outcome, &facts, position, now)
+        }));
+        let mut p = match planned {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
                 let id = outcome.message.message_id.clone();
                 return self
-                    .quarantine(id, &hash, e.to_string(), &position, now)
+                    .quarantine(id, hash, e.to_string(), position, now)
                     .await;
             }
+            Err(_) => {
+                let why = "the planner panicked on this message".to_string();
+                let id = outcome.message.message_id.clone();
+                return self.quarantine(id, hash, why, position, now).await;
+            }
         };
+        poison::settle(&mut p.change, hash);
         let folder = self.folder_for(Some(p.file_as));
         let (action, queues_mail) = (p.action.clone(), p.queues_mail);
         if self.workflow.is_some()
@@ -298,7 +386,7 @@ impl Ingest {
             Err(e @ (StoreError::InvalidChange { .. } | StoreError::DuplicateHash { .. })) => {
                 let why = format!("the store refused the change: {e}");
                 let id = outcome.message.message_id.clone();
-                self.quarantine(id, &hash, why, &position, now).await
+                self.quarantine(id, hash, why, position, now).await
             }
             Err(e) => Err(e.into()),
         }
@@ -413,8 +501,9 @@ impl Ingest {
         Ok(())
     }
 
-    /// Records a message that cannot be processed (its `seen` record and the cursor) and names
-    /// the quarantine folder to file it into.
+    /// Records a message that cannot be processed (its `seen` record, a "needs human triage"
+    /// record so people see it, its attempt cleared, the cursor) and names the quarantine folder
+    /// to file it into.
     async fn quarantine(
         &self,
         message_id: Option<String>,
@@ -423,8 +512,10 @@ impl Ingest {
         position: &Position,
         now: DateTime<Utc>,
     ) -> Result<(Disposition, String), IngestError> {
-        self.commit(plan::plan_quarantine(message_id, hash, &why, position, now))
-            .await?;
+        self.commit(poison::plan_needs_triage(
+            message_id, hash, &why, position, now,
+        ))
+        .await?;
         Ok((Disposition::Quarantined(why), self.quarantine.clone()))
     }
 
@@ -735,6 +826,159 @@ pub fn backoff(failures: u32, seed: u64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::records::CaseOrder;
+
+    /// The poison guard through [`Ingest::record`], on a temporary store, without a server.
+    mod poison_guard {
+        use super::*;
+        use crate::core::plan::poison::{NEEDS_TRIAGE_PREFIX, attempt_key, needs_triage};
+        use crate::io::clock::ManualClock;
+        use crate::io::ids::SequentialIds;
+        use chrono::TimeZone;
+
+        const FOI: &str = "From: Pat Requester <pat@example.org>\r\n\
+            To: foi@council.example.gov.uk\r\nSubject: Parking fines\r\n\
+            Message-ID: <poison-test@example.org>\r\nDate: Mon, 23 Nov 2026 09:59:00 +0000\r\n\
+            Content-Type: text/plain; charset=utf-8\r\n\r\nDear Sir or Madam,\r\n\r\n\
+            Under the Freedom of Information Act 2000 please provide the number of parking \
+            fines issued on Mill Lane in each of the last three financial years.\r\n\r\n\
+            Yours faithfully,\r\nPat Requester\r\n";
+
+        fn t0() -> DateTime<Utc> {
+            Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
+                .single()
+                .expect("valid")
+        }
+
+        fn ingest(store: &Store) -> Ingest {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+            let rules = crate::core::rules::RuleSet::load(&dir).expect("default rules load");
+            let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(Context::standalone(rules))));
+            let env = Env::new(
+                Arc::new(ManualClock::new(t0())),
+                Arc::new(SequentialIds::new()),
+            );
+            Ingest::new(
+                &Config::defaults(),
+                Mode::Live,
+                store.clone(),
+                ctx,
+                Arc::new(Notify::new()),
+                &env,
+            )
+        }
+
+        fn fetched(uid: u32) -> Fetched {
+            Fetched {
+                uid,
+                internal_date: t0(),
+                raw: FOI.as_bytes().to_vec(),
+            }
+        }
+
+        /// Leaves `deaths` unfinished attempts behind, as intake dying mid-triage would.
+        fn die(store: &Store, deaths: u32, uid: u32) {
+            let hash = dedupe_hash(FOI.as_bytes());
+            let position = Position {
+                mailbox: "INBOX".into(),
+                uidvalidity: 7,
+                uid,
+            };
+            for _ in 0..deaths {
+                let previous: Option<IntakeAttempt> = store
+                    .mark(&attempt_key(&hash))
+                    .expect("read")
+                    .map(|v| serde_json::from_value(v).expect("decodes"));
+                match poison::gate(previous.as_ref(), &hash, &position, t0()) {
+                    Gate::Triage { record, .. } => {
+                        store.apply(record).expect("attempt recorded");
+                    }
+                    Gate::GiveUp { .. } => panic!("gave up before {deaths} deaths"),
+                }
+            }
+        }
+
+        #[tokio::test]
+        async fn deaths_before_decide_between_a_case_and_quarantine() {
+            // (unfinished attempts left behind, a case is made)
+            for (deaths, makes_case) in [(0, true), (1, true), (2, false)] {
+                let store = Store::open_temporary().expect("temporary store");
+                die(&store, deaths, 41);
+                let ingest = ingest(&store);
+                let (disposition, folder) = ingest
+                    .record("INBOX", 7, &fetched(41), t0())
+                    .await
+                    .expect("recorded");
+                let hash = dedupe_hash(FOI.as_bytes());
+                assert_eq!(
+                    store.mark(&attempt_key(&hash)).expect("read"),
+                    None,
+                    "{deaths} deaths: the attempt is cleared with the outcome"
+                );
+                let cursor = store.cursor("INBOX").expect("read").expect("cursor moved");
+                assert_eq!((cursor.uidvalidity, cursor.last_uid), (7, 41));
+                let listed = needs_triage(&store.marks(NEEDS_TRIAGE_PREFIX).expect("scan"));
+                if makes_case {
+                    assert!(
+                        matches!(disposition, Disposition::Recorded { case: Some(_), .. }),
+                        "{deaths} deaths: {disposition:?}"
+                    );
+                    assert!(listed.is_empty());
+                    continue;
+                }
+                let Disposition::Quarantined(why) = disposition else {
+                    panic!("{deaths} deaths: {disposition:?}");
+                };
+                assert!(why.contains("died 2 times"), "{why}");
+                assert_eq!(folder, "Quarantine");
+                assert!(
+                    store
+                        .list_cases(CaseOrder::Reference)
+                        .expect("list")
+                        .is_empty()
+                );
+                assert_eq!(listed.len(), 1);
+                assert_eq!(
+                    (listed[0].uid, listed[0].content_hash.as_str()),
+                    (41, hash.as_str())
+                );
+                // It comes up again (not filed, a rescan): known, filed to quarantine only.
+                let (again, folder) = ingest
+                    .record("INBOX", 7, &fetched(41), t0())
+                    .await
+                    .expect("recorded");
+                assert_eq!(
+                    (again, folder.as_str()),
+                    (Disposition::Duplicate, "Quarantine")
+                );
+            }
+        }
+
+        #[tokio::test]
+        async fn the_death_count_follows_the_content_across_uids() {
+            let store = Store::open_temporary().expect("temporary store");
+            // One death at UID 41, then the mailbox is renumbered: the count follows the bytes.
+            die(&store, 1, 41);
+            let hash = dedupe_hash(FOI.as_bytes());
+            let left: IntakeAttempt = serde_json::from_value(
+                store
+                    .mark(&attempt_key(&hash))
+                    .expect("read")
+                    .expect("written"),
+            )
+            .expect("decodes");
+            assert_eq!((left.count, left.uid), (1, 41));
+            die(&store, 1, 3);
+            let (disposition, _) = ingest(&store)
+                .record("INBOX", 8, &fetched(3), t0())
+                .await
+                .expect("recorded");
+            assert!(
+                matches!(disposition, Disposition::Quarantined(_)),
+                "{disposition:?}"
+            );
+        }
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {

@@ -349,6 +349,9 @@ impl Workflow {
             cases: &cases,
             chasers_sent: &chasers_sent,
             last_digests: &last_digests,
+            needs_triage: &crate::core::plan::poison::needs_triage(
+                &store.marks(crate::core::plan::poison::NEEDS_TRIAGE_PREFIX)?,
+            ),
         };
         let plan = tick::plan_tick(&self.office(), ctx, &facts, now, &mut self.ids());
         for (mut change, letters) in plan.units {

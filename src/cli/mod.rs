@@ -216,6 +216,20 @@ pub enum CaseCommand {
         /// Case reference, e.g. FOI-2026-000123.
         reference: CaseRef,
     },
+    /// Clear a "needs human triage" entry once a person has dealt with the quarantined message
+    /// (logged it as a case by hand, or found it is not a request).
+    Triaged {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The content hash `case list` shows (the first 12 characters are enough when unique).
+        hash: String,
+        /// Who dealt with it (logged).
+        #[arg(long)]
+        by: String,
+        /// What was done (logged).
+        #[arg(long, default_value = "")]
+        why: String,
+    },
     /// Act on a case: `foi-triage case ACTION REF [ARGS...] --by YOU [--why TEXT] [--config FILE]`.
     ///
     /// ACTION is one of the emailed commands without `#`: assign, reclassify, clarify, id, fee,
@@ -261,6 +275,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Case(CaseCommand::Show { config, reference }) => {
             case_show(&config.config, &reference)
         }
+        Command::Case(CaseCommand::Triaged {
+            config,
+            hash,
+            by,
+            why,
+        }) => case_request(&config.config, &Request::Triaged { hash, by, why }),
         Command::Case(CaseCommand::Act(words)) => case_act(&words),
         Command::Digest {
             config,

@@ -51,6 +51,7 @@ use crate::core::deadline::{Calendar, Region, WorkingCalendar};
 use crate::core::london;
 use crate::model::case::{Case, CaseRef, CaseState};
 use crate::model::kind::Kind;
+use crate::model::records::NeedsTriage;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -316,6 +317,10 @@ pub struct Digest {
     pub counts: DigestCounts,
     /// Timeliness over the configured period.
     pub timeliness: Timeliness,
+    /// Messages intake quarantined for people since `since` (not cases: no team, no kind), set
+    /// by the scheduler from the store ([`needs_triage_since`]); the same in every team's digest.
+    #[serde(default)]
+    pub needs_human_triage: Vec<NeedsTriage>,
 }
 
 impl Digest {
@@ -327,6 +332,12 @@ impl Digest {
             && self.counts.new_since_last == 0
             && self.counts.possible_repeats == 0
     }
+}
+
+/// The messages quarantined for human triage after `since` (a digest reports each once, in the
+/// first digest after it), oldest first as given.
+pub fn needs_triage_since(all: &[NeedsTriage], since: DateTime<Utc>) -> Vec<NeedsTriage> {
+    all.iter().filter(|n| n.at > since).cloned().collect()
 }
 
 /// What [`plan_digest`] needs besides the settings. A struct because the parameters plus
@@ -403,6 +414,7 @@ pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest
         possible_repeats: Vec::new(),
         counts: DigestCounts::default(),
         timeliness: timeliness(input, settings, today),
+        needs_human_triage: Vec::new(),
     };
     for case in input
         .cases

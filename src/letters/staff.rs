@@ -293,7 +293,9 @@ fn timeliness_value(t: &Timeliness) -> Value {
 /// `team`, `repeat_of`), `counts` (`open`, `overdue`, `due_soon`, `waiting_on_requester`,
 /// `new_since_last`, `possible_repeats`, `by_kind`: list of `kind`, `kind_label`, `count`),
 /// `timeliness` (`from`, `to`, `in_time`, `late`, `overdue_unanswered`, `pending`, `counted`,
-/// `percent`: e.g. `"87.5"`, empty when nothing counts) and `empty`.
+/// `percent`: e.g. `"87.5"`, empty when nothing counts), `needs_human_triage` (messages intake
+/// quarantined since the last digest: `quarantined_iso`, `mailbox`, `uid`, `content_hash`, `why`)
+/// and `empty`.
 pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
     let (scope, team) = match &d.scope {
         TeamFilter::All => ("all", String::new()),
@@ -331,6 +333,17 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
             by_kind => by_kind,
         },
         timeliness => timeliness_value(&d.timeliness),
+        needs_human_triage => d
+            .needs_human_triage
+            .iter()
+            .map(|n| context! {
+                quarantined_iso => crate::core::london::date(n.at).format("%Y-%m-%d").to_string(),
+                mailbox => n.mailbox.clone(),
+                uid => n.uid,
+                content_hash => n.content_hash.clone(),
+                why => n.why.clone(),
+            })
+            .collect::<Vec<_>>(),
         empty => d.is_empty(),
     }
 }
@@ -463,6 +476,7 @@ pub(super) mod samples {
                 overdue_unanswered: 0,
                 pending: 3,
             },
+            needs_human_triage: Vec::new(),
         };
         let empty = Digest {
             scope: TeamFilter::All,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 /// A whole unit of work, applied atomically.
 ///
 /// Apply order inside the transaction: new case, case updates, audit appends, `seen` records,
-/// new outbox rows, outbox updates, cursor. Indexes are derived from the cases written, never
+/// new outbox rows, outbox updates, marks cleared, marks set, cursor. Indexes are derived from the cases written, never
 /// given separately, so they cannot disagree with the cases.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Change {
@@ -30,6 +30,10 @@ pub struct Change {
     pub cursor: Option<CursorUpdate>,
     /// Small named facts to set (overwrite): chasers sent, digest times, round-robin counters.
     pub marks: Vec<Mark>,
+    /// Marks to delete, applied before `marks` (so a key both cleared and set ends up set). A
+    /// missing key is not an error: clearing is how a finished piece of work forgets its
+    /// bookkeeping (an intake attempt, for one), and it may never have been written.
+    pub marks_cleared: Vec<String>,
 }
 
 /// A named fact the scheduler or the router keeps: `chaser/FOI-2026-000123/2026-12-21/before:5`
@@ -54,6 +58,7 @@ impl Change {
             && self.outbox_updates.is_empty()
             && self.cursor.is_none()
             && self.marks.is_empty()
+            && self.marks_cleared.is_empty()
     }
 }
 

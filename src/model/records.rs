@@ -104,3 +104,47 @@ pub struct ExportLine {
     /// Its audit events, oldest first.
     pub audit: Vec<AuditEvent>,
 }
+
+/// A message whose triage has started and not yet finished: written and flushed before triage,
+/// cleared in the transaction that records the message. One still present when the message comes
+/// up again means processing died on it (a crash, an abort, a kill, a stack overflow that no
+/// `catch_unwind` sees), so the count is how many times this message has killed intake.
+///
+/// Kept as a mark under `intake/attempt/<content hash>` (see `core::plan::poison`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeAttempt {
+    /// Attempts started and never finished, this one included once it is written.
+    pub count: u32,
+    /// When the first attempt started.
+    pub first_at: DateTime<Utc>,
+    /// When the latest attempt started.
+    pub last_at: DateTime<Utc>,
+    /// Mailbox of the latest attempt (as the server spells it).
+    pub mailbox: String,
+    /// Its UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// Its UID.
+    pub uid: u32,
+}
+
+/// A message intake gave up on and put in the quarantine folder: a person must read it and, if it
+/// is a request, log it by hand. Listed by `foi-triage case list` until a person clears it
+/// (`foi-triage case triaged`), and in the first manager digest after it. Holds no personal data (no sender, no subject): staff find the message in
+/// the quarantine folder by its UID or content hash.
+///
+/// Kept as a mark under `intake/needs-triage/<content hash>` (see `core::plan::poison`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedsTriage {
+    /// When it was quarantined.
+    pub at: DateTime<Utc>,
+    /// The mailbox it was in.
+    pub mailbox: String,
+    /// That mailbox's UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// Its UID there (before the move to the quarantine folder).
+    pub uid: u32,
+    /// Content hash (as in `seen` records).
+    pub content_hash: String,
+    /// Why intake gave up, in words (no message content).
+    pub why: String,
+}

@@ -1,10 +1,12 @@
 //! The control socket in process: a real Unix socket in a temporary directory, a temporary store.
 
 use super::*;
+use crate::core::plan::ingest::Position;
 use crate::core::plan::testkit;
 use crate::io::clock::ManualClock;
 use crate::model::case::CaseDraft;
 use crate::model::change::{Change, NewCase};
+use chrono::TimeZone;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -244,4 +246,89 @@ async fn connections_over_the_limit_are_told_the_daemon_is_busy() {
     assert!(r.ok, "a freed slot serves the next client: {}", r.text);
     cancel.cancel();
     task.await.expect("joined").expect("served");
+}
+
+// ---- messages that need human triage ----
+
+fn list(store: &Store) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let rules = crate::core::rules::RuleSet::load(&dir).expect("default rules load");
+    let ctx = Context::standalone(rules);
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+    let req = Request::List {
+        kind: None,
+        due_before: None,
+    };
+    handle(store, &ctx, None, &req, now, None).expect("list")
+}
+
+#[test]
+fn case_list_shows_messages_that_need_human_triage() {
+    let store = Store::open_temporary().expect("temporary store");
+    let empty = list(&store);
+    assert_eq!(empty, "reference\tkind\tstate\treceived\tdue\tvalid\n");
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap();
+    for (uid, hash) in [(41, "abc"), (42, "def")] {
+        let position = Position {
+            mailbox: "INBOX".into(),
+            uidvalidity: 7,
+            uid,
+        };
+        let change = poison::plan_needs_triage(None, hash, "it died twice", &position, at);
+        store.apply(change).expect("apply");
+    }
+    let text = list(&store);
+    assert!(text.starts_with(&empty), "{text}");
+    assert!(text.contains("needs human triage: 2 message(s)"), "{text}");
+    assert!(
+        text.contains("2026-11-23 09:30\tINBOX\t7\t41\tabc\tit died twice\n"),
+        "{text}"
+    );
+    assert!(text.contains("\t42\tdef\t"), "{text}");
+}
+
+#[test]
+fn case_triaged_clears_one_entry_by_its_hash_and_says_why_not_otherwise() {
+    let store = Store::open_temporary().expect("temporary store");
+    let at = Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0).unwrap();
+    for (uid, hash) in [(41, "abcdef0123"), (42, "abcdef0456"), (43, "ffff000011")] {
+        let position = Position {
+            mailbox: "INBOX".into(),
+            uidvalidity: 7,
+            uid,
+        };
+        let change = poison::plan_needs_triage(None, hash, "died", &position, at);
+        store.apply(change).expect("apply");
+    }
+    // (hash, by, Ok(text) / Err(part of the message))
+    let table: [(&str, &str, Result<&str, &str>); 6] = [
+        ("abcdef0123", "", Err("--by")),
+        ("abc", "ann", Err("at least 8")),
+        ("abcdef04", "ann", Ok("cleared: abcdef0456 (by ann)\n")),
+        ("abcdef04", "ann", Err("no message")),
+        ("abcdef01", "ann", Ok("cleared: abcdef0123 (by ann)\n")),
+        ("00000000", "ann", Err("no message")),
+    ];
+    for (hash, by, want) in table {
+        let got = triaged(&store, hash, by, "logged by hand as FOI-2026-000009");
+        match (got, want) {
+            (Ok(text), Ok(w)) => assert_eq!(text, w, "{hash}"),
+            (Err(e), Err(w)) => assert!(e.contains(w), "{hash}: {e}"),
+            (got, want) => panic!("{hash}: got {got:?}, wanted {want:?}"),
+        }
+    }
+    let left = poison::needs_triage(&store.marks(poison::NEEDS_TRIAGE_PREFIX).expect("scan"));
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].content_hash, "ffff000011");
+    for (uid, hash) in [(44, "abcdef0999"), (45, "abcdef0988")] {
+        let position = Position {
+            mailbox: "INBOX".into(),
+            uidvalidity: 7,
+            uid,
+        };
+        let change = poison::plan_needs_triage(None, hash, "died", &position, at);
+        store.apply(change).expect("apply");
+    }
+    let e = triaged(&store, "abcdef09", "ann", "").expect_err("ambiguous");
+    assert!(e.contains("2 messages match"), "{e}");
 }

@@ -672,3 +672,26 @@ fn team_filter_matches_table() {
         assert_eq!(filter.matches(&c), want, "{team:?} {filter:?}");
     }
 }
+
+#[test]
+fn needs_triage_since_keeps_what_came_after_the_last_digest() {
+    let at = |h: u32| Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap();
+    let n = |h: u32| crate::model::records::NeedsTriage {
+        at: at(h),
+        mailbox: "INBOX".into(),
+        uidvalidity: 1,
+        uid: h,
+        content_hash: format!("h{h}"),
+        why: "w".into(),
+    };
+    let all = [n(8), n(10), n(12)];
+    // (since, UIDs kept)
+    let table: [(u32, &[u32]); 4] = [(7, &[8, 10, 12]), (8, &[10, 12]), (11, &[12]), (12, &[])];
+    for (since, kept) in table {
+        let got: Vec<u32> = needs_triage_since(&all, at(since))
+            .iter()
+            .map(|x| x.uid)
+            .collect();
+        assert_eq!(got, kept, "since {since}:00");
+    }
+}

@@ -6,6 +6,8 @@
 //! - [`ingest`]: a message in the shared mailbox → a new case, a follow-up, or nothing.
 //! - [`assign`]: a new (or unrouted) case → its team, assignee and the assignment email.
 //! - [`command`]: a staff reply with commands → the case changes and the answer.
+//! - [`poison`]: before triage, a message's durable attempt count → triage it, or quarantine it
+//!   for people.
 //! - [`responded`]: our own response seen in the shared mailbox → the case is answered.
 //! - [`tick`]: the scheduler at `now` → chasers, digests, routing repairs, the next wake.
 
@@ -14,6 +16,7 @@ pub mod command;
 pub mod ingest;
 pub mod letter;
 pub mod office;
+pub mod poison;
 pub mod responded;
 pub mod tick;
 

@@ -13,6 +13,7 @@ use crate::core::triage::Context;
 use crate::model::case::{AuditEvent, Case, CaseRef, Flag};
 use crate::model::change::{AuditAppend, CaseTarget, Change, Mark};
 use crate::model::kind::Kind;
+use crate::model::records::NeedsTriage;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +36,9 @@ pub struct TickFacts<'a> {
     pub chasers_sent: &'a BTreeSet<ChaserKey>,
     /// When each team's last digest went out (the `digest/` marks), by team id.
     pub last_digests: &'a BTreeMap<String, DateTime<Utc>>,
+    /// Messages intake quarantined for human triage (`core::plan::poison`), oldest first: each
+    /// digest lists those since its last one.
+    pub needs_triage: &'a [NeedsTriage],
 }
 
 /// The chasers and digests due at `now`, and when to run next.
@@ -79,7 +83,8 @@ pub fn plan_tick(
     for team in office.routing.teams() {
         let last = facts.last_digests.get(&team.id).copied();
         if digest::digest_due(now, last, cal, region, &s.digests) {
-            let d = team_digest(office, ctx, cases, &team.id, last, now);
+            let mut d = team_digest(office, ctx, cases, &team.id, last, now);
+            d.needs_human_triage = digest::needs_triage_since(facts.needs_triage, d.since);
             let letter = Letter {
                 case: None,
                 to: vec![team.manager.clone()],

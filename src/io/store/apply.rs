@@ -93,6 +93,11 @@ pub(super) fn validate(change: &Change) -> Result<(), StoreError> {
             return invalid(format!("marks[{i}]: the key is empty"));
         }
     }
+    for (i, k) in change.marks_cleared.iter().enumerate() {
+        if k.trim().is_empty() {
+            return invalid(format!("marks_cleared[{i}]: the key is empty"));
+        }
+    }
     let needs_new = |t: &CaseTarget| matches!(t, CaseTarget::New) && change.new_case.is_none();
     for (i, a) in change.audit.iter().enumerate() {
         if needs_new(&a.case) {
@@ -182,6 +187,10 @@ pub(super) fn run(tx: &Tx<'_>, change: &Change) -> TxResult<Applied> {
 
     for u in &change.outbox_updates {
         update_outbox(tx, u)?;
+    }
+
+    for key in &change.marks_cleared {
+        tx.marks.remove(key.as_bytes())?;
     }
 
     for m in &change.marks {

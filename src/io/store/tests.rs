@@ -1704,3 +1704,53 @@ fn a_store_path_that_cannot_be_a_directory_is_a_permissions_error() {
         }
     }
 }
+
+#[test]
+fn marks_cleared_are_removed_before_marks_are_set() {
+    let store = Store::open_temporary().expect("temporary store");
+    let mark = |k: &str, v: serde_json::Value| Mark {
+        key: k.to_string(),
+        value: v,
+    };
+    store
+        .apply(Change {
+            marks: vec![mark("a/1", json!(1)), mark("a/2", json!(2))],
+            ..Change::default()
+        })
+        .expect("apply");
+    // (cleared, set, what is left under `a/`)
+    let table: [(&[&str], Vec<Mark>, &[&str]); 3] = [
+        (&["a/1", "a/never-written"], vec![], &["a/2"]),
+        (&["a/2"], vec![mark("a/2", json!(3))], &["a/2"]),
+        (&["a/2"], vec![], &[]),
+    ];
+    for (cleared, set, left) in table {
+        store
+            .apply(Change {
+                marks: set,
+                marks_cleared: cleared.iter().map(|k| k.to_string()).collect(),
+                ..Change::default()
+            })
+            .expect("apply");
+        let keys = store.marks("a/").expect("scan");
+        assert_eq!(
+            keys.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            left,
+            "{cleared:?}"
+        );
+    }
+    let err = store
+        .apply(Change {
+            marks_cleared: vec![" ".into()],
+            ..Change::default()
+        })
+        .expect_err("empty key");
+    assert!(err.to_string().contains("marks_cleared[0]"), "{err}");
+    assert!(
+        !Change {
+            marks_cleared: vec!["a/1".into()],
+            ..Change::default()
+        }
+        .is_empty()
+    );
+}

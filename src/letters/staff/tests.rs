@@ -92,6 +92,7 @@ fn digest() -> Digest {
             overdue_unanswered: 0,
             pending: 2,
         },
+        needs_human_triage: Vec::new(),
     }
 }
 
@@ -631,4 +632,32 @@ fn staff_kind_labels_differ_from_the_requesters_only_where_meant() {
         assert_eq!(kind_label(kind), staff, "{kind}");
         assert_eq!(requester_label(kind), requester, "{kind}");
     }
+}
+
+#[test]
+fn a_digest_lists_messages_that_need_human_triage_without_personal_data() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let plain = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!plain.text.contains("NEEDS HUMAN TRIAGE"), "{}", plain.text);
+    let at = Utc.with_ymd_and_hms(2026, 3, 24, 9, 0, 0).unwrap();
+    let d = Digest {
+        needs_human_triage: vec![crate::model::records::NeedsTriage {
+            at,
+            mailbox: "INBOX".into(),
+            uidvalidity: 7,
+            uid: 41,
+            content_hash: "0123456789abcdef0123".into(),
+            why: "processing died 2 times on this message".into(),
+        }],
+        ..digest()
+    };
+    let out = t.render_digest(&d, &head()).expect("renders");
+    for text in [&out.text, &out.html] {
+        assert!(
+            text.contains("2026-03-24 INBOX UID 41 (0123456789ab): processing died 2"),
+            "{text}"
+        );
+    }
+    assert!(out.text.contains("NEEDS HUMAN TRIAGE"), "{}", out.text);
+    assert!(out.html.contains("<h2>Needs human triage"), "{}", out.html);
 }

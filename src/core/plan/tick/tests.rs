@@ -115,6 +115,7 @@ fn chasers_go_to_the_assignee_and_escalate_to_the_manager_and_head() {
             cases: &cases,
             chasers_sent: &sent,
             last_digests: &last,
+            needs_triage: &[],
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let why = format!("{assignee:?} {team:?} {now}");
@@ -186,6 +187,7 @@ fn a_chaser_already_sent_is_not_planned_again() {
         cases: &cases,
         chasers_sent: &sent,
         last_digests: &last,
+        needs_triage: &[],
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     assert!(plan.units.is_empty(), "{:?}", plan.units);
@@ -212,6 +214,7 @@ fn each_team_manager_gets_a_digest_once_it_is_due() {
             cases: &cases,
             chasers_sent: &sent,
             last_digests: &last,
+            needs_triage: &[],
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let digests: Vec<_> = plan
@@ -257,4 +260,52 @@ fn the_team_digest_counts_the_teams_cases() {
     assert_eq!(d.scope, TeamFilter::Team("ig".into()));
     let listed: Vec<&CaseRef> = d.new_since_last.iter().map(|e| &e.reference).collect();
     assert_eq!(listed, [&ours.reference]);
+}
+
+#[test]
+fn every_digest_lists_the_messages_quarantined_since_its_last_one() {
+    let desk = Desk::new();
+    let now = at("2026-09-02T09:00:00Z"); // Wednesday, 10:00 London
+    let cases = [case(9, Kind::Foi, "Parking fines", RECEIVED)];
+    let sent = BTreeSet::new();
+    let quarantined = |hash: &str, when: &str| crate::model::records::NeedsTriage {
+        at: at(when),
+        mailbox: "INBOX".into(),
+        uidvalidity: 7,
+        uid: 1,
+        content_hash: hash.into(),
+        why: "died twice".into(),
+    };
+    let waiting = [
+        quarantined("old", "2026-08-31T12:00:00Z"),
+        quarantined("new", "2026-09-01T12:00:00Z"),
+    ];
+    // ig's last digest was on Tuesday morning; press and roads have none (a week back).
+    let last: Marks = [("ig".to_string(), at("2026-09-01T08:00:00Z"))]
+        .into_iter()
+        .collect();
+    let facts = TickFacts {
+        cases: &cases,
+        chasers_sent: &sent,
+        last_digests: &last,
+        needs_triage: &waiting,
+    };
+    let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
+    let mut listed = BTreeMap::new();
+    for (_, letters) in &plan.units {
+        for l in letters {
+            if let LetterBody::Digest(d) = &l.body {
+                let hashes: Vec<&str> = d
+                    .needs_human_triage
+                    .iter()
+                    .map(|n| n.content_hash.as_str())
+                    .collect();
+                listed.insert(l.to[0].clone(), hashes.join(","));
+            }
+        }
+    }
+    let manager = |team: &str| desk.routing.team(team).expect("team").manager.clone();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed[&manager("ig")], "new");
+    assert_eq!(listed[&manager("press")], "old,new");
 }
