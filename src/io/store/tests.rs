@@ -678,6 +678,7 @@ fn failing_late_step_writes_nothing() {
         attempts: 1,
         last_error: None,
         next_attempt_at: t(2026, 3, 2, 9),
+        interrupted: 0,
     });
 
     let mut outbox_case_missing = everything_change(stored.clone());
@@ -980,6 +981,7 @@ fn outbox_enqueue_update_and_pending_at_now() {
         attempts,
         last_error: err.map(Into::into),
         next_attempt_at: at,
+        interrupted: 0,
     };
     store
         .apply(Change {
