@@ -17,6 +17,7 @@
 use crate::config::{Config, WorkflowConfig};
 use crate::core::actions::{self, ReplySecret};
 use crate::core::chase::ChaserKey;
+use crate::core::digest::{FAILED_MAIL_LOOKBACK_DAYS, FailedMail, failed_mail};
 use crate::core::plan::assign::{self, AssignFacts, COUNTER_MARKS};
 use crate::core::plan::command::{self, CommandFacts};
 use crate::core::plan::letter::{Letter, LetterBody};
@@ -299,12 +300,13 @@ impl Workflow {
     pub fn team_digest(
         &self,
         cases: &[Case],
+        failed_mail: &[FailedMail],
         team: &str,
         last: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
         ctx: &Context,
     ) -> Result<staff::RenderedEmail, staff::RenderError> {
-        let d = tick::team_digest(&self.office(), ctx, cases, team, last, now);
+        let d = tick::team_digest(&self.office(), ctx, cases, failed_mail, team, last, now);
         self.templates.render_digest(&d, &self.letterhead())
     }
 
@@ -345,10 +347,12 @@ impl Workflow {
                 Some((team, serde_json::from_value(v).ok()?))
             })
             .collect();
+        let failed_mail = recent_failed_mail(store, now)?;
         let facts = TickFacts {
             cases: &cases,
             chasers_sent: &chasers_sent,
             last_digests: &last_digests,
+            failed_mail: &failed_mail,
         };
         let plan = tick::plan_tick(&self.office(), ctx, &facts, now, &mut self.ids());
         for (mut change, letters) in plan.units {
@@ -361,6 +365,19 @@ impl Workflow {
         }
         Ok((changes, plan.next))
     }
+}
+
+/// The outbox rows given up on in the last [`FAILED_MAIL_LOOKBACK_DAYS`] days, for the digests
+/// (what the scheduler sends and `foi-triage digest --dry-run` prints).
+///
+/// # Errors
+/// A store read error.
+pub fn recent_failed_mail(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<FailedMail>, StoreError> {
+    let since = now - chrono::TimeDelta::days(FAILED_MAIL_LOOKBACK_DAYS);
+    Ok(failed_mail(&store.outbox_failed(since)?))
 }
 
 #[cfg(test)]

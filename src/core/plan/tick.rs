@@ -35,6 +35,8 @@ pub struct TickFacts<'a> {
     pub chasers_sent: &'a BTreeSet<ChaserKey>,
     /// When each team's last digest went out (the `digest/` marks), by team id.
     pub last_digests: &'a BTreeMap<String, DateTime<Utc>>,
+    /// Outbox rows given up on lately ([`digest::failed_mail`]), for the digests.
+    pub failed_mail: &'a [digest::FailedMail],
 }
 
 /// The chasers and digests due at `now`, and when to run next.
@@ -79,7 +81,7 @@ pub fn plan_tick(
     for team in office.routing.teams() {
         let last = facts.last_digests.get(&team.id).copied();
         if digest::digest_due(now, last, cal, region, &s.digests) {
-            let d = team_digest(office, ctx, cases, &team.id, last, now);
+            let d = team_digest(office, ctx, cases, facts.failed_mail, &team.id, last, now);
             let letter = Letter {
                 case: None,
                 to: vec![team.manager.clone()],
@@ -191,6 +193,7 @@ pub fn team_digest(
     office: &Office<'_>,
     ctx: &Context,
     cases: &[Case],
+    failed_mail: &[digest::FailedMail],
     team: &str,
     last: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -226,6 +229,7 @@ pub fn team_digest(
             region: ctx.region,
             possible_repeats: &repeats,
             responded_at: &responded,
+            failed_mail,
         },
         &office.settings.digests,
     )

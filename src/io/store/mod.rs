@@ -622,6 +622,24 @@ impl Store {
         Ok(rows)
     }
 
+    /// Outbox rows given up on (`Failed`) that were queued at or after `since`, in id order: what
+    /// the manager digest lists. A scan of the whole outbox (sent history included), as the
+    /// scheduler's tick already scans every case; failed rows have no index of their own.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`] when the scan fails, [`StoreError::Corrupt`] for a damaged row.
+    pub fn outbox_failed(&self, since: DateTime<Utc>) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut rows = Vec::new();
+        for item in self.outbox.iter() {
+            let (k, v) = item.map_err(|source| scan_error(TREE_OUTBOX, source))?;
+            let row: OutboxRow = decode(TREE_OUTBOX, &k, &v)?;
+            if row.status == OutboxStatus::Failed && row.created_at >= since {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
     /// How many outbox rows to `email` (any letter case) were enqueued at or after `since`, in
     /// any status: what the acknowledgement rate limit counts. A range scan of one address's
     /// recent rows.

@@ -92,6 +92,7 @@ fn digest() -> Digest {
             overdue_unanswered: 0,
             pending: 2,
         },
+        failed_mail: vec![],
     }
 }
 
@@ -175,6 +176,7 @@ fn an_empty_digest_says_so() {
         due_soon: vec![],
         possible_repeats: vec![],
         counts: DigestCounts::default(),
+        failed_mail: vec![],
         timeliness: Timeliness {
             in_time: 0,
             late: 0,
@@ -631,4 +633,53 @@ fn staff_kind_labels_differ_from_the_requesters_only_where_meant() {
         assert_eq!(kind_label(kind), staff, "{kind}");
         assert_eq!(requester_label(kind), requester, "{kind}");
     }
+}
+
+/// Failed outbox rows get their own section (count, references, row ids), in both parts; a
+/// digest without any has no such section.
+#[test]
+fn failed_mail_is_listed_in_the_digest() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let with_failed = Digest {
+        failed_mail: vec![
+            crate::core::digest::FailedMail {
+                row: 17,
+                case: Some(r(3)),
+                what: "acknowledgement".into(),
+                queued: day(2026, 3, 24),
+            },
+            crate::core::digest::FailedMail {
+                row: 18,
+                case: None,
+                what: "staff_mail".into(),
+                queued: day(2026, 3, 25),
+            },
+        ],
+        ..digest()
+    };
+    let out = t.render_digest(&with_failed, &head()).expect("renders");
+    for want in [
+        "MAIL NOT SENT (2;",
+        "- FOI-2026-000003: acknowledgement queued 2026-03-24 (outbox row 17)",
+        "- no case: staff mail queued 2026-03-25 (outbox row 18)",
+    ] {
+        assert!(
+            out.text.contains(want),
+            "text lacks {want:?}:\n{}",
+            out.text
+        );
+    }
+    for want in [
+        "<h2>Mail not sent (2)</h2>",
+        "<li>FOI-2026-000003: acknowledgement queued 2026-03-24 (outbox row 17)</li>",
+    ] {
+        assert!(
+            out.html.contains(want),
+            "html lacks {want:?}:\n{}",
+            out.html
+        );
+    }
+    let without = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!without.text.contains("MAIL NOT SENT"), "{}", without.text);
+    assert!(!without.html.contains("Mail not sent"), "{}", without.html);
 }

@@ -115,6 +115,7 @@ fn chasers_go_to_the_assignee_and_escalate_to_the_manager_and_head() {
             cases: &cases,
             chasers_sent: &sent,
             last_digests: &last,
+            failed_mail: &[],
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let why = format!("{assignee:?} {team:?} {now}");
@@ -186,6 +187,7 @@ fn a_chaser_already_sent_is_not_planned_again() {
         cases: &cases,
         chasers_sent: &sent,
         last_digests: &last,
+        failed_mail: &[],
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     assert!(plan.units.is_empty(), "{:?}", plan.units);
@@ -212,6 +214,7 @@ fn each_team_manager_gets_a_digest_once_it_is_due() {
             cases: &cases,
             chasers_sent: &sent,
             last_digests: &last,
+            failed_mail: &[],
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let digests: Vec<_> = plan
@@ -252,7 +255,7 @@ fn the_team_digest_counts_the_teams_cases() {
     let mut theirs = case(11, Kind::Foi, "Potholes", RECEIVED);
     theirs.team = Some("roads".into());
     let cases = [ours.clone(), theirs];
-    let d = team_digest(&desk.office(), ctx(), &cases, "ig", None, now);
+    let d = team_digest(&desk.office(), ctx(), &cases, &[], "ig", None, now);
     assert_eq!(d.generated_at, now);
     assert_eq!(d.scope, TeamFilter::Team("ig".into()));
     let listed: Vec<&CaseRef> = d.new_since_last.iter().map(|e| &e.reference).collect();
