@@ -2034,6 +2034,52 @@ mod tests {
         }
     }
 
+    /// During an outage pause, new rows (wake-ups) do not start another session: one refused
+    /// login per pause, not one per new row (repeated failed logins get accounts locked).
+    /// Cancellation still ends the pause at once.
+    #[tokio::test]
+    async fn an_outage_pause_is_deaf_to_wake_ups() {
+        let fake = Fake::always(outage());
+        let store = Store::open_temporary().expect("temp store");
+        let now = Utc::now();
+        let r = new_case(&store, Kind::Foi, now - TimeDelta::minutes(5));
+        let job = || {
+            OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+                .to_payload()
+                .expect("p")
+        };
+        enqueue(&store, Some(r.clone()), job(), now - TimeDelta::minutes(1));
+        let outbox = Arc::new(Outbox::new(
+            store.clone(),
+            templates(),
+            fake.clone(),
+            settings(),
+        ));
+        let (cancel, wake) = (CancellationToken::new(), Arc::new(Notify::new()));
+        let task = tokio::spawn({
+            let (outbox, cancel, wake) = (outbox.clone(), cancel.clone(), wake.clone());
+            async move { outbox.run(cancel, wake).await }
+        });
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            enqueue(&store, Some(r.clone()), job(), Utc::now());
+            wake.notify_one();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(fake.sent().len(), 1, "one refused session during the pause");
+        assert_eq!(
+            store.outbox_pending(Utc::now()).expect("read").len(),
+            6,
+            "all kept"
+        );
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("cancel ends the pause")
+            .expect("no panic")
+            .expect("not an error");
+    }
+
     /// Accepts every message, and breaks the store while "sending": the case record disappears
     /// behind the store's back, so recording the result (an audit append to that case) fails
     /// while reads still show the row queued — the shape of a full disk, where sled refuses
