@@ -33,7 +33,9 @@
 //!  io::store::apply (one transaction: case, audit, outbox row, cursor) ─▶ file the message
 //!                        │ new case: core::plan::assign ─▶ Change + assignment Letter
 //!                        ▼
-//!  io::outbox worker ──letters::Letters renders──▶ SMTP (retries with backoff; at least once)
+//!  io::outbox worker ──letters::Letters renders──▶ `sending` flushed ─▶ SMTP ─▶ result flushed
+//!                        (retries with backoff; at least once, at most twice; a failed store
+//!                        write stops the daemon; failed rows go to the manager digest)
 //! ```
 //!
 //! # Clock tick: chasers, digests, routing repairs

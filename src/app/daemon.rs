@@ -322,6 +322,11 @@ async fn serve(
             "tasks did not stop in time; exiting anyway (nothing committed is lost)"
         );
     }
+    if let Some(e) = services.fatal.get() {
+        // The store is failing writes; a flush is worth a try, its result is not.
+        let _ = services.store.flush();
+        bail!("stopped on a fatal outbox error (exiting non-zero to be restarted): {e}");
+    }
     services
         .store
         .flush()
@@ -340,6 +345,10 @@ struct Services {
     ingest: Arc<Ingest>,
     outbox: Option<Arc<Outbox>>,
     workflow: Option<Arc<crate::app::workflow::Workflow>>,
+    /// Set by a task that must end the process (the outbox, when the store cannot record what
+    /// it sent): `serve` then returns this as its error, so the daemon exits non-zero and
+    /// systemd restarts it.
+    fatal: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Services {
@@ -382,6 +391,7 @@ impl Services {
             ingest: Arc::new(ingest),
             outbox,
             workflow,
+            fatal: Arc::default(),
         })
     }
 
@@ -418,7 +428,14 @@ impl Services {
         self.spawn_control(env, tracker, cancel);
         if let Some(outbox) = &self.outbox {
             let (outbox, wake, c) = (Arc::clone(outbox), Arc::clone(&self.wake), cancel.clone());
-            tracker.spawn(async move { outbox.run(c, wake).await });
+            let fatal = Arc::clone(&self.fatal);
+            tracker.spawn(async move {
+                if let Err(e) = outbox.run(c.clone(), wake).await {
+                    error!(error = %e, "fatal: the outbox cannot record its rows; stopping the daemon");
+                    let _ = fatal.set(e.to_string());
+                    c.cancel();
+                }
+            });
         }
     }
 

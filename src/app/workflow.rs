@@ -17,6 +17,7 @@
 use crate::config::{Config, WorkflowConfig};
 use crate::core::actions::{self, ReplySecret};
 use crate::core::chase::ChaserKey;
+use crate::core::digest::{FAILED_MAIL_LOOKBACK_DAYS, FailedMail, failed_mail};
 use crate::core::plan::assign::{self, AssignFacts, COUNTER_MARKS};
 use crate::core::plan::command::{self, CommandFacts};
 use crate::core::plan::letter::{Letter, LetterBody};
@@ -299,12 +300,13 @@ impl Workflow {
     pub fn team_digest(
         &self,
         cases: &[Case],
+        failed_mail: &[FailedMail],
         team: &str,
         last: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
         ctx: &Context,
     ) -> Result<staff::RenderedEmail, staff::RenderError> {
-        let d = tick::team_digest(&self.office(), ctx, cases, team, last, now);
+        let d = tick::team_digest(&self.office(), ctx, cases, failed_mail, team, last, now);
         self.templates.render_digest(&d, &self.letterhead())
     }
 
@@ -345,6 +347,7 @@ impl Workflow {
                 Some((team, serde_json::from_value(v).ok()?))
             })
             .collect();
+        let failed_mail = recent_failed_mail(store, now)?;
         let facts = TickFacts {
             cases: &cases,
             chasers_sent: &chasers_sent,
@@ -352,6 +355,7 @@ impl Workflow {
             needs_triage: &crate::core::plan::poison::needs_triage(
                 &store.marks(crate::core::plan::poison::NEEDS_TRIAGE_PREFIX)?,
             ),
+            failed_mail: &failed_mail,
         };
         let plan = tick::plan_tick(&self.office(), ctx, &facts, now, &mut self.ids());
         for (mut change, letters) in plan.units {
@@ -364,6 +368,19 @@ impl Workflow {
         }
         Ok((changes, plan.next))
     }
+}
+
+/// The outbox rows given up on in the last [`FAILED_MAIL_LOOKBACK_DAYS`] days, for the digests
+/// (what the scheduler sends and `foi-triage digest --dry-run` prints).
+///
+/// # Errors
+/// A store read error.
+pub fn recent_failed_mail(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<FailedMail>, StoreError> {
+    let since = now - chrono::TimeDelta::days(FAILED_MAIL_LOOKBACK_DAYS);
+    Ok(failed_mail(&store.outbox_failed(since)?))
 }
 
 #[cfg(test)]

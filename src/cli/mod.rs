@@ -761,6 +761,7 @@ fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<Exit
     };
     let store = open_store(config)?;
     let cases = store.list_cases(CaseOrder::Reference)?;
+    let failed_mail = crate::app::workflow::recent_failed_mail(&store, now)?;
     let mut out = std::io::stdout().lock();
     for t in workflow.routing.teams() {
         if team.is_some_and(|only| only != t.id) {
@@ -770,7 +771,7 @@ fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<Exit
             .mark(&format!("digest/{}", t.id))?
             .and_then(|v| serde_json::from_value(v).ok());
         let r = workflow
-            .team_digest(&cases, &t.id, last, now, &loaded.context)
+            .team_digest(&cases, &failed_mail, &t.id, last, now, &loaded.context)
             .map_err(|e| anyhow!("{e}"))?;
         writeln!(
             out,

@@ -51,10 +51,17 @@ use crate::core::deadline::{Calendar, Region, WorkingCalendar};
 use crate::core::london;
 use crate::model::case::{Case, CaseRef, CaseState};
 use crate::model::kind::Kind;
+use crate::model::letter::OutboxJob;
 use crate::model::records::NeedsTriage;
+use crate::model::records::{OutboxRow, OutboxStatus};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// How far back failed outbox rows are listed, in calendar days (by when the row was queued):
+/// a month keeps a failure in front of the manager across a fortnight's leave, and there is no
+/// "dealt with" mark for a failed row yet, so a permanent list would only grow.
+pub const FAILED_MAIL_LOOKBACK_DAYS: i64 = 30;
 
 /// Days "new since last" covers when no digest was sent before, in calendar days (one week).
 pub const FIRST_DIGEST_LOOKBACK_DAYS: i64 = 7;
@@ -321,6 +328,45 @@ pub struct Digest {
     /// by the scheduler from the store ([`needs_triage_since`]); the same in every team's digest.
     #[serde(default)]
     pub needs_human_triage: Vec<NeedsTriage>,
+    /// Mail the outbox gave up on (a person must send it or find out why), oldest first.
+    #[serde(default)]
+    pub failed_mail: Vec<FailedMail>,
+}
+
+/// An outbox row given up (`failed`), as a digest shows it: the row, its case's reference, what
+/// kind of mail it was and the day it was queued. No address, subject or server error (which
+/// often quotes an address): those are in the case's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedMail {
+    /// The outbox row id.
+    pub row: u64,
+    /// The case it is about, if any.
+    pub case: Option<CaseRef>,
+    /// `acknowledgement`, `staff_mail`, or `outbox` for a payload that is not a known job.
+    pub what: String,
+    /// When it was queued (London date).
+    pub queued: NaiveDate,
+}
+
+/// The failed rows among `rows` (any status may be given), as digest lines, oldest first.
+pub fn failed_mail(rows: &[OutboxRow]) -> Vec<FailedMail> {
+    let mut out: Vec<FailedMail> = rows
+        .iter()
+        .filter(|r| r.status == OutboxStatus::Failed)
+        .map(|r| FailedMail {
+            row: r.id,
+            case: r.case.clone(),
+            what: match OutboxJob::from_payload(&r.payload) {
+                Ok(OutboxJob::Ack(_)) => "acknowledgement",
+                Ok(OutboxJob::Mail(_)) => "staff_mail",
+                Err(_) => "outbox",
+            }
+            .to_string(),
+            queued: london::date(r.created_at),
+        })
+        .collect();
+    out.sort_by_key(|f| (f.queued, f.row));
+    out
 }
 
 impl Digest {
@@ -331,6 +377,7 @@ impl Digest {
             && self.counts.waiting_on_requester == 0
             && self.counts.new_since_last == 0
             && self.counts.possible_repeats == 0
+            && self.failed_mail.is_empty()
     }
 }
 
@@ -359,6 +406,10 @@ pub struct DigestInput<'a> {
     pub possible_repeats: &'a dyn Fn(&CaseRef) -> Vec<CaseRef>,
     /// When each answered case's response was sent.
     pub responded_at: &'a BTreeMap<CaseRef, DateTime<Utc>>,
+    /// Failed outbox rows (see [`failed_mail`]). A row is shown when its case is in scope, and in
+    /// every digest when it has no case or its case is not among `cases`: better seen twice than
+    /// never.
+    pub failed_mail: &'a [FailedMail],
 }
 
 fn is_paused(state: CaseState) -> bool {
@@ -415,6 +466,18 @@ pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest
         counts: DigestCounts::default(),
         timeliness: timeliness(input, settings, today),
         needs_human_triage: Vec::new(),
+        failed_mail: input
+            .failed_mail
+            .iter()
+            .filter(|f| {
+                let case = f
+                    .case
+                    .as_ref()
+                    .and_then(|r| input.cases.iter().find(|c| &c.reference == r));
+                case.is_none_or(|c| input.scope.matches(c))
+            })
+            .cloned()
+            .collect(),
     };
     for case in input
         .cases

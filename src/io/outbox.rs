@@ -8,28 +8,38 @@
 //!   in production), and records the result with ONE [`Store::apply_async`] per row: the row's
 //!   new status and an audit event on its case (`acknowledgement_sent` with the server's reply,
 //!   `acknowledgement_retry` with the error, `acknowledgement_failed`).
+//! - [`begin_attempt`] is the pure decision before a send: a `Pending` row is marked `Sending`
+//!   with the attempt time, written and flushed BEFORE the SMTP transaction; a row found
+//!   `Sending` (the process died mid-send) is sent once more, noted in the audit
+//!   (`acknowledgement_interrupted`); found `Sending` a second time it is `Failed` for a person.
 //! - [`after_attempt`] is the pure decision behind that record: sent → `Sent`; transient →
 //!   `Pending` again after a capped exponential backoff ([`RetryPolicy`]: 1, 2, 4… minutes, at
 //!   most 1 hour between tries) until the row is older than the give-up horizon (48 hours) →
-//!   `Failed`; permanent (5xx, unusable address, a template that does not render, a job we cannot
-//!   read) → `Failed` at once. A failed row needs a person: it is in the case's audit trail and
-//!   logged at `warn`.
+//!   `Failed`; permanent (5xx to RCPT or DATA, unusable address, a template that does not
+//!   render, a job we cannot read) → `Failed` at once; an outage (5xx at connect, EHLO, AUTH
+//!   or MAIL FROM: the submission service refuses us, e.g. an expired password) → `Pending` as
+//!   it was (`acknowledgement_deferred`), and the worker pauses the whole queue. A failed row
+//!   needs a person: it is in the case's audit trail, logged at `warn`, and counted in the
+//!   manager digest.
 //! - [`Outbox::run`] loops: a batch, then sleep until the earliest pending row is due, a wake-up
 //!   (a new row was committed), or cancellation. Cancellation is checked between rows, never in
-//!   the middle of a send.
+//!   the middle of a send. A row state that cannot be written ends it with a fatal
+//!   [`OutboxError::Record`]: the daemon exits non-zero rather than send anything again.
 //!
 //! What it does not do: decide *whether* to acknowledge (ingest's job: never `auto` mail, never
 //! our own addresses, rate limits), talk SMTP itself (`mail::smtp`), or run twice at once: there
 //! must be ONE worker per store, or a row could be sent by both.
 //!
-//! # Delivery guarantee: at least once
-//! The row is marked `Sent` only after the server accepted the message (SMTP 250 after DATA),
-//! in a store write that is flushed before the next row. If the process dies between the
-//! server's 250 and that write (or the write fails), the row is still `Pending` and is sent again
-//! on restart. So each crash can cause at most one duplicate of the one message in flight (rows
-//! are sent one at a time), and the duplicate carries the same Message-ID (generated when the
-//! job was planned and stored in it), so mail clients can fold the two. Nothing is ever lost:
-//! a row leaves `Pending` only by being recorded `Sent` or `Failed`.
+//! # Delivery guarantee: at least once, at most twice
+//! The row is marked `Sending` (flushed) before the transaction and `Sent` only after the server
+//! accepted the message (SMTP 250 after DATA), in a store write that is flushed before the next
+//! row. If the process dies in between, the row is found `Sending` on restart and sent once
+//! more, with the same Message-ID (generated when the job was planned and stored in it), so mail
+//! clients can fold the two; if that happens again the row is `Failed` for a person rather than
+//! sent a third time. If the store cannot write the result (a full disk), the worker stops and
+//! the daemon exits non-zero: systemd restarts it, and the row, still `Sending`, follows the same
+//! rule, so a broken disk can never become a resend loop. Nothing is ever lost: a row leaves the
+//! queue only by being recorded `Sent` or `Failed`.
 //!
 //! # Logs
 //! The case reference and row id are fields; addresses, subjects, bodies and the server's error
@@ -77,6 +87,11 @@ const DEFAULT_POLICY_DAYS: u32 = 10;
 /// Domain used in generated Message-IDs when the configured one cannot be used (RFC 6761
 /// reserves `.invalid`).
 const FALLBACK_ID_DOMAIN: &str = "foi-triage.invalid";
+
+/// Sends of one row cut off by a crash after which it is sent once more: 1. The next cut-off
+/// fails the row for a person: a message that kills the process mid-send (or a crash loop) must
+/// not turn into a stream of duplicates.
+const MAX_INTERRUPTED_SENDS: u32 = 1;
 
 /// Longest text kept from an SMTP error or reply in `last_error` and the audit, in characters:
 /// enough for any real reply, bounded against a hostile server.
@@ -144,8 +159,13 @@ pub struct AttemptRecord {
 /// - `Transient` → `Pending` again at `now + policy.backoff(attempts + 1)`, unless `now` is at or
 ///   past `created_at + give_up_after`, then `Failed`.
 /// - `Permanent` → `Failed` at once.
+/// - `Outage` → `Pending` as it was, attempts unchanged, never given up: the submission service
+///   refused us before this message was named (an expired password), so the row is not at fault
+///   and a person fixes the service; the worker pauses the whole queue.
 ///
-/// Actions are `<noun>_sent`, `<noun>_retry`, `<noun>_failed`, where the noun is
+/// Whatever the outcome, `interrupted` is kept: a row counts its crash-cut sends over its life.
+///
+/// Actions are `<noun>_sent`, `<noun>_retry`, `<noun>_failed`, `<noun>_deferred`, where the noun is
 /// `acknowledgement` for [`OutboxJob::Ack`] (and `outbox` for a payload we cannot read).
 pub fn after_attempt(
     row: &OutboxRow,
@@ -216,6 +236,24 @@ pub fn after_attempt(
                 "it cannot be sent as it is; a person must send it or fix the cause".to_string(),
             )
         }
+        SendOutcome::Outage { error } => {
+            // Not this message's try: the service refused our session before any recipient.
+            detail["attempt"] = row.attempts.into();
+            detail["error"] = clip(error).into();
+            (
+                OutboxStatus::Pending,
+                Some(clip(error)),
+                row.next_attempt_at,
+                "deferred",
+                "the mail server refused our session (login or sender), not this message; the \
+                 whole queue is paused and every row kept until it accepts us again"
+                    .to_string(),
+            )
+        }
+    };
+    let attempts = match outcome {
+        SendOutcome::Outage { .. } => row.attempts,
+        _ => attempts,
     };
     AttemptRecord {
         update: OutboxUpdate {
@@ -224,6 +262,7 @@ pub fn after_attempt(
             attempts,
             last_error,
             next_attempt_at,
+            interrupted: row.interrupted,
         },
         event: AuditEvent {
             at: now,
@@ -235,6 +274,93 @@ pub fn after_attempt(
     }
 }
 
+/// What [`begin_attempt`] decided before a send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begin {
+    /// Write `update` (the row as `Sending`, with the attempt time) and flush it, then send.
+    /// `event` is set when the row was found `Sending`: the audit note that a send was cut off
+    /// and is being made once more.
+    Send {
+        /// The row's `Sending` state.
+        update: OutboxUpdate,
+        /// The audit note for a resend after a crash.
+        event: Option<AuditEvent>,
+    },
+    /// Do not send: the row was already cut off mid-send once before; record it `Failed`.
+    Fail(AttemptRecord),
+}
+
+/// Pure: whether (and how) to send `row` at `now`, before the SMTP transaction.
+///
+/// - `Pending` → send, after writing `Sending` with `now` as the attempt time.
+/// - `Sending` (the worker died mid-send: the server may have accepted it) with no earlier cut-off
+///   → send once more (same Message-ID, so clients can fold a duplicate), `interrupted` + 1,
+///   audited as `<noun>_interrupted`.
+/// - `Sending` again after that → `Failed`, audited: it may have gone once, twice or not at all,
+///   and only a person can find out; sending again could make a crash loop a mail loop.
+/// - Any other status is treated as `Pending` (the worker is only given queued rows).
+pub fn begin_attempt(row: &OutboxRow, now: DateTime<Utc>) -> Begin {
+    let noun = audit_noun(&row.payload);
+    let sending = |interrupted| OutboxUpdate {
+        id: row.id,
+        status: OutboxStatus::Sending,
+        attempts: row.attempts,
+        last_error: row.last_error.clone(),
+        next_attempt_at: now,
+        interrupted,
+    };
+    if row.status != OutboxStatus::Sending {
+        return Begin::Send {
+            update: sending(row.interrupted),
+            event: None,
+        };
+    }
+    let interrupted = row.interrupted.saturating_add(1);
+    let detail = serde_json::json!({
+        "outbox_row": row.id,
+        "attempt": row.attempts,
+        "interrupted": interrupted,
+        "sending_since": row.next_attempt_at.to_rfc3339(),
+    });
+    let since = row.next_attempt_at.format("%Y-%m-%d %H:%M UTC");
+    if interrupted <= MAX_INTERRUPTED_SENDS {
+        return Begin::Send {
+            update: sending(interrupted),
+            event: Some(AuditEvent {
+                at: now,
+                actor: SYSTEM_ACTOR.to_string(),
+                action: format!("{noun}_interrupted"),
+                detail,
+                why: format!(
+                    "the daemon stopped while sending it (since {since}); it may have gone, and \
+                     is sent once more with the same Message-ID"
+                ),
+            }),
+        };
+    }
+    let error = format!(
+        "sending was cut off {interrupted} times (last since {since}); it may have been \
+         delivered, more than once, or not at all"
+    );
+    Begin::Fail(AttemptRecord {
+        update: OutboxUpdate {
+            id: row.id,
+            status: OutboxStatus::Failed,
+            attempts: row.attempts,
+            last_error: Some(error.clone()),
+            next_attempt_at: row.next_attempt_at,
+            interrupted,
+        },
+        event: AuditEvent {
+            at: now,
+            actor: SYSTEM_ACTOR.to_string(),
+            action: format!("{noun}_failed"),
+            detail,
+            why: format!("{error}; a person must check with the recipient before sending it again"),
+        },
+    })
+}
+
 /// At most [`MAX_ERROR_CHARS`] characters of a server's text.
 fn clip(s: &str) -> String {
     if s.chars().count() <= MAX_ERROR_CHARS {
@@ -243,6 +369,19 @@ fn clip(s: &str) -> String {
         let mut t: String = s.chars().take(MAX_ERROR_CHARS).collect();
         t.push('…');
         t
+    }
+}
+
+/// Adds `events` to `change` on `case`'s audit trail, only when the case exists: an audit append
+/// to a missing case would make the whole change fail, and the row would never be recorded.
+fn push_audit(change: &mut Change, case: Option<&Case>, events: Vec<AuditEvent>) {
+    if let Some(case) = case {
+        change
+            .audit
+            .extend(events.into_iter().map(|event| AuditAppend {
+                case: CaseTarget::Existing(case.reference.clone()),
+                event,
+            }));
     }
 }
 
@@ -291,8 +430,8 @@ pub struct OutboxSettings {
 /// recorded on the row, never an error here.
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
-    /// Reading or writing the store failed; the row in hand stays `Pending` (and may be sent
-    /// again: at-least-once).
+    /// Reading the store failed; nothing was sent for the row in hand. The worker pauses and
+    /// tries again.
     #[error("outbox store access failed (row {row:?}): {source}")]
     Store {
         /// The row being handled, if any.
@@ -301,6 +440,27 @@ pub enum OutboxError {
         #[source]
         source: StoreError,
     },
+    /// Writing a row's state failed (its `Sending` mark before a send, or the result after it).
+    /// Fatal: [`Outbox::run`] returns it and the daemon exits non-zero. A store that cannot
+    /// write (a full disk; sled keeps failing writes after an I/O error while reads still show
+    /// the row queued) would otherwise make the worker send the same row again and again.
+    #[error("outbox cannot record row {row} ({stage}): {source}; stopping so nothing is resent")]
+    Record {
+        /// The row whose state could not be written.
+        row: u64,
+        /// Which write: `sending` (before the send) or `result` (after it).
+        stage: &'static str,
+        /// What the store said.
+        #[source]
+        source: StoreError,
+    },
+}
+
+impl OutboxError {
+    /// Whether the worker must stop (and the daemon exit) rather than pause and retry.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, OutboxError::Record { .. })
+    }
 }
 
 /// The send queue worker. One per store (see the module docs).
@@ -325,8 +485,22 @@ impl std::fmt::Debug for Outbox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Batch {
     handled: usize,
-    /// Stopped after [`TRANSIENT_STREAK_LIMIT`] transient failures in a row.
+    /// Stopped after [`TRANSIENT_STREAK_LIMIT`] transient failures in a row, or at an outage.
     stalled: bool,
+    /// Stopped because the submission service refused our session ([`SendOutcome::Outage`]):
+    /// the whole queue pauses, and new rows do not cut the pause short.
+    outage: bool,
+}
+
+/// What one row's handling came to, for the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tried {
+    /// Sent, failed for good, or not tried: the relay is not known to be in trouble.
+    Done,
+    /// A transient failure: counts towards the streak.
+    Transient,
+    /// The submission service refused the session: stop the batch, pause the queue.
+    Outage,
 }
 
 /// Why one row was not even tried.
@@ -399,88 +573,170 @@ impl Outbox {
             if cancel.is_some_and(CancellationToken::is_cancelled) {
                 break;
             }
-            let transient = self.handle(row, now).await?;
+            let tried = self.handle(row, now).await?;
             handled += 1;
-            streak = if transient { streak + 1 } else { 0 };
-            if streak >= TRANSIENT_STREAK_LIMIT {
+            streak = if tried == Tried::Transient {
+                streak + 1
+            } else {
+                0
+            };
+            if tried == Tried::Outage || streak >= TRANSIENT_STREAK_LIMIT {
                 return Ok(Batch {
                     handled,
                     stalled: true,
+                    outage: tried == Tried::Outage,
                 });
             }
         }
         Ok(Batch {
             handled,
             stalled: false,
+            outage: false,
         })
     }
 
-    /// One row: render, send, record. Returns whether the try failed transiently.
-    async fn handle(&self, row: OutboxRow, now: DateTime<Utc>) -> Result<bool, OutboxError> {
-        let store_err = |source| OutboxError::Store {
-            row: Some(row.id),
-            source,
-        };
+    /// One row: decide ([`begin_attempt`]), render, mark `Sending` (flushed), send, record.
+    ///
+    /// # Errors
+    /// [`OutboxError::Store`] when the case cannot be read (nothing sent);
+    /// [`OutboxError::Record`] when a state cannot be written (fatal, see there).
+    async fn handle(&self, mut row: OutboxRow, now: DateTime<Utc>) -> Result<Tried, OutboxError> {
         let case = match &row.case {
-            Some(r) => self.store.get_case(r).map_err(store_err)?,
+            Some(r) => self
+                .store
+                .get_case(r)
+                .map_err(|source| OutboxError::Store {
+                    row: Some(row.id),
+                    source,
+                })?,
             None => None,
         };
-        let outcome = match self.prepare(&row, case.as_ref(), now) {
-            Ok((to, raw)) => {
-                self.mailer
-                    .send(&self.settings.envelope_from, &to, &raw)
-                    .await
-            }
-            Err(NotSendable::Fail(error)) => SendOutcome::Permanent { error },
-        };
-        let record = after_attempt(&row, &outcome, now, &self.settings.retry);
         let reference = row
             .case
             .as_ref()
             .map(CaseRef::to_string)
             .unwrap_or_default();
-        match record.update.status {
-            OutboxStatus::Sent => tracing::info!(
-                case = %reference, row = row.id, attempts = record.update.attempts,
-                "outbox: sent"
+        let (sending, note) = match begin_attempt(&row, now) {
+            Begin::Fail(record) => {
+                self.record(&reference, case.as_ref(), record, Vec::new())
+                    .await?;
+                return Ok(Tried::Done);
+            }
+            Begin::Send { update, event } => (update, event),
+        };
+        if let Some(note) = &note {
+            tracing::warn!(
+                case = %reference, row = row.id, interrupted = sending.interrupted,
+                "outbox: found a send cut off by a stop; sending it once more"
+            );
+            tracing::debug!(case = %reference, row = row.id, why = %note.why, "outbox: resend");
+        }
+        let outcome = match self.prepare(&row, case.as_ref(), now) {
+            Ok((to, raw)) => {
+                // The `Sending` mark (and any resend note) is on disk before the server sees a
+                // byte: a crash from here on is recognised at the next start.
+                let mut change = Change {
+                    outbox_updates: vec![sending.clone()],
+                    ..Change::default()
+                };
+                push_audit(&mut change, case.as_ref(), note.into_iter().collect());
+                self.write(change, row.id, "sending", &reference).await?;
+                row.status = sending.status;
+                row.next_attempt_at = sending.next_attempt_at;
+                row.interrupted = sending.interrupted;
+                self.mailer
+                    .send(&self.settings.envelope_from, &to, &raw)
+                    .await
+            }
+            Err(NotSendable::Fail(error)) => {
+                // Never handed to the server: no `Sending` mark; a resend note goes with the
+                // result.
+                row.interrupted = sending.interrupted;
+                let record = after_attempt(
+                    &row,
+                    &SendOutcome::Permanent { error },
+                    now,
+                    &self.settings.retry,
+                );
+                self.record(
+                    &reference,
+                    case.as_ref(),
+                    record,
+                    note.into_iter().collect(),
+                )
+                .await?;
+                return Ok(Tried::Done);
+            }
+        };
+        let record = after_attempt(&row, &outcome, now, &self.settings.retry);
+        self.record(&reference, case.as_ref(), record, Vec::new())
+            .await?;
+        Ok(match outcome {
+            SendOutcome::Transient { .. } => Tried::Transient,
+            SendOutcome::Outage { .. } => Tried::Outage,
+            SendOutcome::Sent { .. } | SendOutcome::Permanent { .. } => Tried::Done,
+        })
+    }
+
+    /// Logs and writes one [`AttemptRecord`] (after `earlier` audit events, if any).
+    ///
+    /// # Errors
+    /// [`OutboxError::Record`] (fatal) when the store refuses the write.
+    async fn record(
+        &self,
+        reference: &str,
+        case: Option<&Case>,
+        record: AttemptRecord,
+        mut earlier: Vec<AuditEvent>,
+    ) -> Result<(), OutboxError> {
+        let u = &record.update;
+        match (u.status, record.event.action.ends_with("_deferred")) {
+            (OutboxStatus::Sent, _) => tracing::info!(
+                case = %reference, row = u.id, attempts = u.attempts, "outbox: sent"
             ),
-            OutboxStatus::Pending => tracing::info!(
-                case = %reference, row = row.id, attempts = record.update.attempts,
-                next_attempt_at = %record.update.next_attempt_at,
+            (OutboxStatus::Pending | OutboxStatus::Sending, true) => tracing::error!(
+                case = %reference, row = u.id,
+                "outbox: the mail server refuses our session (login or sender; an expired \
+                 password?): queue paused, every row kept (error in the case audit)"
+            ),
+            (OutboxStatus::Pending | OutboxStatus::Sending, false) => tracing::info!(
+                case = %reference, row = u.id, attempts = u.attempts,
+                next_attempt_at = %u.next_attempt_at,
                 "outbox: temporary failure, will retry (error in the case audit)"
             ),
-            OutboxStatus::Failed => tracing::warn!(
-                case = %reference, row = row.id, attempts = record.update.attempts,
+            (OutboxStatus::Failed, _) => tracing::warn!(
+                case = %reference, row = u.id, attempts = u.attempts,
                 "outbox: FAILED, needs a person (error in the case audit)"
             ),
         }
-        if let Some(e) = &record.update.last_error {
-            tracing::debug!(case = %reference, row = row.id, error = %e, "outbox: last error");
+        if let Some(e) = &u.last_error {
+            tracing::debug!(case = %reference, row = u.id, error = %e, "outbox: last error");
         }
-        let transient = matches!(outcome, SendOutcome::Transient { .. });
+        let id = u.id;
         let mut change = Change {
             outbox_updates: vec![record.update],
             ..Change::default()
         };
-        // The audit event goes on the case only when it exists (an audit append to a missing case
-        // would make the whole change fail, and the row would be retried forever).
-        if let Some(case) = &case {
-            change.audit.push(AuditAppend {
-                case: CaseTarget::Existing(case.reference.clone()),
-                event: record.event,
-            });
-        }
-        self.store.apply_async(change).await.map_err(|source| {
+        earlier.push(record.event);
+        push_audit(&mut change, case, earlier);
+        self.write(change, id, "result", reference).await
+    }
+
+    /// One flushed store write of a row's state; any failure is [`OutboxError::Record`].
+    async fn write(
+        &self,
+        change: Change,
+        row: u64,
+        stage: &'static str,
+        reference: &str,
+    ) -> Result<(), OutboxError> {
+        self.store.apply_async(change).await.map(drop).map_err(|source| {
             tracing::error!(
-                case = %reference, row = row.id, error = %source,
-                "outbox: cannot record the result; the row stays pending and may be sent again"
+                case = %reference, row, stage, error = %source,
+                "outbox: cannot record the row's state; stopping the worker so nothing is resent"
             );
-            OutboxError::Store {
-                row: Some(row.id),
-                source,
-            }
-        })?;
-        Ok(transient)
+            OutboxError::Record { row, stage, source }
+        })
     }
 
     /// The recipient and the message bytes for a row, or why it can never be sent.
@@ -585,11 +841,22 @@ impl Outbox {
     /// due (at most 5 minutes), `wake` is notified (ingest committed a row), or `cancel`.
     ///
     /// The wake-up is registered BEFORE the store is queried, so a row committed while a batch
-    /// runs is never missed. When a batch stalls on transient failures or the store fails, the
-    /// pause grows like a row's backoff (1, 2, 4… minutes, at most 1 hour) so a dead relay or
-    /// disk is not hammered; a wake-up still cuts it short. Cancellation is honoured between
-    /// rows; the row in hand is finished and recorded first.
-    pub async fn run(&self, cancel: CancellationToken, wake: Arc<Notify>) {
+    /// runs is never missed. When a batch stalls on transient failures or the store cannot be
+    /// read, the pause grows like a row's backoff (1, 2, 4… minutes, at most 1 hour) so a dead
+    /// relay or disk is not hammered; a wake-up still cuts it short. When the submission service
+    /// refuses our session (an outage: an expired password), the whole queue pauses for the
+    /// backoff, up to the policy's longest, and wake-ups do NOT cut it short: every new row would
+    /// otherwise be one more failed login (accounts get locked for that). Cancellation is
+    /// honoured between rows; the row in hand is finished and recorded first.
+    ///
+    /// # Errors
+    /// A fatal [`OutboxError::Record`]: a row's state could not be written. The worker stops at
+    /// once (the caller must stop the process) rather than risk sending that row again.
+    pub async fn run(
+        &self,
+        cancel: CancellationToken,
+        wake: Arc<Notify>,
+    ) -> Result<(), OutboxError> {
         let mut trouble: u32 = 0;
         loop {
             let notified = wake.notified();
@@ -599,39 +866,65 @@ impl Outbox {
                 break;
             }
             let now = self.clock.now();
-            let pause = match self.batch(now, Some(&cancel)).await {
+            let (pause, deaf) = match self.batch(now, Some(&cancel)).await {
+                Ok(batch) if batch.outage => {
+                    trouble = trouble.saturating_add(1);
+                    let pause = self.settings.retry.backoff(trouble);
+                    tracing::error!(
+                        pause_s = pause.as_secs(),
+                        "outbox: the submission service refuses our session; sending paused, \
+                         every row kept. Check the SMTP account (password, licence, sender)"
+                    );
+                    (pause, true)
+                }
                 Ok(batch) if batch.stalled => {
                     trouble = trouble.saturating_add(1);
-                    self.settings.retry.backoff(trouble)
+                    (self.settings.retry.backoff(trouble).min(MAX_IDLE), false)
                 }
                 Ok(_) => {
                     trouble = 0;
-                    match self.next_due() {
-                        Ok(Some(due)) => {
-                            (due - self.clock.now()).to_std().unwrap_or(Duration::ZERO)
-                        }
-                        Ok(None) => MAX_IDLE,
-                        Err(e) => {
-                            tracing::error!(error = %e, "outbox: cannot read the queue");
-                            trouble = 1;
-                            self.settings.retry.backoff(trouble)
-                        }
-                    }
+                    (self.idle_pause(&mut trouble), false)
+                }
+                Err(e) if e.is_fatal() => {
+                    tracing::error!(error = %e, "outbox: stopping: the store cannot record");
+                    return Err(e);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "outbox: batch stopped");
                     trouble = trouble.saturating_add(1);
-                    self.settings.retry.backoff(trouble)
+                    (self.settings.retry.backoff(trouble).min(MAX_IDLE), false)
                 }
             };
-            let pause = pause.min(MAX_IDLE);
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = &mut notified => {}
-                () = tokio::time::sleep(pause) => {}
+            if deaf {
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(pause) => {}
+                }
+            } else {
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = &mut notified => {}
+                    () = tokio::time::sleep(pause) => {}
+                }
             }
         }
         tracing::info!("outbox: stopped");
+        Ok(())
+    }
+
+    /// After a clean batch: until the earliest queued row is due, at most [`MAX_IDLE`]; a short
+    /// backoff (and `trouble` = 1) when the queue cannot be read.
+    fn idle_pause(&self, trouble: &mut u32) -> Duration {
+        let pause = match self.next_due() {
+            Ok(Some(due)) => (due - self.clock.now()).to_std().unwrap_or(Duration::ZERO),
+            Ok(None) => MAX_IDLE,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox: cannot read the queue");
+                *trouble = 1;
+                self.settings.retry.backoff(*trouble)
+            }
+        };
+        pause.min(MAX_IDLE)
     }
 }
 
@@ -883,6 +1176,7 @@ mod tests {
             attempts,
             last_error: None,
             next_attempt_at: created_at,
+            interrupted: 0,
         }
     }
 
@@ -1012,7 +1306,9 @@ mod tests {
                     assert_eq!(rec.event.detail["response"], response.as_str(), "case {i}");
                     assert_eq!(rec.update.last_error, None, "case {i}");
                 }
-                SendOutcome::Transient { error } | SendOutcome::Permanent { error } => {
+                SendOutcome::Transient { error }
+                | SendOutcome::Permanent { error }
+                | SendOutcome::Outage { error } => {
                     assert_eq!(rec.event.detail["error"], error.as_str(), "case {i}");
                     assert_eq!(
                         rec.update.last_error.as_deref(),
@@ -1322,7 +1618,8 @@ mod tests {
             batch,
             Batch {
                 handled: 3,
-                stalled: true
+                stalled: true,
+                outage: false,
             }
         );
         let attempts: Vec<u32> = ids.iter().map(|id| row(&store, *id).attempts).collect();
@@ -1390,10 +1687,11 @@ mod tests {
         drop(first);
         let got = row(&store, id);
         assert_eq!(
-            (got.status, got.attempts),
-            (OutboxStatus::Pending, 0),
-            "not known to be sent"
+            (got.status, got.attempts, got.interrupted),
+            (OutboxStatus::Sending, 0, 0),
+            "not known to be sent: marked as in flight"
         );
+        assert_eq!(got.next_attempt_at, t(10, 0), "the attempt time is kept");
         assert!(store.audit(&r).expect("audit").is_empty());
         // Restart: the row goes again, exactly once, with the same Message-ID.
         let fake = Fake::scripted(vec![]);
@@ -1420,7 +1718,11 @@ mod tests {
             Some(job.message_id.as_str())
         );
         assert_eq!(row(&store, id).status, OutboxStatus::Sent);
-        assert_eq!(actions(&store, &r), ["acknowledgement_sent"]);
+        assert_eq!(row(&store, id).interrupted, 1);
+        assert_eq!(
+            actions(&store, &r),
+            ["acknowledgement_interrupted", "acknowledgement_sent"]
+        );
     }
 
     #[tokio::test]
@@ -1462,7 +1764,444 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(2), task)
             .await
             .expect("run stops promptly on cancel")
-            .expect("run does not panic");
+            .expect("run does not panic")
+            .expect("a cancelled run is not an error");
+    }
+
+    fn outage() -> SendOutcome {
+        SendOutcome::Outage {
+            error: "smtp.example.org:587: permanent error (535): 5.7.139 Authentication \
+                    unsuccessful, the user credentials were incorrect"
+                .into(),
+        }
+    }
+
+    /// An outage never fails a row, never counts as an attempt and never gives up, whatever
+    /// the row's age: (attempts before, created_at).
+    #[test]
+    fn after_attempt_outage_keeps_the_row() {
+        let now = t(12, 0);
+        let table: [(u32, DateTime<Utc>); 4] = [
+            (0, now),
+            (3, now - mins(30)),
+            (40, now - mins(48 * 60)),
+            (7, now - mins(30 * 24 * 60)),
+        ];
+        for (i, (attempts, created)) in table.into_iter().enumerate() {
+            let mut row = pending_row(attempts, created);
+            row.interrupted = 1;
+            let rec = after_attempt(&row, &outage(), now, &RetryPolicy::default());
+            assert_eq!(rec.update.status, OutboxStatus::Pending, "case {i}");
+            assert_eq!(rec.update.attempts, attempts, "case {i}: not an attempt");
+            assert_eq!(rec.update.next_attempt_at, created, "case {i}: as it was");
+            assert_eq!(rec.update.interrupted, 1, "case {i}: kept");
+            assert!(
+                rec.update
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("535")),
+                "case {i}"
+            );
+            assert_eq!(rec.event.action, "acknowledgement_deferred", "case {i}");
+            assert_eq!(rec.event.detail["attempt"], attempts, "case {i}");
+        }
+    }
+
+    /// Every outcome keeps the row's count of cut-off sends.
+    #[test]
+    fn after_attempt_keeps_interrupted() {
+        let now = t(12, 0);
+        for outcome in [
+            SendOutcome::Sent {
+                response: "250 ok".into(),
+            },
+            transient(),
+            permanent(),
+            outage(),
+        ] {
+            let mut row = pending_row(1, now);
+            row.status = OutboxStatus::Sending;
+            row.interrupted = 1;
+            let rec = after_attempt(&row, &outcome, now, &RetryPolicy::default());
+            assert_eq!(rec.update.interrupted, 1, "{outcome:?}");
+        }
+    }
+
+    /// (status found, interrupted before) → sent?, interrupted after, new status, audit action.
+    #[test]
+    fn begin_attempt_table() {
+        let now = t(12, 0);
+        let since = t(11, 58);
+        type Row = (
+            OutboxStatus,
+            u32,
+            bool,
+            u32,
+            OutboxStatus,
+            Option<&'static str>,
+        );
+        let table: [Row; 6] = [
+            (
+                OutboxStatus::Pending,
+                0,
+                true,
+                0,
+                OutboxStatus::Sending,
+                None,
+            ),
+            // A pending row that was cut off once before (then retried after a 4xx) keeps it.
+            (
+                OutboxStatus::Pending,
+                1,
+                true,
+                1,
+                OutboxStatus::Sending,
+                None,
+            ),
+            // Found in flight: sent once more, noted.
+            (
+                OutboxStatus::Sending,
+                0,
+                true,
+                1,
+                OutboxStatus::Sending,
+                Some("acknowledgement_interrupted"),
+            ),
+            // Found in flight a second time: failed for a person, never sent again.
+            (
+                OutboxStatus::Sending,
+                1,
+                false,
+                2,
+                OutboxStatus::Failed,
+                Some("acknowledgement_failed"),
+            ),
+            (
+                OutboxStatus::Sending,
+                5,
+                false,
+                6,
+                OutboxStatus::Failed,
+                Some("acknowledgement_failed"),
+            ),
+            (
+                OutboxStatus::Sending,
+                u32::MAX,
+                false,
+                u32::MAX,
+                OutboxStatus::Failed,
+                Some("acknowledgement_failed"),
+            ),
+        ];
+        for (i, (found, before, send, after, status, action)) in table.into_iter().enumerate() {
+            let mut row = pending_row(2, t(9, 0));
+            row.status = found;
+            row.interrupted = before;
+            row.next_attempt_at = since;
+            row.last_error = Some("451 earlier".into());
+            let (update, event) = match begin_attempt(&row, now) {
+                Begin::Send { update, event } => {
+                    assert!(send, "case {i}: sent");
+                    assert_eq!(update.next_attempt_at, now, "case {i}: attempt time");
+                    assert_eq!(
+                        update.last_error.as_deref(),
+                        Some("451 earlier"),
+                        "case {i}"
+                    );
+                    (update, event)
+                }
+                Begin::Fail(rec) => {
+                    assert!(!send, "case {i}: failed");
+                    assert_eq!(rec.update.next_attempt_at, since, "case {i}");
+                    assert!(
+                        rec.update
+                            .last_error
+                            .as_deref()
+                            .is_some_and(|e| e.contains("cut off")),
+                        "case {i}"
+                    );
+                    (rec.update, Some(rec.event))
+                }
+            };
+            assert_eq!(update.id, 7, "case {i}");
+            assert_eq!(update.status, status, "case {i}");
+            assert_eq!(
+                update.attempts, 2,
+                "case {i}: attempts counted after the send"
+            );
+            assert_eq!(update.interrupted, after, "case {i}");
+            assert_eq!(
+                event.as_ref().map(|e| e.action.as_str()),
+                action,
+                "case {i}"
+            );
+            if let Some(e) = event {
+                assert_eq!(e.at, now, "case {i}");
+                assert_eq!(e.actor, SYSTEM_ACTOR, "case {i}");
+                assert_eq!(e.detail["sending_since"], since.to_rfc3339(), "case {i}");
+            }
+        }
+    }
+
+    /// Two crashes mid-send: one resend, then the row fails for a person and is never sent a
+    /// third time.
+    #[tokio::test]
+    async fn a_second_crash_mid_send_fails_the_row() {
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, t(9, 0));
+        let p = OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+            .to_payload()
+            .expect("p");
+        let id = enqueue(&store, Some(r.clone()), p, t(10, 0));
+        let dying = Arc::new(DiesAfterAccepting(Mutex::new(Vec::new())));
+        for at in [t(10, 0), t(10, 5)] {
+            let worker = Outbox::new(store.clone(), templates(), dying.clone(), settings());
+            let crashed =
+                tokio::time::timeout(Duration::from_millis(200), worker.run_once(at)).await;
+            assert!(crashed.is_err(), "dies mid-send at {at}");
+        }
+        let got = row(&store, id);
+        assert_eq!(
+            (got.status, got.interrupted, got.next_attempt_at),
+            (OutboxStatus::Sending, 1, t(10, 5))
+        );
+        let fake = Fake::scripted(vec![]);
+        let third = Outbox::new(store.clone(), templates(), fake.clone(), settings());
+        assert_eq!(third.run_once(t(10, 10)).await.expect("batch"), 1);
+        assert!(fake.sent().is_empty(), "never sent a third time");
+        assert_eq!(
+            dying.0.lock().expect("lock").len(),
+            2,
+            "original and one resend"
+        );
+        let got = row(&store, id);
+        assert_eq!((got.status, got.interrupted), (OutboxStatus::Failed, 2));
+        assert_eq!(
+            actions(&store, &r),
+            ["acknowledgement_interrupted", "acknowledgement_failed"]
+        );
+        assert_eq!(third.run_once(t(23, 0)).await.expect("batch"), 0);
+    }
+
+    /// A refused session (535 at AUTH) stops the batch at the first row and keeps every row
+    /// pending, unattempted; once the service is fixed they all go.
+    #[tokio::test]
+    async fn an_outage_pauses_the_queue_and_keeps_every_row() {
+        let fake = Fake::always(outage());
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, t(9, 0));
+        let ids: Vec<u64> = (0..4)
+            .map(|_| {
+                let p = OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+                    .to_payload()
+                    .expect("p");
+                enqueue(&store, Some(r.clone()), p, t(10, 0))
+            })
+            .collect();
+        let outbox = Outbox::new(store.clone(), templates(), fake.clone(), settings());
+        let batch = outbox.batch(t(10, 0), None).await.expect("batch");
+        assert_eq!(
+            batch,
+            Batch {
+                handled: 1,
+                stalled: true,
+                outage: true,
+            }
+        );
+        assert_eq!(fake.sent().len(), 1, "one refused session, not one per row");
+        for id in &ids {
+            let got = row(&store, *id);
+            assert_eq!(
+                (got.status, got.attempts),
+                (OutboxStatus::Pending, 0),
+                "row {id}"
+            );
+        }
+        assert_eq!(actions(&store, &r), ["acknowledgement_deferred"]);
+        // Days later, still kept (an outage never gives up); fixed, everything goes.
+        let fixed = Fake::scripted(vec![]);
+        let outbox = Outbox::new(store.clone(), templates(), fixed.clone(), settings());
+        assert_eq!(
+            outbox
+                .run_once(t(10, 0) + TimeDelta::days(3))
+                .await
+                .expect("batch"),
+            4
+        );
+        assert_eq!(fixed.sent().len(), 4);
+        for id in &ids {
+            assert_eq!(row(&store, *id).status, OutboxStatus::Sent, "row {id}");
+        }
+    }
+
+    /// During an outage pause, new rows (wake-ups) do not start another session: one refused
+    /// login per pause, not one per new row (repeated failed logins get accounts locked).
+    /// Cancellation still ends the pause at once.
+    #[tokio::test]
+    async fn an_outage_pause_is_deaf_to_wake_ups() {
+        let fake = Fake::always(outage());
+        let store = Store::open_temporary().expect("temp store");
+        let now = Utc::now();
+        let r = new_case(&store, Kind::Foi, now - TimeDelta::minutes(5));
+        let job = || {
+            OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+                .to_payload()
+                .expect("p")
+        };
+        enqueue(&store, Some(r.clone()), job(), now - TimeDelta::minutes(1));
+        let outbox = Arc::new(Outbox::new(
+            store.clone(),
+            templates(),
+            fake.clone(),
+            settings(),
+        ));
+        let (cancel, wake) = (CancellationToken::new(), Arc::new(Notify::new()));
+        let task = tokio::spawn({
+            let (outbox, cancel, wake) = (outbox.clone(), cancel.clone(), wake.clone());
+            async move { outbox.run(cancel, wake).await }
+        });
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            enqueue(&store, Some(r.clone()), job(), Utc::now());
+            wake.notify_one();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(fake.sent().len(), 1, "one refused session during the pause");
+        assert_eq!(
+            store.outbox_pending(Utc::now()).expect("read").len(),
+            6,
+            "all kept"
+        );
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(2), task)
+            .await
+            .expect("cancel ends the pause")
+            .expect("no panic")
+            .expect("not an error");
+    }
+
+    /// Accepts every message, and breaks the store while "sending": the case record disappears
+    /// behind the store's back, so recording the result (an audit append to that case) fails
+    /// while reads still show the row queued — the shape of a full disk, where sled refuses
+    /// writes but still reads.
+    struct AcceptsThenBreaksStore {
+        store: Store,
+        case: CaseRef,
+        sent: Mutex<usize>,
+    }
+
+    impl SendMail for AcceptsThenBreaksStore {
+        fn send<'a>(
+            &'a self,
+            _from: &'a str,
+            _to: &'a [String],
+            _raw: &'a [u8],
+        ) -> Pin<Box<dyn Future<Output = SendOutcome> + Send + 'a>> {
+            *self.sent.lock().expect("lock") += 1;
+            self.store.remove_case_for_test(&self.case);
+            Box::pin(async {
+                SendOutcome::Sent {
+                    response: "250 2.0.0 Ok: queued".into(),
+                }
+            })
+        }
+    }
+
+    /// A store write failure after the server accepted the message is fatal: `run` returns the
+    /// error at once (the daemon then exits non-zero) and the message is not sent again.
+    #[tokio::test]
+    async fn a_store_write_failure_after_sending_stops_the_worker() {
+        let store = Store::open_temporary().expect("temp store");
+        let r = new_case(&store, Kind::Foi, Utc::now() - TimeDelta::minutes(5));
+        let p = OutboxJob::Ack(ack_job("a@example.org", "ack_foi"))
+            .to_payload()
+            .expect("p");
+        let id = enqueue(
+            &store,
+            Some(r.clone()),
+            p,
+            Utc::now() - TimeDelta::minutes(1),
+        );
+        let mailer = Arc::new(AcceptsThenBreaksStore {
+            store: store.clone(),
+            case: r,
+            sent: Mutex::new(0),
+        });
+        let outbox = Outbox::new(store.clone(), templates(), mailer.clone(), settings());
+        let ran = tokio::time::timeout(
+            Duration::from_secs(5),
+            outbox.run(CancellationToken::new(), Arc::new(Notify::new())),
+        )
+        .await
+        .expect("the worker stops by itself, promptly");
+        match ran {
+            Err(
+                e @ OutboxError::Record {
+                    stage: "result", ..
+                },
+            ) => {
+                assert!(e.is_fatal());
+                assert!(
+                    std::error::Error::source(&e).is_some(),
+                    "the store's error is kept"
+                );
+                assert!(e.to_string().contains(&format!("row {id}")), "{e}");
+            }
+            other => panic!("expected a fatal Record error, got {other:?}"),
+        }
+        assert_eq!(
+            *mailer.sent.lock().expect("lock"),
+            1,
+            "sent once, no resend loop"
+        );
+        let got = row(&store, id);
+        assert_eq!(
+            got.status,
+            OutboxStatus::Sending,
+            "left in flight: a restart sends it at most once more"
+        );
+    }
+
+    /// Only a failed write is fatal; a read failure pauses the worker as before.
+    #[test]
+    fn only_record_errors_are_fatal() {
+        let sled_like = || StoreError::OutboxNotFound { id: 3 };
+        let table = [
+            (
+                OutboxError::Store {
+                    row: None,
+                    source: sled_like(),
+                },
+                false,
+            ),
+            (
+                OutboxError::Store {
+                    row: Some(3),
+                    source: sled_like(),
+                },
+                false,
+            ),
+            (
+                OutboxError::Record {
+                    row: 3,
+                    stage: "sending",
+                    source: sled_like(),
+                },
+                true,
+            ),
+            (
+                OutboxError::Record {
+                    row: 3,
+                    stage: "result",
+                    source: sled_like(),
+                },
+                true,
+            ),
+        ];
+        for (e, fatal) in table {
+            assert_eq!(e.is_fatal(), fatal, "{e}");
+            assert!(e.to_string().contains("row"), "{e}");
+        }
     }
 
     #[test]

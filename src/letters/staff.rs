@@ -16,7 +16,7 @@
 //! subject lines or bodies at all.
 
 use crate::core::chase::{Chaser, Escalation, Slot};
-use crate::core::digest::{Digest, DigestEntry, TeamFilter, Timeliness};
+use crate::core::digest::{Digest, DigestEntry, FailedMail, TeamFilter, Timeliness};
 use crate::core::plan::letter::{
     AssignmentLetter, CommandOutcome, CommandReply, Letter, LetterBody,
 };
@@ -294,7 +294,9 @@ fn timeliness_value(t: &Timeliness) -> Value {
 /// `new_since_last`, `possible_repeats`, `by_kind`: list of `kind`, `kind_label`, `count`),
 /// `timeliness` (`from`, `to`, `in_time`, `late`, `overdue_unanswered`, `pending`, `counted`,
 /// `percent`: e.g. `"87.5"`, empty when nothing counts), `needs_human_triage` (messages intake
-/// quarantined since the last digest: `quarantined_iso`, `mailbox`, `uid`, `content_hash`, `why`)
+/// quarantined since the last digest: `quarantined_iso`, `mailbox`, `uid`, `content_hash`, `why`),
+/// `failed_mail` (mail the outbox gave up on: entries with `row`, `reference` (or empty), `what`:
+/// `acknowledgement`, `staff_mail` or `outbox`, `queued`/`queued_iso`) with `failed_mail_count`,
 /// and `empty`.
 pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
     let (scope, team) = match &d.scope {
@@ -344,6 +346,14 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
                 why => n.why.clone(),
             })
             .collect::<Vec<_>>(),
+        failed_mail => d.failed_mail.iter().map(|f| context! {
+            row => f.row,
+            reference => f.case.as_ref().map(ToString::to_string).unwrap_or_default(),
+            what => f.what.clone(),
+            queued => date_in_words(f.queued),
+            queued_iso => f.queued.format("%Y-%m-%d").to_string(),
+        }).collect::<Vec<_>>(),
+        failed_mail_count => d.failed_mail.len(),
         empty => d.is_empty(),
     }
 }
@@ -477,6 +487,20 @@ pub(super) mod samples {
                 pending: 3,
             },
             needs_human_triage: Vec::new(),
+            failed_mail: vec![
+                FailedMail {
+                    row: 41,
+                    case: r(2),
+                    what: "acknowledgement".into(),
+                    queued: day(2026, 3, 2),
+                },
+                FailedMail {
+                    row: 42,
+                    case: None,
+                    what: "staff_mail".into(),
+                    queued: day(2026, 3, 2),
+                },
+            ],
         };
         let empty = Digest {
             scope: TeamFilter::All,
@@ -486,6 +510,7 @@ pub(super) mod samples {
             new_since_last: vec![],
             possible_repeats: vec![],
             counts: DigestCounts::default(),
+            failed_mail: vec![],
             timeliness: Timeliness {
                 in_time: 0,
                 late: 0,

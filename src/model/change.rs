@@ -143,8 +143,10 @@ pub struct OutboxUpdate {
     pub attempts: u32,
     /// New last error.
     pub last_error: Option<String>,
-    /// New earliest attempt time (used while `Pending`).
+    /// New earliest attempt time (used while `Pending`; the attempt's start while `Sending`).
     pub next_attempt_at: DateTime<Utc>,
+    /// New count of sends cut off by a crash (see `OutboxRow::interrupted`).
+    pub interrupted: u32,
 }
 
 /// Advance the cursor of one mailbox.

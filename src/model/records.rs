@@ -23,6 +23,11 @@ pub struct Cursor {
 pub enum OutboxStatus {
     /// Waiting to be sent at `next_attempt_at` (first try or a retry after a transient failure).
     Pending,
+    /// Handed to the mail server at `next_attempt_at` and not yet recorded: written and flushed
+    /// before the SMTP transaction, so a row found in this state when the worker starts was in
+    /// flight when the process died (it may or may not have gone). Still in the due index, so a
+    /// restarted worker finds it; sent at most once more (see `OutboxRow::interrupted`).
+    Sending,
     /// Sent; kept as the record of what went out.
     Sent,
     /// Given up (permanent failure or too many attempts); needs a person.
@@ -53,8 +58,21 @@ pub struct OutboxRow {
     /// The last failure, for the operator.
     #[serde(default)]
     pub last_error: Option<String>,
-    /// Earliest time to try (again); only meaningful while `Pending`.
+    /// Earliest time to try (again) while `Pending`; when the send began while `Sending`.
     pub next_attempt_at: DateTime<Utc>,
+    /// How many times the row was found `Sending` by a (re)started worker: sends cut off by a
+    /// crash, each of which may have been delivered. The first is sent once more; the second
+    /// fails the row for a person, so a crash loop can never become a mail loop.
+    #[serde(default)]
+    pub interrupted: u32,
+}
+
+impl OutboxStatus {
+    /// Whether a row in this state is still the worker's to finish (`Pending` or `Sending`):
+    /// such rows, and only such rows, are in the outbox due index.
+    pub fn is_queued(self) -> bool {
+        matches!(self, OutboxStatus::Pending | OutboxStatus::Sending)
+    }
 }
 
 /// A message that created no case (machine mail, duplicates…), remembered so that a re-delivery

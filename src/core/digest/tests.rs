@@ -446,6 +446,7 @@ fn plan_digest_sections_counts_and_order() {
         region: Region::EnglandAndWales,
         possible_repeats: &repeats,
         responded_at: &responded,
+        failed_mail: &[],
     };
     let d = plan_digest(&input, &DigestSettings::default());
     assert_eq!(d.today, date(2026, 3, 25));
@@ -520,6 +521,7 @@ fn scopes_filter_every_part() {
             region: Region::EnglandAndWales,
             possible_repeats: &no_repeats,
             responded_at: &responded,
+            failed_mail: &[],
         };
         let d = plan_digest(&input, &DigestSettings::default());
         assert_eq!(refs(&d.overdue), overdue, "{scope:?}");
@@ -557,6 +559,7 @@ fn due_soon_horizon_follows_settings() {
             region: Region::EnglandAndWales,
             possible_repeats: &no_repeats,
             responded_at: &responded,
+            failed_mail: &[],
         };
         let s = DigestSettings {
             due_soon_working_days: n,
@@ -609,6 +612,7 @@ fn timeliness_counts_as_the_ico_does() {
         region: Region::EnglandAndWales,
         possible_repeats: &no_repeats,
         responded_at: &responded,
+        failed_mail: &[],
     };
     let t = plan_digest(&input, &DigestSettings::default()).timeliness;
     assert_eq!((t.from, t.to), (date(2025, 12, 26), date(2026, 3, 25)));
@@ -640,6 +644,7 @@ fn timeliness_counts_as_the_ico_does() {
             region: Region::EnglandAndWales,
             possible_repeats: &no_repeats,
             responded_at: map,
+            failed_mail: &[],
         };
         let t = plan_digest(&input, &DigestSettings::default()).timeliness;
         assert_eq!((t.in_time, t.late), (in_time, 1 - in_time));
@@ -693,5 +698,171 @@ fn needs_triage_since_keeps_what_came_after_the_last_digest() {
             .map(|x| x.uid)
             .collect();
         assert_eq!(got, kept, "since {since}:00");
+    }
+}
+
+/// An outbox row in `status` about `case`, queued at `queued`, with `payload`.
+fn outbox_row(
+    id: u64,
+    case: Option<CaseRef>,
+    status: OutboxStatus,
+    queued: DateTime<Utc>,
+    payload: serde_json::Value,
+) -> OutboxRow {
+    OutboxRow {
+        id,
+        case,
+        created_at: queued,
+        payload,
+        status,
+        attempts: 1,
+        last_error: Some("550 5.1.1 <jane@example.org>: no such user".into()),
+        next_attempt_at: queued,
+        interrupted: 0,
+    }
+}
+
+fn ack_payload() -> serde_json::Value {
+    OutboxJob::Ack(crate::model::letter::AckJob {
+        template: "ack_foi".into(),
+        to: "jane@example.org".into(),
+        message_id: "m1@example.gov.uk".into(),
+        in_reply_to: None,
+        references: vec![],
+        their_subject: "SECRET child name".into(),
+        requester_name: Some("Jane Smith".into()),
+        missing: vec![],
+        received: date(2026, 3, 2),
+        due: None,
+    })
+    .to_payload()
+    .expect("payload")
+}
+
+/// Only failed rows become digest lines, named by what they were and the London day they were
+/// queued, oldest first; nothing of the address, subject or error is carried.
+#[test]
+fn failed_mail_lines_table() {
+    let late_evening_bst = utc(2026, 5, 1, 23, 30); // 2 May in London
+    let rows = vec![
+        outbox_row(
+            5,
+            Some(cref("FOI", 1)),
+            OutboxStatus::Failed,
+            utc(2026, 3, 3, 9, 0),
+            ack_payload(),
+        ),
+        outbox_row(
+            1,
+            Some(cref("FOI", 2)),
+            OutboxStatus::Sent,
+            utc(2026, 3, 1, 9, 0),
+            ack_payload(),
+        ),
+        outbox_row(
+            2,
+            None,
+            OutboxStatus::Pending,
+            utc(2026, 3, 1, 9, 0),
+            ack_payload(),
+        ),
+        outbox_row(
+            3,
+            None,
+            OutboxStatus::Sending,
+            utc(2026, 3, 1, 9, 0),
+            ack_payload(),
+        ),
+        outbox_row(
+            4,
+            None,
+            OutboxStatus::Failed,
+            utc(2026, 3, 2, 9, 0),
+            serde_json::json!({"job": "telepathy"}),
+        ),
+        outbox_row(
+            6,
+            Some(cref("FOI", 3)),
+            OutboxStatus::Failed,
+            late_evening_bst,
+            ack_payload(),
+        ),
+    ];
+    let got = failed_mail(&rows);
+    let want = vec![
+        (4, None, "outbox", date(2026, 3, 2)),
+        (5, Some(cref("FOI", 1)), "acknowledgement", date(2026, 3, 3)),
+        (6, Some(cref("FOI", 3)), "acknowledgement", date(2026, 5, 2)),
+    ];
+    let got_tuples: Vec<(u64, Option<CaseRef>, &str, NaiveDate)> = got
+        .iter()
+        .map(|f| (f.row, f.case.clone(), f.what.as_str(), f.queued))
+        .collect();
+    assert_eq!(got_tuples, want);
+    let json = serde_json::to_string(&got).expect("json");
+    for secret in ["jane", "SECRET", "550"] {
+        assert!(!json.contains(secret), "{secret} leaked: {json}");
+    }
+}
+
+/// A failed row shows in the digest whose scope holds its case; one without a case, or whose
+/// case is not among the cases given, shows in every digest. Failed mail alone makes a digest
+/// not empty.
+#[test]
+fn failed_mail_follows_the_scope() {
+    let cal = Calendar::builtin();
+    let mut cases = vec![
+        case(
+            1,
+            Kind::Foi,
+            CaseState::Open,
+            utc(2026, 3, 2, 9, 0),
+            Some(date(2026, 3, 30)),
+        ),
+        case(
+            2,
+            Kind::Foi,
+            CaseState::Open,
+            utc(2026, 3, 2, 9, 0),
+            Some(date(2026, 3, 30)),
+        ),
+    ];
+    cases[1].team = Some("housing".into());
+    let line = |row: u64, case: Option<CaseRef>| FailedMail {
+        row,
+        case,
+        what: "acknowledgement".into(),
+        queued: date(2026, 3, 2),
+    };
+    let failed = vec![
+        line(1, Some(cref("FOI", 1))),
+        line(2, Some(cref("FOI", 2))),
+        line(3, None),
+        line(4, Some(cref("FOI", 99))),
+    ];
+    let responded = BTreeMap::new();
+    let table = [
+        (TeamFilter::All, vec![1, 2, 3, 4], false),
+        (TeamFilter::Team("planning".into()), vec![1, 3, 4], false),
+        (TeamFilter::Team("housing".into()), vec![2, 3, 4], false),
+        (TeamFilter::Unrouted, vec![3, 4], false),
+        (TeamFilter::Team("nobody".into()), vec![3, 4], false),
+    ];
+    for (scope, rows, empty) in table {
+        let input = DigestInput {
+            cases: &cases,
+            scope: &scope,
+            now: now(),
+            last_digest_at: Some(now()),
+            cal: &cal,
+            region: Region::EnglandAndWales,
+            possible_repeats: &no_repeats,
+            responded_at: &responded,
+            failed_mail: &failed,
+        };
+        let d = plan_digest(&input, &DigestSettings::default());
+        let got: Vec<u64> = d.failed_mail.iter().map(|f| f.row).collect();
+        assert_eq!(got, rows, "{scope:?}");
+        assert_eq!(d.is_empty(), empty, "{scope:?}");
     }
 }

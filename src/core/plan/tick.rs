@@ -39,6 +39,8 @@ pub struct TickFacts<'a> {
     /// Messages intake quarantined for human triage (`core::plan::poison`), oldest first: each
     /// digest lists those since its last one.
     pub needs_triage: &'a [NeedsTriage],
+    /// Outbox rows given up on lately ([`digest::failed_mail`]), for the digests.
+    pub failed_mail: &'a [digest::FailedMail],
 }
 
 /// The chasers and digests due at `now`, and when to run next.
@@ -83,7 +85,7 @@ pub fn plan_tick(
     for team in office.routing.teams() {
         let last = facts.last_digests.get(&team.id).copied();
         if digest::digest_due(now, last, cal, region, &s.digests) {
-            let mut d = team_digest(office, ctx, cases, &team.id, last, now);
+            let mut d = team_digest(office, ctx, cases, facts.failed_mail, &team.id, last, now);
             d.needs_human_triage = digest::needs_triage_since(facts.needs_triage, d.since);
             let letter = Letter {
                 case: None,
@@ -196,6 +198,7 @@ pub fn team_digest(
     office: &Office<'_>,
     ctx: &Context,
     cases: &[Case],
+    failed_mail: &[digest::FailedMail],
     team: &str,
     last: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
@@ -231,6 +234,7 @@ pub fn team_digest(
             region: ctx.region,
             possible_repeats: &repeats,
             responded_at: &responded,
+            failed_mail,
         },
         &office.settings.digests,
     )

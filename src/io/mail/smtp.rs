@@ -3,8 +3,15 @@
 //! What it does: [`Mailer::send`] submits raw RFC 5322 bytes (from [`crate::letters::compose`]) over plain
 //! SMTP, STARTTLS or implicit TLS, with optional AUTH (PLAIN/LOGIN), using lettre's async SMTP
 //! client on tokio (rustls with ring; an extra root certificate from `ca_file`), and classifies
-//! the result as [`SendOutcome::Sent`], [`SendOutcome::Transient`] (retry later) or
+//! the result as [`SendOutcome::Sent`], [`SendOutcome::Transient`] (retry later),
+//! [`SendOutcome::Outage`] (the submission service refuses us, whatever the message) or
 //! [`SendOutcome::Permanent`] (this message will never go as it is).
+//!
+//! Which of the last two a 5xx is depends on the stage that got it, so the transaction is driven
+//! step by step here rather than by lettre's `send` (which reports no stage): a 5xx at connect,
+//! EHLO, STARTTLS, AUTH or MAIL FROM is about our session (an expired password, `535 5.7.139`; a
+//! sender the relay no longer accepts) and would refuse every message alike; only a 5xx at RCPT,
+//! DATA or after the message body is about this one message.
 //!
 //! What it does not do: no retries, no queue, no clock (the outbox owns those), no rendering, and
 //! it never logs message bodies or credentials.
@@ -31,7 +38,8 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
 
 /// Time allowed for QUIT after the message was accepted, in seconds. Its outcome is ignored.
@@ -95,9 +103,17 @@ pub enum SendOutcome {
         /// What went wrong, without message content or credentials.
         error: String,
     },
-    /// This message will not go as it is: a 5xx reply (including a refused login, RFC 4954
-    /// 535), or an envelope address that is not an address.
+    /// This message will not go as it is: a 5xx reply to RCPT, DATA or the message body, or an
+    /// envelope address that is not an address.
     Permanent {
+        /// What went wrong, without message content or credentials.
+        error: String,
+    },
+    /// The submission service refused the session before any recipient was named: a 5xx at
+    /// connect, EHLO, STARTTLS, AUTH (RFC 4954 535, e.g. `535 5.7.139` for an expired password)
+    /// or MAIL FROM. Not this message's fault: every message would be refused the same way, so
+    /// the outbox pauses the whole queue and keeps the rows for when a person has fixed it.
+    Outage {
         /// What went wrong, without message content or credentials.
         error: String,
     },
@@ -204,12 +220,14 @@ impl Mailer {
     }
 
     /// One fresh connection: greeting and EHLO, STARTTLS or TLS, AUTH, then the transaction.
-    /// Returns the connection too, so the caller can say QUIT outside the send timeout.
+    /// Returns the connection too, so the caller can say QUIT outside the send timeout. A failure
+    /// says at which [`Stage`] it happened.
     async fn deliver(
         &self,
         envelope: &Envelope,
         raw: &[u8],
-    ) -> Result<(Response, AsyncSmtpConnection), lettre::transport::smtp::Error> {
+    ) -> Result<(Response, AsyncSmtpConnection), Refusal> {
+        let session = |e| Refusal::Smtp(Stage::Session, e);
         let wrapper = match &self.transport {
             Transport::Wrapper(p) => Some(p.clone()),
             Transport::Plain | Transport::StartTls(_) => None,
@@ -221,17 +239,88 @@ impl Mailer {
             wrapper,
             None,
         )
-        .await?;
+        .await
+        .map_err(session)?;
         if let Transport::StartTls(p) = &self.transport {
             // Fails when the server does not offer STARTTLS: we never fall back to clear text.
-            conn.starttls(p.clone(), &self.hello).await?;
+            conn.starttls(p.clone(), &self.hello)
+                .await
+                .map_err(session)?;
         }
         if let Some(c) = &self.credentials {
-            conn.auth(&AUTH_MECHANISMS, c).await?;
+            conn.auth(&AUTH_MECHANISMS, c).await.map_err(session)?;
         }
-        let response = conn.send(envelope, raw).await?;
-        Ok((response, conn))
+        match transaction(&mut conn, envelope, raw).await {
+            Ok(response) => Ok((response, conn)),
+            Err(refusal) => {
+                // As lettre's own `send` does: say QUIT if the connection still talks, then close.
+                conn.abort().await;
+                Err(refusal)
+            }
+        }
     }
+}
+
+/// Where in the SMTP exchange a failure happened: decides whether a 5xx is an outage of the
+/// submission service or this message's fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Connect, greeting, EHLO, STARTTLS, AUTH, MAIL FROM: nothing about this message yet.
+    Session,
+    /// RCPT TO, DATA, the message body: this message.
+    Message,
+}
+
+/// Why [`Mailer::deliver`] did not get the message accepted.
+#[derive(Debug)]
+enum Refusal {
+    /// The server or the connection failed at this stage.
+    Smtp(Stage, lettre::transport::smtp::Error),
+    /// We did not even ask: the server lacks an extension this message needs (SMTPUTF8,
+    /// 8BITMIME). A server configuration matter, so retried like lettre's own client error.
+    Client(String),
+}
+
+/// MAIL FROM, RCPT TO for each recipient, DATA and the message: lettre's `send`, step by step so
+/// a failure names its stage. The MAIL parameters are chosen as lettre chooses them.
+async fn transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    raw: &[u8],
+) -> Result<Response, Refusal> {
+    let mut params = Vec::new();
+    let non_ascii = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+    if non_ascii {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(Refusal::Client(
+                "the envelope has non-ASCII addresses but the server lacks SMTPUTF8".into(),
+            ));
+        }
+        params.push(MailParameter::SmtpUtfEight);
+    }
+    if !raw.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(Refusal::Client(
+                "the message is not ASCII but the server lacks 8BITMIME".into(),
+            ));
+        }
+        params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), params))
+        .await
+        .map_err(|e| Refusal::Smtp(Stage::Session, e))?;
+    let message = |e| Refusal::Smtp(Stage::Message, e);
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![]))
+            .await
+            .map_err(message)?;
+    }
+    conn.command(Data).await.map_err(message)?;
+    conn.message(raw).await.map_err(message)
 }
 
 fn tls_parameters(host: &str, settings: &SmtpSettings) -> Result<TlsParameters, SmtpError> {
@@ -285,13 +374,21 @@ fn response_text(r: &Response) -> String {
         .to_string()
 }
 
-/// 5xx → Permanent; everything else (4xx, network, timeout, TLS, client) → Transient.
-fn classify(endpoint: &str, e: &lettre::transport::smtp::Error) -> SendOutcome {
-    let error = format!("{endpoint}: {e}");
-    if e.is_permanent() {
-        SendOutcome::Permanent { error }
-    } else {
-        SendOutcome::Transient { error }
+/// 5xx at the session stage → Outage, 5xx at the message stage → Permanent; everything else
+/// (4xx, network, timeout, TLS, client) → Transient.
+fn classify(endpoint: &str, refusal: &Refusal) -> SendOutcome {
+    match refusal {
+        Refusal::Client(reason) => SendOutcome::Transient {
+            error: format!("{endpoint}: {reason}"),
+        },
+        Refusal::Smtp(stage, e) => {
+            let error = format!("{endpoint}: {e}");
+            match (e.is_permanent(), stage) {
+                (true, Stage::Session) => SendOutcome::Outage { error },
+                (true, Stage::Message) => SendOutcome::Permanent { error },
+                (false, _) => SendOutcome::Transient { error },
+            }
+        }
     }
 }
 
@@ -430,12 +527,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn wrong_password_is_permanent() {
+    async fn wrong_password_is_an_outage() {
         let mailer = Mailer::new(&submission_settings("not-the-password")).expect("mailer");
         let to = vec!["smtp_wrongpw@example.org".to_string()];
         let raw = simple_message("foi@example.org", &to[0], "wrongpw");
         match mailer.send("foi@example.org", &to, &raw).await {
-            SendOutcome::Permanent { error } => {
+            SendOutcome::Outage { error } => {
                 assert!(
                     error.contains("535") || error.to_lowercase().contains("auth"),
                     "{error}"
@@ -445,7 +542,7 @@ mod tests {
                     "password leaked: {error}"
                 );
             }
-            other => panic!("expected Permanent, got {other:?}"),
+            other => panic!("expected Outage, got {other:?}"),
         }
     }
 
@@ -630,6 +727,13 @@ mod tests {
 
     /// A scripted SMTP server: greets, accepts EHLO, then answers MAIL FROM with `mail_reply`.
     async fn scripted_server(mail_reply: &'static str) -> u16 {
+        scripted_server_at("MAIL FROM", mail_reply).await
+    }
+
+    /// A scripted SMTP server: greets, accepts EHLO and every command, except that the command
+    /// starting with `at` (`EHLO`, `MAIL FROM`, `RCPT TO`, `DATA`, or `.` for the end of the
+    /// message) is answered with `reply_at`.
+    async fn scripted_server_at(at: &'static str, reply_at: &'static str) -> u16 {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -642,14 +746,26 @@ mod tests {
             let (r, mut w) = sock.into_split();
             let mut lines = BufReader::new(r).lines();
             let _ = w.write_all(b"220 scripted ESMTP\r\n").await;
+            let mut in_data = false;
             while let Ok(Some(line)) = lines.next_line().await {
                 let up = line.to_ascii_uppercase();
-                let reply: &[u8] = if up.starts_with("EHLO") {
-                    b"250-scripted\r\n250 8BITMIME\r\n"
-                } else if up.starts_with("MAIL FROM") {
-                    mail_reply.as_bytes()
+                if in_data {
+                    if line != "." {
+                        continue;
+                    }
+                    in_data = false;
+                }
+                let reply: &[u8] = if up.starts_with(at) {
+                    reply_at.as_bytes()
+                } else if up.starts_with("EHLO") {
+                    b"250-scripted\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n"
                 } else if up.starts_with("QUIT") {
                     b"221 bye\r\n"
+                } else if up == "DATA" {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                } else if up.starts_with("AUTH") {
+                    b"235 2.7.0 ok\r\n"
                 } else {
                     b"250 ok\r\n"
                 };
@@ -661,17 +777,79 @@ mod tests {
         port
     }
 
-    /// The reply code decides: 4xx → Transient, 5xx → Permanent, with the server's text kept.
+    /// The expected class of a scripted reply.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Class {
+        Transient,
+        Outage,
+        Permanent,
+    }
+
+    /// The reply code and the stage decide: 4xx → Transient anywhere; 5xx at EHLO or MAIL FROM
+    /// → Outage (the service refuses us); 5xx at RCPT, DATA or after the body → Permanent (this
+    /// message). The server's text is kept either way. (AUTH needs TLS, so a refused login is
+    /// checked against the mail stack: `wrong_password_is_an_outage`.)
     #[tokio::test]
     async fn reply_codes_are_classified() {
-        let cases: [(&'static str, bool, &str); 4] = [
-            ("451 4.3.0 try again later\r\n", false, "try again later"),
-            ("421 4.7.0 too busy\r\n", false, "too busy"),
-            ("550 5.7.1 sender rejected\r\n", true, "sender rejected"),
-            ("554 5.7.1 policy\r\n", true, "policy"),
+        let cases: [(&'static str, &'static str, Class, &str); 10] = [
+            (
+                "MAIL FROM",
+                "451 4.3.0 try again later\r\n",
+                Class::Transient,
+                "try again later",
+            ),
+            (
+                "MAIL FROM",
+                "421 4.7.0 too busy\r\n",
+                Class::Transient,
+                "too busy",
+            ),
+            (
+                "MAIL FROM",
+                "550 5.7.1 sender rejected\r\n",
+                Class::Outage,
+                "sender rejected",
+            ),
+            ("MAIL FROM", "554 5.7.1 policy\r\n", Class::Outage, "policy"),
+            (
+                "EHLO",
+                "554 5.7.1 not welcome\r\n",
+                Class::Outage,
+                "not welcome",
+            ),
+            (
+                "EHLO",
+                "421 4.3.2 shutting down\r\n",
+                Class::Transient,
+                "shutting down",
+            ),
+            (
+                "RCPT TO",
+                "550 5.1.1 no such user\r\n",
+                Class::Permanent,
+                "no such user",
+            ),
+            (
+                "RCPT TO",
+                "450 4.2.1 mailbox busy\r\n",
+                Class::Transient,
+                "mailbox busy",
+            ),
+            (
+                "DATA",
+                "554 5.5.1 no valid recipients\r\n",
+                Class::Permanent,
+                "no valid",
+            ),
+            (
+                ".",
+                "552 5.3.4 message too big\r\n",
+                Class::Permanent,
+                "too big",
+            ),
         ];
-        for (reply, permanent, text) in cases {
-            let port = scripted_server(reply).await;
+        for (at, reply, class, text) in cases {
+            let port = scripted_server_at(at, reply).await;
             let s = SmtpSettings {
                 host: "127.0.0.1".into(),
                 port,
@@ -688,13 +866,14 @@ mod tests {
                     b"Subject: x\r\n\r\nx\r\n",
                 )
                 .await;
-            match (&out, permanent) {
-                (SendOutcome::Permanent { error }, true)
-                | (SendOutcome::Transient { error }, false) => {
-                    assert!(error.contains(text), "{reply}: {error}")
-                }
-                _ => panic!("{reply}: wrong class {out:?}"),
-            }
+            let (got, error) = match &out {
+                SendOutcome::Transient { error } => (Class::Transient, error),
+                SendOutcome::Outage { error } => (Class::Outage, error),
+                SendOutcome::Permanent { error } => (Class::Permanent, error),
+                SendOutcome::Sent { .. } => panic!("{at} {reply}: sent?"),
+            };
+            assert_eq!(got, class, "{at} {reply}: {out:?}");
+            assert!(error.contains(text), "{at} {reply}: {error}");
         }
     }
 

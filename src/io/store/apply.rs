@@ -389,6 +389,7 @@ fn enqueue(tx: &Tx<'_>, o: &NewOutboxRow, applied: &Applied) -> TxResult<u64> {
         attempts: 0,
         last_error: None,
         next_attempt_at: o.next_attempt_at,
+        interrupted: 0,
     };
     let bytes = encode(&row, || format!("outbox row {id}"))?;
     tx.outbox.insert(&keys::outbox_key(id), bytes)?;
@@ -401,14 +402,15 @@ fn enqueue(tx: &Tx<'_>, o: &NewOutboxRow, applied: &Applied) -> TxResult<u64> {
     Ok(id)
 }
 
-/// Move an outbox row on, keeping the due index to exactly the `Pending` rows.
+/// Move an outbox row on, keeping the due index to exactly the queued (`Pending` or `Sending`)
+/// rows.
 fn update_outbox(tx: &Tx<'_>, u: &OutboxUpdate) -> TxResult<()> {
     let key = keys::outbox_key(u.id);
     let Some(bytes) = tx.outbox.get(key)? else {
         return abort(StoreError::OutboxNotFound { id: u.id });
     };
     let mut row: OutboxRow = decode(TREE_OUTBOX, &key, &bytes).or_else(abort)?;
-    if row.status == OutboxStatus::Pending {
+    if row.status.is_queued() {
         tx.idx_outbox_due
             .remove(&keys::outbox_due_key(row.next_attempt_at, row.id))?;
     }
@@ -416,7 +418,8 @@ fn update_outbox(tx: &Tx<'_>, u: &OutboxUpdate) -> TxResult<()> {
     row.attempts = u.attempts;
     row.last_error = u.last_error.clone();
     row.next_attempt_at = u.next_attempt_at;
-    if row.status == OutboxStatus::Pending {
+    row.interrupted = u.interrupted;
+    if row.status.is_queued() {
         tx.idx_outbox_due.insert(
             &keys::outbox_due_key(row.next_attempt_at, row.id),
             &[] as &[u8],

@@ -29,7 +29,7 @@
 //! | `idx_requester` | lower-cased e-mail `\0` case key | empty |
 //! | `idx_due` | `YYYY-MM-DD\0` case key (unfinished cases only) | empty |
 //! | `outbox` | row id (u64 BE) | [`OutboxRow`] JSON |
-//! | `idx_outbox_due` | attempt time (µs) + row id (pending rows only) | empty |
+//! | `idx_outbox_due` | attempt time (µs) + row id (pending and sending rows only) | empty |
 //! | `idx_outbox_to` | recipient's mailbox key (lower-cased, `+tag` dropped) `\0` enqueue time (µs) + row id | empty |
 //! | `cursors` | mailbox name | [`Cursor`] JSON |
 //! | `seen` | `m\0`Message-ID or `h\0`hash | [`SeenRecord`] JSON |
@@ -359,6 +359,17 @@ impl Store {
         })
     }
 
+    /// Test hook: removes a case record behind the store's back (no index, no audit). A later
+    /// change that appends to its audit then fails while reads still work: how the outbox tests
+    /// get a store that refuses a write after a send (sled has no fault injection, and a full
+    /// disk cannot be made in a unit test).
+    #[cfg(test)]
+    pub(crate) fn remove_case_for_test(&self, reference: &CaseRef) {
+        self.cases
+            .remove(keys::case_key(reference))
+            .expect("test hook: remove the case record");
+    }
+
     /// The case with this reference, if it exists.
     ///
     /// # Errors
@@ -588,8 +599,8 @@ impl Store {
         }
     }
 
-    /// Pending outbox rows whose `next_attempt_at` is at or before `now`, earliest first (then by
-    /// id). A range scan of the pending-rows index, so sent history does not slow it down.
+    /// Queued outbox rows (`Pending`, or `Sending` when a send was cut off by a crash) whose
+    /// `next_attempt_at` is at or before `now`, earliest first (then by id). A range scan of the pending-rows index, so sent history does not slow it down.
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] when the index names a row that is missing or damaged.
@@ -607,7 +618,25 @@ impl Store {
             let row = self
                 .outbox_row(id)?
                 .ok_or_else(|| corrupt(format!("row {id} does not exist")))?;
-            if row.status == OutboxStatus::Pending && row.next_attempt_at <= now {
+            if row.status.is_queued() && row.next_attempt_at <= now {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Outbox rows given up on (`Failed`) that were queued at or after `since`, in id order: what
+    /// the manager digest lists. A scan of the whole outbox (sent history included), as the
+    /// scheduler's tick already scans every case; failed rows have no index of their own.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`] when the scan fails, [`StoreError::Corrupt`] for a damaged row.
+    pub fn outbox_failed(&self, since: DateTime<Utc>) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut rows = Vec::new();
+        for item in self.outbox.iter() {
+            let (k, v) = item.map_err(|source| scan_error(TREE_OUTBOX, source))?;
+            let row: OutboxRow = decode(TREE_OUTBOX, &k, &v)?;
+            if row.status == OutboxStatus::Failed && row.created_at >= since {
                 rows.push(row);
             }
         }

@@ -678,6 +678,7 @@ fn failing_late_step_writes_nothing() {
         attempts: 1,
         last_error: None,
         next_attempt_at: t(2026, 3, 2, 9),
+        interrupted: 0,
     });
 
     let mut outbox_case_missing = everything_change(stored.clone());
@@ -980,6 +981,7 @@ fn outbox_enqueue_update_and_pending_at_now() {
         attempts,
         last_error: err.map(Into::into),
         next_attempt_at: at,
+        interrupted: 0,
     };
     store
         .apply(Change {
@@ -1753,4 +1755,76 @@ fn marks_cleared_are_removed_before_marks_are_set() {
         }
         .is_empty()
     );
+}
+
+/// A `Sending` row stays in the due index (a restarted worker finds it); only `Failed` rows
+/// queued at or after `since` are listed for the digest.
+#[test]
+fn sending_rows_stay_queued_and_failed_rows_are_listed() {
+    let store = Store::open_temporary().expect("temporary store");
+    let at = |d| t(2026, 3, d, 9);
+    let row = |d| NewOutboxRow {
+        recipient: None,
+        case: None,
+        created_at: at(d),
+        payload: json!({"job": "test"}),
+        next_attempt_at: at(d),
+    };
+    let ids = store
+        .apply(Change {
+            outbox_new: vec![row(1), row(2), row(3), row(4)],
+            ..Change::default()
+        })
+        .expect("applies")
+        .outbox_ids;
+    let upd = |id, status| OutboxUpdate {
+        id,
+        status,
+        attempts: 1,
+        last_error: None,
+        next_attempt_at: at(5),
+        interrupted: 0,
+    };
+    store
+        .apply(Change {
+            outbox_updates: vec![
+                upd(ids[0], OutboxStatus::Failed),
+                upd(ids[1], OutboxStatus::Sending),
+                upd(ids[2], OutboxStatus::Failed),
+                upd(ids[3], OutboxStatus::Sent),
+            ],
+            ..Change::default()
+        })
+        .expect("applies");
+    let queued: Vec<u64> = store
+        .outbox_pending(at(5))
+        .expect("read")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(queued, [ids[1]], "the in-flight row is still queued");
+    assert!(
+        store.outbox_pending(at(4)).expect("read").is_empty(),
+        "due at its attempt time"
+    );
+    let failed = |since| -> Vec<u64> {
+        store
+            .outbox_failed(since)
+            .expect("read")
+            .iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert_eq!(failed(at(1)), [ids[0], ids[2]]);
+    assert_eq!(failed(at(2)), [ids[2]]);
+    assert!(failed(at(4)).is_empty());
+    // Failing the in-flight row takes it out of the queue.
+    store
+        .apply(Change {
+            outbox_updates: vec![upd(ids[1], OutboxStatus::Failed)],
+            ..Change::default()
+        })
+        .expect("applies");
+    assert!(store.outbox_pending(at(5)).expect("read").is_empty());
+    assert_eq!(failed(at(1)), [ids[0], ids[1], ids[2]]);
 }

@@ -93,6 +93,7 @@ fn digest() -> Digest {
             pending: 2,
         },
         needs_human_triage: Vec::new(),
+        failed_mail: vec![],
     }
 }
 
@@ -176,6 +177,7 @@ fn an_empty_digest_says_so() {
         due_soon: vec![],
         possible_repeats: vec![],
         counts: DigestCounts::default(),
+        failed_mail: vec![],
         timeliness: Timeliness {
             in_time: 0,
             late: 0,
@@ -660,4 +662,53 @@ fn a_digest_lists_messages_that_need_human_triage_without_personal_data() {
     }
     assert!(out.text.contains("NEEDS HUMAN TRIAGE"), "{}", out.text);
     assert!(out.html.contains("<h2>Needs human triage"), "{}", out.html);
+}
+
+/// Failed outbox rows get their own section (count, references, row ids), in both parts; a
+/// digest without any has no such section.
+#[test]
+fn failed_mail_is_listed_in_the_digest() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let with_failed = Digest {
+        failed_mail: vec![
+            crate::core::digest::FailedMail {
+                row: 17,
+                case: Some(r(3)),
+                what: "acknowledgement".into(),
+                queued: day(2026, 3, 24),
+            },
+            crate::core::digest::FailedMail {
+                row: 18,
+                case: None,
+                what: "staff_mail".into(),
+                queued: day(2026, 3, 25),
+            },
+        ],
+        ..digest()
+    };
+    let out = t.render_digest(&with_failed, &head()).expect("renders");
+    for want in [
+        "MAIL NOT SENT (2;",
+        "- FOI-2026-000003: acknowledgement queued 2026-03-24 (outbox row 17)",
+        "- no case: staff mail queued 2026-03-25 (outbox row 18)",
+    ] {
+        assert!(
+            out.text.contains(want),
+            "text lacks {want:?}:\n{}",
+            out.text
+        );
+    }
+    for want in [
+        "<h2>Mail not sent (2)</h2>",
+        "<li>FOI-2026-000003: acknowledgement queued 2026-03-24 (outbox row 17)</li>",
+    ] {
+        assert!(
+            out.html.contains(want),
+            "html lacks {want:?}:\n{}",
+            out.html
+        );
+    }
+    let without = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!without.text.contains("MAIL NOT SENT"), "{}", without.text);
+    assert!(!without.html.contains("Mail not sent"), "{}", without.html);
 }

@@ -116,6 +116,7 @@ fn chasers_go_to_the_assignee_and_escalate_to_the_manager_and_head() {
             chasers_sent: &sent,
             last_digests: &last,
             needs_triage: &[],
+            failed_mail: &[],
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let why = format!("{assignee:?} {team:?} {now}");
@@ -188,6 +189,7 @@ fn a_chaser_already_sent_is_not_planned_again() {
         chasers_sent: &sent,
         last_digests: &last,
         needs_triage: &[],
+        failed_mail: &[],
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     assert!(plan.units.is_empty(), "{:?}", plan.units);
@@ -215,6 +217,7 @@ fn each_team_manager_gets_a_digest_once_it_is_due() {
             chasers_sent: &sent,
             last_digests: &last,
             needs_triage: &[],
+            failed_mail: &[],
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let digests: Vec<_> = plan
@@ -255,7 +258,7 @@ fn the_team_digest_counts_the_teams_cases() {
     let mut theirs = case(11, Kind::Foi, "Potholes", RECEIVED);
     theirs.team = Some("roads".into());
     let cases = [ours.clone(), theirs];
-    let d = team_digest(&desk.office(), ctx(), &cases, "ig", None, now);
+    let d = team_digest(&desk.office(), ctx(), &cases, &[], "ig", None, now);
     assert_eq!(d.generated_at, now);
     assert_eq!(d.scope, TeamFilter::Team("ig".into()));
     let listed: Vec<&CaseRef> = d.new_since_last.iter().map(|e| &e.reference).collect();
@@ -289,6 +292,7 @@ fn every_digest_lists_the_messages_quarantined_since_its_last_one() {
         chasers_sent: &sent,
         last_digests: &last,
         needs_triage: &waiting,
+        failed_mail: &[],
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     let mut listed = BTreeMap::new();
