@@ -1003,6 +1003,61 @@ fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
     assert!(audit.iter().any(|e| e.action == "clock_restarted"));
 }
 
+#[test]
+fn without_a_trusted_gateway_an_answer_is_flagged_not_applied() {
+    let world = World::new(stack(), "clarify-ngw", "");
+    let who = world.who("r1");
+    let request = format!(
+        "From: <{}>\r\nTo: foi@council.example\r\nSubject: FOI request\r\nMessage-ID: <ask-{who}@example.org>\r\n\r\n\
+         Under the Freedom of Information Act please provide the number of parking fines issued on \
+         Mill Lane in 2025.\r\n\r\nThanks\r\n",
+        world.addr("r1")
+    );
+    append_all(world.stack, &world.user, "INBOX", &[request.into_bytes()]);
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(30),
+        "the request for more information",
+        || world.delivered(&who).len() == 1,
+    );
+    let first = acks_to(&world, &who).remove(0);
+    // Even a gateway-looking stamp counts for nothing when no gateway is named.
+    let answer = format!(
+        "From: Patricia Requester <{}>\r\nTo: foi@council.example\r\nSubject: Re: {}\r\n\
+         Message-ID: <answer-{who}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\n\
+         My name is Patricia Requester, 12 High Street, Exampletown EX1 2AB.\r\n",
+        world.addr("r1"),
+        first.subject,
+        first.message_id.clone().unwrap_or_default()
+    );
+    let answer = stamped("example.org", answer.as_bytes());
+    append_all(world.stack, &world.user, "INBOX", &[answer]);
+    wait_for(Duration::from_secs(30), "the receipt", || {
+        world.delivered(&who).len() == 2
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 1, "the answer joined the case");
+    let case = &cases[0];
+    assert_eq!(
+        case.state,
+        foi_triage::model::case::CaseState::AwaitingClarification
+    );
+    assert!(case.due.is_none(), "the clock stays stopped");
+    assert!(
+        case.workflow
+            .flags
+            .iter()
+            .any(|f| matches!(f, foi_triage::model::case::Flag::UnverifiedAnswer { .. })),
+        "{:?}",
+        case.workflow.flags
+    );
+    let audit = store.audit(&case.reference).expect("audit");
+    assert!(audit.iter().any(|e| e.action == "clock_restart_withheld"));
+    assert!(!audit.iter().any(|e| e.action == "clock_restarted"));
+}
+
 /// A world with the case workflow on: one team whose members are users on the stack.
 fn workflow_world(base: &str, digests: bool) -> World {
     let w = World::new(
