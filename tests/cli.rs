@@ -334,6 +334,39 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
 }
 
 #[test]
+fn config_check_names_the_trusted_gateway_or_rejects_a_bad_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(
+        dir.path(),
+        "[trust]\nauthserv_ids = [\"mx.example.gov.uk\"]\n",
+    );
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = support::stdout(&o);
+    assert!(
+        out.contains("trusted mail gateway: mx.example.gov.uk"),
+        "{out}"
+    );
+
+    let path = write_config(dir.path(), "[trust]\nauthserv_ids = [\"mx example\"]\n");
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("trust.authserv_ids"), "{}", stderr(&o));
+}
+
+#[test]
 fn config_check_accepts_the_example_and_lists_every_error() {
     // The example configures the offline tools; the daemon also needs [imap] and [smtp].
     let o = run(&[
@@ -344,6 +377,12 @@ fn config_check_accepts_the_example_and_lists_every_error() {
         "foi-triage.example.toml",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // No gateway named: said on stdout, not an error.
+    assert!(
+        support::stdout(&o).contains("no trusted mail gateway"),
+        "{}",
+        support::stdout(&o)
+    );
     let o = run(&["config", "check", "--config", "foi-triage.example.toml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("[imap]"), "{}", stderr(&o));

@@ -926,9 +926,27 @@ fn smtp_send(stream: std::net::TcpStream, from: &str, to: &str, raw: &[u8]) {
     write!(w, "QUIT\r\n").expect("w");
 }
 
+/// The test gateway's authserv-id, trusted by [`TRUST`] configs.
+const GATEWAY: &str = "mx.test.example";
+
+/// A `[trust]` section naming [`GATEWAY`].
+const TRUST: &str = "[trust]\nauthserv_ids = [\"mx.test.example\"]\n";
+
+/// `raw` as the trusted gateway delivers it when the From domain `domain` passes DMARC: its
+/// `Authentication-Results` on top of the headers.
+fn stamped(domain: &str, raw: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "Authentication-Results: {GATEWAY}; spf=pass smtp.mailfrom={domain}; \
+         dmarc=pass header.from={domain}\r\n"
+    )
+    .into_bytes();
+    out.extend_from_slice(raw);
+    out
+}
+
 #[test]
 fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
-    let world = World::new(stack(), "clarify-foi", "");
+    let world = World::new(stack(), "clarify-foi", TRUST);
     let who = world.who("r1");
     let request = format!(
         "From: <{}>\r\nTo: foi@council.example\r\nSubject: FOI request\r\nMessage-ID: <ask-{who}@example.org>\r\n\r\n\
@@ -957,7 +975,8 @@ fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
         first.subject,
         first.message_id.clone().unwrap_or_default()
     );
-    append_all(world.stack, &world.user, "INBOX", &[answer.into_bytes()]);
+    let answer = stamped("example.org", answer.as_bytes());
+    append_all(world.stack, &world.user, "INBOX", &[answer]);
     wait_for(Duration::from_secs(30), "the new acknowledgement", || {
         world.delivered(&who).len() == 2
     });
@@ -984,13 +1003,68 @@ fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
     assert!(audit.iter().any(|e| e.action == "clock_restarted"));
 }
 
+#[test]
+fn without_a_trusted_gateway_an_answer_is_flagged_not_applied() {
+    let world = World::new(stack(), "clarify-ngw", "");
+    let who = world.who("r1");
+    let request = format!(
+        "From: <{}>\r\nTo: foi@council.example\r\nSubject: FOI request\r\nMessage-ID: <ask-{who}@example.org>\r\n\r\n\
+         Under the Freedom of Information Act please provide the number of parking fines issued on \
+         Mill Lane in 2025.\r\n\r\nThanks\r\n",
+        world.addr("r1")
+    );
+    append_all(world.stack, &world.user, "INBOX", &[request.into_bytes()]);
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(30),
+        "the request for more information",
+        || world.delivered(&who).len() == 1,
+    );
+    let first = acks_to(&world, &who).remove(0);
+    // Even a gateway-looking stamp counts for nothing when no gateway is named.
+    let answer = format!(
+        "From: Patricia Requester <{}>\r\nTo: foi@council.example\r\nSubject: Re: {}\r\n\
+         Message-ID: <answer-{who}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\n\
+         My name is Patricia Requester, 12 High Street, Exampletown EX1 2AB.\r\n",
+        world.addr("r1"),
+        first.subject,
+        first.message_id.clone().unwrap_or_default()
+    );
+    let answer = stamped("example.org", answer.as_bytes());
+    append_all(world.stack, &world.user, "INBOX", &[answer]);
+    wait_for(Duration::from_secs(30), "the receipt", || {
+        world.delivered(&who).len() == 2
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 1, "the answer joined the case");
+    let case = &cases[0];
+    assert_eq!(
+        case.state,
+        foi_triage::model::case::CaseState::AwaitingClarification
+    );
+    assert!(case.due.is_none(), "the clock stays stopped");
+    assert!(
+        case.workflow
+            .flags
+            .iter()
+            .any(|f| matches!(f, foi_triage::model::case::Flag::UnverifiedAnswer { .. })),
+        "{:?}",
+        case.workflow.flags
+    );
+    let audit = store.audit(&case.reference).expect("audit");
+    assert!(audit.iter().any(|e| e.action == "clock_restart_withheld"));
+    assert!(!audit.iter().any(|e| e.action == "clock_restarted"));
+}
+
 /// A world with the case workflow on: one team whose members are users on the stack.
 fn workflow_world(base: &str, digests: bool) -> World {
     let w = World::new(
         stack(),
         base,
         &format!(
-            "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"reply-secret\"\n\
+            "{TRUST}[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"reply-secret\"\n\
              [workflow.digests]\ndaily = {digests}\nweekly = false\n"
         ),
     );
@@ -1079,12 +1153,12 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
     );
 
     let staff_mail = |from: &str, to: &str, n: usize, body: &str| {
-        format!(
+        let raw = format!(
             "From: <{from}>\r\nTo: <{to}>\r\nSubject: Re: [{reference}] Assigned\r\n\
              Message-ID: <staff-{n}-{}@example.org>\r\n\r\n{body}\r\n",
             world.user
-        )
-        .into_bytes()
+        );
+        stamped("example.org", raw.as_bytes())
     };
     // Forged: right sender, wrong token; right token, a stranger.
     let forged_to = format!(
@@ -1129,7 +1203,8 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
         world.user,
         asked.subject
     );
-    append_all(world.stack, &world.user, "INBOX", &[answer.into_bytes()]);
+    let answer = stamped("example.org", answer.as_bytes());
+    append_all(world.stack, &world.user, "INBOX", &[answer]);
     wait_for(Duration::from_secs(30), "the new acknowledgement", || {
         world.delivered(&req).len() == 3
     });
@@ -1368,7 +1443,8 @@ fn a_response_from_the_shared_mailbox_marks_the_case_responded() {
         world.addr("req"),
         ack.subject
     );
-    append_all(world.stack, &world.user, "INBOX", &[response.into_bytes()]);
+    let response = stamped("council.example", response.as_bytes());
+    append_all(world.stack, &world.user, "INBOX", &[response]);
     wait_for(Duration::from_secs(30), "the copy to be filed", || {
         world.delivered(&world.user).is_empty()
     });
@@ -1386,6 +1462,51 @@ fn a_response_from_the_shared_mailbox_marks_the_case_responded() {
         world.delivered(&req).len(),
         1,
         "our own response gets no receipt"
+    );
+}
+
+#[test]
+fn a_spoofed_response_from_our_address_does_not_mark_the_case_responded() {
+    let world = workflow_world("wfp", false);
+    let (req, alice) = (world.who("req"), world.who("alice"));
+    let daemon = world.start();
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    wait_for(Duration::from_secs(30), "the case", || {
+        world.delivered(&alice).len() == 1 && world.delivered(&req).len() == 1
+    });
+    let ack = acks_to(&world, &req).remove(0);
+    // An outsider writes our address in From; the gateway says DMARC failed, and a forged
+    // "pass" sits below it.
+    let spoof = format!(
+        "Authentication-Results: {GATEWAY}; dmarc=fail header.from=council.example\r\n\
+         Received: from attacker.example by mx.test.example\r\n\
+         Authentication-Results: {GATEWAY}; dmarc=pass header.from=council.example\r\n\
+         From: Example Borough Council <{}@council.example>\r\nTo: <{}>\r\nSubject: Re: {}\r\n\
+         Message-ID: <spoof-{req}@attacker.example>\r\n\r\nAll done, case closed.\r\n",
+        world.user,
+        world.addr("req"),
+        ack.subject
+    );
+    append_all(world.stack, &world.user, "INBOX", &[spoof.into_bytes()]);
+    wait_for(Duration::from_secs(30), "the spoof to be filed", || {
+        world.delivered(&world.user).is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (store, cases) = world.cases();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].state, foi_triage::model::case::CaseState::Open);
+    assert!(cases[0].workflow.responded_at.is_none());
+    let audit = store.audit(&cases[0].reference).expect("audit");
+    assert!(
+        audit.iter().any(|e| e.action == "response_not_recorded"),
+        "{audit:?}"
     );
 }
 

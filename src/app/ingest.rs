@@ -492,7 +492,7 @@ impl Ingest {
                 self.follow_on(change, "routing").await;
             }
             Handled::FollowUp(_) if from_us => {
-                if let Some(change) = wf.responded(ctx, &stored, now) {
+                if let Some(change) = wf.responded_by_mail(ctx, &stored, outcome, now) {
                     self.follow_on(change, "response seen").await;
                 }
             }

@@ -265,6 +265,7 @@ impl Workflow {
             token: &token,
             msg,
             sender: &sender,
+            auth: &outcome.auth,
         };
         let plan = command::plan_command(&self.office(), ctx, &facts, now, &mut self.ids());
         if let Some(why) = plan.refused {
@@ -290,6 +291,19 @@ impl Workflow {
     /// response went out. Records it (audited), unless the case is already answered or closed.
     pub fn responded(&self, ctx: &Context, case: &Case, now: DateTime<Utc>) -> Option<Change> {
         responded::plan_responded(ctx, case, now)
+    }
+
+    /// A message in the inbox `From` our own address quoting the case: recorded as the response
+    /// only when the trusted gateway vouches for it, else audited as not believed.
+    pub fn responded_by_mail(
+        &self,
+        ctx: &Context,
+        case: &Case,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Option<Change> {
+        let id = outcome.message.message_id.as_deref();
+        responded::plan_responded_by_mail(ctx, case, &outcome.auth, id, now)
     }
 
     /// The digest for one team at `now`, rendered (what the scheduler mails to the manager and

@@ -573,8 +573,10 @@ fn config_check(path: &Path, offline: bool) -> Result<ExitCode> {
         Needs::Daemon
     };
     match prepare(path, needs) {
-        Ok(_) => {
+        Ok(p) => {
             println!("{}: OK", path.display());
+            // Not an error, but the operator must know what mail can and cannot do.
+            println!("{}", p.loaded.config.trust.explain());
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

@@ -22,6 +22,7 @@ mod repeat;
 mod retry;
 mod routing;
 pub mod toml;
+mod trust;
 
 use crate::model::kind::Kind;
 use crate::model::regime::{Region, SarMonthRule};
@@ -45,6 +46,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 pub use toml::Section;
 use toml::{DeTable, Reader, has_key, section};
+pub use trust::TrustSettings;
 
 /// Settings for one kind of mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +100,9 @@ pub struct Config {
     /// Case workflow after acknowledgement (`[workflow]`): routing, assignment mail, emailed staff
     /// commands, chasers, digests, repeat detection. `None`: cases are made and acknowledged only.
     pub workflow: Option<WorkflowConfig>,
+    /// Which mail gateway's `Authentication-Results` are believed (`[trust]`); empty: none, and
+    /// no mail may change a case's state.
+    pub trust: TrustSettings,
 }
 
 /// The `[workflow]` section.
@@ -321,6 +326,7 @@ impl Config {
             acknowledgements: AckPolicy::default(),
             outbox_retry: RetryPolicy::default(),
             workflow: None,
+            trust: TrustSettings::default(),
         }
     }
 
@@ -366,6 +372,7 @@ const TOP_KEYS: &[&str] = &[
     "acknowledgements",
     "outbox",
     "workflow",
+    "trust",
 ];
 
 fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
@@ -406,6 +413,7 @@ fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
         acknowledgements: read_acks(r, t),
         outbox_retry: read_outbox(r, t),
         workflow: has_key(t, "workflow").then(|| read_workflow(r, t, base)),
+        trust: section(r, t, "", "trust"),
     }
 }
 

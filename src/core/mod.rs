@@ -4,6 +4,7 @@
 //! - Reading a message: [`parse`] (+ [`extract`] for attached letters), [`dedupe`] (one
 //!   message however many times and ways it was delivered), [`quote`] (what the
 //!   sender wrote), [`text`] (bounds on untrusted text).
+//! - Who sent it: [`auth`] (the trusted gateway's `Authentication-Results`, never a sender's).
 //! - Deciding what it is: [`rules`] (officer rule files → explained kind), [`followup`] (does it
 //!   continue a case?), [`validate`] (FOI/EIR/SAR validity), [`deadline`] (the statutory clock,
 //!   by regime), [`london`] (wall-clock dates), [`triage`] (all of it for one message).
@@ -12,6 +13,7 @@
 //! - [`plan`]: the planners: facts + `now` + ids → a store change and the letters to send.
 
 pub mod actions;
+pub mod auth;
 pub mod chase;
 pub mod deadline;
 pub mod dedupe;

@@ -6,6 +6,7 @@
 //! outbox rows, and `foi-triage classify` prints it.
 
 use crate::config::Config;
+use crate::core::auth::{self, Authenticity};
 use crate::core::deadline::{self, Calendar, ClockInput, DeadlineOptions, Regime, Region};
 use crate::core::followup::{self, FollowUp, Threads};
 use crate::core::rules::{Decision, RuleSet};
@@ -30,6 +31,8 @@ pub struct Context {
     pub options: DeadlineOptions,
     /// Local-policy working days per non-statutory kind.
     pub policy_days: BTreeMap<Kind, u32>,
+    /// The trusted gateway's authserv-ids (`[trust]`): whose `Authentication-Results` count.
+    pub trusted_authserv_ids: Vec<String>,
 }
 
 impl Context {
@@ -46,6 +49,7 @@ impl Context {
                 .iter()
                 .map(|(k, c)| (*k, c.working_days))
                 .collect(),
+            trusted_authserv_ids: config.trust.authserv_ids.clone(),
         }
     }
 
@@ -115,6 +119,9 @@ pub struct Outcome {
     pub validity: Option<Validity>,
     /// The clock of a new request (`None` for follow-ups and `auto`).
     pub deadline: Option<Deadline>,
+    /// Whether the trusted gateway vouches for the From domain: only then may the message
+    /// change a case's state (restart a clock, mark a response, run a staff command).
+    pub auth: Authenticity,
 }
 
 impl Outcome {
@@ -177,6 +184,11 @@ pub fn triage_message(
         (None, Some(regime)) => Some(clock(ctx, regime, &validity, received_at)),
         _ => None,
     };
+    let auth = auth::authenticate(
+        &message.headers,
+        message.from.as_ref().map(|a| a.email.as_str()),
+        &ctx.trusted_authserv_ids,
+    );
     Outcome {
         message,
         received_at,
@@ -184,6 +196,7 @@ pub fn triage_message(
         followup,
         validity,
         deadline,
+        auth,
     }
 }
 

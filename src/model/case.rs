@@ -435,6 +435,15 @@ pub enum Flag {
         /// The officer's reason.
         why: String,
     },
+    /// A reply from the requester's address that may answer what the case waits for, but that
+    /// the trusted mail gateway does not vouch for: the clock was not restarted. An officer
+    /// checks it and restarts the clock by hand if it is genuine.
+    UnverifiedAnswer {
+        /// The reply's Message-ID.
+        message_id: Option<String>,
+        /// Why it was not trusted.
+        why: String,
+    },
 }
 
 /// One step in a case's life, with who, when and why. Append-only: once stored it never changes.

@@ -148,6 +148,37 @@ fn staff_mail(from: &str, to: &str, body: &str) -> Vec<u8> {
 }
 
 #[test]
+fn a_staff_command_the_gateway_does_not_vouch_for_is_refused_and_the_sender_told() {
+    let wf = workflow();
+    let case = testkit::case(1, Kind::Foi, "Parking fines", "2026-03-02T09:30:00Z");
+    let store = store_with(&case);
+    let now = at("2026-03-03T10:00:00Z");
+    let to = wf.command_address(&case.reference).expect("reply address");
+    let raw = staff_mail(ALICE, &to, "#close provided");
+    // (context, why in the reply): no gateway configured; a gateway that did not stamp it.
+    let table = [
+        (ctx(), "no trusted mail gateway is configured"),
+        (testkit::trusted_ctx(), "could not confirm"),
+    ];
+    for (c, why) in table {
+        let outcome = crate::core::triage::triage(c, &raw, None, &NoThreads);
+        let command = wf
+            .staff_command(&store, c, &outcome, now)
+            .expect("store reads")
+            .expect("recorded as a refused command");
+        let change = &command.change;
+        assert!(change.case_updates.is_empty(), "{why}: nothing changed");
+        assert_eq!(change.audit[0].event.action, "command_refused");
+        let answers = mails(change);
+        assert_eq!(answers.len(), 1, "{why}");
+        assert_eq!(answers[0].to, [ALICE]);
+        assert!(answers[0].text.contains("NOT done"), "{}", answers[0].text);
+        assert!(answers[0].text.contains(why), "{}", answers[0].text);
+        assert!(acks(change).is_empty());
+    }
+}
+
+#[test]
 fn a_staff_command_is_run_answered_and_recorded_as_seen() {
     let wf = workflow();
     let case = testkit::case(1, Kind::Foi, "Parking fines", "2026-03-02T09:30:00Z");
@@ -185,10 +216,12 @@ fn a_staff_command_is_run_answered_and_recorded_as_seen() {
         ),
     ];
     for (from, to, body, recorded, state, asked, replies) in table {
-        let outcome =
-            crate::core::triage::triage(ctx(), &staff_mail(from, to, body), None, &NoThreads);
+        // Delivered through the trusted gateway, which vouches for the sender's domain.
+        let domain = from.rsplit('@').next().unwrap_or_default();
+        let raw = testkit::vouched(&staff_mail(from, to, body), domain);
+        let outcome = crate::core::triage::triage(testkit::trusted_ctx(), &raw, None, &NoThreads);
         let got = wf
-            .staff_command(&store, ctx(), &outcome, now)
+            .staff_command(&store, testkit::trusted_ctx(), &outcome, now)
             .expect("store reads");
         assert_eq!(got.is_some(), recorded, "{from} {to}");
         let Some(command) = got else { continue };

@@ -1,14 +1,19 @@
 //! A staff command by email: authorise, apply each line, answer the sender. Pure.
 //!
 //! - A command acts only when the sender is on the routing file's staff list AND the message was
-//!   sent to the case's HMAC-signed reply address; anything else is refused and audited, and
-//!   changes nothing.
+//!   sent to the case's HMAC-signed reply address AND the trusted mail gateway vouches for the
+//!   sender's domain ([`crate::core::auth`]); anything else is refused and audited, and changes
+//!   nothing. A refusal for want of authentication is also told to the staff address (the
+//!   sender looks like a colleague with a good token, so either a colleague needs to know their
+//!   mail is not authenticated, or someone forged them); with no trusted gateway configured,
+//!   commands by email are off and the staff member is told so.
 //! - Each command line is applied in turn with [`actions::apply`]; results and errors go back to
 //!   the sender in one [`CommandReply`] letter.
 //! - `#clarify`, `#id` and `#fee` also send the requester a "we need more information" letter
 //!   with the officer's text ([`AckJob`]s, rendered when sent).
 
 use crate::core::actions::{self, Action, ParsedLine, StaffCommand};
+use crate::core::auth::Authenticity;
 use crate::core::deadline;
 use crate::core::plan::letter::{
     CommandLineResult, CommandOutcome, CommandReply, Letter, LetterBody,
@@ -51,6 +56,8 @@ pub struct CommandFacts<'a> {
     pub msg: &'a Message,
     /// Its sender's address.
     pub sender: &'a str,
+    /// What the trusted gateway says about the sender's domain.
+    pub auth: &'a Authenticity,
 }
 
 /// What a staff command does.
@@ -71,7 +78,22 @@ pub fn refusal(office: &Office<'_>, facts: &CommandFacts<'_>) -> Option<&'static
     } else if !actions::verify(office.secret, &facts.case.reference, facts.token) {
         Some("the reply address does not carry this case's valid token")
     } else {
-        None
+        unauthenticated(facts.auth)
+    }
+}
+
+/// The refusal for a message the gateway does not vouch for (`None` when it does).
+fn unauthenticated(auth: &Authenticity) -> Option<&'static str> {
+    match auth {
+        Authenticity::Authenticated { .. } => None,
+        Authenticity::NoGateway => Some(
+            "no trusted mail gateway is configured ([trust] authserv_ids), so commands by email \
+             are off; use the command line",
+        ),
+        Authenticity::NotAuthenticated { .. } => Some(
+            "our mail gateway could not confirm the message came from your domain (DMARC, DKIM \
+             and SPF did not pass); send it again from your work mailbox",
+        ),
     }
 }
 
@@ -93,12 +115,19 @@ pub fn plan_command(
             json!({"message_id": facts.msg.message_id, "from": facts.sender}),
             format!("emailed command refused: {why}; nothing changed"),
         );
+        // Only an authentication refusal is answered: the sender passed the staff list and the
+        // token, so the address is a colleague's (a stranger's refusal stays silent).
+        let letters = if unauthenticated(facts.auth) == Some(why) {
+            vec![refusal_letter(office, facts, why, ids())]
+        } else {
+            Vec::new()
+        };
         return CommandPlan {
             change: Change {
                 audit: AuditAppend::all(&target, vec![event]),
                 ..Change::default()
             },
-            letters: Vec::new(),
+            letters,
             refused: Some(why),
         };
     }
@@ -137,6 +166,36 @@ pub fn plan_command(
         change,
         letters: vec![reply],
         refused: None,
+    }
+}
+
+/// The answer to a colleague's command that was refused for want of authentication: one line,
+/// not done, with the reason; the case as it stands.
+fn refusal_letter(
+    office: &Office<'_>,
+    facts: &CommandFacts<'_>,
+    why: &str,
+    message_id: String,
+) -> Letter {
+    let case = facts.case;
+    Letter {
+        case: Some(case.reference.clone()),
+        to: vec![facts.sender.to_string()],
+        cc: Vec::new(),
+        reply_to: office.command_address(&case.reference),
+        message_id,
+        in_reply_to: facts.msg.message_id.clone(),
+        attach_original: None,
+        body: LetterBody::CommandReply(CommandReply {
+            reference: case.reference.clone(),
+            lines: vec![CommandLineResult {
+                line: 1,
+                text: "(every command in your email)".into(),
+                outcome: CommandOutcome::NotDone(why.to_string()),
+            }],
+            state: case.state,
+            due: case.due,
+        }),
     }
 }
 

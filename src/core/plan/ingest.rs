@@ -15,6 +15,10 @@
 //! - A reply from the requester to a case that waits for clarification or identity is taken as
 //!   the answer: the clock restarts from the reply and a new acknowledgement gives the new date.
 //!   An officer who disagrees re-opens the question by hand; the audit says what was assumed.
+//! - Only the requester's own `From` restarts the clock (never a `Reply-To`), and only when the
+//!   trusted gateway vouches for it ([`crate::core::auth`]); an answer it does not vouch for is
+//!   recorded, flagged on the case and left for an officer. A receipt shows the due date only
+//!   when it goes to the requester.
 //! - Acknowledgements to one mailbox (`+tag` variants included) are limited per 24 hours, and all
 //!   acknowledgements together per hour (the flood cap); a suppressed one is audited.
 //! - Historical import ([`Mode::Import`]) creates the same cases but never queues mail.
@@ -24,7 +28,7 @@ use crate::core::deadline::{self, ClockEvent, ClockInput};
 use crate::core::followup::FollowUp;
 use crate::core::triage::{Context, Deadline, Outcome};
 use crate::core::validate::{Missing, Validity};
-use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState};
+use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState, Flag};
 use crate::model::change::{AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, NewCase};
 use crate::model::kind::Kind;
 use crate::model::letter::ack_template_for;
@@ -560,7 +564,10 @@ fn plan_followup(
     let m = &outcome.message;
     let at = outcome.received_at.map_or(now, |(t, _)| t);
     let from = sender(outcome).unwrap_or("").to_string();
-    let from_requester = !from.is_empty() && from.eq_ignore_ascii_case(&case.requester.email);
+    let from_requester = is_requester(case, &from);
+    // Only the From address can be vouched for by the gateway; a Reply-To is anyone's to write.
+    let from_header = m.from.as_ref().map_or("", |a| a.email.as_str());
+    let requester_wrote = is_requester(case, from_header);
     let mut updated = case.clone();
     if let Some(id) = &m.message_id
         && !updated.message_ids.contains(id)
@@ -572,41 +579,30 @@ fn plan_followup(
     }
     updated.updated_at = now;
     let target = CaseTarget::Existing(case.reference.clone());
-    let mut audit = vec![AuditEvent::system(
+    let mut audit = vec![followup_audit(
+        outcome,
+        f,
+        case,
+        &from,
+        from_requester,
+        at,
         now,
-        "followup",
-        json!({
-            "via": f.via,
-            "matched": f.matched,
-            "message_id": m.message_id,
-            "content_hash": m.content_hash,
-            "from": from,
-            "from_requester": from_requester,
-            "received_at": at,
-            "kind_of_message": outcome.kind(),
-        }),
-        format!(
-            "joined to {} ({})",
-            case.reference,
-            if from_requester {
-                "from the requester"
-            } else {
-                "not from the requester's address"
-            }
-        ),
     )];
 
     let mut template = "followup_receipt";
-    let restart = if from_requester {
+    let restart = if requester_wrote {
         answer_to(case.state, case.kind, at)
     } else {
         None
     };
-    if let Some(answer) = restart
-        && restart_clock(ctx, case, &mut updated, answer, now, &mut audit)
-        && let Some(t) = ack_template_for(case.kind)
-    {
-        template = t;
+    if let Some(answer) = restart {
+        if !outcome.auth.is_authenticated() {
+            withhold_restart(outcome, &mut updated, answer, now, &mut audit);
+        } else if restart_clock(ctx, case, &mut updated, answer, now, &mut audit)
+            && let Some(t) = ack_template_for(case.kind)
+        {
+            template = t;
+        }
     }
 
     let mut change = Change {
@@ -630,7 +626,9 @@ fn plan_followup(
             missing: Vec::new(),
             received: deadline::local_date(case.received_at)
                 .map_err(|_| PlanError::BadReceiptTime(case.received_at))?,
-            due: updated.due,
+            // The due date is the requester's business only: a third party quoting the
+            // reference is told the message was filed, not when the case is due.
+            due: updated.due.filter(|_| from_requester),
         };
         queue_ack(
             settings,
@@ -649,6 +647,74 @@ fn plan_followup(
         file_as: case.kind,
         queues_mail,
     })
+}
+
+/// Whether `email` is the case's requester (letter case ignored; empty never is).
+fn is_requester(case: &Case, email: &str) -> bool {
+    !email.trim().is_empty() && email.trim().eq_ignore_ascii_case(&case.requester.email)
+}
+
+/// The `followup` audit event: how the message joined the case and who it came from.
+fn followup_audit(
+    outcome: &Outcome,
+    f: &FollowUp,
+    case: &Case,
+    from: &str,
+    from_requester: bool,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AuditEvent {
+    let m = &outcome.message;
+    AuditEvent::system(
+        now,
+        "followup",
+        json!({
+            "via": f.via,
+            "matched": f.matched,
+            "message_id": m.message_id,
+            "content_hash": m.content_hash,
+            "from": from,
+            "from_requester": from_requester,
+            "received_at": at,
+            "kind_of_message": outcome.kind(),
+            "authenticated": outcome.auth.is_authenticated(),
+        }),
+        format!(
+            "joined to {} ({})",
+            case.reference,
+            if from_requester {
+                "from the requester"
+            } else {
+                "not from the requester's address"
+            }
+        ),
+    )
+}
+
+/// An answer the gateway does not vouch for: the clock stays stopped, the case is flagged for an
+/// officer, who restarts it by hand if the answer is genuine (anyone can write the requester's
+/// address in `From`, and a restarted clock cannot be taken back quietly).
+fn withhold_restart(
+    outcome: &Outcome,
+    updated: &mut Case,
+    answer: ClockEvent,
+    now: DateTime<Utc>,
+    audit: &mut Vec<AuditEvent>,
+) {
+    let why = outcome.auth.describe();
+    updated.workflow.flags.push(Flag::UnverifiedAnswer {
+        message_id: outcome.message.message_id.clone(),
+        why: why.clone(),
+    });
+    audit.push(AuditEvent::system(
+        now,
+        "clock_restart_withheld",
+        json!({"event": answer.name(), "message_id": outcome.message.message_id, "auth": outcome.auth}),
+        format!(
+            "a reply from the requester's address may be the answer the case waits for, but it is \
+             {why}; the clock was not restarted and the case is flagged for an officer"
+        ),
+    ));
 }
 
 /// Restarts a waiting case's clock with the requester's answer (audited). Returns whether the

@@ -21,4 +21,6 @@ pub mod responded;
 pub mod tick;
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 pub(crate) mod testkit;

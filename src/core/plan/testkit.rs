@@ -66,6 +66,32 @@ pub fn ctx() -> &'static Context {
     })
 }
 
+/// The authserv-id of the trusted gateway in [`trusted_ctx`].
+pub const GATEWAY: &str = "mx.council.example.gov.uk";
+
+/// The default rules with [`GATEWAY`] trusted: mail stamped by it can change a case's state.
+pub fn trusted_ctx() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut c = Context::standalone(RuleSet::load(&dir).expect("default rules load"));
+        c.trusted_authserv_ids = vec![GATEWAY.to_string()];
+        c
+    })
+}
+
+/// `raw` as the trusted gateway delivers it when `domain` passes DMARC: its
+/// `Authentication-Results` on top.
+pub fn vouched(raw: &[u8], domain: &str) -> Vec<u8> {
+    let mut out = format!(
+        "Authentication-Results: {GATEWAY}; spf=pass smtp.mailfrom={domain}; \
+         dmarc=pass header.from={domain}\r\n"
+    )
+    .into_bytes();
+    out.extend_from_slice(raw);
+    out
+}
+
 /// What an [`Office`] borrows.
 pub struct Desk {
     pub routing: Routing,

@@ -19,6 +19,14 @@ fn staff_reply(body: &str) -> Message {
     }
 }
 
+/// The trusted gateway vouches for the staff domain.
+fn authed() -> Authenticity {
+    Authenticity::Authenticated {
+        method: "dmarc".into(),
+        domain: "council.example".into(),
+    }
+}
+
 /// (body, a test per answered line, state after, letters to the requester)
 type LineRow<'a> = (&'a str, &'a [fn(&CommandOutcome) -> bool], CaseState, usize);
 
@@ -64,6 +72,7 @@ fn only_staff_with_the_case_token_may_act() {
             token,
             msg: &msg,
             sender,
+            auth: &authed(),
         };
         assert_eq!(
             refusal(&desk.office(), &facts),
@@ -134,6 +143,7 @@ fn each_line_is_applied_and_answered() {
             token: &token,
             msg: &msg,
             sender: ALICE,
+            auth: &authed(),
         };
         let plan = plan_command(&desk.office(), ctx(), &facts, at(NOW), &mut counting());
         assert_eq!(plan.refused, None, "{body}");
@@ -253,6 +263,63 @@ fn the_command_target_is_found_in_to_cc_or_the_delivery_headers() {
         if let Some((r, t)) = got {
             assert_eq!(r, c.reference);
             assert_eq!(t, token);
+        }
+    }
+}
+
+#[test]
+fn a_colleague_the_gateway_does_not_vouch_for_is_refused_and_told() {
+    let desk = Desk::new();
+    let c = case(5, Kind::Foi, "Parking fines", RECEIVED);
+    let good = reply_token(&desk.secret, &c.reference);
+    let msg = staff_reply("#close provided");
+    // (what the gateway says, sender, refusal contains, letters)
+    let table: &[(Authenticity, &str, &str, usize)] = &[
+        (
+            Authenticity::NoGateway,
+            ALICE,
+            "no trusted mail gateway is configured",
+            1,
+        ),
+        (
+            Authenticity::NotAuthenticated {
+                why: "dmarc=fail".into(),
+            },
+            ALICE,
+            "could not confirm the message came from your domain",
+            1,
+        ),
+        // A stranger is refused for that first, and silently, whatever the gateway says.
+        (
+            Authenticity::NoGateway,
+            "mallory@example.org",
+            "not on the staff list",
+            0,
+        ),
+    ];
+    for (auth, sender, why, letters) in table {
+        let facts = CommandFacts {
+            case: &c,
+            token: &good,
+            msg: &msg,
+            sender,
+            auth,
+        };
+        let plan = plan_command(&desk.office(), ctx(), &facts, at(NOW), &mut counting());
+        let refused = plan.refused.unwrap_or_default();
+        assert!(refused.contains(why), "{auth:?}: {refused}");
+        assert!(plan.change.case_updates.is_empty(), "nothing changed");
+        assert!(plan.change.outbox_new.is_empty());
+        assert_eq!(plan.change.audit[0].event.action, "command_refused");
+        assert!(plan.change.audit[0].event.why.contains(refused));
+        assert_eq!(plan.letters.len(), *letters, "{auth:?}");
+        if let Some(l) = plan.letters.first() {
+            assert_eq!(l.to, vec![ALICE.to_string()]);
+            let LetterBody::CommandReply(r) = &l.body else {
+                panic!("a command reply")
+            };
+            assert_eq!(r.state, c.state);
+            assert!(matches!(&r.lines[0].outcome, CommandOutcome::NotDone(w) if w == refused));
         }
     }
 }

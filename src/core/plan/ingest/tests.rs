@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::core::followup::Threads;
-use crate::core::plan::testkit::{audit_actions as actions, ctx};
+use crate::core::plan::testkit::{audit_actions as actions, ctx, trusted_ctx, vouched};
 use crate::io::outbox::OutboxJob;
 use crate::io::store::{CaseTarget, Cursor};
 use crate::model::case::CaseRef;
@@ -505,7 +505,11 @@ fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
         ),
     ];
     for (name, case, from, template, state, due_set, restarted) in table {
-        let o = outcome(&reply(from), &known);
+        // Delivered through the trusted gateway, which vouches for the sender's domain.
+        let domain = from.rsplit('@').next().unwrap_or("").trim_end_matches('>');
+        let raw = vouched(&reply(from), domain);
+        let o = crate::core::triage::triage(trusted_ctx(), &raw, Some(t0()), &known);
+        assert!(o.auth.is_authenticated(), "{name}: {:?}", o.auth);
         assert!(o.followup.is_some(), "{name}: not a follow-up");
         let facts = Facts {
             followup_case: Some(case.clone()),
@@ -513,7 +517,15 @@ fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
             acks_last_hour: 0,
             letter_id: LETTER_ID.into(),
         };
-        let p = plan(ctx(), &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
+        let p = plan(
+            trusted_ctx(),
+            &settings(Mode::Live),
+            &o,
+            &facts,
+            &pos(9),
+            t0(),
+        )
+        .expect("plan");
         assert_eq!(
             p.action,
             Handled::FollowUp(case.reference.clone()),
@@ -624,4 +636,171 @@ fn duplicate_and_quarantine_plans_move_the_cursor() {
     assert_eq!(q.seen[0].kind, None);
     assert_eq!(q.seen[0].why, "quarantined: bad");
     assert_eq!(q.seen[0].content_hash.as_deref(), Some("hash"));
+}
+
+#[test]
+fn only_the_vouched_requesters_from_restarts_a_clock() {
+    let waiting = stored_case(
+        CaseState::AwaitingClarification,
+        Kind::Foi,
+        vec![ClockEvent::ClarificationRequested(
+            t0() - chrono::Duration::days(3),
+        )],
+    );
+    let known = Known {
+        refs: ["FOI-2026-000007".to_string()].into(),
+        ..Known::default()
+    };
+    let subject = "Re: [FOI-2026-000007] We need more information";
+    let body = "I want the figures for Mill Lane only.";
+    let plain = |from: &str, extra: &str| mail(from, subject, body, extra);
+    // The gateway stamps what it found (no DMARC pass) on top; the sender wrote a pass below.
+    let forged_below = |raw: Vec<u8>| {
+        let mut v = b"Authentication-Results: mx.council.example.gov.uk; spf=softfail smtp.mailfrom=example.org; dmarc=none header.from=example.org\r\nReceived: from attacker by mx\r\nAuthentication-Results: mx.council.example.gov.uk; dmarc=pass header.from=example.org\r\n".to_vec();
+        v.extend(raw);
+        v
+    };
+    let pat = "Patricia Requester <pat@example.org>";
+    // (name, raw message, trusted gateway configured, restarted, flagged)
+    let table: Vec<(&str, Vec<u8>, bool, bool, bool)> = vec![
+        (
+            "vouched",
+            vouched(&plain(pat, ""), "example.org"),
+            true,
+            true,
+            false,
+        ),
+        ("no gateway configured", plain(pat, ""), false, false, true),
+        ("gateway, no stamp", plain(pat, ""), true, false, true),
+        (
+            "gateway says dmarc fail",
+            {
+                let mut v = b"Authentication-Results: mx.council.example.gov.uk; dmarc=fail header.from=example.org\r\n".to_vec();
+                v.extend(plain(pat, ""));
+                v
+            },
+            true,
+            false,
+            true,
+        ),
+        (
+            "forged stamp below a Received",
+            forged_below(plain(pat, "")),
+            true,
+            false,
+            true,
+        ),
+        (
+            "Reply-To is the requester, From is not",
+            vouched(
+                &plain(
+                    "Mallory <mallory@example.org>",
+                    "Reply-To: pat@example.org\r\n",
+                ),
+                "example.org",
+            ),
+            true,
+            false,
+            false,
+        ),
+    ];
+    for (name, raw, gateway, restarted, flagged) in table {
+        let c = if gateway { trusted_ctx() } else { ctx() };
+        let o = crate::core::triage::triage(c, &raw, Some(t0()), &known);
+        let facts = Facts {
+            followup_case: Some(waiting.clone()),
+            recent_mail_to_sender: 0,
+            letter_id: LETTER_ID.into(),
+            acks_last_hour: 0,
+        };
+        let p = plan(c, &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
+        let u = &p.change.case_updates[0];
+        let acts = actions(&p.change);
+        assert_eq!(
+            acts.contains(&"clock_restarted"),
+            restarted,
+            "{name}: {acts:?}"
+        );
+        assert_eq!(
+            acts.contains(&"clock_restart_withheld"),
+            flagged,
+            "{name}: {acts:?}"
+        );
+        let want_state = if restarted {
+            CaseState::Open
+        } else {
+            CaseState::AwaitingClarification
+        };
+        assert_eq!(u.case.state, want_state, "{name}");
+        assert_eq!(
+            u.case.clock_events.len(),
+            1 + usize::from(restarted),
+            "{name}"
+        );
+        assert_eq!(
+            u.case
+                .workflow
+                .flags
+                .iter()
+                .any(|f| matches!(f, Flag::UnverifiedAnswer { .. })),
+            flagged,
+            "{name}"
+        );
+        let j = jobs(&p.change);
+        assert_eq!(j.len(), 1, "{name}");
+        let want = if restarted {
+            "ack_foi"
+        } else {
+            "followup_receipt"
+        };
+        assert_eq!(j[0].template, want, "{name}");
+    }
+}
+
+#[test]
+fn a_third_party_quoting_the_reference_gets_no_due_date() {
+    let mut open = stored_case(CaseState::Open, Kind::Foi, vec![]);
+    open.due = chrono::NaiveDate::from_ymd_opt(2026, 12, 18);
+    let known = Known {
+        refs: ["FOI-2026-000007".to_string()].into(),
+        ..Known::default()
+    };
+    let subject = "Re: [FOI-2026-000007] Your request";
+    // (name, From, extra headers, receipt shows the due date)
+    let table = [
+        ("the requester", "pat@example.org", "", true),
+        ("a third party", "nosy@example.net", "", false),
+        (
+            "a third party with Reply-To the requester",
+            "nosy@example.net",
+            "Reply-To: pat@example.org\r\n",
+            true,
+        ),
+        (
+            "the requester with Reply-To a third party",
+            "pat@example.org",
+            "Reply-To: nosy@example.net\r\n",
+            false,
+        ),
+    ];
+    for (name, from, extra, shows_due) in table {
+        let raw = mail(from, subject, "Any news?", extra);
+        let o = outcome(&raw, &known);
+        let facts = Facts {
+            followup_case: Some(open.clone()),
+            recent_mail_to_sender: 0,
+            letter_id: LETTER_ID.into(),
+            acks_last_hour: 0,
+        };
+        let p = plan(ctx(), &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
+        let j = jobs(&p.change);
+        assert_eq!(j[0].template, "followup_receipt", "{name}");
+        assert_eq!(j[0].due.is_some(), shows_due, "{name}: to {}", j[0].to);
+        if shows_due {
+            assert_eq!(
+                j[0].to, "pat@example.org",
+                "{name}: only the requester sees it"
+            );
+        }
+    }
 }

@@ -1,0 +1,164 @@
+//! The hostile mail samples in `tests/data/hostile/`, each run through the pure planner it
+//! targets and checked against `expected.toml` (what must and must not be audited).
+
+use crate::core::deadline::ClockEvent;
+use crate::core::followup::Threads;
+use crate::core::plan::command::{self, CommandFacts};
+use crate::core::plan::ingest::{self, Facts, IngestSettings, Mode, Position};
+use crate::core::plan::responded;
+use crate::core::plan::testkit::{Desk, SHARED, at, case, counting, trusted_ctx};
+use crate::model::case::{Case, CaseState};
+use crate::model::change::Change;
+use crate::model::kind::Kind;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One sample's expectation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    outcome: String,
+    planner: String,
+    state: CaseState,
+    audit: Vec<String>,
+    never: Vec<String>,
+}
+
+struct OneCase;
+
+impl Threads for OneCase {
+    fn case_for_message_id(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn case_exists(&self, r: &str) -> bool {
+        r == "FOI-2026-000007"
+    }
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/hostile")
+}
+
+/// The stored case every sample aims at, in `state`.
+fn stored(state: CaseState) -> Case {
+    let mut c = case(7, Kind::Foi, "Parking fines", "2026-03-02T09:30:00Z");
+    c.state = state;
+    if state == CaseState::AwaitingClarification {
+        c.clock_events = vec![ClockEvent::ClarificationRequested(at(
+            "2026-03-03T10:00:00Z",
+        ))];
+        c.due = None;
+    }
+    c
+}
+
+fn settings() -> IngestSettings {
+    let config = crate::config::Config::defaults();
+    IngestSettings {
+        mode: Mode::Live,
+        acks: crate::config::AckPolicy::default(),
+        own_addresses: vec![SHARED.into()],
+        prefixes: config.prefixes().into_iter().map(|(p, k)| (k, p)).collect(),
+        id_domain: "council.example".into(),
+    }
+}
+
+fn actions(change: &Change) -> Vec<String> {
+    change
+        .audit
+        .iter()
+        .map(|a| a.event.action.clone())
+        .collect()
+}
+
+/// Runs one sample through its planner: the change it plans.
+fn run(name: &str, raw: &[u8], want: &Expect, desk: &Desk) -> Change {
+    let now = at("2026-03-10T11:05:00Z");
+    let ctx = trusted_ctx();
+    let case = stored(want.state);
+    let o = crate::core::triage::triage(ctx, raw, Some(now), &OneCase);
+    match want.planner.as_str() {
+        "ingest" => {
+            let facts = Facts {
+                followup_case: Some(case.clone()),
+                recent_mail_to_sender: 0,
+                letter_id: "letter-1@council.example".into(),
+                acks_last_hour: 0,
+            };
+            let position = Position {
+                mailbox: "INBOX".into(),
+                uidvalidity: 1,
+                uid: 1,
+            };
+            let p = ingest::plan(ctx, &settings(), &o, &facts, &position, now).expect("plan");
+            let u = &p.change.case_updates[0].case;
+            assert_eq!(u.state, want.state, "{name}: the clock stays stopped");
+            assert_eq!(u.clock_events, case.clock_events, "{name}");
+            p.change
+        }
+        "responded" => {
+            let id = o.message.message_id.as_deref();
+            let change =
+                responded::plan_responded_by_mail(ctx, &case, &o.auth, id, now).expect("an audit");
+            assert!(change.case_updates.is_empty(), "{name}: case untouched");
+            change
+        }
+        "command" => {
+            let (reference, token) = command::command_target(&o.message).expect("signed");
+            assert_eq!(reference, case.reference, "{name}");
+            let sender = o.message.from.as_ref().map(|a| a.email.clone());
+            let facts = CommandFacts {
+                case: &case,
+                token: &token,
+                msg: &o.message,
+                sender: sender.as_deref().unwrap_or_default(),
+                auth: &o.auth,
+            };
+            let plan = command::plan_command(&desk.office(), ctx, &facts, now, &mut counting());
+            assert!(plan.refused.is_some(), "{name}");
+            assert!(plan.letters.is_empty(), "{name}: no answer");
+            assert!(
+                plan.change.case_updates.is_empty(),
+                "{name}: nothing changed"
+            );
+            plan.change
+        }
+        other => panic!("{name}: unknown planner {other}"),
+    }
+}
+
+#[test]
+fn every_hostile_sample_has_its_expected_outcome() {
+    let text = std::fs::read_to_string(dir().join("expected.toml")).expect("expected.toml");
+    let table: BTreeMap<String, Expect> = ::toml::from_str(&text).expect("expected.toml parses");
+    let desk = Desk::new();
+    let signed = desk
+        .office()
+        .command_address(&stored(CaseState::Open).reference)
+        .expect("a signed address");
+    let mut samples: Vec<String> = std::fs::read_dir(dir())
+        .expect("hostile dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    samples.sort();
+    assert!(samples.len() >= 4, "{samples:?}");
+    for name in samples {
+        let want = table
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} has no entry in expected.toml"));
+        assert!(!want.outcome.is_empty(), "{name}: say what should happen");
+        let raw = std::fs::read_to_string(dir().join(&name))
+            .expect("sample")
+            .replace("{SIGNED_ADDRESS}", &signed);
+        let change = run(&name, raw.as_bytes(), want, &desk);
+        let got = actions(&change);
+        for a in &want.audit {
+            assert!(got.contains(a), "{name}: {a} not audited in {got:?}");
+        }
+        for a in &want.never {
+            assert!(!got.contains(a), "{name}: {a} audited in {got:?}");
+        }
+    }
+}
