@@ -34,7 +34,7 @@ fn write_config(dir: &Path, user: &str, stack: &Stack) -> PathBuf {
         dir,
         stack,
         user,
-        "[acknowledgements]\nper_address_per_day = 1000\n",
+        "[acknowledgements]\nper_address_per_day = 1000\nglobal_per_hour = 100000\n",
     )
 }
 

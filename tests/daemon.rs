@@ -485,7 +485,13 @@ fn restart_mid_batch_creates_no_duplicates() {
 
 #[test]
 fn kill_9_during_a_large_batch_loses_nothing() {
-    let world = World::new(stack(), "kill-foi", "");
+    // 1,000 acknowledgements within minutes: the global hourly flood cap (200 by default) is
+    // lifted, since this test counts lost and duplicated mail, not the cap.
+    let world = World::new(
+        stack(),
+        "kill-foi",
+        "[acknowledgements]\nglobal_per_hour = 5000\n",
+    );
     let n = 1000;
     let batch: Vec<Vec<u8>> = (0..n)
         .map(|i| foi_request(&world.addr(&format!("r{i:04}")), i))
