@@ -23,8 +23,10 @@
 //! # Arrival: a message becomes a case and letters
 //!
 //! ```text
-//!  IMAP ──app::ingest──▶ raw bytes ──core::triage──────────────────────────────▶ triage::Outcome
-//!                        (parse → rules::classify → followup → validate → deadline)     │
+//!  IMAP ──app::ingest──▶ raw bytes ──(core::plan::poison: died twice? quarantine, move on)
+//!                        │
+//!                        └──core::triage──(parse → auth → rules::classify → followup →──▶ Outcome
+//!                                          validate → deadline)                             │
 //!   facts from io::store (the case it continues, mail sent to the sender lately) ──▶     │
 //!                                                                                        ▼
 //!                    core::plan::ingest::plan(outcome, facts, now, letter id) ─▶ Change + AckJob
