@@ -28,7 +28,8 @@ use crate::core::routing::Routing;
 use crate::core::triage::{Context, Outcome};
 use crate::io::ids::{Ids, RandomIds};
 use crate::io::store::{CaseTarget, Change, NewOutboxRow, SeenRecord, Store, StoreError};
-use crate::letters::staff::{self, Letterhead, WorkflowTemplates};
+use crate::letters::staff::Letterhead;
+use crate::letters::{Letters, RenderError, RenderedParts};
 use crate::model::case::{Case, CaseRef};
 use crate::model::kind::Kind;
 use crate::model::letter::{OutboxJob, PreparedMail};
@@ -41,7 +42,7 @@ pub struct Workflow {
     /// Teams, members and routes.
     pub routing: Routing,
     secret: ReplySecret,
-    templates: WorkflowTemplates,
+    templates: Letters,
     settings: WorkflowConfig,
     organisation: String,
     shared_address: String,
@@ -94,7 +95,7 @@ impl Workflow {
         let secret = ReplySecret::new(w.reply_secret.as_bytes())
             .map_err(|e| problems.push(format!("workflow.reply_secret_file: {e}")))
             .ok();
-        let templates = WorkflowTemplates::load(&config.templates_dir)
+        let templates = Letters::load(&config.templates_dir)
             .map_err(|e| problems.extend(e.0.iter().map(ToString::to_string)))
             .ok();
         if let Some(secret) = &secret {
@@ -319,7 +320,7 @@ impl Workflow {
         last: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
         ctx: &Context,
-    ) -> Result<staff::RenderedEmail, staff::RenderError> {
+    ) -> Result<RenderedParts, RenderError> {
         let d = tick::team_digest(&self.office(), ctx, cases, failed_mail, team, last, now);
         self.templates.render_digest(&d, &self.letterhead())
     }

@@ -65,7 +65,8 @@ use crate::io::store::{
     AuditAppend, CaseTarget, Change, OutboxRow, OutboxStatus, OutboxUpdate, Store, StoreError,
 };
 use crate::letters::Letters;
-use crate::letters::compose::{AckData, RenderError};
+use crate::letters::RenderError;
+use crate::letters::compose::AckData;
 use crate::model::case::{AuditEvent, Case, CaseRef, SYSTEM_ACTOR};
 use crate::model::kind::Kind;
 pub use crate::model::letter::{AckJob, MissingItem, OutboxJob, PayloadError};

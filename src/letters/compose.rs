@@ -29,9 +29,9 @@ use minijinja::Value;
 use crate::core::deadline::{Regime, Region};
 use crate::letters::registry::Letters;
 use crate::letters::registry::{HTML, SUBJECT, TEXT};
-pub use crate::letters::registry::{RenderError, RenderedParts, TemplateError, TemplateErrors};
+use crate::letters::registry::{RenderError, RenderedParts};
 use crate::model::kind::Kind;
-pub use crate::model::letter::{MissingItem, PreparedMail, ack_template_for};
+use crate::model::letter::{MissingItem, PreparedMail};
 
 /// Every template an installation must provide, one directory each under the template dir.
 pub const TEMPLATE_NAMES: [&str; 9] = [
@@ -618,6 +618,8 @@ fn sample_data(template: &str) -> Vec<AckData> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::letters::{TemplateError, TemplateErrors};
+    use crate::model::letter::ack_template_for;
     use crate::model::message::Message;
     use proptest::prelude::*;
     use std::path::Path;

@@ -21,8 +21,8 @@ use crate::core::plan::letter::{
     AssignmentLetter, CommandOutcome, CommandReply, Letter, LetterBody,
 };
 use crate::letters::compose::date_in_words;
+use crate::letters::registry::RenderError;
 use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
-pub use crate::letters::registry::{RenderError, TemplateError, TemplateErrors};
 use crate::model::kind::Kind;
 use crate::model::letter::PreparedMail;
 use chrono::NaiveDate;
@@ -42,13 +42,6 @@ pub const HELP: &str = "help";
 /// Largest staff template file we read, in bytes (256 KiB): a digest template is a page with
 /// loops; a bigger file is the wrong file.
 pub(super) const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
-
-/// The three parts of one rendered digest or chaser.
-pub type RenderedEmail = RenderedParts;
-
-/// The registry under the name the workflow still uses. TEMPORARY: remove once
-/// `app::workflow` names [`Letters`].
-pub type WorkflowTemplates = Letters;
 
 /// Context the caller supplies that the planners do not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,9 +65,9 @@ impl Letters {
         ))
     }
 
-    fn render_three(&self, family: &str, ctx: &Value) -> Result<RenderedEmail, RenderError> {
+    fn render_three(&self, family: &str, ctx: &Value) -> Result<RenderedParts, RenderError> {
         let (subject, text) = self.render_subject_text(family, ctx)?;
-        Ok(RenderedEmail {
+        Ok(RenderedParts {
             subject,
             text,
             html: self.render_part(family, HTML, ctx)?,
@@ -89,7 +82,7 @@ impl Letters {
         &self,
         digest: &Digest,
         head: &Letterhead,
-    ) -> Result<RenderedEmail, RenderError> {
+    ) -> Result<RenderedParts, RenderError> {
         self.render_three(DIGEST, &digest_context(digest, head))
     }
 
@@ -101,7 +94,7 @@ impl Letters {
         &self,
         chaser: &Chaser,
         head: &Letterhead,
-    ) -> Result<RenderedEmail, RenderError> {
+    ) -> Result<RenderedParts, RenderError> {
         self.render_three(CHASER, &chaser_context(chaser, head))
     }
 

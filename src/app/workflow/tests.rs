@@ -29,7 +29,7 @@ fn workflow() -> Workflow {
     Workflow {
         routing,
         secret,
-        templates: WorkflowTemplates::load(&dir).expect("the shipped templates load"),
+        templates: Letters::load(&dir).expect("the shipped templates load"),
         settings,
         organisation: "Exampletown Council".into(),
         shared_address: testkit::SHARED.into(),

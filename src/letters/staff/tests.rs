@@ -4,6 +4,7 @@
 use super::*;
 use crate::core::chase::ChaserKey;
 use crate::core::digest::DigestCounts;
+use crate::letters::TemplateError;
 use crate::model::case::CaseRef;
 use crate::model::case::CaseState;
 use chrono::{TimeZone, Utc};

@@ -621,7 +621,7 @@ nobody has called me back. Jane Smith, 3 Low Road, Exampletown",
     assert!(new.draft.due.is_some());
     assert_eq!(
         jobs(&p.change)[0].template,
-        crate::letters::compose::ack_template_for(kind).expect("template")
+        crate::model::letter::ack_template_for(kind).expect("template")
     );
 }
 
