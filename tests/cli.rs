@@ -757,3 +757,66 @@ fn case_list_shows_quarantined_mail_until_case_triaged_clears_it() {
     let o = run(&["case", "list", "--config", cfg]);
     assert!(!stdout(&o).contains("needs human triage"), "{}", stdout(&o));
 }
+
+#[test]
+fn case_triaged_release_forgets_the_message_so_it_is_triaged_afresh() {
+    use foi_triage::core::plan::{ingest::Position, poison};
+    use foi_triage::model::records::SeenKey;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let kept = "aaaa0000bbbb1111".repeat(4);
+    let released = "cccc2222dddd3333".repeat(4);
+    let data = dir.path().join("data");
+    {
+        let store = Store::open(&data).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 1, 5, 9, 30, 0).unwrap();
+        for (uid, hash) in [(17, &kept), (18, &released)] {
+            let position = Position {
+                mailbox: "INBOX".into(),
+                uidvalidity: 3,
+                uid,
+            };
+            let id = Some(format!("m{uid}@example.org"));
+            let change = poison::plan_needs_triage(id, hash, "died twice", &position, at);
+            store.apply(change).unwrap();
+        }
+    }
+    let cfg = config.to_str().unwrap();
+    let by = ["--by", "ann@council.example", "--why", "checked"];
+    let o = run(&[&["case", "triaged", "--config", cfg, &kept[..12]][..], &by].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&[
+        &[
+            "case",
+            "triaged",
+            "--config",
+            cfg,
+            &released[..12],
+            "--release",
+        ][..],
+        &by,
+    ]
+    .concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("released: {released}")),
+        "{}",
+        stdout(&o)
+    );
+    let store = Store::open(&data).unwrap();
+    let seen = |key| store.find_seen(key).unwrap();
+    assert!(
+        seen(SeenKey::ContentHash(&kept)).is_some(),
+        "cleared without --release: still known, so put back it is only filed"
+    );
+    assert!(seen(SeenKey::MessageId("m17@example.org")).is_some());
+    assert!(
+        seen(SeenKey::ContentHash(&released)).is_none(),
+        "released: forgotten by hash"
+    );
+    assert!(
+        seen(SeenKey::MessageId("m18@example.org")).is_none(),
+        "released: forgotten by Message-ID too"
+    );
+    assert!(store.marks(poison::NEEDS_TRIAGE_PREFIX).unwrap().is_empty());
+}

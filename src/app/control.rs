@@ -125,6 +125,10 @@ pub enum Request {
         by: String,
         /// What was done (logged).
         why: String,
+        /// Also forget the message (`--release`), so that put back in the inbox it is triaged
+        /// afresh. Defaults to false for a command line older than the daemon.
+        #[serde(default)]
+        release: bool,
     },
     /// `case ACTION REF ARGS... --by --why`.
     Act {
@@ -192,7 +196,18 @@ fn needs_triage_text(waiting: &[NeedsTriage]) -> String {
 
 /// Clears the "needs human triage" record whose content hash is `hash` or starts with it (one
 /// match only). There is no case to audit on, so the clearing is logged with who and why.
-fn triaged(store: &Store, hash: &str, by: &str, why: &str) -> Result<String, String> {
+///
+/// With `release` the message is also forgotten (its `seen` record and any attempt count), for
+/// when a person judged it harmless, or the fault that quarantined it is fixed: moved back into
+/// the watched folder it is then triaged like new mail. Without it the message stays known, and
+/// put back it would only be filed again.
+fn triaged(
+    store: &Store,
+    hash: &str,
+    by: &str,
+    why: &str,
+    release: bool,
+) -> Result<String, String> {
     if by.trim().is_empty() {
         return Err("--by YOUR-ADDRESS is required: the clearing is logged with who did it".into());
     }
@@ -211,14 +226,27 @@ fn triaged(store: &Store, hash: &str, by: &str, why: &str) -> Result<String, Str
             ));
         }
     };
-    let change = crate::model::change::Change {
+    let hash = key
+        .trim_start_matches(poison::NEEDS_TRIAGE_PREFIX)
+        .to_string();
+    let mut change = crate::model::change::Change {
         marks_cleared: vec![key.clone()],
         ..Default::default()
     };
+    if release {
+        change.marks_cleared.push(poison::attempt_key(&hash));
+        change.seen_forgotten.push(hash.clone());
+    }
     store.apply(change).map_err(|e| e.to_string())?;
-    let hash = key.trim_start_matches(poison::NEEDS_TRIAGE_PREFIX);
-    tracing::info!(hash, by, why, "needs-human-triage entry cleared");
-    Ok(format!("cleared: {hash} (by {by})\n"))
+    tracing::info!(hash, by, why, release, "needs-human-triage entry cleared");
+    Ok(if release {
+        format!(
+            "released: {hash} (by {by}); move the message from the quarantine folder back to \
+             the inbox and it is triaged as new mail\n"
+        )
+    } else {
+        format!("cleared: {hash} (by {by})\n")
+    })
 }
 
 /// Runs a request against an open store; an action is dated `now` and its audit records `uid`
@@ -257,7 +285,12 @@ pub fn handle(
             out.push_str(&needs_triage_text(&waiting));
             Ok(out)
         }
-        Request::Triaged { hash, by, why } => triaged(store, hash, by, why),
+        Request::Triaged {
+            hash,
+            by,
+            why,
+            release,
+        } => triaged(store, hash, by, why, *release),
         Request::Show { reference } => {
             let case = store
                 .get_case(reference)

@@ -229,6 +229,10 @@ pub enum CaseCommand {
         /// What was done (logged).
         #[arg(long, default_value = "")]
         why: String,
+        /// Also forget the message, so that moved back from the quarantine folder into the inbox
+        /// it is triaged afresh (once the fault that stopped it is fixed, or it is judged safe).
+        #[arg(long)]
+        release: bool,
     },
     /// Act on a case: `foi-triage case ACTION REF [ARGS...] --by YOU [--why TEXT] [--config FILE]`.
     ///
@@ -280,7 +284,16 @@ pub fn run(cli: Cli) -> ExitCode {
             hash,
             by,
             why,
-        }) => case_request(&config.config, &Request::Triaged { hash, by, why }),
+            release,
+        }) => case_request(
+            &config.config,
+            &Request::Triaged {
+                hash,
+                by,
+                why,
+                release,
+            },
+        ),
         Command::Case(CaseCommand::Act(words)) => case_act(&words),
         Command::Digest {
             config,

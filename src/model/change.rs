@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 /// A whole unit of work, applied atomically.
 ///
-/// Apply order inside the transaction: new case, case updates, audit appends, `seen` records,
+/// Apply order inside the transaction: new case, case updates, audit appends, `seen` records
+/// forgotten, `seen` records written,
 /// new outbox rows, outbox updates, marks cleared, marks set, cursor. Indexes are derived from the cases written, never
 /// given separately, so they cannot disagree with the cases.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,6 +23,10 @@ pub struct Change {
     pub audit: Vec<AuditAppend>,
     /// Messages that created nothing, remembered for dedupe. The first record for a key wins.
     pub seen: Vec<SeenRecord>,
+    /// Content hashes whose `seen` records are forgotten (with the Message-ID key the record
+    /// holds), applied before `seen`: a person released a quarantined message, so when it is put
+    /// back in the inbox it is triaged afresh instead of filed as already seen.
+    pub seen_forgotten: Vec<String>,
     /// Outbox rows to enqueue (as `Pending`), in order.
     pub outbox_new: Vec<NewOutboxRow>,
     /// Outbox rows to move on (sent, failed, retry later).
@@ -54,6 +59,7 @@ impl Change {
             && self.case_updates.is_empty()
             && self.audit.is_empty()
             && self.seen.is_empty()
+            && self.seen_forgotten.is_empty()
             && self.outbox_new.is_empty()
             && self.outbox_updates.is_empty()
             && self.cursor.is_none()

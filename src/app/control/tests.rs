@@ -310,7 +310,7 @@ fn case_triaged_clears_one_entry_by_its_hash_and_says_why_not_otherwise() {
         ("00000000", "ann", Err("no message")),
     ];
     for (hash, by, want) in table {
-        let got = triaged(&store, hash, by, "logged by hand as FOI-2026-000009");
+        let got = triaged(&store, hash, by, "logged by hand as FOI-2026-000009", false);
         match (got, want) {
             (Ok(text), Ok(w)) => assert_eq!(text, w, "{hash}"),
             (Err(e), Err(w)) => assert!(e.contains(w), "{hash}: {e}"),
@@ -329,6 +329,6 @@ fn case_triaged_clears_one_entry_by_its_hash_and_says_why_not_otherwise() {
         let change = poison::plan_needs_triage(None, hash, "died", &position, at);
         store.apply(change).expect("apply");
     }
-    let e = triaged(&store, "abcdef09", "ann", "").expect_err("ambiguous");
+    let e = triaged(&store, "abcdef09", "ann", "", false).expect_err("ambiguous");
     assert!(e.contains("2 messages match"), "{e}");
 }

@@ -216,6 +216,44 @@ pub fn plan_quarantine(
     change
 }
 
+/// Their subject, for the letter to quote, only when our gateway authenticated the sender.
+///
+/// Anyone can send us mail with a forged `From` or any `Reply-To`, and the acknowledgement goes
+/// there: echoing an unauthenticated subject would let an outsider make the council's mailbox
+/// deliver their text (spam, a phishing link) to a third party. The letter still threads
+/// (`In-Reply-To`) and names the reference.
+fn echoed_subject(outcome: &Outcome) -> String {
+    if outcome.auth.is_authenticated() {
+        outcome.message.subject.clone()
+    } else {
+        String::new()
+    }
+}
+
+/// Longest name used in a salutation, in characters: longer is a sentence, not a name.
+const MAX_SALUTATION_CHARS: usize = 60;
+
+/// Most words in a name used in a salutation.
+const MAX_SALUTATION_WORDS: usize = 5;
+
+/// The name to greet them by, when it reads as a person's name: letters, spaces, hyphens,
+/// apostrophes, full stops and commas only, at most [`MAX_SALUTATION_WORDS`] words and
+/// [`MAX_SALUTATION_CHARS`] characters. A display name is attacker text like the subject, and one
+/// holding a link, an address or digits ("WIN £500 at example.biz") would be relayed by the
+/// greeting; such a letter begins "Hello," instead.
+pub fn salutation_name(name: Option<String>) -> Option<String> {
+    let name = name?;
+    let name = name.trim();
+    let plausible = !name.is_empty()
+        && name.chars().count() <= MAX_SALUTATION_CHARS
+        && name.split_whitespace().count() <= MAX_SALUTATION_WORDS
+        && name.chars().any(char::is_alphabetic)
+        && name
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | ','));
+    plausible.then(|| name.to_string())
+}
+
 fn sender(outcome: &Outcome) -> Option<&str> {
     outcome
         .message
@@ -441,11 +479,13 @@ fn new_case_ack(
         message_id: facts.letter_id.clone(),
         in_reply_to: m.message_id.clone(),
         references: m.references.clone(),
-        their_subject: m.subject.clone(),
-        requester_name: requester
-            .name
-            .clone()
-            .or_else(|| outcome.validity.as_ref().and_then(|v| v.name.clone())),
+        their_subject: echoed_subject(outcome),
+        requester_name: salutation_name(
+            requester
+                .name
+                .clone()
+                .or_else(|| outcome.validity.as_ref().and_then(|v| v.name.clone())),
+        ),
         missing: invalid
             .map(|v| {
                 v.missing
@@ -621,8 +661,8 @@ fn plan_followup(
             message_id: facts.letter_id.clone(),
             in_reply_to: m.message_id.clone(),
             references: m.references.clone(),
-            their_subject: m.subject.clone(),
-            requester_name: m.reply_address().and_then(|a| a.name.clone()),
+            their_subject: echoed_subject(outcome),
+            requester_name: salutation_name(m.reply_address().and_then(|a| a.name.clone())),
             missing: Vec::new(),
             received: deadline::local_date(case.received_at)
                 .map_err(|_| PlanError::BadReceiptTime(case.received_at))?,

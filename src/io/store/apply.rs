@@ -7,7 +7,9 @@
 
 use super::error::{StoreError, show_key};
 use super::keys;
-use super::{TREE_CASES, TREE_CURSORS, TREE_IDX_HASH, TREE_IDX_MSGID, TREE_OUTBOX, TREE_SEQUENCES};
+use super::{
+    TREE_CASES, TREE_CURSORS, TREE_IDX_HASH, TREE_IDX_MSGID, TREE_OUTBOX, TREE_SEEN, TREE_SEQUENCES,
+};
 use crate::model::case::{Case, CaseRef, check_year, normalise_prefix};
 use crate::model::change::{
     Applied, CaseTarget, Change, CursorUpdate, MessageIdConflict, NewOutboxRow, OutboxUpdate,
@@ -174,6 +176,10 @@ pub(super) fn run(tx: &Tx<'_>, change: &Change) -> TxResult<Applied> {
         let bytes = encode(&a.event, || format!("audit event for {reference}"))?;
         tx.audit.insert(keys::audit_key(&reference, n), bytes)?;
         write_counter(tx.sequences, &counter, n.saturating_add(1))?;
+    }
+
+    for hash in &change.seen_forgotten {
+        forget_seen(tx, hash)?;
     }
 
     for s in &change.seen {
@@ -367,6 +373,30 @@ fn put_seen(tx: &Tx<'_>, s: &SeenRecord) -> TxResult<()> {
     for k in seen_keys {
         if tx.seen.get(&k)?.is_none() {
             tx.seen.insert(k, bytes.as_slice())?;
+        }
+    }
+    Ok(())
+}
+
+/// Forget the `seen` record of a content hash, and its Message-ID key when that key holds the same
+/// record (another message's record under a shared Message-ID stays). A hash never seen is not an
+/// error: releasing twice is harmless.
+fn forget_seen(tx: &Tx<'_>, hash: &str) -> TxResult<()> {
+    let Some(h) = keys::hash_norm(hash) else {
+        return Ok(());
+    };
+    let hash_key = keys::seen_hash_key(&h);
+    let Some(bytes) = tx.seen.remove(hash_key.as_slice())? else {
+        return Ok(());
+    };
+    let record: SeenRecord = match decode(TREE_SEEN, &hash_key, &bytes) {
+        Ok(r) => r,
+        Err(e) => return abort(e),
+    };
+    if let Some(id) = record.message_id.as_deref().and_then(keys::msgid_norm) {
+        let id_key = keys::seen_msgid_key(&id);
+        if tx.seen.get(&id_key)?.is_some_and(|b| b == bytes) {
+            tx.seen.remove(id_key)?;
         }
     }
     Ok(())

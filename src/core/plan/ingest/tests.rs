@@ -804,3 +804,63 @@ fn a_third_party_quoting_the_reference_gets_no_due_date() {
         }
     }
 }
+
+#[test]
+fn an_acknowledgement_quotes_their_subject_only_when_the_gateway_vouched_for_them() {
+    let raw = mail(
+        "Patricia Requester <pat@example.org>",
+        "FOI request: parking fines",
+        FOI_BODY,
+        "",
+    );
+    for (label, c, raw, quoted) in [
+        ("no gateway named", ctx(), raw.clone(), ""),
+        (
+            "vouched",
+            trusted_ctx(),
+            vouched(&raw, "example.org"),
+            "FOI request: parking fines",
+        ),
+        ("gateway named, not vouched", trusted_ctx(), raw.clone(), ""),
+    ] {
+        let o = crate::core::triage::triage(c, &raw, Some(t0()), &Known::default());
+        let p = plan(c, &settings(Mode::Live), &o, &facts(), &pos(42), t0()).expect("plan");
+        let j = jobs(&p.change);
+        assert_eq!(j.len(), 1, "{label}");
+        assert_eq!(j[0].their_subject, quoted, "{label}");
+        assert_eq!(
+            j[0].requester_name.as_deref(),
+            Some("Patricia Requester"),
+            "{label}: a plain name is greeted either way"
+        );
+    }
+}
+
+#[test]
+fn only_a_name_that_reads_as_a_name_is_used_in_the_greeting() {
+    let table = [
+        (Some("Patricia Requester"), Some("Patricia Requester")),
+        (Some("  Siân O’Neill-Jones "), Some("Siân O’Neill-Jones")),
+        (Some("Adeyemi, Tom"), Some("Adeyemi, Tom")),
+        (Some("Dr. J. Smith"), Some("Dr. J. Smith")),
+        (Some("WIN £500 at example.biz"), None),
+        (Some("http://phish.example/login"), None),
+        (Some("pat@example.org"), None),
+        (Some("Agent 47"), None),
+        (Some("Click here to claim your parcel now"), None),
+        (
+            Some("Aaaaaaaaaa Bbbbbbbbbbbbbbbbbbbbbbbb Cccccccccccccccccccccccccccccccc"),
+            None,
+        ),
+        (Some("..."), None),
+        (Some(""), None),
+        (None, None),
+    ];
+    for (input, want) in table {
+        assert_eq!(
+            salutation_name(input.map(str::to_string)).as_deref(),
+            want,
+            "{input:?}"
+        );
+    }
+}
