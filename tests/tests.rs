@@ -5,4 +5,11 @@ mod architecture;
 mod cli;
 mod corpus;
 mod daemon;
+mod fuzz_regressions;
+mod hostile_generated;
 mod support;
+
+/// What each fuzz target runs; shared with the fuzz crate (`fuzz/`).
+#[allow(dead_code)]
+#[path = "../fuzz/harness.rs"]
+mod fuzz_harness;

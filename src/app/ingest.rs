@@ -22,7 +22,9 @@
 //!
 //! The content hash ignores the trace headers the delivery path adds at the top (`Received:`,
 //! `Return-Path:`, `Delivered-To:`…), so the same message delivered twice (to two of our aliases)
-//! is one case. Message-IDs are not trusted for dedupe on their own: senders reuse them.
+//! is one case. A copy whose path wrote elsewhere is caught after triage by its delivery identity
+//! (same Message-ID, From and Date: [`crate::core::dedupe::identity_key`]). Message-IDs are not
+//! trusted for dedupe on their own: senders reuse them.
 //!
 //! What is not here: IMAP protocol details (`mail::imap`), sending (`outbox`), signals and task
 //! wiring (`daemon`).
@@ -31,7 +33,7 @@ use crate::app::env::Env;
 use crate::app::workflow::{CommandRecord, Workflow};
 use crate::config::Config;
 use crate::config::RetryPolicy;
-use crate::core::dedupe::dedupe_hash;
+use crate::core::dedupe::{dedupe_hash, identity_key};
 use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
 use crate::core::plan::poison::{self, Gate};
@@ -225,14 +227,19 @@ impl Ingest {
 
     /// Where an already-recorded message belongs, from its content hash.
     fn recorded_folder(&self, hash: &str) -> Result<Option<String>, StoreError> {
-        if let Some(r) = self.store.find_by_hash(hash)? {
-            let kind = self.store.get_case(&r)?.map(|c| c.kind);
-            return Ok(Some(self.folder_for(kind)));
+        Ok(self.recorded_kind(hash)?.map(|kind| self.folder_for(kind)))
+    }
+
+    /// The kind a message was recorded as, by one of its dedupe keys (content hash or delivery
+    /// identity): `Some(None)` when it was recorded without one (quarantined).
+    fn recorded_kind(&self, key: &str) -> Result<Option<Option<Kind>>, StoreError> {
+        if let Some(r) = self.store.find_by_hash(key)? {
+            return Ok(Some(self.store.get_case(&r)?.map(|c| c.kind)));
         }
-        if let Some(seen) = self.store.find_seen(SeenKey::ContentHash(hash))? {
-            return Ok(Some(self.folder_for(seen.kind)));
-        }
-        Ok(None)
+        Ok(self
+            .store
+            .find_seen(SeenKey::ContentHash(key))?
+            .map(|seen| seen.kind))
     }
 
     /// Records one fetched message: dedupe, the poison guard, triage, plan, one transaction,
@@ -422,6 +429,9 @@ impl Ingest {
             letter_id: self.ids.message_id(&self.settings.id_domain),
             ..Facts::default()
         };
+        if let Some(key) = identity_key(&outcome.message) {
+            facts.same_delivery = self.recorded_kind(&key)?.flatten();
+        }
         if let Some(f) = &outcome.followup
             && let Ok(r) = f.reference.parse::<CaseRef>()
         {

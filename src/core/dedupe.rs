@@ -11,8 +11,17 @@
 //! `Subject:`, `Message-ID:`…) ends it, so a `Received:` or `Authentication-Results:` further
 //! down was written by the sender's side and counts. Two messages that differ anywhere below the
 //! block (another `Message-ID`, `Date`, body) hash differently.
+//!
+//! # The second record: the delivery identity
+//! A gateway does not always write only at the top: some add a header it does not list here, or
+//! interleave their own among the sender's. [`identity_key`] recognises those copies too: the
+//! same `Message-ID`, `From` address and `Date` is one message, whatever the path wrote. The
+//! sender's address is part of the key, so a Message-ID copied (or guessed) by someone else
+//! suppresses nothing of the real sender's: only a message that claims the same sender, the same
+//! Message-ID and the same second of sending counts as the same message.
 
 use crate::core::parse::sha256_hex;
+use crate::model::message::Message;
 
 /// Header names (lower case) that a delivery path writes at the top of a message: trace headers,
 /// authentication results and forwarding seals (RFC 5321, RFC 8601, RFC 8617, RFC 7208).
@@ -80,6 +89,27 @@ pub fn dedupe_hash(raw: &[u8]) -> String {
         pos = end;
     }
     sha256_hex(&raw[pos..])
+}
+
+/// The second dedupe key of a message: SHA-256 (lower-case hex) of its `Message-ID`, its `From`
+/// address (lower-cased) and its `Date` (to the second, as UTC), or `None` when any of the three
+/// is missing, since a partial key would join messages that merely share a Message-ID.
+///
+/// The three values are hashed as a JSON array, so no choice of characters in one (a NUL, a
+/// quote) can make two different triples look alike. Its name space is its own: no raw message
+/// hashes to the same string in practice, so the store can index it beside the content hashes.
+pub fn identity_key(message: &Message) -> Option<String> {
+    let id = message.message_id.as_deref().map(str::trim)?;
+    let from = message
+        .from
+        .as_ref()
+        .map(|a| a.email.trim().to_lowercase())?;
+    let date = message.date?;
+    if id.is_empty() || from.is_empty() {
+        return None;
+    }
+    let triple = serde_json::json!(["delivery-identity-v1", id, from, date.timestamp()]);
+    Some(sha256_hex(triple.to_string().as_bytes()))
 }
 
 #[cfg(test)]

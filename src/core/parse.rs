@@ -249,8 +249,8 @@ fn read_message(raw: &[u8]) -> Message {
         .filter(|h| h.name == HeaderName::ReplyTo)
         .filter_map(|h| h.value.as_address())
         .flat_map(|a| a.iter())
-        .find(|a| a.address.as_deref().is_some_and(|e| !e.trim().is_empty()))
-        .map(convert_addr);
+        .map(convert_addr)
+        .find(|a| !a.email.is_empty());
     msg.to = address_list(top, &HeaderName::To, &mut w);
     msg.cc = address_list(top, &HeaderName::Cc, &mut w);
 
@@ -353,15 +353,8 @@ fn read_from(
         return None;
     };
     let first = h.value.as_address().and_then(|a| a.iter().next());
-    match first {
-        Some(addr)
-            if addr
-                .address
-                .as_deref()
-                .is_some_and(|a| !a.trim().is_empty()) =>
-        {
-            Some(convert_addr(addr))
-        }
+    match first.map(convert_addr) {
+        Some(addr) if !addr.email.is_empty() => Some(addr),
         _ => {
             let shown = headers
                 .iter()
@@ -466,7 +459,10 @@ fn decode_header_value(slice: &[u8]) -> (String, bool) {
     (out, false)
 }
 
-/// One mail-parser address as ours: decoded name (empty → none), domain lower-cased.
+/// One mail-parser address as ours: decoded name (empty → none), domain lower-cased. An address
+/// holding a control character (a NUL…) or bytes that were not UTF-8 is no address at all (left
+/// empty, as a missing one): nothing could be delivered to it, and it must reach neither a letter
+/// nor the store's keys.
 fn convert_addr(a: &mail_parser::Addr<'_>) -> Address {
     Address {
         name: a
@@ -479,6 +475,10 @@ fn convert_addr(a: &mail_parser::Addr<'_>) -> Address {
             .address
             .as_deref()
             .map(normalize_email)
+            .filter(|e| {
+                !e.chars()
+                    .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+            })
             .unwrap_or_default(),
     }
 }
@@ -511,11 +511,12 @@ fn address_list(
         .filter(|h| &h.name == name)
         .filter_map(|h| h.value.as_address())
         .flat_map(|a| a.iter())
-        .filter(|a| a.address.as_deref().is_some_and(|e| !e.trim().is_empty()))
+        .map(convert_addr)
+        .filter(|a| !a.email.is_empty())
     {
         total += 1;
         if out.len() < MAX_ADDRESSES {
-            out.push(convert_addr(addr));
+            out.push(addr);
         }
     }
     if total > MAX_ADDRESSES {

@@ -277,7 +277,9 @@ pub struct Case<R = CaseRef> {
     /// indexes them so replies and re-deliveries find the case.
     #[serde(default)]
     pub message_ids: Vec<String>,
-    /// SHA-256 (lower-case hex) of each raw message in this case: dedupe when Message-IDs are reused.
+    /// The dedupe keys of each message in this case, first the request's: the SHA-256 (lower-case
+    /// hex) of the raw message without its delivery-path headers, and its delivery identity
+    /// (`core::dedupe`). Message-IDs alone are not trusted: senders reuse them.
     #[serde(default)]
     pub content_hashes: Vec<String>,
     /// Ids of the rules that fired when the request was classified (the "why" of the kind).

@@ -85,6 +85,7 @@ fn run(name: &str, raw: &[u8], want: &Expect, desk: &Desk) -> Change {
                 recent_mail_to_sender: 0,
                 letter_id: "letter-1@council.example".into(),
                 acks_last_hour: 0,
+                same_delivery: None,
             };
             let position = Position {
                 mailbox: "INBOX".into(),

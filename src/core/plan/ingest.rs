@@ -6,6 +6,8 @@
 //! daemon decides about a message is decided here, so it is tested without a server.
 //!
 //! Decisions (each one audited on the case, or kept in the `seen` record when there is no case):
+//! - Another delivery of a message already recorded (same Message-ID, From and Date, whatever
+//!   headers its path added) creates nothing and is filed with the first.
 //! - `auto` mail never becomes a case and is never answered.
 //! - Mail from one of our own addresses is never answered; unless it continues a case, it creates
 //!   nothing (it is our own traffic, not a request).
@@ -25,6 +27,7 @@
 
 use crate::config::AckPolicy;
 use crate::core::deadline::{self, ClockEvent, ClockInput};
+use crate::core::dedupe::identity_key;
 use crate::core::followup::FollowUp;
 use crate::core::triage::{Context, Deadline, Outcome};
 use crate::core::validate::{Missing, Validity};
@@ -33,6 +36,7 @@ use crate::model::change::{AuditAppend, CaseTarget, CaseUpdate, Change, CursorUp
 use crate::model::kind::Kind;
 use crate::model::letter::ack_template_for;
 use crate::model::letter::{AckJob, MissingItem, OutboxJob};
+use crate::model::message::Message;
 use crate::model::records::SeenRecord;
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
@@ -83,6 +87,10 @@ pub struct Facts {
     /// Our Message-ID for the one letter this message may cause (acknowledgement, request for
     /// more information or receipt). The caller draws it from its id source: the plan has none.
     pub letter_id: String,
+    /// The kind of the message already recorded under this message's delivery identity (same
+    /// Message-ID, From and Date: [`crate::core::dedupe::identity_key`]), when there is one:
+    /// this is another delivery of it, whose path wrote headers the content hash does not skip.
+    pub same_delivery: Option<Kind>,
 }
 
 /// Where the message is, for the cursor: mailbox, UIDVALIDITY and UID.
@@ -158,7 +166,9 @@ pub fn plan(
     position: &Position,
     now: DateTime<Utc>,
 ) -> Result<Plan, PlanError> {
-    let mut p = if let Some(f) = &outcome.followup {
+    let mut p = if let Some(kind) = facts.same_delivery {
+        same_delivery(outcome, kind, now)
+    } else if let Some(f) = &outcome.followup {
         let case = facts
             .followup_case
             .as_ref()
@@ -254,6 +264,40 @@ pub fn salutation_name(name: Option<String>) -> Option<String> {
     plausible.then(|| name.to_string())
 }
 
+/// Another delivery of a message recorded before under its delivery identity: nothing new, only
+/// a `seen` record of this copy's content hash (so a further copy like it is known before
+/// triage), filed with the first.
+fn same_delivery(outcome: &Outcome, kind: Kind, now: DateTime<Utc>) -> Plan {
+    let why = "another delivery of a message already recorded (same Message-ID, From and Date)";
+    let change = Change {
+        seen: vec![SeenRecord {
+            at: now,
+            message_id: None,
+            content_hash: Some(outcome.message.content_hash.clone()),
+            kind: Some(kind),
+            why: why.into(),
+        }],
+        ..Change::default()
+    };
+    Plan {
+        change,
+        action: Handled::Ignored {
+            kind,
+            why: why.into(),
+        },
+        file_as: kind,
+        queues_mail: false,
+    }
+}
+
+/// The message's dedupe keys, as recorded with it: its content hash and, when it has one, its
+/// delivery identity.
+fn dedupe_keys(m: &Message) -> Vec<String> {
+    std::iter::once(m.content_hash.clone())
+        .chain(identity_key(m))
+        .collect()
+}
+
 fn sender(outcome: &Outcome) -> Option<&str> {
     outcome
         .message
@@ -264,14 +308,20 @@ fn sender(outcome: &Outcome) -> Option<&str> {
 
 fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Plan {
     let m = &outcome.message;
-    let change = Change {
-        seen: vec![SeenRecord {
+    // One record per dedupe key; only the first carries the Message-ID (its own index).
+    let seen = dedupe_keys(m)
+        .into_iter()
+        .enumerate()
+        .map(|(n, key)| SeenRecord {
             at: now,
-            message_id: m.message_id.clone(),
-            content_hash: Some(m.content_hash.clone()),
+            message_id: m.message_id.clone().filter(|_| n == 0),
+            content_hash: Some(key),
             kind: Some(kind),
             why: why.clone(),
-        }],
+        })
+        .collect();
+    let change = Change {
+        seen,
         ..Change::default()
     };
     Plan {
@@ -350,7 +400,7 @@ fn plan_new_case(
         requester: requester.clone(),
         subject: m.subject.clone(),
         message_ids: m.message_id.iter().cloned().collect(),
-        content_hashes: vec![m.content_hash.clone()],
+        content_hashes: dedupe_keys(m),
         rules: outcome
             .decision
             .fired
@@ -414,6 +464,10 @@ fn plan_new_case(
     })
 }
 
+/// Most parse warnings copied into a new case's `received` audit event; the count is there too.
+/// The first ones say what matters (a message over the parse limit, an attachment not read).
+const PARSE_NOTES_IN_AUDIT: usize = 10;
+
 /// The audit of a new request: received, classified, validated (when there is a test) and the
 /// clock.
 fn new_case_audit(
@@ -437,6 +491,9 @@ fn new_case_audit(
                 "from": draft.requester.email,
                 "attachments": m.attachments.len(),
                 "parse_warnings": m.warnings.len(),
+                // What could not be read (a capped message, an attachment not read…), in words,
+                // so an officer sees it on the case.
+                "parse_notes": m.warnings.iter().take(PARSE_NOTES_IN_AUDIT).collect::<Vec<_>>(),
             }),
             "new message in the shared mailbox".into(),
         ),
@@ -614,8 +671,10 @@ fn plan_followup(
     {
         updated.message_ids.push(id.clone());
     }
-    if !updated.content_hashes.contains(&m.content_hash) {
-        updated.content_hashes.push(m.content_hash.clone());
+    for key in dedupe_keys(m) {
+        if !updated.content_hashes.contains(&key) {
+            updated.content_hashes.push(key);
+        }
     }
     updated.updated_at = now;
     let target = CaseTarget::Existing(case.reference.clone());

@@ -516,6 +516,7 @@ fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
             recent_mail_to_sender: 0,
             acks_last_hour: 0,
             letter_id: LETTER_ID.into(),
+            same_delivery: None,
         };
         let p = plan(
             trusted_ctx(),
@@ -712,6 +713,7 @@ fn only_the_vouched_requesters_from_restarts_a_clock() {
             recent_mail_to_sender: 0,
             letter_id: LETTER_ID.into(),
             acks_last_hour: 0,
+            same_delivery: None,
         };
         let p = plan(c, &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
         let u = &p.change.case_updates[0];
@@ -791,6 +793,7 @@ fn a_third_party_quoting_the_reference_gets_no_due_date() {
             recent_mail_to_sender: 0,
             letter_id: LETTER_ID.into(),
             acks_last_hour: 0,
+            same_delivery: None,
         };
         let p = plan(ctx(), &settings(Mode::Live), &o, &facts, &pos(9), t0()).expect("plan");
         let j = jobs(&p.change);
