@@ -197,3 +197,99 @@ fn path_header_names_match_whole_names_or_listed_prefixes() {
         );
     }
 }
+
+fn identity(raw: &str) -> Option<String> {
+    identity_key(&crate::core::parse::parse(raw.as_bytes()))
+}
+
+#[test]
+fn the_delivery_identity_is_message_id_from_and_date() {
+    let base = identity(SENT).expect("an identity");
+    let same = [
+        ("via Microsoft 365", format!("{VIA_M365}{SENT}")),
+        (
+            "a gateway header above the trace",
+            format!("X-Gateway-Scan: clean\r\n{DIRECT}{SENT}"),
+        ),
+        (
+            "a relay header among the sender's",
+            SENT.replace(
+                "MIME-Version",
+                "X-Relayed-By: relay.example.net\r\nMIME-Version",
+            ),
+        ),
+        (
+            "the address in capitals",
+            SENT.replace("pat@example.org>", "PAT@Example.ORG>"),
+        ),
+        (
+            "another display name",
+            SENT.replace("Patricia Requester", "P. Requester"),
+        ),
+        (
+            "the same instant in another zone",
+            SENT.replace("09:59:00 +0000", "10:59:00 +0100"),
+        ),
+        ("another body", SENT.replace("2025", "2024")),
+    ];
+    for (name, raw) in same {
+        assert_eq!(identity(&raw).as_deref(), Some(base.as_str()), "{name}");
+    }
+    let different = [
+        (
+            "another sender",
+            SENT.replace("pat@example.org>", "mallory@example.net>"),
+        ),
+        (
+            "a look-alike domain",
+            SENT.replace("pat@example.org>", "pat@example.org.evil>"),
+        ),
+        (
+            "another Message-ID",
+            SENT.replace("CAF=abc123", "CAF=abc124"),
+        ),
+        ("another second", SENT.replace("09:59:00", "09:59:01")),
+    ];
+    for (name, raw) in different {
+        let key = identity(&raw).expect("an identity");
+        assert_ne!(key, base, "{name}");
+    }
+    let partial = [
+        (
+            "no Message-ID",
+            SENT.replace("Message-ID: <CAF=abc123@mail.example.org>\r\n", ""),
+        ),
+        (
+            "no From",
+            SENT.replace("From: Patricia Requester <pat@example.org>\r\n", ""),
+        ),
+        (
+            "no Date",
+            SENT.replace("Date: Mon, 23 Nov 2026 09:59:00 +0000\r\n", ""),
+        ),
+        (
+            "an unreadable Date",
+            SENT.replace("Mon, 23 Nov 2026 09:59:00 +0000", "yesterday"),
+        ),
+        (
+            "an empty Message-ID",
+            SENT.replace("<CAF=abc123@mail.example.org>", "<>"),
+        ),
+    ];
+    for (name, raw) in partial {
+        assert_ne!(raw, SENT, "{name}: the table edits the message");
+        assert_eq!(identity(&raw), None, "{name}");
+    }
+}
+
+#[test]
+fn the_identity_key_is_sha256_hex_apart_from_the_content_hash() {
+    let key = identity(SENT).expect("an identity");
+    assert_eq!(key.len(), 64);
+    assert!(
+        key.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    assert_ne!(key, dedupe_hash(SENT.as_bytes()));
+    assert_ne!(key, sha256_hex(b"CAF=abc123@mail.example.org"));
+}

@@ -114,9 +114,13 @@ fn a_valid_foi_request_becomes_an_open_case_with_an_acknowledgement() {
     // FOIA: 20 working days from Monday 23 November 2026, over the Christmas bank holidays.
     assert_eq!(new.draft.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 22));
     assert!(new.draft.clock_events.is_empty());
+    // The content hash first (the raw message is stored under it), then the delivery identity.
     assert_eq!(
         new.draft.content_hashes,
-        vec![o.message.content_hash.clone()]
+        vec![
+            o.message.content_hash.clone(),
+            identity_key(&o.message).expect("Message-ID, From and Date")
+        ]
     );
     assert_eq!(
         actions(&p.change),
@@ -193,8 +197,24 @@ fn what_is_never_acknowledged() {
         assert!(p.change.new_case.is_none(), "{name}");
         assert!(p.change.outbox_new.is_empty(), "{name}");
         assert!(!p.queues_mail, "{name}");
-        assert_eq!(p.change.seen.len(), 1, "{name}");
-        assert_eq!(p.change.seen[0].kind, Some(kind), "{name}");
+        // One record per dedupe key: the content hash (with the Message-ID), the identity.
+        let keys: Vec<_> = p
+            .change
+            .seen
+            .iter()
+            .map(|s| s.content_hash.clone())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                Some(o.message.content_hash.clone()),
+                identity_key(&o.message)
+            ],
+            "{name}"
+        );
+        assert_eq!(p.change.seen[0].message_id, o.message.message_id, "{name}");
+        assert_eq!(p.change.seen[1].message_id, None, "{name}");
+        assert!(p.change.seen.iter().all(|s| s.kind == Some(kind)), "{name}");
         assert!(p.change.cursor.is_some(), "{name}");
     }
 }
@@ -866,4 +886,139 @@ fn only_a_name_that_reads_as_a_name_is_used_in_the_greeting() {
             "{input:?}"
         );
     }
+}
+
+/// The same request as the requester's client sent it (the part every delivery shares).
+fn sent_by(from: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: {SHARED}\r\nSubject: FOI request: parking fines\r\n\
+         Date: Mon, 23 Nov 2026 09:59:00 +0000\r\nMessage-ID: <CAF=abc123@mail.example.org>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{FOI_BODY}\r\n"
+    )
+}
+
+#[test]
+fn another_delivery_with_the_same_message_id_from_and_date_is_one_message() {
+    let pat = "Patricia Requester <pat@example.org>";
+    // Our MTA's trace on top, then a copy through a gateway that writes a header of its own
+    // above the trace (not one the content hash skips) and stamps the sender's block as well.
+    let first = format!(
+        "Received: from mail.example.org by mx1.council.example.gov.uk; Mon, 23 Nov 2026 09:59:02 +0000\r\n{}",
+        sent_by(pat)
+    );
+    let second = format!(
+        "X-Gateway-Scan: clean; engine=7\r\nReceived: from relay.example.net by mx1.council.example.gov.uk; \
+         Mon, 23 Nov 2026 09:59:09 +0000\r\n{}",
+        sent_by(pat).replace(
+            "MIME-Version",
+            "X-Relayed-By: relay.example.net\r\nMIME-Version"
+        )
+    );
+    let o1 = outcome(first.as_bytes(), &Known::default());
+    let o2 = outcome(second.as_bytes(), &Known::default());
+    assert_ne!(
+        crate::core::dedupe::dedupe_hash(first.as_bytes()),
+        crate::core::dedupe::dedupe_hash(second.as_bytes()),
+        "the content hash alone would make two cases"
+    );
+    let p1 = plan(ctx(), &settings(Mode::Live), &o1, &facts(), &pos(1), t0()).expect("plan");
+    let recorded = p1
+        .change
+        .new_case
+        .as_ref()
+        .expect("a case")
+        .draft
+        .content_hashes
+        .clone();
+
+    // What the store answers for the second copy: its identity is among the first's keys.
+    let key = identity_key(&o2.message).expect("an identity");
+    assert!(recorded.contains(&key), "{recorded:?}");
+    let again = Facts {
+        same_delivery: Some(Kind::Foi),
+        ..facts()
+    };
+    let p2 = plan(ctx(), &settings(Mode::Live), &o2, &again, &pos(2), t0()).expect("plan");
+    match &p2.action {
+        Handled::Ignored { kind, why } => {
+            assert_eq!(*kind, Kind::Foi);
+            assert!(why.contains("another delivery"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p2.file_as, Kind::Foi, "filed with the first");
+    assert!(p2.change.new_case.is_none() && p2.change.outbox_new.is_empty());
+    assert!(p2.change.audit.is_empty() && !p2.queues_mail);
+    // This copy's own hash is remembered, so a third copy like it is known before triage.
+    let seen: Vec<_> = p2
+        .change
+        .seen
+        .iter()
+        .map(|s| s.content_hash.clone())
+        .collect();
+    assert_eq!(seen, [Some(o2.message.content_hash.clone())]);
+    assert_eq!(p2.change.cursor, plan_duplicate(&pos(2)).cursor);
+}
+
+#[test]
+fn a_copied_message_id_from_another_sender_suppresses_nothing() {
+    let real = outcome(
+        sent_by("Patricia Requester <pat@example.org>").as_bytes(),
+        &Known::default(),
+    );
+    let p = plan(ctx(), &settings(Mode::Live), &real, &facts(), &pos(1), t0()).expect("plan");
+    let recorded = p.change.new_case.expect("a case").draft.content_hashes;
+    // Same Message-ID and Date (copied or guessed), another From: another message.
+    for from in [
+        "Mallory <mallory@example.net>",
+        "Pat <pat@example.org.evil.example>",
+    ] {
+        let forged = outcome(sent_by(from).as_bytes(), &Known::default());
+        assert_eq!(forged.message.message_id, real.message.message_id, "{from}");
+        let key = identity_key(&forged.message).expect("an identity");
+        assert!(
+            !recorded.contains(&key),
+            "{from}: would be taken for the real one"
+        );
+        let p = plan(
+            ctx(),
+            &settings(Mode::Live),
+            &forged,
+            &facts(),
+            &pos(2),
+            t0(),
+        )
+        .expect("plan");
+        assert_eq!(p.action, Handled::NewCase(Kind::Foi), "{from}");
+    }
+}
+
+#[test]
+fn a_follow_up_records_its_delivery_identity_on_the_case() {
+    let open =
+        crate::core::plan::testkit::case(7, Kind::Foi, "Parking fines", "2026-11-02T09:30:00Z");
+    let known = Known {
+        refs: [open.reference.to_string()].into(),
+        ..Known::default()
+    };
+    let raw = mail(
+        "Jane Smith <jane@example.org>",
+        &format!("Re: {} parking fines", open.reference),
+        "Any news?",
+        "",
+    );
+    let o = outcome(&raw, &known);
+    let f = Facts {
+        followup_case: Some(open.clone()),
+        ..facts()
+    };
+    let p = plan(ctx(), &settings(Mode::Live), &o, &f, &pos(3), t0()).expect("plan");
+    let updated = &p.change.case_updates[0].case.content_hashes;
+    assert_eq!(
+        updated[1..],
+        [
+            o.message.content_hash.clone(),
+            identity_key(&o.message).expect("an identity")
+        ]
+    );
 }
