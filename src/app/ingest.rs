@@ -838,7 +838,8 @@ mod tests {
     use super::*;
     use crate::model::records::CaseOrder;
 
-    /// The poison guard through [`Ingest::record`], on a temporary store, without a server.
+    /// [`Ingest::record`] on a temporary store, without a server: the poison guard, and the
+    /// delivery identity as a second dedupe key.
     mod poison_guard {
         use super::*;
         use crate::core::plan::poison::{NEEDS_TRIAGE_PREFIX, attempt_key, needs_triage};
@@ -962,6 +963,70 @@ mod tests {
                     (Disposition::Duplicate, "Quarantine")
                 );
             }
+        }
+
+        /// A copy of [`FOI`] after `top` (headers a delivery path wrote) and `from`.
+        fn copy(uid: u32, top: &str, from: &str) -> Fetched {
+            let raw = FOI.replace("Pat Requester <pat@example.org>", from);
+            Fetched {
+                uid,
+                internal_date: t0(),
+                raw: format!("{top}{raw}").into_bytes(),
+            }
+        }
+
+        #[tokio::test]
+        async fn another_delivery_is_known_by_its_identity_and_then_by_its_hash() {
+            let store = Store::open_temporary().expect("temporary store");
+            let ingest = ingest(&store);
+            let pat = "Pat Requester <pat@example.org>";
+            let gateway = "X-Gateway-Scan: clean\r\nReceived: from relay by mx; Mon, 23 Nov 2026 09:59:09 +0000\r\n";
+            let (first, folder) = ingest
+                .record("INBOX", 7, &fetched(41), t0())
+                .await
+                .expect("recorded");
+            assert!(
+                matches!(first, Disposition::Recorded { case: Some(_), .. }),
+                "{first:?}"
+            );
+            // The gateway's header is not one the content hash skips: known after triage.
+            let (second, again) = ingest
+                .record("INBOX", 7, &copy(42, gateway, pat), t0())
+                .await
+                .expect("recorded");
+            let Disposition::Recorded {
+                action: Handled::Ignored { why, .. },
+                case: None,
+            } = second
+            else {
+                panic!("{second:?}");
+            };
+            assert!(why.contains("another delivery"), "{why}");
+            assert_eq!(again, folder, "filed with the first");
+            // A third copy like the second: known by its hash before triage.
+            let (third, _) = ingest
+                .record("INBOX", 7, &copy(43, gateway, pat), t0())
+                .await
+                .expect("recorded");
+            assert_eq!(third, Disposition::Duplicate);
+            // The same Message-ID and Date from someone else: a message of its own.
+            let (forged, _) = ingest
+                .record(
+                    "INBOX",
+                    7,
+                    &copy(44, gateway, "Mallory <mallory@example.net>"),
+                    t0(),
+                )
+                .await
+                .expect("recorded");
+            assert!(
+                matches!(forged, Disposition::Recorded { case: Some(_), .. }),
+                "{forged:?}"
+            );
+            assert_eq!(
+                store.list_cases(CaseOrder::Reference).expect("list").len(),
+                2
+            );
         }
 
         #[tokio::test]
