@@ -17,3 +17,9 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+# cargo-fuzz drives the fuzz targets (scripts/fuzz.sh, and its bounded run in scripts/test.sh);
+# it needs the nightly toolchain, and builds from crates.io in about 35 s.
+if ! command -v cargo-fuzz >/dev/null && cargo +nightly --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked --quiet
+fi

@@ -6,7 +6,8 @@
 # Installs what it needs (Debian packages via scripts/install-deps.sh and the mail stack via
 # scripts/mailstack.sh install), then: formatting, clippy
 # with warnings as errors, every unit and integration test (including the real-world corpus in
-# ../shared/corpus when present), and the officers' sample set through `foi-triage rules test`.
+# ../shared/corpus when present), a bounded fuzz run, and the officers' sample set through
+# `foi-triage rules test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,16 @@ cargo clippy --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --locked --all-targets
+
+# A bounded fuzz run (scripts/fuzz.sh; the long one is the same script with more seconds). It
+# needs the nightly toolchain; without one it says so and the rest of the suite still counts.
+fuzz_seconds=${FOI_FUZZ_SECONDS:-90}
+echo "== fuzz (${fuzz_seconds} s over the pipeline, decoder and TOML targets)"
+if cargo +nightly --version >/dev/null 2>&1; then
+  bash scripts/fuzz.sh "$fuzz_seconds"
+else
+  echo "fuzz: SKIPPED, no nightly toolchain on this machine (rustup toolchain list)"
+fi
 
 echo "== rules test over the sample set"
 cargo run --locked --quiet -- rules test --rules rules tests/data/samples

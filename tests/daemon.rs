@@ -1727,3 +1727,68 @@ fn a_message_that_killed_intake_twice_is_quarantined_and_the_next_one_goes_throu
         "personal data in the log"
     );
 }
+
+#[test]
+fn every_hostile_sample_ends_somewhere_visible_and_the_next_request_is_answered() {
+    let world = World::new(stack(), "hostile-foi", "");
+    // Every sample in the folder, so samples added later are delivered too.
+    let dir = support::repo("tests/data/hostile");
+    let mut samples: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("tests/data/hostile")
+        .map(|e| e.expect("a directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .expect("a name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&p).expect("read sample"))
+        })
+        .collect();
+    samples.sort();
+    assert!(samples.len() >= 4, "{samples:?}");
+    let good = foi_request(&world.addr("after"), 1);
+    let mut mail: Vec<Vec<u8>> = samples.iter().map(|(_, raw)| raw.clone()).collect();
+    mail.push(good);
+    append_all(world.stack, &world.user, "INBOX", &mail);
+    let mut daemon = world.start();
+    wait_for(
+        Duration::from_secs(180),
+        "the acknowledgement of the request after the hostile samples",
+        || !world.delivered(&world.who("after")).is_empty(),
+    );
+    // Filed out of the INBOX: each is in a kind's folder or in quarantine, where people look.
+    wait_for(Duration::from_secs(60), "the INBOX to be emptied", || {
+        world.delivered(&world.user).is_empty()
+    });
+    assert!(daemon.is_running(), "daemon died:\n{}", world.log_text());
+    let (status, _) = daemon.stop();
+    assert!(status.success(), "{}", world.log_text());
+
+    let (store, cases) = world.cases();
+    let after: Vec<&Case> = cases
+        .iter()
+        .filter(|c| c.requester.email == world.addr("after"))
+        .collect();
+    assert_eq!(after.len(), 1, "one case for the request after them");
+    // Each sample is on record: a case (new or joined) or a `seen` record (machine mail, our
+    // own traffic, a refused command, a quarantine) that says why.
+    for (name, raw) in &samples {
+        let hash = foi_triage::core::dedupe::dedupe_hash(raw);
+        let case = store.find_by_hash(&hash).expect("read index");
+        let seen = store
+            .find_seen(foi_triage::io::store::SeenKey::ContentHash(&hash))
+            .expect("read seen");
+        eprintln!(
+            "hostile {name}: case {:?}, seen {:?}",
+            case.as_ref().map(ToString::to_string),
+            seen.as_ref().map(|s| s.why.as_str())
+        );
+        assert!(
+            case.is_some() || seen.is_some_and(|s| !s.why.is_empty()),
+            "{name} left no trace"
+        );
+    }
+    assert!(!world.log_text().contains("panicked"), "a panic was logged");
+}
