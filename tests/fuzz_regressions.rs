@@ -6,8 +6,11 @@ use crate::fuzz_harness;
 use crate::support;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+/// A harness entry point: one input, a panic when it finds something.
+type Target = fn(&[u8]);
+
 /// The targets and the harness entry point each one runs.
-const TARGETS: [(&str, fn(&[u8])); 3] = [
+const TARGETS: [(&str, Target); 3] = [
     ("pipeline", fuzz_harness::pipeline),
     ("decoders", fuzz_harness::decoders),
     ("toml_readers", fuzz_harness::toml_readers),
