@@ -341,14 +341,24 @@ impl Ingest {
             Ok(v) => v,
             Err(why) => return self.quarantine(None, hash, why, position, now).await,
         };
+        // Another delivery of a message recorded before (its path wrote headers the content
+        // hash does not skip): known by its identity, and never run twice as a command.
+        let same_delivery = match identity_key(&outcome.message) {
+            Some(key) => self.recorded_kind(&key)?.flatten(),
+            None => None,
+        };
         // A staff command sent to a case's tokened reply address.
-        if let Some(wf) = &self.workflow
+        if same_delivery.is_none()
+            && let Some(wf) = &self.workflow
             && let Some(mut command) = wf.staff_command(&self.store, &ctx, &outcome, now)?
         {
             poison::settle(&mut command.change, hash);
             return self.record_command(command, position).await;
         }
-        let facts = self.facts(&outcome, now)?;
+        let facts = Facts {
+            same_delivery,
+            ..self.facts(&outcome, now)?
+        };
         let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             plan::plan(&ctx, &self.settings, &outcome, &facts, position, now)
         }));
@@ -429,9 +439,6 @@ impl Ingest {
             letter_id: self.ids.message_id(&self.settings.id_domain),
             ..Facts::default()
         };
-        if let Some(key) = identity_key(&outcome.message) {
-            facts.same_delivery = self.recorded_kind(&key)?.flatten();
-        }
         if let Some(f) = &outcome.followup
             && let Ok(r) = f.reference.parse::<CaseRef>()
         {

@@ -27,7 +27,7 @@ use crate::core::plan::tick::{self, CHASER_MARKS, DIGEST_MARKS, TickFacts};
 use crate::core::routing::Routing;
 use crate::core::triage::{Context, Outcome};
 use crate::io::ids::{Ids, RandomIds};
-use crate::io::store::{CaseTarget, Change, NewOutboxRow, SeenRecord, Store, StoreError};
+use crate::io::store::{CaseTarget, Change, NewOutboxRow, Store, StoreError};
 use crate::letters::staff::Letterhead;
 use crate::letters::{Letters, RenderError, RenderedParts};
 use crate::model::case::{Case, CaseRef};
@@ -274,13 +274,10 @@ impl Workflow {
         }
         let mut change = plan.change;
         self.with_mail(&mut change, plan.letters, now);
-        change.seen.push(SeenRecord {
-            at: now,
-            message_id: msg.message_id.clone(),
-            content_hash: Some(msg.content_hash.clone()),
-            kind: Some(case.kind),
-            why: format!("staff command for {reference}"),
-        });
+        let why = format!("staff command for {reference}");
+        change.seen.extend(crate::core::plan::ingest::seen_records(
+            msg, case.kind, &why, now,
+        ));
         Ok(Some(CommandRecord {
             reference,
             kind: case.kind,

@@ -298,6 +298,23 @@ fn dedupe_keys(m: &Message) -> Vec<String> {
         .collect()
 }
 
+/// The `seen` records of a message that created no case (or ran a command), one per dedupe
+/// key, so that another delivery is recognised by either; only the first carries the Message-ID
+/// (it has an index of its own).
+pub fn seen_records(m: &Message, kind: Kind, why: &str, now: DateTime<Utc>) -> Vec<SeenRecord> {
+    dedupe_keys(m)
+        .into_iter()
+        .enumerate()
+        .map(|(n, key)| SeenRecord {
+            at: now,
+            message_id: m.message_id.clone().filter(|_| n == 0),
+            content_hash: Some(key),
+            kind: Some(kind),
+            why: why.to_string(),
+        })
+        .collect()
+}
+
 fn sender(outcome: &Outcome) -> Option<&str> {
     outcome
         .message
@@ -307,21 +324,8 @@ fn sender(outcome: &Outcome) -> Option<&str> {
 }
 
 fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Plan {
-    let m = &outcome.message;
-    // One record per dedupe key; only the first carries the Message-ID (its own index).
-    let seen = dedupe_keys(m)
-        .into_iter()
-        .enumerate()
-        .map(|(n, key)| SeenRecord {
-            at: now,
-            message_id: m.message_id.clone().filter(|_| n == 0),
-            content_hash: Some(key),
-            kind: Some(kind),
-            why: why.clone(),
-        })
-        .collect();
     let change = Change {
-        seen,
+        seen: seen_records(&outcome.message, kind, &why, now),
         ..Change::default()
     };
     Plan {
