@@ -9,8 +9,9 @@
 # SECONDS (default 1800) is the whole run, shared by the targets (pipeline, decoders,
 # toml_readers; default all three), the pipeline getting half. One core, one job per target.
 # Seeds are rebuilt on every run from ../shared/corpus, tests/data/ and the saved regressions,
-# never committed; what libFuzzer learns is kept in $CARGO_TARGET_DIR/fuzz-corpus/ for the next
-# run.
+# never committed; what libFuzzer learns is kept for the next run in $FOI_FUZZ_CORPUS (default
+# $CARGO_TARGET_DIR/fuzz-work/corpus; the suite's bounded run starts from an empty one, since
+# replaying a large learnt corpus alone can take longer than its time budget).
 #
 # A crash stops the run with a non-zero exit and leaves its input in fuzz/artifacts/TARGET/.
 # Copy that file to tests/data/fuzz-regressions/TARGET/ (the ordinary `cargo test` replays every
@@ -32,6 +33,7 @@ command -v cargo-fuzz >/dev/null || bash scripts/install-deps.sh
 
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 work=$target_dir/fuzz-work
+corpus=${FOI_FUZZ_CORPUS:-$work/corpus}
 # Release as deployed, no sanitizer: the code under test is safe Rust (ASan would find nothing the
 # panics do not, at twice the memory and a third the speed). No debug assertions: mail-parser
 # 0.11 has a `debug_assert!(false)` that malformed MIME reaches (tests/data/fuzz-regressions/
@@ -44,7 +46,7 @@ build_flags=(--release --sanitizer none --target-dir "$target_dir/fuzz")
 seed() {
   local target=$1 dir=$work/seeds/$1
   rm -rf "$dir"
-  mkdir -p "$dir" "$work/corpus/$target"
+  mkdir -p "$dir" "$corpus/$target"
   local -a files=()
   case $target in
     pipeline)
@@ -71,7 +73,8 @@ seed() {
   esac
   local f
   for f in "${files[@]}"; do
-    cp "$f" "$dir/$(echo "$f" | tr '/' '_')"
+    local name=${f#../}
+    cp "$f" "$dir/${name//\//_}"
   done
   if [ -d "tests/data/fuzz-regressions/$target" ]; then
     cp tests/data/fuzz-regressions/"$target"/* "$dir/" 2>/dev/null || true
@@ -97,7 +100,7 @@ for t in "${targets[@]}"; do
   # -max_len: the largest seed message is under 1 MiB. -timeout: one input taking 20 s is a hang.
   # -rss_limit_mb: a message that needs 2 GiB is a memory bomb the daemon must not let through.
   if ! (cd fuzz && cargo +nightly fuzz run "${build_flags[@]}" "$t" \
-    "$work/corpus/$t" "$work/seeds/$t" -- \
+    "$corpus/$t" "$work/seeds/$t" -- \
     -max_total_time="$seconds" -max_len=1048576 -timeout=20 -rss_limit_mb=2048 \
     -print_final_stats=1 2>"$work/$t.log"); then
     status=1

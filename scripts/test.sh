@@ -36,7 +36,9 @@ cargo test --locked --all-targets
 fuzz_seconds=${FOI_FUZZ_SECONDS:-90}
 echo "== fuzz (${fuzz_seconds} s over the pipeline, decoder and TOML targets)"
 if cargo +nightly --version >/dev/null 2>&1; then
-  bash scripts/fuzz.sh "$fuzz_seconds"
+  fuzz_corpus=$(mktemp -d)
+  FOI_FUZZ_CORPUS=$fuzz_corpus bash scripts/fuzz.sh "$fuzz_seconds"
+  rm -rf "$fuzz_corpus"
 else
   echo "fuzz: SKIPPED, no nightly toolchain on this machine (rustup toolchain list)"
 fi
