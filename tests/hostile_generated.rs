@@ -1,9 +1,9 @@
 //! The hostile messages too big or too odd to keep as files, made at test time and run through
 //! the pure pipeline (parse → triage → the ingest planner, as in `fuzz/harness.rs`): a 70 MB
-//! message (and a 60 MB one, under the parse limit), 10,000 nested multiparts, a 1 MB header, NUL bytes and invalid UTF-8 everywhere. Each
-//! must end as a case, a follow-up, machine mail or a quarantine with a note that says what was
-//! not read, never a panic, in bounded time and memory (the peak heap of the thread that runs it,
-//! counted by the allocator below).
+//! message (and a 60 MB one, under the parse limit), 10,000 nested multiparts, a 1 MB header, NUL
+//! bytes and invalid UTF-8 everywhere. Each must end as a case, a follow-up, machine mail or a
+//! quarantine with a note that says what was not read, never a panic, in bounded time and memory
+//! (the peak heap of the thread that runs it, counted by the allocator below).
 
 use crate::fuzz_harness::run_pipeline;
 use foi_triage::core::parse::MAX_PARSE_BYTES;

@@ -1,4 +1,5 @@
-//! Arbitrary bytes as an attachment for the in-process decoders (DOCX, ODT, RTF, HTML, text; not PDF).
+//! Arbitrary bytes as an attachment for the in-process decoders (DOCX, ODT, RTF, HTML, text;
+//! not PDF).
 //! See `../harness.rs`.
 #![no_main]
 

@@ -1,4 +1,5 @@
-//! Arbitrary bytes as a message in the shared mailbox: parse, triage with the repository's rules, validate, plan.
+//! Arbitrary bytes as a message in the shared mailbox: parse, triage with the repository's
+//! rules, validate, plan.
 //! See `../harness.rs`.
 #![no_main]
 
