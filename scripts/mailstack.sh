@@ -97,6 +97,16 @@ lock_dir() {   # one mailstack.sh command at a time per DIR (fd 9 is closed for 
   exec 9<"$D"
   flock -w 120 9 || die "another mailstack.sh command has held $D for 2 minutes"
 }
+# In a subshell about to exec a server: close every descriptor but 0, 1 and 2. Dovecot keeps
+# what it inherits for as long as it runs, so a caller's lock (fd 9 of lock_dir, or the one of
+# `flock /tmp/foi-mailstack.lock cargo test`) would stay held by the server, and everyone waiting
+# for that lock would wait for ever.
+close_inherited_fds() {
+  local fd
+  for fd in $(ls "/proc/$BASHPID/fd"); do
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
 need_root() { [ "$(id -u)" = 0 ] || die "$cmd needs root (Postfix's master starts as root; Dovecot is run as $DUSER)"; }
 
 # ---------------------------------------------------------------------------------------- install
@@ -293,8 +303,11 @@ start_dovecot() {   # $1 = imap|smtp, $2... = its ports
   find "$D/dovecot-$n/run" -mindepth 1 -delete
   # setsid: the master leads its own process group, so stop can reach every process it forked.
   # setsid -w keeps $! alive exactly as long as Dovecot, whether or not setsid had to fork.
-  setsid -w setpriv --reuid=$DUSER --regid=$DUSER --init-groups \
-    dovecot -F -c "$D/dovecot-$n/dovecot.conf" >>"$D/log/dovecot-$n.stderr" 2>&1 </dev/null 9<&- &
+  (
+    close_inherited_fds
+    exec setsid -w setpriv --reuid=$DUSER --regid=$DUSER --init-groups \
+      dovecot -F -c "$D/dovecot-$n/dovecot.conf" >>"$D/log/dovecot-$n.stderr" 2>&1 </dev/null
+  ) &
   wait_ports "dovecot-$n" $! "$@"
   say "dovecot-$n started (pid $(dovecot_pid "$n" || echo '?'))"
 }
