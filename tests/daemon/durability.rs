@@ -92,10 +92,11 @@ struct Figures {
 }
 
 impl Figures {
-    /// Counts what `world` holds for the requesters `who` (the daemon must be stopped: the
-    /// store is read directly).
-    fn of(world: &World, who: &[String]) -> Figures {
-        let (store, cases) = world.cases();
+    /// Counts what `world`, with its store in `data`, holds for the requesters `who` (the
+    /// daemon must be stopped: the store is read directly).
+    fn of(world: &World, data: &Path, who: &[String]) -> Figures {
+        let store = Store::open(data).expect("open store");
+        let cases = store.list_cases(CaseOrder::Received).expect("list cases");
         let asked: BTreeSet<String> = who.iter().map(|w| format!("{w}@example.org")).collect();
         let with_case: BTreeSet<&str> = cases.iter().map(|c| c.requester.email.as_str()).collect();
         let acks: Vec<usize> = who.iter().map(|w| world.delivered(w).len()).collect();
@@ -261,6 +262,15 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         );
         std::thread::sleep(Duration::from_millis(rng.below(1000)));
         daemon.kill9();
+        let log = world.log_text();
+        let since = log.get(from..).unwrap_or("");
+        eprintln!(
+            "kill {kill}/{}: {:.1} s in, {} new cases and {} sends since its start",
+            t.kills,
+            started.elapsed().as_secs_f64(),
+            since.matches("\"new case\"").count(),
+            since.matches("\"outbox: sent\"").count(),
+        );
     }
     feeder.join().expect("feeder");
     let daemon = world.start();
@@ -273,7 +283,7 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     std::thread::sleep(Duration::from_secs(2));
     let (status, _) = daemon.stop();
     let took = started.elapsed();
-    let f = Figures::of(&world, &who);
+    let f = Figures::of(&world, &world.dir.path().join("data"), &who);
     eprintln!(
         "kill -9 torture: {} requests, {} kills, seed {}, {:.0} s: {f:?}",
         t.requests,
@@ -327,6 +337,19 @@ impl Drop for Tmpfs {
     }
 }
 
+/// Mounts a 16 MiB tmpfs at `world`'s `disk/` and moves its data directory there
+/// (`disk/data`), leaving room beside it for a filler file.
+fn data_on_tmpfs(world: &World) -> Tmpfs {
+    let tmpfs = Tmpfs::mount(&world.dir.path().join("disk"), "16m");
+    let cfg = std::fs::read_to_string(world.config()).expect("config");
+    std::fs::write(
+        world.config(),
+        cfg.replace("data_dir = \"data\"", "data_dir = \"disk/data\""),
+    )
+    .expect("config");
+    tmpfs
+}
+
 /// Writes zeros to `path` until the file system refuses (ENOSPC): in 1 MiB, then 4 KiB, then
 /// single bytes, so not even a partial page is left. Returns the bytes written.
 fn fill(path: &Path) -> u64 {
@@ -349,14 +372,8 @@ fn fill(path: &Path) -> u64 {
 #[test]
 fn a_full_disk_while_sending_stops_the_daemon_without_a_resend_loop_and_loses_nothing() {
     let world = World::new(stack(), "disk-foi", "");
-    let disk = world.dir.path().join("disk");
-    let _disk = Tmpfs::mount(&disk, "16m");
-    let cfg = std::fs::read_to_string(world.config()).expect("config");
-    std::fs::write(
-        world.config(),
-        cfg.replace("data_dir = \"data\"", "data_dir = \"disk/data\""),
-    )
-    .expect("config");
+    let tmpfs = data_on_tmpfs(&world);
+    let disk = tmpfs.0.clone();
     let n = 40;
     let who = requesters(&world, n);
     let mail: Vec<Vec<u8>> = who
@@ -416,7 +433,7 @@ fn a_full_disk_while_sending_stops_the_daemon_without_a_resend_loop_and_loses_no
     });
     std::thread::sleep(Duration::from_secs(2));
     let (status, _) = daemon.stop();
-    let f = Figures::of(&world, &who);
+    let f = Figures::of(&world, &disk.join("data"), &who);
     eprintln!("full disk, after space returned: {f:?}");
     assert!(status.success(), "{}", world.log_text());
     assert!(finished, "not finished after space returned: {f:?}");
@@ -430,6 +447,58 @@ fn a_full_disk_while_sending_stops_the_daemon_without_a_resend_loop_and_loses_no
     );
     assert_eq!(f.lost, 0, "{f:?}");
     assert_eq!(f.duplicate_cases, 0, "{f:?}");
+    assert_eq!(f.unacknowledged, 0, "{f:?}");
+    assert_eq!(f.unfiled, 0, "{f:?}");
+    assert_eq!(f.outbox_queued, 0, "{f:?}");
+    assert_eq!(f.incomplete_audits, 0, "{f:?}");
+}
+
+/// The disk fills while the outbox has nothing to send, so intake is the first to write: its
+/// failure stops the daemon too. sled refuses every later write of the process, so a daemon
+/// that ran on would never record or file another message, even once space returned.
+#[test]
+fn a_full_disk_stops_the_daemon_also_when_intake_is_the_first_to_write() {
+    let world = World::new(stack(), "disk-in", "");
+    let tmpfs = data_on_tmpfs(&world);
+    let who = requesters(&world, 2);
+    let mail = |i: usize| foi_request(&format!("{}@example.org", who[i]), i);
+    append_all(world.stack, &world.user, "INBOX", &[mail(0)]);
+    let mut daemon = world.start();
+    wait_for(Duration::from_secs(30), "the first acknowledgement", || {
+        !world.delivered(&who[0]).is_empty()
+    });
+    // The outbox has recorded the send and gone idle.
+    std::thread::sleep(Duration::from_secs(1));
+    let filler = tmpfs.0.join("filler");
+    fill(&filler);
+    append_all(world.stack, &world.user, "INBOX", &[mail(1)]);
+    let status = daemon
+        .wait_exit(Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("still running on the full disk:\n{}", world.log_text()));
+    assert_eq!(status.code(), Some(2));
+    let log = world.log_text();
+    assert!(
+        log.contains("the case store cannot write") && log.contains("No space left on device"),
+        "{log}"
+    );
+    assert!(
+        world.delivered(&who[1]).is_empty(),
+        "nothing recorded, nothing sent"
+    );
+
+    std::fs::remove_file(&filler).expect("space returns");
+    let daemon = world.start();
+    let finished = wait_until(Duration::from_secs(60), || {
+        world.delivered(&world.user).is_empty() && !world.delivered(&who[1]).is_empty()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let (status, _) = daemon.stop();
+    let f = Figures::of(&world, &tmpfs.0.join("data"), &who);
+    assert!(status.success(), "{}", world.log_text());
+    assert!(finished, "not finished after space returned: {f:?}");
+    assert_eq!(f.lost, 0, "{f:?}");
+    assert_eq!(f.duplicate_cases, 0, "{f:?}");
+    assert_eq!(f.extra_acks, 0, "{f:?}");
     assert_eq!(f.unacknowledged, 0, "{f:?}");
     assert_eq!(f.unfiled, 0, "{f:?}");
     assert_eq!(f.outbox_queued, 0, "{f:?}");
