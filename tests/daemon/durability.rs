@@ -182,6 +182,27 @@ impl World {
 }
 
 impl Daemon {
+    /// SIGSTOP, then waits until every thread is stopped (`kill` returns before the signal has
+    /// reached threads running on another CPU).
+    fn freeze(&self) {
+        self.signal("STOP");
+        let tasks = PathBuf::from(format!("/proc/{}/task", self.pid()));
+        wait_for(Duration::from_secs(10), "SIGSTOP to take hold", || {
+            std::fs::read_dir(&tasks)
+                .expect("the daemon's threads")
+                .flatten()
+                .all(|t| {
+                    let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+                    // The state follows the parenthesised command name: "pid (comm) T ...".
+                    matches!(
+                        stat.rsplit_once(") ")
+                            .and_then(|(_, rest)| rest.bytes().next()),
+                        Some(b'T' | b't')
+                    )
+                })
+        });
+    }
+
     /// Waits (bounded) for the process to exit on its own: its status, or `None` after `limit`
     /// (the process is then killed when dropped).
     fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
@@ -247,20 +268,33 @@ fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
         let from = world.log_len();
         let daemon = world.start();
         let target = 1 + rng.below(2 * spread) as usize;
+        let since = || world.log_text().get(from..).unwrap_or("").to_string();
         wait_for(
             Duration::from_secs(120),
             &format!("progress before kill {kill}"),
             || {
-                let log = world.log_text();
-                let since = log.get(from..).unwrap_or("");
+                let since = since();
                 let drained = feeder.is_finished()
                     && since.contains("\"connected\"")
                     && world.delivered(&world.user).is_empty();
-                resends_settled(since)
-                    && (since.matches("\"new case\"").count() >= target || drained)
+                since.matches("\"new case\"").count() >= target || drained
             },
         );
-        std::thread::sleep(Duration::from_millis(rng.below(1000)));
+        // A random moment at which no re-send is in flight: the process is frozen (SIGSTOP)
+        // while its log is read, so nothing starts between the check and the kill.
+        loop {
+            std::thread::sleep(Duration::from_millis(rng.below(1000)));
+            daemon.freeze();
+            if resends_settled(&since()) {
+                break;
+            }
+            daemon.signal("CONT");
+            wait_for(
+                Duration::from_secs(60),
+                "the re-send to be recorded",
+                || resends_settled(&since()),
+            );
+        }
         daemon.kill9();
         let log = world.log_text();
         let since = log.get(from..).unwrap_or("");
