@@ -16,7 +16,7 @@ use std::process::ExitStatus;
 /// Size and schedule of a kill -9 torture run, read from the environment so the suite and
 /// `scripts/torture.sh` run the same code: `FOI_TORTURE_REQUESTS` (default 100),
 /// `FOI_TORTURE_KILLS` (default 5), `FOI_TORTURE_SEED` (default: from the clock; printed with
-/// the figures, so a failing schedule can be replayed).
+/// the figures, so a failing schedule can be run again; the daemon's own timing still varies).
 struct Torture {
     requests: usize,
     kills: usize,
@@ -148,10 +148,11 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// Whether every send cut off by the previous kill has its result logged in `log` (the log since
-/// this start). The outbox re-sends such a row once at start ("found a send cut off"); killing
-/// again before it is recorded would cut the same row twice, which the outbox by design fails
-/// for a person rather than send a third time: a crash loop, not a random kill.
+/// Whether every re-send in `log` (the log since this start) has its result logged. The outbox
+/// sends a row cut off by an earlier kill once more ("found a send cut off"); killing again
+/// before that is recorded would cut the same row twice, which the outbox by design fails for a
+/// person rather than send a third time: a crash loop, not a random kill. The result is logged
+/// after it is written, so a logged result is on disk.
 fn resends_settled(log: &str) -> bool {
     let mut open = BTreeSet::new();
     for line in log.lines().filter(|l| l.contains("outbox: ")) {
@@ -243,11 +244,12 @@ fn feed(world: &World, who: &[String], seed: u64) -> std::thread::JoinHandle<()>
 /// `FOI_TORTURE_KILLS` times at random moments and restarted.
 ///
 /// Each kill waits for progress since the last start (a random number of new cases, or an
-/// empty INBOX once everything arrived) and for the re-send of a send the last kill cut off,
-/// then comes after a random delay of up to a second: anywhere in fetching, triage, a commit,
-/// filing, an SMTP transaction or idling. Two kills on the same message or row before it
-/// completes are a crash loop, which the poison guard and the outbox turn into a quarantined
-/// message or a failed row by design, and are not what this test measures.
+/// empty INBOX once everything arrived), then comes after a random delay of up to a second:
+/// anywhere in fetching, triage, a commit, filing, an SMTP transaction or idling, except during
+/// the re-send of a row an earlier kill cut off (checked while the process is frozen). Two kills
+/// on the same message or row before it completes are a crash loop, which the poison guard and
+/// the outbox turn into a quarantined message or a failed row by design; the first new case
+/// after a start settles the message the last kill cut off.
 #[test]
 fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     let t = Torture::from_env();
