@@ -28,6 +28,8 @@ use crate::support;
 use crate::support::mail::{foi_request, imap_settings, run_tag, write_daemon_config};
 use crate::support::stack::{self, Stack};
 
+mod durability;
+
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 static OUTAGE_STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
@@ -481,69 +483,6 @@ fn restart_mid_batch_creates_no_duplicates() {
         let user = world.who(&format!("r{i:02}"));
         assert_eq!(world.delivered(&user).len(), 1, "acks to {user}");
     }
-}
-
-#[test]
-fn kill_9_during_a_large_batch_loses_nothing() {
-    // 1,000 acknowledgements within minutes: the global hourly flood cap (200 by default) is
-    // lifted, since this test counts lost and duplicated mail, not the cap.
-    let world = World::new(
-        stack(),
-        "kill-foi",
-        "[acknowledgements]\nglobal_per_hour = 5000\n",
-    );
-    let n = 1000;
-    let batch: Vec<Vec<u8>> = (0..n)
-        .map(|i| foi_request(&world.addr(&format!("r{i:04}")), i))
-        .collect();
-    append_all(world.stack, &world.user, "INBOX", &batch);
-    let log_cases = |w: &World| w.log_text().matches("\"new case\"").count();
-    let mut kills = 0;
-    for round in 1..=3 {
-        let daemon = world.start();
-        let before = log_cases(&world);
-        // Kill at a different point each round: after some tens of new cases.
-        let target = before + 40 * round + 7 * round * round;
-        wait_for(Duration::from_secs(120), "progress before the kill", || {
-            log_cases(&world) >= target.min(n)
-        });
-        daemon.kill9();
-        kills += 1;
-    }
-    let daemon = world.start();
-    let acked = |w: &World| {
-        (0..n)
-            .filter(|i| !w.delivered(&world.who(&format!("r{i:04}"))).is_empty())
-            .count()
-    };
-    wait_for(
-        Duration::from_secs(300),
-        "every request acknowledged",
-        || acked(&world) == n,
-    );
-    std::thread::sleep(Duration::from_secs(2));
-    let (status, _) = daemon.stop();
-    assert!(status.success(), "{}", world.log_text());
-
-    let (_, cases) = world.cases();
-    assert_eq!(cases.len(), n, "exactly one case per message");
-    let mut requesters: Vec<&str> = cases.iter().map(|c| c.requester.email.as_str()).collect();
-    requesters.sort_unstable();
-    requesters.dedup();
-    assert_eq!(requesters.len(), n, "no requester has two cases");
-    let duplicates: usize = (0..n)
-        .map(|i| {
-            world
-                .delivered(&world.who(&format!("r{i:04}")))
-                .len()
-                .saturating_sub(1)
-        })
-        .sum();
-    assert!(
-        duplicates <= kills,
-        "{duplicates} duplicate acknowledgements after {kills} kills"
-    );
-    assert!(world.delivered(&world.user).is_empty(), "INBOX not emptied");
 }
 
 #[test]

@@ -6,3 +6,4 @@ mod cli;
 mod corpus;
 mod daemon;
 mod support;
+mod systemd;

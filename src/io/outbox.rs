@@ -362,6 +362,33 @@ pub fn begin_attempt(row: &OutboxRow, now: DateTime<Utc>) -> Begin {
     })
 }
 
+/// One log line for a row's recorded result (`deferred`: the submission service refused our
+/// session). The server's error text (it often quotes an address) only at debug.
+fn log_result(reference: &str, u: &OutboxUpdate, deferred: bool) {
+    match (u.status, deferred) {
+        (OutboxStatus::Sent, _) => tracing::info!(
+            case = %reference, row = u.id, attempts = u.attempts, "outbox: sent"
+        ),
+        (OutboxStatus::Pending | OutboxStatus::Sending, true) => tracing::error!(
+            case = %reference, row = u.id,
+            "outbox: the mail server refuses our session (login or sender; an expired \
+             password?): queue paused, every row kept (error in the case audit)"
+        ),
+        (OutboxStatus::Pending | OutboxStatus::Sending, false) => tracing::info!(
+            case = %reference, row = u.id, attempts = u.attempts,
+            next_attempt_at = %u.next_attempt_at,
+            "outbox: temporary failure, will retry (error in the case audit)"
+        ),
+        (OutboxStatus::Failed, _) => tracing::warn!(
+            case = %reference, row = u.id, attempts = u.attempts,
+            "outbox: FAILED, needs a person (error in the case audit)"
+        ),
+    }
+    if let Some(e) = &u.last_error {
+        tracing::debug!(case = %reference, row = u.id, error = %e, "outbox: last error");
+    }
+}
+
 /// At most [`MAX_ERROR_CHARS`] characters of a server's text.
 fn clip(s: &str) -> String {
     if s.chars().count() <= MAX_ERROR_CHARS {
@@ -679,7 +706,12 @@ impl Outbox {
         })
     }
 
-    /// Logs and writes one [`AttemptRecord`] (after `earlier` audit events, if any).
+    /// Writes one [`AttemptRecord`] (after `earlier` audit events, if any), then logs it.
+    ///
+    /// The log line comes after the write: a process killed during the write leaves no
+    /// "outbox: sent" for a row the store still holds as `Sending` (the kill -9 torture reads
+    /// the log to know when a row is settled). A failed write is logged by [`Outbox::write`]
+    /// first, then the result the store could not record.
     ///
     /// # Errors
     /// [`OutboxError::Record`] (fatal) when the store refuses the write.
@@ -690,37 +722,17 @@ impl Outbox {
         record: AttemptRecord,
         mut earlier: Vec<AuditEvent>,
     ) -> Result<(), OutboxError> {
-        let u = &record.update;
-        match (u.status, record.event.action.ends_with("_deferred")) {
-            (OutboxStatus::Sent, _) => tracing::info!(
-                case = %reference, row = u.id, attempts = u.attempts, "outbox: sent"
-            ),
-            (OutboxStatus::Pending | OutboxStatus::Sending, true) => tracing::error!(
-                case = %reference, row = u.id,
-                "outbox: the mail server refuses our session (login or sender; an expired \
-                 password?): queue paused, every row kept (error in the case audit)"
-            ),
-            (OutboxStatus::Pending | OutboxStatus::Sending, false) => tracing::info!(
-                case = %reference, row = u.id, attempts = u.attempts,
-                next_attempt_at = %u.next_attempt_at,
-                "outbox: temporary failure, will retry (error in the case audit)"
-            ),
-            (OutboxStatus::Failed, _) => tracing::warn!(
-                case = %reference, row = u.id, attempts = u.attempts,
-                "outbox: FAILED, needs a person (error in the case audit)"
-            ),
-        }
-        if let Some(e) = &u.last_error {
-            tracing::debug!(case = %reference, row = u.id, error = %e, "outbox: last error");
-        }
-        let id = u.id;
+        let update = record.update.clone();
+        let deferred = record.event.action.ends_with("_deferred");
         let mut change = Change {
             outbox_updates: vec![record.update],
             ..Change::default()
         };
         earlier.push(record.event);
         push_audit(&mut change, case, earlier);
-        self.write(change, id, "result", reference).await
+        let written = self.write(change, update.id, "result", reference).await;
+        log_result(reference, &update, deferred);
+        written
     }
 
     /// One flushed store write of a row's state; any failure is [`OutboxError::Record`].
