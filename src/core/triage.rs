@@ -33,6 +33,15 @@ pub struct Context {
     pub policy_days: BTreeMap<Kind, u32>,
     /// The trusted gateway's authserv-ids (`[trust]`): whose `Authentication-Results` count.
     pub trusted_authserv_ids: Vec<String>,
+    /// The SAR identity policy and the staff domains (`[validity]`, `[intake]`).
+    pub validity: validate::Policy,
+    /// The organisation's web-form addresses, lower-cased (`[intake] forms_addresses`).
+    pub forms_addresses: Vec<String>,
+    /// The kind each reference prefix names, so a review request quoting `FOI-2026-000123` is
+    /// known to review an FOI response.
+    pub prefix_kinds: Vec<(String, Kind)>,
+    /// Local-policy working days to review a SAR response (`[reviews] sar_working_days`).
+    pub sar_review_days: u32,
 }
 
 impl Context {
@@ -50,6 +59,13 @@ impl Context {
                 .map(|(k, c)| (*k, c.working_days))
                 .collect(),
             trusted_authserv_ids: config.trust.authserv_ids.clone(),
+            validity: validate::Policy {
+                sar_identity: config.validity.sar_identity,
+                staff_domains: config.intake.staff_domains_or(&config.address),
+            },
+            forms_addresses: config.intake.forms(),
+            prefix_kinds: config.prefixes(),
+            sar_review_days: config.reviews.sar_working_days,
         }
     }
 
@@ -178,7 +194,7 @@ pub fn triage_message(
     let validity = if followup.is_some() {
         None
     } else {
-        validate::validate(kind, &message)
+        validate::validate(kind, &message, &ctx.validity)
     };
     let deadline = match (&followup, ctx.regime(kind)) {
         (None, Some(regime)) => Some(clock(ctx, regime, &validity, received_at)),

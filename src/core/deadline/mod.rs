@@ -45,7 +45,7 @@ pub use calendar::{
 
 pub use crate::config::DeadlineOptions;
 pub use crate::model::regime::{
-    ClockEvent, Extension, ExtensionKind, MAX_WORKING_DAYS, Regime, SarMonthRule,
+    ClockEvent, Extension, ExtensionKind, MAX_WORKING_DAYS, Regime, ReviewOf, SarMonthRule,
 };
 use calendar::{Skip, join_and};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
@@ -79,6 +79,13 @@ impl Regime {
             Regime::Foisa | Regime::EirScotland => WorkDays::Foisa,
             Regime::Sar => WorkDays::Sar(region),
             Regime::Policy { .. } => WorkDays::Policy(region),
+            // A review counts on the calendar of the law it reviews under (§5.0); a SAR review
+            // is local policy, so it counts the authority's own working days.
+            Regime::Review { of, .. } => match of {
+                ReviewOf::Foia | ReviewOf::Eir => WorkDays::Foia,
+                ReviewOf::Foisa | ReviewOf::EirScotland => WorkDays::Foisa,
+                ReviewOf::Sar => WorkDays::Policy(region),
+            },
         }
     }
 
@@ -102,6 +109,7 @@ impl Regime {
             Regime::EirScotland => "Regime: EIR (Scotland) 2004 reg 5(2)(a): 20 working days after the date of receipt.".to_string(),
             Regime::Sar => "Regime: subject access, UK GDPR Art 12(3)/12A (DPA 2018 s.54 is computed the same way): one month beginning with the relevant time (receipt of the request, or later receipt of ID or fee).".to_string(),
             Regime::Policy { working_days } => format!("Regime: local policy, not statute: {working_days} working days after receipt."),
+            Regime::Review { of, working_days } => review_summary(of, working_days),
         }
     }
 
@@ -116,7 +124,7 @@ impl Regime {
                 "Clarification (UK GDPR Art 12A; DPA 2018 s.54(3C))",
                 "Art 12A",
             ),
-            Regime::Policy { .. } => ("Clarification", "local policy"),
+            Regime::Policy { .. } | Regime::Review { .. } => ("Clarification", "local policy"),
         }
     }
 
@@ -128,7 +136,7 @@ impl Regime {
             Regime::Eir => ("Advance payment notice (EIR reg 8)", "EIR reg 8"),
             Regime::EirScotland => ("Advance payment notice (EIR(S) reg 8)", "EIR(S) reg 8"),
             Regime::Sar => ("Fee (UK GDPR Art 12A; DPA 2018 s.54(3)(c))", "Art 12A"),
-            Regime::Policy { .. } => ("Fee", "local policy"),
+            Regime::Policy { .. } | Regime::Review { .. } => ("Fee", "local policy"),
         }
     }
 }
@@ -154,10 +162,31 @@ impl ExtensionKind {
                 kind: ExtensionKind::ComplexVoluminous,
                 reason: NO_POLICY_EXTENSION,
             }),
+            Regime::Review {
+                of: ReviewOf::Foia,
+                ..
+            } => Ok(ExtensionKind::ComplexVoluminous),
+            Regime::Review { .. } => Err(DeadlineError::ExtensionNotAllowed {
+                regime,
+                kind: ExtensionKind::ComplexVoluminous,
+                reason: NO_REVIEW_EXTENSION,
+            }),
         }
     }
 }
 
+/// The "Regime: …" line of an internal review, citing the provision that sets its time (§5.0).
+fn review_summary(of: ReviewOf, working_days: u32) -> String {
+    match of {
+        ReviewOf::Foia => format!("Regime: internal review of a FOIA response. No statutory limit: the s.45 Code of Practice (2018), part 5, expects the review to be completed within {working_days} working days of receiving the request for it, and no more than 40 working days in total in exceptional (complex or voluminous) cases."),
+        ReviewOf::Eir => format!("Regime: internal review of an EIR response (representations under EIR 2004 reg 11): the decision must be notified as soon as possible and no later than {working_days} working days after receipt of the representations (reg 11(4))."),
+        ReviewOf::Foisa => format!("Regime: requirement for review under FOISA 2002 s.20: comply promptly and in any event by the {working_days}th working day after receipt of the requirement (s.21(1))."),
+        ReviewOf::EirScotland => format!("Regime: review of an EIR (Scotland) response (representations under reg 16): as soon as possible and no later than {working_days} working days after receipt (EIR(S) 2004 reg 16(4))."),
+        ReviewOf::Sar => format!("Regime: review of a subject access response. There is no statutory review (the requester may complain to the ICO at any time, UK GDPR Art 77); local policy: {working_days} working days after receipt."),
+    }
+}
+
+const NO_REVIEW_EXTENSION: &str = "only a FOIA internal review may run past its time (s.45 Code of Practice: up to 40 working days in total in exceptional cases); EIR reg 11(4), FOISA s.21(1) and EIR(S) reg 16(4) set fixed limits, and a SAR review is local policy";
 const NO_FOISA_EXTENSION: &str = "FOISA allows no extension: there is no equivalent of FOIA s.10(3) for the public interest test, nor a complexity extension (deadlines.md §4)";
 const NO_POLICY_EXTENSION: &str =
     "local-policy timescales are not statutory and have no extension in the deadline engine";

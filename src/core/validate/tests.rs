@@ -802,7 +802,7 @@ fn table() {
     let mut failures = Vec::new();
     for c in CASES {
         let msg = message(c.from, c.reply_to, c.subject, c.body, c.attachments);
-        let Some(v) = validate(c.kind, &msg) else {
+        let Some(v) = validate(c.kind, &msg, &Policy::default()) else {
             failures.push(format!("{}: returned None for {}", c.id, c.kind));
             continue;
         };
@@ -862,7 +862,7 @@ fn non_statutory_kinds_are_not_validated() {
     let msg = message(("Jane Smith", "jane@example.org"), None, "Hello", FOI, &[]);
     for kind in Kind::ALL {
         assert_eq!(
-            validate(kind, &msg).is_some(),
+            validate(kind, &msg, &Policy::default()).is_some(),
             matches!(kind, Kind::Foi | Kind::Eir | Kind::Sar),
             "{kind}"
         );
@@ -903,7 +903,7 @@ fn missing_names_and_explanations() {
 #[test]
 fn validity_serialises_with_snake_case_missing() {
     let msg = message(("Anon", "anon@example.org"), None, "", "", &[]);
-    let v = validate(Kind::Foi, &msg).unwrap();
+    let v = validate(Kind::Foi, &msg, &Policy::default()).unwrap();
     let json = serde_json::to_value(&v).unwrap();
     assert_eq!(json["valid"], false);
     assert_eq!(json["missing"], serde_json::json!(["name", "description"]));
@@ -935,7 +935,7 @@ fn huge_input_is_bounded_and_does_not_panic() {
         .collect();
     let start = std::time::Instant::now();
     for kind in [Kind::Foi, Kind::Eir, Kind::Sar] {
-        let v = validate(kind, &msg).unwrap();
+        let v = validate(kind, &msg, &Policy::default()).unwrap();
         assert_eq!(v.valid, v.missing.is_empty());
         assert!(v.notes.iter().all(|n| n.len() < 2_000), "notes stay short");
     }
@@ -950,7 +950,7 @@ fn huge_input_is_bounded_and_does_not_panic() {
 #[test]
 fn empty_message_does_not_panic() {
     for kind in [Kind::Foi, Kind::Eir, Kind::Sar] {
-        let v = validate(kind, &Message::default()).unwrap();
+        let v = validate(kind, &Message::default(), &Policy::default()).unwrap();
         assert!(v.missing.contains(&Missing::Name));
         assert!(v.missing.contains(&Missing::ContactAddress));
         assert!(v.missing.contains(&Missing::Description));
@@ -982,7 +982,7 @@ proptest! {
             size: 0,
             text: att_text,
         });
-        let v = validate(kind, &msg).unwrap();
+        let v = validate(kind, &msg, &Policy::default()).unwrap();
         prop_assert_eq!(v.valid, v.missing.is_empty());
         let mut sorted = v.missing.clone();
         sorted.sort();
@@ -1016,7 +1016,7 @@ proptest! {
         let body = lines.join("\n");
         let msg = message(("", "x@example.org"), None, "", &body, &[]);
         for kind in [Kind::Foi, Kind::Sar] {
-            let v = validate(kind, &msg).unwrap();
+            let v = validate(kind, &msg, &Policy::default()).unwrap();
             prop_assert_eq!(v.valid, v.missing.is_empty());
         }
     }
