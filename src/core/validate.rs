@@ -160,6 +160,13 @@ pub struct Validity {
     pub identity: Option<IdentityState>,
 }
 
+/// How to greet the person a display name, form field or sign-off names ("Adeyemi, Tom" →
+/// "Tom Adeyemi", "DR A. KHAN" → "Dr Khan"), or `None` when it is not a person's name. The
+/// convention is stated on `name::greeting`.
+pub fn greeting_name(raw: &str) -> Option<String> {
+    name::greeting(raw)
+}
+
 /// Check a request of `kind` for validity; `None` when `kind` is not FOI, EIR or SAR (local-policy
 /// kinds have no statutory validity test).
 ///

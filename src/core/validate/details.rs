@@ -48,7 +48,7 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 /// National Insurance number ("QQ 12 34 56 C").
 static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(council\s*tax|tenancy|tenant|rent|housing\s+benefit|nhs|hospital|employee|staff|payroll|personnel|student|pupil|unique\s+pupil|national\s+insurance|ni|crime|police|incident)(?:\s+(?:account|reference|ref|claim|payroll|record))?\s*(?:number|no\b\.?|num\b|ref(?:erence)?\b\.?|id\b|account\b)[\s:#=\-–]*(?:is\s+)?([A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b|[A-Z]{0,3}[/\-]?\d[A-Z0-9/\-]*(?:\s\d[A-Z0-9/\-]*){0,3})",
+        r"(?i)\b(council\s*tax|tenancy|tenant|rent|housing\s+benefit|nhs|hospital|employee|staff|payroll|personnel|student|pupil|unique\s+pupil|national\s+insurance|ni|crime|police|incident)(?:\s+(?:account|reference|ref|claim|payroll|record))?\s*(?:number|no\b\.?|num\b|ref(?:erence)?\b\.?|id\b|account\b)[\s:#=\-–]*(?:is\s+|was\s+)?([A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b|[A-Z]{0,3}[/\-]?\d[A-Z0-9/\-]*(?:\s\d[A-Z0-9/\-]*){0,3})",
     )
     .expect("built-in REFERENCE pattern compiles")
 });

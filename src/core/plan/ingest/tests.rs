@@ -841,8 +841,11 @@ fn only_a_name_that_reads_as_a_name_is_used_in_the_greeting() {
     let table = [
         (Some("Patricia Requester"), Some("Patricia Requester")),
         (Some("  Siân O’Neill-Jones "), Some("Siân O’Neill-Jones")),
-        (Some("Adeyemi, Tom"), Some("Adeyemi, Tom")),
-        (Some("Dr. J. Smith"), Some("Dr. J. Smith")),
+        (Some("Adeyemi, Tom"), Some("Tom Adeyemi")),
+        (Some("ADEYEMI, TOM"), Some("Tom Adeyemi")),
+        (Some("Dr. J. Smith"), Some("Dr Smith")),
+        (Some("CLLR PRIYA PATEL"), Some("Cllr Patel")),
+        (Some("Council Web Forms"), None),
         (Some("WIN £500 at example.biz"), None),
         (Some("http://phish.example/login"), None),
         (Some("pat@example.org"), None),
