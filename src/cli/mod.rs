@@ -8,7 +8,7 @@
 
 use crate::app::control::Request;
 use crate::config::Config;
-use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region};
+use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region, ReviewOf};
 use crate::core::followup::{NoThreads, Threads};
 use crate::core::rules::{self, RuleSet};
 use crate::core::triage::{self, Context, Deadline, Outcome};
@@ -98,9 +98,15 @@ pub enum Command {
         /// The authority's region.
         #[arg(long, default_value = "england-and-wales")]
         region: Region,
-        /// Apply the extension the law allows for this kind.
+        /// Apply the extension the law allows for this kind (for a FOIA internal review: up to
+        /// 40 working days in total in exceptional cases).
         #[arg(long)]
         extended: bool,
+        /// The clock of an internal review of a response to a request of this kind (foi, eir or
+        /// sar): FOIA 20 working days (s.45 Code), EIR 40 (reg 11(4)), FOISA and EIR(S) 20
+        /// (s.21(1), reg 16(4)), SAR local policy (`[reviews] sar_working_days`, default 20).
+        #[arg(long, value_name = "KIND")]
+        review_of: Option<Kind>,
         /// Print the reasoning (calendar, day 0, skipped days) above the date.
         #[arg(long)]
         explain: bool,
@@ -258,6 +264,7 @@ pub fn run(cli: Cli) -> ExitCode {
             received,
             region,
             extended,
+            review_of,
             explain,
             config,
         } => due(
@@ -265,6 +272,7 @@ pub fn run(cli: Cli) -> ExitCode {
             &received,
             region,
             extended,
+            review_of,
             explain,
             config.as_deref(),
         ),
@@ -440,6 +448,7 @@ fn due(
     received: &str,
     region: Region,
     extended: bool,
+    review_of: Option<Kind>,
     explain: bool,
     config: Option<&Path>,
 ) -> Result<ExitCode> {
@@ -457,8 +466,16 @@ fn due(
         None => (Config::defaults(), Calendar::builtin()),
     };
     let ctx_days = |k: Kind| config.kind(k).map(|c| c.working_days).unwrap_or(10);
-    let regime = Regime::for_kind(kind, region, ctx_days)
-        .ok_or_else(|| anyhow!("auto mail has no due date: it is never acknowledged or tracked"))?;
+    let regime = match review_of {
+        Some(of) => ReviewOf::for_kind(of, region)
+            .ok_or_else(|| {
+                anyhow!("--review-of {of}: only foi, eir and sar responses have an internal review")
+            })?
+            .regime(config.reviews.sar_working_days),
+        None => Regime::for_kind(kind, region, ctx_days).ok_or_else(|| {
+            anyhow!("auto mail has no due date: it is never acknowledged or tracked")
+        })?,
+    };
     let mut input = ClockInput::new(regime, region, received);
     if extended {
         input = input.with(ClockEvent::extension_for(regime)?);

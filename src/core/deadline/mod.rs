@@ -663,6 +663,9 @@ mod tests {
             .to_string();
         let region: Region = region.parse().unwrap();
         let mut opts = DeadlineOptions::default();
+        if let Some(v) = review_vector(&id, kind, region, received, event, expected) {
+            return v;
+        }
         let kind_enum = match kind.as_str() {
             "FOI" | "FOISA" => Kind::Foi,
             "EIR" | "EIRS" => Kind::Eir,
@@ -734,6 +737,43 @@ mod tests {
         }
     }
 
+    /// An internal-review vector (kinds `*_REVIEW`, deadlines.md §5.0); `None` for other kinds.
+    fn review_vector(
+        id: &str,
+        kind: &str,
+        region: Region,
+        received: &str,
+        event: &str,
+        expected: &str,
+    ) -> Option<Vector> {
+        let of = match kind {
+            "FOI_REVIEW" if region == Region::Scotland => ReviewOf::Foisa,
+            "FOI_REVIEW" => ReviewOf::Foia,
+            "EIR_REVIEW" => ReviewOf::Eir,
+            "FOISA_REVIEW" => ReviewOf::Foisa,
+            "EIRS_REVIEW" => ReviewOf::EirScotland,
+            "SAR_REVIEW" => ReviewOf::Sar,
+            _ => return None,
+        };
+        let sar_days = event
+            .strip_prefix("local policy ")
+            .and_then(|r| r.split_whitespace().next())
+            .map_or(20, |n| n.parse().unwrap());
+        let regime = of.regime(sar_days);
+        let mut input = ClockInput::new(regime, region, at(received));
+        match event.trim() {
+            "review_extension" => input.events.push(ClockEvent::extension_for(regime).unwrap()),
+            e => assert!(e == "none" || e.starts_with("local policy "), "{id}: {e}"),
+        }
+        Some(Vector {
+            id: id.to_string(),
+            input,
+            opts: DeadlineOptions::default(),
+            due: date(expected),
+            notice_due: None,
+        })
+    }
+
     fn vectors() -> Vec<Vector> {
         let rows = csv_rows(VECTORS);
         assert_eq!(
@@ -754,7 +794,7 @@ mod tests {
     fn every_published_vector_passes() {
         let cal = Calendar::builtin();
         let vs = vectors();
-        assert_eq!(vs.len(), 36);
+        assert_eq!(vs.len(), 43);
         let mut failures = Vec::new();
         for v in &vs {
             let out = compute(&v.input, &cal, &v.opts).unwrap();
@@ -791,6 +831,41 @@ mod tests {
             );
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn internal_reviews_cite_their_provision_and_allow_only_the_foia_extension() {
+        let cal = Calendar::builtin();
+        let at = at("2026-06-01T09:00:00+01:00");
+        let cases: [(ReviewOf, Region, &str, u32); 5] = [
+            (ReviewOf::Foia, Region::EnglandAndWales, "s.45 Code of Practice", 20),
+            (ReviewOf::Eir, Region::EnglandAndWales, "(reg 11(4))", 40),
+            (ReviewOf::Foisa, Region::Scotland, "(s.21(1))", 20),
+            (ReviewOf::EirScotland, Region::Scotland, "reg 16(4)", 20),
+            (ReviewOf::Sar, Region::NorthernIreland, "UK GDPR Art 77", 15),
+        ];
+        for (of, region, cite, days) in cases {
+            let regime = of.regime(15);
+            assert_eq!(regime, Regime::Review { of, working_days: days }, "{of:?}");
+            let input = ClockInput::new(regime, region, at);
+            let out = compute(&input, &cal, &DeadlineOptions::default()).unwrap();
+            let summary = &out.explanation[0];
+            assert!(summary.contains(cite), "{of:?}: {summary}");
+            let last = out.explanation.last().unwrap();
+            assert!(last.contains(&format!("working day {days} after day 0")), "{of:?}: {last}");
+            let extended = ClockEvent::extension_for(regime);
+            assert_eq!(extended.is_ok(), of == ReviewOf::Foia, "{of:?}");
+            let stop = input.clone().with(ClockEvent::ClarificationRequested(at));
+            assert!(
+                matches!(compute(&stop, &cal, &DeadlineOptions::default()), Err(DeadlineError::EventNotAllowed { .. })),
+                "{of:?}: a review has no stop-the-clock events"
+            );
+        }
+        let foia = ClockInput::new(ReviewOf::Foia.regime(20), Region::EnglandAndWales, at)
+            .with(ClockEvent::extension_for(ReviewOf::Foia.regime(20)).unwrap());
+        let out = compute(&foia, &cal, &DeadlineOptions::default()).unwrap();
+        assert!(out.explanation.iter().any(|l| l.starts_with("Exceptional case (s.45 Code")), "{:#?}", out.explanation);
+        assert!(matches!(out.clock, ClockState::Running { notice: None, extended: true, .. }));
     }
 
     // ---- helpers for the project's own vectors -------------------------------------------------
