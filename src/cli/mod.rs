@@ -66,7 +66,9 @@ pub enum Command {
     /// Classify email files (.eml) and print one line per file.
     ///
     /// With --format json each line is a JSON object with: file, kind, valid (true/false, or null
-    /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings.
+    /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings,
+    /// identity (SAR: provided, verifiable or missing), internal_review (the review marking, or
+    /// null) and relay (our web form or a colleague's forward, or null).
     /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
     /// after every other file was processed.
     Classify {
@@ -415,6 +417,9 @@ fn outcome_json(file: &str, o: &Outcome) -> serde_json::Value {
         "why": o.decision.why,
         "due": due,
         "warnings": o.message.warnings,
+        "identity": o.validity.as_ref().and_then(|v| v.identity),
+        "internal_review": o.review,
+        "relay": o.relay,
     })
 }
 
@@ -432,6 +437,15 @@ fn outcome_text(file: &str, o: &Outcome) -> String {
     }
     if let Some(f) = &o.followup {
         s.push_str(&format!(" follow-up of {}", f.reference));
+    }
+    if let Some(r) = &o.review {
+        s.push_str(&format!(" internal review ({})", r.of.as_str()));
+        if let Some(q) = &r.quoted {
+            s.push_str(&format!(" of {q}"));
+        }
+    }
+    if let Some(id) = o.validity.as_ref().and_then(|v| v.identity) {
+        s.push_str(&format!(" identity {}", id.as_str()));
     }
     if let Some(d) = o.due() {
         s.push_str(&format!(" due {d}"));
