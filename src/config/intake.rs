@@ -55,7 +55,10 @@ impl Section for IntakeSettings {
         let mut errors = Vec::new();
         for d in &self.staff_domains {
             let d = d.trim().trim_start_matches('@');
-            if d.is_empty() || !d.contains('.') || d.contains(|c: char| c.is_whitespace() || c == '@') {
+            if d.is_empty()
+                || !d.contains('.')
+                || d.contains(|c: char| c.is_whitespace() || c == '@')
+            {
                 errors.push(ConfigError {
                     key: key_path(at, "staff_domains"),
                     message: format!("{d:?} is not a mail domain like \"council.example.gov.uk\""),
@@ -158,13 +161,19 @@ mod tests {
             "intake",
         )
         .unwrap();
-        assert_eq!(i.staff_domains_or("foi@x.gov.uk"), ["council.example.gov.uk"]);
+        assert_eq!(
+            i.staff_domains_or("foi@x.gov.uk"),
+            ["council.example.gov.uk"]
+        );
         assert_eq!(i.forms(), ["forms@council.example.gov.uk"]);
         let d = IntakeSettings::default();
         assert_eq!(d.staff_domains_or("FOI@Council.gov.uk"), ["council.gov.uk"]);
         assert!(d.staff_domains_or("").is_empty());
-        let e = IntakeSettings::from_toml("staff_domains = [\"no dots\"]\nforms_addresses = [\"x\"]", "intake")
-            .unwrap_err();
+        let e = IntakeSettings::from_toml(
+            "staff_domains = [\"no dots\"]\nforms_addresses = [\"x\"]",
+            "intake",
+        )
+        .unwrap_err();
         assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(e[0].key, "intake.staff_domains");
 

@@ -37,12 +37,12 @@ pub use digest::{
     DEFAULT_DUE_SOON_WORKING_DAYS, DEFAULT_HOUR, DEFAULT_TIMELINESS_DAYS, DigestSettings,
     MAX_TIMELINESS_DAYS,
 };
-pub use repeat::{
-    DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
-};
 pub use intake::{
     DEFAULT_SAR_REVIEW_WORKING_DAYS, IntakeSettings, ReviewSettings, SarIdentityPolicy,
     ValiditySettings,
+};
+pub use repeat::{
+    DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
 };
 pub use retry::RetryPolicy;
 pub use routing::RoutingSettings;

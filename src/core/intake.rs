@@ -137,8 +137,7 @@ static HOUSEKEEPING_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The body of an Outlook recall: "… would like to recall the message, …".
 static RECALL_BODY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\bwould like to recall the message\b")
-        .expect("built-in RECALL_BODY compiles")
+    Regex::new(r"(?i)\bwould like to recall the message\b").expect("built-in RECALL_BODY compiles")
 });
 
 /// Whether `email` is on one of `domains` (or a subdomain of one).
@@ -188,7 +187,11 @@ pub fn unwrap(
     forms_addresses: &[String],
     staff_domains: &[String],
 ) -> (Message, Option<Relay>) {
-    let Some(from) = msg.from.as_ref().map(|a| a.email.trim().to_ascii_lowercase()) else {
+    let Some(from) = msg
+        .from
+        .as_ref()
+        .map(|a| a.email.trim().to_ascii_lowercase())
+    else {
         return (msg, None);
     };
     if forms_addresses.contains(&from) {
@@ -267,26 +270,37 @@ fn forwarded(msg: &Message, staff_domains: &[String]) -> Option<Original> {
     if !FORWARD_SUBJECT.is_match(&msg.subject) && !FORWARD_MARKER.is_match(body) {
         return None;
     }
-    QUOTED_FROM.captures_iter(body).take(MAX_BLOCKS).find_map(|c| {
-        let line = c.get(0)?;
-        let from = quoted_address(c.get(1)?.as_str())?;
-        if on_domains(&from.email, staff_domains) {
-            return None;
-        }
-        let (subject, body_start) = header_block(body, line.end())?;
-        Some(Original {
-            from,
-            subject,
-            body: body.get(body_start..).unwrap_or_default().trim().to_string(),
+    QUOTED_FROM
+        .captures_iter(body)
+        .take(MAX_BLOCKS)
+        .find_map(|c| {
+            let line = c.get(0)?;
+            let from = quoted_address(c.get(1)?.as_str())?;
+            if on_domains(&from.email, staff_domains) {
+                return None;
+            }
+            let (subject, body_start) = header_block(body, line.end())?;
+            Some(Original {
+                from,
+                subject,
+                body: body
+                    .get(body_start..)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            })
         })
-    })
 }
 
 /// The address (and display name) in a quoted `From:` value: "Jane Smith <jane@example.org>",
 /// "Smith, Jane [mailto:jane@example.org]", "jane@example.org".
 fn quoted_address(value: &str) -> Option<Address> {
     let m = QUOTED_ADDRESS.captures(value)?;
-    let email = m.get(1)?.as_str().trim_end_matches(['.', ',', ';']).to_string();
+    let email = m
+        .get(1)?
+        .as_str()
+        .trim_end_matches(['.', ',', ';'])
+        .to_string();
     let name = value
         .get(..m.get(0)?.start())
         .map(|n| n.trim().trim_matches(['"', '\'', '*']).trim().to_string())
@@ -352,9 +366,11 @@ mod tests {
 
     #[test]
     fn web_forms_take_the_requester_from_reply_to_or_the_fields() {
+        /// The requester's address and display name.
+        type Requester = (&'static str, Option<&'static str>);
         let (forms, staff) = own();
         let form = "Form: Make a Freedom of Information request\n\nFull name: Tom Adeyemi\nEmail address: tom.adeyemi@example.org\nDetails of your request: Please provide the number of fixed penalty notices issued for fly-tipping in 2025.\n";
-        let cases: &[(Option<&str>, &str, Option<(&str, Option<&str>)>, &str)] = &[
+        let cases: &[(Option<&str>, &str, Option<Requester>, &str)] = &[
             (
                 Some("Tom Adeyemi <tom.adeyemi@example.org>"),
                 form,
@@ -389,13 +405,19 @@ mod tests {
                 body,
             );
             let (m, relay) = unwrap(m, &forms, &staff);
-            let got = m.reply_to.as_ref().map(|a| (a.email.as_str(), a.name.as_deref()));
+            let got = m
+                .reply_to
+                .as_ref()
+                .map(|a| (a.email.as_str(), a.name.as_deref()));
             assert_eq!(got, *want, "{reply_to:?} {body:?}");
             assert!(
                 matches!(&relay, Some(Relay::WebForm { requester_from, .. }) if requester_from == from),
                 "{relay:?}"
             );
-            assert_eq!(m.from.as_ref().map(|a| a.email.as_str()), Some("Forms@Council.Example.gov.uk"));
+            assert_eq!(
+                m.from.as_ref().map(|a| a.email.as_str()),
+                Some("Forms@Council.Example.gov.uk")
+            );
         }
     }
 
@@ -409,10 +431,19 @@ mod tests {
         for (label, subject, body) in [
             ("gmail", "Fwd: FOI request: gritting routes", gmail),
             ("outlook", "FW: FOI request: gritting routes", outlook),
-            ("outlook mailto", "FW: FOI request: gritting routes", outlook_mailto),
+            (
+                "outlook mailto",
+                "FW: FOI request: gritting routes",
+                outlook_mailto,
+            ),
             ("apple", "Fwd: FOI request: gritting routes", apple),
         ] {
-            let m = msg("Paul Green <paul.green@council.example.gov.uk>", None, subject, body);
+            let m = msg(
+                "Paul Green <paul.green@council.example.gov.uk>",
+                None,
+                subject,
+                body,
+            );
             let (m, relay) = unwrap(m, &forms, &staff);
             assert_eq!(
                 relay,
@@ -423,9 +454,17 @@ mod tests {
             );
             let from = m.from.as_ref().expect("from");
             assert_eq!(from.email, "jane.smith@example.org", "{label}");
-            assert!(from.name.as_deref().is_some_and(|n| n.contains("Jane")), "{label}: {from:?}");
+            assert!(
+                from.name.as_deref().is_some_and(|n| n.contains("Jane")),
+                "{label}: {from:?}"
+            );
             assert_eq!(m.subject, "FOI request: gritting routes", "{label}");
-            assert!(m.body_text.starts_with("Please provide the gritting routes"), "{label}: {:?}", m.body_text);
+            assert!(
+                m.body_text
+                    .starts_with("Please provide the gritting routes"),
+                "{label}: {:?}",
+                m.body_text
+            );
             assert!(!m.body_text.contains("Paul"), "{label}");
         }
     }
@@ -438,13 +477,32 @@ mod tests {
         let reply = "Thanks.\n\nFrom: Jane Smith <jane.smith@example.org>\nSent: 05 January 2026\nSubject: FOI\n\nPlease provide X.\n";
         for (label, from, subject, body) in [
             ("an outsider's forward", "bob@example.net", "Fwd: FOI", fwd),
-            ("a colleague forwarding a colleague", "paul@council.example.gov.uk", "Fwd: training", internal),
-            ("a colleague's reply quoting history", "paul@council.example.gov.uk", "Re: FOI", reply),
-            ("a colleague's own message", "paul@council.example.gov.uk", "FW: FOI", "From: the requests team, with love"),
+            (
+                "a colleague forwarding a colleague",
+                "paul@council.example.gov.uk",
+                "Fwd: training",
+                internal,
+            ),
+            (
+                "a colleague's reply quoting history",
+                "paul@council.example.gov.uk",
+                "Re: FOI",
+                reply,
+            ),
+            (
+                "a colleague's own message",
+                "paul@council.example.gov.uk",
+                "FW: FOI",
+                "From: the requests team, with love",
+            ),
         ] {
             let (m, relay) = unwrap(msg(from, None, subject, body), &forms, &staff);
             assert_eq!(relay, None, "{label}");
-            assert_eq!(m.from.as_ref().map(|a| a.email.as_str()), Some(from), "{label}");
+            assert_eq!(
+                m.from.as_ref().map(|a| a.email.as_str()),
+                Some(from),
+                "{label}"
+            );
         }
     }
 
@@ -452,15 +510,60 @@ mod tests {
     fn housekeeping_from_our_own_domain_only() {
         let staff = vec![STAFF.to_string()];
         let cases: &[(&str, &str, &str, Option<&str>)] = &[
-            ("ann.lee@council.example.gov.uk", "Recall: FOI-2026-000123 draft response", "Ann Lee would like to recall the message, \"FOI-2026-000123 draft response\".", Some("recall")),
-            ("ann.lee@council.example.gov.uk", "Please see below", "Ann Lee would like to recall the message, \"Please see below\".", Some("recall")),
-            ("ann.lee@council.example.gov.uk", "Accepted: FOI training", "", Some("meeting")),
-            ("ann.lee@schools.council.example.gov.uk", "Declined: IG board", "", Some("meeting")),
-            ("ann.lee@council.example.gov.uk", "Tentative: FOI catch-up", "", Some("meeting")),
-            ("ann.lee@council.example.gov.uk", "Read: FOI-2026-000123", "", Some("read receipt")),
-            ("ann.lee@council.example.gov.uk", "Invitation: what is an FOI request?", "Can I invite you to speak at our team meeting?", None),
-            ("jane@example.org", "Recall: my request", "Jane would like to recall the message", None),
-            ("ann.lee@council.example.gov.uk", "FOI training", "When is the next session?", None),
+            (
+                "ann.lee@council.example.gov.uk",
+                "Recall: FOI-2026-000123 draft response",
+                "Ann Lee would like to recall the message, \"FOI-2026-000123 draft response\".",
+                Some("recall"),
+            ),
+            (
+                "ann.lee@council.example.gov.uk",
+                "Please see below",
+                "Ann Lee would like to recall the message, \"Please see below\".",
+                Some("recall"),
+            ),
+            (
+                "ann.lee@council.example.gov.uk",
+                "Accepted: FOI training",
+                "",
+                Some("meeting"),
+            ),
+            (
+                "ann.lee@schools.council.example.gov.uk",
+                "Declined: IG board",
+                "",
+                Some("meeting"),
+            ),
+            (
+                "ann.lee@council.example.gov.uk",
+                "Tentative: FOI catch-up",
+                "",
+                Some("meeting"),
+            ),
+            (
+                "ann.lee@council.example.gov.uk",
+                "Read: FOI-2026-000123",
+                "",
+                Some("read receipt"),
+            ),
+            (
+                "ann.lee@council.example.gov.uk",
+                "Invitation: what is an FOI request?",
+                "Can I invite you to speak at our team meeting?",
+                None,
+            ),
+            (
+                "jane@example.org",
+                "Recall: my request",
+                "Jane would like to recall the message",
+                None,
+            ),
+            (
+                "ann.lee@council.example.gov.uk",
+                "FOI training",
+                "When is the next session?",
+                None,
+            ),
         ];
         for (from, subject, body, want) in cases {
             let mut m = msg(from, None, subject, body);

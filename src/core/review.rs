@@ -131,7 +131,9 @@ mod tests {
 
     #[test]
     fn detection_table() {
-        let cases: &[(&str, &str, Option<(Option<&str>, Option<Kind>)>)] = &[
+        /// The quoted reference and the reviewed kind.
+        type Found = (Option<&'static str>, Option<Kind>);
+        let cases: &[(&str, &str, Option<Found>)] = &[
             (
                 "FOI-2026-000123",
                 "I am not happy with your response and would like an internal review.",
@@ -162,10 +164,22 @@ mod tests {
                 "Hoffwn ofyn am adolygiad mewnol o'ch ymateb i'm cais Rhyddid Gwybodaeth.",
                 Some((None, Some(Kind::Foi))),
             ),
-            ("Internal review", "You did not answer in time.", Some((None, None))),
+            (
+                "Internal review",
+                "You did not answer in time.",
+                Some((None, None)),
+            ),
             ("My bins were not collected", "Please sort it out.", None),
-            ("Complaint", "Your officer was rude to me on the phone.", None),
-            ("FOI-2026-000123", "Thank you for the data, it was very helpful.", None),
+            (
+                "Complaint",
+                "Your officer was rude to me on the phone.",
+                None,
+            ),
+            (
+                "FOI-2026-000123",
+                "Thank you for the data, it was very helpful.",
+                None,
+            ),
         ];
         for (subject, body, want) in cases {
             let msg = Message {

@@ -272,10 +272,9 @@ fn internal_review(
         return None;
     }
     let found = review::detect(message, &ctx.prefix_kinds)?;
-    let thread_original = followup
-        .as_ref()
-        .map(|f| f.reference.clone())
-        .filter(|r| review::kind_of_reference(r, &ctx.prefix_kinds).is_some_and(Kind::is_statutory));
+    let thread_original = followup.as_ref().map(|f| f.reference.clone()).filter(|r| {
+        review::kind_of_reference(r, &ctx.prefix_kinds).is_some_and(Kind::is_statutory)
+    });
     if thread_original.is_some() {
         *followup = None;
     }

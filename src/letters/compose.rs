@@ -27,10 +27,10 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use minijinja::Value;
 
 use crate::core::deadline::{Regime, Region, ReviewOf};
-use crate::model::case::IdentityState;
 use crate::letters::registry::Letters;
 use crate::letters::registry::{HTML, SUBJECT, TEXT};
 use crate::letters::registry::{RenderError, RenderedParts};
+use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
 use crate::model::letter::{MissingItem, PreparedMail};
 
@@ -632,7 +632,11 @@ fn sample_data(template: &str) -> Vec<AckData> {
             Some(ReviewOf::Foia.regime(20)),
             Region::EnglandAndWales,
         ),
-        (Kind::Complaint, Some(ReviewOf::Eir.regime(20)), Region::Scotland),
+        (
+            Kind::Complaint,
+            Some(ReviewOf::Eir.regime(20)),
+            Region::Scotland,
+        ),
         (
             Kind::Complaint,
             Some(ReviewOf::Foisa.regime(20)),
@@ -1022,6 +1026,102 @@ mod tests {
         assert!(!m.body_text.contains("December"));
         assert_eq!(m.to[0].name, None);
         assert_eq!(m.to[0].email, "jane@example.org");
+    }
+
+    #[test]
+    fn sar_acknowledgements_say_how_identity_will_be_confirmed() {
+        let base = data(
+            "ack_sar",
+            Kind::Sar,
+            Some(Regime::Sar),
+            Region::EnglandAndWales,
+        );
+        for (identity, says) in [
+            (
+                Some(IdentityState::Verifiable),
+                "You do not need to send us an identity document",
+            ),
+            (
+                Some(IdentityState::Provided),
+                "Thank you for the proof of identity you sent",
+            ),
+            (None, "If we need proof of your identity, we will ask you."),
+        ] {
+            let mut d = base.clone();
+            d.identity = identity;
+            let parts = repo_templates().render_parts(&d).expect("renders");
+            assert!(parts.text.contains(says), "{identity:?}: {}", parts.text);
+            assert!(parts.html.contains(says), "{identity:?}");
+        }
+    }
+
+    #[test]
+    fn review_acknowledgements_give_the_review_law_and_time() {
+        let cases = [
+            (
+                ReviewOf::Foia,
+                Region::EnglandAndWales,
+                "Code of Practice",
+                "no more than 40 working days",
+                "ico.org.uk",
+            ),
+            (
+                ReviewOf::Eir,
+                Region::EnglandAndWales,
+                "regulation 11",
+                "40 working days after",
+                "ico.org.uk",
+            ),
+            (
+                ReviewOf::Foisa,
+                Region::Scotland,
+                "section 20",
+                "20 working days after",
+                "www.foi.scot",
+            ),
+            (
+                ReviewOf::Sar,
+                Region::EnglandAndWales,
+                "complaints procedure",
+                "no statutory review",
+                "ico.org.uk",
+            ),
+        ];
+        for (of, region, law, time, regulator) in cases {
+            let d = data(
+                "ack_complaint",
+                Kind::Complaint,
+                Some(of.regime(20)),
+                region,
+            );
+            let parts = repo_templates().render_parts(&d).expect("renders");
+            assert!(
+                parts
+                    .subject
+                    .contains("Your request for an internal review"),
+                "{of:?}: {}",
+                parts.subject
+            );
+            for want in [law, time, regulator, "Monday 21 December 2026"] {
+                assert!(
+                    parts.text.contains(want),
+                    "{of:?}: {want:?} in {}",
+                    parts.text
+                );
+            }
+            if of != ReviewOf::Foia {
+                assert!(!parts.text.contains("no more than 40"), "{of:?}");
+            }
+        }
+        let plain = data(
+            "ack_complaint",
+            Kind::Complaint,
+            Some(Regime::Policy { working_days: 10 }),
+            Region::EnglandAndWales,
+        );
+        let parts = repo_templates().render_parts(&plain).expect("renders");
+        assert!(parts.subject.contains("Your complaint"));
+        assert!(parts.text.contains("10 working days after we received it"));
     }
 
     #[test]

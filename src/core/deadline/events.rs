@@ -20,8 +20,7 @@ fn extension_refusal(regime: Regime, kind: ExtensionKind) -> Option<&'static str
         | (Regime::Sar, TwoFurtherMonths)
         | (
             Regime::Review {
-                of: ReviewOf::Foia,
-                ..
+                of: ReviewOf::Foia, ..
             },
             ComplexVoluminous,
         ) => None,

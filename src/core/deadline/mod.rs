@@ -163,8 +163,7 @@ impl ExtensionKind {
                 reason: NO_POLICY_EXTENSION,
             }),
             Regime::Review {
-                of: ReviewOf::Foia,
-                ..
+                of: ReviewOf::Foia, ..
             } => Ok(ExtensionKind::ComplexVoluminous),
             Regime::Review { .. } => Err(DeadlineError::ExtensionNotAllowed {
                 regime,
@@ -178,11 +177,21 @@ impl ExtensionKind {
 /// The "Regime: …" line of an internal review, citing the provision that sets its time (§5.0).
 fn review_summary(of: ReviewOf, working_days: u32) -> String {
     match of {
-        ReviewOf::Foia => format!("Regime: internal review of a FOIA response. No statutory limit: the s.45 Code of Practice (2018), part 5, expects the review to be completed within {working_days} working days of receiving the request for it, and no more than 40 working days in total in exceptional (complex or voluminous) cases."),
-        ReviewOf::Eir => format!("Regime: internal review of an EIR response (representations under EIR 2004 reg 11): the decision must be notified as soon as possible and no later than {working_days} working days after receipt of the representations (reg 11(4))."),
-        ReviewOf::Foisa => format!("Regime: requirement for review under FOISA 2002 s.20: comply promptly and in any event by the {working_days}th working day after receipt of the requirement (s.21(1))."),
-        ReviewOf::EirScotland => format!("Regime: review of an EIR (Scotland) response (representations under reg 16): as soon as possible and no later than {working_days} working days after receipt (EIR(S) 2004 reg 16(4))."),
-        ReviewOf::Sar => format!("Regime: review of a subject access response. There is no statutory review (the requester may complain to the ICO at any time, UK GDPR Art 77); local policy: {working_days} working days after receipt."),
+        ReviewOf::Foia => format!(
+            "Regime: internal review of a FOIA response. No statutory limit: the s.45 Code of Practice (2018), part 5, expects the review to be completed within {working_days} working days of receiving the request for it, and no more than 40 working days in total in exceptional (complex or voluminous) cases."
+        ),
+        ReviewOf::Eir => format!(
+            "Regime: internal review of an EIR response (representations under EIR 2004 reg 11): the decision must be notified as soon as possible and no later than {working_days} working days after receipt of the representations (reg 11(4))."
+        ),
+        ReviewOf::Foisa => format!(
+            "Regime: requirement for review under FOISA 2002 s.20: comply promptly and in any event by the {working_days}th working day after receipt of the requirement (s.21(1))."
+        ),
+        ReviewOf::EirScotland => format!(
+            "Regime: review of an EIR (Scotland) response (representations under reg 16): as soon as possible and no later than {working_days} working days after receipt (EIR(S) 2004 reg 16(4))."
+        ),
+        ReviewOf::Sar => format!(
+            "Regime: review of a subject access response. There is no statutory review (the requester may complain to the ICO at any time, UK GDPR Art 77); local policy: {working_days} working days after receipt."
+        ),
     }
 }
 
@@ -762,7 +771,9 @@ mod tests {
         let regime = of.regime(sar_days);
         let mut input = ClockInput::new(regime, region, at(received));
         match event.trim() {
-            "review_extension" => input.events.push(ClockEvent::extension_for(regime).unwrap()),
+            "review_extension" => input
+                .events
+                .push(ClockEvent::extension_for(regime).unwrap()),
             e => assert!(e == "none" || e.starts_with("local policy "), "{id}: {e}"),
         }
         Some(Vector {
@@ -838,7 +849,12 @@ mod tests {
         let cal = Calendar::builtin();
         let at = at("2026-06-01T09:00:00+01:00");
         let cases: [(ReviewOf, Region, &str, u32); 5] = [
-            (ReviewOf::Foia, Region::EnglandAndWales, "s.45 Code of Practice", 20),
+            (
+                ReviewOf::Foia,
+                Region::EnglandAndWales,
+                "s.45 Code of Practice",
+                20,
+            ),
             (ReviewOf::Eir, Region::EnglandAndWales, "(reg 11(4))", 40),
             (ReviewOf::Foisa, Region::Scotland, "(s.21(1))", 20),
             (ReviewOf::EirScotland, Region::Scotland, "reg 16(4)", 20),
@@ -846,26 +862,52 @@ mod tests {
         ];
         for (of, region, cite, days) in cases {
             let regime = of.regime(15);
-            assert_eq!(regime, Regime::Review { of, working_days: days }, "{of:?}");
+            assert_eq!(
+                regime,
+                Regime::Review {
+                    of,
+                    working_days: days
+                },
+                "{of:?}"
+            );
             let input = ClockInput::new(regime, region, at);
             let out = compute(&input, &cal, &DeadlineOptions::default()).unwrap();
             let summary = &out.explanation[0];
             assert!(summary.contains(cite), "{of:?}: {summary}");
             let last = out.explanation.last().unwrap();
-            assert!(last.contains(&format!("working day {days} after day 0")), "{of:?}: {last}");
+            assert!(
+                last.contains(&format!("working day {days} after day 0")),
+                "{of:?}: {last}"
+            );
             let extended = ClockEvent::extension_for(regime);
             assert_eq!(extended.is_ok(), of == ReviewOf::Foia, "{of:?}");
             let stop = input.clone().with(ClockEvent::ClarificationRequested(at));
             assert!(
-                matches!(compute(&stop, &cal, &DeadlineOptions::default()), Err(DeadlineError::EventNotAllowed { .. })),
+                matches!(
+                    compute(&stop, &cal, &DeadlineOptions::default()),
+                    Err(DeadlineError::EventNotAllowed { .. })
+                ),
                 "{of:?}: a review has no stop-the-clock events"
             );
         }
         let foia = ClockInput::new(ReviewOf::Foia.regime(20), Region::EnglandAndWales, at)
             .with(ClockEvent::extension_for(ReviewOf::Foia.regime(20)).unwrap());
         let out = compute(&foia, &cal, &DeadlineOptions::default()).unwrap();
-        assert!(out.explanation.iter().any(|l| l.starts_with("Exceptional case (s.45 Code")), "{:#?}", out.explanation);
-        assert!(matches!(out.clock, ClockState::Running { notice: None, extended: true, .. }));
+        assert!(
+            out.explanation
+                .iter()
+                .any(|l| l.starts_with("Exceptional case (s.45 Code")),
+            "{:#?}",
+            out.explanation
+        );
+        assert!(matches!(
+            out.clock,
+            ClockState::Running {
+                notice: None,
+                extended: true,
+                ..
+            }
+        ));
     }
 
     // ---- helpers for the project's own vectors -------------------------------------------------

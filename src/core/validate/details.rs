@@ -216,7 +216,10 @@ mod tests {
                 &["dob+address"],
             ),
             ("D.O.B. 01.02.99, postcode CF10 1AA", &["dob+address"]),
-            ("Date of birth: 1984-03-12. Post code: M1 1AE", &["dob+address"]),
+            (
+                "Date of birth: 1984-03-12. Post code: M1 1AE",
+                &["dob+address"],
+            ),
             // A date of birth alone, or an address alone, is not enough.
             ("My date of birth is 12/03/1984.", &[]),
             ("I live at 14 Elm Road, Leeds LS6 2AB.", &[]),
@@ -242,7 +245,10 @@ mod tests {
                 "My employee number is E10293 and I worked in Highways.",
                 &["employee or payroll number=E10293"],
             ),
-            ("Payroll no 00451287", &["employee or payroll number=00451287"]),
+            (
+                "Payroll no 00451287",
+                &["employee or payroll number=00451287"],
+            ),
             (
                 "student ID: S1234567",
                 &["student or pupil number=S1234567"],
@@ -274,7 +280,10 @@ mod tests {
     fn nhs_check_digit() {
         assert!(nhs_number_checks("943 476 5919"));
         assert!(!nhs_number_checks("943 476 5918"));
-        assert!(!nhs_number_checks("485 777 3456"), "modulus 11 gives 7, not 6");
+        assert!(
+            !nhs_number_checks("485 777 3456"),
+            "modulus 11 gives 7, not 6"
+        );
         assert!(!nhs_number_checks("12345"));
         let d = find("NHS number 485 777 3456", &Message::default(), &[]);
         assert!(d[0].describe().contains("check digit"), "{d:?}");

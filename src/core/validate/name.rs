@@ -830,7 +830,11 @@ fn greeting_form(text: &str) -> String {
     }
     if toks.len() != text.split_whitespace().count() {
         // "Mr & Mrs Smith": a couple; keep the words as written, capitalised.
-        return text.split_whitespace().map(title_word).collect::<Vec<_>>().join(" ");
+        return text
+            .split_whitespace()
+            .map(title_word)
+            .collect::<Vec<_>>()
+            .join(" ");
     }
     let mut words: Vec<String> = surname_last(&rest)
         .iter()
@@ -892,7 +896,11 @@ fn name_word(t: &str, first: bool) -> String {
     let has_upper = t.chars().any(char::is_uppercase);
     let has_lower = t.chars().any(char::is_lowercase);
     if has_upper && has_lower || is_initial(t) {
-        return if is_initial(t) { t.to_uppercase() } else { t.to_string() };
+        return if is_initial(t) {
+            t.to_uppercase()
+        } else {
+            t.to_string()
+        };
     }
     let lower = t.to_lowercase();
     if !first && PARTICLES.contains(&lower.as_str()) {

@@ -1201,7 +1201,13 @@ fn sar_identity_states() {
     let mut failures = Vec::new();
     let staff = vec!["council.example.gov.uk".to_string()];
     for r in ID_ROWS {
-        let msg = message(("Jane Smith", r.from), None, "Subject access request", r.body, r.attachments);
+        let msg = message(
+            ("Jane Smith", r.from),
+            None,
+            "Subject access request",
+            r.body,
+            r.attachments,
+        );
         let policy = Policy {
             sar_identity: r.policy,
             staff_domains: staff.clone(),
@@ -1215,11 +1221,19 @@ fn sar_identity_states() {
         }
         for want in r.notes {
             if !v.notes.iter().any(|n| n.contains(want)) {
-                failures.push(format!("{}: no note contains {want:?}\n  notes: {:#?}", r.id, v.notes));
+                failures.push(format!(
+                    "{}: no note contains {want:?}\n  notes: {:#?}",
+                    r.id, v.notes
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing rows:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

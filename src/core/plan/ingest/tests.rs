@@ -903,7 +903,10 @@ Details of your request: Please provide the number of residents parking permits 
 #[test]
 fn a_web_form_request_is_the_requesters_and_is_acknowledged_to_them() {
     for (label, extra) in [
-        ("requester in Reply-To", "Reply-To: Tom Adeyemi <tom.adeyemi@example.org>\r\n"),
+        (
+            "requester in Reply-To",
+            "Reply-To: Tom Adeyemi <tom.adeyemi@example.org>\r\n",
+        ),
         ("requester only in the form fields", ""),
     ] {
         let raw = mail(
@@ -913,14 +916,34 @@ fn a_web_form_request_is_the_requesters_and_is_acknowledged_to_them() {
             extra,
         );
         let (o, p) = own_plan(&raw, &Known::default());
-        assert_eq!(p.action, Handled::NewCase(Kind::Foi), "{label}: {}", o.decision.why);
+        assert_eq!(
+            p.action,
+            Handled::NewCase(Kind::Foi),
+            "{label}: {}",
+            o.decision.why
+        );
         let new = p.change.new_case.as_ref().expect("new case");
-        assert_eq!(new.draft.requester.email, "tom.adeyemi@example.org", "{label}");
-        assert_eq!(new.draft.state, CaseState::Open, "{label}: {:?}", o.validity);
+        assert_eq!(
+            new.draft.requester.email, "tom.adeyemi@example.org",
+            "{label}"
+        );
+        assert_eq!(
+            new.draft.state,
+            CaseState::Open,
+            "{label}: {:?}",
+            o.validity
+        );
         let j = jobs(&p.change);
         assert_eq!(j.len(), 1, "{label}");
-        assert_eq!(j[0].to, "tom.adeyemi@example.org", "{label}: never the forms address");
-        assert_eq!(j[0].requester_name.as_deref(), Some("Tom Adeyemi"), "{label}");
+        assert_eq!(
+            j[0].to, "tom.adeyemi@example.org",
+            "{label}: never the forms address"
+        );
+        assert_eq!(
+            j[0].requester_name.as_deref(),
+            Some("Tom Adeyemi"),
+            "{label}"
+        );
         assert!(actions(&p.change).contains(&"received"));
     }
 }
@@ -934,8 +957,15 @@ fn a_web_form_without_a_requester_address_is_recorded_and_nothing_is_sent() {
         "",
     );
     let (_, p) = own_plan(&raw, &Known::default());
-    assert_eq!(p.action, Handled::NewCase(Kind::Foi), "the request is not lost");
-    assert!(jobs(&p.change).is_empty(), "nothing goes to the forms address");
+    assert_eq!(
+        p.action,
+        Handled::NewCase(Kind::Foi),
+        "the request is not lost"
+    );
+    assert!(
+        jobs(&p.change).is_empty(),
+        "nothing goes to the forms address"
+    );
     assert!(actions(&p.change).contains(&"acknowledgement_suppressed"));
 }
 
@@ -957,14 +987,19 @@ Kind regards,\r\nJane Smith\r\n";
     assert_eq!(p.action, Handled::NewCase(Kind::Foi), "{}", o.decision.why);
     let new = p.change.new_case.as_ref().expect("new case");
     assert_eq!(new.draft.requester.email, "jane.smith@example.org");
-    assert_eq!(new.draft.received_at, t0(), "received when the forward arrived");
+    assert_eq!(
+        new.draft.received_at,
+        t0(),
+        "received when the forward arrived"
+    );
     let j = jobs(&p.change);
     assert_eq!(j.len(), 1);
     assert_eq!(j[0].to, "jane.smith@example.org");
     assert_eq!(j[0].requester_name.as_deref(), Some("Jane Smith"));
     let received = &p.change.audit;
     assert!(
-        format!("{received:?}").contains("forwarded by a colleague (paul.green@council.example.gov.uk)"),
+        format!("{received:?}")
+            .contains("forwarded by a colleague (paul.green@council.example.gov.uk)"),
         "the relay is audited"
     );
 }
@@ -976,14 +1011,25 @@ fn an_outlook_recall_or_meeting_answer_from_a_colleague_is_never_a_case() {
             "Recall: FOI request - draft response for approval",
             "Ann Lee would like to recall the message, \"FOI request - draft response for approval\".",
         ),
-        ("Accepted: FOI training for new starters", "Under the Freedom of Information Act training."),
+        (
+            "Accepted: FOI training for new starters",
+            "Under the Freedom of Information Act training.",
+        ),
         ("Declined: Information governance board", ""),
     ] {
-        let raw = mail("Ann Lee <ann.lee@council.example.gov.uk>", subject, body, "");
+        let raw = mail(
+            "Ann Lee <ann.lee@council.example.gov.uk>",
+            subject,
+            body,
+            "",
+        );
         let (o, p) = own_plan(&raw, &Known::default());
         assert_eq!(o.kind(), Kind::Auto, "{subject}: {}", o.decision.why);
         assert!(matches!(p.action, Handled::Ignored { .. }), "{subject}");
-        assert!(p.change.new_case.is_none() && jobs(&p.change).is_empty(), "{subject}");
+        assert!(
+            p.change.new_case.is_none() && jobs(&p.change).is_empty(),
+            "{subject}"
+        );
     }
 }
 
@@ -993,17 +1039,28 @@ the council holds about me, including my housing file. My date of birth is 12/03
 
 #[test]
 fn a_verifiable_sar_is_valid_and_acknowledged_and_the_case_says_so() {
-    let raw = mail("Jane Smith <jane.smith@example.org>", "Subject access request", SAR_DOB, "");
+    let raw = mail(
+        "Jane Smith <jane.smith@example.org>",
+        "Subject access request",
+        SAR_DOB,
+        "",
+    );
     let (o, p) = own_plan(&raw, &Known::default());
     assert_eq!(p.action, Handled::NewCase(Kind::Sar), "{}", o.decision.why);
     let new = p.change.new_case.as_ref().expect("new case");
     assert_eq!(new.draft.state, CaseState::Open, "{:?}", o.validity);
-    assert_eq!(new.draft.workflow.identity, Some(crate::model::case::IdentityState::Verifiable));
+    assert_eq!(
+        new.draft.workflow.identity,
+        Some(crate::model::case::IdentityState::Verifiable)
+    );
     assert!(new.draft.due.is_some());
     let j = jobs(&p.change);
     assert_eq!(j[0].template, "ack_sar");
     let validated = format!("{:?}", p.change.audit);
-    assert!(validated.contains("check the date of birth and address"), "the officer is told what to check");
+    assert!(
+        validated.contains("check the date of birth and address"),
+        "the officer is told what to check"
+    );
 }
 
 #[test]
@@ -1017,7 +1074,10 @@ fn a_sar_with_nothing_to_check_waits_for_identity() {
     let (_, p) = own_plan(&raw, &Known::default());
     let new = p.change.new_case.as_ref().expect("new case");
     assert_eq!(new.draft.state, CaseState::AwaitingId);
-    assert_eq!(new.draft.workflow.identity, Some(crate::model::case::IdentityState::Missing));
+    assert_eq!(
+        new.draft.workflow.identity,
+        Some(crate::model::case::IdentityState::Missing)
+    );
     assert_eq!(jobs(&p.change)[0].template, "need_more_info");
 }
 
@@ -1036,16 +1096,30 @@ interest test.\r\n\r\nYours sincerely,\r\nJane Smith\r\n";
     known.refs.insert("FOI-2026-000123".into());
     let (o, p) = own_plan(&raw, &known);
     assert_eq!(o.kind(), Kind::Complaint, "{}", o.decision.why);
-    assert!(o.followup.is_none(), "not a follow-up of the request it reviews");
+    assert!(
+        o.followup.is_none(),
+        "not a follow-up of the request it reviews"
+    );
     assert_eq!(p.action, Handled::NewCase(Kind::Complaint));
     let new = p.change.new_case.as_ref().expect("new case");
-    let review = new.draft.workflow.internal_review.as_ref().expect("marked internal_review");
+    let review = new
+        .draft
+        .workflow
+        .internal_review
+        .as_ref()
+        .expect("marked internal_review");
     assert_eq!(review.of, crate::model::regime::ReviewOf::Foia);
-    assert_eq!(review.original, Some("FOI-2026-000123".parse::<CaseRef>().unwrap()));
+    assert_eq!(
+        review.original,
+        Some("FOI-2026-000123".parse::<CaseRef>().unwrap())
+    );
     // FOIA review: 20 working days from Mon 23 Nov 2026 = Tue 22 Dec 2026.
     assert_eq!(new.draft.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 22));
     let audit = format!("{:?}", p.change.audit);
-    assert!(audit.contains("s.45 Code of Practice"), "the clock cites its source");
+    assert!(
+        audit.contains("s.45 Code of Practice"),
+        "the clock cites its source"
+    );
     assert!(audit.contains("linked to FOI-2026-000123"));
 
     // The same request about an EIR case we do not hold: EIR's 40 working days, not linked.
