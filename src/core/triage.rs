@@ -202,15 +202,17 @@ pub fn triage_message(
             .received_header_at
             .map(|t| (t, ReceivedFrom::ReceivedHeader)))
         .or(message.date.map(|t| (t, ReceivedFrom::DateHeader)));
-    // The gateway vouches (or not) for the message as it arrived: a relay's From.
+    let housekeeping = intake::housekeeping(&message, &ctx.validity.staff_domains);
+    let (message, relay) =
+        intake::unwrap(message, &ctx.forms_addresses, &ctx.validity.staff_domains);
+    // Judged on the From after unwrapping: a forward's original sender is not vouched for by
+    // the gateway's verdict on the colleague who forwarded it, so their "answer" inside a
+    // forward never restarts a clock by itself.
     let auth = auth::authenticate(
         &message.headers,
         message.from.as_ref().map(|a| a.email.as_str()),
         &ctx.trusted_authserv_ids,
     );
-    let housekeeping = intake::housekeeping(&message, &ctx.validity.staff_domains);
-    let (message, relay) =
-        intake::unwrap(message, &ctx.forms_addresses, &ctx.validity.staff_domains);
     let mut decision = ctx.rules.classify(&message);
     if let Some(what) = housekeeping {
         decision.kind = Kind::Auto;
