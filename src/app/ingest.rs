@@ -172,7 +172,13 @@ impl Ingest {
             settings: IngestSettings {
                 mode,
                 acks: config.acknowledgements.clone(),
-                own_addresses: config.own_addresses.clone(),
+                // Our web forms' addresses are ours too: nothing is ever sent to them.
+                own_addresses: config
+                    .own_addresses
+                    .iter()
+                    .cloned()
+                    .chain(config.intake.forms())
+                    .collect(),
                 prefixes: config.prefixes().into_iter().map(|(p, k)| (k, p)).collect(),
                 id_domain,
             },

@@ -8,7 +8,7 @@
 
 use crate::app::control::Request;
 use crate::config::Config;
-use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region};
+use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region, ReviewOf};
 use crate::core::followup::{NoThreads, Threads};
 use crate::core::rules::{self, RuleSet};
 use crate::core::triage::{self, Context, Deadline, Outcome};
@@ -66,7 +66,9 @@ pub enum Command {
     /// Classify email files (.eml) and print one line per file.
     ///
     /// With --format json each line is a JSON object with: file, kind, valid (true/false, or null
-    /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings.
+    /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings,
+    /// identity (SAR: provided, verifiable or missing), internal_review (the review marking, or
+    /// null) and relay (our web form or a colleague's forward, or null).
     /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
     /// after every other file was processed.
     Classify {
@@ -98,9 +100,15 @@ pub enum Command {
         /// The authority's region.
         #[arg(long, default_value = "england-and-wales")]
         region: Region,
-        /// Apply the extension the law allows for this kind.
+        /// Apply the extension the law allows for this kind (for a FOIA internal review: up to
+        /// 40 working days in total in exceptional cases).
         #[arg(long)]
         extended: bool,
+        /// The clock of an internal review of a response to a request of this kind (foi, eir or
+        /// sar): FOIA 20 working days (s.45 Code), EIR 40 (reg 11(4)), FOISA and EIR(S) 20
+        /// (s.21(1), reg 16(4)), SAR local policy (`[reviews] sar_working_days`, default 20).
+        #[arg(long, value_name = "KIND")]
+        review_of: Option<Kind>,
         /// Print the reasoning (calendar, day 0, skipped days) above the date.
         #[arg(long)]
         explain: bool,
@@ -258,6 +266,7 @@ pub fn run(cli: Cli) -> ExitCode {
             received,
             region,
             extended,
+            review_of,
             explain,
             config,
         } => due(
@@ -265,6 +274,7 @@ pub fn run(cli: Cli) -> ExitCode {
             &received,
             region,
             extended,
+            review_of,
             explain,
             config.as_deref(),
         ),
@@ -407,6 +417,9 @@ fn outcome_json(file: &str, o: &Outcome) -> serde_json::Value {
         "why": o.decision.why,
         "due": due,
         "warnings": o.message.warnings,
+        "identity": o.validity.as_ref().and_then(|v| v.identity),
+        "internal_review": o.review,
+        "relay": o.relay,
     })
 }
 
@@ -425,6 +438,15 @@ fn outcome_text(file: &str, o: &Outcome) -> String {
     if let Some(f) = &o.followup {
         s.push_str(&format!(" follow-up of {}", f.reference));
     }
+    if let Some(r) = &o.review {
+        s.push_str(&format!(" internal review ({})", r.of.as_str()));
+        if let Some(q) = &r.quoted {
+            s.push_str(&format!(" of {q}"));
+        }
+    }
+    if let Some(id) = o.validity.as_ref().and_then(|v| v.identity) {
+        s.push_str(&format!(" identity {}", id.as_str()));
+    }
     if let Some(d) = o.due() {
         s.push_str(&format!(" due {d}"));
     }
@@ -440,6 +462,7 @@ fn due(
     received: &str,
     region: Region,
     extended: bool,
+    review_of: Option<Kind>,
     explain: bool,
     config: Option<&Path>,
 ) -> Result<ExitCode> {
@@ -457,8 +480,16 @@ fn due(
         None => (Config::defaults(), Calendar::builtin()),
     };
     let ctx_days = |k: Kind| config.kind(k).map(|c| c.working_days).unwrap_or(10);
-    let regime = Regime::for_kind(kind, region, ctx_days)
-        .ok_or_else(|| anyhow!("auto mail has no due date: it is never acknowledged or tracked"))?;
+    let regime = match review_of {
+        Some(of) => ReviewOf::for_kind(of, region)
+            .ok_or_else(|| {
+                anyhow!("--review-of {of}: only foi, eir and sar responses have an internal review")
+            })?
+            .regime(config.reviews.sar_working_days),
+        None => Regime::for_kind(kind, region, ctx_days).ok_or_else(|| {
+            anyhow!("auto mail has no due date: it is never acknowledged or tracked")
+        })?,
+    };
     let mut input = ClockInput::new(regime, region, received);
     if extended {
         input = input.with(ClockEvent::extension_for(regime)?);

@@ -17,6 +17,7 @@
 mod chase;
 mod deadline;
 mod digest;
+mod intake;
 pub mod mail;
 mod repeat;
 mod retry;
@@ -35,6 +36,10 @@ pub use deadline::DeadlineOptions;
 pub use digest::{
     DEFAULT_DUE_SOON_WORKING_DAYS, DEFAULT_HOUR, DEFAULT_TIMELINESS_DAYS, DigestSettings,
     MAX_TIMELINESS_DAYS,
+};
+pub use intake::{
+    DEFAULT_SAR_REVIEW_WORKING_DAYS, IntakeSettings, ReviewSettings, SarIdentityPolicy,
+    ValiditySettings,
 };
 pub use repeat::{
     DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
@@ -103,6 +108,12 @@ pub struct Config {
     /// Which mail gateway's `Authentication-Results` are believed (`[trust]`); empty: none, and
     /// no mail may change a case's state.
     pub trust: TrustSettings,
+    /// Mail from inside the organisation: staff domains and web-form addresses (`[intake]`).
+    pub intake: IntakeSettings,
+    /// What a valid request must show: the SAR identity policy (`[validity]`).
+    pub validity: ValiditySettings,
+    /// Internal reviews whose timescale is local policy (`[reviews]`).
+    pub reviews: ReviewSettings,
 }
 
 /// The `[workflow]` section.
@@ -327,6 +338,9 @@ impl Config {
             outbox_retry: RetryPolicy::default(),
             workflow: None,
             trust: TrustSettings::default(),
+            intake: IntakeSettings::default(),
+            validity: ValiditySettings::default(),
+            reviews: ReviewSettings::default(),
         }
     }
 
@@ -373,6 +387,9 @@ const TOP_KEYS: &[&str] = &[
     "outbox",
     "workflow",
     "trust",
+    "intake",
+    "validity",
+    "reviews",
 ];
 
 fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
@@ -414,6 +431,9 @@ fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
         outbox_retry: read_outbox(r, t),
         workflow: has_key(t, "workflow").then(|| read_workflow(r, t, base)),
         trust: section(r, t, "", "trust"),
+        intake: section(r, t, "", "intake"),
+        validity: section(r, t, "", "validity"),
+        reviews: section(r, t, "", "reviews"),
     }
 }
 

@@ -490,7 +490,7 @@ fn change(
     staff: &dyn StaffDirectory,
     next: &mut Case,
 ) -> Result<Changed, ActionError> {
-    let regime = ctx.regime(case.kind);
+    let regime = ctx.case_regime(case);
     match action {
         Action::Reclassify { kind } => reclassify(case, *kind, regime, ctx, next),
         Action::RequestClarification { text }
@@ -539,9 +539,12 @@ fn reclassify(
     let (kept, dropped) = translate_events(&case.clock_events, new_regime);
     next.kind = kind;
     next.clock_events = kept;
+    // An internal review is a complaint: a case re-classified away from it is no review.
+    next.workflow.internal_review = None;
     let detail = json!({
         "old": case.kind,
         "new": kind,
+        "internal_review_dropped": case.workflow.internal_review.is_some(),
         "old_regime": regime.map(|r| r.to_string()),
         "new_regime": new_regime.map(|r| r.to_string()),
         "dropped_clock_events": dropped,
@@ -806,7 +809,7 @@ fn recompute_due(
     now: DateTime<Utc>,
     ctx: &Context,
 ) -> Result<Option<AuditEvent>, ActionError> {
-    let computed = ctx.regime(next.kind).map(|regime| {
+    let computed = ctx.case_regime(next).map(|regime| {
         deadline::compute(
             &ClockInput {
                 regime,

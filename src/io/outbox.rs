@@ -824,12 +824,20 @@ impl Outbox {
             shared_address: s.shared_address.clone(),
             reference: case.reference.to_string(),
             kind: case.kind,
-            regime: Regime::for_kind(case.kind, s.region, |k| {
-                s.policy_days
-                    .get(&k)
-                    .copied()
-                    .unwrap_or(DEFAULT_POLICY_DAYS)
-            }),
+            // A review case's letter states the review's law and time, not the kind's policy.
+            regime: case
+                .workflow
+                .internal_review
+                .as_ref()
+                .map(|r| r.regime())
+                .or_else(|| {
+                    Regime::for_kind(case.kind, s.region, |k| {
+                        s.policy_days
+                            .get(&k)
+                            .copied()
+                            .unwrap_or(DEFAULT_POLICY_DAYS)
+                    })
+                }),
             region: s.region,
             received: job.received,
             due: job.due,
@@ -837,6 +845,7 @@ impl Outbox {
             requester_email: job.to.clone(),
             their_subject: job.their_subject.clone(),
             missing: job.missing.clone(),
+            identity: case.workflow.identity,
         }
     }
 

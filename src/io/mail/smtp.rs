@@ -931,6 +931,7 @@ mod tests {
             requester_email: format!("{user}@example.org"),
             their_subject: "Café licences <2025>".into(),
             missing: vec![],
+            identity: None,
         };
         let date = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:15:00Z")
             .expect("date")
