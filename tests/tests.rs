@@ -5,4 +5,5 @@ mod architecture;
 mod cli;
 mod corpus;
 mod daemon;
+mod sandbox;
 mod support;
