@@ -9,7 +9,7 @@ use foi_triage::core::rules::RuleSet;
 use foi_triage::core::triage::{Context, triage};
 use foi_triage::io::sandbox::{Limits, SandboxError, WALL_LIMIT};
 use foi_triage::model::kind::Kind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -258,4 +258,118 @@ fn the_worker_is_hidden_from_people() {
     let out = child.wait_with_output().expect("worker output");
     assert!(out.status.success());
     assert_eq!(stdout(&out), "Dear Sir,\nYours faithfully");
+}
+
+/// Every syscall a group (or a single name) of `systemd-analyze syscall-filter` stands for.
+fn expand(name: &str, groups: &BTreeMap<String, Vec<String>>, out: &mut BTreeSet<String>) {
+    match groups.get(name) {
+        Some(members) => {
+            for m in members {
+                expand(m, groups, out);
+            }
+        }
+        None => {
+            out.insert(name.to_owned());
+        }
+    }
+}
+
+/// The syscalls the shipped unit's `SystemCallFilter=` lines allow: the union of the allow lists
+/// minus the union of the `~` deny lists, groups expanded by this machine's systemd.
+fn allowed_by_the_unit() -> BTreeSet<String> {
+    let o = Command::new("systemd-analyze")
+        .arg("syscall-filter")
+        .output()
+        .expect("systemd-analyze (package systemd; scripts/install-deps.sh installs it)");
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut current = None;
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        let entry = line.trim();
+        if line.starts_with('@') {
+            current = Some(entry.to_owned());
+        } else if entry.is_empty() || entry.starts_with('#') || !line.starts_with(' ') {
+            continue;
+        } else if let Some(g) = &current {
+            groups.entry(g.clone()).or_default().push(entry.to_owned());
+        }
+    }
+    assert!(groups.contains_key("@system-service"), "no groups read");
+    let unit = std::fs::read_to_string(support::repo("systemd/foi-triage.service")).expect("unit");
+    let (mut allow, mut deny) = (BTreeSet::new(), BTreeSet::new());
+    for value in unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("SystemCallFilter="))
+    {
+        let (set, names) = match value.strip_prefix('~') {
+            Some(rest) => (&mut deny, rest),
+            None => (&mut allow, value),
+        };
+        for name in names.split_whitespace() {
+            expand(name, &groups, set);
+        }
+    }
+    assert!(
+        !allow.is_empty() && !deny.is_empty(),
+        "filter lines not found"
+    );
+    allow.difference(&deny).cloned().collect()
+}
+
+/// The unit's seccomp filter kills a process on any syscall it does not allow, so everything the
+/// daemon's side and the decoder child call must be allowed: traced over `classify` on every
+/// hostile sample and a benign letter (the child's crash, memory and refusal paths and the
+/// parent's spawn, pipes and reaping). The parent's late path adds `kill` (`killpg`) to what
+/// the trace shows.
+#[test]
+fn the_decoder_and_its_parent_call_only_what_the_units_filter_allows() {
+    let allowed = allowed_by_the_unit();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("trace");
+    let mut files: Vec<String> = samples()
+        .iter()
+        .map(|s| hostile(&s.file).display().to_string())
+        .collect();
+    files.push(BENIGN.to_owned());
+    let o = Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_foi-triage"))
+        .args(["classify", "--format", "json"])
+        .args(&files)
+        .current_dir(support::root())
+        .output()
+        .expect("strace (scripts/install-deps.sh installs it)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&trace).expect("trace");
+    let mut used = BTreeSet::new();
+    for line in text.lines() {
+        let call = line
+            .split_once(' ')
+            .map_or("", |(_, rest)| rest.trim_start());
+        let call = call.strip_prefix("<... ").unwrap_or(call);
+        let name: String = call
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() && !name.starts_with("exited") && !name.starts_with("killed") {
+            used.insert(name);
+        }
+    }
+    used.insert("kill".to_owned());
+    for needed in [
+        "setitimer",
+        "setpgid",
+        "wait4",
+        "execve",
+        "pipe2",
+        "chdir",
+        "rt_sigaction",
+    ] {
+        assert!(used.contains(needed), "{needed} not traced: {used:?}");
+    }
+    let forbidden: Vec<&String> = used.difference(&allowed).collect();
+    assert!(
+        forbidden.is_empty(),
+        "the unit's filter would kill the process on {forbidden:?}"
+    );
 }
