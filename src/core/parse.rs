@@ -68,9 +68,9 @@ pub const MAX_ATTACHMENTS: usize = 500;
 pub const MAX_EXTRACTED_ATTACHMENTS: usize = 20;
 
 /// Most attachments per message handed to the [`AttachmentReader`] (PDF, DOCX, ODT, RTF). In the
-/// daemon each is a child process that may run up to its wall-clock limit (`io::sandbox`), so
-/// this is what bounds the time one message can cost: four letters is more than a request
-/// carries, and four times the limit is well under a minute.
+/// daemon each is a child process that may run up to its wall-clock limit (`io::sandbox`, 5 s),
+/// so this is what bounds the time one message can cost: four letters is more than a request
+/// carries, and four times the limit (20 s) fits the daemon's shutdown grace.
 pub const MAX_DECODED_ATTACHMENTS: usize = 4;
 
 /// Most attachment text kept across all attachments of a message (bytes).

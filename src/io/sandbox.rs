@@ -47,14 +47,16 @@ use tracing::{debug, warn};
 /// host, and daemon plus one child stay inside the unit's `MemoryMax=1G`.
 pub const MEMORY_LIMIT_BYTES: usize = 512 * 1024 * 1024;
 
-/// CPU time (user + system) a decoder child may use. Text PDFs of a few pages take
-/// milliseconds; 5 s leaves room for a large, legitimate document on a slow machine.
-pub const CPU_LIMIT: Duration = Duration::from_secs(5);
+/// CPU time (user + system) a decoder child may use. A one-page letter takes a millisecond and
+/// a 300-page text PDF 0.2 s (release build, measured); 3 s leaves room for a large, legitimate
+/// document on a slow machine.
+pub const CPU_LIMIT: Duration = Duration::from_secs(3);
 
-/// Wall-clock time a decoder child may take, start to exit. Twice [`CPU_LIMIT`], so a child
-/// that is only slow because the machine is busy is not cut short. With
-/// `core::parse::MAX_DECODED_ATTACHMENTS` (4) this bounds one message at 40 s.
-pub const WALL_LIMIT: Duration = Duration::from_secs(10);
+/// Wall-clock time a decoder child may take, start to exit: [`CPU_LIMIT`] and 2 s more, so a
+/// child that is only slow because the machine is busy is not cut short. With
+/// `core::parse::MAX_DECODED_ATTACHMENTS` (4) one message costs at most 20 s, the daemon's
+/// shutdown grace.
+pub const WALL_LIMIT: Duration = Duration::from_secs(5);
 
 /// Most bytes read from a child's stdout: the text a reader may send
 /// ([`extract::MAX_READER_TEXT_BYTES`]). More is not an answer we asked for: the child is killed
@@ -205,12 +207,22 @@ impl Sandbox {
             });
         };
         let end = std::thread::scope(|s| {
-            s.spawn(move || feed(stdin, data));
             let (tx, rx) = mpsc::channel();
-            s.spawn(move || tx.send(read_bounded(stdout)));
+            let started = std::thread::Builder::new()
+                .name("foi-decoder-feed".to_owned())
+                .spawn_scoped(s, move || feed(stdin, data))
+                .and_then(|_| {
+                    std::thread::Builder::new()
+                        .name("foi-decoder-read".to_owned())
+                        .spawn_scoped(s, move || tx.send(read_bounded(stdout)))
+                });
+            if let Err(e) = started {
+                stop(&mut child);
+                return End::NoThread(e.to_string());
+            }
             let answer = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
             // Whatever the way out, the child is dead and reaped before the scope joins the
-            // two I/O threads, so their pipes are closed and they return.
+            // I/O threads, so their pipes are closed and they return.
             match answer {
                 Ok(Ok(bytes)) if bytes.len() <= MAX_ANSWER_BYTES => {
                     match wait_until(&mut child, deadline) {
@@ -269,6 +281,7 @@ impl Sandbox {
                 });
             }
             End::Unreadable(why) => return Err(SandboxError::Garbage { why }),
+            End::NoThread(reason) => return Err(SandboxError::Spawn { reason }),
             End::Exited(status, bytes) => (status, bytes),
         };
         match status {
@@ -327,6 +340,8 @@ enum End {
     OverLong,
     /// Killed because its stdout could not be read.
     Unreadable(String),
+    /// Killed because the threads that feed and read it could not be started.
+    NoThread(String),
 }
 
 /// Writes the document to the child and closes its stdin. A child that exits or stops
