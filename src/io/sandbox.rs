@@ -32,6 +32,7 @@
 //! allocator does not see (stacks, libraries' own `mmap`s).
 
 use crate::core::extract::{self, AttachmentReader, DocFormat, ExtractError, InProcess};
+use crate::core::text::prefix;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -200,51 +201,17 @@ impl Sandbox {
                 reason: e.to_string(),
             })?;
         let deadline = Instant::now() + self.limits.wall;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            stop(&mut child);
-            return Err(SandboxError::Spawn {
-                reason: "no pipes to the child".to_owned(),
-            });
-        };
-        let end = std::thread::scope(|s| {
-            let (tx, rx) = mpsc::channel();
-            let started = std::thread::Builder::new()
-                .name("foi-decoder-feed".to_owned())
-                .spawn_scoped(s, move || feed(stdin, data))
-                .and_then(|_| {
-                    std::thread::Builder::new()
-                        .name("foi-decoder-read".to_owned())
-                        .spawn_scoped(s, move || tx.send(read_bounded(stdout)))
-                });
-            if let Err(e) = started {
-                stop(&mut child);
-                return End::NoThread(e.to_string());
-            }
-            let answer = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-            // Whatever the way out, the child is dead and reaped before the scope joins the
-            // I/O threads, so their pipes are closed and they return.
-            match answer {
-                Ok(Ok(bytes)) if bytes.len() <= MAX_ANSWER_BYTES => {
-                    match wait_until(&mut child, deadline) {
-                        Some(status) => End::Exited(status, bytes),
-                        None => End::Late,
-                    }
-                }
-                Ok(Ok(_)) => {
-                    stop(&mut child);
-                    End::OverLong
-                }
-                Ok(Err(e)) => {
-                    stop(&mut child);
-                    End::Unreadable(e.to_string())
-                }
-                Err(_) => {
-                    stop(&mut child);
-                    End::Late
-                }
-            }
-        });
-        self.interpret(end)
+        match talk(&mut child, data, deadline) {
+            End::Exited(status, answer) => self.exited(status, answer),
+            End::Late => Err(SandboxError::Late {
+                limit: self.limits.wall,
+            }),
+            End::OverLong => Err(SandboxError::Garbage {
+                why: format!("more than {MAX_ANSWER_BYTES} bytes"),
+            }),
+            End::Unreadable(why) => Err(SandboxError::Garbage { why }),
+            End::NoThread(reason) => Err(SandboxError::Spawn { reason }),
+        }
     }
 
     /// `program decode-worker --format F --memory-mib M --cpu-ms C`, with nothing of ours
@@ -267,50 +234,35 @@ impl Sandbox {
         cmd
     }
 
-    /// What a finished child's end means.
-    fn interpret(&self, end: End) -> Result<String, SandboxError> {
-        let status = match end {
-            End::Late => {
-                return Err(SandboxError::Late {
-                    limit: self.limits.wall,
-                });
-            }
-            End::OverLong => {
-                return Err(SandboxError::Garbage {
-                    why: format!("more than {MAX_ANSWER_BYTES} bytes"),
-                });
-            }
-            End::Unreadable(why) => return Err(SandboxError::Garbage { why }),
-            End::NoThread(reason) => return Err(SandboxError::Spawn { reason }),
-            End::Exited(status, bytes) => (status, bytes),
-        };
-        match status {
-            (s, bytes) if s.success() => {
-                String::from_utf8(bytes).map_err(|_| SandboxError::Garbage {
-                    why: "not UTF-8".to_owned(),
-                })
-            }
-            (s, bytes) if s.code() == Some(i32::from(EXIT_REFUSED)) => {
-                let reason = String::from_utf8_lossy(&bytes);
-                let reason = crate::core::text::prefix(reason.trim(), MAX_REASON_BYTES);
-                Err(SandboxError::Refused {
-                    reason: reason.to_owned(),
-                })
-            }
-            (s, _) if s.code() == Some(i32::from(EXIT_MEMORY)) => Err(SandboxError::Memory {
+    /// What a child that exited (or died of a signal) on its own says, by the protocol in the
+    /// module docs.
+    fn exited(&self, status: ExitStatus, answer: Vec<u8>) -> Result<String, SandboxError> {
+        let code = status.code();
+        if status.success() {
+            String::from_utf8(answer).map_err(|_| SandboxError::Garbage {
+                why: "not UTF-8".to_owned(),
+            })
+        } else if code == Some(i32::from(EXIT_REFUSED)) {
+            let reason = String::from_utf8_lossy(&answer);
+            Err(SandboxError::Refused {
+                reason: prefix(reason.trim(), MAX_REASON_BYTES).to_owned(),
+            })
+        } else if code == Some(i32::from(EXIT_MEMORY)) {
+            Err(SandboxError::Memory {
                 limit_mib: self.limits.memory_bytes.div_ceil(1024 * 1024),
-            }),
-            (s, _) if s.signal() == Some(libc::SIGPROF) => Err(SandboxError::Cpu {
+            })
+        } else if status.signal() == Some(libc::SIGPROF) {
+            Err(SandboxError::Cpu {
                 limit: self.limits.cpu,
-            }),
-            (s, _) => match (s.signal(), s.code()) {
-                (Some(signal), _) => Err(SandboxError::Crashed {
-                    signal: signal_name(signal),
-                }),
-                (None, code) => Err(SandboxError::Exited {
-                    code: code.unwrap_or(-1),
-                }),
-            },
+            })
+        } else if let Some(signal) = status.signal() {
+            Err(SandboxError::Crashed {
+                signal: signal_name(signal),
+            })
+        } else {
+            Err(SandboxError::Exited {
+                code: code.unwrap_or(-1),
+            })
         }
     }
 }
@@ -342,6 +294,45 @@ enum End {
     Unreadable(String),
     /// Killed because the threads that feed and read it could not be started.
     NoThread(String),
+}
+
+/// Feeds the document to the child and reads its answer, each on its own thread, until the
+/// answer is in and the child has exited, or `deadline` passes. Whatever the way out, the child
+/// is dead and reaped before the threads are joined, so their pipes are closed and they return.
+fn talk(child: &mut Child, data: &[u8], deadline: Instant) -> End {
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        stop(child);
+        return End::NoThread("no pipes to the child".to_owned());
+    };
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        let started = std::thread::Builder::new()
+            .name("foi-decoder-feed".to_owned())
+            .spawn_scoped(s, move || feed(stdin, data))
+            .and_then(|_| {
+                std::thread::Builder::new()
+                    .name("foi-decoder-read".to_owned())
+                    .spawn_scoped(s, move || tx.send(read_bounded(stdout)))
+            });
+        if let Err(e) = started {
+            stop(child);
+            return End::NoThread(e.to_string());
+        }
+        let answer = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        let end = match answer {
+            Ok(Ok(bytes)) if bytes.len() <= MAX_ANSWER_BYTES => {
+                return match wait_until(child, deadline) {
+                    Some(status) => End::Exited(status, bytes),
+                    None => End::Late,
+                };
+            }
+            Ok(Ok(_)) => End::OverLong,
+            Ok(Err(e)) => End::Unreadable(e.to_string()),
+            Err(_) => End::Late,
+        };
+        stop(child);
+        end
+    })
 }
 
 /// Writes the document to the child and closes its stdin. A child that exits or stops
