@@ -166,7 +166,8 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Decoders run by `program`, which must be the `foi-triage` binary (it has the worker
-    /// subcommand and the counting allocator), under the default [`Limits`].
+    /// subcommand and the counting allocator) named by an absolute path (the child starts in
+    /// `/`), under the default [`Limits`].
     pub fn new(program: impl Into<PathBuf>) -> Sandbox {
         Sandbox {
             program: program.into(),
