@@ -112,7 +112,11 @@ impl World {
             .unwrap_or_else(|e| panic!("{now:?} is not RFC 3339: {e}"))
             .with_timezone(&chrono::Utc);
         self.clock.set(start);
-        let env = Env::new(self.clock.clone(), self.ids.clone());
+        let env = Env::new(
+            self.clock.clone(),
+            self.ids.clone(),
+            Arc::new(support::sandbox()),
+        );
         let (config, log) = (self.config(), self.open_log());
         let stop = CancellationToken::new();
         let token = stop.clone();
@@ -335,7 +339,12 @@ fn acks_to(world: &World, user: &str) -> Vec<foi_triage::model::message::Message
     world
         .delivered(user)
         .iter()
-        .map(|p| foi_triage::core::parse::parse(&std::fs::read(p).expect("read delivered mail")))
+        .map(|p| {
+            foi_triage::core::parse::parse(
+                &std::fs::read(p).expect("read delivered mail"),
+                &support::sandbox(),
+            )
+        })
         .collect()
 }
 
@@ -623,7 +632,10 @@ fn a_mail_loop_is_bounded_by_the_rate_limit() {
         let got = world.delivered(robot);
         if got.len() > answered {
             for p in &got[answered..] {
-                let m = foi_triage::core::parse::parse(&std::fs::read(p).expect("read"));
+                let m = foi_triage::core::parse::parse(
+                    &std::fs::read(p).expect("read"),
+                    &support::sandbox(),
+                );
                 let reply = format!(
                     "From: Robot <{robot}@example.org>\r\nTo: {}@council.example\r\nSubject: Re: {}\r\n\
                      Message-ID: <robot-{answered}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\n\
@@ -1038,7 +1050,7 @@ fn find_mail(
         .iter()
         .map(|p| std::fs::read(p).expect("read"))
         .map(|raw| {
-            let m = foi_triage::core::parse::parse(&raw);
+            let m = foi_triage::core::parse::parse(&raw, &support::sandbox());
             (raw, m)
         })
         .filter(|(_, m)| m.subject.contains(subject_has))

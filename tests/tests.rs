@@ -5,5 +5,6 @@ mod architecture;
 mod cli;
 mod corpus;
 mod daemon;
+mod sandbox;
 mod support;
 mod systemd;

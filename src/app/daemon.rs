@@ -219,13 +219,20 @@ fn outbox_settings(config: &Config) -> OutboxSettings {
     }
 }
 
-/// Runs the daemon on the machine's clock and ids ([`Env::system`]) until SIGTERM/SIGINT (or until
-/// `stop` is cancelled); SIGHUP reloads rules and templates.
+/// Runs the daemon on the machine's clock and ids, with decoder children of this program
+/// ([`Env::system`]), until SIGTERM/SIGINT (or until `stop` is cancelled); SIGHUP reloads rules
+/// and templates.
 ///
 /// # Errors
-/// Startup problems (config, rules, templates, store, missing `[imap]`/`[smtp]`), each named.
+/// Startup problems (config, rules, templates, store, missing `[imap]`/`[smtp]`, the program's
+/// own path unknown), each named.
 pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
-    serve(&Env::system(), config_path, stop, Signals::Os).await
+    serve(&system_env()?, config_path, stop, Signals::Os).await
+}
+
+/// [`Env::system`], its error named.
+fn system_env() -> Result<Env> {
+    Env::system().context("cannot find this program's path to start attachment decoders")
 }
 
 /// Runs the daemon in-process on `env`'s clock and ids until `stop` is cancelled: the same
@@ -547,7 +554,7 @@ pub async fn import(
         store.clone(),
         ctx,
         Arc::new(Notify::new()),
-        &Env::system(),
+        &system_env()?,
     );
     let mut client = ImapClient::connect(&mailbox.server)
         .await

@@ -32,6 +32,7 @@ use crate::app::workflow::{CommandRecord, Workflow};
 use crate::config::Config;
 use crate::config::RetryPolicy;
 use crate::core::dedupe::dedupe_hash;
+use crate::core::extract::{AttachmentReader, SkipDocuments};
 use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
 use crate::core::plan::poison::{self, Gate};
@@ -90,6 +91,8 @@ pub struct Ingest {
     outbox_wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn Ids>,
+    /// Reads attached documents: decoder children in production (see `io::sandbox`).
+    reader: Arc<dyn AttachmentReader>,
     workflow: Option<Arc<Workflow>>,
 }
 
@@ -187,6 +190,7 @@ impl Ingest {
             outbox_wake,
             clock: Arc::clone(&env.clock),
             ids: Arc::clone(&env.ids),
+            reader: Arc::clone(&env.reader),
             workflow: None,
         }
     }
@@ -398,9 +402,10 @@ impl Ingest {
         }
     }
 
-    /// Parses and triages a message off the async workers (parsing and attachment extraction
-    /// are CPU-bound: bounded, but a PDF can take a while). `Err` with the reason to quarantine
-    /// when the pipeline panicked: a bug, but this message must not stop the mailbox.
+    /// Parses and triages a message off the async workers (parsing is CPU-bound, and each
+    /// attached document waits for its decoder child: bounded, but up to seconds). `Err` with
+    /// the reason to quarantine when the pipeline panicked: a bug, but this message must not
+    /// stop the mailbox.
     async fn triage(
         &self,
         fetched: &Fetched,
@@ -411,9 +416,11 @@ impl Ingest {
         let internal_date = fetched.internal_date;
         let store = self.store.clone();
         let content_hash = hash.to_string();
+        let reader = Arc::clone(&self.reader);
         tokio::task::spawn_blocking(move || {
+            let threads = StoreThreads(&store);
             let mut outcome =
-                triage::triage(&ctx, &raw, Some(internal_date), &StoreThreads(&store));
+                triage::triage(&ctx, &raw, Some(internal_date), &threads, reader.as_ref());
             outcome.message.content_hash = content_hash;
             (ctx, outcome)
         })
@@ -744,7 +751,8 @@ impl Ingest {
                 loop {
                     let uids = client.uids_from(next).await?;
                     for f in client.fetch_many(&uids).await? {
-                        let msg = crate::core::parse::parse(&f.raw);
+                        // Subject and recipients are all it needs: no document is decoded.
+                        let msg = crate::core::parse::parse(&f.raw, &SkipDocuments);
                         let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
                         let now = self.clock.now();
                         let mut change = crate::io::store::Change::default();
@@ -860,9 +868,11 @@ mod tests {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
             let rules = crate::core::rules::RuleSet::load(&dir).expect("default rules load");
             let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(Context::standalone(rules))));
+            // The test messages carry no documents; the decoders in process are enough.
             let env = Env::new(
                 Arc::new(ManualClock::new(t0())),
                 Arc::new(SequentialIds::new()),
+                Arc::new(crate::core::extract::InProcess),
             );
             Ingest::new(
                 &Config::defaults(),

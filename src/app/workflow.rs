@@ -18,6 +18,7 @@ use crate::config::{Config, WorkflowConfig};
 use crate::core::actions::{self, ReplySecret};
 use crate::core::chase::ChaserKey;
 use crate::core::digest::{FAILED_MAIL_LOOKBACK_DAYS, FailedMail, failed_mail};
+use crate::core::extract::SkipDocuments;
 use crate::core::plan::assign::{self, AssignFacts, COUNTER_MARKS};
 use crate::core::plan::command::{self, CommandFacts};
 use crate::core::plan::letter::{Letter, LetterBody};
@@ -345,7 +346,8 @@ impl Workflow {
                 .content_hashes
                 .first()
                 .and_then(|h| store.raw(h).ok().flatten())
-                .map(|raw| crate::core::parse::parse(&raw).body_text)
+                // Routing reads the body only: no document is decoded.
+                .map(|raw| crate::core::parse::parse(&raw, &SkipDocuments).body_text)
                 .unwrap_or_default();
             changes.push(self.assign(store, ctx, c, &body, now)?);
         }

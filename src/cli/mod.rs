@@ -9,9 +9,11 @@
 use crate::app::control::Request;
 use crate::config::Config;
 use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region, ReviewOf};
+use crate::core::extract::DocFormat;
 use crate::core::followup::{NoThreads, Threads};
 use crate::core::rules::{self, RuleSet};
 use crate::core::triage::{self, Context, Deadline, Outcome};
+use crate::io::sandbox::{self, Sandbox};
 use crate::io::store::{CaseOrder, Store};
 use crate::model::case::CaseRef;
 use crate::model::kind::Kind;
@@ -155,6 +157,21 @@ pub enum Command {
         /// Only messages the server received on or after this date (YYYY-MM-DD).
         #[arg(long)]
         since: Option<NaiveDate>,
+    },
+    /// Internal: read one attached document from stdin and write its text to stdout, under
+    /// memory and CPU limits. Started by foi-triage itself for every PDF, DOCX, ODT or RTF
+    /// attachment (see `io::sandbox`); not for people.
+    #[command(name = "decode-worker", hide = true)]
+    DecodeWorker {
+        /// Format of the document: pdf, docx, odt or rtf.
+        #[arg(long)]
+        format: DocFormat,
+        /// Heap cap in MiB.
+        #[arg(long, default_value_t = sandbox::MEMORY_LIMIT_BYTES / (1024 * 1024))]
+        memory_mib: usize,
+        /// CPU time limit in milliseconds.
+        #[arg(long, default_value_t = sandbox::CPU_LIMIT.as_millis() as u64)]
+        cpu_ms: u64,
     },
 }
 
@@ -317,6 +334,14 @@ pub fn run(cli: Cli) -> ExitCode {
             mailbox,
             since,
         } => import(&config.config, &mailbox, since),
+        Command::DecodeWorker {
+            format,
+            memory_mib,
+            cpu_ms,
+        } => {
+            let limits = sandbox::WorkerLimits { memory_mib, cpu_ms };
+            return ExitCode::from(sandbox::worker(format, limits));
+        }
     };
     match result {
         Ok(code) => code,
@@ -339,6 +364,11 @@ fn load_calendar(config: &Config) -> Result<Calendar> {
     crate::app::daemon::load_calendar(config)
 }
 
+/// Decoder children of this program, for the commands that read attachments.
+fn sandbox() -> Result<Sandbox> {
+    Sandbox::current_exe().context("cannot find this program's path to start attachment decoders")
+}
+
 fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
     let rules = load_rules(rules_dir)?;
     match config {
@@ -358,13 +388,14 @@ fn classify(
     files: &[PathBuf],
 ) -> Result<ExitCode> {
     let ctx = context(rules, config)?;
+    let reader = sandbox()?;
     let mut out = std::io::stdout().lock();
     let mut failed = false;
     for file in files {
         let name = file.display().to_string();
         let line = match std::fs::read(file) {
             Ok(raw) => {
-                let o = triage::triage(&ctx, &raw, None, &NoThreads);
+                let o = triage::triage(&ctx, &raw, None, &NoThreads, &reader);
                 match format {
                     Format::Json => outcome_json(&name, &o).to_string(),
                     Format::Text => outcome_text(&name, &o),
@@ -544,11 +575,12 @@ impl Threads for SampleThreads {
 
 fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
     let ctx = Context::standalone(load_rules(rules_dir)?);
+    let reader = sandbox()?;
     let expectations = rules::load_expectations(dir).map_err(|e| anyhow!("{e}"))?;
     let mut parsed = Vec::new();
     for name in expectations.keys() {
         let raw = std::fs::read(dir.join(name)).with_context(|| format!("{name}: cannot read"))?;
-        parsed.push((name.clone(), crate::core::parse::parse(&raw)));
+        parsed.push((name.clone(), crate::core::parse::parse(&raw, &reader)));
     }
     let threads = SampleThreads(
         parsed
@@ -695,7 +727,7 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
                 &loaded.context,
                 workflow.as_ref(),
                 req,
-                crate::app::env::Env::system().clock.now(),
+                crate::io::clock::Clock::now(&crate::io::clock::SystemClock),
                 crate::app::control::own_uid(),
             )
         }

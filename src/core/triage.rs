@@ -9,6 +9,7 @@
 use crate::config::Config;
 use crate::core::auth::{self, Authenticity};
 use crate::core::deadline::{self, Calendar, ClockInput, DeadlineOptions, Regime, Region};
+use crate::core::extract::AttachmentReader;
 use crate::core::followup::{self, FollowUp, Threads};
 use crate::core::intake::{self, Relay};
 use crate::core::review;
@@ -178,14 +179,16 @@ impl Outcome {
 /// Runs the pure pipeline over one raw message.
 ///
 /// `internal_date` is the IMAP INTERNALDATE when the message came from a mailbox; files on disk
-/// have none and fall back to the newest `Received:` header.
+/// have none and fall back to the newest `Received:` header. `reader` reads attached documents
+/// (see [`crate::core::parse::parse`]).
 pub fn triage(
     ctx: &Context,
     raw: &[u8],
     internal_date: Option<DateTime<Utc>>,
     threads: &dyn Threads,
+    reader: &dyn AttachmentReader,
 ) -> Outcome {
-    let message = crate::core::parse::parse(raw);
+    let message = crate::core::parse::parse(raw, reader);
     triage_message(ctx, message, internal_date, threads)
 }
 
@@ -329,6 +332,7 @@ fn clock(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::extract::InProcess;
     use crate::core::followup::NoThreads;
     use proptest::prelude::*;
     use std::path::Path;
@@ -355,7 +359,7 @@ mod tests {
             "Under the Freedom of Information Act, please provide the number of pothole repairs \
              the council carried out in 2024/25 and the total cost.\r\n\r\nYours sincerely,\r\nJane Smith\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Foi, "{}", o.decision.why);
         assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(true));
         assert_eq!(
@@ -378,7 +382,7 @@ mod tests {
             "Please provide the 2024 parking income figures.\r\n\r\nJane Smith\r\n",
         );
         let internal = "2026-01-09T23:30:00Z".parse().unwrap();
-        let o = triage(&CTX, &raw, Some(internal), &NoThreads);
+        let o = triage(&CTX, &raw, Some(internal), &NoThreads, &InProcess);
         assert_eq!(o.received_at, Some((internal, ReceivedFrom::InternalDate)));
         // Day 0 = Fri 9 Jan 2026 → WD20 = Fri 6 Feb 2026.
         assert_eq!(
@@ -395,7 +399,7 @@ mod tests {
             "",
             "Please send me everything you hold.\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Foi, "{}", o.decision.why);
         assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(false));
         assert!(matches!(o.deadline, Some(Deadline::NotStarted)));
@@ -410,7 +414,7 @@ mod tests {
             "In-Reply-To: <ack@council.example.gov.uk>\r\n",
             "Thank you, here is the clarification: I mean 2024/25 only.\r\n\r\nJane Smith\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(
             o.followup.as_ref().map(|f| f.reference.as_str()),
             Some("FOI-2026-000123")
@@ -423,7 +427,7 @@ mod tests {
             "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
             "I am out of the office until Monday.\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Auto, "{}", o.decision.why);
         assert!(o.followup.is_none() && o.deadline.is_none());
     }
@@ -431,7 +435,7 @@ mod tests {
     #[test]
     fn no_time_of_receipt_at_all_is_said_not_guessed() {
         let raw = b"From: Jane Smith <jane@example.org>\r\nSubject: FOI request\r\n\r\nPlease provide the 2024 parking income figures.\r\n\r\nJane Smith\r\n";
-        let o = triage(&CTX, raw, None, &NoThreads);
+        let o = triage(&CTX, raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Foi);
         assert!(
             matches!(o.deadline, Some(Deadline::NoReceiptTime)),
@@ -446,7 +450,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..4096), secs in 946_684_800i64..2_208_988_800) {
             let at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
-            let o = triage(&CTX, &raw, Some(at), &NoThreads);
+            let o = triage(&CTX, &raw, Some(at), &NoThreads, &InProcess);
             prop_assert!(!o.decision.why.is_empty());
             if let Some(due) = o.due() {
                 prop_assert!(due >= deadline::local_date(at).unwrap());
@@ -457,7 +461,7 @@ mod tests {
         #[test]
         fn mail_shaped_input_never_panics(subject in "[ -~]{0,80}", body in "[ -~\r\n]{0,600}") {
             let raw = mail("Someone <s@example.org>", &subject, "", &body);
-            let o = triage(&CTX, &raw, None, &NoThreads);
+            let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
             if o.kind() == Kind::Auto {
                 prop_assert!(o.followup.is_none() && o.deadline.is_none());
             }

@@ -1453,7 +1453,7 @@ mod tests {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].0, "foi@example.org");
         assert_eq!(sent[0].1, vec!["zoe@example.net".to_string()]);
-        let m = crate::core::parse::parse(&sent[0].2);
+        let m = crate::core::parse::parse(&sent[0].2, &crate::core::extract::InProcess);
         assert_eq!(m.message_id.as_deref(), Some(job.message_id.as_str()));
         assert!(m.subject.starts_with(&format!("[{r}]")), "{}", m.subject);
         assert_eq!(m.in_reply_to, vec!["their-1@mail.example.net"]);
@@ -1513,7 +1513,7 @@ mod tests {
         let ids: Vec<Option<String>> = fake
             .sent()
             .iter()
-            .map(|s| crate::core::parse::parse(&s.2).message_id)
+            .map(|s| crate::core::parse::parse(&s.2, &crate::core::extract::InProcess).message_id)
             .collect();
         assert_eq!(ids, vec![Some(job.message_id.clone()); 3]);
     }
@@ -1674,7 +1674,7 @@ mod tests {
         outbox.replace_templates(Arc::new(reloaded));
         assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
         assert_eq!(row(&store, id).status, OutboxStatus::Sent);
-        let m = crate::core::parse::parse(&fake.sent()[0].2);
+        let m = crate::core::parse::parse(&fake.sent()[0].2, &crate::core::extract::InProcess);
         assert_eq!(m.subject, format!("[{r}] Reloaded subject"));
     }
 
@@ -1728,13 +1728,13 @@ mod tests {
             "one original, one duplicate"
         );
         assert_eq!(
-            crate::core::parse::parse(&accepted[0])
+            crate::core::parse::parse(&accepted[0], &crate::core::extract::InProcess)
                 .message_id
                 .as_deref(),
             Some(job.message_id.as_str())
         );
         assert_eq!(
-            crate::core::parse::parse(&resent[0].2)
+            crate::core::parse::parse(&resent[0].2, &crate::core::extract::InProcess)
                 .message_id
                 .as_deref(),
             Some(job.message_id.as_str())
@@ -2303,7 +2303,7 @@ mod tests {
         }
         let bytes = delivered
             .unwrap_or_else(|| panic!("no acknowledgement in {} after 10 s", new.display()));
-        let m = crate::core::parse::parse(&bytes);
+        let m = crate::core::parse::parse(&bytes, &crate::core::extract::InProcess);
         assert_eq!(m.message_id.as_deref(), Some(job.message_id.as_str()));
         assert!(m.subject.starts_with(&format!("[{r}] ")), "{}", m.subject);
         assert_eq!(m.machine.auto_submitted.as_deref(), Some("auto-replied"));

@@ -945,7 +945,7 @@ mod tests {
         for (template, kind, regime, region, subject, must, must_not) in cases {
             let d = data(template, kind, regime, region);
             let raw = render(&d);
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             let ctx = format!("{template} {regime:?} {region:?}");
             assert!(m.warnings.is_empty(), "{ctx}: {:?}", m.warnings);
             assert_eq!(m.subject, format!("[FOI-2026-000123] {subject}"), "{ctx}");
@@ -1020,7 +1020,7 @@ mod tests {
         d.requester_name = None;
         d.due = None;
         let raw = render(&d);
-        let m = crate::core::parse::parse(&raw);
+        let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert!(m.body_text.starts_with("Hello,"), "{}", m.body_text);
         assert!(m.body_text.contains("as soon as we can"));
         assert!(!m.body_text.contains("December"));
@@ -1145,7 +1145,7 @@ mod tests {
             },
         ];
         let raw = render(&d);
-        let m = crate::core::parse::parse(&raw);
+        let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert_eq!(
             m.subject,
             "[FOI-2026-000123] We need more information: Pothole repairs 2025"
@@ -1226,7 +1226,7 @@ mod tests {
             d.their_subject = hostile.into();
             d.requester_name = Some("{{ organisation }} <b>Bob</b>".into());
             let raw = render(&d);
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             assert!(m.subject.ends_with(hostile), "{template}: {}", m.subject);
             assert!(!m.subject.contains("49"), "{template}");
             assert!(
@@ -1281,7 +1281,7 @@ mod tests {
                 assert!(!l.starts_with("bcc:"), "{subject:?}: {line}");
                 assert!(!l.starts_with("x-injected:"), "{subject:?}: {line}");
             }
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             assert!(m.header("bcc").is_none(), "{subject:?}");
             assert!(m.header("x-injected").is_none(), "{subject:?}");
             assert_eq!(m.to.len(), 1, "{subject:?}");
@@ -1338,7 +1338,7 @@ mod tests {
         let raw = t
             .render(&good, "<a@b>", Some("garbage id"), &["x y".into()], now())
             .expect("renders");
-        let m = crate::core::parse::parse(&raw);
+        let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert!(m.in_reply_to.is_empty());
         assert!(m.references.is_empty());
         assert_eq!(m.message_id.as_deref(), Some("a@b"));
@@ -1412,7 +1412,7 @@ mod tests {
             Region::EnglandAndWales,
         );
         d.their_subject = "RE: [FOI-2026-000123] Your request: Pothole repairs 2025".into();
-        let m = crate::core::parse::parse(&render(&d));
+        let m = crate::core::parse::parse(&render(&d), &crate::core::extract::InProcess);
         assert_eq!(
             m.subject,
             "[FOI-2026-000123] We have received your message: Your request: Pothole repairs 2025"
@@ -1593,7 +1593,7 @@ mod tests {
             let raw = repo_templates()
                 .render(&d, "<p@x>", None, &[], now())
                 .expect("any text renders");
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             prop_assert_eq!(m.to.len(), 1);
             prop_assert_eq!(&m.to[0].email, "jane@example.org");
             prop_assert!(m.subject.starts_with("[FOI-2026-000123] Your request"));
@@ -1646,7 +1646,7 @@ mod tests {
         ] {
             assert!(text.contains(want), "{want} missing in:\n{text}");
         }
-        let parsed = crate::core::parse::parse(&raw);
+        let parsed = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert_eq!(parsed.subject, "[FOI-2026-000001] Assigned to you");
         assert_eq!(parsed.message_id.as_deref(), Some("x1@council.example"));
         assert!(parsed.body_text.contains("Please deal with this case."));

@@ -161,7 +161,13 @@ fn a_staff_command_the_gateway_does_not_vouch_for_is_refused_and_the_sender_told
         (testkit::trusted_ctx(), "could not confirm"),
     ];
     for (c, why) in table {
-        let outcome = crate::core::triage::triage(c, &raw, None, &NoThreads);
+        let outcome = crate::core::triage::triage(
+            c,
+            &raw,
+            None,
+            &NoThreads,
+            &crate::core::extract::InProcess,
+        );
         let command = wf
             .staff_command(&store, c, &outcome, now)
             .expect("store reads")
@@ -219,7 +225,13 @@ fn a_staff_command_is_run_answered_and_recorded_as_seen() {
         // Delivered through the trusted gateway, which vouches for the sender's domain.
         let domain = from.rsplit('@').next().unwrap_or_default();
         let raw = testkit::vouched(&staff_mail(from, to, body), domain);
-        let outcome = crate::core::triage::triage(testkit::trusted_ctx(), &raw, None, &NoThreads);
+        let outcome = crate::core::triage::triage(
+            testkit::trusted_ctx(),
+            &raw,
+            None,
+            &NoThreads,
+            &crate::core::extract::InProcess,
+        );
         let got = wf
             .staff_command(&store, testkit::trusted_ctx(), &outcome, now)
             .expect("store reads");

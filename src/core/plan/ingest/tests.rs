@@ -68,7 +68,13 @@ provide the number of parking fines issued on Mill Lane in each of the last thre
 Yours faithfully,\r\nPatricia Requester\r\n12 High Street, Exampletown EX1 2AB";
 
 fn outcome(raw: &[u8], threads: &dyn Threads) -> Outcome {
-    crate::core::triage::triage(ctx(), raw, Some(t0()), threads)
+    crate::core::triage::triage(
+        ctx(),
+        raw,
+        Some(t0()),
+        threads,
+        &crate::core::extract::InProcess,
+    )
 }
 
 /// The id the caller draws for the letter a message may cause.
@@ -508,7 +514,13 @@ fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
         // Delivered through the trusted gateway, which vouches for the sender's domain.
         let domain = from.rsplit('@').next().unwrap_or("").trim_end_matches('>');
         let raw = vouched(&reply(from), domain);
-        let o = crate::core::triage::triage(trusted_ctx(), &raw, Some(t0()), &known);
+        let o = crate::core::triage::triage(
+            trusted_ctx(),
+            &raw,
+            Some(t0()),
+            &known,
+            &crate::core::extract::InProcess,
+        );
         assert!(o.auth.is_authenticated(), "{name}: {:?}", o.auth);
         assert!(o.followup.is_some(), "{name}: not a follow-up");
         let facts = Facts {
@@ -706,7 +718,13 @@ fn only_the_vouched_requesters_from_restarts_a_clock() {
     ];
     for (name, raw, gateway, restarted, flagged) in table {
         let c = if gateway { trusted_ctx() } else { ctx() };
-        let o = crate::core::triage::triage(c, &raw, Some(t0()), &known);
+        let o = crate::core::triage::triage(
+            c,
+            &raw,
+            Some(t0()),
+            &known,
+            &crate::core::extract::InProcess,
+        );
         let facts = Facts {
             followup_case: Some(waiting.clone()),
             recent_mail_to_sender: 0,
@@ -823,7 +841,13 @@ fn an_acknowledgement_quotes_their_subject_only_when_the_gateway_vouched_for_the
         ),
         ("gateway named, not vouched", trusted_ctx(), raw.clone(), ""),
     ] {
-        let o = crate::core::triage::triage(c, &raw, Some(t0()), &Known::default());
+        let o = crate::core::triage::triage(
+            c,
+            &raw,
+            Some(t0()),
+            &Known::default(),
+            &crate::core::extract::InProcess,
+        );
         let p = plan(c, &settings(Mode::Live), &o, &facts(), &pos(42), t0()).expect("plan");
         let j = jobs(&p.change);
         assert_eq!(j.len(), 1, "{label}");
@@ -891,7 +915,13 @@ fn own_settings() -> IngestSettings {
 }
 
 fn own_plan(raw: &[u8], threads: &dyn Threads) -> (Outcome, Plan) {
-    let o = crate::core::triage::triage(own_ctx(), raw, Some(t0()), threads);
+    let o = crate::core::triage::triage(
+        own_ctx(),
+        raw,
+        Some(t0()),
+        threads,
+        &crate::core::extract::InProcess,
+    );
     let p = plan(own_ctx(), &own_settings(), &o, &facts(), &pos(77), t0()).expect("plan");
     (o, p)
 }
