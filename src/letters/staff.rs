@@ -316,12 +316,14 @@ fn timeliness_value(t: &Timeliness) -> Value {
 }
 
 /// The digest templates' variables: `organisation`, `shared_address`, `scope` (`all`, `team`,
-/// `unrouted`), `team` (name or empty), `today`/`today_iso`, `since` (date in words), `due_soon_working_days`, the five
-/// lists `overdue`, `due_soon`, `waiting_on_requester`, `new_since_last`, `possible_repeats`
-/// (entries with `reference`, `kind`, `kind_label`, `state`, `state_label`, `received`,
-/// `received_iso`, `due`, `due_iso`, `working_days_overdue`, `working_days_left`, `assignee`,
-/// `team`, `repeat_of`), `counts` (`open`, `overdue`, `due_soon`, `waiting_on_requester`,
-/// `new_since_last`, `possible_repeats`, `by_kind`: list of `kind`, `kind_label`, `count`),
+/// `unrouted`), `team` (name or empty), `today`/`today_iso`, `since` (date in words),
+/// `due_soon_working_days`, the six lists `overdue`, `due_soon`, `waiting_on_requester`,
+/// `new_since_last`, `possible_repeats`, `unverified_answers` (waiting cases whose requester's
+/// answer was not authenticated, so the clock was not restarted) (entries with `reference`,
+/// `kind`, `kind_label`, `state`, `state_label`, `received`, `received_iso`, `due`, `due_iso`,
+/// `working_days_overdue`, `working_days_left`, `assignee`, `team`, `repeat_of`), `counts`
+/// (`open`, `overdue`, `due_soon`, `waiting_on_requester`, `new_since_last`, `possible_repeats`,
+/// `unverified_answers`, `by_kind`: list of `kind`, `kind_label`, `count`),
 /// `timeliness` (`from`, `to`, `in_time`, `late`, `overdue_unanswered`, `pending`, `counted`,
 /// `percent`: e.g. `"87.5"`, empty when nothing counts), `needs_human_triage` (messages intake
 /// quarantined since the last digest: `quarantined_iso`, `mailbox`, `uid`, `content_hash`, `why`),
@@ -355,6 +357,7 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
         waiting_on_requester => list(&d.waiting_on_requester),
         new_since_last => list(&d.new_since_last),
         possible_repeats => list(&d.possible_repeats),
+        unverified_answers => list(&d.unverified_answers),
         counts => context! {
             open => d.counts.open,
             overdue => d.counts.overdue,
@@ -362,6 +365,7 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
             waiting_on_requester => d.counts.waiting_on_requester,
             new_since_last => d.counts.new_since_last,
             possible_repeats => d.counts.possible_repeats,
+            unverified_answers => d.counts.unverified_answers,
             by_kind => by_kind,
         },
         timeliness => timeliness_value(&d.timeliness),
@@ -499,6 +503,7 @@ pub(super) mod samples {
                 entry(10, None, Some(12), true),
                 entry(11, Some(2), None, true),
             ),
+            unverified_answers: two(entry(6, None, None, false), None),
             counts: DigestCounts {
                 open: 9,
                 overdue: 2,
@@ -506,6 +511,7 @@ pub(super) mod samples {
                 waiting_on_requester: 2,
                 new_since_last: 2,
                 possible_repeats: 2,
+                unverified_answers: 1,
                 open_by_kind: [(Kind::Foi, 8), (Kind::Sar, 1)].into(),
             },
             timeliness: Timeliness {
@@ -539,6 +545,7 @@ pub(super) mod samples {
             waiting_on_requester: vec![],
             new_since_last: vec![],
             possible_repeats: vec![],
+            unverified_answers: vec![],
             counts: DigestCounts::default(),
             failed_mail: vec![],
             timeliness: Timeliness {

@@ -76,6 +76,7 @@ fn digest() -> Digest {
             repeat_of: vec![r(40), r(41)],
             ..entry(4, None, Some(5), Some("a@example.gov.uk"))
         }],
+        unverified_answers: vec![],
         counts: DigestCounts {
             open: 4,
             overdue: 2,
@@ -83,6 +84,7 @@ fn digest() -> Digest {
             waiting_on_requester: 0,
             new_since_last: 0,
             possible_repeats: 1,
+            unverified_answers: 0,
             open_by_kind: [(Kind::Foi, 4)].into(),
         },
         timeliness: Timeliness {
@@ -786,4 +788,46 @@ fn refusal_notice_wording_is_pinned_and_never_names_a_stranger() {
             mail.text
         );
     }
+}
+
+#[test]
+fn unverified_answers_are_listed_in_the_digest() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let waiting = DigestEntry {
+        state: CaseState::AwaitingClarification,
+        ..entry(9, None, None, Some("a@example.gov.uk"))
+    };
+    let mut d = digest();
+    d.waiting_on_requester = vec![waiting.clone()];
+    d.unverified_answers = vec![waiting];
+    d.counts.waiting_on_requester = 1;
+    d.counts.unverified_answers = 1;
+    let out = t.render_digest(&d, &head()).expect("renders");
+    for want in [
+        "Answers not verified: 1.",
+        "ANSWER NOT VERIFIED (the requester's address replied while the case waited",
+        "send #answer if it is genuine)\n- FOI-2026-000009 (foi, awaiting clarification)",
+    ] {
+        assert!(
+            out.text.contains(want),
+            "text lacks {want:?}:\n{}",
+            out.text
+        );
+    }
+    for want in [
+        "Answers not verified: 1.",
+        "<h2>Answer not verified (",
+        "<tr><td>FOI-2026-000009</td><td>foi</td><td>awaiting clarification</td>",
+    ] {
+        assert!(
+            out.html.contains(want),
+            "html lacks {want:?}:\n{}",
+            out.html
+        );
+    }
+    // None: no section, no count.
+    let out = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!out.text.contains("NOT VERIFIED"), "{}", out.text);
+    assert!(!out.text.contains("not verified"), "{}", out.text);
+    assert!(!out.html.contains("not verified"), "{}", out.html);
 }
