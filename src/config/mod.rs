@@ -1254,7 +1254,8 @@ nonworking_receipt_rolls_forward = "yes"
         let dir = tempfile::tempdir().unwrap();
         let one = "abcdefghijklmnopqrstuvwxyz";
         // (file text, keys read, errors, days setting line, days read)
-        let table: Vec<(String, Vec<&str>, Vec<&str>, &str, u32)> = vec![
+        type Row<'a> = (String, Vec<&'a str>, Vec<&'a str>, &'a str, u32);
+        let table: Vec<Row> = vec![
             // Today's file: one secret, maybe with a newline: one key.
             (format!("{one}\n"), vec![one], vec![], "", 30),
             (format!("  {one}  "), vec![one], vec![], "", 30),

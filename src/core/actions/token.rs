@@ -331,7 +331,7 @@ pub fn check(keys: &ReplyKeys, tag: &ReplyTag, address: &str) -> Verdict {
 /// Hex digits (either case) to bytes; `None` for anything else or an odd length.
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let t = s.as_bytes();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     t.chunks_exact(2)

@@ -41,8 +41,8 @@ pub enum LetterBody {
     CommandReply(CommandReply),
     /// A reminder before, on or after a due date.
     Chaser(Chaser),
-    /// A manager's digest of one team's cases.
-    Digest(Digest),
+    /// A manager's digest of one team's cases (boxed: by far the largest body).
+    Digest(Box<Digest>),
     /// A command by email to one of the case's reply addresses was refused (to the assignee).
     CommandRefused(RefusalNotice),
 }

@@ -95,7 +95,7 @@ pub fn plan_tick(
                 message_id: ids(),
                 in_reply_to: None,
                 attach_original: None,
-                body: LetterBody::Digest(d),
+                body: LetterBody::Digest(Box::new(d)),
             };
             let change = Change {
                 marks: vec![Mark {

@@ -94,7 +94,15 @@ fn every_check_refuses_in_order() {
         days: 30,
     };
     // (sender, tag, case, what the gateway says, refusal, what)
-    let table: Vec<(&str, ReplyTag, Case, &Authenticity, Option<Refusal>, &str)> = vec![
+    type Row<'a> = (
+        &'a str,
+        ReplyTag,
+        Case,
+        &'a Authenticity,
+        Option<Refusal>,
+        &'a str,
+    );
+    let table: Vec<Row> = vec![
         (
             ALICE,
             for_alice.clone(),
@@ -389,13 +397,14 @@ fn a_refusal_is_audited_and_the_assignee_told_at_most_once_a_day() {
     let an_hour_ago = at(NOW) - chrono::TimeDelta::hours(1);
     let a_day_ago = at(NOW) - chrono::TimeDelta::hours(NOTICE_INTERVAL_HOURS);
     // (sender, case, last notice, notice to, the sender as the notice gives it)
-    let table: Vec<(
-        &str,
+    type Row<'a> = (
+        &'a str,
         Case,
         Option<DateTime<Utc>>,
-        Option<&str>,
+        Option<&'a str>,
         RefusedSender,
-    )> = vec![
+    );
+    let table: Vec<Row> = vec![
         (
             "jane@example.org",
             c.clone(),
