@@ -42,6 +42,9 @@ pub const NOTICE_MARKS: &str = "refusal-notice/";
 /// stale commands to one email for the assignee, while a new problem the next day is told again.
 pub const NOTICE_INTERVAL_HOURS: i64 = 24;
 
+/// The audit's actor for a refused message with no `From` address.
+pub const NO_SENDER: &str = "(no sender address)";
+
 /// The mark key of a case's last refusal notice.
 pub fn notice_key(reference: &crate::model::case::CaseRef) -> String {
     format!("{NOTICE_MARKS}{reference}")
@@ -207,7 +210,7 @@ fn token_refusal(office: &Office<'_>, facts: &CommandFacts<'_>) -> Option<Refusa
         }
         (Verdict::UnknownKey, _) => Some(Refusal::UnknownKey),
         (Verdict::Invalid, Some(_)) => Some(
-            other_recipient(office, facts.tag).map_or(Refusal::BadToken, |bound_to| {
+            other_recipient(office, facts.case, facts.tag).map_or(Refusal::BadToken, |bound_to| {
                 Refusal::OtherRecipient { bound_to }
             }),
         ),
@@ -215,18 +218,20 @@ fn token_refusal(office: &Office<'_>, facts: &CommandFacts<'_>) -> Option<Refusa
     }
 }
 
-/// The address on the routing file (staff or team inbox) a tag was made for, when it is not the
-/// sender's: so the refusal can say "sent to bob@" rather than "forged".
-fn other_recipient(office: &Office<'_>, tag: &ReplyTag) -> Option<String> {
+/// The address a tag was made for (a member of staff, a team inbox or the case's assignee), when
+/// it is not the sender's: so the refusal can say "sent to bob@" rather than "forged".
+fn other_recipient(office: &Office<'_>, case: &Case, tag: &ReplyTag) -> Option<String> {
     let inboxes = office
         .routing
         .teams()
         .iter()
         .filter_map(|t| t.inbox.as_deref());
+    // The assignee too: they may have left the staff list since the email went out.
     office
         .routing
         .staff_addresses()
         .chain(inboxes)
+        .chain(case.assignee.as_deref())
         .filter(|a| !a.is_empty())
         .find(|a| actions::token::check(office.keys, tag, a) == Verdict::Valid)
         .map(str::to_string)
@@ -311,9 +316,13 @@ fn plan_refusal(
     let case = facts.case;
     let target = CaseTarget::Existing(case.reference.clone());
     let why = refused.why();
+    // The store refuses an event without an actor; mail without a From is still refused mail.
+    let actor = Some(facts.sender)
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(NO_SENDER);
     let mut audit = vec![AuditEvent::new(
         now,
-        facts.sender,
+        actor,
         "command_refused",
         json!({"message_id": facts.msg.message_id, "from": facts.sender, "reason": refused.code()}),
         format!("emailed command refused: {why}; nothing changed, the message goes to triage"),

@@ -84,6 +84,9 @@ fn every_check_refuses_in_order() {
     let removed_key = ReplyKeys::new(&["a key that is no longer in the file"]).expect("key");
     let revoked = sign(&removed_key, r, ALICE);
     let legacy = legacy_tag(keys, r);
+    let mut former_assignee = c.clone();
+    former_assignee.assignee = Some("carol@council.example".into());
+    let for_former = sign(keys, r, "carol@council.example");
     let no_gateway = Authenticity::NoGateway;
     let ok = authed();
     let failed = Authenticity::NotAuthenticated {
@@ -172,6 +175,16 @@ fn every_check_refuses_in_order() {
                 bound_to: PRESS_INBOX.into(),
             }),
             "a team inbox's copy",
+        ),
+        (
+            BOB,
+            for_former.clone(),
+            former_assignee.clone(),
+            &ok,
+            Some(Refusal::OtherRecipient {
+                bound_to: "carol@council.example".into(),
+            }),
+            "the assignee has left the staff list",
         ),
         (
             "alice+foi@council.example",
@@ -482,7 +495,8 @@ fn a_refusal_is_audited_and_the_assignee_told_at_most_once_a_day() {
         );
         let event = &change.audit[0].event;
         assert_eq!(event.action, "command_refused");
-        assert_eq!(event.actor, sender);
+        let actor = if sender.is_empty() { NO_SENDER } else { sender };
+        assert_eq!(event.actor, actor, "the store refuses an empty actor");
         assert_eq!(
             event.detail,
             json!({"message_id": "staff-1@council.example", "from": sender, "reason": refused.code()})
