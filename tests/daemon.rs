@@ -1311,7 +1311,7 @@ fn key_id(address: &str) -> Option<String> {
 #[test]
 fn a_rotated_key_keeps_sent_addresses_working_and_a_refused_command_reaches_triage_and_the_assignee()
  {
-    let world = workflow_world("wfkeys", false);
+    let world = workflow_world("wfk", false);
     let (req, alice) = (world.who("req"), world.who("alice"));
     let secret = world.dir.path().join("reply-secret");
     let first_key = std::fs::read_to_string(&secret).expect("the first key");
