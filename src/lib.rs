@@ -31,6 +31,7 @@
 //!                                                                                        ▼
 //!                    core::plan::ingest::plan(outcome, facts, now, letter id) ─▶ Change + AckJob
 //!                        │ a staff reply to a signed address: core::plan::command instead
+//!                        │ (refused: audited, the assignee told, then planned as above)
 //!                        ▼
 //!  io::store::apply (one transaction: case, audit, outbox row, cursor) ─▶ file the message
 //!                        │ new case: core::plan::assign ─▶ Change + assignment Letter

@@ -767,7 +767,13 @@ fn case_list_and_show_read_the_store() {
 #[test]
 fn digest_dry_run_prints_each_teams_digest_without_request_text() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secret"), "0123456789abcdef0123456789").unwrap();
+    // Two keys, newest first, as after a rotation.
+    let keys = ["new-key-0123456789abcdef", "0123456789abcdef0123456789"];
+    std::fs::write(
+        dir.path().join("secret"),
+        format!("# rotated\n{}\n{}\n", keys[0], keys[1]),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("routing.toml"),
         "[defaults]\nfoi = \"ig\"\neir = \"ig\"\nsar = \"ig\"\nmedia = \"ig\"\nmember_enquiry = \"ig\"\n\
@@ -782,6 +788,19 @@ fn digest_dry_run_prints_each_teams_digest_without_request_text() {
     let cfg = config.to_str().unwrap();
     let o = run(&["config", "check", "--offline", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<String> = foi_triage::core::actions::ReplyKeys::new(&keys)
+        .unwrap()
+        .ids()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        stdout(&o).contains(&format!(
+            "reply-address keys, newest (signing) first: {}, {}",
+            ids[0], ids[1]
+        )),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["digest", "--dry-run", "--as", "2026-12-01", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);

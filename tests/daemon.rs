@@ -1254,6 +1254,194 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
     }
 }
 
+/// The key id a signed reply address carries (`None` for an old-style or unsigned address).
+fn key_id(address: &str) -> Option<String> {
+    foi_triage::core::actions::parse_reply_address(address)?.key_id
+}
+
+#[test]
+fn a_rotated_key_keeps_sent_addresses_working_and_a_refused_command_reaches_triage_and_the_assignee()
+ {
+    let world = workflow_world("wfk", false);
+    let (req, alice) = (world.who("req"), world.who("alice"));
+    let secret = world.dir.path().join("reply-secret");
+    let first_key = std::fs::read_to_string(&secret).expect("the first key");
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    let daemon = world.start();
+    wait_for(Duration::from_secs(30), "the assignment", || {
+        !find_mail(&world, &alice, "Assigned").is_empty()
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, assignment) = find_mail(&world, &alice, "Assigned").remove(0);
+    let reference = assignment
+        .subject
+        .split(['[', ']'])
+        .nth(1)
+        .expect("reference in subject")
+        .to_string();
+    let old_address = header(&assignment, "reply-to")
+        .expect("Reply-To")
+        .trim_matches(['<', '>'])
+        .to_string();
+    let old_id = key_id(&old_address).expect("signed with a key id");
+    let mail = |from: &str, to: &str, n: usize, body: &str| {
+        let raw = format!(
+            "From: <{from}>\r\nTo: <{to}>\r\nCc: <{}@council.example>\r\n\
+             Subject: Re: [{reference}] Assigned\r\nMessage-ID: <keys-{n}-{}@example.org>\r\n\r\n{body}\r\n",
+            world.user, world.user
+        );
+        stamped("example.org", raw.as_bytes())
+    };
+
+    // Rotation: a new key goes on top; the address signed with the old one still works.
+    std::fs::write(
+        &secret,
+        format!("0123456789abcdef-the-new-key-0123\n{first_key}\n"),
+    )
+    .expect("rotate");
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[mail(
+            &world.addr("alice"),
+            &old_address,
+            1,
+            "#note key rotated",
+        )],
+    );
+    let daemon = world.start();
+    wait_for(Duration::from_secs(30), "the answer to the command", || {
+        !find_mail(&world, &alice, "Your command").is_empty()
+    });
+    let (_, answer) = find_mail(&world, &alice, "Your command").remove(0);
+    assert!(
+        answer.body_text.contains("line 1: done: #note key rotated"),
+        "{}",
+        answer.body_text
+    );
+    let new_address = header(&answer, "reply-to")
+        .expect("Reply-To")
+        .trim_matches(['<', '>'])
+        .to_string();
+    let new_id = key_id(&new_address).expect("signed with a key id");
+    assert_ne!(new_id, old_id, "new addresses are signed with the new key");
+
+    // The requester's reply-all to the forwarded assignment: not a command, but not lost.
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[mail(
+            &world.addr("req"),
+            &old_address,
+            2,
+            "#close provided\r\n\r\nThank you, that is all I need.",
+        )],
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "the receipt and the notice",
+        || {
+            !find_mail(&world, &req, "We have received your message").is_empty()
+                && !find_mail(&world, &alice, "A command by email was refused").is_empty()
+        },
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, notice) = find_mail(&world, &alice, "A command by email was refused").remove(0);
+    assert!(
+        notice
+            .body_text
+            .contains("Why: the sender is not on the staff list."),
+        "{}",
+        notice.body_text
+    );
+    assert!(
+        notice
+            .body_text
+            .contains("It came from the case's requester."),
+        "{}",
+        notice.body_text
+    );
+    let (_, receipt) = find_mail(&world, &req, "We have received your message").remove(0);
+    assert!(
+        !receipt.body_text.contains("refused"),
+        "the sender learns nothing of the command: {}",
+        receipt.body_text
+    );
+
+    // Removing the old key revokes what it signed: refused, triaged, the notice held (one a day).
+    std::fs::write(&secret, "0123456789abcdef-the-new-key-0123\n").expect("remove the old key");
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[
+            mail(&world.addr("alice"), &old_address, 3, "#close provided"),
+            mail(
+                &world.addr("alice"),
+                &new_address,
+                4,
+                "#note the new address works",
+            ),
+        ],
+    );
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(30),
+        "the answer to the second command",
+        || find_mail(&world, &alice, "Your command").len() == 2,
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    assert_eq!(
+        find_mail(&world, &alice, "A command by email was refused").len(),
+        1,
+        "one notice per case per day"
+    );
+
+    let (store, cases) = world.cases();
+    assert_eq!(
+        cases.len(),
+        1,
+        "the refused mail joined the case: {cases:?}"
+    );
+    let case = &cases[0];
+    assert_eq!(
+        case.state,
+        foi_triage::model::case::CaseState::Open,
+        "never closed"
+    );
+    let audit = store.audit(&case.reference).expect("audit");
+    let reasons: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.action == "command_refused")
+        .filter_map(|e| e.detail["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["not_staff", "unknown_key"]);
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!(
+        count("note"),
+        2,
+        "both notes, by the old and the new address"
+    );
+    assert_eq!(count("refusal_notice_queued"), 1);
+    assert_eq!(count("refusal_notice_suppressed"), 1);
+    assert_eq!(
+        count("followup"),
+        2,
+        "both refused messages joined the case"
+    );
+    assert_eq!(count("closed"), 0);
+}
+
 /// The working day `n` working days after `from` (England and Wales, built-in holidays).
 fn working_days_after(from: chrono::NaiveDate, n: u32) -> chrono::NaiveDate {
     use chrono::Datelike;

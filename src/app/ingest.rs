@@ -28,7 +28,7 @@
 //! wiring (`daemon`).
 
 use crate::app::env::Env;
-use crate::app::workflow::{CommandRecord, Workflow};
+use crate::app::workflow::{CommandRecord, StaffMail, Workflow};
 use crate::config::Config;
 use crate::config::RetryPolicy;
 use crate::core::dedupe::dedupe_hash;
@@ -344,12 +344,18 @@ impl Ingest {
             Ok(v) => v,
             Err(why) => return self.quarantine(None, hash, why, position, now).await,
         };
-        // A staff command sent to a case's tokened reply address.
-        if let Some(wf) = &self.workflow
-            && let Some(mut command) = wf.staff_command(&self.store, &ctx, &outcome, now)?
-        {
-            poison::settle(&mut command.change, hash);
-            return self.record_command(command, position).await;
+        // Mail to a case's signed reply address: a command, or a refusal that rides along with
+        // whatever triage makes of the message (nothing sent to a reply address is lost).
+        let mut refused = None;
+        if let Some(wf) = &self.workflow {
+            match wf.staff_command(&self.store, &ctx, &outcome, now)? {
+                Some(StaffMail::Command(mut command)) => {
+                    poison::settle(&mut command.change, hash);
+                    return self.record_command(command, position).await;
+                }
+                Some(StaffMail::Refused(change)) => refused = Some(change),
+                None => {}
+            }
         }
         let facts = self.facts(&outcome, now)?;
         let planned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -369,6 +375,10 @@ impl Ingest {
                 return self.quarantine(id, hash, why, position, now).await;
             }
         };
+        if let Some(refusal) = refused {
+            p.queues_mail |= !refusal.outbox_new.is_empty();
+            p.change.absorb(refusal);
+        }
         poison::settle(&mut p.change, hash);
         let folder = self.folder_for(Some(p.file_as));
         let (action, queues_mail) = (p.action.clone(), p.queues_mail);

@@ -653,6 +653,13 @@ fn config_check(path: &Path, offline: bool) -> Result<ExitCode> {
             println!("{}: OK", path.display());
             // Not an error, but the operator must know what mail can and cannot do.
             println!("{}", p.loaded.config.trust.explain());
+            if let Some(w) = &p.workflow {
+                // Which keys sign and verify reply addresses: what to compare after a rotation.
+                println!(
+                    "reply-address keys, newest (signing) first: {}",
+                    w.key_ids().join(", ")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

@@ -17,7 +17,8 @@
 //! - local-policy kinds (complaints, member enquiries, media, general) have no clock stops.
 //!
 //! Submodules: [`command`] turns `#close refused s.40(2)` (email or CLI) into an [`Action`];
-//! [`token`] signs reply addresses so a forged `From:` alone cannot act on a case.
+//! [`token`] signs reply addresses (per case, per staff address, per key) so a forged `From:`
+//! alone cannot act on a case.
 //!
 //! What this module does not do: store anything, send mail, check who may act (the daemon checks
 //! the sender against the staff list and the reply token first), or know the teams (`staff` is
@@ -31,8 +32,8 @@ pub use command::{
     parse_cli, parse_command, parse_commands,
 };
 pub use token::{
-    MIN_SECRET_BYTES, ReplyAddressError, ReplySecret, SecretError, TOKEN_HEX_LEN,
-    parse_reply_address, reply_address, reply_token, verify,
+    KEY_ID_HEX_LEN, MIN_SECRET_BYTES, ReplyAddressError, ReplyKeys, ReplyTag, SecretError,
+    TAG_HEX_LEN, Verdict, bound_address, parse_reply_address, reply_address, sign,
 };
 
 use crate::core::deadline::{
