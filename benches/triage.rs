@@ -11,11 +11,15 @@
 //! in windows-1252, and a media enquiry with an inline logo. Each is measured alone
 //! (`typical/<file>`, so a regression shows which shape of mail it hits) and all together
 //! (`typical_mix`).
+//!
+//! `attachment/*` prices one attached PDF letter read in process and in a decoder child (the
+//! daemon's way, `io::sandbox`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use foi_triage::core::extract::{AttachmentReader, DocFormat, InProcess};
 use foi_triage::core::followup::NoThreads;
 use foi_triage::core::rules::RuleSet;
 use foi_triage::core::triage::{Context, triage};
@@ -39,6 +43,8 @@ fn emls(dir: &str) -> Vec<(String, Vec<u8>)> {
 fn bench(c: &mut Criterion) {
     let rules = RuleSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")).expect("rules");
     let ctx = Context::standalone(rules);
+    // Decoder children of the binary, as the daemon reads attachments.
+    let reader = support::sandbox();
     let all: Vec<Vec<u8>> = emls("tests/data/samples")
         .into_iter()
         .map(|(_, b)| b)
@@ -49,21 +55,25 @@ fn bench(c: &mut Criterion) {
     g.bench_function("sample_set_parse_classify_validate_deadline", |b| {
         b.iter(|| {
             for raw in &all {
-                black_box(triage(&ctx, black_box(raw), None, &NoThreads));
+                black_box(triage(&ctx, black_box(raw), None, &NoThreads, &reader));
             }
         })
     });
 
     let plain: Vec<Vec<u8>> = all
         .iter()
-        .filter(|s| foi_triage::core::parse::parse(s).attachments.is_empty())
+        .filter(|s| {
+            foi_triage::core::parse::parse(s, &reader)
+                .attachments
+                .is_empty()
+        })
         .cloned()
         .collect();
     g.throughput(Throughput::Elements(plain.len() as u64));
     g.bench_function("samples_without_attachments_parse_classify", |b| {
         b.iter(|| {
             for raw in &plain {
-                let m = foi_triage::core::parse::parse(black_box(raw));
+                let m = foi_triage::core::parse::parse(black_box(raw), &reader);
                 black_box(ctx.rules.classify(&m));
             }
         })
@@ -74,7 +84,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("typical_mix_parse_classify", |b| {
         b.iter(|| {
             for (_, raw) in &typical {
-                let m = foi_triage::core::parse::parse(black_box(raw));
+                let m = foi_triage::core::parse::parse(black_box(raw), &reader);
                 black_box(ctx.rules.classify(&m));
             }
         })
@@ -87,11 +97,11 @@ fn bench(c: &mut Criterion) {
         let id = format!("{name}_{}kb", raw.len().div_ceil(1024));
         g.bench_function(id, |b| {
             b.iter(|| {
-                let m = foi_triage::core::parse::parse(black_box(raw));
+                let m = foi_triage::core::parse::parse(black_box(raw), &reader);
                 black_box(ctx.rules.classify(&m));
             })
         });
-        let m = foi_triage::core::parse::parse(raw);
+        let m = foi_triage::core::parse::parse(raw, &reader);
         g.bench_function(format!("{name}_classify_only"), |b| {
             b.iter(|| black_box(ctx.rules.classify(black_box(&m))))
         });
@@ -99,5 +109,34 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// What reading one attached letter costs: the same benign one-page PDF read in this process and
+/// in a decoder child (spawn, limits, pipes, reap). The difference is the per-attachment price of
+/// running decoders out of process.
+fn attachment(c: &mut Criterion) {
+    let pdf = std::fs::read(support::repo("tests/data/parse/letter.pdf")).expect("letter.pdf");
+    let child = support::sandbox();
+    let mut g = c.benchmark_group("attachment");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("letter_pdf_in_process", |b| {
+        b.iter(|| {
+            black_box(
+                InProcess
+                    .read(DocFormat::Pdf, black_box(&pdf))
+                    .expect("reads"),
+            )
+        })
+    });
+    g.bench_function("letter_pdf_in_child", |b| {
+        b.iter(|| {
+            black_box(
+                child
+                    .decode(DocFormat::Pdf, black_box(&pdf))
+                    .expect("reads"),
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, attachment);
 criterion_main!(benches);

@@ -6,6 +6,10 @@ set -euo pipefail
 need=()
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# systemd-analyze: the suite scores the unit's sandbox (tests/systemd.rs).
+# strace: tests/sandbox.rs traces the attachment decoder against the unit's seccomp filter.
+command -v strace >/dev/null || need+=(strace)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null

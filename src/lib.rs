@@ -31,6 +31,7 @@
 //!                                                                                        ▼
 //!                    core::plan::ingest::plan(outcome, facts, now, letter id) ─▶ Change + AckJob
 //!                        │ a staff reply to a signed address: core::plan::command instead
+//!                        │ (refused: audited, the assignee told, then planned as above)
 //!                        ▼
 //!  io::store::apply (one transaction: case, audit, outbox row, cursor) ─▶ file the message
 //!                        │ new case: core::plan::assign ─▶ Change + assignment Letter
@@ -58,6 +59,9 @@
 //! # Invariants
 //! - Parsing never panics and never fails: a message we cannot read still yields a `Message` with
 //!   warnings.
+//! - Attached documents from outside (PDF, DOCX, ODT, RTF) are decoded only in a child process
+//!   with memory, CPU and wall-clock limits (`io::sandbox`); a crash or a limit there is a
+//!   warning on the message.
 //! - A due date is derived from events, never edited by hand, and can always be explained.
 //! - The audit trail is append-only.
 //! - A change and the mail it queues are written in one transaction; mail is sent only from the

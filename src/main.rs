@@ -3,8 +3,15 @@
 
 use clap::Parser;
 use foi_triage::cli::{self, Cli, LogFormat};
+use foi_triage::io::sandbox::CappedAlloc;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
+
+/// The system allocator, counting the heap in use: the attachment decoder child
+/// (`foi-triage decode-worker`) caps it, since the service may not call `setrlimit`
+/// (`io::sandbox`). The cap is off in every other command.
+#[global_allocator]
+static ALLOCATOR: CappedAlloc = CappedAlloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -198,6 +198,109 @@ fn due_prints_the_date_on_the_last_line() {
 }
 
 #[test]
+fn due_review_of_gives_the_internal_review_clock_and_cites_it() {
+    // (reviewed kind, received, region, extended, expected, cited) — vectors R1 to R6.
+    let cases = [
+        (
+            "foi",
+            "2025-12-22T10:00:00+00:00",
+            "england-and-wales",
+            false,
+            "2026-01-23",
+            "s.45 Code of Practice",
+        ),
+        (
+            "foi",
+            "2025-12-22T10:00:00+00:00",
+            "england-and-wales",
+            true,
+            "2026-02-20",
+            "s.45 Code of Practice",
+        ),
+        (
+            "eir",
+            "2026-03-20T15:00:00+00:00",
+            "england-and-wales",
+            false,
+            "2026-05-20",
+            "reg 11(4)",
+        ),
+        (
+            "foi",
+            "2026-06-01T09:00:00+01:00",
+            "scotland",
+            false,
+            "2026-06-30",
+            "s.21(1)",
+        ),
+        (
+            "eir",
+            "2026-11-16T09:00:00+00:00",
+            "scotland",
+            false,
+            "2026-12-15",
+            "reg 16(4)",
+        ),
+        (
+            "sar",
+            "2026-08-20T09:00:00+01:00",
+            "england-and-wales",
+            false,
+            "2026-09-18",
+            "Art 77",
+        ),
+    ];
+    for (of, received, region, extended, want, cited) in cases {
+        let mut args = vec![
+            "due",
+            "--kind",
+            "complaint",
+            "--review-of",
+            of,
+            "--received",
+            received,
+            "--region",
+            region,
+            "--explain",
+        ];
+        if extended {
+            args.push("--extended");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        assert_eq!(out.lines().last(), Some(want), "{args:?}\n{out}");
+        assert!(out.contains(cited), "{args:?}: {out}");
+    }
+    let o = run(&[
+        "due",
+        "--kind",
+        "complaint",
+        "--review-of",
+        "media",
+        "--received",
+        "2026-01-05T09:00:00Z",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("only foi, eir and sar"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&[
+        "due",
+        "--kind",
+        "complaint",
+        "--review-of",
+        "eir",
+        "--extended",
+        "--received",
+        "2026-01-05T09:00:00Z",
+    ]);
+    assert!(!o.status.success(), "an EIR review has a fixed limit");
+}
+
+#[test]
 fn due_refuses_what_the_law_does_not_allow_and_bad_input() {
     let bad = [
         (
@@ -664,7 +767,13 @@ fn case_list_and_show_read_the_store() {
 #[test]
 fn digest_dry_run_prints_each_teams_digest_without_request_text() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secret"), "0123456789abcdef0123456789").unwrap();
+    // Two keys, newest first, as after a rotation.
+    let keys = ["new-key-0123456789abcdef", "0123456789abcdef0123456789"];
+    std::fs::write(
+        dir.path().join("secret"),
+        format!("# rotated\n{}\n{}\n", keys[0], keys[1]),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("routing.toml"),
         "[defaults]\nfoi = \"ig\"\neir = \"ig\"\nsar = \"ig\"\nmedia = \"ig\"\nmember_enquiry = \"ig\"\n\
@@ -679,6 +788,19 @@ fn digest_dry_run_prints_each_teams_digest_without_request_text() {
     let cfg = config.to_str().unwrap();
     let o = run(&["config", "check", "--offline", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<String> = foi_triage::core::actions::ReplyKeys::new(&keys)
+        .unwrap()
+        .ids()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        stdout(&o).contains(&format!(
+            "reply-address keys, newest (signing) first: {}, {}",
+            ids[0], ids[1]
+        )),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&["digest", "--dry-run", "--as", "2026-12-01", "--config", cfg]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);

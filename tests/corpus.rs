@@ -22,6 +22,7 @@ fn every_corpus_message_goes_through_the_pipeline() {
         return;
     };
     let ctx = context();
+    let reader = support::sandbox();
     let files = support::eml_files(&dir);
     assert!(
         files.len() >= 400,
@@ -32,7 +33,7 @@ fn every_corpus_message_goes_through_the_pipeline() {
     let mut with_warnings = 0;
     for f in &files {
         let raw = std::fs::read(f).expect("read corpus file");
-        let o = std::panic::catch_unwind(|| triage(&ctx, &raw, None, &NoThreads))
+        let o = std::panic::catch_unwind(|| triage(&ctx, &raw, None, &NoThreads, &reader))
             .unwrap_or_else(|_| panic!("pipeline panicked on {}", f.display()));
         assert_eq!(o.message.raw_size, raw.len(), "{}", f.display());
         assert_eq!(o.message.content_hash.len(), 64, "{}", f.display());

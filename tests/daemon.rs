@@ -28,6 +28,8 @@ use crate::support;
 use crate::support::mail::{foi_request, imap_settings, run_tag, write_daemon_config};
 use crate::support::stack::{self, Stack};
 
+mod durability;
+
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 static OUTAGE_STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 
@@ -110,7 +112,11 @@ impl World {
             .unwrap_or_else(|e| panic!("{now:?} is not RFC 3339: {e}"))
             .with_timezone(&chrono::Utc);
         self.clock.set(start);
-        let env = Env::new(self.clock.clone(), self.ids.clone());
+        let env = Env::new(
+            self.clock.clone(),
+            self.ids.clone(),
+            Arc::new(support::sandbox()),
+        );
         let (config, log) = (self.config(), self.open_log());
         let stop = CancellationToken::new();
         let token = stop.clone();
@@ -333,7 +339,12 @@ fn acks_to(world: &World, user: &str) -> Vec<foi_triage::model::message::Message
     world
         .delivered(user)
         .iter()
-        .map(|p| foi_triage::core::parse::parse(&std::fs::read(p).expect("read delivered mail")))
+        .map(|p| {
+            foi_triage::core::parse::parse(
+                &std::fs::read(p).expect("read delivered mail"),
+                &support::sandbox(),
+            )
+        })
         .collect()
 }
 
@@ -484,69 +495,6 @@ fn restart_mid_batch_creates_no_duplicates() {
 }
 
 #[test]
-fn kill_9_during_a_large_batch_loses_nothing() {
-    // 1,000 acknowledgements within minutes: the global hourly flood cap (200 by default) is
-    // lifted, since this test counts lost and duplicated mail, not the cap.
-    let world = World::new(
-        stack(),
-        "kill-foi",
-        "[acknowledgements]\nglobal_per_hour = 5000\n",
-    );
-    let n = 1000;
-    let batch: Vec<Vec<u8>> = (0..n)
-        .map(|i| foi_request(&world.addr(&format!("r{i:04}")), i))
-        .collect();
-    append_all(world.stack, &world.user, "INBOX", &batch);
-    let log_cases = |w: &World| w.log_text().matches("\"new case\"").count();
-    let mut kills = 0;
-    for round in 1..=3 {
-        let daemon = world.start();
-        let before = log_cases(&world);
-        // Kill at a different point each round: after some tens of new cases.
-        let target = before + 40 * round + 7 * round * round;
-        wait_for(Duration::from_secs(120), "progress before the kill", || {
-            log_cases(&world) >= target.min(n)
-        });
-        daemon.kill9();
-        kills += 1;
-    }
-    let daemon = world.start();
-    let acked = |w: &World| {
-        (0..n)
-            .filter(|i| !w.delivered(&world.who(&format!("r{i:04}"))).is_empty())
-            .count()
-    };
-    wait_for(
-        Duration::from_secs(300),
-        "every request acknowledged",
-        || acked(&world) == n,
-    );
-    std::thread::sleep(Duration::from_secs(2));
-    let (status, _) = daemon.stop();
-    assert!(status.success(), "{}", world.log_text());
-
-    let (_, cases) = world.cases();
-    assert_eq!(cases.len(), n, "exactly one case per message");
-    let mut requesters: Vec<&str> = cases.iter().map(|c| c.requester.email.as_str()).collect();
-    requesters.sort_unstable();
-    requesters.dedup();
-    assert_eq!(requesters.len(), n, "no requester has two cases");
-    let duplicates: usize = (0..n)
-        .map(|i| {
-            world
-                .delivered(&world.who(&format!("r{i:04}")))
-                .len()
-                .saturating_sub(1)
-        })
-        .sum();
-    assert!(
-        duplicates <= kills,
-        "{duplicates} duplicate acknowledgements after {kills} kills"
-    );
-    assert!(world.delivered(&world.user).is_empty(), "INBOX not emptied");
-}
-
-#[test]
 fn uidvalidity_change_rescans_without_duplicates() {
     let world = World::new(stack(), "uidv-foi", "");
     let n = 6;
@@ -684,7 +632,10 @@ fn a_mail_loop_is_bounded_by_the_rate_limit() {
         let got = world.delivered(robot);
         if got.len() > answered {
             for p in &got[answered..] {
-                let m = foi_triage::core::parse::parse(&std::fs::read(p).expect("read"));
+                let m = foi_triage::core::parse::parse(
+                    &std::fs::read(p).expect("read"),
+                    &support::sandbox(),
+                );
                 let reply = format!(
                     "From: Robot <{robot}@example.org>\r\nTo: {}@council.example\r\nSubject: Re: {}\r\n\
                      Message-ID: <robot-{answered}@example.org>\r\nIn-Reply-To: <{}>\r\n\r\n\
@@ -1099,7 +1050,7 @@ fn find_mail(
         .iter()
         .map(|p| std::fs::read(p).expect("read"))
         .map(|raw| {
-            let m = foi_triage::core::parse::parse(&raw);
+            let m = foi_triage::core::parse::parse(&raw, &support::sandbox());
             (raw, m)
         })
         .filter(|(_, m)| m.subject.contains(subject_has))
@@ -1301,6 +1252,194 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
     ] {
         assert!(audit.iter().any(|e| e.action == a), "{a} missing");
     }
+}
+
+/// The key id a signed reply address carries (`None` for an old-style or unsigned address).
+fn key_id(address: &str) -> Option<String> {
+    foi_triage::core::actions::parse_reply_address(address)?.key_id
+}
+
+#[test]
+fn a_rotated_key_keeps_sent_addresses_working_and_a_refused_command_reaches_triage_and_the_assignee()
+ {
+    let world = workflow_world("wfk", false);
+    let (req, alice) = (world.who("req"), world.who("alice"));
+    let secret = world.dir.path().join("reply-secret");
+    let first_key = std::fs::read_to_string(&secret).expect("the first key");
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("req"), 1)],
+    );
+    let daemon = world.start();
+    wait_for(Duration::from_secs(30), "the assignment", || {
+        !find_mail(&world, &alice, "Assigned").is_empty()
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, assignment) = find_mail(&world, &alice, "Assigned").remove(0);
+    let reference = assignment
+        .subject
+        .split(['[', ']'])
+        .nth(1)
+        .expect("reference in subject")
+        .to_string();
+    let old_address = header(&assignment, "reply-to")
+        .expect("Reply-To")
+        .trim_matches(['<', '>'])
+        .to_string();
+    let old_id = key_id(&old_address).expect("signed with a key id");
+    let mail = |from: &str, to: &str, n: usize, body: &str| {
+        let raw = format!(
+            "From: <{from}>\r\nTo: <{to}>\r\nCc: <{}@council.example>\r\n\
+             Subject: Re: [{reference}] Assigned\r\nMessage-ID: <keys-{n}-{}@example.org>\r\n\r\n{body}\r\n",
+            world.user, world.user
+        );
+        stamped("example.org", raw.as_bytes())
+    };
+
+    // Rotation: a new key goes on top; the address signed with the old one still works.
+    std::fs::write(
+        &secret,
+        format!("0123456789abcdef-the-new-key-0123\n{first_key}\n"),
+    )
+    .expect("rotate");
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[mail(
+            &world.addr("alice"),
+            &old_address,
+            1,
+            "#note key rotated",
+        )],
+    );
+    let daemon = world.start();
+    wait_for(Duration::from_secs(30), "the answer to the command", || {
+        !find_mail(&world, &alice, "Your command").is_empty()
+    });
+    let (_, answer) = find_mail(&world, &alice, "Your command").remove(0);
+    assert!(
+        answer.body_text.contains("line 1: done: #note key rotated"),
+        "{}",
+        answer.body_text
+    );
+    let new_address = header(&answer, "reply-to")
+        .expect("Reply-To")
+        .trim_matches(['<', '>'])
+        .to_string();
+    let new_id = key_id(&new_address).expect("signed with a key id");
+    assert_ne!(new_id, old_id, "new addresses are signed with the new key");
+
+    // The requester's reply-all to the forwarded assignment: not a command, but not lost.
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[mail(
+            &world.addr("req"),
+            &old_address,
+            2,
+            "#close provided\r\n\r\nThank you, that is all I need.",
+        )],
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "the receipt and the notice",
+        || {
+            !find_mail(&world, &req, "We have received your message").is_empty()
+                && !find_mail(&world, &alice, "A command by email was refused").is_empty()
+        },
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, notice) = find_mail(&world, &alice, "A command by email was refused").remove(0);
+    assert!(
+        notice
+            .body_text
+            .contains("Why: the sender is not on the staff list."),
+        "{}",
+        notice.body_text
+    );
+    assert!(
+        notice
+            .body_text
+            .contains("It came from the case's requester."),
+        "{}",
+        notice.body_text
+    );
+    let (_, receipt) = find_mail(&world, &req, "We have received your message").remove(0);
+    assert!(
+        !receipt.body_text.contains("refused"),
+        "the sender learns nothing of the command: {}",
+        receipt.body_text
+    );
+
+    // Removing the old key revokes what it signed: refused, triaged, the notice held (one a day).
+    std::fs::write(&secret, "0123456789abcdef-the-new-key-0123\n").expect("remove the old key");
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[
+            mail(&world.addr("alice"), &old_address, 3, "#close provided"),
+            mail(
+                &world.addr("alice"),
+                &new_address,
+                4,
+                "#note the new address works",
+            ),
+        ],
+    );
+    let daemon = world.start();
+    wait_for(
+        Duration::from_secs(30),
+        "the answer to the second command",
+        || find_mail(&world, &alice, "Your command").len() == 2,
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    assert_eq!(
+        find_mail(&world, &alice, "A command by email was refused").len(),
+        1,
+        "one notice per case per day"
+    );
+
+    let (store, cases) = world.cases();
+    assert_eq!(
+        cases.len(),
+        1,
+        "the refused mail joined the case: {cases:?}"
+    );
+    let case = &cases[0];
+    assert_eq!(
+        case.state,
+        foi_triage::model::case::CaseState::Open,
+        "never closed"
+    );
+    let audit = store.audit(&case.reference).expect("audit");
+    let reasons: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.action == "command_refused")
+        .filter_map(|e| e.detail["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["not_staff", "unknown_key"]);
+    let count = |action: &str| audit.iter().filter(|e| e.action == action).count();
+    assert_eq!(
+        count("note"),
+        2,
+        "both notes, by the old and the new address"
+    );
+    assert_eq!(count("refusal_notice_queued"), 1);
+    assert_eq!(count("refusal_notice_suppressed"), 1);
+    assert_eq!(
+        count("followup"),
+        2,
+        "both refused messages joined the case"
+    );
+    assert_eq!(count("closed"), 0);
 }
 
 /// The working day `n` working days after `from` (England and Wales, built-in holidays).

@@ -7,7 +7,9 @@ mod corpus;
 mod daemon;
 mod fuzz_regressions;
 mod hostile_generated;
+mod sandbox;
 mod support;
+mod systemd;
 
 /// What each fuzz target runs; shared with the fuzz crate (`fuzz/`).
 #[allow(dead_code)]

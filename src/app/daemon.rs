@@ -9,6 +9,8 @@
 //!   flush), wait at most [`SHUTDOWN_GRACE`], flush the store, exit 0.
 //! - SIGHUP: reload rules and templates. A broken set is refused with every error logged, and the
 //!   old set stays in use.
+//! - A store write that fails (a full or failing disk; see `Store::write_failed`): stop as for
+//!   SIGTERM, then exit non-zero so systemd restarts the daemon on a freshly opened store.
 
 use crate::app::env::Env;
 use crate::app::ingest::{Disposition, Ingest, SharedContext};
@@ -217,13 +219,20 @@ fn outbox_settings(config: &Config) -> OutboxSettings {
     }
 }
 
-/// Runs the daemon on the machine's clock and ids ([`Env::system`]) until SIGTERM/SIGINT (or until
-/// `stop` is cancelled); SIGHUP reloads rules and templates.
+/// Runs the daemon on the machine's clock and ids, with decoder children of this program
+/// ([`Env::system`]), until SIGTERM/SIGINT (or until `stop` is cancelled); SIGHUP reloads rules
+/// and templates.
 ///
 /// # Errors
-/// Startup problems (config, rules, templates, store, missing `[imap]`/`[smtp]`), each named.
+/// Startup problems (config, rules, templates, store, missing `[imap]`/`[smtp]`, the program's
+/// own path unknown), each named.
 pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<()> {
-    serve(&Env::system(), config_path, stop, Signals::Os).await
+    serve(&system_env()?, config_path, stop, Signals::Os).await
+}
+
+/// [`Env::system`], its error named.
+fn system_env() -> Result<Env> {
+    Env::system().context("cannot find this program's path to start attachment decoders")
 }
 
 /// Runs the daemon in-process on `env`'s clock and ids until `stop` is cancelled: the same
@@ -306,6 +315,11 @@ async fn serve(
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
+            why = services.store.write_failed() => {
+                error!(error = %why, "fatal: the case store cannot write (a full or failing disk?); stopping the daemon");
+                let _ = services.fatal.set(format!("the case store cannot write: {why}"));
+                break;
+            }
             event = next_signal(os.as_mut()) => match event {
                 SignalEvent::Stop(name) => { info!("{name}: shutting down"); break; }
                 SignalEvent::Reload => reload(&services.config, &services.ctx, services.outbox.as_deref()),
@@ -325,7 +339,7 @@ async fn serve(
     if let Some(e) = services.fatal.get() {
         // The store is failing writes; a flush is worth a try, its result is not.
         let _ = services.store.flush();
-        bail!("stopped on a fatal outbox error (exiting non-zero to be restarted): {e}");
+        bail!("stopped on a fatal error (exiting non-zero to be restarted): {e}");
     }
     services
         .store
@@ -346,8 +360,8 @@ struct Services {
     outbox: Option<Arc<Outbox>>,
     workflow: Option<Arc<crate::app::workflow::Workflow>>,
     /// Set by a task that must end the process (the outbox, when the store cannot record what
-    /// it sent): `serve` then returns this as its error, so the daemon exits non-zero and
-    /// systemd restarts it.
+    /// it sent), or by `serve` when any store write fails: `serve` then returns this as its
+    /// error, so the daemon exits non-zero and systemd restarts it.
     fatal: Arc<std::sync::OnceLock<String>>,
 }
 
@@ -540,7 +554,7 @@ pub async fn import(
         store.clone(),
         ctx,
         Arc::new(Notify::new()),
-        &Env::system(),
+        &system_env()?,
     );
     let mut client = ImapClient::connect(&mailbox.server)
         .await

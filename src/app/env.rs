@@ -1,33 +1,48 @@
-//! The daemon's environment: the one value that says where "now" and fresh ids come from.
+//! The daemon's environment: the one value that says where "now" and fresh ids come from, and
+//! what reads attached documents.
 //!
 //! Every owner task (ingest, the Sent watcher, the outbox worker, the scheduler, the control
-//! socket) reads time from `env.clock` and mints Message-IDs from `env.ids`. The command line runs
-//! on [`Env::system`]; tests run the daemon in-process on a clock standing where they want it
-//! ([`crate::io::clock::ManualClock`]) and, where ids matter, deterministic ids
-//! ([`crate::io::ids::SequentialIds`]).
+//! socket) reads time from `env.clock` and mints Message-IDs from `env.ids`; ingest reads PDF,
+//! DOCX, ODT and RTF attachments through `env.reader`. The command line runs on
+//! [`Env::system`]; tests run the daemon in-process on a clock standing where they want it
+//! ([`crate::io::clock::ManualClock`]), where ids matter deterministic ids
+//! ([`crate::io::ids::SequentialIds`]), and decoder children of the binary under test.
 
+use crate::core::extract::AttachmentReader;
 use crate::io::clock::{Clock, SystemClock};
 use crate::io::ids::{Ids, RandomIds};
+use crate::io::sandbox::Sandbox;
 use std::sync::Arc;
 
-/// Where "now" and fresh ids come from.
+/// Where "now" and fresh ids come from, and what reads attached documents.
 #[derive(Clone)]
 pub struct Env {
     /// The current instant.
     pub clock: Arc<dyn Clock>,
     /// Fresh Message-IDs.
     pub ids: Arc<dyn Ids>,
+    /// Reads attached documents (PDF, DOCX, ODT, RTF): a decoder child in production.
+    pub reader: Arc<dyn AttachmentReader>,
 }
 
 impl Env {
-    /// The machine's clock and the real id generator: production.
-    pub fn system() -> Env {
-        Env::new(Arc::new(SystemClock), Arc::new(RandomIds))
+    /// The machine's clock, the real id generator and decoder children of this very program:
+    /// production.
+    ///
+    /// # Errors
+    /// The operating system cannot say where the running program is (needed to start decoder
+    /// children).
+    pub fn system() -> std::io::Result<Env> {
+        Ok(Env::new(
+            Arc::new(SystemClock),
+            Arc::new(RandomIds),
+            Arc::new(Sandbox::current_exe()?),
+        ))
     }
 
     /// An environment from its parts.
-    pub fn new(clock: Arc<dyn Clock>, ids: Arc<dyn Ids>) -> Env {
-        Env { clock, ids }
+    pub fn new(clock: Arc<dyn Clock>, ids: Arc<dyn Ids>, reader: Arc<dyn AttachmentReader>) -> Env {
+        Env { clock, ids, reader }
     }
 }
 

@@ -30,10 +30,11 @@
 //! wiring (`daemon`).
 
 use crate::app::env::Env;
-use crate::app::workflow::{CommandRecord, Workflow};
+use crate::app::workflow::{CommandRecord, StaffMail, Workflow};
 use crate::config::Config;
 use crate::config::RetryPolicy;
 use crate::core::dedupe::{dedupe_hash, identity_key};
+use crate::core::extract::{AttachmentReader, SkipDocuments};
 use crate::core::followup::Threads;
 use crate::core::plan::ingest as plan;
 use crate::core::plan::poison::{self, Gate};
@@ -92,6 +93,8 @@ pub struct Ingest {
     outbox_wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn Ids>,
+    /// Reads attached documents: decoder children in production (see `io::sandbox`).
+    reader: Arc<dyn AttachmentReader>,
     workflow: Option<Arc<Workflow>>,
 }
 
@@ -174,7 +177,13 @@ impl Ingest {
             settings: IngestSettings {
                 mode,
                 acks: config.acknowledgements.clone(),
-                own_addresses: config.own_addresses.clone(),
+                // Our web forms' addresses are ours too: nothing is ever sent to them.
+                own_addresses: config
+                    .own_addresses
+                    .iter()
+                    .cloned()
+                    .chain(config.intake.forms())
+                    .collect(),
                 prefixes: config.prefixes().into_iter().map(|(p, k)| (k, p)).collect(),
                 id_domain,
             },
@@ -183,6 +192,7 @@ impl Ingest {
             outbox_wake,
             clock: Arc::clone(&env.clock),
             ids: Arc::clone(&env.ids),
+            reader: Arc::clone(&env.reader),
             workflow: None,
         }
     }
@@ -347,13 +357,18 @@ impl Ingest {
             Some(key) => self.recorded_kind(&key)?.flatten(),
             None => None,
         };
-        // A staff command sent to a case's tokened reply address.
-        if same_delivery.is_none()
-            && let Some(wf) = &self.workflow
-            && let Some(mut command) = wf.staff_command(&self.store, &ctx, &outcome, now)?
-        {
-            poison::settle(&mut command.change, hash);
-            return self.record_command(command, position).await;
+        // Mail to a case's signed reply address: a command, or a refusal that rides along with
+        // whatever triage makes of the message (nothing sent to a reply address is lost).
+        let mut refused = None;
+        if let Some(wf) = self.workflow.as_ref().filter(|_| same_delivery.is_none()) {
+            match wf.staff_command(&self.store, &ctx, &outcome, now)? {
+                Some(StaffMail::Command(mut command)) => {
+                    poison::settle(&mut command.change, hash);
+                    return self.record_command(command, position).await;
+                }
+                Some(StaffMail::Refused(change)) => refused = Some(change),
+                None => {}
+            }
         }
         let facts = Facts {
             same_delivery,
@@ -376,6 +391,10 @@ impl Ingest {
                 return self.quarantine(id, hash, why, position, now).await;
             }
         };
+        if let Some(refusal) = refused {
+            p.queues_mail |= !refusal.outbox_new.is_empty();
+            p.change.absorb(refusal);
+        }
         poison::settle(&mut p.change, hash);
         let folder = self.folder_for(Some(p.file_as));
         let (action, queues_mail) = (p.action.clone(), p.queues_mail);
@@ -409,9 +428,10 @@ impl Ingest {
         }
     }
 
-    /// Parses and triages a message off the async workers (parsing and attachment extraction
-    /// are CPU-bound: bounded, but a PDF can take a while). `Err` with the reason to quarantine
-    /// when the pipeline panicked: a bug, but this message must not stop the mailbox.
+    /// Parses and triages a message off the async workers (parsing is CPU-bound, and each
+    /// attached document waits for its decoder child: bounded, but up to seconds). `Err` with
+    /// the reason to quarantine when the pipeline panicked: a bug, but this message must not
+    /// stop the mailbox.
     async fn triage(
         &self,
         fetched: &Fetched,
@@ -422,9 +442,11 @@ impl Ingest {
         let internal_date = fetched.internal_date;
         let store = self.store.clone();
         let content_hash = hash.to_string();
+        let reader = Arc::clone(&self.reader);
         tokio::task::spawn_blocking(move || {
+            let threads = StoreThreads(&store);
             let mut outcome =
-                triage::triage(&ctx, &raw, Some(internal_date), &StoreThreads(&store));
+                triage::triage(&ctx, &raw, Some(internal_date), &threads, reader.as_ref());
             outcome.message.content_hash = content_hash;
             (ctx, outcome)
         })
@@ -755,7 +777,8 @@ impl Ingest {
                 loop {
                     let uids = client.uids_from(next).await?;
                     for f in client.fetch_many(&uids).await? {
-                        let msg = crate::core::parse::parse(&f.raw);
+                        // Subject and recipients are all it needs: no document is decoded.
+                        let msg = crate::core::parse::parse(&f.raw, &SkipDocuments);
                         let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
                         let now = self.clock.now();
                         let mut change = crate::io::store::Change::default();
@@ -872,9 +895,11 @@ mod tests {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
             let rules = crate::core::rules::RuleSet::load(&dir).expect("default rules load");
             let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(Context::standalone(rules))));
+            // The test messages carry no documents; the decoders in process are enough.
             let env = Env::new(
                 Arc::new(ManualClock::new(t0())),
                 Arc::new(SequentialIds::new()),
+                Arc::new(crate::core::extract::InProcess),
             );
             Ingest::new(
                 &Config::defaults(),

@@ -11,13 +11,17 @@
 //! - Routing happens right after a new case is committed, in its own change; the scheduler routes
 //!   any open case without a team, so a crash in between only delays the assignment mail.
 //! - A staff command acts only when the sender is on the routing file's staff list AND the message
-//!   was sent to the case's HMAC-signed reply address; anything else is refused and audited, and
-//!   changes nothing. Results and errors are mailed back to the sender.
+//!   was sent to a reply address signed for that case and that sender, not expired, AND the mail
+//!   gateway vouches for it ([`command`]). Results and errors are mailed back to the sender. A
+//!   refused message is audited, the assignee is told (at most once a day per case), and the
+//!   message is handed back to triage ([`StaffMail::Refused`]) so nothing sent to a reply address
+//!   is lost.
 
 use crate::config::{Config, WorkflowConfig};
-use crate::core::actions::{self, ReplySecret};
+use crate::core::actions::{self, ReplyKeys};
 use crate::core::chase::ChaserKey;
 use crate::core::digest::{FAILED_MAIL_LOOKBACK_DAYS, FailedMail, failed_mail};
+use crate::core::extract::SkipDocuments;
 use crate::core::plan::assign::{self, AssignFacts, COUNTER_MARKS};
 use crate::core::plan::command::{self, CommandFacts};
 use crate::core::plan::letter::{Letter, LetterBody};
@@ -41,7 +45,7 @@ use std::sync::Arc;
 pub struct Workflow {
     /// Teams, members and routes.
     pub routing: Routing,
-    secret: ReplySecret,
+    keys: ReplyKeys,
     templates: Letters,
     settings: WorkflowConfig,
     organisation: String,
@@ -54,6 +58,16 @@ impl std::fmt::Debug for Workflow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Workflow").finish_non_exhaustive()
     }
+}
+
+/// What mail to a case's reply address is.
+#[derive(Debug)]
+pub enum StaffMail {
+    /// A command that passed every check: record it and file the message with its case.
+    Command(CommandRecord),
+    /// Refused: the refusal's audit, mark and notice to the assignee, to apply in the same
+    /// transaction as whatever triage makes of the message.
+    Refused(Change),
 }
 
 /// A staff command found in a message, planned: what to record and where to file the message.
@@ -79,8 +93,8 @@ fn mail_row(case: Option<&CaseRef>, mail: PreparedMail, now: DateTime<Utc>) -> N
 }
 
 impl Workflow {
-    /// Loads routing, the reply secret and the workflow templates; `Ok(None)` when the config has
-    /// no `[workflow]` section.
+    /// Loads routing, the reply-address keys and the workflow templates; `Ok(None)` when the
+    /// config has no `[workflow]` section.
     ///
     /// # Errors
     /// Every problem, one per line.
@@ -92,24 +106,25 @@ impl Workflow {
         let routing = Routing::load(&w.routing_file)
             .map_err(|e| problems.push(e.to_string()))
             .ok();
-        let secret = ReplySecret::new(w.reply_secret.as_bytes())
+        let keys = ReplyKeys::new(&w.reply_keys)
             .map_err(|e| problems.push(format!("workflow.reply_secret_file: {e}")))
             .ok();
         let templates = Letters::load(&config.templates_dir)
             .map_err(|e| problems.extend(e.0.iter().map(ToString::to_string)))
             .ok();
-        if let Some(secret) = &secret {
-            // A seven-digit sequence is the longest reference a year will see.
+        if let Some(keys) = &keys {
+            // A seven-digit sequence is the longest reference a year will see; the recipient is
+            // bound inside the tag, so its length does not matter.
             let probe = CaseRef::new("MEMBER", 2026, 9_999_999).map_err(|e| e.to_string())?;
-            if let Err(e) = actions::reply_address(&config.address, &probe, secret) {
+            if let Err(e) = actions::reply_address(&config.address, &probe, "probe", keys) {
                 problems.push(format!("mailbox.address: {e}"));
             }
         }
-        match (routing, secret, templates) {
-            (Some(routing), Some(secret), Some(templates)) if problems.is_empty() => {
+        match (routing, keys, templates) {
+            (Some(routing), Some(keys), Some(templates)) if problems.is_empty() => {
                 Ok(Some(Workflow {
                     routing,
-                    secret,
+                    keys,
                     templates,
                     settings: w.clone(),
                     organisation: config.organisation.clone(),
@@ -137,7 +152,7 @@ impl Workflow {
     fn office(&self) -> Office<'_> {
         Office {
             routing: &self.routing,
-            secret: &self.secret,
+            keys: &self.keys,
             shared_address: &self.shared_address,
             settings: &self.settings,
         }
@@ -154,9 +169,14 @@ impl Workflow {
         self
     }
 
-    /// The address staff reply to with commands for this case.
-    pub fn command_address(&self, reference: &CaseRef) -> Option<String> {
-        self.office().command_address(reference)
+    /// The address `recipient` replies to with commands for this case (from that address only).
+    pub fn command_address(&self, reference: &CaseRef, recipient: &str) -> Option<String> {
+        self.office().command_address(reference, recipient)
+    }
+
+    /// The ids of the reply-address keys, newest (the signing key) first.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.keys.ids().map(str::to_string).collect()
     }
 
     /// A staff handle (`alice`, `@alice`) or staff address, resolved to the address on the
@@ -180,6 +200,7 @@ impl Workflow {
                     let what = match &letter.body {
                         LetterBody::Assignment(_) => "assignment",
                         LetterBody::CommandReply(_) => "command reply",
+                        LetterBody::CommandRefused(_) => "refused-command notice",
                         LetterBody::Chaser(_) => "chaser",
                         LetterBody::Digest(_) => "digest",
                     };
@@ -233,9 +254,10 @@ impl Workflow {
         Ok(change)
     }
 
-    /// A staff command sent to a case's tokened reply address: runs it, or refuses it (forged
-    /// or unknown sender), and records the message as seen. `None` when the message is not a
-    /// staff command (machine mail, no tokened address, or no such case).
+    /// Mail sent to a case's signed reply address: a command that runs (recorded with the
+    /// message's `seen` record), or one refused ([`StaffMail::Refused`]: the caller triages the
+    /// message and applies the refusal with it). `None` when the message is not for a reply
+    /// address (or is machine mail, or names no case we have).
     ///
     /// # Errors
     /// Store reads.
@@ -245,15 +267,15 @@ impl Workflow {
         ctx: &Context,
         outcome: &Outcome,
         now: DateTime<Utc>,
-    ) -> Result<Option<CommandRecord>, StoreError> {
+    ) -> Result<Option<StaffMail>, StoreError> {
         let msg = &outcome.message;
         if outcome.kind() == Kind::Auto {
             return Ok(None);
         }
-        let Some((reference, token)) = command::command_target(msg) else {
+        let Some(tag) = command::command_target(msg) else {
             return Ok(None);
         };
-        let Some(case) = store.get_case(&reference)? else {
+        let Some(case) = store.get_case(&tag.reference)? else {
             return Ok(None);
         };
         let sender = msg
@@ -261,28 +283,33 @@ impl Workflow {
             .as_ref()
             .map(|a| a.email.clone())
             .unwrap_or_default();
+        let last_notice = store
+            .mark(&command::notice_key(&case.reference))?
+            .and_then(|v| serde_json::from_value(v).ok());
         let facts = CommandFacts {
             case: &case,
-            token: &token,
+            tag: &tag,
             msg,
             sender: &sender,
             auth: &outcome.auth,
+            last_notice,
         };
         let plan = command::plan_command(&self.office(), ctx, &facts, now, &mut self.ids());
-        if let Some(why) = plan.refused {
-            tracing::warn!(case = %case.reference, why, "staff command refused");
-        }
         let mut change = plan.change;
         self.with_mail(&mut change, plan.letters, now);
-        let why = format!("staff command for {reference}");
+        if let Some(refused) = plan.refused {
+            tracing::warn!(case = %case.reference, why = refused.code(), "staff command refused; the message goes to triage");
+            return Ok(Some(StaffMail::Refused(change)));
+        }
+        let why = format!("staff command for {}", case.reference);
         change.seen.extend(crate::core::plan::ingest::seen_records(
             msg, case.kind, &why, now,
         ));
-        Ok(Some(CommandRecord {
-            reference,
+        Ok(Some(StaffMail::Command(CommandRecord {
+            reference: case.reference.clone(),
             kind: case.kind,
             change,
-        }))
+        })))
     }
 
     /// A message from our own shared mailbox to the requester, with the case reference: the
@@ -342,7 +369,8 @@ impl Workflow {
                 .content_hashes
                 .first()
                 .and_then(|h| store.raw(h).ok().flatten())
-                .map(|raw| crate::core::parse::parse(&raw).body_text)
+                // Routing reads the body only: no document is decoded.
+                .map(|raw| crate::core::parse::parse(&raw, &SkipDocuments).body_text)
                 .unwrap_or_default();
             changes.push(self.assign(store, ctx, c, &body, now)?);
         }

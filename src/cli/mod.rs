@@ -8,10 +8,12 @@
 
 use crate::app::control::Request;
 use crate::config::Config;
-use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region};
+use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region, ReviewOf};
+use crate::core::extract::DocFormat;
 use crate::core::followup::{NoThreads, Threads};
 use crate::core::rules::{self, RuleSet};
 use crate::core::triage::{self, Context, Deadline, Outcome};
+use crate::io::sandbox::{self, Sandbox};
 use crate::io::store::{CaseOrder, Store};
 use crate::model::case::CaseRef;
 use crate::model::kind::Kind;
@@ -66,7 +68,9 @@ pub enum Command {
     /// Classify email files (.eml) and print one line per file.
     ///
     /// With --format json each line is a JSON object with: file, kind, valid (true/false, or null
-    /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings.
+    /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings,
+    /// identity (SAR: provided, verifiable or missing), internal_review (the review marking, or
+    /// null) and relay (our web form or a colleague's forward, or null).
     /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
     /// after every other file was processed.
     Classify {
@@ -98,9 +102,15 @@ pub enum Command {
         /// The authority's region.
         #[arg(long, default_value = "england-and-wales")]
         region: Region,
-        /// Apply the extension the law allows for this kind.
+        /// Apply the extension the law allows for this kind (for a FOIA internal review: up to
+        /// 40 working days in total in exceptional cases).
         #[arg(long)]
         extended: bool,
+        /// The clock of an internal review of a response to a request of this kind (foi, eir or
+        /// sar): FOIA 20 working days (s.45 Code), EIR 40 (reg 11(4)), FOISA and EIR(S) 20
+        /// (s.21(1), reg 16(4)), SAR local policy (`[reviews] sar_working_days`, default 20).
+        #[arg(long, value_name = "KIND")]
+        review_of: Option<Kind>,
         /// Print the reasoning (calendar, day 0, skipped days) above the date.
         #[arg(long)]
         explain: bool,
@@ -147,6 +157,21 @@ pub enum Command {
         /// Only messages the server received on or after this date (YYYY-MM-DD).
         #[arg(long)]
         since: Option<NaiveDate>,
+    },
+    /// Internal: read one attached document from stdin and write its text to stdout, under
+    /// memory and CPU limits. Started by foi-triage itself for every PDF, DOCX, ODT or RTF
+    /// attachment (see `io::sandbox`); not for people.
+    #[command(name = "decode-worker", hide = true)]
+    DecodeWorker {
+        /// Format of the document: pdf, docx, odt or rtf.
+        #[arg(long)]
+        format: DocFormat,
+        /// Heap cap in MiB.
+        #[arg(long, default_value_t = sandbox::MEMORY_LIMIT_BYTES / (1024 * 1024))]
+        memory_mib: usize,
+        /// CPU time limit in milliseconds.
+        #[arg(long, default_value_t = sandbox::CPU_LIMIT.as_millis() as u64)]
+        cpu_ms: u64,
     },
 }
 
@@ -258,6 +283,7 @@ pub fn run(cli: Cli) -> ExitCode {
             received,
             region,
             extended,
+            review_of,
             explain,
             config,
         } => due(
@@ -265,6 +291,7 @@ pub fn run(cli: Cli) -> ExitCode {
             &received,
             region,
             extended,
+            review_of,
             explain,
             config.as_deref(),
         ),
@@ -307,6 +334,14 @@ pub fn run(cli: Cli) -> ExitCode {
             mailbox,
             since,
         } => import(&config.config, &mailbox, since),
+        Command::DecodeWorker {
+            format,
+            memory_mib,
+            cpu_ms,
+        } => {
+            let limits = sandbox::WorkerLimits { memory_mib, cpu_ms };
+            return ExitCode::from(sandbox::worker(format, limits));
+        }
     };
     match result {
         Ok(code) => code,
@@ -329,6 +364,11 @@ fn load_calendar(config: &Config) -> Result<Calendar> {
     crate::app::daemon::load_calendar(config)
 }
 
+/// Decoder children of this program, for the commands that read attachments.
+fn sandbox() -> Result<Sandbox> {
+    Sandbox::current_exe().context("cannot find this program's path to start attachment decoders")
+}
+
 fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
     let rules = load_rules(rules_dir)?;
     match config {
@@ -348,13 +388,14 @@ fn classify(
     files: &[PathBuf],
 ) -> Result<ExitCode> {
     let ctx = context(rules, config)?;
+    let reader = sandbox()?;
     let mut out = std::io::stdout().lock();
     let mut failed = false;
     for file in files {
         let name = file.display().to_string();
         let line = match std::fs::read(file) {
             Ok(raw) => {
-                let o = triage::triage(&ctx, &raw, None, &NoThreads);
+                let o = triage::triage(&ctx, &raw, None, &NoThreads, &reader);
                 match format {
                     Format::Json => outcome_json(&name, &o).to_string(),
                     Format::Text => outcome_text(&name, &o),
@@ -407,6 +448,9 @@ fn outcome_json(file: &str, o: &Outcome) -> serde_json::Value {
         "why": o.decision.why,
         "due": due,
         "warnings": o.message.warnings,
+        "identity": o.validity.as_ref().and_then(|v| v.identity),
+        "internal_review": o.review,
+        "relay": o.relay,
     })
 }
 
@@ -425,6 +469,15 @@ fn outcome_text(file: &str, o: &Outcome) -> String {
     if let Some(f) = &o.followup {
         s.push_str(&format!(" follow-up of {}", f.reference));
     }
+    if let Some(r) = &o.review {
+        s.push_str(&format!(" internal review ({})", r.of.as_str()));
+        if let Some(q) = &r.quoted {
+            s.push_str(&format!(" of {q}"));
+        }
+    }
+    if let Some(id) = o.validity.as_ref().and_then(|v| v.identity) {
+        s.push_str(&format!(" identity {}", id.as_str()));
+    }
     if let Some(d) = o.due() {
         s.push_str(&format!(" due {d}"));
     }
@@ -440,6 +493,7 @@ fn due(
     received: &str,
     region: Region,
     extended: bool,
+    review_of: Option<Kind>,
     explain: bool,
     config: Option<&Path>,
 ) -> Result<ExitCode> {
@@ -457,8 +511,16 @@ fn due(
         None => (Config::defaults(), Calendar::builtin()),
     };
     let ctx_days = |k: Kind| config.kind(k).map(|c| c.working_days).unwrap_or(10);
-    let regime = Regime::for_kind(kind, region, ctx_days)
-        .ok_or_else(|| anyhow!("auto mail has no due date: it is never acknowledged or tracked"))?;
+    let regime = match review_of {
+        Some(of) => ReviewOf::for_kind(of, region)
+            .ok_or_else(|| {
+                anyhow!("--review-of {of}: only foi, eir and sar responses have an internal review")
+            })?
+            .regime(config.reviews.sar_working_days),
+        None => Regime::for_kind(kind, region, ctx_days).ok_or_else(|| {
+            anyhow!("auto mail has no due date: it is never acknowledged or tracked")
+        })?,
+    };
     let mut input = ClockInput::new(regime, region, received);
     if extended {
         input = input.with(ClockEvent::extension_for(regime)?);
@@ -513,11 +575,12 @@ impl Threads for SampleThreads {
 
 fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
     let ctx = Context::standalone(load_rules(rules_dir)?);
+    let reader = sandbox()?;
     let expectations = rules::load_expectations(dir).map_err(|e| anyhow!("{e}"))?;
     let mut parsed = Vec::new();
     for name in expectations.keys() {
         let raw = std::fs::read(dir.join(name)).with_context(|| format!("{name}: cannot read"))?;
-        parsed.push((name.clone(), crate::core::parse::parse(&raw)));
+        parsed.push((name.clone(), crate::core::parse::parse(&raw, &reader)));
     }
     let threads = SampleThreads(
         parsed
@@ -590,6 +653,13 @@ fn config_check(path: &Path, offline: bool) -> Result<ExitCode> {
             println!("{}: OK", path.display());
             // Not an error, but the operator must know what mail can and cannot do.
             println!("{}", p.loaded.config.trust.explain());
+            if let Some(w) = &p.workflow {
+                // Which keys sign and verify reply addresses: what to compare after a rotation.
+                println!(
+                    "reply-address keys, newest (signing) first: {}",
+                    w.key_ids().join(", ")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -664,7 +734,7 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
                 &loaded.context,
                 workflow.as_ref(),
                 req,
-                crate::app::env::Env::system().clock.now(),
+                crate::io::clock::Clock::now(&crate::io::clock::SystemClock),
                 crate::app::control::own_uid(),
             )
         }

@@ -17,6 +17,7 @@
 mod chase;
 mod deadline;
 mod digest;
+mod intake;
 pub mod mail;
 mod repeat;
 mod retry;
@@ -35,6 +36,10 @@ pub use deadline::DeadlineOptions;
 pub use digest::{
     DEFAULT_DUE_SOON_WORKING_DAYS, DEFAULT_HOUR, DEFAULT_TIMELINESS_DAYS, DigestSettings,
     MAX_TIMELINESS_DAYS,
+};
+pub use intake::{
+    DEFAULT_SAR_REVIEW_WORKING_DAYS, IntakeSettings, ReviewSettings, SarIdentityPolicy,
+    ValiditySettings,
 };
 pub use repeat::{
     DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
@@ -103,6 +108,12 @@ pub struct Config {
     /// Which mail gateway's `Authentication-Results` are believed (`[trust]`); empty: none, and
     /// no mail may change a case's state.
     pub trust: TrustSettings,
+    /// Mail from inside the organisation: staff domains and web-form addresses (`[intake]`).
+    pub intake: IntakeSettings,
+    /// What a valid request must show: the SAR identity policy (`[validity]`).
+    pub validity: ValiditySettings,
+    /// Internal reviews whose timescale is local policy (`[reviews]`).
+    pub reviews: ReviewSettings,
 }
 
 /// The `[workflow]` section.
@@ -110,9 +121,12 @@ pub struct Config {
 pub struct WorkflowConfig {
     /// The routing file (teams, members, routes), resolved against the config file's folder.
     pub routing_file: PathBuf,
-    /// Key of the HMAC that signs the reply addresses staff send commands to (at least 16 bytes,
-    /// from a file: a secret never lives in this file).
-    pub reply_secret: String,
+    /// Keys of the HMAC that signs the reply addresses staff send commands to, newest first (each
+    /// at least 16 bytes; from a file, one key a line: a secret never lives in this file).
+    pub reply_keys: Vec<String>,
+    /// How many days after its case closes a reply address stops working
+    /// ([`DEFAULT_REPLY_DAYS_AFTER_CLOSE`] unless set).
+    pub reply_days_after_close: u32,
     /// When chasers go out.
     pub chasers: ChaserSettings,
     /// When digests go out.
@@ -120,6 +134,15 @@ pub struct WorkflowConfig {
     /// Repeat detection.
     pub repeats: RepeatSettings,
 }
+
+/// Default of [`WorkflowConfig::reply_days_after_close`]: 30 days leaves time for a late `#note`
+/// or a `#reopen` by email soon after a case closes, while an address left in an old mailbox
+/// stops working within a month of the case ending (the command line works whatever the age).
+pub const DEFAULT_REPLY_DAYS_AFTER_CLOSE: u32 = 30;
+
+/// Longest [`WorkflowConfig::reply_days_after_close`] accepted, in days (ten years): beyond that
+/// the setting is a typo.
+pub const MAX_REPLY_DAYS_AFTER_CLOSE: u32 = 3650;
 
 /// The shared mailbox: how to reach it, what to watch and where to file processed mail.
 #[derive(Debug, Clone, PartialEq)]
@@ -327,6 +350,9 @@ impl Config {
             outbox_retry: RetryPolicy::default(),
             workflow: None,
             trust: TrustSettings::default(),
+            intake: IntakeSettings::default(),
+            validity: ValiditySettings::default(),
+            reviews: ReviewSettings::default(),
         }
     }
 
@@ -373,6 +399,9 @@ const TOP_KEYS: &[&str] = &[
     "outbox",
     "workflow",
     "trust",
+    "intake",
+    "validity",
+    "reviews",
 ];
 
 fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
@@ -414,6 +443,9 @@ fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
         outbox_retry: read_outbox(r, t),
         workflow: has_key(t, "workflow").then(|| read_workflow(r, t, base)),
         trust: section(r, t, "", "trust"),
+        intake: section(r, t, "", "intake"),
+        validity: section(r, t, "", "validity"),
+        reviews: section(r, t, "", "reviews"),
     }
 }
 
@@ -812,6 +844,7 @@ fn read_workflow(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> WorkflowConfig
         &[
             "routing_file",
             "reply_secret_file",
+            "reply_days_after_close",
             "chasers",
             "digests",
             "repeats",
@@ -827,25 +860,65 @@ fn read_workflow(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> WorkflowConfig
             "missing (required: a file holding at least 16 random bytes, e.g. `head -c 32 /dev/urandom | base64`)".into(),
         );
     }
-    let reply_secret =
-        read_secret(r, &wt, "workflow", "reply_secret_file", base).unwrap_or_default();
-    if !reply_secret.is_empty() && reply_secret.len() < 16 {
-        r.err(
-            "workflow.reply_secret_file",
-            "the secret is shorter than 16 bytes".into(),
-        );
-    }
+    let reply_keys = read_secret(r, &wt, "workflow", "reply_secret_file", base)
+        .map(|text| reply_keys(r, &text))
+        .unwrap_or_default();
+    let reply_days_after_close = match r.integer(&wt, "workflow", "reply_days_after_close") {
+        None => DEFAULT_REPLY_DAYS_AFTER_CLOSE,
+        Some(n) if (0..=i64::from(MAX_REPLY_DAYS_AFTER_CLOSE)).contains(&n) => n as u32,
+        Some(n) => {
+            r.err(
+                "workflow.reply_days_after_close",
+                format!("{n} is out of range (0 to {MAX_REPLY_DAYS_AFTER_CLOSE} days)"),
+            );
+            DEFAULT_REPLY_DAYS_AFTER_CLOSE
+        }
+    };
     // The sub-sections are serde structs owned by their modules, each checking itself.
     let chasers = section(r, &wt, "workflow", "chasers");
     let digests = section(r, &wt, "workflow", "digests");
     let repeats = section(r, &wt, "workflow", "repeats");
     WorkflowConfig {
         routing_file,
-        reply_secret,
+        reply_keys,
+        reply_days_after_close,
         chasers,
         digests,
         repeats,
     }
+}
+
+/// The keys in a reply-secret file: one a line, newest first; blank lines and lines starting
+/// with `#` are skipped, each line is trimmed. A file of one line (what a single secret always
+/// was) is one key. A line shorter than 16 bytes is reported with its line number: it is most
+/// likely the tail of a secret `base64` wrapped onto two lines, which was one key before keys
+/// were listed, so it must be said rather than read as two.
+fn reply_keys(r: &mut Reader, text: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let key = line.trim();
+        if key.is_empty() || key.starts_with('#') {
+            continue;
+        }
+        if key.len() < 16 {
+            r.err(
+                "workflow.reply_secret_file",
+                format!(
+                    "line {}: the key is {} bytes long, at least 16 are needed (one key a line, newest first; join a wrapped key onto one line)",
+                    i + 1,
+                    key.len()
+                ),
+            );
+        }
+        keys.push(key.to_string());
+    }
+    if keys.is_empty() {
+        r.err(
+            "workflow.reply_secret_file",
+            "the file has no key (only blank or # lines)".into(),
+        );
+    }
+    keys
 }
 
 fn read_outbox(r: &mut Reader, t: &DeTable<'_>) -> RetryPolicy {
@@ -1194,6 +1267,79 @@ nonworking_receipt_rolls_forward = "yes"
             );
         }
         assert_eq!(errs.len(), expect.len(), "{errs:#?}");
+    }
+
+    #[test]
+    fn the_reply_key_file_holds_one_key_a_line_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = "abcdefghijklmnopqrstuvwxyz";
+        // (file text, keys read, errors, days setting line, days read)
+        type Row<'a> = (String, Vec<&'a str>, Vec<&'a str>, &'a str, u32);
+        let table: Vec<Row> = vec![
+            // Today's file: one secret, maybe with a newline: one key.
+            (format!("{one}\n"), vec![one], vec![], "", 30),
+            (format!("  {one}  "), vec![one], vec![], "", 30),
+            (
+                format!("# rotated 2026-05-01\n{one}-new\n\n  {one}  \n"),
+                vec!["abcdefghijklmnopqrstuvwxyz-new", one],
+                vec![],
+                "reply_days_after_close = 0\n",
+                0,
+            ),
+            (
+                format!("{one}\nshort\n"),
+                vec![one, "short"],
+                vec!["workflow.reply_secret_file: line 2: the key is 5 bytes long"],
+                "reply_days_after_close = 3650\n",
+                3650,
+            ),
+            (
+                "# nothing but a comment\n".into(),
+                vec![],
+                vec!["workflow.reply_secret_file: the file has no key"],
+                "",
+                30,
+            ),
+            (
+                one.into(),
+                vec![one],
+                vec!["workflow.reply_days_after_close: 3651 is out of range"],
+                "reply_days_after_close = 3651\n",
+                30,
+            ),
+            (
+                one.into(),
+                vec![one],
+                vec!["workflow.reply_days_after_close: -1 is out of range"],
+                "reply_days_after_close = -1\n",
+                30,
+            ),
+        ];
+        for (file, keys, want_errs, days_line, days) in table {
+            std::fs::write(dir.path().join("secret"), &file).unwrap();
+            let text = format!("{MINIMAL}[workflow]\nreply_secret_file = \"secret\"\n{days_line}");
+            match Config::from_toml(&text, dir.path()) {
+                Ok(c) => {
+                    assert!(
+                        want_errs.is_empty(),
+                        "{file:?}: no error, {want_errs:?} wanted"
+                    );
+                    let w = c.workflow.expect("a workflow");
+                    assert_eq!(w.reply_keys, keys, "{file:?}");
+                    assert_eq!(w.reply_days_after_close, days, "{days_line:?}");
+                }
+                Err(e) => {
+                    let errs: Vec<String> = e.errors.iter().map(ToString::to_string).collect();
+                    assert_eq!(errs.len(), want_errs.len(), "{file:?}: {errs:#?}");
+                    for want in want_errs {
+                        assert!(
+                            errs.iter().any(|e| e.starts_with(want)),
+                            "{want:?} in {errs:#?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //! - local-policy kinds (complaints, member enquiries, media, general) have no clock stops.
 //!
 //! Submodules: [`command`] turns `#close refused s.40(2)` (email or CLI) into an [`Action`];
-//! [`token`] signs reply addresses so a forged `From:` alone cannot act on a case.
+//! [`token`] signs reply addresses (per case, per staff address, per key) so a forged `From:`
+//! alone cannot act on a case.
 //!
 //! What this module does not do: store anything, send mail, check who may act (the daemon checks
 //! the sender against the staff list and the reply token first), or know the teams (`staff` is
@@ -31,8 +32,8 @@ pub use command::{
     parse_cli, parse_command, parse_commands,
 };
 pub use token::{
-    MIN_SECRET_BYTES, ReplyAddressError, ReplySecret, SecretError, TOKEN_HEX_LEN,
-    parse_reply_address, reply_address, reply_token, verify,
+    KEY_ID_HEX_LEN, MIN_SECRET_BYTES, ReplyAddressError, ReplyKeys, ReplyTag, SecretError,
+    TAG_HEX_LEN, Verdict, bound_address, parse_reply_address, reply_address, sign,
 };
 
 use crate::core::deadline::{
@@ -490,7 +491,7 @@ fn change(
     staff: &dyn StaffDirectory,
     next: &mut Case,
 ) -> Result<Changed, ActionError> {
-    let regime = ctx.regime(case.kind);
+    let regime = ctx.case_regime(case);
     match action {
         Action::Reclassify { kind } => reclassify(case, *kind, regime, ctx, next),
         Action::RequestClarification { text }
@@ -539,9 +540,12 @@ fn reclassify(
     let (kept, dropped) = translate_events(&case.clock_events, new_regime);
     next.kind = kind;
     next.clock_events = kept;
+    // An internal review is a complaint: a case re-classified away from it is no review.
+    next.workflow.internal_review = None;
     let detail = json!({
         "old": case.kind,
         "new": kind,
+        "internal_review_dropped": case.workflow.internal_review.is_some(),
         "old_regime": regime.map(|r| r.to_string()),
         "new_regime": new_regime.map(|r| r.to_string()),
         "dropped_clock_events": dropped,
@@ -806,7 +810,7 @@ fn recompute_due(
     now: DateTime<Utc>,
     ctx: &Context,
 ) -> Result<Option<AuditEvent>, ActionError> {
-    let computed = ctx.regime(next.kind).map(|regime| {
+    let computed = ctx.case_regime(next).map(|regime| {
         deadline::compute(
             &ClockInput {
                 regime,

@@ -25,6 +25,12 @@
 //!   arrive and close between two digests) and in the timeliness figure.
 //! - **New since last** uses `created_at` (when we logged it) in `(last digest, now]`; with no
 //!   previous digest, the last [`FIRST_DIGEST_LOOKBACK_DAYS`] days.
+//! - **Answer not verified** lists cases still waiting on the requester that carry an
+//!   `unverified_answer` flag: a reply from the requester's address arrived that may be the answer,
+//!   but the trusted gateway did not vouch for it, so the clock restart was withheld
+//!   (`clock_restart_withheld`). An officer checks it and sends `#answer` if it is genuine, and the
+//!   case leaves the list (it no longer waits); until then it is shown in every digest, since the
+//!   clock stays stopped on an answer that may be real.
 //! - **Possible repeats** lists unfinished cases for which the caller's repeat lookup returns at
 //!   least one earlier reference (repeat detection lives in `repeat.rs`; the case record has no
 //!   field for it yet, so the lookup is a parameter).
@@ -49,7 +55,7 @@ pub use crate::config::{
 use crate::core::chase::{running_due, signed_working_days, staff_calendar};
 use crate::core::deadline::{Calendar, Region, WorkingCalendar};
 use crate::core::london;
-use crate::model::case::{Case, CaseRef, CaseState};
+use crate::model::case::{Case, CaseRef, CaseState, Flag};
 use crate::model::kind::Kind;
 use crate::model::letter::OutboxJob;
 use crate::model::records::NeedsTriage;
@@ -263,6 +269,9 @@ pub struct DigestCounts {
     pub new_since_last: usize,
     /// Unfinished possible repeats.
     pub possible_repeats: usize,
+    /// Waiting cases with an answer the gateway did not vouch for.
+    #[serde(default)]
+    pub unverified_answers: usize,
     /// Running cases by kind.
     pub open_by_kind: BTreeMap<Kind, usize>,
 }
@@ -320,6 +329,10 @@ pub struct Digest {
     pub new_since_last: Vec<DigestEntry>,
     /// Unfinished possible repeats, oldest first.
     pub possible_repeats: Vec<DigestEntry>,
+    /// Cases waiting on the requester with an answer whose clock restart was withheld (it was not
+    /// authenticated), oldest first: for an officer to check.
+    #[serde(default)]
+    pub unverified_answers: Vec<DigestEntry>,
     /// Counts.
     pub counts: DigestCounts,
     /// Timeliness over the configured period.
@@ -463,6 +476,7 @@ pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest
         waiting_on_requester: Vec::new(),
         new_since_last: Vec::new(),
         possible_repeats: Vec::new(),
+        unverified_answers: Vec::new(),
         counts: DigestCounts::default(),
         timeliness: timeliness(input, settings, today),
         needs_human_triage: Vec::new(),
@@ -499,6 +513,9 @@ pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest
         }
         if is_paused(case.state) {
             d.waiting_on_requester.push(e.clone());
+            if has_unverified_answer(case) {
+                d.unverified_answers.push(e.clone());
+            }
         }
         if case.created_at > since && case.created_at <= input.now {
             d.new_since_last.push(e.clone());
@@ -527,12 +544,23 @@ pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest
     d.waiting_on_requester.sort_by(by_received);
     d.new_since_last.sort_by(by_received);
     d.possible_repeats.sort_by(by_received);
+    d.unverified_answers.sort_by(by_received);
     d.counts.overdue = d.overdue.len();
     d.counts.due_soon = d.due_soon.len();
     d.counts.waiting_on_requester = d.waiting_on_requester.len();
     d.counts.new_since_last = d.new_since_last.len();
     d.counts.possible_repeats = d.possible_repeats.len();
+    d.counts.unverified_answers = d.unverified_answers.len();
     d
+}
+
+/// Whether a reply from the requester's address was flagged because the gateway did not vouch
+/// for it (`core::plan::ingest` withholds the clock restart and sets the flag).
+fn has_unverified_answer(case: &Case) -> bool {
+    case.workflow
+        .flags
+        .iter()
+        .any(|f| matches!(f, Flag::UnverifiedAnswer { .. }))
 }
 
 fn timeliness(input: &DigestInput<'_>, settings: &DigestSettings, today: NaiveDate) -> Timeliness {

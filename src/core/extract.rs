@@ -7,27 +7,31 @@
 //! What it does:
 //! - decides the format from the declared MIME type, the file name's extension and the leading
 //!   ("magic") bytes, so `application/octet-stream` named `letter.pdf` or starting `%PDF-` is read;
-//! - reads PDF with `pdf-extract` on a worker thread with a time limit, DOCX (`word/document.xml`)
-//!   and ODT (`content.xml`) with `zip` + `quick-xml`, RTF with a small control-word stripper, text
-//!   as UTF-8 (or Windows-1252 when it is not UTF-8), HTML through [`html_to_text`];
-//! - refuses oversized input with a typed error, caps the decompressed XML it reads (zip bombs)
-//!   and caps the text it returns.
+//! - reads plain text as UTF-8 (or Windows-1252 when it is not UTF-8) and HTML through
+//!   [`html_to_text`], in the caller's process: both are our own small, bounded code;
+//! - hands every other format (PDF, DOCX, ODT, RTF, and any later one) to an
+//!   [`AttachmentReader`] the caller chooses, then tidies and caps what comes back;
+//! - holds the decoders themselves, in [`InProcess`]: PDF with `pdf-extract`, DOCX
+//!   (`word/document.xml`) and ODT (`content.xml`) with `zip` + `quick-xml` (the decompressed XML
+//!   capped against zip bombs), RTF with a small control-word stripper.
+//!
+//! Why a reader is injected: a third-party decoder fed hostile bytes can recurse until its stack
+//! overflows (a PDF form that draws itself), allocate gigabytes (a flate bomb) or spin; none of
+//! that can be stopped inside one process, and an abort takes the whole daemon with it (issue 9).
+//! So the daemon and the command line read these formats in a child process with memory, CPU and
+//! wall-clock limits (`io::sandbox`), and that child runs [`InProcess`]. Pure tests on benign
+//! fixtures use [`InProcess`] directly. This module itself starts no thread or process.
 //!
 //! What it does not: OCR of scanned letters (a PDF without a text layer yields empty text), old
 //! binary `.doc`/`.xls`, spreadsheets, TNEF (`winmail.dat`), encrypted documents, archives. Those
 //! return `Ok(None)` ("not a type we read") or an error naming the reason; the caller records a
 //! warning and a human reads the attachment.
-//!
-//! Pure apart from one thing: PDF extraction runs on a separate thread so that a document that
-//! makes the PDF library loop can be abandoned after [`PDF_TIMEOUT`] (see [`extract`]).
 
 use crate::core::text::prefix;
 use std::fmt;
 use std::io::{Cursor, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
-use std::time::Duration;
+use std::str::FromStr;
 
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -44,24 +48,10 @@ pub const MAX_XML_BYTES: u64 = 20 * 1024 * 1024;
 /// is about 40 pages of prose: more than any request letter, and bounded for rule matching.
 pub const MAX_TEXT_BYTES: usize = 100 * 1024;
 
-/// How long (wall clock) a PDF may take before we give up on it. Text PDFs of a few pages take
-/// milliseconds; two seconds leaves room for a slow machine without stalling the ingest loop.
-pub const PDF_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Most PDF worker threads that may be left running after a timeout. A thread cannot be killed,
-/// so each abandoned worker keeps its CPU and memory until the PDF library returns; this bounds
-/// what a run of hostile PDFs can hold. Past it, PDFs are refused with [`ExtractError::Busy`]
-/// until abandoned workers finish. Workers someone is still waiting for do not count: their
-/// number is bounded by the callers.
-pub const MAX_ABANDONED_PDF_WORKERS: usize = 4;
-
-/// Stack size (bytes) of a PDF worker thread. PDF parsing recurses over nested objects; a roomy
-/// stack keeps a deep but legal document from overflowing (an overflow aborts the process and
-/// cannot be caught). Only touched pages are committed, so the cost is address space.
-const PDF_WORKER_STACK_BYTES: usize = 32 * 1024 * 1024;
-
-/// Abandoned PDF workers still running (see [`MAX_ABANDONED_PDF_WORKERS`]).
-static ABANDONED_PDF_WORKERS: AtomicUsize = AtomicUsize::new(0);
+/// Most bytes of text an [`AttachmentReader`] needs to hand back: [`MAX_TEXT_BYTES`] and one more
+/// character (at most 4 bytes of UTF-8), so that [`read`] can still tell a text that was cut from
+/// one that fits exactly. A reader that runs elsewhere sends no more than this.
+pub const MAX_READER_TEXT_BYTES: usize = MAX_TEXT_BYTES + 4;
 
 /// A document format we can read text from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,6 +71,16 @@ pub enum DocFormat {
 }
 
 impl DocFormat {
+    /// Every format, in declaration order.
+    pub const ALL: [DocFormat; 6] = [
+        DocFormat::Pdf,
+        DocFormat::Docx,
+        DocFormat::Odt,
+        DocFormat::Rtf,
+        DocFormat::Text,
+        DocFormat::Html,
+    ];
+
     /// Short upper-case name used in messages (`PDF`, `DOCX`…).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -92,11 +92,44 @@ impl DocFormat {
             DocFormat::Html => "HTML",
         }
     }
+
+    /// Lower-case name for command lines (`pdf`, `docx`…); [`FromStr`] reads it back.
+    pub fn id(self) -> &'static str {
+        match self {
+            DocFormat::Pdf => "pdf",
+            DocFormat::Docx => "docx",
+            DocFormat::Odt => "odt",
+            DocFormat::Rtf => "rtf",
+            DocFormat::Text => "text",
+            DocFormat::Html => "html",
+        }
+    }
+
+    /// Whether [`read`] hands this format to the [`AttachmentReader`]. Plain text and HTML are
+    /// read by our own bounded code in the caller's process; every other format goes to the
+    /// reader (out of process in the daemon).
+    pub fn needs_reader(self) -> bool {
+        !matches!(self, DocFormat::Text | DocFormat::Html)
+    }
 }
 
 impl fmt::Display for DocFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DocFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<DocFormat, String> {
+        DocFormat::ALL
+            .into_iter()
+            .find(|f| f.id() == s)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = DocFormat::ALL.iter().map(|f| f.id()).collect();
+                format!("unknown format {s:?} (one of {})", ids.join(", "))
+            })
     }
 }
 
@@ -158,18 +191,6 @@ pub enum ExtractError {
         /// The PDF library's explanation.
         reason: String,
     },
-    /// PDF extraction did not finish within [`PDF_TIMEOUT`]; its thread is left to finish alone.
-    #[error("PDF text extraction did not finish within {after:?}")]
-    Timeout {
-        /// The time limit that was hit.
-        after: Duration,
-    },
-    /// Too many timed-out PDF workers are still running (see [`MAX_ABANDONED_PDF_WORKERS`]).
-    #[error("PDF text extraction refused: {abandoned} timed-out extractions still running")]
-    Busy {
-        /// Abandoned workers alive when we asked.
-        abandoned: usize,
-    },
     /// The extraction library panicked; the panic was caught.
     #[error("{format} extractor panicked: {message}")]
     Panicked {
@@ -178,10 +199,13 @@ pub enum ExtractError {
         /// The panic payload, when it was a string.
         message: String,
     },
-    /// The operating system would not start a worker thread.
-    #[error("could not start a PDF extraction thread: {reason}")]
-    Thread {
-        /// The OS error.
+    /// A reader that runs elsewhere (a child process) gave no text: the decoder refused the
+    /// document, crashed, was stopped at a limit, or answered with something that is not text.
+    #[error("{reason}")]
+    NotReadable {
+        /// Detected format.
+        format: DocFormat,
+        /// What happened, in words for an officer (the reader's own error when it gave one).
         reason: String,
     },
 }
@@ -198,41 +222,86 @@ pub struct Extracted {
     pub truncated: bool,
 }
 
-/// The text of an attachment, or `Ok(None)` when it is not a type we read.
+/// Reads the text of a document whose format [`DocFormat::needs_reader`]: the one seam between
+/// parsing and the decoders of untrusted formats.
 ///
-/// A thin form of [`extract`] for callers that do not care whether the text was cut.
-///
-/// # Errors
-/// As [`extract`].
-pub fn attachment_text(
-    mime_type: &str,
-    file_name: Option<&str>,
-    data: &[u8],
-) -> Result<Option<String>, ExtractError> {
-    extract(mime_type, file_name, data).map(|o| o.map(|e| e.text))
+/// Parsing takes one so the caller decides where those decoders run: the daemon and the command
+/// line use a child process with limits (`io::sandbox`), the child itself and pure tests use
+/// [`InProcess`]. `Send + Sync` because the daemon parses on blocking worker threads.
+pub trait AttachmentReader: Send + Sync {
+    /// The document's text. It need not be tidied or capped ([`read`] does both), but a reader
+    /// that runs elsewhere sends at most [`MAX_READER_TEXT_BYTES`].
+    ///
+    /// # Errors
+    /// [`ExtractError`] naming why there is no text; a reader that runs elsewhere reports a
+    /// crash, a limit or garbage as [`ExtractError::NotReadable`].
+    fn read(&self, format: DocFormat, data: &[u8]) -> Result<String, ExtractError>;
 }
 
-/// Reads the text of one attachment, bounded in size and time.
+/// The decoders run in the calling process, with nothing to stop them but their own checks.
 ///
-/// The format comes from [`detect`]. `Ok(None)` means "not a type we read" (images, spreadsheets,
-/// old `.doc`…); cheap, so it may be called on every attachment.
-///
-/// PDF extraction runs on its own thread, with `catch_unwind` inside, and we wait at most
-/// [`PDF_TIMEOUT`] for it. On timeout the thread is **left running** (Rust cannot kill a thread):
-/// it owns a copy of the bytes and exits when the library returns; [`MAX_ABANDONED_PDF_WORKERS`]
-/// bounds how many such threads can pile up.
+/// For the decoder child (which is the sandbox) and for tests on known, benign documents; never
+/// for mail from outside in the daemon, since a hostile document can abort or exhaust the process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InProcess;
+
+impl AttachmentReader for InProcess {
+    fn read(&self, format: DocFormat, data: &[u8]) -> Result<String, ExtractError> {
+        let raw = match format {
+            DocFormat::Pdf => pdf_text(data)?,
+            DocFormat::Docx | DocFormat::Odt => office_text(format, data)?,
+            DocFormat::Rtf => rtf_to_text(data),
+            DocFormat::Text => decode_text(data),
+            DocFormat::Html => html_to_text(&decode_text(data)),
+        };
+        Ok(tidy(&raw, MAX_READER_TEXT_BYTES).0)
+    }
+}
+
+/// Reads no document. For callers that need only a message's headers and body (the Sent-folder
+/// watcher, routing a stored request again): attachments then start no decoder and cost
+/// nothing, and each document is a "not readable" warning these callers do not show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SkipDocuments;
+
+impl AttachmentReader for SkipDocuments {
+    fn read(&self, format: DocFormat, _: &[u8]) -> Result<String, ExtractError> {
+        Err(ExtractError::NotReadable {
+            format,
+            reason: "documents are not read here".to_owned(),
+        })
+    }
+}
+
+/// Reads the text of one attachment: [`detect`], then [`read`]. `Ok(None)` means "not a type we
+/// read" (images, spreadsheets, old `.doc`…).
 ///
 /// # Errors
-/// [`ExtractError`] names the reason: too large, unreadable container or XML, zip bomb, corrupt
-/// PDF, timeout, too many workers, or a caught panic.
+/// As [`read`].
 pub fn extract(
     mime_type: &str,
     file_name: Option<&str>,
     data: &[u8],
+    reader: &dyn AttachmentReader,
 ) -> Result<Option<Extracted>, ExtractError> {
-    let Some(format) = detect(mime_type, file_name, data) else {
-        return Ok(None);
-    };
+    match detect(mime_type, file_name, data) {
+        Some(format) => read(format, data, reader).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Reads the text of an attachment already known to be `format`, bounded in size: plain text
+/// and HTML here, every other format through `reader`. The result is tidied and cut to
+/// [`MAX_TEXT_BYTES`] whatever the reader returned.
+///
+/// # Errors
+/// [`ExtractError`] names the reason: too large, or whatever the reader reports (unreadable
+/// container or XML, zip bomb, corrupt PDF, a caught panic, a crash or limit out of process).
+pub fn read(
+    format: DocFormat,
+    data: &[u8],
+    reader: &dyn AttachmentReader,
+) -> Result<Extracted, ExtractError> {
     if data.len() > MAX_INPUT_BYTES {
         return Err(ExtractError::TooLarge {
             format,
@@ -240,28 +309,17 @@ pub fn extract(
             limit: MAX_INPUT_BYTES,
         });
     }
-    let raw = match format {
-        // NOTE: fuzz builds (`--cfg fuzzing`, set by cargo-fuzz) do not decode PDFs: pdf-extract
-        // overflows the stack on a self-drawing form XObject and can allocate gigabytes (issue
-        // 9), which would stop every fuzz run at that known fault instead of finding new ones.
-        DocFormat::Pdf if cfg!(fuzzing) => {
-            return Err(ExtractError::Pdf {
-                reason: "not decoded in fuzz builds".into(),
-            });
-        }
-        DocFormat::Pdf => pdf_text(data)?,
-        DocFormat::Docx => office_text(format, data)?,
-        DocFormat::Odt => office_text(format, data)?,
-        DocFormat::Rtf => rtf_to_text(data),
-        DocFormat::Text => decode_text(data),
-        DocFormat::Html => html_to_text(&decode_text(data)),
+    let raw = if format.needs_reader() {
+        reader.read(format, data)?
+    } else {
+        InProcess.read(format, data)?
     };
     let (text, truncated) = tidy(&raw, MAX_TEXT_BYTES);
-    Ok(Some(Extracted {
+    Ok(Extracted {
         format,
         text,
         truncated,
-    }))
+    })
 }
 
 /// ZIP local-file-header signature: DOCX and ODT are ZIP containers.
@@ -272,8 +330,9 @@ const PDF_MAGIC: &[u8] = b"%PDF-";
 const PDF_MAGIC_WINDOW: usize = 1024;
 /// RTF files start with `{\rtf`.
 const RTF_MAGIC: &[u8] = b"{\\rtf";
-/// The `mimetype` entry an ODT stores first and uncompressed (ODF 1.2 part 3, 3.3).
-const ODT_MIMETYPE: &[u8] = b"application/vnd.oasis.opendocument.text";
+/// The `mimetype` entry of an ODT, name then content: ODF stores it uncompressed (ODF 1.2 part 3,
+/// 3.3), so these bytes appear as they are in the file.
+const ODT_MIMETYPE_ENTRY: &[u8] = b"mimetypeapplication/vnd.oasis.opendocument.text";
 
 /// Decides which format (if any) to read an attachment as.
 ///
@@ -333,26 +392,22 @@ pub fn detect(mime_type: &str, file_name: Option<&str>, data: &[u8]) -> Option<D
     }
 }
 
-/// DOCX or ODT, judged from the ZIP directory; `None` for any other ZIP or a broken one.
+/// DOCX or ODT, judged from the bytes; `None` for any other ZIP.
+///
+/// No ZIP parsing here: file names are stored uncompressed in every local header and again in
+/// the central directory, and ODF stores its `mimetype` entry uncompressed right after its name
+/// (ODF 1.2 part 3, 3.3), so a byte search tells the kinds apart. Unpacking a hostile container
+/// is the decoder's job, behind the [`AttachmentReader`].
 fn zip_kind(data: &[u8]) -> Option<DocFormat> {
-    // ODF puts an uncompressed `mimetype` entry first; its content starts at byte 38.
-    if data.get(30..38) == Some(b"mimetype") && data[38..].starts_with(ODT_MIMETYPE) {
-        return Some(DocFormat::Odt);
+    let names = aho_corasick::AhoCorasick::new([ODT_MIMETYPE_ENTRY, DOCX_ENTRY.as_bytes()]).ok()?;
+    let mut docx = false;
+    for m in names.find_iter(data) {
+        if m.pattern().as_usize() == 0 {
+            return Some(DocFormat::Odt);
+        }
+        docx = true;
     }
-    let mut archive = zip::ZipArchive::new(Cursor::new(data)).ok()?;
-    if archive.index_for_name(DOCX_ENTRY).is_some() {
-        return Some(DocFormat::Docx);
-    }
-    // An ODF file whose `mimetype` entry is not first: read that entry (a few bytes) to tell a
-    // text document from a spreadsheet or presentation, which we do not read.
-    let mut mimetype = Vec::new();
-    archive
-        .by_name("mimetype")
-        .ok()?
-        .take(ODT_MIMETYPE.len() as u64 + 16)
-        .read_to_end(&mut mimetype)
-        .ok()?;
-    (mimetype.trim_ascii() == ODT_MIMETYPE).then_some(DocFormat::Odt)
+    docx.then_some(DocFormat::Docx)
 }
 
 /// Where a DOCX keeps the main text (ECMA-376 part 1, 11.3.10).
@@ -520,100 +575,29 @@ impl XmlText {
     }
 }
 
-/// Worker state shared by a PDF worker and its caller: still running, finished, or abandoned
-/// by a caller that timed out.
-const WORKER_RUNNING: u8 = 0;
-/// See [`WORKER_RUNNING`].
-const WORKER_FINISHED: u8 = 1;
-/// See [`WORKER_RUNNING`].
-const WORKER_ABANDONED: u8 = 2;
-
-/// Runs when a worker ends, however it ends: marks it finished or, if its caller gave up on it,
-/// takes it off [`ABANDONED_PDF_WORKERS`].
-struct WorkerDone(Arc<AtomicU8>);
-
-impl Drop for WorkerDone {
-    fn drop(&mut self) {
-        let finished = self.0.compare_exchange(
-            WORKER_RUNNING,
-            WORKER_FINISHED,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
-        if finished.is_err() {
-            // The caller counted us as abandoned before giving up; we are done now.
-            ABANDONED_PDF_WORKERS.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-}
-
-/// What a PDF worker sends back: the library's result, or the message of a caught panic.
-type WorkerResult = Result<Result<String, pdf_extract::OutputError>, String>;
-
-/// The PDF library call a worker makes (a parameter so tests can stand in slow or panicking
-/// libraries).
-type PdfReader = fn(&[u8]) -> Result<String, pdf_extract::OutputError>;
-
-/// PDF text via `pdf-extract` on a worker thread, with a time limit (see [`extract`]).
+/// PDF text via `pdf-extract`. Nothing here stops a document that makes the library recurse or
+/// allocate without end: that is why the daemon runs this in a child process with limits (see
+/// the module docs).
 fn pdf_text(data: &[u8]) -> Result<String, ExtractError> {
-    run_pdf_worker(data, PDF_TIMEOUT, pdf_extract::extract_text_from_mem)
+    caught(DocFormat::Pdf, || {
+        pdf_extract::extract_text_from_mem(data).map_err(|e| ExtractError::Pdf {
+            reason: e.to_string(),
+        })
+    })
 }
 
-/// Runs `read` on a copy of `data` on a worker thread (with `catch_unwind` inside) and waits at
-/// most `timeout` for it; on timeout the worker is left running and counted as abandoned.
-fn run_pdf_worker(data: &[u8], timeout: Duration, read: PdfReader) -> Result<String, ExtractError> {
-    let abandoned = ABANDONED_PDF_WORKERS.load(Ordering::SeqCst);
-    if abandoned >= MAX_ABANDONED_PDF_WORKERS {
-        return Err(ExtractError::Busy { abandoned });
-    }
-    let owned = data.to_vec();
-    let state = Arc::new(AtomicU8::new(WORKER_RUNNING));
-    let done = WorkerDone(Arc::clone(&state));
-    let (tx, rx) = mpsc::sync_channel::<WorkerResult>(1);
-    let spawned = std::thread::Builder::new()
-        .name("foi-pdf-extract".to_owned())
-        .stack_size(PDF_WORKER_STACK_BYTES)
-        .spawn(move || {
-            let _done = done;
-            let result = catch_unwind(AssertUnwindSafe(|| read(&owned)))
-                .map_err(|p| panic_message(p.as_ref()));
-            // The receiver is gone after a timeout; nobody needs the result then.
-            let _ = tx.send(result);
-        });
-    if let Err(e) = spawned {
-        return Err(ExtractError::Thread {
-            reason: e.to_string(),
-        });
-    }
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(Ok(text))) => Ok(text),
-        Ok(Ok(Err(e))) => Err(ExtractError::Pdf {
-            reason: e.to_string(),
-        }),
-        Ok(Err(message)) => Err(ExtractError::Panicked {
-            format: DocFormat::Pdf,
-            message,
-        }),
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            // Count first, then mark: the worker only uncounts itself after seeing the mark.
-            ABANDONED_PDF_WORKERS.fetch_add(1, Ordering::SeqCst);
-            let marked = state.compare_exchange(
-                WORKER_RUNNING,
-                WORKER_ABANDONED,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            );
-            if marked.is_err() {
-                // It finished just now; it is not abandoned after all.
-                ABANDONED_PDF_WORKERS.fetch_sub(1, Ordering::SeqCst);
-            }
-            Err(ExtractError::Timeout { after: timeout })
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(ExtractError::Panicked {
-            format: DocFormat::Pdf,
-            message: "worker ended without a result".to_owned(),
-        }),
-    }
+/// Runs a decoder, turning a panic into [`ExtractError::Panicked`] so a library's bug costs one
+/// attachment, not the caller.
+fn caught(
+    format: DocFormat,
+    decode: impl FnOnce() -> Result<String, ExtractError>,
+) -> Result<String, ExtractError> {
+    catch_unwind(AssertUnwindSafe(decode)).unwrap_or_else(|payload| {
+        Err(ExtractError::Panicked {
+            format,
+            message: panic_message(payload.as_ref()),
+        })
+    })
 }
 
 /// The text of a panic payload (`panic!("…")` gives `&str` or `String`).
@@ -1128,6 +1112,24 @@ mod tests {
         std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
     }
 
+    /// [`super::extract`] with the decoders in this process: the fixtures are known documents.
+    fn extract(
+        mime_type: &str,
+        file_name: Option<&str>,
+        data: &[u8],
+    ) -> Result<Option<Extracted>, ExtractError> {
+        super::extract(mime_type, file_name, data, &InProcess)
+    }
+
+    /// The text alone, for tests that do not care whether it was cut.
+    fn attachment_text(
+        mime_type: &str,
+        file_name: Option<&str>,
+        data: &[u8],
+    ) -> Result<Option<String>, ExtractError> {
+        extract(mime_type, file_name, data).map(|o| o.map(|e| e.text))
+    }
+
     #[test]
     fn detect_by_mime_extension_and_magic() {
         let pdf = fixture("letter.pdf");
@@ -1203,6 +1205,26 @@ mod tests {
             ("application/octet-stream", None, b"", None),
             ("application/octet-stream", Some("noext"), b"", None),
             ("application/zip", Some("a.zip"), b"PK\x03\x04garbage", None),
+            // Told apart by the names inside, without unpacking: a DOCX anywhere in the file, an
+            // ODT whose `mimetype` entry is not first, an ODF spreadsheet (not read).
+            (
+                "application/octet-stream",
+                None,
+                b"PK\x03\x04\x14\x00 [Content_Types].xml PK\x03\x04 word/document.xml",
+                Some(DocFormat::Docx),
+            ),
+            (
+                "application/zip",
+                None,
+                b"PK\x03\x04 content.xml PK\x03\x04 mimetypeapplication/vnd.oasis.opendocument.text",
+                Some(DocFormat::Odt),
+            ),
+            (
+                "application/octet-stream",
+                Some("sheet"),
+                b"PK\x03\x04mimetypeapplication/vnd.oasis.opendocument.spreadsheet",
+                None,
+            ),
             (
                 "application/octet-stream",
                 Some("cut.docx"),
@@ -1560,11 +1582,7 @@ mod tests {
         for (i, input) in inputs.iter().enumerate() {
             let got = extract("application/pdf", Some("x.pdf"), input);
             match got {
-                Err(
-                    ExtractError::Pdf { .. }
-                    | ExtractError::Panicked { .. }
-                    | ExtractError::Timeout { .. },
-                ) => {}
+                Err(ExtractError::Pdf { .. } | ExtractError::Panicked { .. }) => {}
                 // A damaged PDF that still yields no letter text is acceptable; text from
                 // nowhere is not.
                 Ok(Some(e)) => assert!(!e.text.contains("Jane Smith") || i >= 2, "case {i}"),
@@ -1574,15 +1592,8 @@ mod tests {
     }
 
     #[test]
-    fn pdf_worker_timeout_panic_and_release() {
-        // Many extractions in a row: nothing is counted as abandoned.
-        let pdf = fixture("letter.pdf");
-        for _ in 0..(MAX_ABANDONED_PDF_WORKERS * 3) {
-            let got = extract("application/pdf", None, &pdf);
-            assert!(matches!(got, Ok(Some(_))), "{got:?}");
-        }
-        // A library that panics: the panic is caught and named.
-        let got = run_pdf_worker(b"x", Duration::from_secs(5), |_| panic!("lopdf exploded"));
+    fn decoder_panics_are_caught_and_named() {
+        let got = caught(DocFormat::Pdf, || panic!("lopdf exploded"));
         assert_eq!(
             got,
             Err(ExtractError::Panicked {
@@ -1590,27 +1601,122 @@ mod tests {
                 message: "lopdf exploded".to_owned()
             })
         );
-        // A library that takes too long: we stop waiting, and the worker is released when it
-        // finally returns.
-        let short = Duration::from_millis(20);
-        let got = run_pdf_worker(b"x", short, |_| {
-            std::thread::sleep(Duration::from_millis(300));
-            Ok("late".to_owned())
-        });
-        assert_eq!(got, Err(ExtractError::Timeout { after: short }));
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while ABANDONED_PDF_WORKERS.load(Ordering::SeqCst) > 0 {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "abandoned worker never released"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            caught(DocFormat::Rtf, || Ok("fine".to_owned())),
+            Ok("fine".to_owned())
+        );
+    }
+
+    /// A reader standing in for one out of process: records what it was asked, answers `reply`.
+    struct Recording {
+        asked: std::sync::Mutex<Vec<DocFormat>>,
+        reply: Result<String, ExtractError>,
+    }
+
+    impl Recording {
+        fn new(reply: Result<String, ExtractError>) -> Recording {
+            Recording {
+                asked: std::sync::Mutex::new(Vec::new()),
+                reply,
+            }
         }
-        // A fast library within the limit.
-        let got = run_pdf_worker(b"x", Duration::from_secs(5), |d| {
-            Ok(format!("{} byte", d.len()))
-        });
-        assert_eq!(got, Ok("1 byte".to_owned()));
+
+        fn asked(&self) -> Vec<DocFormat> {
+            self.asked.lock().expect("not poisoned").clone()
+        }
+    }
+
+    impl AttachmentReader for Recording {
+        fn read(&self, format: DocFormat, _: &[u8]) -> Result<String, ExtractError> {
+            self.asked.lock().expect("not poisoned").push(format);
+            self.reply.clone()
+        }
+    }
+
+    #[test]
+    fn only_untrusted_formats_reach_the_reader() {
+        let reader = Recording::new(Ok("from the reader".to_owned()));
+        for format in DocFormat::ALL {
+            let got = read(format, b"<p>hello</p>", &reader).expect("reads");
+            let want = match format {
+                DocFormat::Text => "<p>hello</p>",
+                DocFormat::Html => "hello",
+                _ => "from the reader",
+            };
+            assert_eq!(got.text, want, "{format}");
+        }
+        assert_eq!(
+            reader.asked(),
+            [
+                DocFormat::Pdf,
+                DocFormat::Docx,
+                DocFormat::Odt,
+                DocFormat::Rtf
+            ]
+        );
+        // Oversized input is refused before any reader sees it.
+        let big = vec![b'a'; MAX_INPUT_BYTES + 1];
+        assert!(matches!(
+            read(DocFormat::Pdf, &big, &reader),
+            Err(ExtractError::TooLarge { .. })
+        ));
+        assert_eq!(reader.asked().len(), 4);
+    }
+
+    #[test]
+    fn what_a_reader_returns_is_tidied_capped_and_its_errors_pass_through() {
+        // A reader that sends the cap and one character more: cut, and said so.
+        let long = "a".repeat(MAX_READER_TEXT_BYTES);
+        let got = read(DocFormat::Pdf, b"", &Recording::new(Ok(long))).expect("reads");
+        assert!(got.truncated);
+        assert_eq!(got.text.len(), MAX_TEXT_BYTES);
+        // Exactly the cap: not cut.
+        let exact = "b".repeat(MAX_TEXT_BYTES);
+        let got = read(DocFormat::Pdf, b"", &Recording::new(Ok(exact))).expect("reads");
+        assert!(!got.truncated);
+        // Control characters and CRLF from a reader are cleaned like any text.
+        let got = read(
+            DocFormat::Docx,
+            b"",
+            &Recording::new(Ok("a\r\n\u{0}b\r\n\r\n\r\nc".to_owned())),
+        )
+        .expect("reads");
+        assert_eq!(got.text, "a\nb\n\nc");
+        let refused = ExtractError::NotReadable {
+            format: DocFormat::Pdf,
+            reason: "the decoder crashed".to_owned(),
+        };
+        let got = read(DocFormat::Pdf, b"", &Recording::new(Err(refused.clone())));
+        assert_eq!(got, Err(refused));
+    }
+
+    #[test]
+    fn in_process_output_fits_what_a_reader_may_send() {
+        // 300 KiB of RTF text: the reader's answer is at most the cap plus one character, and
+        // `read` then reports the cut.
+        let rtf = format!("{{\\rtf1 {}}}", "\u{20AC}word ".repeat(40 * 1024));
+        let raw = InProcess
+            .read(DocFormat::Rtf, rtf.as_bytes())
+            .expect("reads");
+        assert!(raw.len() <= MAX_READER_TEXT_BYTES, "{}", raw.len());
+        assert!(raw.len() > MAX_TEXT_BYTES);
+        let got = read(DocFormat::Rtf, rtf.as_bytes(), &InProcess).expect("reads");
+        assert!(got.truncated && got.text.len() <= MAX_TEXT_BYTES);
+        // Many PDFs in a row, all read: nothing is left behind between calls.
+        let pdf = fixture("letter.pdf");
+        for _ in 0..12 {
+            let got = extract("application/pdf", None, &pdf);
+            assert!(matches!(got, Ok(Some(_))), "{got:?}");
+        }
+    }
+
+    #[test]
+    fn format_ids_round_trip() {
+        for format in DocFormat::ALL {
+            assert_eq!(format.id().parse::<DocFormat>(), Ok(format));
+        }
+        let err = "exe".parse::<DocFormat>().expect_err("unknown");
+        assert!(err.contains("pdf, docx"), "{err}");
     }
 
     #[test]

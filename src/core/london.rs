@@ -15,6 +15,11 @@ pub fn date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&London).date_naive()
 }
 
+/// The Europe/London wall-clock time of an instant (what staff clocks showed).
+pub fn time(at: DateTime<Utc>) -> NaiveTime {
+    at.with_timezone(&London).time()
+}
+
 /// The instant when London clocks show `time` on `date`.
 ///
 /// In the repeated autumn hour the earlier instant is taken; a time inside the spring-forward gap

@@ -6,8 +6,10 @@
 //!   sender wrote), [`text`] (bounds on untrusted text).
 //! - Who sent it: [`auth`] (the trusted gateway's `Authentication-Results`, never a sender's).
 //! - Deciding what it is: [`rules`] (officer rule files → explained kind), [`followup`] (does it
-//!   continue a case?), [`validate`] (FOI/EIR/SAR validity), [`deadline`] (the statutory clock,
-//!   by regime), [`london`] (wall-clock dates), [`triage`] (all of it for one message).
+//!   continue a case?), [`intake`] (web forms, staff forwards, internal housekeeping),
+//!   [`review`] (internal-review requests), [`validate`] (FOI/EIR/SAR validity), [`deadline`]
+//!   (the statutory clock, by regime), [`london`] (wall-clock dates), [`triage`] (all of it for
+//!   one message).
 //! - Working the case: [`routing`], [`repeat`], [`actions`] (staff actions and email commands),
 //!   [`chase`], [`digest`].
 //! - [`plan`]: the planners: facts + `now` + ids → a store change and the letters to send.
@@ -20,11 +22,13 @@ pub mod dedupe;
 pub mod digest;
 pub mod extract;
 pub mod followup;
+pub mod intake;
 pub mod london;
 pub mod parse;
 pub mod plan;
 pub mod quote;
 pub mod repeat;
+pub mod review;
 pub mod routing;
 pub mod rules;
 pub mod text;

@@ -4,7 +4,8 @@
 //! owned, plain fields — addresses (groups flattened, domains lower-cased), the decoded subject,
 //! Message-ID / In-Reply-To / References without angle brackets, the sender's `Date:`, the time
 //! of the newest `Received:` header, the best text body (text/plain, else HTML made readable),
-//! attachments with the text of attached letters (via [`crate::core::extract`]), the machine-mail
+//! attachments with the text of attached letters (via [`crate::core::extract`] and the
+//! [`AttachmentReader`] the caller gives, out of process in the daemon), the machine-mail
 //! headers, every header as decoded text, the size and the SHA-256 of the raw bytes.
 //!
 //! What it does not: judge the mail (that is `rules`), trust the sender's `Date:` for receipt
@@ -20,7 +21,8 @@
 //! Every output is bounded (constants below), so a 25 MB message or a header bomb costs bounded
 //! memory in the `Message`. Mail without attachments costs one MIME parse, one pass over the
 //! headers, a copy of the body and a SHA-256; attachment extraction only runs for letter-like
-//! attachments (see [`crate::core::extract::detect`]).
+//! attachments (see [`crate::core::extract::detect`]), and at most [`MAX_DECODED_ATTACHMENTS`]
+//! of them per message reach the reader.
 
 use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -30,7 +32,7 @@ use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
-use crate::core::extract::{self, panic_message};
+use crate::core::extract::{self, AttachmentReader, DocFormat, panic_message};
 use crate::core::text::prefix;
 use crate::model::message::{Address, Attachment, MachineHeaders, Message};
 
@@ -62,9 +64,14 @@ pub const MAX_IDS: usize = 200;
 /// with thousands of parts is malformed or hostile.
 pub const MAX_ATTACHMENTS: usize = 500;
 
-/// Most attachments whose text is extracted. Requests carry one to a few letters; each PDF may
-/// take up to [`extract::PDF_TIMEOUT`], so this bounds the time one message can cost.
+/// Most attachments whose text is extracted (of any format). Requests carry one to a few letters.
 pub const MAX_EXTRACTED_ATTACHMENTS: usize = 20;
+
+/// Most attachments per message handed to the [`AttachmentReader`] (PDF, DOCX, ODT, RTF). In the
+/// daemon each is a child process that may run up to its wall-clock limit (`io::sandbox`, 5 s),
+/// so this is what bounds the time one message can cost: four letters is more than a request
+/// carries, and four times the limit (20 s) fits the daemon's shutdown grace.
+pub const MAX_DECODED_ATTACHMENTS: usize = 4;
 
 /// Most attachment text kept across all attachments of a message (bytes).
 pub const MAX_ATTACHMENT_TEXT_TOTAL_BYTES: usize = 1024 * 1024;
@@ -87,8 +94,10 @@ const FALLBACK_HEADER_BYTES: usize = 256 * 1024;
 /// `raw_size` and `content_hash` (lower-case hex SHA-256 of `raw`) are always set. Anything that
 /// could not be read — no headers, not MIME, missing `From`, a bad `Date`, an undecodable part,
 /// an attachment whose text could not be extracted, a truncated body — is recorded in
-/// `warnings`, and the fields it would have filled stay empty.
-pub fn parse(raw: &[u8]) -> Message {
+/// `warnings`, and the fields it would have filled stay empty. An attachment the `reader` could
+/// not read (in the daemon: its decoder crashed, hit a limit or was killed) is a warning
+/// `… not readable: <why>` on the message, never a failure of the message.
+pub fn parse(raw: &[u8], reader: &dyn AttachmentReader) -> Message {
     let mut msg = if raw.is_empty() {
         Message {
             warnings: vec!["empty message: no bytes at all".to_owned()],
@@ -107,7 +116,7 @@ pub fn parse(raw: &[u8]) -> Message {
         m
     } else {
         let (input, note) = prepare(raw);
-        match catch_unwind(AssertUnwindSafe(|| read_message(&input))) {
+        match catch_unwind(AssertUnwindSafe(|| read_message(&input, reader))) {
             Ok(mut m) => {
                 if let Some(note) = note {
                     m.warnings.insert(0, note);
@@ -222,7 +231,7 @@ impl Warnings {
 }
 
 /// The real parse (everything but size and hash), run inside `catch_unwind` by [`parse`].
-fn read_message(raw: &[u8]) -> Message {
+fn read_message(raw: &[u8], reader: &dyn AttachmentReader) -> Message {
     let Some(parsed) = MessageParser::default().parse(raw) else {
         let mut m = fallback_message(raw);
         m.warnings.insert(
@@ -286,7 +295,7 @@ fn read_message(raw: &[u8]) -> Message {
         ));
     }
 
-    msg.attachments = attachments(&parsed, &mut w);
+    msg.attachments = attachments(&parsed, reader, &mut w);
     msg.warnings = w.finish();
     msg
 }
@@ -761,94 +770,138 @@ fn push_bounded(out: &mut String, s: &str, max: usize) -> bool {
 
 /// The attachments of a message, with the text of the ones we can read (see module docs for
 /// the bounds). Warnings name the attachment by file name or, failing that, number and type.
-fn attachments(parsed: &mail_parser::Message<'_>, w: &mut Warnings) -> Vec<Attachment> {
-    let mut out = Vec::new();
-    let mut extracted = 0usize;
-    let mut text_total = 0usize;
+fn attachments(
+    parsed: &mail_parser::Message<'_>,
+    reader: &dyn AttachmentReader,
+    w: &mut Warnings,
+) -> Vec<Attachment> {
     if parsed.attachments.len() > MAX_ATTACHMENTS {
         w.push(format!(
             "{} attachments; only the first {MAX_ATTACHMENTS} are listed",
             parsed.attachments.len()
         ));
     }
-    for (n, &id) in parsed.attachments.iter().take(MAX_ATTACHMENTS).enumerate() {
-        let Some(part) = parsed.parts.get(id as usize) else {
-            continue;
-        };
-        let name = part
-            .attachment_name()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        let mime_type = mime_type_of(part);
-        let label = match &name {
-            Some(name) => format!("attachment {:?}", name),
-            None => format!("attachment {} ({mime_type})", n + 1),
-        };
-        let mut att = Attachment {
-            name,
-            mime_type,
-            size: part.len(),
-            text: None,
-        };
-        if extracted >= MAX_EXTRACTED_ATTACHMENTS || text_total >= MAX_ATTACHMENT_TEXT_TOTAL_BYTES {
-            if is_readable(part, &att) {
-                w.push(format!(
-                    "{label}: text not read (limit of {MAX_EXTRACTED_ATTACHMENTS} attachments or \
-                     {MAX_ATTACHMENT_TEXT_TOTAL_BYTES} bytes of attachment text reached)"
-                ));
-            }
-            out.push(att);
-            continue;
-        }
-        let result = match &part.body {
-            PartType::Message(nested) => Ok(Some(nested_message_text(nested))),
-            PartType::Multipart(_) => Ok(None),
-            _ => extract::extract(&att.mime_type, att.name.as_deref(), part.contents()),
-        };
-        match result {
-            Ok(None) => {}
-            Ok(Some(e)) => {
-                extracted += 1;
-                if e.truncated {
-                    w.push(format!(
-                        "{label}: text cut to {} bytes",
-                        extract::MAX_TEXT_BYTES
-                    ));
-                }
-                if e.text.trim().is_empty() {
-                    if e.format == extract::DocFormat::Pdf {
-                        w.push(format!("{label}: PDF has no text layer (a scan?)"));
-                    }
-                } else {
-                    let room = MAX_ATTACHMENT_TEXT_TOTAL_BYTES - text_total;
-                    let mut text = e.text;
-                    if text.len() > room {
-                        let keep = prefix(&text, room).len();
-                        text.truncate(keep);
-                        w.push(format!(
-                            "{label}: text cut; {MAX_ATTACHMENT_TEXT_TOTAL_BYTES} bytes of \
-                             attachment text reached"
-                        ));
-                    }
-                    text_total += text.len();
-                    att.text = Some(text);
-                }
-            }
-            Err(e) => {
-                extracted += 1;
-                w.push(format!("{label}: text not read: {e}"));
-            }
-        }
-        out.push(att);
-    }
-    out
+    let mut budget = Budget::default();
+    let listed = parsed.attachments.iter().take(MAX_ATTACHMENTS).enumerate();
+    listed
+        .filter_map(|(n, &id)| {
+            let part = parsed.parts.get(id as usize)?;
+            Some(attachment(n, part, reader, &mut budget, w))
+        })
+        .collect()
 }
 
-/// Whether we would try to read this attachment's text (for the "limit reached" warning).
-fn is_readable(part: &mail_parser::MessagePart<'_>, att: &Attachment) -> bool {
-    matches!(part.body, PartType::Message(_))
-        || extract::detect(&att.mime_type, att.name.as_deref(), part.contents()).is_some()
+/// What reading attachment text has cost so far in one message, against the `MAX_*` bounds.
+#[derive(Default)]
+struct Budget {
+    /// Attachments whose text was extracted, or tried.
+    extracted: usize,
+    /// Of those, the ones handed to the reader.
+    decoded: usize,
+    /// Bytes of attachment text kept.
+    text_total: usize,
+}
+
+impl Budget {
+    /// Why an attachment of this format is not read, when a bound is reached.
+    fn refuses(&self, format: DocFormat) -> Option<String> {
+        if self.extracted >= MAX_EXTRACTED_ATTACHMENTS
+            || self.text_total >= MAX_ATTACHMENT_TEXT_TOTAL_BYTES
+        {
+            Some(format!(
+                "limit of {MAX_EXTRACTED_ATTACHMENTS} attachments or \
+                 {MAX_ATTACHMENT_TEXT_TOTAL_BYTES} bytes of attachment text reached"
+            ))
+        } else if format.needs_reader() && self.decoded >= MAX_DECODED_ATTACHMENTS {
+            Some(format!(
+                "limit of {MAX_DECODED_ATTACHMENTS} PDF/DOCX/ODT/RTF documents per message reached"
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// One attachment, with its text when it is a type we read and the budget allows.
+fn attachment(
+    n: usize,
+    part: &mail_parser::MessagePart<'_>,
+    reader: &dyn AttachmentReader,
+    budget: &mut Budget,
+    w: &mut Warnings,
+) -> Attachment {
+    let name = part
+        .attachment_name()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    let mime_type = mime_type_of(part);
+    let label = match &name {
+        Some(name) => format!("attachment {:?}", name),
+        None => format!("attachment {} ({mime_type})", n + 1),
+    };
+    let mut att = Attachment {
+        name,
+        mime_type,
+        size: part.len(),
+        text: None,
+    };
+    let format = match &part.body {
+        PartType::Message(_) => Some(DocFormat::Text),
+        PartType::Multipart(_) => None,
+        _ => extract::detect(&att.mime_type, att.name.as_deref(), part.contents()),
+    };
+    let Some(format) = format else {
+        return att;
+    };
+    if let Some(why) = budget.refuses(format) {
+        w.push(format!("{label}: text not read ({why})"));
+        return att;
+    }
+    budget.extracted += 1;
+    budget.decoded += usize::from(format.needs_reader());
+    let result = match &part.body {
+        PartType::Message(nested) => Ok(nested_message_text(nested)),
+        _ => extract::read(format, part.contents(), reader),
+    };
+    match result {
+        Ok(e) => att.text = keep_text(e, &label, budget, w),
+        Err(e) => w.push(format!("{label} not readable: {e}")),
+    }
+    att
+}
+
+/// The text worth keeping from an extraction, within the message's total; warns when it was cut
+/// or when a PDF has no text at all.
+fn keep_text(
+    e: extract::Extracted,
+    label: &str,
+    budget: &mut Budget,
+    w: &mut Warnings,
+) -> Option<String> {
+    if e.truncated {
+        w.push(format!(
+            "{label}: text cut to {} bytes",
+            extract::MAX_TEXT_BYTES
+        ));
+    }
+    if e.text.trim().is_empty() {
+        if e.format == DocFormat::Pdf {
+            w.push(format!("{label}: PDF has no text layer (a scan?)"));
+        }
+        return None;
+    }
+    let room = MAX_ATTACHMENT_TEXT_TOTAL_BYTES - budget.text_total;
+    let mut text = e.text;
+    if text.len() > room {
+        let keep = prefix(&text, room).len();
+        text.truncate(keep);
+        w.push(format!(
+            "{label}: text cut; {MAX_ATTACHMENT_TEXT_TOTAL_BYTES} bytes of attachment text reached"
+        ));
+    }
+    budget.text_total += text.len();
+    Some(text)
 }
 
 /// The text of an attached message (a forwarded request, or the returned original in a bounce):
@@ -883,7 +936,7 @@ fn nested_message_text(nested: &mail_parser::Message<'_>) -> extract::Extracted 
         text.push_str(&body);
     }
     extract::Extracted {
-        format: extract::DocFormat::Text,
+        format: DocFormat::Text,
         text,
         truncated: cut.is_some(),
     }
@@ -962,6 +1015,11 @@ mod tests {
     use chrono::TimeZone;
     use proptest::prelude::*;
     use std::path::{Path, PathBuf};
+
+    /// [`super::parse`] with the decoders in this process: the fixtures are known documents.
+    fn parse(raw: &[u8]) -> Message {
+        super::parse(raw, &extract::InProcess)
+    }
 
     fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
@@ -1637,7 +1695,7 @@ mod tests {
                 "application/pdf",
                 "broken.pdf",
                 corrupt,
-                "attachment \"broken.pdf\": text not read",
+                "attachment \"broken.pdf\" not readable: PDF unreadable",
             ),
             (
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -1672,6 +1730,86 @@ mod tests {
         ));
         assert_eq!(m.attachments[0].text, None);
         assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    }
+
+    /// A reader that fails like a decoder child that crashed, counting its calls.
+    struct Crashing(std::sync::atomic::AtomicUsize);
+
+    impl AttachmentReader for Crashing {
+        fn read(&self, format: DocFormat, _: &[u8]) -> Result<String, extract::ExtractError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(extract::ExtractError::NotReadable {
+                format,
+                reason: "the decoder crashed (signal 6)".to_owned(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_reader_failure_is_a_note_on_the_message() {
+        let raw = with_attachment(
+            "application/pdf",
+            "loop.pdf",
+            &fixture("letter.pdf"),
+            "Please see my request attached.",
+        );
+        let reader = Crashing(Default::default());
+        let m = super::parse(&raw, &reader);
+        assert_eq!(m.body_text, "Please see my request attached.");
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(m.attachments[0].text, None);
+        assert_eq!(
+            m.warnings,
+            ["attachment \"loop.pdf\" not readable: the decoder crashed (signal 6)"]
+        );
+        assert_eq!(m.content_hash, sha256_hex(&raw));
+    }
+
+    #[test]
+    fn decoded_attachments_per_message_are_bounded() {
+        // Six RTF letters and a text file after them: four letters reach the reader, the other
+        // two are named in a warning, and the text file (read here) still is.
+        let mut raw = String::from(
+            "From: a@example.org\r\nDate: Mon, 2 Mar 2026 09:00:00 +0000\r\n\
+             Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+             Content-Type: text/plain\r\n\r\nSee attached.\r\n",
+        );
+        for i in 0..6 {
+            raw.push_str(&format!(
+                "--b\r\nContent-Type: application/rtf; name=l{i}.rtf\r\n\
+                 Content-Disposition: attachment; filename=l{i}.rtf\r\n\r\n{{\\rtf1 letter {i}}}\r\n"
+            ));
+        }
+        raw.push_str(
+            "--b\r\nContent-Type: text/plain; name=notes.txt\r\n\
+             Content-Disposition: attachment; filename=notes.txt\r\n\r\nnotes\r\n--b--\r\n",
+        );
+        let reader = Crashing(Default::default());
+        let m = super::parse(raw.as_bytes(), &reader);
+        assert_eq!(
+            reader.0.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_DECODED_ATTACHMENTS
+        );
+        assert_eq!(m.attachments.len(), 7);
+        let limited: Vec<&String> = m
+            .warnings
+            .iter()
+            .filter(|w| w.contains("limit of 4 PDF/DOCX/ODT/RTF documents per message"))
+            .collect();
+        assert_eq!(limited.len(), 2, "{:?}", m.warnings);
+        assert!(limited[0].starts_with("attachment \"l4.rtf\": text not read"));
+        assert_eq!(m.attachments[6].text.as_deref(), Some("notes"));
+        // In process the same letters are read, as many as the bound allows.
+        let m = parse(raw.as_bytes());
+        let read: Vec<&str> = m
+            .attachments
+            .iter()
+            .filter_map(|a| a.text.as_deref())
+            .collect();
+        assert_eq!(
+            read,
+            ["letter 0", "letter 1", "letter 2", "letter 3", "notes"]
+        );
     }
 
     #[test]

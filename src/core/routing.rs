@@ -461,13 +461,18 @@ impl Routing {
     /// This is only half of the email-command check; the per-case token is the other half.
     pub fn is_staff(&self, address: &str) -> bool {
         let a = address.trim().to_lowercase();
-        if a.is_empty() {
-            return false;
-        }
-        self.teams.iter().any(|t| {
-            t.manager == a
-                || t.head_of_service.as_deref() == Some(a.as_str())
-                || t.members.iter().any(|m| m.address == a)
+        !a.is_empty() && self.staff_addresses().any(|s| s == a)
+    }
+
+    /// Every address that may act on cases ([`Routing::is_staff`]), lower-cased, in file order
+    /// (an address on several teams comes more than once).
+    pub fn staff_addresses(&self) -> impl Iterator<Item = &str> {
+        self.teams.iter().flat_map(|t| {
+            t.members
+                .iter()
+                .map(|m| m.address.as_str())
+                .chain([t.manager.as_str()])
+                .chain(t.head_of_service.as_deref())
         })
     }
 

@@ -1,4 +1,5 @@
-//! The whole pure pipeline for one message: parse → classify → follow-up → validate → deadline.
+//! The whole pure pipeline for one message: parse → unwrap relays → classify → follow-up or
+//! internal review → validate → deadline.
 //!
 //! [`triage`] takes raw bytes, the server's receipt time and a view of stored threads, and
 //! returns an [`Outcome`]: plain data saying what the message is and what the clock says. It does
@@ -8,11 +9,16 @@
 use crate::config::Config;
 use crate::core::auth::{self, Authenticity};
 use crate::core::deadline::{self, Calendar, ClockInput, DeadlineOptions, Regime, Region};
+use crate::core::extract::AttachmentReader;
 use crate::core::followup::{self, FollowUp, Threads};
+use crate::core::intake::{self, Relay};
+use crate::core::review;
 use crate::core::rules::{Decision, RuleSet};
 use crate::core::validate::{self, Validity};
+use crate::model::case::{CaseRef, InternalReview};
 use crate::model::kind::Kind;
 use crate::model::message::Message;
+use crate::model::regime::ReviewOf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -33,6 +39,15 @@ pub struct Context {
     pub policy_days: BTreeMap<Kind, u32>,
     /// The trusted gateway's authserv-ids (`[trust]`): whose `Authentication-Results` count.
     pub trusted_authserv_ids: Vec<String>,
+    /// The SAR identity policy and the staff domains (`[validity]`, `[intake]`).
+    pub validity: validate::Policy,
+    /// The organisation's web-form addresses, lower-cased (`[intake] forms_addresses`).
+    pub forms_addresses: Vec<String>,
+    /// The kind each reference prefix names, so a review request quoting `FOI-2026-000123` is
+    /// known to review an FOI response.
+    pub prefix_kinds: Vec<(String, Kind)>,
+    /// Local-policy working days to review a SAR response (`[reviews] sar_working_days`).
+    pub sar_review_days: u32,
 }
 
 impl Context {
@@ -50,6 +65,13 @@ impl Context {
                 .map(|(k, c)| (*k, c.working_days))
                 .collect(),
             trusted_authserv_ids: config.trust.authserv_ids.clone(),
+            validity: validate::Policy {
+                sar_identity: config.validity.sar_identity,
+                staff_domains: config.intake.staff_domains_or(&config.address),
+            },
+            forms_addresses: config.intake.forms(),
+            prefix_kinds: config.prefixes(),
+            sar_review_days: config.reviews.sar_working_days,
         }
     }
 
@@ -65,6 +87,15 @@ impl Context {
         Regime::for_kind(kind, self.region, |k| {
             self.policy_days.get(&k).copied().unwrap_or(10)
         })
+    }
+
+    /// The regime a stored case's clock runs under: its internal review's when it is one,
+    /// else its kind's.
+    pub fn case_regime(&self, case: &crate::model::case::Case) -> Option<Regime> {
+        match &case.workflow.internal_review {
+            Some(r) => Some(r.regime()),
+            None => self.regime(case.kind),
+        }
     }
 }
 
@@ -115,6 +146,12 @@ pub struct Outcome {
     pub decision: Decision,
     /// The case it continues, if any (never for `auto`).
     pub followup: Option<FollowUp>,
+    /// How it reached us through someone else (our web form, a colleague's forward), if it did;
+    /// `message` is then the requester's message as unwrapped.
+    pub relay: Option<Relay>,
+    /// Set when the message asks for an internal review of an earlier response (a complaint):
+    /// the new case is marked with it and runs on the review's clock.
+    pub review: Option<InternalReview>,
     /// Validity of a new FOI/EIR/SAR request.
     pub validity: Option<Validity>,
     /// The clock of a new request (`None` for follow-ups and `auto`).
@@ -142,14 +179,16 @@ impl Outcome {
 /// Runs the pure pipeline over one raw message.
 ///
 /// `internal_date` is the IMAP INTERNALDATE when the message came from a mailbox; files on disk
-/// have none and fall back to the newest `Received:` header.
+/// have none and fall back to the newest `Received:` header. `reader` reads attached documents
+/// (see [`crate::core::parse::parse`]).
 pub fn triage(
     ctx: &Context,
     raw: &[u8],
     internal_date: Option<DateTime<Utc>>,
     threads: &dyn Threads,
+    reader: &dyn AttachmentReader,
 ) -> Outcome {
-    let message = crate::core::parse::parse(raw);
+    let message = crate::core::parse::parse(raw, reader);
     triage_message(ctx, message, internal_date, threads)
 }
 
@@ -166,38 +205,104 @@ pub fn triage_message(
             .received_header_at
             .map(|t| (t, ReceivedFrom::ReceivedHeader)))
         .or(message.date.map(|t| (t, ReceivedFrom::DateHeader)));
-    let decision = ctx.rules.classify(&message);
-    let kind = decision.kind;
-    // Auto-replies inside a thread stay `auto`: joining them to the case would let a machine
-    // restart a clock or trigger a receipt, the first step of a mail loop.
-    let followup = if kind == Kind::Auto {
-        None
-    } else {
-        followup::detect(&message, &ctx.prefixes, threads)
-    };
-    let validity = if followup.is_some() {
-        None
-    } else {
-        validate::validate(kind, &message)
-    };
-    let deadline = match (&followup, ctx.regime(kind)) {
-        (None, Some(regime)) => Some(clock(ctx, regime, &validity, received_at)),
-        _ => None,
-    };
+    let housekeeping = intake::housekeeping(&message, &ctx.validity.staff_domains);
+    let (message, relay) =
+        intake::unwrap(message, &ctx.forms_addresses, &ctx.validity.staff_domains);
+    // Judged on the From after unwrapping: a forward's original sender is not vouched for by
+    // the gateway's verdict on the colleague who forwarded it, so their "answer" inside a
+    // forward never restarts a clock by itself.
     let auth = auth::authenticate(
         &message.headers,
         message.from.as_ref().map(|a| a.email.as_str()),
         &ctx.trusted_authserv_ids,
     );
+    let mut decision = ctx.rules.classify(&message);
+    if let Some(what) = housekeeping {
+        decision.kind = Kind::Auto;
+        decision.why = format!(
+            "{what}: internal housekeeping from our own domain, never a case. (Rules: {})",
+            decision.why
+        );
+    }
+    let kind = decision.kind;
+    // Auto-replies inside a thread stay `auto`: joining them to the case would let a machine
+    // restart a clock or trigger a receipt, the first step of a mail loop.
+    let mut followup = if kind == Kind::Auto {
+        None
+    } else {
+        followup::detect(&message, &ctx.prefixes, threads)
+    };
+    let review = internal_review(ctx, kind, &message, &mut followup, threads);
+    let validity = if followup.is_some() {
+        None
+    } else {
+        validate::validate(kind, &message, &ctx.validity)
+    };
+    let regime = match &review {
+        Some(r) => Some(r.regime()),
+        None => ctx.regime(kind),
+    };
+    let deadline = match (&followup, regime) {
+        (None, Some(regime)) => Some(clock(ctx, regime, &validity, received_at)),
+        _ => None,
+    };
     Outcome {
         message,
         received_at,
         decision,
         followup,
+        relay,
+        review,
         validity,
         deadline,
         auth,
     }
+}
+
+/// The internal-review marking of a complaint that asks for a review ([`review::detect`]).
+///
+/// A review request that continues a statutory request's thread (its reference in the subject,
+/// or a reply to our letter) is not a follow-up of that request: it opens its own case, linked
+/// to the original, with its own clock (deadlines.md §5.0), so `followup` is cleared. The
+/// reviewed law comes from the original's kind, else the words; when nothing says, FOIA is
+/// assumed, whose 20 working days are the shortest review time (the officer corrects it).
+fn internal_review(
+    ctx: &Context,
+    kind: Kind,
+    message: &Message,
+    followup: &mut Option<FollowUp>,
+    threads: &dyn Threads,
+) -> Option<InternalReview> {
+    if kind != Kind::Complaint {
+        return None;
+    }
+    let found = review::detect(message, &ctx.prefix_kinds)?;
+    let thread_original = followup.as_ref().map(|f| f.reference.clone()).filter(|r| {
+        review::kind_of_reference(r, &ctx.prefix_kinds).is_some_and(Kind::is_statutory)
+    });
+    if thread_original.is_some() {
+        *followup = None;
+    }
+    let quoted = thread_original.or(found.quoted);
+    let of_kind = quoted
+        .as_deref()
+        .and_then(|r| review::kind_of_reference(r, &ctx.prefix_kinds))
+        .or(found.of)
+        .unwrap_or(Kind::Foi);
+    let of = ReviewOf::for_kind(of_kind, ctx.region)?;
+    let original = quoted
+        .as_deref()
+        .filter(|r| threads.case_exists(r))
+        .and_then(|r| r.parse::<CaseRef>().ok());
+    let Regime::Review { working_days, .. } = of.regime(ctx.sar_review_days) else {
+        return None;
+    };
+    Some(InternalReview {
+        of,
+        working_days,
+        quoted,
+        original,
+    })
 }
 
 fn clock(
@@ -227,6 +332,7 @@ fn clock(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::extract::InProcess;
     use crate::core::followup::NoThreads;
     use proptest::prelude::*;
     use std::path::Path;
@@ -253,7 +359,7 @@ mod tests {
             "Under the Freedom of Information Act, please provide the number of pothole repairs \
              the council carried out in 2024/25 and the total cost.\r\n\r\nYours sincerely,\r\nJane Smith\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Foi, "{}", o.decision.why);
         assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(true));
         assert_eq!(
@@ -276,7 +382,7 @@ mod tests {
             "Please provide the 2024 parking income figures.\r\n\r\nJane Smith\r\n",
         );
         let internal = "2026-01-09T23:30:00Z".parse().unwrap();
-        let o = triage(&CTX, &raw, Some(internal), &NoThreads);
+        let o = triage(&CTX, &raw, Some(internal), &NoThreads, &InProcess);
         assert_eq!(o.received_at, Some((internal, ReceivedFrom::InternalDate)));
         // Day 0 = Fri 9 Jan 2026 → WD20 = Fri 6 Feb 2026.
         assert_eq!(
@@ -293,7 +399,7 @@ mod tests {
             "",
             "Please send me everything you hold.\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Foi, "{}", o.decision.why);
         assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(false));
         assert!(matches!(o.deadline, Some(Deadline::NotStarted)));
@@ -308,7 +414,7 @@ mod tests {
             "In-Reply-To: <ack@council.example.gov.uk>\r\n",
             "Thank you, here is the clarification: I mean 2024/25 only.\r\n\r\nJane Smith\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(
             o.followup.as_ref().map(|f| f.reference.as_str()),
             Some("FOI-2026-000123")
@@ -321,7 +427,7 @@ mod tests {
             "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
             "I am out of the office until Monday.\r\n",
         );
-        let o = triage(&CTX, &raw, None, &NoThreads);
+        let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Auto, "{}", o.decision.why);
         assert!(o.followup.is_none() && o.deadline.is_none());
     }
@@ -329,7 +435,7 @@ mod tests {
     #[test]
     fn no_time_of_receipt_at_all_is_said_not_guessed() {
         let raw = b"From: Jane Smith <jane@example.org>\r\nSubject: FOI request\r\n\r\nPlease provide the 2024 parking income figures.\r\n\r\nJane Smith\r\n";
-        let o = triage(&CTX, raw, None, &NoThreads);
+        let o = triage(&CTX, raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Foi);
         assert!(
             matches!(o.deadline, Some(Deadline::NoReceiptTime)),
@@ -344,7 +450,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..4096), secs in 946_684_800i64..2_208_988_800) {
             let at = DateTime::<Utc>::from_timestamp(secs, 0).unwrap();
-            let o = triage(&CTX, &raw, Some(at), &NoThreads);
+            let o = triage(&CTX, &raw, Some(at), &NoThreads, &InProcess);
             prop_assert!(!o.decision.why.is_empty());
             if let Some(due) = o.due() {
                 prop_assert!(due >= deadline::local_date(at).unwrap());
@@ -355,7 +461,7 @@ mod tests {
         #[test]
         fn mail_shaped_input_never_panics(subject in "[ -~]{0,80}", body in "[ -~\r\n]{0,600}") {
             let raw = mail("Someone <s@example.org>", &subject, "", &body);
-            let o = triage(&CTX, &raw, None, &NoThreads);
+            let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
             if o.kind() == Kind::Auto {
                 prop_assert!(o.followup.is_none() && o.deadline.is_none());
             }

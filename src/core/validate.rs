@@ -7,8 +7,9 @@
 //! B8/B9). An invalid request is not ignored: the acknowledgement asks for what is missing
 //! ([`Missing::explain`]) and the clock starts when the answer arrives.
 //!
-//! [`validate`] is a pure function of the kind and the parsed [`Message`]: no clock, no I/O, no
-//! configuration. Every conclusion comes with a note for the audit trail and the officer.
+//! [`validate`] is a pure function of the kind, the parsed [`Message`] and the [`Policy`] read
+//! from the configuration: no clock, no I/O. Every conclusion comes with a note for the audit
+//! trail and the officer.
 //!
 //! What it does **not** do: decide the kind (that is `rules`), check that a name is true or that a
 //! document is genuine (no one can from an email, and the ICO says not to routinely try), or refuse
@@ -21,19 +22,22 @@
 //!   test of its own; a note says so whenever something is missing, so the officer asks for it as
 //!   clarification (reg 9, advice and assistance) rather than treating the request as invalid.
 //! - **SAR**: a person's name (an organisation alone is not a data subject), contact address, a
-//!   request (asking for "all my personal data" is enough), and proof of identity and, when made
-//!   for someone else, of authority.
+//!   request (asking for "all my personal data" is enough), identity that is provided or (under
+//!   the default policy) verifiable, and, when made for someone else, evidence of authority.
 //!
 //! # Layout
 //! - `name`: candidates (display names, forms, "my name is", sign-offs) and the
 //!   real-name test, with the pseudonym word lists.
 //! - `contact`: reply-capable email, labelled email in the text, postal address.
 //! - `description`: the named description signals and rules.
-//! - `identity`: ID and authority for SARs.
+//! - `identity`: the SAR identity state and authority for SARs.
+//! - `details`: the details a SAR gives that the organisation can check (date of birth with an
+//!   address, account and reference numbers, a staff address).
 //! - `text`: the bounded view of the message all checks read.
 
 mod contact;
 mod description;
+mod details;
 mod identity;
 mod name;
 mod text;
@@ -42,13 +46,26 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::SarIdentityPolicy;
+use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
 use crate::model::message::Message;
 
+/// What the configuration says about validity: the SAR identity policy and the organisation's
+/// own staff domains (a SAR from one of them is verifiable against the staff record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// `[validity] sar_identity`.
+    pub sar_identity: SarIdentityPolicy,
+    /// The staff domains, lower-cased (see `IntakeSettings::staff_domains_or`).
+    pub staff_domains: Vec<String>,
+}
+
 /// What a statutory request lacks, in the order the acknowledgement lists it.
 ///
-/// Serialised and displayed as `name`, `contact_address`, `description`, `identity`: these names
-/// appear in case records, audit events and templates, so they must not change.
+/// Serialised and displayed as `name`, `contact_address`, `description`, `identity`,
+/// `authority`: these names appear in case records, audit events and templates, so they must not
+/// change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Missing {
@@ -59,18 +76,22 @@ pub enum Missing {
     ContactAddress,
     /// A description of the information sought (FOIA s.8(1)(c)).
     Description,
-    /// SAR only: proof of the requester's identity and, when made for someone else, of the
-    /// authority to act for them (UK GDPR Art 12(6)).
+    /// SAR only: proof of the requester's identity, when neither a document nor details we can
+    /// check are given (UK GDPR Art 12(6)).
     Identity,
+    /// SAR only: evidence of authority to act for the person whose data is asked for (a child,
+    /// a client, a relative; seed 001 B8/B9).
+    Authority,
 }
 
 impl Missing {
     /// Every variant, in acknowledgement order.
-    pub const ALL: [Missing; 4] = [
+    pub const ALL: [Missing; 5] = [
         Missing::Name,
         Missing::ContactAddress,
         Missing::Description,
         Missing::Identity,
+        Missing::Authority,
     ];
 
     /// The snake_case name used in JSON, templates and the audit trail.
@@ -80,6 +101,7 @@ impl Missing {
             Missing::ContactAddress => "contact_address",
             Missing::Description => "description",
             Missing::Identity => "identity",
+            Missing::Authority => "authority",
         }
     }
 
@@ -102,11 +124,15 @@ impl Missing {
                  identify and find it (FOIA s.8(1)(c))"
             }
             Missing::Identity => {
-                "proof of your identity (for example a copy of your passport or driving licence, \
-                 and a recent utility or council tax bill) and, if you are asking for someone \
-                 else's information, proof that you may act for them (for example parental \
-                 responsibility or their signed consent): we must make sure personal data goes \
-                 only to the person entitled to it (UK GDPR Art 12(6))"
+                "proof of your identity: a copy of one document such as your passport or driving \
+                 licence, or details we can check against our own records, such as your date of \
+                 birth and address or your council tax or tenancy reference; we must make sure \
+                 personal data goes only to the person entitled to it (UK GDPR Art 12(6))"
+            }
+            Missing::Authority => {
+                "proof that you may act for the person whose information you are asking for: for \
+                 a child, evidence of parental responsibility (such as a birth certificate); for \
+                 an adult, their signed consent or a power of attorney (UK GDPR Art 12(6))"
             }
         }
     }
@@ -129,13 +155,23 @@ pub struct Validity {
     pub notes: Vec<String>,
     /// The requester's real name as found (a person, or for FOI/EIR an organisation), if any.
     pub name: Option<String>,
+    /// SAR only: where the requester's identity stands (`provided`, `verifiable`, `missing`).
+    #[serde(default)]
+    pub identity: Option<IdentityState>,
+}
+
+/// How to greet the person a display name, form field or sign-off names ("Adeyemi, Tom" →
+/// "Tom Adeyemi", "DR A. KHAN" → "Dr Khan"), or `None` when it is not a person's name. The
+/// convention is stated on `name::greeting`.
+pub fn greeting_name(raw: &str) -> Option<String> {
+    name::greeting(raw)
 }
 
 /// Check a request of `kind` for validity; `None` when `kind` is not FOI, EIR or SAR (local-policy
 /// kinds have no statutory validity test).
 ///
 /// Never panics, whatever the message holds; the work is bounded (see `text::MAX_SCAN_BYTES`).
-pub fn validate(kind: Kind, msg: &Message) -> Option<Validity> {
+pub fn validate(kind: Kind, msg: &Message, policy: &Policy) -> Option<Validity> {
     if !matches!(kind, Kind::Foi | Kind::Eir | Kind::Sar) {
         return None;
     }
@@ -188,13 +224,17 @@ pub fn validate(kind: Kind, msg: &Message) -> Option<Validity> {
         missing.push(Missing::Description);
     }
 
+    let mut identity = None;
     if kind == Kind::Sar {
-        let id = identity::check(msg, &texts);
-        let satisfied = id.satisfied();
-        notes.extend(id.notes);
-        if !satisfied {
+        let id = identity::check(msg, &texts, policy.sar_identity, &policy.staff_domains);
+        if id.state == IdentityState::Missing {
             missing.push(Missing::Identity);
         }
+        if id.authority_missing() {
+            missing.push(Missing::Authority);
+        }
+        identity = Some(id.state);
+        notes.extend(id.notes);
     }
 
     if kind == Kind::Eir && !missing.is_empty() {
@@ -212,6 +252,7 @@ pub fn validate(kind: Kind, msg: &Message) -> Option<Validity> {
         missing,
         notes,
         name: chosen,
+        identity,
     })
 }
 

@@ -362,6 +362,33 @@ pub fn begin_attempt(row: &OutboxRow, now: DateTime<Utc>) -> Begin {
     })
 }
 
+/// One log line for a row's recorded result (`deferred`: the submission service refused our
+/// session). The server's error text (it often quotes an address) only at debug.
+fn log_result(reference: &str, u: &OutboxUpdate, deferred: bool) {
+    match (u.status, deferred) {
+        (OutboxStatus::Sent, _) => tracing::info!(
+            case = %reference, row = u.id, attempts = u.attempts, "outbox: sent"
+        ),
+        (OutboxStatus::Pending | OutboxStatus::Sending, true) => tracing::error!(
+            case = %reference, row = u.id,
+            "outbox: the mail server refuses our session (login or sender; an expired \
+             password?): queue paused, every row kept (error in the case audit)"
+        ),
+        (OutboxStatus::Pending | OutboxStatus::Sending, false) => tracing::info!(
+            case = %reference, row = u.id, attempts = u.attempts,
+            next_attempt_at = %u.next_attempt_at,
+            "outbox: temporary failure, will retry (error in the case audit)"
+        ),
+        (OutboxStatus::Failed, _) => tracing::warn!(
+            case = %reference, row = u.id, attempts = u.attempts,
+            "outbox: FAILED, needs a person (error in the case audit)"
+        ),
+    }
+    if let Some(e) = &u.last_error {
+        tracing::debug!(case = %reference, row = u.id, error = %e, "outbox: last error");
+    }
+}
+
 /// At most [`MAX_ERROR_CHARS`] characters of a server's text.
 fn clip(s: &str) -> String {
     if s.chars().count() <= MAX_ERROR_CHARS {
@@ -679,7 +706,12 @@ impl Outbox {
         })
     }
 
-    /// Logs and writes one [`AttemptRecord`] (after `earlier` audit events, if any).
+    /// Writes one [`AttemptRecord`] (after `earlier` audit events, if any), then logs it.
+    ///
+    /// The log line comes after the write: a process killed during the write leaves no
+    /// "outbox: sent" for a row the store still holds as `Sending` (the kill -9 torture reads
+    /// the log to know when a row is settled). A failed write is logged by [`Outbox::write`]
+    /// first, then the result the store could not record.
     ///
     /// # Errors
     /// [`OutboxError::Record`] (fatal) when the store refuses the write.
@@ -690,37 +722,17 @@ impl Outbox {
         record: AttemptRecord,
         mut earlier: Vec<AuditEvent>,
     ) -> Result<(), OutboxError> {
-        let u = &record.update;
-        match (u.status, record.event.action.ends_with("_deferred")) {
-            (OutboxStatus::Sent, _) => tracing::info!(
-                case = %reference, row = u.id, attempts = u.attempts, "outbox: sent"
-            ),
-            (OutboxStatus::Pending | OutboxStatus::Sending, true) => tracing::error!(
-                case = %reference, row = u.id,
-                "outbox: the mail server refuses our session (login or sender; an expired \
-                 password?): queue paused, every row kept (error in the case audit)"
-            ),
-            (OutboxStatus::Pending | OutboxStatus::Sending, false) => tracing::info!(
-                case = %reference, row = u.id, attempts = u.attempts,
-                next_attempt_at = %u.next_attempt_at,
-                "outbox: temporary failure, will retry (error in the case audit)"
-            ),
-            (OutboxStatus::Failed, _) => tracing::warn!(
-                case = %reference, row = u.id, attempts = u.attempts,
-                "outbox: FAILED, needs a person (error in the case audit)"
-            ),
-        }
-        if let Some(e) = &u.last_error {
-            tracing::debug!(case = %reference, row = u.id, error = %e, "outbox: last error");
-        }
-        let id = u.id;
+        let update = record.update.clone();
+        let deferred = record.event.action.ends_with("_deferred");
         let mut change = Change {
             outbox_updates: vec![record.update],
             ..Change::default()
         };
         earlier.push(record.event);
         push_audit(&mut change, case, earlier);
-        self.write(change, id, "result", reference).await
+        let written = self.write(change, update.id, "result", reference).await;
+        log_result(reference, &update, deferred);
+        written
     }
 
     /// One flushed store write of a row's state; any failure is [`OutboxError::Record`].
@@ -812,12 +824,20 @@ impl Outbox {
             shared_address: s.shared_address.clone(),
             reference: case.reference.to_string(),
             kind: case.kind,
-            regime: Regime::for_kind(case.kind, s.region, |k| {
-                s.policy_days
-                    .get(&k)
-                    .copied()
-                    .unwrap_or(DEFAULT_POLICY_DAYS)
-            }),
+            // A review case's letter states the review's law and time, not the kind's policy.
+            regime: case
+                .workflow
+                .internal_review
+                .as_ref()
+                .map(|r| r.regime())
+                .or_else(|| {
+                    Regime::for_kind(case.kind, s.region, |k| {
+                        s.policy_days
+                            .get(&k)
+                            .copied()
+                            .unwrap_or(DEFAULT_POLICY_DAYS)
+                    })
+                }),
             region: s.region,
             received: job.received,
             due: job.due,
@@ -825,6 +845,7 @@ impl Outbox {
             requester_email: job.to.clone(),
             their_subject: job.their_subject.clone(),
             missing: job.missing.clone(),
+            identity: case.workflow.identity,
         }
     }
 
@@ -1432,7 +1453,7 @@ mod tests {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].0, "foi@example.org");
         assert_eq!(sent[0].1, vec!["zoe@example.net".to_string()]);
-        let m = crate::core::parse::parse(&sent[0].2);
+        let m = crate::core::parse::parse(&sent[0].2, &crate::core::extract::InProcess);
         assert_eq!(m.message_id.as_deref(), Some(job.message_id.as_str()));
         assert!(m.subject.starts_with(&format!("[{r}]")), "{}", m.subject);
         assert_eq!(m.in_reply_to, vec!["their-1@mail.example.net"]);
@@ -1492,7 +1513,7 @@ mod tests {
         let ids: Vec<Option<String>> = fake
             .sent()
             .iter()
-            .map(|s| crate::core::parse::parse(&s.2).message_id)
+            .map(|s| crate::core::parse::parse(&s.2, &crate::core::extract::InProcess).message_id)
             .collect();
         assert_eq!(ids, vec![Some(job.message_id.clone()); 3]);
     }
@@ -1653,7 +1674,7 @@ mod tests {
         outbox.replace_templates(Arc::new(reloaded));
         assert_eq!(outbox.run_once(t(10, 0)).await.expect("batch"), 1);
         assert_eq!(row(&store, id).status, OutboxStatus::Sent);
-        let m = crate::core::parse::parse(&fake.sent()[0].2);
+        let m = crate::core::parse::parse(&fake.sent()[0].2, &crate::core::extract::InProcess);
         assert_eq!(m.subject, format!("[{r}] Reloaded subject"));
     }
 
@@ -1707,13 +1728,13 @@ mod tests {
             "one original, one duplicate"
         );
         assert_eq!(
-            crate::core::parse::parse(&accepted[0])
+            crate::core::parse::parse(&accepted[0], &crate::core::extract::InProcess)
                 .message_id
                 .as_deref(),
             Some(job.message_id.as_str())
         );
         assert_eq!(
-            crate::core::parse::parse(&resent[0].2)
+            crate::core::parse::parse(&resent[0].2, &crate::core::extract::InProcess)
                 .message_id
                 .as_deref(),
             Some(job.message_id.as_str())
@@ -2282,7 +2303,7 @@ mod tests {
         }
         let bytes = delivered
             .unwrap_or_else(|| panic!("no acknowledgement in {} after 10 s", new.display()));
-        let m = crate::core::parse::parse(&bytes);
+        let m = crate::core::parse::parse(&bytes, &crate::core::extract::InProcess);
         assert_eq!(m.message_id.as_deref(), Some(job.message_id.as_str()));
         assert!(m.subject.starts_with(&format!("[{r}] ")), "{}", m.subject);
         assert_eq!(m.machine.auto_submitted.as_deref(), Some("auto-replied"));

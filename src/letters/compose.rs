@@ -26,10 +26,11 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use minijinja::Value;
 
-use crate::core::deadline::{Regime, Region};
+use crate::core::deadline::{Regime, Region, ReviewOf};
 use crate::letters::registry::Letters;
 use crate::letters::registry::{HTML, SUBJECT, TEXT};
 use crate::letters::registry::{RenderError, RenderedParts};
+use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
 use crate::model::letter::{MissingItem, PreparedMail};
 
@@ -108,6 +109,8 @@ pub struct AckData {
     pub their_subject: String,
     /// What is missing (for `need_more_info`); empty otherwise.
     pub missing: Vec<MissingItem>,
+    /// Subject access only: where the requester's proof of identity stands.
+    pub identity: Option<IdentityState>,
 }
 
 impl Letters {
@@ -428,6 +431,7 @@ fn regime_key(regime: Option<Regime>) -> &'static str {
         Some(Regime::EirScotland) => "eir_scotland",
         Some(Regime::Sar) => "sar",
         Some(Regime::Policy { .. }) => "policy",
+        Some(Regime::Review { .. }) => "internal_review",
         None => "none",
     }
 }
@@ -441,6 +445,17 @@ fn regime_label(regime: Option<Regime>) -> &'static str {
         Some(Regime::Foisa) => "the Freedom of Information (Scotland) Act 2002",
         Some(Regime::EirScotland) => "the Environmental Information (Scotland) Regulations 2004",
         Some(Regime::Sar) => "data protection law (UK GDPR Article 15)",
+        Some(Regime::Review { of, .. }) => match of {
+            ReviewOf::Foia => {
+                "the Freedom of Information Act 2000 and its Code of Practice (internal review)"
+            }
+            ReviewOf::Eir => "regulation 11 of the Environmental Information Regulations 2004",
+            ReviewOf::Foisa => "section 20 of the Freedom of Information (Scotland) Act 2002",
+            ReviewOf::EirScotland => {
+                "regulation 16 of the Environmental Information (Scotland) Regulations 2004"
+            }
+            ReviewOf::Sar => "our own complaints procedure for subject access requests",
+        },
         Some(Regime::Policy { .. }) | None => "our own service standards",
     }
 }
@@ -481,8 +496,35 @@ fn context_for(data: &AckData) -> Value {
         "statutory",
         Value::from(matches!(
             data.regime,
-            Some(Regime::Foia | Regime::Eir | Regime::Foisa | Regime::EirScotland | Regime::Sar)
+            Some(
+                Regime::Foia
+                    | Regime::Eir
+                    | Regime::Foisa
+                    | Regime::EirScotland
+                    | Regime::Sar
+                    | Regime::Review {
+                        of: ReviewOf::Eir | ReviewOf::Foisa | ReviewOf::EirScotland,
+                        ..
+                    }
+            )
         )),
+    );
+    let review = match data.regime {
+        Some(Regime::Review { of, working_days }) => Some((of, working_days)),
+        _ => None,
+    };
+    m.insert("internal_review", Value::from(review.is_some()));
+    m.insert(
+        "review_of",
+        Value::from(review.map(|(of, _)| of.as_str()).unwrap_or_default()),
+    );
+    m.insert(
+        "review_working_days",
+        Value::from(review.map(|(_, days)| days)),
+    );
+    m.insert(
+        "identity",
+        Value::from(data.identity.map(IdentityState::as_str).unwrap_or_default()),
     );
     let policy_days = match data.regime {
         Some(Regime::Policy { working_days }) => Some(working_days),
@@ -560,8 +602,9 @@ fn sample_data(template: &str) -> Vec<AckData> {
             name: "name".into(),
             explain: "your real name".into(),
         }],
+        identity: None,
     };
-    let cases: [(Kind, Option<Regime>, Region); 10] = [
+    let cases: [(Kind, Option<Regime>, Region); 14] = [
         (Kind::Foi, Some(Regime::Foia), Region::EnglandAndWales),
         (Kind::Foi, Some(Regime::Foisa), Region::Scotland),
         (Kind::Eir, Some(Regime::Eir), Region::NorthernIreland),
@@ -584,6 +627,26 @@ fn sample_data(template: &str) -> Vec<AckData> {
             Some(Regime::Policy { working_days: 10 }),
             Region::NorthernIreland,
         ),
+        (
+            Kind::Complaint,
+            Some(ReviewOf::Foia.regime(20)),
+            Region::EnglandAndWales,
+        ),
+        (
+            Kind::Complaint,
+            Some(ReviewOf::Eir.regime(20)),
+            Region::Scotland,
+        ),
+        (
+            Kind::Complaint,
+            Some(ReviewOf::Foisa.regime(20)),
+            Region::Scotland,
+        ),
+        (
+            Kind::Complaint,
+            Some(ReviewOf::Sar.regime(15)),
+            Region::NorthernIreland,
+        ),
     ];
     let mut out = Vec::new();
     for (i, (kind, regime, region)) in cases.into_iter().enumerate() {
@@ -591,6 +654,13 @@ fn sample_data(template: &str) -> Vec<AckData> {
         d.kind = kind;
         d.regime = regime;
         d.region = region;
+        if kind == Kind::Sar {
+            d.identity = Some(if i % 2 == 0 {
+                IdentityState::Verifiable
+            } else {
+                IdentityState::Provided
+            });
+        }
         out.push(d.clone());
         // The same case with the optional parts absent, alternating which are absent.
         d.requester_name = None;
@@ -659,6 +729,7 @@ mod tests {
             } else {
                 Vec::new()
             },
+            identity: None,
         }
     }
 
@@ -874,7 +945,7 @@ mod tests {
         for (template, kind, regime, region, subject, must, must_not) in cases {
             let d = data(template, kind, regime, region);
             let raw = render(&d);
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             let ctx = format!("{template} {regime:?} {region:?}");
             assert!(m.warnings.is_empty(), "{ctx}: {:?}", m.warnings);
             assert_eq!(m.subject, format!("[FOI-2026-000123] {subject}"), "{ctx}");
@@ -949,12 +1020,108 @@ mod tests {
         d.requester_name = None;
         d.due = None;
         let raw = render(&d);
-        let m = crate::core::parse::parse(&raw);
+        let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert!(m.body_text.starts_with("Hello,"), "{}", m.body_text);
         assert!(m.body_text.contains("as soon as we can"));
         assert!(!m.body_text.contains("December"));
         assert_eq!(m.to[0].name, None);
         assert_eq!(m.to[0].email, "jane@example.org");
+    }
+
+    #[test]
+    fn sar_acknowledgements_say_how_identity_will_be_confirmed() {
+        let base = data(
+            "ack_sar",
+            Kind::Sar,
+            Some(Regime::Sar),
+            Region::EnglandAndWales,
+        );
+        for (identity, says) in [
+            (
+                Some(IdentityState::Verifiable),
+                "You do not need to send us an identity document",
+            ),
+            (
+                Some(IdentityState::Provided),
+                "Thank you for the proof of identity you sent",
+            ),
+            (None, "If we need proof of your identity, we will ask you."),
+        ] {
+            let mut d = base.clone();
+            d.identity = identity;
+            let parts = repo_templates().render_parts(&d).expect("renders");
+            assert!(parts.text.contains(says), "{identity:?}: {}", parts.text);
+            assert!(parts.html.contains(says), "{identity:?}");
+        }
+    }
+
+    #[test]
+    fn review_acknowledgements_give_the_review_law_and_time() {
+        let cases = [
+            (
+                ReviewOf::Foia,
+                Region::EnglandAndWales,
+                "Code of Practice",
+                "no more than 40 working days",
+                "ico.org.uk",
+            ),
+            (
+                ReviewOf::Eir,
+                Region::EnglandAndWales,
+                "regulation 11",
+                "40 working days after",
+                "ico.org.uk",
+            ),
+            (
+                ReviewOf::Foisa,
+                Region::Scotland,
+                "section 20",
+                "20 working days after",
+                "www.foi.scot",
+            ),
+            (
+                ReviewOf::Sar,
+                Region::EnglandAndWales,
+                "complaints procedure",
+                "no statutory review",
+                "ico.org.uk",
+            ),
+        ];
+        for (of, region, law, time, regulator) in cases {
+            let d = data(
+                "ack_complaint",
+                Kind::Complaint,
+                Some(of.regime(20)),
+                region,
+            );
+            let parts = repo_templates().render_parts(&d).expect("renders");
+            assert!(
+                parts
+                    .subject
+                    .contains("Your request for an internal review"),
+                "{of:?}: {}",
+                parts.subject
+            );
+            for want in [law, time, regulator, "Monday 21 December 2026"] {
+                assert!(
+                    parts.text.contains(want),
+                    "{of:?}: {want:?} in {}",
+                    parts.text
+                );
+            }
+            if of != ReviewOf::Foia {
+                assert!(!parts.text.contains("no more than 40"), "{of:?}");
+            }
+        }
+        let plain = data(
+            "ack_complaint",
+            Kind::Complaint,
+            Some(Regime::Policy { working_days: 10 }),
+            Region::EnglandAndWales,
+        );
+        let parts = repo_templates().render_parts(&plain).expect("renders");
+        assert!(parts.subject.contains("Your complaint"));
+        assert!(parts.text.contains("10 working days after we received it"));
     }
 
     #[test]
@@ -978,7 +1145,7 @@ mod tests {
             },
         ];
         let raw = render(&d);
-        let m = crate::core::parse::parse(&raw);
+        let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert_eq!(
             m.subject,
             "[FOI-2026-000123] We need more information: Pothole repairs 2025"
@@ -1059,7 +1226,7 @@ mod tests {
             d.their_subject = hostile.into();
             d.requester_name = Some("{{ organisation }} <b>Bob</b>".into());
             let raw = render(&d);
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             assert!(m.subject.ends_with(hostile), "{template}: {}", m.subject);
             assert!(!m.subject.contains("49"), "{template}");
             assert!(
@@ -1114,7 +1281,7 @@ mod tests {
                 assert!(!l.starts_with("bcc:"), "{subject:?}: {line}");
                 assert!(!l.starts_with("x-injected:"), "{subject:?}: {line}");
             }
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             assert!(m.header("bcc").is_none(), "{subject:?}");
             assert!(m.header("x-injected").is_none(), "{subject:?}");
             assert_eq!(m.to.len(), 1, "{subject:?}");
@@ -1171,7 +1338,7 @@ mod tests {
         let raw = t
             .render(&good, "<a@b>", Some("garbage id"), &["x y".into()], now())
             .expect("renders");
-        let m = crate::core::parse::parse(&raw);
+        let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert!(m.in_reply_to.is_empty());
         assert!(m.references.is_empty());
         assert_eq!(m.message_id.as_deref(), Some("a@b"));
@@ -1245,7 +1412,7 @@ mod tests {
             Region::EnglandAndWales,
         );
         d.their_subject = "RE: [FOI-2026-000123] Your request: Pothole repairs 2025".into();
-        let m = crate::core::parse::parse(&render(&d));
+        let m = crate::core::parse::parse(&render(&d), &crate::core::extract::InProcess);
         assert_eq!(
             m.subject,
             "[FOI-2026-000123] We have received your message: Your request: Pothole repairs 2025"
@@ -1426,7 +1593,7 @@ mod tests {
             let raw = repo_templates()
                 .render(&d, "<p@x>", None, &[], now())
                 .expect("any text renders");
-            let m = crate::core::parse::parse(&raw);
+            let m = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
             prop_assert_eq!(m.to.len(), 1);
             prop_assert_eq!(&m.to[0].email, "jane@example.org");
             prop_assert!(m.subject.starts_with("[FOI-2026-000123] Your request"));
@@ -1479,7 +1646,7 @@ mod tests {
         ] {
             assert!(text.contains(want), "{want} missing in:\n{text}");
         }
-        let parsed = crate::core::parse::parse(&raw);
+        let parsed = crate::core::parse::parse(&raw, &crate::core::extract::InProcess);
         assert_eq!(parsed.subject, "[FOI-2026-000001] Assigned to you");
         assert_eq!(parsed.message_id.as_deref(), Some("x1@council.example"));
         assert!(parsed.body_text.contains("Please deal with this case."));

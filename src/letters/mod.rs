@@ -1,15 +1,16 @@
 //! Letters: every email the system sends, from ONE registry of officer-editable templates.
 //!
 //! [`Letters::load`] reads every family in [`FAMILIES`] (one folder each under the template
-//! directory: acknowledgements, need-more-info, receipts, assignment, command replies, help,
-//! chasers, digests), compiles them in one minijinja environment (strict undefined variables,
+//! directory: acknowledgements, need-more-info, receipts, assignment, command replies, refused
+//! commands, help, chasers, digests), compiles them in one minijinja environment (strict undefined variables,
 //! HTML autoescape for `*.html.j2` only) and renders each with sample data, reporting every
 //! problem at once with its file and line. The daemon loads it at start and again on SIGHUP
 //! (keeping the old set when the new one is broken); `check-config` runs the same load.
 //!
 //! - [`registry`]: the machinery (environment, reader, load-time check, errors).
 //! - [`compose`]: acknowledgements to requesters, rendered at send time into RFC 5322 messages.
-//! - [`staff`]: letters to staff (assignment, command reply, help, chaser, digest).
+//! - [`staff`]: letters to staff (assignment, command reply, refused command, help, chaser,
+//!   digest).
 //!
 //! No mail wording lives in Rust: it is all in `templates/` (see `templates/README.md`).
 
@@ -53,7 +54,7 @@ const fn staff(
 
 /// Every email the system sends, in the order load errors are reported. The acknowledgement
 /// names are [`compose::TEMPLATE_NAMES`]; the staff names are the constants in [`staff`].
-pub const FAMILIES: [Family; 14] = [
+pub const FAMILIES: [Family; 15] = [
     ack("ack_foi"),
     ack("ack_eir"),
     ack("ack_sar"),
@@ -67,6 +68,11 @@ pub const FAMILIES: [Family; 14] = [
     staff(staff::CHASER, &THREE, staff::samples::chaser),
     staff(staff::ASSIGNMENT, &TWO, staff::samples::assignment),
     staff(staff::COMMAND_REPLY, &TWO, staff::samples::command_reply),
+    staff(
+        staff::COMMAND_REFUSED,
+        &TWO,
+        staff::samples::command_refused,
+    ),
     staff(staff::HELP, &ONE, staff::samples::help),
 ];
 
@@ -101,11 +107,12 @@ mod tests {
             staff::CHASER,
             staff::ASSIGNMENT,
             staff::COMMAND_REPLY,
+            staff::COMMAND_REFUSED,
             staff::HELP,
         ] {
             assert!(names.contains(&name), "{name}");
         }
-        assert_eq!(names.len(), compose::TEMPLATE_NAMES.len() + 5);
+        assert_eq!(names.len(), compose::TEMPLATE_NAMES.len() + 6);
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         for file in template_files() {
             assert!(shipped.join(&file).is_file(), "{file} is not shipped");

@@ -1,12 +1,13 @@
-//! Letters to staff: assignment emails, command replies, `#help`, chasers and digests, rendered
+//! Letters to staff: assignment emails, command replies, refused-command notices, `#help`,
+//! chasers and digests, rendered
 //! from officer-editable templates in the one registry ([`Letters`]).
 //!
 //! [`Letters::render_staff`] renders a planned [`Letter`] (see [`crate::core::plan::letter`]) into
 //! the [`PreparedMail`] the outbox sends; [`Letters::render_digest`] and
 //! [`Letters::render_chaser`] give the three texts on their own (for `digest --dry-run`), and
 //! [`Letters::help_text`] the command list. The variables of each template are documented on its
-//! context function ([`assignment_context`], [`command_reply_context`], [`digest_context`],
-//! [`chaser_context`]) and in `templates/README.md`.
+//! context function ([`assignment_context`], [`command_reply_context`], [`refusal_context`],
+//! [`digest_context`], [`chaser_context`]) and in `templates/README.md`.
 //!
 //! What it does not do: build RFC 5322 messages (see [`crate::letters::compose::build_prepared`]),
 //! choose recipients or send.
@@ -18,7 +19,8 @@
 use crate::core::chase::{Chaser, Escalation, Slot};
 use crate::core::digest::{Digest, DigestEntry, FailedMail, TeamFilter, Timeliness};
 use crate::core::plan::letter::{
-    AssignmentLetter, CommandOutcome, CommandReply, Letter, LetterBody,
+    AssignmentLetter, CommandOutcome, CommandReply, Letter, LetterBody, RefusalNotice,
+    RefusedSender,
 };
 use crate::letters::compose::date_in_words;
 use crate::letters::registry::RenderError;
@@ -36,6 +38,8 @@ pub const CHASER: &str = "chaser";
 pub const ASSIGNMENT: &str = "assignment";
 /// The results of a staff member's commands: subject and text.
 pub const COMMAND_REPLY: &str = "command_reply";
+/// "A command by email to your case was refused": subject and text, to the assignee.
+pub const COMMAND_REFUSED: &str = "command_refused";
 /// The command list `#help` sends and the CLI prints: text only, no variables.
 pub const HELP: &str = "help";
 
@@ -139,6 +143,11 @@ impl Letters {
                 let (subject, text) = self.render_subject_text(COMMAND_REPLY, &ctx)?;
                 (subject, text, None)
             }
+            LetterBody::CommandRefused(n) => {
+                let (subject, text) =
+                    self.render_subject_text(COMMAND_REFUSED, &refusal_context(n, head))?;
+                (subject, text, None)
+            }
         };
         Ok(PreparedMail {
             to: letter.to.clone(),
@@ -235,6 +244,34 @@ pub fn command_reply_context(r: &CommandReply, head: &Letterhead, help: &str) ->
     }
 }
 
+/// The refused-command templates' variables: `organisation`, `shared_address`, `reference`,
+/// `date`/`date_iso` and `time` (`14:05`, Europe/London) of the refusal, `code` (`not_staff`,
+/// `unknown_key`, `bad_token`, `other_recipient`, `old_address_not_assignee`, `expired`,
+/// `no_gateway`, `not_authenticated`), `why` (the refusal in words), `sender` (`requester`,
+/// `staff` or `other`), `sender_address` (a colleague's address; empty otherwise: a stranger is
+/// never named) and `notice_hours` (at most one notice per case in that many hours).
+pub fn refusal_context(n: &RefusalNotice, head: &Letterhead) -> Value {
+    let day = crate::core::london::date(n.at);
+    let (sender, sender_address) = match &n.sender {
+        RefusedSender::Requester => ("requester", String::new()),
+        RefusedSender::Staff(a) => ("staff", a.clone()),
+        RefusedSender::Other => ("other", String::new()),
+    };
+    context! {
+        organisation => head.organisation.clone(),
+        shared_address => head.shared_address.clone(),
+        reference => n.reference.to_string(),
+        date => date_in_words(day),
+        date_iso => day.format("%Y-%m-%d").to_string(),
+        time => crate::core::london::time(n.at).format("%H:%M").to_string(),
+        code => n.code,
+        why => n.why.clone(),
+        sender => sender,
+        sender_address => sender_address,
+        notice_hours => crate::core::plan::command::NOTICE_INTERVAL_HOURS,
+    }
+}
+
 /// The kind in words for a sentence to staff: as to requesters (see
 /// [`crate::letters::compose::kind_label`]), but staff read "general enquiry" and "automatic mail".
 pub fn kind_label(kind: Kind) -> &'static str {
@@ -279,12 +316,14 @@ fn timeliness_value(t: &Timeliness) -> Value {
 }
 
 /// The digest templates' variables: `organisation`, `shared_address`, `scope` (`all`, `team`,
-/// `unrouted`), `team` (name or empty), `today`/`today_iso`, `since` (date in words), `due_soon_working_days`, the five
-/// lists `overdue`, `due_soon`, `waiting_on_requester`, `new_since_last`, `possible_repeats`
-/// (entries with `reference`, `kind`, `kind_label`, `state`, `state_label`, `received`,
-/// `received_iso`, `due`, `due_iso`, `working_days_overdue`, `working_days_left`, `assignee`,
-/// `team`, `repeat_of`), `counts` (`open`, `overdue`, `due_soon`, `waiting_on_requester`,
-/// `new_since_last`, `possible_repeats`, `by_kind`: list of `kind`, `kind_label`, `count`),
+/// `unrouted`), `team` (name or empty), `today`/`today_iso`, `since` (date in words),
+/// `due_soon_working_days`, the six lists `overdue`, `due_soon`, `waiting_on_requester`,
+/// `new_since_last`, `possible_repeats`, `unverified_answers` (waiting cases whose requester's
+/// answer was not authenticated, so the clock was not restarted) (entries with `reference`,
+/// `kind`, `kind_label`, `state`, `state_label`, `received`, `received_iso`, `due`, `due_iso`,
+/// `working_days_overdue`, `working_days_left`, `assignee`, `team`, `repeat_of`), `counts`
+/// (`open`, `overdue`, `due_soon`, `waiting_on_requester`, `new_since_last`, `possible_repeats`,
+/// `unverified_answers`, `by_kind`: list of `kind`, `kind_label`, `count`),
 /// `timeliness` (`from`, `to`, `in_time`, `late`, `overdue_unanswered`, `pending`, `counted`,
 /// `percent`: e.g. `"87.5"`, empty when nothing counts), `needs_human_triage` (messages intake
 /// quarantined since the last digest: `quarantined_iso`, `mailbox`, `uid`, `content_hash`, `why`),
@@ -318,6 +357,7 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
         waiting_on_requester => list(&d.waiting_on_requester),
         new_since_last => list(&d.new_since_last),
         possible_repeats => list(&d.possible_repeats),
+        unverified_answers => list(&d.unverified_answers),
         counts => context! {
             open => d.counts.open,
             overdue => d.counts.overdue,
@@ -325,6 +365,7 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
             waiting_on_requester => d.counts.waiting_on_requester,
             new_since_last => d.counts.new_since_last,
             possible_repeats => d.counts.possible_repeats,
+            unverified_answers => d.counts.unverified_answers,
             by_kind => by_kind,
         },
         timeliness => timeliness_value(&d.timeliness),
@@ -462,6 +503,7 @@ pub(super) mod samples {
                 entry(10, None, Some(12), true),
                 entry(11, Some(2), None, true),
             ),
+            unverified_answers: two(entry(6, None, None, false), None),
             counts: DigestCounts {
                 open: 9,
                 overdue: 2,
@@ -469,6 +511,7 @@ pub(super) mod samples {
                 waiting_on_requester: 2,
                 new_since_last: 2,
                 possible_repeats: 2,
+                unverified_answers: 1,
                 open_by_kind: [(Kind::Foi, 8), (Kind::Sar, 1)].into(),
             },
             timeliness: Timeliness {
@@ -502,6 +545,7 @@ pub(super) mod samples {
             waiting_on_requester: vec![],
             new_since_last: vec![],
             possible_repeats: vec![],
+            unverified_answers: vec![],
             counts: DigestCounts::default(),
             failed_mail: vec![],
             timeliness: Timeliness {
@@ -631,6 +675,35 @@ pub(super) mod samples {
         [all, none, one]
             .iter()
             .map(|c| command_reply_context(c, &head(), "(the command list)"))
+            .collect()
+    }
+
+    pub(in crate::letters) fn command_refused(_: &str) -> Vec<Value> {
+        let Some(reference) = r(1) else {
+            return Vec::new();
+        };
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 10, 11, 5, 0)
+            .single()
+            .unwrap_or_default();
+        let senders = [
+            ("bad_token", RefusedSender::Requester),
+            (
+                "other_recipient",
+                RefusedSender::Staff("bob@example.gov.uk".into()),
+            ),
+            ("not_staff", RefusedSender::Other),
+        ];
+        senders
+            .into_iter()
+            .map(|(code, sender)| RefusalNotice {
+                reference: reference.clone(),
+                at,
+                code,
+                why: "the reply address does not carry a valid token for this case".into(),
+                sender,
+            })
+            .map(|n| refusal_context(&n, &head()))
             .collect()
     }
 

@@ -12,7 +12,7 @@
 
 use crate::model::kind::Kind;
 use crate::model::message::Address;
-use crate::model::regime::ClockEvent;
+use crate::model::regime::{ClockEvent, Regime, ReviewOf};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -363,6 +363,64 @@ pub struct CaseWorkflow {
     /// Repeat-detection summary of the request's text (never the text itself).
     #[serde(default)]
     pub fingerprint: Option<crate::model::fingerprint::Fingerprint>,
+    /// Set when the case is an internal review of an earlier response: its clock is the
+    /// review's ([`InternalReview::regime`]), not the kind's local policy.
+    #[serde(default)]
+    pub internal_review: Option<InternalReview>,
+    /// SAR only: how the requester's identity stood when the request was validated.
+    #[serde(default)]
+    pub identity: Option<IdentityState>,
+}
+
+/// The internal-review marking of a case (a case field rather than a kind: the kind stays
+/// `complaint`, as officers file reviews, and the statistics count reviews separately).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternalReview {
+    /// The law the reviewed response was given under.
+    pub of: ReviewOf,
+    /// The time to answer in working days, fixed when the case was opened (the law's, or the
+    /// SAR local policy then configured).
+    pub working_days: u32,
+    /// The original request's reference as quoted (`FOI-2026-000123`), if any.
+    #[serde(default)]
+    pub quoted: Option<String>,
+    /// The original case, when the quoted reference is one we hold.
+    #[serde(default)]
+    pub original: Option<CaseRef>,
+}
+
+impl InternalReview {
+    /// The regime the review's clock runs under.
+    pub fn regime(&self) -> Regime {
+        Regime::Review {
+            of: self.of,
+            working_days: self.working_days,
+        }
+    }
+}
+
+/// Where a subject access request's proof of identity stands (ICO, "Right of access": ask for ID
+/// only when in reasonable doubt, and only what is needed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityState {
+    /// A document is attached, or said to be attached.
+    Provided,
+    /// No document, but details the organisation can check against its own records.
+    Verifiable,
+    /// Neither: the request waits for proof of identity.
+    Missing,
+}
+
+impl IdentityState {
+    /// The snake_case name used in JSON, templates and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityState::Provided => "provided",
+            IdentityState::Verifiable => "verifiable",
+            IdentityState::Missing => "missing",
+        }
+    }
 }
 
 /// How a case ended, in the categories the ICO's statistics use.

@@ -53,6 +53,25 @@ pub struct Mark {
 }
 
 impl Change {
+    /// Adds everything `other` writes to this change, to apply in the same transaction: its lists
+    /// after this change's own, its new case and cursor where this change has none (a change
+    /// creates one case and moves one cursor at most, so the caller never merges two of either).
+    pub fn absorb(&mut self, other: Change) {
+        if self.new_case.is_none() {
+            self.new_case = other.new_case;
+        }
+        if self.cursor.is_none() {
+            self.cursor = other.cursor;
+        }
+        self.case_updates.extend(other.case_updates);
+        self.audit.extend(other.audit);
+        self.seen.extend(other.seen);
+        self.outbox_new.extend(other.outbox_new);
+        self.outbox_updates.extend(other.outbox_updates);
+        self.marks.extend(other.marks);
+        self.marks_cleared.extend(other.marks_cleared);
+    }
+
     /// Whether the change writes nothing at all.
     pub fn is_empty(&self) -> bool {
         self.new_case.is_none()

@@ -100,6 +100,80 @@ pub enum Regime {
         /// Working days in the authority's own region.
         working_days: u32,
     },
+    /// An internal review of a response given under `of` (deadlines.md §5.0): its own clock,
+    /// counted in working days of the reviewed regime's calendar from receipt of the review
+    /// request. Build it with [`ReviewOf::regime`].
+    Review {
+        /// The law the reviewed response was given under.
+        of: ReviewOf,
+        /// The time to answer, in working days: 20 (FOIA, s.45 Code), 40 (EIR reg 11(4)),
+        /// 20 (FOISA s.21(1), EIR(S) reg 16(4)), or local policy (SAR).
+        working_days: u32,
+    },
+}
+
+/// The law a reviewed response was given under: it sets the review's timescale and calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOf {
+    /// FOIA 2000: 20 working days, at most 40 in exceptional cases (s.45 Code of Practice, part 5).
+    Foia,
+    /// EIR 2004: 40 working days (reg 11(4)).
+    Eir,
+    /// FOISA 2002: 20 working days (s.21(1)).
+    Foisa,
+    /// EIR (Scotland) 2004: 20 working days (reg 16(4)).
+    EirScotland,
+    /// Subject access: no statutory review (UK GDPR Art 77 goes to the ICO); local policy.
+    Sar,
+}
+
+/// Working days to answer an internal review (deadlines.md §5.0).
+const FOIA_REVIEW_WORKING_DAYS: u32 = 20;
+/// EIR reg 11(4): "as soon as possible and no later than 40 working days".
+const EIR_REVIEW_WORKING_DAYS: u32 = 40;
+/// FOISA s.21(1) and EIR(S) reg 16(4): "not later than the twentieth working day".
+const SCOTTISH_REVIEW_WORKING_DAYS: u32 = 20;
+
+impl ReviewOf {
+    /// What is reviewed, for a request of `kind` (the original request's kind) to an authority in
+    /// `region`; `None` for kinds that have no review under information law.
+    pub fn for_kind(kind: Kind, region: Region) -> Option<ReviewOf> {
+        let scottish = region == Region::Scotland;
+        match kind {
+            Kind::Foi if scottish => Some(ReviewOf::Foisa),
+            Kind::Foi => Some(ReviewOf::Foia),
+            Kind::Eir if scottish => Some(ReviewOf::EirScotland),
+            Kind::Eir => Some(ReviewOf::Eir),
+            Kind::Sar => Some(ReviewOf::Sar),
+            _ => None,
+        }
+    }
+
+    /// The review's regime; `sar_working_days` is the local policy used for subject access.
+    pub fn regime(self, sar_working_days: u32) -> Regime {
+        let working_days = match self {
+            ReviewOf::Foia => FOIA_REVIEW_WORKING_DAYS,
+            ReviewOf::Eir => EIR_REVIEW_WORKING_DAYS,
+            ReviewOf::Foisa | ReviewOf::EirScotland => SCOTTISH_REVIEW_WORKING_DAYS,
+            ReviewOf::Sar => sar_working_days,
+        };
+        Regime::Review {
+            of: self,
+            working_days,
+        }
+    }
+
+    /// The snake_case name, as in JSON and templates.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewOf::Foia => "foia",
+            ReviewOf::Eir => "eir",
+            ReviewOf::Foisa => "foisa",
+            ReviewOf::EirScotland => "eir_scotland",
+            ReviewOf::Sar => "sar",
+        }
+    }
 }
 
 impl Regime {
@@ -138,6 +212,16 @@ impl fmt::Display for Regime {
             Regime::Sar => f.write_str("SAR"),
             Regime::Policy { working_days } => {
                 write!(f, "local policy ({working_days} working days)")
+            }
+            Regime::Review { of, working_days } => {
+                let law = match of {
+                    ReviewOf::Foia => "FOIA",
+                    ReviewOf::Eir => "EIR",
+                    ReviewOf::Foisa => "FOISA",
+                    ReviewOf::EirScotland => "EIR(S)",
+                    ReviewOf::Sar => "SAR",
+                };
+                write!(f, "{law} internal review ({working_days} working days)")
             }
         }
     }

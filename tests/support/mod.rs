@@ -32,6 +32,11 @@ pub fn run(args: &[&str]) -> Output {
         .expect("run foi-triage")
 }
 
+/// Attachment decoders in children of the binary under test, as the daemon runs them.
+pub fn sandbox() -> foi_triage::io::sandbox::Sandbox {
+    foi_triage::io::sandbox::Sandbox::new(env!("CARGO_BIN_EXE_foi-triage"))
+}
+
 /// Stdout as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -22,13 +22,13 @@ impl Threads for NoThreads {
 fn workflow() -> Workflow {
     let Desk {
         routing,
-        secret,
+        keys,
         settings,
     } = Desk::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     Workflow {
         routing,
-        secret,
+        keys,
         templates: Letters::load(&dir).expect("the shipped templates load"),
         settings,
         organisation: "Exampletown Council".into(),
@@ -147,51 +147,107 @@ fn staff_mail(from: &str, to: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-#[test]
-fn a_staff_command_the_gateway_does_not_vouch_for_is_refused_and_the_sender_told() {
-    let wf = workflow();
-    let case = testkit::case(1, Kind::Foi, "Parking fines", "2026-03-02T09:30:00Z");
+/// A case assigned to Alice in team `ig`, stored.
+fn assigned_case() -> (Case, Store) {
+    let mut case = testkit::case(1, Kind::Foi, "Parking fines", "2026-03-02T09:30:00Z");
+    case.assignee = Some(ALICE.into());
+    case.team = Some("ig".into());
     let store = store_with(&case);
+    (case, store)
+}
+
+#[test]
+fn a_refused_command_goes_back_to_triage_and_the_assignee_is_told_once_a_day() {
+    let wf = workflow();
+    let (case, store) = assigned_case();
     let now = at("2026-03-03T10:00:00Z");
-    let to = wf.command_address(&case.reference).expect("reply address");
-    let raw = staff_mail(ALICE, &to, "#close provided");
-    // (context, why in the reply): no gateway configured; a gateway that did not stamp it.
+    // Bob, a colleague, uses his own good address; the gateway does not vouch for the mail.
+    let to = wf
+        .command_address(&case.reference, testkit::BOB)
+        .expect("reply address");
+    let raw = staff_mail(testkit::BOB, &to, "#close provided");
+    // (context, when, why in the notice, notices): no gateway configured; a gateway that did not
+    // stamp it; the same an hour later (held: one notice a day); the next day (told again).
     let table = [
-        (ctx(), "no trusted mail gateway is configured"),
-        (testkit::trusted_ctx(), "could not confirm"),
+        (ctx(), now, "no trusted mail gateway is configured", 1),
+        (
+            testkit::trusted_ctx(),
+            now + chrono::TimeDelta::hours(1),
+            "could not confirm",
+            0,
+        ),
+        (
+            testkit::trusted_ctx(),
+            now + chrono::TimeDelta::hours(25),
+            "could not confirm",
+            1,
+        ),
     ];
-    for (c, why) in table {
-        let outcome = crate::core::triage::triage(c, &raw, None, &NoThreads);
-        let command = wf
-            .staff_command(&store, c, &outcome, now)
-            .expect("store reads")
-            .expect("recorded as a refused command");
-        let change = &command.change;
+    for (c, when, why, notices) in table {
+        let outcome = crate::core::triage::triage(
+            c,
+            &raw,
+            None,
+            &NoThreads,
+            &crate::core::extract::InProcess,
+        );
+        let got = wf
+            .staff_command(&store, c, &outcome, when)
+            .expect("store reads");
+        let Some(StaffMail::Refused(change)) = got else {
+            panic!("{why}: refused, got {got:?}");
+        };
         assert!(change.case_updates.is_empty(), "{why}: nothing changed");
+        assert!(change.seen.is_empty(), "{why}: left for triage to record");
         assert_eq!(change.audit[0].event.action, "command_refused");
-        let answers = mails(change);
-        assert_eq!(answers.len(), 1, "{why}");
-        assert_eq!(answers[0].to, [ALICE]);
-        assert!(answers[0].text.contains("NOT done"), "{}", answers[0].text);
-        assert!(answers[0].text.contains(why), "{}", answers[0].text);
-        assert!(acks(change).is_empty());
+        assert!(change.audit[0].event.why.contains(why), "{why}");
+        assert!(acks(&change).is_empty());
+        let sent = mails(&change);
+        assert_eq!(sent.len(), notices, "{why}");
+        assert!(
+            sent.iter().all(|m| m.to == [ALICE]),
+            "only the assignee: {sent:?}"
+        );
+        if let Some(m) = sent.first() {
+            assert_eq!(
+                m.subject,
+                format!("[{}] A command by email was refused", case.reference)
+            );
+            assert!(m.text.contains(why), "{}", m.text);
+            assert!(
+                m.text.contains(testkit::BOB),
+                "a colleague is named: {}",
+                m.text
+            );
+            assert_eq!(change.marks[0].key, command::notice_key(&case.reference));
+            let next = testkit::audit_actions(&change);
+            assert_eq!(next, ["command_refused", "refusal_notice_queued"]);
+        } else {
+            assert!(change.marks.is_empty());
+            assert_eq!(
+                testkit::audit_actions(&change),
+                ["command_refused", "refusal_notice_suppressed"]
+            );
+        }
+        store.apply(change).expect("applied");
     }
 }
 
 #[test]
 fn a_staff_command_is_run_answered_and_recorded_as_seen() {
     let wf = workflow();
-    let case = testkit::case(1, Kind::Foi, "Parking fines", "2026-03-02T09:30:00Z");
-    let store = store_with(&case);
+    let (case, store) = assigned_case();
     let now = at("2026-03-03T10:00:00Z");
-    let to = wf.command_address(&case.reference).expect("reply address");
-    // (from, to, body, recorded, state after, letters to the requester, replies)
+    let to = wf
+        .command_address(&case.reference, ALICE)
+        .expect("reply address");
+    // (from, to, body, what it is, state after, letters to the requester, mails)
     let table = [
         (
             ALICE,
             to.as_str(),
             "#clarify Which years?",
-            true,
+            Some(true),
             CaseState::AwaitingClarification,
             1,
             1,
@@ -200,43 +256,59 @@ fn a_staff_command_is_run_answered_and_recorded_as_seen() {
             "mallory@example.org",
             to.as_str(),
             "#close provided",
-            true,
+            Some(false),
             CaseState::Open,
             0,
-            0,
+            1,
         ),
         (
             ALICE,
             testkit::SHARED,
             "#close provided",
-            false,
+            None,
             CaseState::Open,
             0,
             0,
         ),
     ];
-    for (from, to, body, recorded, state, asked, replies) in table {
+    for (from, to, body, command, state, asked, sent) in table {
         // Delivered through the trusted gateway, which vouches for the sender's domain.
         let domain = from.rsplit('@').next().unwrap_or_default();
         let raw = testkit::vouched(&staff_mail(from, to, body), domain);
-        let outcome = crate::core::triage::triage(testkit::trusted_ctx(), &raw, None, &NoThreads);
+        let outcome = crate::core::triage::triage(
+            testkit::trusted_ctx(),
+            &raw,
+            None,
+            &NoThreads,
+            &crate::core::extract::InProcess,
+        );
         let got = wf
             .staff_command(&store, testkit::trusted_ctx(), &outcome, now)
             .expect("store reads");
-        assert_eq!(got.is_some(), recorded, "{from} {to}");
-        let Some(command) = got else { continue };
-        assert_eq!(command.reference, case.reference);
-        assert_eq!(command.kind, Kind::Foi);
-        let change = &command.change;
+        let change = match (got, command) {
+            (None, None) => continue,
+            (Some(StaffMail::Command(c)), Some(true)) => {
+                assert_eq!(c.reference, case.reference);
+                assert_eq!(c.kind, Kind::Foi);
+                assert_eq!(c.change.seen.len(), 1);
+                assert_eq!(
+                    c.change.seen[0].why,
+                    format!("staff command for {}", case.reference)
+                );
+                c.change
+            }
+            (Some(StaffMail::Refused(change)), Some(false)) => change,
+            (got, _) => panic!("{from} {to}: {got:?}"),
+        };
         let after = change
             .case_updates
             .first()
             .map_or(CaseState::Open, |u| u.case.state);
         assert_eq!(after, state, "{from}");
-        assert_eq!(acks(change).len(), asked, "{from}");
-        let answers = mails(change);
-        assert_eq!(answers.len(), replies, "{from}");
-        if let Some(a) = answers.first() {
+        assert_eq!(acks(&change).len(), asked, "{from}");
+        let mails = mails(&change);
+        assert_eq!(mails.len(), sent, "{from}");
+        if let (Some(a), Some(true)) = (mails.first(), command) {
             assert_eq!(a.to, [from]);
             assert_eq!(a.subject, format!("[{}] Your command", case.reference));
             assert!(
@@ -245,12 +317,14 @@ fn a_staff_command_is_run_answered_and_recorded_as_seen() {
                 a.text
             );
             assert_eq!(a.in_reply_to.as_deref(), Some("staff-1@council.example"));
+            // The answer's reply address is Alice's own.
+            assert_eq!(a.reply_to, wf.command_address(&case.reference, ALICE));
         }
-        assert_eq!(change.seen.len(), 1);
-        assert_eq!(
-            change.seen[0].why,
-            format!("staff command for {}", case.reference)
-        );
+        if let (Some(n), Some(false)) = (mails.first(), command) {
+            // A stranger gets nothing; the assignee is told, without the stranger's address.
+            assert_eq!(n.to, [ALICE]);
+            assert!(!n.text.contains("mallory"), "{}", n.text);
+        }
         assert_eq!(change.cursor, None, "the caller adds the cursor");
     }
 }

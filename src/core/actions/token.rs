@@ -1,129 +1,337 @@
 //! Signed reply addresses, so that a forged `From:` header alone cannot act on a case.
 //!
-//! The assignment email's `Reply-To` is `foi+FOI-2026-000123.<token>@council.example`, where the
-//! token is a truncated HMAC-SHA256 of the case reference under a secret only the daemon knows. A
-//! command is acted on only when it arrives from a configured staff address **and** at a reply
-//! address whose token [`verify`]s for the case it names: anyone can forge a `From:`, but nobody
-//! without the secret can make a token for a case, and a token for one case is useless for another.
+//! A staff email about a case carries a `Reply-To` of
+//! `foi+FOI-2026-000123.3fa.<tag>@council.example`: `3fa` names the key that signed it and the tag
+//! is a truncated HMAC-SHA256, under that key, of the key id, the case reference and the staff
+//! address the email went to. So a reply address is good for one case, from one member of staff:
+//! anyone can forge a `From:`, but nobody without the key can make a tag, a tag for one case is
+//! useless for another, and a colleague who is forwarded the email cannot use it as their own.
+//!
+//! **Keys.** [`ReplyKeys`] holds several keys, newest first. New addresses are signed with the
+//! newest; an address verifies under whichever listed key its id names. To rotate, add a new key
+//! at the top: addresses already mailed out keep working. Removing a key revokes every address it
+//! signed (they are then refused as signed by an unknown key). Key ids are derived from the key
+//! (the first [`KEY_ID_HEX_LEN`] hex digits of a SHA-256 of it), so nobody has to name a key.
+//!
+//! **Addresses.** The address a tag binds is compared as [`bound_address`] gives it: trimmed,
+//! without angle brackets, lower-cased. A `+tag` is NOT removed: `alice+foi@` is another address
+//! than `alice@` (the routing file names plain addresses, and staff reply from their own mailbox,
+//! whose From is the plain address), so the check stays as strict as the staff list.
+//!
+//! **Old addresses.** Before key ids, the address was `foi+FOI-2026-000123.<24 hex>@…`: an HMAC
+//! of the reference alone. Those still parse ([`ReplyTag::key_id`] is `None`) and verify under
+//! any listed key; binding them to a person is the caller's business (the command planner accepts
+//! them only from the case's current assignee).
 //!
 //! Mail systems are free to lower-case local parts, so everything here is case-insensitive: the
-//! reference parses in any case and tokens are lower-case hex.
+//! reference parses in any case and tags and key ids are lower-case hex.
 //!
-//! What this module does not do: check that the sender is a member of staff, read the secret from
-//! the configuration, or expire tokens (a token lives as long as its case and its secret; rotate the
-//! secret to revoke every outstanding reply address at once).
+//! What this module does not do: check that the sender is a member of staff, read the key file,
+//! or expire addresses (expiry depends on the case: see `core::plan::command`).
 
 use crate::model::case::CaseRef;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::fmt;
 
-/// Length of a token in lower-case hex characters: 24 characters are 96 bits of the HMAC, far
-/// beyond guessing by mail (an attacker gets one try per message), while the whole local part
-/// (`foi+FOI-2026-000123.` + token) stays well under the 64 characters RFC 5321 §4.5.3.1.1 allows.
-pub const TOKEN_HEX_LEN: usize = 24;
+/// Length of a tag in lower-case hex characters: 20 characters are 80 bits of the HMAC. An
+/// attacker gets one guess per email, so 2^80 is far beyond reach, and the whole local part
+/// (`foi+FOI-2026-000123.3fa.` + tag) is exactly as long as the old unbound form, which keeps it
+/// under the 64 characters RFC 5321 §4.5.3.1.1 allows for every shared address that worked before.
+pub const TAG_HEX_LEN: usize = 20;
 
-/// Shortest secret accepted, in bytes: 16 bytes (128 bits) so the key is not the weak point of
-/// a 96-bit tag. Configure a random string of at least 32 characters.
+/// Length of a key id in lower-case hex characters: 12 bits, so two keys of a file rarely share
+/// one (about 1 in 4,000 for two keys); when they do, [`ReplyKeys::new`] says so and another key
+/// must be generated.
+pub const KEY_ID_HEX_LEN: usize = 3;
+
+/// Length of an old-style (unbound, key-less) tag in hex characters.
+pub const LEGACY_TAG_HEX_LEN: usize = 24;
+
+/// Shortest key accepted, in bytes: 16 bytes (128 bits) so the key is not the weak point of an
+/// 80-bit tag. Configure a random string of at least 32 characters.
 pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Most keys one file may hold: an old-style address is tried under every key, and more than a
+/// handful of live keys means old ones were never removed.
+pub const MAX_KEYS: usize = 16;
 
 /// Longest address [`parse_reply_address`] looks at, in bytes: RFC 5321's 64-byte local part plus
 /// `@` plus a 255-byte domain. Anything longer is not one of ours.
 const MAX_ADDRESS_BYTES: usize = 320;
 
-/// Domain separation: the MAC input is this prefix and the reference, so the same secret could
-/// never produce a token valid for another purpose (or another version of this scheme).
-const MAC_CONTEXT: &[u8] = b"foi-triage reply-token v1\n";
+/// Domain separation: every MAC input starts with a prefix naming the scheme and its version, so
+/// the same key can never produce a tag valid for another purpose or another version.
+const MAC_CONTEXT: &[u8] = b"foi-triage reply-token v2\n";
+/// The old scheme's prefix (HMAC of the reference alone), kept to verify old addresses.
+const LEGACY_MAC_CONTEXT: &[u8] = b"foi-triage reply-token v1\n";
+/// Prefix of the hash a key id is taken from (so the id reveals nothing usable about the key).
+const KEY_ID_CONTEXT: &[u8] = b"foi-triage reply-key id v1\n";
 
-/// The daemon's reply-token secret, keyed once. `Debug` never shows the key.
+/// One key, keyed once, with its id.
 #[derive(Clone)]
-pub struct ReplySecret {
+struct ReplyKey {
+    id: String,
     keyed: Hmac<Sha256>,
 }
 
-impl fmt::Debug for ReplySecret {
+/// The daemon's reply-address keys, newest first (never empty). `Debug` shows the ids only.
+#[derive(Clone)]
+pub struct ReplyKeys {
+    keys: Vec<ReplyKey>,
+}
+
+impl fmt::Debug for ReplyKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ReplySecret(<redacted>)")
+        f.debug_struct("ReplyKeys")
+            .field("ids", &self.ids().collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
-/// Why a secret cannot be used.
+/// Why a set of keys cannot be used. Keys are numbered from 1, newest (the first line) first.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretError {
-    /// Too short to be a secret.
+    /// No key at all.
     #[error(
-        "the reply-token secret is {len} bytes long; it must be at least {min} (use a random string of 32 or more characters)"
+        "there is no reply-address key (put one random string of 32 or more characters in the file)"
+    )]
+    NoKeys,
+    /// Too short to be a key.
+    #[error(
+        "reply-address key {key} is {len} bytes long; it must be at least {min} (use a random string of 32 or more characters)"
     )]
     TooShort {
+        /// Which key (1 = newest).
+        key: usize,
         /// Bytes given.
         len: usize,
         /// [`MIN_SECRET_BYTES`].
         min: usize,
     },
+    /// More keys than [`MAX_KEYS`].
+    #[error(
+        "{count} reply-address keys; at most {max} are kept (remove the oldest, at the bottom)"
+    )]
+    TooMany {
+        /// Keys given.
+        count: usize,
+        /// [`MAX_KEYS`].
+        max: usize,
+    },
+    /// Two keys have the same id (or are the same key).
+    #[error(
+        "reply-address keys {first} and {second} have the same key id {id:?}; replace key {first} with another random string"
+    )]
+    SameId {
+        /// The newer key.
+        first: usize,
+        /// The older key.
+        second: usize,
+        /// The shared id.
+        id: String,
+    },
 }
 
-impl ReplySecret {
-    /// Key the HMAC with `secret` (for example the bytes of a configured random string).
+impl ReplyKeys {
+    /// Keys HMACs with `keys`, newest first (for example the lines of the key file).
     ///
     /// # Errors
-    /// [`SecretError::TooShort`] below [`MIN_SECRET_BYTES`]: a short secret would make every
-    /// reply address guessable offline from one assignment email.
-    pub fn new(secret: impl AsRef<[u8]>) -> Result<ReplySecret, SecretError> {
-        let bytes = secret.as_ref();
-        let too_short = SecretError::TooShort {
-            len: bytes.len(),
-            min: MIN_SECRET_BYTES,
-        };
-        if bytes.len() < MIN_SECRET_BYTES {
-            return Err(too_short);
+    /// [`SecretError`] for no key, a key shorter than [`MIN_SECRET_BYTES`] (a short key would make
+    /// every reply address guessable offline from one email), more than [`MAX_KEYS`], or two keys
+    /// sharing an id.
+    pub fn new<K: AsRef<[u8]>>(keys: &[K]) -> Result<ReplyKeys, SecretError> {
+        if keys.is_empty() {
+            return Err(SecretError::NoKeys);
         }
-        // HMAC takes keys of any length, so this cannot fail; mapped all the same, never unwrapped.
-        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(bytes).map_err(|_| too_short)?;
-        Ok(ReplySecret { keyed })
+        if keys.len() > MAX_KEYS {
+            return Err(SecretError::TooMany {
+                count: keys.len(),
+                max: MAX_KEYS,
+            });
+        }
+        let mut out: Vec<ReplyKey> = Vec::with_capacity(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            let bytes = key.as_ref();
+            let too_short = SecretError::TooShort {
+                key: i + 1,
+                len: bytes.len(),
+                min: MIN_SECRET_BYTES,
+            };
+            if bytes.len() < MIN_SECRET_BYTES {
+                return Err(too_short);
+            }
+            let id = key_id(bytes);
+            if let Some(first) = out.iter().position(|k| k.id == id) {
+                return Err(SecretError::SameId {
+                    first: first + 1,
+                    second: i + 1,
+                    id,
+                });
+            }
+            // HMAC takes keys of any length, so this cannot fail; mapped all the same.
+            let keyed = <Hmac<Sha256> as Mac>::new_from_slice(bytes).map_err(|_| too_short)?;
+            out.push(ReplyKey { id, keyed });
+        }
+        Ok(ReplyKeys { keys: out })
     }
 
-    /// The MAC over one reference, ready to finalise or verify.
-    fn mac(&self, reference: &CaseRef) -> Hmac<Sha256> {
+    /// The key ids, newest (the signing key) first: for logs and `config check`.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.id.as_str())
+    }
+
+    /// The key that signs new addresses.
+    fn newest(&self) -> &ReplyKey {
+        // `new` refuses an empty list; the first key is the newest.
+        &self.keys[0]
+    }
+
+    fn by_id(&self, id: &str) -> Option<&ReplyKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+}
+
+/// The id of a key: the first [`KEY_ID_HEX_LEN`] hex digits of SHA-256(context ‖ key).
+fn key_id(key: &[u8]) -> String {
+    let hash = Sha256::new()
+        .chain_update(KEY_ID_CONTEXT)
+        .chain_update(key)
+        .finalize();
+    hex(&hash, KEY_ID_HEX_LEN)
+}
+
+/// The first `len` lower-case hex digits of `bytes`.
+fn hex(bytes: &[u8], len: usize) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0x0f])
+        .take(len)
+        .map(|n| char::from(DIGITS[usize::from(n)]))
+        .collect()
+}
+
+/// The form of a staff address a tag binds and a sender is compared in: trimmed, without angle
+/// brackets, lower-cased. A `+tag` is kept (module doc).
+pub fn bound_address(address: &str) -> String {
+    address
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_lowercase()
+}
+
+impl ReplyKey {
+    /// The MAC binding one reference and one address under this key.
+    fn mac(&self, reference: &CaseRef, address: &str) -> Hmac<Sha256> {
         let mut mac = self.keyed.clone();
         mac.update(MAC_CONTEXT);
-        // The canonical display form (upper-case prefix), so the token does not depend on how the
-        // reference was typed or lower-cased in transit.
+        mac.update(self.id.as_bytes());
+        mac.update(b"\n");
+        // The canonical display form (upper-case prefix), so the tag does not depend on how the
+        // reference was typed or lower-cased in transit. Neither it nor the id holds a newline,
+        // so the fields cannot run into each other.
+        mac.update(reference.to_string().as_bytes());
+        mac.update(b"\n");
+        mac.update(bound_address(address).as_bytes());
+        mac
+    }
+
+    /// The old scheme's MAC: the reference alone.
+    fn legacy_mac(&self, reference: &CaseRef) -> Hmac<Sha256> {
+        let mut mac = self.keyed.clone();
+        mac.update(LEGACY_MAC_CONTEXT);
         mac.update(reference.to_string().as_bytes());
         mac
     }
 }
 
-/// The token for one case: the first [`TOKEN_HEX_LEN`] lower-case hex characters of
-/// HMAC-SHA256(secret, context ‖ reference).
-pub fn reply_token(secret: &ReplySecret, reference: &CaseRef) -> String {
-    let tag = secret.mac(reference).finalize().into_bytes();
-    let mut out = String::with_capacity(TOKEN_HEX_LEN);
-    for b in tag.iter().take(TOKEN_HEX_LEN / 2) {
-        out.push(hex_digit(b >> 4));
-        out.push(hex_digit(b & 0x0f));
+/// What a reply address carries after the `+`: the case, the key id and the tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTag {
+    /// The case.
+    pub reference: CaseRef,
+    /// The signing key's id; `None` for an old-style address (no key id, bound to no one).
+    pub key_id: Option<String>,
+    /// The tag, lower-case hex ([`TAG_HEX_LEN`], or [`LEGACY_TAG_HEX_LEN`] when old-style).
+    pub tag: String,
+}
+
+impl fmt::Display for ReplyTag {
+    /// The sub-address: `FOI-2026-000123.3fa.<tag>` (or `FOI-2026-000123.<tag>` when old-style).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key_id {
+            Some(id) => write!(f, "{}.{id}.{}", self.reference, self.tag),
+            None => write!(f, "{}.{}", self.reference, self.tag),
+        }
     }
-    out
 }
 
-fn hex_digit(n: u8) -> char {
-    char::from(b"0123456789abcdef"[usize::from(n & 0x0f)])
+/// The tag for `reference` sent to `address`, signed with the newest key.
+pub fn sign(keys: &ReplyKeys, reference: &CaseRef, address: &str) -> ReplyTag {
+    let key = keys.newest();
+    let mac = key.mac(reference, address).finalize().into_bytes();
+    ReplyTag {
+        reference: reference.clone(),
+        key_id: Some(key.id.clone()),
+        tag: hex(&mac, TAG_HEX_LEN),
+    }
 }
 
-/// Whether `token` is the token for `reference` under `secret`, compared in constant time.
-///
-/// Case-insensitive (mail systems may upper- or lower-case local parts). Anything that is not
-/// exactly [`TOKEN_HEX_LEN`] hex digits is simply not valid.
-pub fn verify(secret: &ReplySecret, reference: &CaseRef, token: &str) -> bool {
-    let Some(bytes) = decode_token(token) else {
-        return false;
+/// What [`check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The tag is good: for this case and (unless old-style) this address.
+    Valid,
+    /// Signed by a key that is not (or no longer) in the key file: revoked.
+    UnknownKey,
+    /// Not a tag any listed key made for this case and address: forged, damaged, or made for
+    /// another address.
+    Invalid,
+}
+
+/// Whether `tag` was made by one of `keys` for its case and for `address` (an old-style tag: for
+/// its case, under any key). Tags are compared in constant time.
+pub fn check(keys: &ReplyKeys, tag: &ReplyTag, address: &str) -> Verdict {
+    let Some(bytes) = decode_hex(&tag.tag) else {
+        return Verdict::Invalid;
     };
-    // `verify_truncated_left` compares the leading bytes of the tag in constant time (subtle).
-    secret.mac(reference).verify_truncated_left(&bytes).is_ok()
+    // `verify_truncated_left` compares the leading bytes of the MAC in constant time (subtle).
+    match &tag.key_id {
+        Some(id) => match keys.by_id(id) {
+            None => Verdict::UnknownKey,
+            Some(key) if bytes.len() == TAG_HEX_LEN / 2 => {
+                let mac = key.mac(&tag.reference, address);
+                if mac.verify_truncated_left(&bytes).is_ok() {
+                    Verdict::Valid
+                } else {
+                    Verdict::Invalid
+                }
+            }
+            Some(_) => Verdict::Invalid,
+        },
+        None if bytes.len() == LEGACY_TAG_HEX_LEN / 2 => {
+            let valid = keys.keys.iter().any(|k| {
+                k.legacy_mac(&tag.reference)
+                    .verify_truncated_left(&bytes)
+                    .is_ok()
+            });
+            if valid {
+                Verdict::Valid
+            } else {
+                Verdict::Invalid
+            }
+        }
+        None => Verdict::Invalid,
+    }
 }
 
-fn decode_token(token: &str) -> Option<Vec<u8>> {
-    let t = token.as_bytes();
-    if t.len() != TOKEN_HEX_LEN {
+/// Hex digits (either case) to bytes; `None` for anything else or an odd length.
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    let t = s.as_bytes();
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     t.chunks_exact(2)
@@ -153,7 +361,7 @@ pub enum ReplyAddressError {
     /// The reply address would be longer than the 64 characters a local part may have
     /// (RFC 5321 §4.5.3.1.1); mail systems refuse it.
     #[error(
-        "shared address {address:?}: the reply address {local:?} would be longer than 64 characters; use a shorter shared address (local part of at most 20 characters)"
+        "shared address {address:?}: the reply address {local:?} would be longer than 64 characters; use a shorter shared address (local part of at most 19 characters)"
     )]
     TooLong {
         /// The address given.
@@ -163,16 +371,18 @@ pub enum ReplyAddressError {
     },
 }
 
-/// The signed reply address for a case: `foi+FOI-2026-000123.<token>@council.example` from the
-/// shared address `foi@council.example`. The mail server must deliver `+` sub-addresses to the
-/// shared mailbox (Dovecot, Exchange and Google Workspace do by default).
+/// The signed reply address for a case's email to `recipient`:
+/// `foi+FOI-2026-000123.3fa.<tag>@council.example` from the shared address `foi@council.example`.
+/// The mail server must deliver `+` sub-addresses to the shared mailbox (Dovecot, Exchange and
+/// Google Workspace do by default).
 ///
 /// # Errors
-/// [`ReplyAddressError`] when the shared address is not a plain `name@domain`.
+/// [`ReplyAddressError`] when the shared address is not a plain `name@domain`, or too long.
 pub fn reply_address(
     shared_address: &str,
     reference: &CaseRef,
-    secret: &ReplySecret,
+    recipient: &str,
+    keys: &ReplyKeys,
 ) -> Result<String, ReplyAddressError> {
     let address = shared_address.trim();
     let shape = || ReplyAddressError::Shape {
@@ -193,7 +403,7 @@ pub fn reply_address(
             address: shared_address.to_string(),
         });
     }
-    let tagged = format!("{local}+{reference}.{}", reply_token(secret, reference));
+    let tagged = format!("{local}+{}", sign(keys, reference, recipient));
     if tagged.len() > 64 {
         return Err(ReplyAddressError::TooLong {
             address: shared_address.to_string(),
@@ -203,12 +413,12 @@ pub fn reply_address(
     Ok(format!("{tagged}@{domain}"))
 }
 
-/// The case reference and token carried by a reply address, if it is one.
+/// The case, key id and tag carried by a reply address, if it is one (new or old style).
 ///
-/// Accepts the bare address, `<address>` or `Name <address>`, in any case. Returns the token
-/// lower-cased; it is NOT verified here: call [`verify`]. `None` for anything else, including an
-/// address of ours without a tag.
-pub fn parse_reply_address(addr: &str) -> Option<(CaseRef, String)> {
+/// Accepts the bare address, `<address>` or `Name <address>`, in any case. Returns the tag and
+/// key id lower-cased; they are NOT verified here: call [`check`]. `None` for anything else,
+/// including an address of ours without a sub-address.
+pub fn parse_reply_address(addr: &str) -> Option<ReplyTag> {
     if addr.len() > MAX_ADDRESS_BYTES * 2 {
         return None;
     }
@@ -224,214 +434,44 @@ pub fn parse_reply_address(addr: &str) -> Option<(CaseRef, String)> {
     if domain.is_empty() || domain.chars().any(char::is_whitespace) {
         return None;
     }
-    let (_, tag) = local.split_once('+')?;
-    let (reference, token) = tag.rsplit_once('.')?;
-    let reference: CaseRef = reference.parse().ok()?;
+    let (_, sub) = local.split_once('+')?;
+    let (rest, tag) = sub.rsplit_once('.')?;
+    let tag = tag.to_ascii_lowercase();
+    let (reference, key_id, want) = match rest.rsplit_once('.') {
+        Some((reference, id)) => (reference, Some(id.to_ascii_lowercase()), TAG_HEX_LEN),
+        None => (rest, None, LEGACY_TAG_HEX_LEN),
+    };
+    let parsed: CaseRef = reference.parse().ok()?;
     // `parse` trims surrounding space; an address never has any.
-    if reference.to_string().len() != tag.len() - token.len() - 1 {
+    if parsed.to_string().len() != reference.len() {
         return None;
     }
-    let token = token.to_ascii_lowercase();
-    (token.len() == TOKEN_HEX_LEN && token.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then_some((reference, token))
+    let is_hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !is_hex(&tag, want)
+        || key_id
+            .as_deref()
+            .is_some_and(|id| !is_hex(id, KEY_ID_HEX_LEN))
+    {
+        return None;
+    }
+    Some(ReplyTag {
+        reference: parsed,
+        key_id,
+        tag,
+    })
+}
+
+/// An old-style tag (HMAC of the reference alone, under the newest key), as addresses mailed
+/// before key ids carry: for tests of their handling only.
+#[cfg(test)]
+pub(crate) fn legacy_tag(keys: &ReplyKeys, reference: &CaseRef) -> ReplyTag {
+    let mac = keys.newest().legacy_mac(reference).finalize().into_bytes();
+    ReplyTag {
+        reference: reference.clone(),
+        key_id: None,
+        tag: hex(&mac, LEGACY_TAG_HEX_LEN),
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    const SECRET: &str = "correct horse battery staple 2026";
-
-    fn secret() -> ReplySecret {
-        ReplySecret::new(SECRET).expect("long enough")
-    }
-
-    fn r(s: &str) -> CaseRef {
-        s.parse().expect("valid test reference")
-    }
-
-    #[test]
-    fn token_shape_and_stability() {
-        let s = secret();
-        let a = reply_token(&s, &r("FOI-2026-000123"));
-        assert_eq!(a.len(), TOKEN_HEX_LEN);
-        assert!(
-            a.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        );
-        // Deterministic, and independent of how the reference was typed.
-        assert_eq!(a, reply_token(&s, &r("foi-2026-000123")));
-        assert_eq!(a, reply_token(&secret(), &r(" FOI-2026-000123 ")));
-        assert!(verify(&s, &r("FOI-2026-000123"), &a));
-    }
-
-    #[test]
-    fn secrets_shorter_than_the_minimum_are_refused() {
-        for (input, ok) in [
-            ("", false),
-            ("short", false),
-            ("fifteen bytes!!", false),
-            ("sixteen bytes!!!", true),
-            (SECRET, true),
-        ] {
-            assert_eq!(ReplySecret::new(input).is_ok(), ok, "{input:?}");
-        }
-        assert_eq!(
-            ReplySecret::new("abc").err(),
-            Some(SecretError::TooShort { len: 3, min: 16 })
-        );
-        assert_eq!(format!("{:?}", secret()), "ReplySecret(<redacted>)");
-    }
-
-    #[test]
-    fn verify_rejects_forged_and_foreign_tokens() {
-        let s = secret();
-        let case = r("FOI-2026-000123");
-        let good = reply_token(&s, &case);
-        let other_case = reply_token(&s, &r("FOI-2026-000124"));
-        let other_kind = reply_token(&s, &r("EIR-2026-000123"));
-        let other_year = reply_token(&s, &r("FOI-2025-000123"));
-        let other_secret = reply_token(
-            &ReplySecret::new("another secret of enough length").expect("ok"),
-            &case,
-        );
-        let mut flipped = good.clone().into_bytes();
-        flipped[TOKEN_HEX_LEN - 1] = if flipped[TOKEN_HEX_LEN - 1] == b'0' {
-            b'1'
-        } else {
-            b'0'
-        };
-        let flipped = String::from_utf8(flipped).expect("ascii");
-        let table: Vec<(String, bool, &str)> = vec![
-            (good.clone(), true, "the real token"),
-            (good.to_ascii_uppercase(), true, "upper-cased in transit"),
-            (other_case, false, "another case's token"),
-            (other_kind, false, "same number, other prefix"),
-            (other_year, false, "same number, other year"),
-            (other_secret, false, "made with another secret"),
-            (flipped, false, "last digit changed"),
-            (good[..TOKEN_HEX_LEN - 1].to_string(), false, "one short"),
-            (format!("{good}0"), false, "one long"),
-            (String::new(), false, "empty"),
-            ("0".repeat(TOKEN_HEX_LEN), false, "all zeros"),
-            ("g".repeat(TOKEN_HEX_LEN), false, "not hex"),
-            (format!(" {}", &good[1..]), false, "space inside"),
-            ("é".repeat(TOKEN_HEX_LEN / 2), false, "multi-byte"),
-        ];
-        for (token, want, what) in table {
-            assert_eq!(verify(&s, &case, &token), want, "{what}: {token:?}");
-        }
-        // The right token under the wrong secret.
-        let wrong = ReplySecret::new("wrong secret, same length!").expect("ok");
-        assert!(!verify(&wrong, &case, &good));
-    }
-
-    #[test]
-    fn reply_address_round_trip() {
-        let s = secret();
-        let case = r("FOI-2026-000123");
-        let addr = reply_address("foi@council.example", &case, &s).expect("builds");
-        let token = reply_token(&s, &case);
-        assert_eq!(addr, format!("foi+FOI-2026-000123.{token}@council.example"));
-        assert!(addr.split('@').next().map(str::len) <= Some(64));
-        for seen in [
-            addr.clone(),
-            addr.to_ascii_lowercase(),
-            addr.to_ascii_uppercase(),
-            format!("<{addr}>"),
-            format!("FOI team <{addr}>"),
-            format!("  \"Team, FOI\" <{}>  ", addr.to_ascii_lowercase()),
-        ] {
-            let (reference, t) = parse_reply_address(&seen).expect("parses");
-            assert_eq!(reference, case, "{seen}");
-            assert_eq!(t, token, "{seen}");
-            assert!(verify(&s, &reference, &t), "{seen}");
-        }
-        // Longest reference still fits a 64-character local part.
-        let long = r("MEMBER-9999-4294967295");
-        let addr = reply_address("enquiries@x.example", &long, &s).expect("builds");
-        assert!(addr.split('@').next().map(str::len) <= Some(64), "{addr}");
-    }
-
-    #[test]
-    fn reply_address_rejects_bad_shared_addresses() {
-        let s = secret();
-        let case = r("FOI-2026-000001");
-        for bad in [
-            "",
-            "foi",
-            "@council.example",
-            "foi@",
-            "f oi@council.example",
-            "<foi@council.example>",
-            "foi@@council.example",
-        ] {
-            assert!(
-                matches!(
-                    reply_address(bad, &case, &s),
-                    Err(ReplyAddressError::Shape { .. })
-                ),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(
-            reply_address("foi+x@council.example", &case, &s),
-            Err(ReplyAddressError::AlreadyTagged {
-                address: "foi+x@council.example".into()
-            })
-        );
-        assert_eq!(
-            reply_address(" foi@council.example ", &case, &s).map(|a| a.starts_with("foi+")),
-            Ok(true)
-        );
-    }
-
-    #[test]
-    fn parse_reply_address_rejects_garbage() {
-        let token = reply_token(&secret(), &r("FOI-2026-000123"));
-        let table = [
-            String::new(),
-            "foi@council.example".into(),
-            "foi+@council.example".into(),
-            format!("foi+FOI-2026-000123{token}@council.example"),
-            format!("foi+FOI-2026-000123.{token}"),
-            format!("foi+FOI-2026-000123.{token}@"),
-            format!("foi+FOI-2026-123.{token}@council.example"),
-            format!("foi+FOI-26-000123.{token}@council.example"),
-            format!("foi+F-2026-000123.{token}@council.example"),
-            format!("foi+ FOI-2026-000123.{token}@council.example"),
-            format!("foi+FOI-2026-000123.{}@council.example", &token[2..]),
-            format!("foi+FOI-2026-000123.{token}00@council.example"),
-            "foi+FOI-2026-000123.zzzzzzzzzzzzzzzzzzzzzzzz@council.example".into(),
-            format!("<foi+FOI-2026-000123.{token}@council.example"),
-            format!("foi+FOI-2026-000123.{token}@council .example"),
-            "a".repeat(5000),
-            format!("foi+{}.{token}@x", "A".repeat(400)),
-        ];
-        for addr in table {
-            assert_eq!(parse_reply_address(&addr), None, "{addr:?}");
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn parse_never_panics_and_verify_rejects_random_tokens(s in "\\PC{0,80}") {
-            let _ = parse_reply_address(&s);
-            prop_assert!(!verify(&secret(), &r("FOI-2026-000123"), &s));
-        }
-
-        #[test]
-        fn every_case_has_its_own_token(a in 1u32..1_000_000, b in 1u32..1_000_000) {
-            prop_assume!(a != b);
-            let s = secret();
-            let ra = CaseRef::new("FOI", 2026, a).expect("valid");
-            let rb = CaseRef::new("FOI", 2026, b).expect("valid");
-            let ta = reply_token(&s, &ra);
-            prop_assert!(verify(&s, &ra, &ta));
-            prop_assert!(!verify(&s, &rb, &ta));
-            let addr = reply_address("foi@council.example", &ra, &s).expect("builds");
-            prop_assert_eq!(parse_reply_address(&addr), Some((ra, ta)));
-        }
-    }
-}
+mod tests;

@@ -3,12 +3,13 @@
 use super::{
     ClockEvent, ClockInput, DeadlineError, Extension, ExtensionKind, MAX_WORKING_DAYS,
     MONTHS_ONLY_SAR, NO_EIR_PIT, NO_FOIA_COMPLEXITY, NO_FOISA_EXTENSION, NO_POLICY_EXTENSION,
-    Regime, SAR_ONLY_MONTHS,
+    NO_REVIEW_EXTENSION, Regime, ReviewOf, SAR_ONLY_MONTHS,
 };
 use chrono::{DateTime, Utc};
 
 const ID_NOT_FOI: &str = "identity checks belong to subject access (UK GDPR Art 12(6)); FOI and EIR requests are applicant-blind";
 const POLICY_NO_EVENTS: &str = "local-policy timescales (deadlines.md §5) have no stop-the-clock events in the deadline engine";
+const REVIEW_NO_EVENTS: &str = "an internal review has no stop-the-clock events: the review request is answered from the original request's record (deadlines.md §5.0)";
 
 /// Why the law does not allow `kind` under `regime`, or `None` if it does.
 fn extension_refusal(regime: Regime, kind: ExtensionKind) -> Option<&'static str> {
@@ -16,7 +17,14 @@ fn extension_refusal(regime: Regime, kind: ExtensionKind) -> Option<&'static str
     match (regime, kind) {
         (Regime::Foia, PublicInterest)
         | (Regime::Eir | Regime::EirScotland, ComplexVoluminous)
-        | (Regime::Sar, TwoFurtherMonths) => None,
+        | (Regime::Sar, TwoFurtherMonths)
+        | (
+            Regime::Review {
+                of: ReviewOf::Foia, ..
+            },
+            ComplexVoluminous,
+        ) => None,
+        (Regime::Review { .. }, _) => Some(NO_REVIEW_EXTENSION),
         (Regime::Foisa, _) => Some(NO_FOISA_EXTENSION),
         (Regime::Policy { .. }, _) => Some(NO_POLICY_EXTENSION),
         (Regime::Eir | Regime::EirScotland, PublicInterest) => Some(NO_EIR_PIT),
@@ -30,7 +38,7 @@ fn extension_refusal(regime: Regime, kind: ExtensionKind) -> Option<&'static str
 /// is an error the officer sees rather than a line the count silently skips.
 pub(super) fn check_events(input: &ClockInput) -> Result<(), DeadlineError> {
     let regime = input.regime;
-    if let Regime::Policy { working_days } = regime
+    if let Regime::Policy { working_days } | Regime::Review { working_days, .. } = regime
         && working_days > MAX_WORKING_DAYS
     {
         return Err(DeadlineError::TooManyWorkingDays {
@@ -51,6 +59,7 @@ pub(super) fn check_events(input: &ClockInput) -> Result<(), DeadlineError> {
         }
         let reason = match regime {
             Regime::Policy { .. } => Some(POLICY_NO_EVENTS),
+            Regime::Review { .. } => Some(REVIEW_NO_EVENTS),
             Regime::Sar => None,
             _ => match ev {
                 ClockEvent::IdRequested(_) | ClockEvent::IdReceived(_) => Some(ID_NOT_FOI),

@@ -45,7 +45,7 @@ pub use calendar::{
 
 pub use crate::config::DeadlineOptions;
 pub use crate::model::regime::{
-    ClockEvent, Extension, ExtensionKind, MAX_WORKING_DAYS, Regime, SarMonthRule,
+    ClockEvent, Extension, ExtensionKind, MAX_WORKING_DAYS, Regime, ReviewOf, SarMonthRule,
 };
 use calendar::{Skip, join_and};
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
@@ -79,6 +79,13 @@ impl Regime {
             Regime::Foisa | Regime::EirScotland => WorkDays::Foisa,
             Regime::Sar => WorkDays::Sar(region),
             Regime::Policy { .. } => WorkDays::Policy(region),
+            // A review counts on the calendar of the law it reviews under (§5.0); a SAR review
+            // is local policy, so it counts the authority's own working days.
+            Regime::Review { of, .. } => match of {
+                ReviewOf::Foia | ReviewOf::Eir => WorkDays::Foia,
+                ReviewOf::Foisa | ReviewOf::EirScotland => WorkDays::Foisa,
+                ReviewOf::Sar => WorkDays::Policy(region),
+            },
         }
     }
 
@@ -102,6 +109,7 @@ impl Regime {
             Regime::EirScotland => "Regime: EIR (Scotland) 2004 reg 5(2)(a): 20 working days after the date of receipt.".to_string(),
             Regime::Sar => "Regime: subject access, UK GDPR Art 12(3)/12A (DPA 2018 s.54 is computed the same way): one month beginning with the relevant time (receipt of the request, or later receipt of ID or fee).".to_string(),
             Regime::Policy { working_days } => format!("Regime: local policy, not statute: {working_days} working days after receipt."),
+            Regime::Review { of, working_days } => review_summary(of, working_days),
         }
     }
 
@@ -116,7 +124,7 @@ impl Regime {
                 "Clarification (UK GDPR Art 12A; DPA 2018 s.54(3C))",
                 "Art 12A",
             ),
-            Regime::Policy { .. } => ("Clarification", "local policy"),
+            Regime::Policy { .. } | Regime::Review { .. } => ("Clarification", "local policy"),
         }
     }
 
@@ -128,7 +136,7 @@ impl Regime {
             Regime::Eir => ("Advance payment notice (EIR reg 8)", "EIR reg 8"),
             Regime::EirScotland => ("Advance payment notice (EIR(S) reg 8)", "EIR(S) reg 8"),
             Regime::Sar => ("Fee (UK GDPR Art 12A; DPA 2018 s.54(3)(c))", "Art 12A"),
-            Regime::Policy { .. } => ("Fee", "local policy"),
+            Regime::Policy { .. } | Regime::Review { .. } => ("Fee", "local policy"),
         }
     }
 }
@@ -154,10 +162,40 @@ impl ExtensionKind {
                 kind: ExtensionKind::ComplexVoluminous,
                 reason: NO_POLICY_EXTENSION,
             }),
+            Regime::Review {
+                of: ReviewOf::Foia, ..
+            } => Ok(ExtensionKind::ComplexVoluminous),
+            Regime::Review { .. } => Err(DeadlineError::ExtensionNotAllowed {
+                regime,
+                kind: ExtensionKind::ComplexVoluminous,
+                reason: NO_REVIEW_EXTENSION,
+            }),
         }
     }
 }
 
+/// The "Regime: …" line of an internal review, citing the provision that sets its time (§5.0).
+fn review_summary(of: ReviewOf, working_days: u32) -> String {
+    match of {
+        ReviewOf::Foia => format!(
+            "Regime: internal review of a FOIA response. No statutory limit: the s.45 Code of Practice (2018), part 5, expects the review to be completed within {working_days} working days of receiving the request for it, and no more than 40 working days in total in exceptional (complex or voluminous) cases."
+        ),
+        ReviewOf::Eir => format!(
+            "Regime: internal review of an EIR response (representations under EIR 2004 reg 11): the decision must be notified as soon as possible and no later than {working_days} working days after receipt of the representations (reg 11(4))."
+        ),
+        ReviewOf::Foisa => format!(
+            "Regime: requirement for review under FOISA 2002 s.20: comply promptly and in any event by the {working_days}th working day after receipt of the requirement (s.21(1))."
+        ),
+        ReviewOf::EirScotland => format!(
+            "Regime: review of an EIR (Scotland) response (representations under reg 16): as soon as possible and no later than {working_days} working days after receipt (EIR(S) 2004 reg 16(4))."
+        ),
+        ReviewOf::Sar => format!(
+            "Regime: review of a subject access response. There is no statutory review (the requester may complain to the ICO at any time, UK GDPR Art 77); local policy: {working_days} working days after receipt."
+        ),
+    }
+}
+
+const NO_REVIEW_EXTENSION: &str = "only a FOIA internal review may run past its time (s.45 Code of Practice: up to 40 working days in total in exceptional cases); EIR reg 11(4), FOISA s.21(1) and EIR(S) reg 16(4) set fixed limits, and a SAR review is local policy";
 const NO_FOISA_EXTENSION: &str = "FOISA allows no extension: there is no equivalent of FOIA s.10(3) for the public interest test, nor a complexity extension (deadlines.md §4)";
 const NO_POLICY_EXTENSION: &str =
     "local-policy timescales are not statutory and have no extension in the deadline engine";
@@ -634,6 +672,9 @@ mod tests {
             .to_string();
         let region: Region = region.parse().unwrap();
         let mut opts = DeadlineOptions::default();
+        if let Some(v) = review_vector(&id, kind, region, received, event, expected) {
+            return v;
+        }
         let kind_enum = match kind.as_str() {
             "FOI" | "FOISA" => Kind::Foi,
             "EIR" | "EIRS" => Kind::Eir,
@@ -705,6 +746,45 @@ mod tests {
         }
     }
 
+    /// An internal-review vector (kinds `*_REVIEW`, deadlines.md §5.0); `None` for other kinds.
+    fn review_vector(
+        id: &str,
+        kind: &str,
+        region: Region,
+        received: &str,
+        event: &str,
+        expected: &str,
+    ) -> Option<Vector> {
+        let of = match kind {
+            "FOI_REVIEW" if region == Region::Scotland => ReviewOf::Foisa,
+            "FOI_REVIEW" => ReviewOf::Foia,
+            "EIR_REVIEW" => ReviewOf::Eir,
+            "FOISA_REVIEW" => ReviewOf::Foisa,
+            "EIRS_REVIEW" => ReviewOf::EirScotland,
+            "SAR_REVIEW" => ReviewOf::Sar,
+            _ => return None,
+        };
+        let sar_days = event
+            .strip_prefix("local policy ")
+            .and_then(|r| r.split_whitespace().next())
+            .map_or(20, |n| n.parse().unwrap());
+        let regime = of.regime(sar_days);
+        let mut input = ClockInput::new(regime, region, at(received));
+        match event.trim() {
+            "review_extension" => input
+                .events
+                .push(ClockEvent::extension_for(regime).unwrap()),
+            e => assert!(e == "none" || e.starts_with("local policy "), "{id}: {e}"),
+        }
+        Some(Vector {
+            id: id.to_string(),
+            input,
+            opts: DeadlineOptions::default(),
+            due: date(expected),
+            notice_due: None,
+        })
+    }
+
     fn vectors() -> Vec<Vector> {
         let rows = csv_rows(VECTORS);
         assert_eq!(
@@ -725,7 +805,7 @@ mod tests {
     fn every_published_vector_passes() {
         let cal = Calendar::builtin();
         let vs = vectors();
-        assert_eq!(vs.len(), 36);
+        assert_eq!(vs.len(), 43);
         let mut failures = Vec::new();
         for v in &vs {
             let out = compute(&v.input, &cal, &v.opts).unwrap();
@@ -762,6 +842,72 @@ mod tests {
             );
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn internal_reviews_cite_their_provision_and_allow_only_the_foia_extension() {
+        let cal = Calendar::builtin();
+        let at = at("2026-06-01T09:00:00+01:00");
+        let cases: [(ReviewOf, Region, &str, u32); 5] = [
+            (
+                ReviewOf::Foia,
+                Region::EnglandAndWales,
+                "s.45 Code of Practice",
+                20,
+            ),
+            (ReviewOf::Eir, Region::EnglandAndWales, "(reg 11(4))", 40),
+            (ReviewOf::Foisa, Region::Scotland, "(s.21(1))", 20),
+            (ReviewOf::EirScotland, Region::Scotland, "reg 16(4)", 20),
+            (ReviewOf::Sar, Region::NorthernIreland, "UK GDPR Art 77", 15),
+        ];
+        for (of, region, cite, days) in cases {
+            let regime = of.regime(15);
+            assert_eq!(
+                regime,
+                Regime::Review {
+                    of,
+                    working_days: days
+                },
+                "{of:?}"
+            );
+            let input = ClockInput::new(regime, region, at);
+            let out = compute(&input, &cal, &DeadlineOptions::default()).unwrap();
+            let summary = &out.explanation[0];
+            assert!(summary.contains(cite), "{of:?}: {summary}");
+            let last = out.explanation.last().unwrap();
+            assert!(
+                last.contains(&format!("working day {days} after day 0")),
+                "{of:?}: {last}"
+            );
+            let extended = ClockEvent::extension_for(regime);
+            assert_eq!(extended.is_ok(), of == ReviewOf::Foia, "{of:?}");
+            let stop = input.clone().with(ClockEvent::ClarificationRequested(at));
+            assert!(
+                matches!(
+                    compute(&stop, &cal, &DeadlineOptions::default()),
+                    Err(DeadlineError::EventNotAllowed { .. })
+                ),
+                "{of:?}: a review has no stop-the-clock events"
+            );
+        }
+        let foia = ClockInput::new(ReviewOf::Foia.regime(20), Region::EnglandAndWales, at)
+            .with(ClockEvent::extension_for(ReviewOf::Foia.regime(20)).unwrap());
+        let out = compute(&foia, &cal, &DeadlineOptions::default()).unwrap();
+        assert!(
+            out.explanation
+                .iter()
+                .any(|l| l.starts_with("Exceptional case (s.45 Code")),
+            "{:#?}",
+            out.explanation
+        );
+        assert!(matches!(
+            out.clock,
+            ClockState::Running {
+                notice: None,
+                extended: true,
+                ..
+            }
+        ));
     }
 
     // ---- helpers for the project's own vectors -------------------------------------------------

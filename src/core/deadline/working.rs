@@ -67,6 +67,8 @@ pub(super) fn compute_working(
     ex.extend(dated_lines(&counted, &milestones, n, rules.fee_rule));
     let internal_target = internal_target(regime, n, &counted);
     let notice = match extension {
+        // A review's extra time needs no statutory notice (s.45 Code: tell the requester).
+        Some(_) if matches!(regime, Regime::Review { .. }) => None,
         Some(e) => Some(extension_notice(regime, e, &counted, day0, &mut ex)?),
         None => None,
     };
@@ -132,7 +134,9 @@ impl<'a> Rules<'a> {
             wc: WorkingCalendar::new(cal, days, &opts.closure_days),
             opts,
             base: match regime {
-                Regime::Policy { working_days } => working_days,
+                Regime::Policy { working_days } | Regime::Review { working_days, .. } => {
+                    working_days
+                }
                 _ => STATUTORY_WORKING_DAYS,
             },
             clar_words,
@@ -148,7 +152,7 @@ impl<'a> Rules<'a> {
             self.regime.summary(),
             format!("Working days: {}.", self.days.describe()),
         ];
-        if let Regime::Policy { .. } = self.regime
+        if let WorkDays::Policy(_) = self.days
             && !self.opts.closure_days.is_empty()
         {
             ex.push(format!(
@@ -397,6 +401,7 @@ fn extension_line(regime: Regime) -> String {
     match regime {
         Regime::Foia => "Public interest extension (FOIA s.10(3)): the decision is due by working day 40 (the ICO expects no more than 20 further working days, normally); the s.17(1) refusal notice is still due by working day 20.".to_string(),
         Regime::Eir => "Extension (EIR reg 7(1), complex and voluminous): 40 working days; the requester must be told by working day 20.".to_string(),
+        Regime::Review { .. } => "Exceptional case (s.45 Code of Practice, part 5): the review may take up to 40 working days in total; tell the requester why and when to expect it.".to_string(),
         _ => "Extension (EIR(S) reg 7, volume and complexity): 40 working days; the requester must be told by working day 20.".to_string(),
     }
 }
@@ -414,7 +419,7 @@ fn milestones(regime: Regime, n: u32, extended: bool) -> Vec<(u32, &'static str)
             " (internal target)",
         ));
     }
-    if extended {
+    if extended && !matches!(regime, Regime::Review { .. }) {
         ms.push((
             STATUTORY_WORKING_DAYS,
             if regime == Regime::Foia {

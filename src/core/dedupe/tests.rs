@@ -199,7 +199,10 @@ fn path_header_names_match_whole_names_or_listed_prefixes() {
 }
 
 fn identity(raw: &str) -> Option<String> {
-    identity_key(&crate::core::parse::parse(raw.as_bytes()))
+    identity_key(&crate::core::parse::parse(
+        raw.as_bytes(),
+        &crate::core::extract::SkipDocuments,
+    ))
 }
 
 #[test]

@@ -497,6 +497,115 @@ fn plan_digest_sections_counts_and_order() {
 }
 
 #[test]
+fn waiting_cases_with_an_unverified_answer_are_listed_for_an_officer() {
+    let cal = Calendar::builtin();
+    let flag = || crate::model::case::Flag::UnverifiedAnswer {
+        message_id: Some("answer-1@example.org".into()),
+        why: "not authenticated: dmarc=fail".into(),
+    };
+    let repeat = || crate::model::case::Flag::PossibleRepeat {
+        of: cref("FOI", 90),
+        why: "same text".into(),
+    };
+    let at = utc(2026, 3, 2, 9, 0);
+    // (seq, state, flags, team, listed): only a case still waiting, with the flag, in scope.
+    let table = [
+        (
+            1,
+            CaseState::AwaitingClarification,
+            vec![flag()],
+            "planning",
+            true,
+        ),
+        (
+            2,
+            CaseState::AwaitingId,
+            vec![repeat(), flag()],
+            "planning",
+            true,
+        ),
+        (
+            3,
+            CaseState::AwaitingFee,
+            vec![flag(), flag()],
+            "planning",
+            true,
+        ),
+        (
+            4,
+            CaseState::AwaitingClarification,
+            vec![repeat()],
+            "planning",
+            false,
+        ),
+        (
+            5,
+            CaseState::AwaitingClarification,
+            vec![],
+            "planning",
+            false,
+        ),
+        // An officer recorded the answer (#answer): no longer waiting, no longer listed.
+        (6, CaseState::Open, vec![flag()], "planning", false),
+        (7, CaseState::Closed, vec![flag()], "planning", false),
+        (
+            8,
+            CaseState::AwaitingClarification,
+            vec![flag()],
+            "housing",
+            false,
+        ),
+    ];
+    let mut cases = Vec::new();
+    for (seq, state, flags, team, _) in &table {
+        let mut c = case(
+            *seq,
+            Kind::Foi,
+            *state,
+            at - Duration::days(i64::from(*seq)),
+            None,
+        );
+        c.workflow.flags = flags.clone();
+        c.team = Some(team.to_string());
+        cases.push(c);
+    }
+    let responded = BTreeMap::new();
+    let scope = TeamFilter::Team("planning".into());
+    let d = plan_digest(
+        &DigestInput {
+            cases: &cases,
+            scope: &scope,
+            now: now(),
+            last_digest_at: Some(utc(2026, 3, 24, 8, 0)),
+            cal: &cal,
+            region: Region::EnglandAndWales,
+            possible_repeats: &no_repeats,
+            responded_at: &responded,
+            failed_mail: &[],
+        },
+        &DigestSettings::default(),
+    );
+    let want: Vec<u32> = table
+        .iter()
+        .rev() // oldest received first
+        .filter(|row| row.4)
+        .map(|row| row.0)
+        .collect();
+    assert_eq!(refs(&d.unverified_answers), want);
+    assert_eq!(d.counts.unverified_answers, want.len());
+    // Each is also among the cases waiting on the requester.
+    for e in &d.unverified_answers {
+        assert!(d.waiting_on_requester.contains(e), "{}", e.reference);
+    }
+    // Nothing of the flag's message (its id or the gateway's words) reaches the digest.
+    let json = serde_json::to_string(&d.unverified_answers).expect("serialises");
+    assert!(
+        !json.contains("answer-1") && !json.contains("dmarc"),
+        "{json}"
+    );
+}
+
+#[test]
 fn scopes_filter_every_part() {
     let cal = Calendar::builtin();
     let mut cases = sample_cases();

@@ -211,11 +211,12 @@ fn assignment_letter(
         .filter(|_| facts.original_stored)
         .cloned();
     let team = office.routing.team(&d.team);
+    let reply_to = office.letter_reply_to(&case.reference, &to);
     Letter {
         case: Some(case.reference.clone()),
         to,
         cc: Vec::new(),
-        reply_to: office.command_address(&case.reference),
+        reply_to,
         message_id: ids(),
         in_reply_to: None,
         attach_original: attach.clone(),

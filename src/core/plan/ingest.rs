@@ -177,7 +177,7 @@ pub fn plan(
         plan_followup(ctx, settings, outcome, f, facts, case, now)?
     } else if outcome.kind() == Kind::Auto {
         ignore(outcome, Kind::Auto, outcome.decision.why.clone(), now)
-    } else if sender(outcome).is_some_and(|e| settings.is_own(e)) {
+    } else if outcome.relay.is_none() && sender(outcome).is_some_and(|e| settings.is_own(e)) {
         ignore(
             outcome,
             outcome.kind(),
@@ -251,6 +251,10 @@ const MAX_SALUTATION_WORDS: usize = 5;
 /// [`MAX_SALUTATION_CHARS`] characters. A display name is attacker text like the subject, and one
 /// holding a link, an address or digits ("WIN £500 at example.biz") would be relayed by the
 /// greeting; such a letter begins "Hello," instead.
+///
+/// A plausible name is then put in the form UK letters greet by
+/// ([`crate::core::validate::greeting_name`]): "Adeyemi, Tom" → "Tom Adeyemi", "DR A. KHAN" →
+/// "Dr Khan"; a name that is not a person's (a mailbox, an organisation, initials) is not used.
 pub fn salutation_name(name: Option<String>) -> Option<String> {
     let name = name?;
     let name = name.trim();
@@ -261,7 +265,10 @@ pub fn salutation_name(name: Option<String>) -> Option<String> {
         && name
             .chars()
             .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '\'' | '’' | '.' | ','));
-    plausible.then(|| name.to_string())
+    if !plausible {
+        return None;
+    }
+    crate::core::validate::greeting_name(name)
 }
 
 /// Another delivery of a message recorded before under its delivery identity: nothing new, only
@@ -338,7 +345,9 @@ fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Pla
 
 /// The clock event that stops an invalid request's clock until the requester answers.
 fn waiting_for(kind: Kind, missing: &[Missing], at: DateTime<Utc>) -> (CaseState, ClockEvent) {
-    if kind == Kind::Sar && missing.contains(&Missing::Identity) {
+    if kind == Kind::Sar
+        && (missing.contains(&Missing::Identity) || missing.contains(&Missing::Authority))
+    {
         (CaseState::AwaitingId, ClockEvent::IdRequested(at))
     } else if kind == Kind::Eir {
         (
@@ -421,6 +430,8 @@ fn plan_new_case(
         clock_events,
         workflow: crate::model::case::CaseWorkflow {
             imported: settings.mode == Mode::Import,
+            identity: outcome.validity.as_ref().and_then(|v| v.identity),
+            internal_review: outcome.review.clone(),
             ..Default::default()
         },
         assignee: None,
@@ -498,8 +509,12 @@ fn new_case_audit(
                 // What could not be read (a capped message, an attachment not read…), in words,
                 // so an officer sees it on the case.
                 "parse_notes": m.warnings.iter().take(PARSE_NOTES_IN_AUDIT).collect::<Vec<_>>(),
+                "relay": outcome.relay,
             }),
-            "new message in the shared mailbox".into(),
+            match &outcome.relay {
+                Some(r) => format!("new message in the shared mailbox, {}", r.describe()),
+                None => "new message in the shared mailbox".into(),
+            },
         ),
         AuditEvent::system(
             now,
@@ -512,11 +527,27 @@ fn new_case_audit(
             outcome.decision.why.clone(),
         ),
     ];
+    if let Some(r) = &outcome.review {
+        audit.push(AuditEvent::system(
+            now,
+            "internal_review",
+            json!(r),
+            format!(
+                "a request for an internal review of a {} response{}; it runs on the review's own clock",
+                r.of.as_str(),
+                match (&r.original, &r.quoted) {
+                    (Some(o), _) => format!(", linked to {o}"),
+                    (None, Some(q)) => format!(" quoting {q}, which we do not hold"),
+                    (None, None) => String::new(),
+                }
+            ),
+        ));
+    }
     if let Some(v) = &outcome.validity {
         audit.push(AuditEvent::system(
             now,
             "validated",
-            json!({"valid": v.valid, "missing": draft.missing, "name_found": v.name.is_some()}),
+            json!({"valid": v.valid, "missing": draft.missing, "name_found": v.name.is_some(), "identity": v.identity}),
             v.notes.join(" "),
         ));
     }
@@ -541,12 +572,8 @@ fn new_case_ack(
         in_reply_to: m.message_id.clone(),
         references: m.references.clone(),
         their_subject: echoed_subject(outcome),
-        requester_name: salutation_name(
-            requester
-                .name
-                .clone()
-                .or_else(|| outcome.validity.as_ref().and_then(|v| v.name.clone())),
-        ),
+        requester_name: salutation_name(requester.name.clone())
+            .or_else(|| salutation_name(outcome.validity.as_ref().and_then(|v| v.name.clone()))),
         missing: invalid
             .map(|v| {
                 v.missing
@@ -832,7 +859,7 @@ fn restart_clock(
 ) -> bool {
     updated.clock_events.push(answer);
     updated.state = CaseState::Open;
-    let regime = ctx.regime(case.kind);
+    let regime = ctx.case_regime(case);
     let result = regime.map(|regime| {
         deadline::compute(
             &ClockInput {

@@ -9,7 +9,7 @@ use crate::core::chase::Chaser;
 use crate::core::digest::Digest;
 use crate::model::case::{CaseRef, CaseState};
 use crate::model::kind::Kind;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// One letter to staff, addressed and identified; the body says which template renders it.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,8 +41,39 @@ pub enum LetterBody {
     CommandReply(CommandReply),
     /// A reminder before, on or after a due date.
     Chaser(Chaser),
-    /// A manager's digest of one team's cases.
-    Digest(Digest),
+    /// A manager's digest of one team's cases (boxed: by far the largest body).
+    Digest(Box<Digest>),
+    /// A command by email to one of the case's reply addresses was refused (to the assignee).
+    CommandRefused(RefusalNotice),
+}
+
+/// What the assignee is told when mail to a case's reply address is refused as a command. Only
+/// what they already know or may know: the case, when, why, and who sent it when that is the
+/// requester or a colleague. Never a stranger's address, and nothing the sender wrote (the
+/// sender may be hostile: their text is no business of a letter we send).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalNotice {
+    /// The case.
+    pub reference: CaseRef,
+    /// When the message was refused.
+    pub at: DateTime<Utc>,
+    /// The refusal, as a short code (`bad_token`, `expired`…) for templates to branch on.
+    pub code: &'static str,
+    /// The refusal in words, for a member of staff.
+    pub why: String,
+    /// Who sent it, as far as the assignee may know.
+    pub sender: RefusedSender,
+}
+
+/// Who sent a refused command, as the assignee may be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefusedSender {
+    /// The case's requester (the assignee has their address already).
+    Requester,
+    /// A member of staff on the routing file, by address.
+    Staff(String),
+    /// Anyone else: not named.
+    Other,
 }
 
 /// What an assignment email tells the assignee. Never the request text or the requester's name:

@@ -1,8 +1,8 @@
-//! What the workflow planners know from the configuration: the routing file, the reply secret,
-//! the shared address and the workflow settings. Borrowed: the app owns them and reloads them.
+//! What the workflow planners know from the configuration: the routing file, the reply-address
+//! keys, the shared address and the workflow settings. Borrowed: the app owns them and reloads them.
 
 use crate::config::WorkflowConfig;
-use crate::core::actions::{self, ReplySecret, StaffDirectory};
+use crate::core::actions::{self, ReplyKeys, StaffDirectory};
 use crate::core::routing::Routing;
 use crate::model::case::CaseRef;
 
@@ -11,8 +11,8 @@ use crate::model::case::CaseRef;
 pub struct Office<'a> {
     /// Teams, members and routes.
     pub routing: &'a Routing,
-    /// Signs the reply addresses staff send commands to.
-    pub secret: &'a ReplySecret,
+    /// Sign the reply addresses staff send commands to (newest first).
+    pub keys: &'a ReplyKeys,
     /// The shared mailbox address (the reply addresses are its sub-addresses).
     pub shared_address: &'a str,
     /// Chasers, digests, repeat detection.
@@ -28,9 +28,18 @@ impl std::fmt::Debug for Office<'_> {
 }
 
 impl Office<'_> {
-    /// The address staff reply to with commands for this case.
-    pub fn command_address(&self, reference: &CaseRef) -> Option<String> {
-        actions::reply_address(self.shared_address, reference, self.secret).ok()
+    /// The address `recipient` (a member of staff) replies to with commands for this case: good
+    /// for that case, from that address only ([`actions::token`]).
+    pub fn command_address(&self, reference: &CaseRef, recipient: &str) -> Option<String> {
+        actions::reply_address(self.shared_address, reference, recipient, self.keys).ok()
+    }
+
+    /// The `Reply-To` of a staff letter about a case: the command address of its first recipient,
+    /// the person it is addressed to (an assignee, a chased officer, a command's sender). Copies
+    /// (a team inbox, a manager in Cc) see the same address but cannot use it: it is bound to
+    /// someone else.
+    pub fn letter_reply_to(&self, reference: &CaseRef, to: &[String]) -> Option<String> {
+        self.command_address(reference, to.first()?)
     }
 
     /// A staff handle (`alice`, `@alice`) or staff address, resolved to the address on the

@@ -1,8 +1,8 @@
 //! Shared fixtures of the workflow planners' tests: the default rules, a small routing file, a
-//! reply secret, cases built by hand and a counting id source.
+//! reply-address key, cases built by hand and a counting id source.
 
 use crate::config::WorkflowConfig;
-use crate::core::actions::ReplySecret;
+use crate::core::actions::ReplyKeys;
 use crate::core::deadline::{self, ClockInput};
 use crate::core::plan::office::Office;
 use crate::core::routing::Routing;
@@ -92,10 +92,13 @@ pub fn vouched(raw: &[u8], domain: &str) -> Vec<u8> {
     out
 }
 
+/// The reply-address key of [`Desk`].
+pub const KEY: &str = "correct horse battery staple 2026";
+
 /// What an [`Office`] borrows.
 pub struct Desk {
     pub routing: Routing,
-    pub secret: ReplySecret,
+    pub keys: ReplyKeys,
     pub settings: WorkflowConfig,
 }
 
@@ -117,10 +120,11 @@ impl Desk {
     pub fn new() -> Desk {
         Desk {
             routing: routing(),
-            secret: ReplySecret::new("correct horse battery staple 2026").expect("secret"),
+            keys: ReplyKeys::new(&[KEY]).expect("keys"),
             settings: WorkflowConfig {
                 routing_file: "test.toml".into(),
-                reply_secret: "correct horse battery staple 2026".into(),
+                reply_keys: vec![KEY.into()],
+                reply_days_after_close: crate::config::DEFAULT_REPLY_DAYS_AFTER_CLOSE,
                 chasers: Default::default(),
                 digests: Default::default(),
                 repeats: Default::default(),
@@ -131,7 +135,7 @@ impl Desk {
     pub fn office(&self) -> Office<'_> {
         Office {
             routing: &self.routing,
-            secret: &self.secret,
+            keys: &self.keys,
             shared_address: SHARED,
             settings: &self.settings,
         }

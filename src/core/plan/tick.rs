@@ -95,7 +95,7 @@ pub fn plan_tick(
                 message_id: ids(),
                 in_reply_to: None,
                 attach_original: None,
-                body: LetterBody::Digest(d),
+                body: LetterBody::Digest(Box::new(d)),
             };
             let change = Change {
                 marks: vec![Mark {
@@ -179,11 +179,12 @@ fn chaser_unit(
             format!("chaser {} for the due date {}", ch.slot, ch.due),
         ),
     });
+    let reply_to = office.letter_reply_to(&ch.case, &to);
     let letter = Letter {
         case: Some(ch.case.clone()),
         to,
         cc,
-        reply_to: office.command_address(&ch.case),
+        reply_to,
         message_id: ids(),
         in_reply_to: None,
         attach_original: None,

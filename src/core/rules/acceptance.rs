@@ -20,7 +20,7 @@ fn default_rules() -> RuleSet {
 
 /// Raw bytes → `Message` through the real parser, as the daemon does.
 pub(crate) fn to_message(raw: &[u8]) -> Message {
-    crate::core::parse::parse(raw)
+    crate::core::parse::parse(raw, &crate::core::extract::InProcess)
 }
 
 fn samples_dir() -> PathBuf {

@@ -1,28 +1,36 @@
 //! Proof of identity, and of authority to act for someone else, for a subject access request.
 //!
 //! UK GDPR Art 12(6) lets a controller ask for the information needed to confirm the requester's
-//! identity when it has reasonable doubts, and the one-month clock starts when it arrives (ICO,
-//! "Right of access"). The seeds require proof of identity for every SAR, and for a parent or carer
-//! asking for a child's data, proof of parental responsibility (seed 001, B8/B9).
+//! identity only when it has *reasonable doubts*, and the ICO ("Right of access") says to ask only
+//! for what is necessary: a requester the organisation can recognise from its own records need not
+//! send a passport. So identity is in one of three states ([`IdentityState`]):
+//! - **provided**: a document is attached or said to be attached, whatever the file is called:
+//!   an attachment whose name or text marks an identity document ("passport.jpg", a passport's
+//!   machine-readable zone), or a sentence saying one is enclosed ("I've attached a photo of my
+//!   driving licence", with `IMG_2231.jpeg`), unless negated or conditional ("I will attach…");
+//! - **verifiable**: no document, but details the organisation can check against its own records
+//!   (see `details`): a date of birth with an address, a council tax, tenancy, NHS, employee or
+//!   payroll, student, National Insurance or crime reference, or a message from the
+//!   organisation's own staff domain;
+//! - **missing**: neither. Only this makes the request invalid and asks for ID.
 //!
-//! Counted as proof provided:
-//! - an attachment whose **name** suggests an identity document ("passport.jpg",
-//!   "Driving_Licence.pdf", "council-tax-bill.pdf", "ID.png");
-//! - an attachment whose **text** carries the marks of one (a passport's machine-readable zone,
-//!   "HM Passport Office", "DVLA", "Council Tax Bill", a birth-certificate heading);
-//! - a sentence saying such a document is enclosed ("I attach a copy of my passport", "Please find
-//!   attached my driving licence"), unless negated or conditional ("I have not attached…",
-//!   "I will attach…").
+//! With the policy `document` (`[validity] sar_identity`), details do not suffice and the state
+//! is `missing` unless a document is there; the notes still list the details for the officer.
 //!
-//! This module cannot tell whether a document is genuine or whether the requester is already known
-//! to the service (in which case ID may not be needed): both are for the officer, and the notes
-//! say so. An image with a generic name (`IMG_1234.jpg`) is not counted but is pointed out.
+//! A request for someone else (a child, a client, a relative) also needs evidence of authority
+//! (seed 001 B8/B9): [`IdentityFinding::authority_missing`] reports it as a separate item.
+//!
+//! This module cannot tell whether a document is genuine or whether the details match a record:
+//! both are for the officer, and the notes say what to check.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::details::{self, Detail};
 use super::text::{MAX_ATTACHMENTS, Texts, quote, quoted_list};
+use crate::config::SarIdentityPolicy;
+use crate::model::case::IdentityState;
 use crate::model::message::Message;
 
 /// Identity documents, as written in a sentence or (after `_`, `-`, `.` become spaces) a file name.
@@ -136,28 +144,93 @@ fn spaced_name(n: &str) -> String {
 }
 
 /// What [`check`] concluded.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct IdentityFinding {
-    /// Whether the requester's own proof of identity was found.
-    pub own_id: bool,
+    /// Where the requester's proof of identity stands, under the configured policy.
+    pub state: IdentityState,
     /// The request is for someone else (a child or another adult).
     pub for_someone_else: bool,
     /// Proof of authority to act for them was found.
     pub authority: bool,
-    /// Notes for the audit trail.
+    /// Notes for the audit trail and the officer.
     pub notes: Vec<String>,
 }
 
 impl IdentityFinding {
-    /// Whether identity (and authority where needed) is satisfied.
-    pub fn satisfied(&self) -> bool {
-        self.own_id && (!self.for_someone_else || self.authority)
+    /// Whether the request is for someone else and no evidence of authority was found.
+    pub fn authority_missing(&self) -> bool {
+        self.for_someone_else && !self.authority
     }
 }
 
 /// Check a SAR for proof of identity and, when made for someone else, proof of authority.
-pub(super) fn check(msg: &Message, texts: &Texts) -> IdentityFinding {
-    let mut f = IdentityFinding::default();
+///
+/// `staff_domains` are the organisation's own mail domains: a request from one of them comes
+/// from a member of staff, whom the staff record identifies.
+pub(super) fn check(
+    msg: &Message,
+    texts: &Texts,
+    policy: SarIdentityPolicy,
+    staff_domains: &[String],
+) -> IdentityFinding {
+    let mut notes = Vec::new();
+    let document = document(msg, texts, &mut notes);
+    let found = details::find(&texts.all, msg, staff_domains);
+    let state = match (document, found.is_empty(), policy) {
+        (true, _, _) => IdentityState::Provided,
+        (false, false, SarIdentityPolicy::DocumentOrDetails) => IdentityState::Verifiable,
+        (false, _, _) => IdentityState::Missing,
+    };
+    notes.push(state_note(state, &found, policy));
+    let (for_someone_else, authority) = authority(msg, texts, &mut notes);
+    IdentityFinding {
+        state,
+        for_someone_else,
+        authority,
+        notes,
+    }
+}
+
+/// The note that states the identity outcome and what the officer should do about it.
+fn state_note(state: IdentityState, found: &[Detail], policy: SarIdentityPolicy) -> String {
+    let listed = found
+        .iter()
+        .map(Detail::describe)
+        .collect::<Vec<_>>()
+        .join("; ");
+    match state {
+        IdentityState::Provided => {
+            "identity: provided (a document is attached or said to be attached); check it before \
+             disclosure"
+                .to_string()
+        }
+        IdentityState::Verifiable => format!(
+            "identity: verifiable, no document needed unless doubt remains (ICO, right of access): \
+             check {listed} against our records before disclosure"
+        ),
+        IdentityState::Missing if found.is_empty() => {
+            "identity: missing: no document and no details we can check against our records; \
+             ask for proof of identity"
+                .to_string()
+        }
+        IdentityState::Missing => format!(
+            "identity: missing under the configured policy ({}): details given ({listed}) do not \
+             replace a document",
+            policy_name(policy)
+        ),
+    }
+}
+
+fn policy_name(policy: SarIdentityPolicy) -> &'static str {
+    match policy {
+        SarIdentityPolicy::DocumentOrDetails => "document_or_details",
+        SarIdentityPolicy::Document => "document",
+    }
+}
+
+/// Whether an identity document is attached or said to be attached; notes say which, and point
+/// out generic images when none is.
+fn document(msg: &Message, texts: &Texts, notes: &mut Vec<String>) -> bool {
     let mut generic_images = Vec::new();
     for (i, a) in msg.attachments.iter().take(MAX_ATTACHMENTS).enumerate() {
         let name = a.name.as_deref().unwrap_or_default();
@@ -168,70 +241,73 @@ pub(super) fn check(msg: &Message, texts: &Texts) -> IdentityFinding {
             .attachment_text(i)
             .is_some_and(|t| ID_DOCUMENT_TEXT.is_match(t));
         if id_by_name || id_by_text {
-            if !f.own_id {
-                f.notes.push(format!(
-                    "identity: attachment '{}' looks like proof of identity ({})",
-                    quote(name, 80),
-                    if id_by_name {
-                        "by its name"
-                    } else {
-                        "by its text"
-                    }
-                ));
-            }
-            f.own_id = true;
-        } else if a.mime_type.starts_with(IMAGE_PREFIX) && !name.is_empty() {
+            notes.push(format!(
+                "identity: attachment '{}' looks like proof of identity ({})",
+                quote(name, 80),
+                if id_by_name {
+                    "by its name"
+                } else {
+                    "by its text"
+                }
+            ));
+            return true;
+        }
+        if a.mime_type.starts_with(IMAGE_PREFIX) && !name.is_empty() {
             generic_images.push(name.to_string());
         }
-        if !name.is_empty() && AUTHORITY_DOCUMENT.is_match(&spaced) {
-            f.authority = true;
-        }
     }
-    if !f.own_id && enclosure_stated(&texts.all, &ID_DOCUMENT) {
-        f.own_id = true;
-        f.notes
-            .push("identity: the text says proof of identity is enclosed".to_string());
+    if enclosure_stated(&texts.all, &ID_DOCUMENT) {
+        let with = if generic_images.is_empty() {
+            String::new()
+        } else {
+            format!(" (with {})", quoted_list(&generic_images))
+        };
+        notes.push(format!(
+            "identity: the text says proof of identity is enclosed{with}"
+        ));
+        return true;
     }
-    if !f.authority && enclosure_stated(&texts.all, &AUTHORITY_DOCUMENT) {
-        f.authority = true;
+    if !generic_images.is_empty() {
+        notes.push(format!(
+            "identity: image attachment(s) {} may be a photo of ID; check by hand",
+            quoted_list(&generic_images)
+        ));
     }
+    false
+}
+
+/// Whether the request is for someone else, and whether evidence of authority is there.
+fn authority(msg: &Message, texts: &Texts, notes: &mut Vec<String>) -> (bool, bool) {
+    let by_name = msg.attachments.iter().take(MAX_ATTACHMENTS).any(|a| {
+        a.name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty() && AUTHORITY_DOCUMENT.is_match(&spaced_name(n)))
+    });
+    let authority = by_name || enclosure_stated(&texts.all, &AUTHORITY_DOCUMENT);
     let for_child = FOR_CHILD.find(&texts.all);
     let for_other = FOR_OTHER.find(&texts.all);
-    f.for_someone_else = for_child.is_some() || for_other.is_some();
     if let Some(m) = for_child {
-        f.notes.push(format!(
+        notes.push(format!(
             "identity: made for a child ('{}'): proof of parental responsibility is needed, and \
              the child's own view where they have sufficient understanding (seed 001 B9)",
             quote(m.as_str(), 40)
         ));
     } else if let Some(m) = for_other {
-        f.notes.push(format!(
+        notes.push(format!(
             "identity: made for someone else ('{}'): their signed authority (or a power of \
-             attorney) and proof of their identity are needed",
+             attorney) is needed",
             quote(m.as_str(), 40)
         ));
     }
-    if f.for_someone_else {
-        f.notes.push(if f.authority {
+    let for_someone_else = for_child.is_some() || for_other.is_some();
+    if for_someone_else {
+        notes.push(if authority {
             "identity: proof of authority appears to be enclosed; check it".to_string()
         } else {
             "identity: no proof of authority to act for them found".to_string()
         });
     }
-    if !f.own_id {
-        f.notes.push(
-            "identity: no proof of identity found; ask for it unless the requester can be \
-             verified otherwise (e.g. a known service user writing from the address on file)"
-                .to_string(),
-        );
-        if !generic_images.is_empty() {
-            f.notes.push(format!(
-                "identity: image attachment(s) {} may be a photo of ID; check by hand",
-                quoted_list(&generic_images)
-            ));
-        }
-    }
-    f
+    (for_someone_else, authority)
 }
 
 #[cfg(test)]

@@ -777,6 +777,156 @@ pub(super) fn find(msg: &Message, texts: &Texts) -> NameFinding {
     found
 }
 
+/// Name particles written in lower case inside a name ("Ludwig van Beethoven"), and kept with
+/// the surname after a title ("Dr van Beethoven"). Lower case.
+const PARTICLES: &[&str] = &[
+    "van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "le", "la", "bin", "binti",
+    "al", "ap", "ter",
+];
+
+/// How to greet the person whose name `raw` is (a display name, a form field, a sign-off), or
+/// `None` when it is not a person's name ("Hello," is then used).
+///
+/// The convention, the usual one for UK public bodies' letters:
+/// - with a title, the title and the surname: "Dr A. Khan" → "Dr Khan", "CLLR PATEL" → "Cllr
+///   Patel", "Mrs Jane Smith-Jones" → "Mrs Smith-Jones" (titles without full stops, as UK style
+///   writes them);
+/// - without one, the full name, never a guessed title: "Adeyemi, Tom" → "Tom Adeyemi", "TOM
+///   ADEYEMI" → "Tom Adeyemi", "SMITH J" (surname first, as many systems write it) → "J Smith";
+/// - a first name alone is greeted by it ("Jane"); initials alone, handles, pseudonyms, mailboxes
+///   and organisations are not greeted by name.
+///
+/// Post-nominal letters are dropped ("Jane Smith MBE" → "Jane Smith"), and words written all in
+/// capitals or all in lower case are capitalised ("o'neill" → "O'Neill", "MCDONALD" →
+/// "McDonald"); mixed case is kept as written ("DeVito").
+pub(super) fn greeting(raw: &str) -> Option<String> {
+    display_parts(raw).into_iter().find_map(|part| {
+        let a = assess(&part, None);
+        match a.verdict {
+            Verdict::Person | Verdict::NoSurname => Some(greeting_form(&a.text)),
+            _ => None,
+        }
+    })
+}
+
+/// The greeting form of a name already judged a person's (see [`greeting`]).
+fn greeting_form(text: &str) -> String {
+    let toks: Vec<&str> = text
+        .split_whitespace()
+        .filter(|t| !matches!(norm(t).as_str(), "and" | "&"))
+        .collect();
+    let titles: Vec<String> = toks
+        .iter()
+        .take_while(|t| TITLES.contains(&norm(t).as_str()))
+        .map(|t| title_word(t))
+        .collect();
+    let mut rest: Vec<&str> = toks[titles.len()..].to_vec();
+    while rest.len() > 2
+        && rest
+            .last()
+            .is_some_and(|t| POST_NOMINALS.contains(&norm(t).as_str()))
+    {
+        rest.pop();
+    }
+    if toks.len() != text.split_whitespace().count() {
+        // "Mr & Mrs Smith": a couple; keep the words as written, capitalised.
+        return text
+            .split_whitespace()
+            .map(title_word)
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    let mut words: Vec<String> = surname_last(&rest)
+        .iter()
+        .enumerate()
+        .map(|(i, t)| name_word(t, i == 0))
+        .collect();
+    if titles.is_empty() {
+        return words.join(" ");
+    }
+    // Title and surname: the last word with the particles before it ("Dr van Beethoven").
+    let mut start = words.len().saturating_sub(1);
+    while start > 0 && PARTICLES.contains(&words[start - 1].to_lowercase().as_str()) {
+        start -= 1;
+    }
+    if let Some(w) = words.get_mut(start) {
+        // A particle that now starts the surname keeps its lower case ("Dr van Beethoven").
+        if PARTICLES.contains(&w.to_lowercase().as_str()) {
+            *w = w.to_lowercase();
+        }
+    }
+    let mut out = titles;
+    out.extend(words.drain(start..));
+    out.join(" ")
+}
+
+/// The words in given-name-first order: "SMITH J" and "ADEYEMI Tom" (a surname in capitals
+/// before given names or initials that are not) are turned round.
+fn surname_last<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    let caps = |t: &str| {
+        t.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !t.chars().any(char::is_lowercase)
+    };
+    let surname_first = rest.len() >= 2
+        && rest.first().is_some_and(|t| caps(t))
+        && rest[1..]
+            .iter()
+            .all(|t| is_initial(t) || (!caps(t) && t.chars().any(char::is_lowercase)));
+    if surname_first {
+        let mut out = rest[1..].to_vec();
+        out.push(rest[0]);
+        out
+    } else {
+        rest.to_vec()
+    }
+}
+
+/// A title as UK letters write it: capitalised, without a full stop ("DR." → "Dr", "cllr" →
+/// "Cllr").
+fn title_word(t: &str) -> String {
+    let bare = t.trim_end_matches('.');
+    if bare.chars().any(char::is_uppercase) && bare.chars().any(char::is_lowercase) {
+        return bare.to_string();
+    }
+    capitalise(&bare.to_lowercase())
+}
+
+/// One word of a name with its capitals put right when it was written all in capitals or all in
+/// lower case; `first` words are never treated as particles.
+fn name_word(t: &str, first: bool) -> String {
+    let has_upper = t.chars().any(char::is_uppercase);
+    let has_lower = t.chars().any(char::is_lowercase);
+    if has_upper && has_lower || is_initial(t) {
+        return if is_initial(t) {
+            t.to_uppercase()
+        } else {
+            t.to_string()
+        };
+    }
+    let lower = t.to_lowercase();
+    if !first && PARTICLES.contains(&lower.as_str()) {
+        return lower;
+    }
+    // Each part after a hyphen or apostrophe starts with a capital: "Smith-Jones", "O'Neill".
+    let mut out = String::new();
+    for (i, part) in lower.split_inclusive(['-', '\'', '’']).enumerate() {
+        let part = if i == 0 && part.len() > 2 && part.starts_with("mc") {
+            format!("Mc{}", capitalise(&part[2..]))
+        } else {
+            capitalise(part)
+        };
+        out.push_str(&part);
+    }
+    out
+}
+
+/// `s` with its first letter upper-cased.
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -845,6 +995,49 @@ mod tests {
         ];
         for (raw, local, want) in cases {
             assert_eq!(&assess(raw, *local).verdict, want, "assess({raw:?})");
+        }
+    }
+
+    #[test]
+    fn greeting_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("Tom Adeyemi", Some("Tom Adeyemi")),
+            ("Adeyemi, Tom", Some("Tom Adeyemi")),
+            ("Adeyemi, Tom (Housing)", Some("Tom Adeyemi")),
+            ("ADEYEMI, TOM", Some("Tom Adeyemi")),
+            ("TOM ADEYEMI", Some("Tom Adeyemi")),
+            ("tom adeyemi", Some("Tom Adeyemi")),
+            ("ADEYEMI Tom", Some("Tom Adeyemi")),
+            ("SMITH J", Some("J Smith")),
+            ("J. Smith", Some("J. Smith")),
+            ("Dr. J. Smith", Some("Dr Smith")),
+            ("DR JANE SMITH", Some("Dr Smith")),
+            ("Cllr Priya Patel", Some("Cllr Patel")),
+            ("councillor patel", Some("Councillor Patel")),
+            ("Mrs Mary Smith-Jones", Some("Mrs Smith-Jones")),
+            ("MARY SMITH-JONES", Some("Mary Smith-Jones")),
+            ("SIOBHÁN O'NEILL", Some("Siobhán O'Neill")),
+            ("Siân O’Neill-Jones", Some("Siân O’Neill-Jones")),
+            ("ANGUS MCDONALD", Some("Angus McDonald")),
+            ("Danny DeVito", Some("Danny DeVito")),
+            ("LUDWIG VAN BEETHOVEN", Some("Ludwig van Beethoven")),
+            ("Prof Ludwig van Beethoven", Some("Prof van Beethoven")),
+            ("Jane Smith MBE", Some("Jane Smith")),
+            ("Rev. Dr. John Smith", Some("Rev Dr Smith")),
+            ("Mr & Mrs Smith", Some("Mr & Mrs Smith")),
+            ("Jane", Some("Jane")),
+            ("Jane Smith | Daily Echo", Some("Jane Smith")),
+            ("Jane Smith via WhatDoTheyKnow", Some("Jane Smith")),
+            ("J.S.", None),
+            ("Acme Ltd", None),
+            ("Council Web Forms", None),
+            ("noreply", None),
+            ("Concerned Resident", None),
+            ("Enquiries Team", None),
+            ("", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(greeting(raw).as_deref(), *want, "greeting({raw:?})");
         }
     }
 

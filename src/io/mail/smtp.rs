@@ -497,7 +497,7 @@ mod tests {
             other => panic!("expected Sent, got {other:?}"),
         }
         let got = wait_for_mail(user, "plain-marker-1").await;
-        let m = crate::core::parse::parse(&got);
+        let m = crate::core::parse::parse(&got, &crate::core::extract::InProcess);
         assert_eq!(m.subject, "plain-marker-1");
         assert_eq!(m.message_id.as_deref(), Some("plain-marker-1@test"));
         assert!(m.body_text.contains("body plain-marker-1"));
@@ -516,7 +516,7 @@ mod tests {
         assert!(matches!(out, SendOutcome::Sent { .. }), "{out:?}");
         let got = wait_for_mail(user, "submission-marker-1").await;
         assert_eq!(
-            crate::core::parse::parse(&got).subject,
+            crate::core::parse::parse(&got, &crate::core::extract::InProcess).subject,
             "submission-marker-1"
         );
         // A second message on the same Mailer (a fresh connection).
@@ -931,6 +931,7 @@ mod tests {
             requester_email: format!("{user}@example.org"),
             their_subject: "Café licences <2025>".into(),
             missing: vec![],
+            identity: None,
         };
         let date = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:15:00Z")
             .expect("date")
@@ -954,7 +955,7 @@ mod tests {
             .await;
         assert!(matches!(out, SendOutcome::Sent { .. }), "{out:?}");
         let got = wait_for_mail(user, "ack-777@example.org").await;
-        let m = crate::core::parse::parse(&got);
+        let m = crate::core::parse::parse(&got, &crate::core::extract::InProcess);
         assert_eq!(
             m.subject,
             "[FOI-2026-000777] Your request: Café licences <2025>"

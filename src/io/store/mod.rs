@@ -70,6 +70,7 @@ use std::fmt;
 use std::io::Write;
 use std::ops::RangeBounds;
 use std::path::Path;
+use std::sync::Arc;
 
 /// The schema version this build reads and writes. Bump it (and add a migration) whenever a key
 /// layout or a record changes incompatibly; additive `#[serde(default)]` fields do not need it.
@@ -128,6 +129,20 @@ pub struct Store {
     seen: Tree,
     marks: Tree,
     raw: Tree,
+    /// Shared by every handle of this open store: see [`Store::write_failed`].
+    write_failure: Arc<WriteFailure>,
+}
+
+/// The first write an open store could not make.
+///
+/// After an I/O error (a full disk) sled refuses every later write of the process, also once
+/// space returns, while reads still show the change that failed. Going on would be pointless
+/// and misleading, so the owner of the process stops when this is set; opening the store again
+/// (a restart) recovers everything that was flushed.
+#[derive(Default)]
+struct WriteFailure {
+    first: std::sync::OnceLock<String>,
+    set: tokio::sync::Notify,
 }
 
 impl fmt::Debug for Store {
@@ -221,6 +236,7 @@ impl Store {
             marks: tree(TREE_MARKS)?,
             raw: tree(TREE_RAW)?,
             db,
+            write_failure: Arc::default(),
         };
         Ok(store)
     }
@@ -245,11 +261,7 @@ impl Store {
     /// (processing again is safe thanks to the dedupe lookups).
     pub fn apply(&self, change: Change) -> Result<Applied, StoreError> {
         let applied = self.commit(&change)?;
-        self.db.flush().map_err(|source| StoreError::Sled {
-            op: "flush",
-            tree: TREE_DB,
-            source,
-        })?;
+        self.flush()?;
         Ok(applied)
     }
 
@@ -260,14 +272,13 @@ impl Store {
     /// As [`Store::apply`].
     pub async fn apply_async(&self, change: Change) -> Result<Applied, StoreError> {
         let applied = self.commit(&change)?;
-        self.db
-            .flush_async()
-            .await
-            .map_err(|source| StoreError::Sled {
+        self.db.flush_async().await.map_err(|source| {
+            self.failed(StoreError::Sled {
                 op: "flush",
                 tree: TREE_DB,
                 source,
-            })?;
+            })
+        })?;
         Ok(applied)
     }
 
@@ -339,11 +350,11 @@ impl Store {
             )
             .map_err(|e| match e {
                 TransactionError::Abort(e) => e,
-                TransactionError::Storage(source) => StoreError::Sled {
+                TransactionError::Storage(source) => self.failed(StoreError::Sled {
                     op: "commit",
                     tree: "transaction",
                     source,
-                },
+                }),
             })
     }
 
@@ -352,11 +363,40 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sled`] when the fsync fails.
     pub fn flush(&self) -> Result<usize, StoreError> {
-        self.db.flush().map_err(|source| StoreError::Sled {
-            op: "flush",
-            tree: TREE_DB,
-            source,
+        self.db.flush().map_err(|source| {
+            self.failed(StoreError::Sled {
+                op: "flush",
+                tree: TREE_DB,
+                source,
+            })
         })
+    }
+
+    /// Resolves, with the error's text, once a write of this open store has failed in sled
+    /// (I/O: a full or failing disk). From then on sled refuses every write of this process
+    /// while reads still show the failed change, so the daemon stops (non-zero, to be
+    /// restarted) rather than run on a store that cannot record anything. A refused change
+    /// (conflict, invalid, missing case: nothing written, the store is fine) does not count.
+    pub async fn write_failed(&self) -> String {
+        let failure = &self.write_failure;
+        loop {
+            let set = failure.set.notified();
+            tokio::pin!(set);
+            set.as_mut().enable();
+            if let Some(e) = failure.first.get() {
+                return e.clone();
+            }
+            set.await;
+        }
+    }
+
+    /// Records `e`, a write sled failed, as this store's write failure (the first one is kept)
+    /// and wakes [`Store::write_failed`]; returns `e`.
+    fn failed(&self, e: StoreError) -> StoreError {
+        if self.write_failure.first.set(e.to_string()).is_ok() {
+            self.write_failure.set.notify_waiters();
+        }
+        e
     }
 
     /// Test hook: removes a case record behind the store's back (no index, no audit). A later
@@ -546,10 +586,12 @@ impl Store {
     pub fn put_raw(&self, content_hash: &str, raw: &[u8]) -> Result<(), StoreError> {
         self.raw
             .insert(content_hash.as_bytes(), raw)
-            .map_err(|source| StoreError::Sled {
-                op: "insert",
-                tree: TREE_RAW,
-                source,
+            .map_err(|source| {
+                self.failed(StoreError::Sled {
+                    op: "insert",
+                    tree: TREE_RAW,
+                    source,
+                })
             })?;
         Ok(())
     }

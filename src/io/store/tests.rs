@@ -1828,3 +1828,42 @@ fn sending_rows_stay_queued_and_failed_rows_are_listed() {
     assert!(store.outbox_pending(at(5)).expect("read").is_empty());
     assert_eq!(failed(at(1)), [ids[0], ids[1], ids[2]]);
 }
+
+/// `write_failed` is the daemon's signal to stop: set by a write sled failed (simulated here:
+/// sled has no fault injection; the real full disk is in `tests/daemon/durability.rs`), never by
+/// a change the store refused, and it wakes a waiter on any handle of the store.
+#[test]
+fn only_a_failed_write_wakes_write_failed_on_every_handle() {
+    use futures::FutureExt;
+    let store = temp();
+    let ghost = draft("ghost@x", "", "", None).into_case(r("FOI-2026-000099"));
+    store
+        .apply(everything_change(ghost))
+        .expect_err("missing case");
+    assert_eq!(store.write_failed().now_or_never(), None, "a refusal");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let said = rt.block_on(async {
+        let other = store.clone();
+        let waiter = tokio::spawn(async move { other.write_failed().await });
+        tokio::task::yield_now().await;
+        let e = store.failed(StoreError::Sled {
+            op: "flush",
+            tree: TREE_DB,
+            source: sled::Error::Io(std::io::Error::from_raw_os_error(28)),
+        });
+        assert!(matches!(e, StoreError::Sled { op: "flush", .. }), "{e}");
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .expect("waiter")
+    });
+    assert!(said.contains("flush"), "{said}");
+    assert_eq!(
+        store.write_failed().now_or_never(),
+        Some(said),
+        "and stays set"
+    );
+}

@@ -76,6 +76,7 @@ fn digest() -> Digest {
             repeat_of: vec![r(40), r(41)],
             ..entry(4, None, Some(5), Some("a@example.gov.uk"))
         }],
+        unverified_answers: vec![],
         counts: DigestCounts {
             open: 4,
             overdue: 2,
@@ -83,6 +84,7 @@ fn digest() -> Digest {
             waiting_on_requester: 0,
             new_since_last: 0,
             possible_repeats: 1,
+            unverified_answers: 0,
             open_by_kind: [(Kind::Foi, 4)].into(),
         },
         timeliness: Timeliness {
@@ -712,4 +714,120 @@ fn failed_mail_is_listed_in_the_digest() {
     let without = t.render_digest(&digest(), &head()).expect("renders");
     assert!(!without.text.contains("MAIL NOT SENT"), "{}", without.text);
     assert!(!without.html.contains("Mail not sent"), "{}", without.html);
+}
+
+#[test]
+fn refusal_notice_wording_is_pinned_and_never_names_a_stranger() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let at = Utc
+        .with_ymd_and_hms(2026, 7, 10, 13, 5, 0)
+        .single()
+        .expect("instant");
+    let notice = |code, sender| RefusalNotice {
+        reference: r(7),
+        at,
+        code,
+        why: "the reply address was sent to alice@council.example and works only from that address"
+            .into(),
+        sender,
+    };
+    let letter = |n| Letter {
+        case: Some(r(7)),
+        to: vec!["alice@council.example".into()],
+        cc: Vec::new(),
+        reply_to: Some("foi+FOI-2026-000007.abc.0123@council.example".into()),
+        message_id: "notice-1@council.example".into(),
+        in_reply_to: None,
+        attach_original: None,
+        body: LetterBody::CommandRefused(n),
+    };
+    // (notice, a line the text must have)
+    let table = [
+        (
+            notice(
+                "other_recipient",
+                RefusedSender::Staff("bob@council.example".into()),
+            ),
+            "It came from bob@council.example (on the staff list).",
+        ),
+        (
+            notice("not_staff", RefusedSender::Requester),
+            "It came from the case's requester.",
+        ),
+        (
+            notice("bad_token", RefusedSender::Other),
+            "It came from an address that is not on the staff list and not the requester's.",
+        ),
+    ];
+    for (n, line) in table {
+        let mail = t
+            .render_staff(&letter(n.clone()), &head())
+            .expect("renders");
+        assert_eq!(
+            mail.subject,
+            "[FOI-2026-000007] A command by email was refused"
+        );
+        assert_eq!(mail.to, ["alice@council.example"]);
+        assert_eq!(mail.html, None, "text only, like every command letter");
+        assert!(
+            mail.text.starts_with(
+                "A message sent to a reply address of case FOI-2026-000007 on Friday 10 July 2026 \
+                 at 14:05 was not accepted as a command.\n\nWhy: the reply address was sent to \
+                 alice@council.example and works only from that address.\n\n"
+            ),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.contains(line), "{}", mail.text);
+        assert!(
+            mail.text.ends_with(
+                "At most one such notice goes out per case every 24 hours; every refusal is in \
+                 the case's history (command_refused).\n"
+            ),
+            "{}",
+            mail.text
+        );
+    }
+}
+
+#[test]
+fn unverified_answers_are_listed_in_the_digest() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let waiting = DigestEntry {
+        state: CaseState::AwaitingClarification,
+        ..entry(9, None, None, Some("a@example.gov.uk"))
+    };
+    let mut d = digest();
+    d.waiting_on_requester = vec![waiting.clone()];
+    d.unverified_answers = vec![waiting];
+    d.counts.waiting_on_requester = 1;
+    d.counts.unverified_answers = 1;
+    let out = t.render_digest(&d, &head()).expect("renders");
+    for want in [
+        "Answers not verified: 1.",
+        "ANSWER NOT VERIFIED (the requester's address replied while the case waited",
+        "send #answer if it is genuine)\n- FOI-2026-000009 (foi, awaiting clarification)",
+    ] {
+        assert!(
+            out.text.contains(want),
+            "text lacks {want:?}:\n{}",
+            out.text
+        );
+    }
+    for want in [
+        "Answers not verified: 1.",
+        "<h2>Answer not verified (",
+        "<tr><td>FOI-2026-000009</td><td>foi</td><td>awaiting clarification</td>",
+    ] {
+        assert!(
+            out.html.contains(want),
+            "html lacks {want:?}:\n{}",
+            out.html
+        );
+    }
+    // None: no section, no count.
+    let out = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!out.text.contains("NOT VERIFIED"), "{}", out.text);
+    assert!(!out.text.contains("not verified"), "{}", out.text);
+    assert!(!out.html.contains("not verified"), "{}", out.html);
 }

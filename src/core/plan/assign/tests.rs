@@ -118,8 +118,8 @@ fn routes_by_rule_and_round_robin_and_writes_to_the_right_people() {
         assert_eq!(l.case.as_ref(), Some(&c.reference), "{why}");
         assert_eq!(
             l.reply_to,
-            desk.office().command_address(&c.reference),
-            "{why}"
+            desk.office().command_address(&c.reference, to[0]),
+            "{why}: bound to the first recipient"
         );
         assert!(
             l.reply_to.as_deref().is_some_and(|r| r.contains('+')),

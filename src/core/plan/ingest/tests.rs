@@ -68,7 +68,13 @@ provide the number of parking fines issued on Mill Lane in each of the last thre
 Yours faithfully,\r\nPatricia Requester\r\n12 High Street, Exampletown EX1 2AB";
 
 fn outcome(raw: &[u8], threads: &dyn Threads) -> Outcome {
-    crate::core::triage::triage(ctx(), raw, Some(t0()), threads)
+    crate::core::triage::triage(
+        ctx(),
+        raw,
+        Some(t0()),
+        threads,
+        &crate::core::extract::InProcess,
+    )
 }
 
 /// The id the caller draws for the letter a message may cause.
@@ -528,7 +534,13 @@ fn followups_join_their_case_and_a_requesters_answer_restarts_the_clock() {
         // Delivered through the trusted gateway, which vouches for the sender's domain.
         let domain = from.rsplit('@').next().unwrap_or("").trim_end_matches('>');
         let raw = vouched(&reply(from), domain);
-        let o = crate::core::triage::triage(trusted_ctx(), &raw, Some(t0()), &known);
+        let o = crate::core::triage::triage(
+            trusted_ctx(),
+            &raw,
+            Some(t0()),
+            &known,
+            &crate::core::extract::InProcess,
+        );
         assert!(o.auth.is_authenticated(), "{name}: {:?}", o.auth);
         assert!(o.followup.is_some(), "{name}: not a follow-up");
         let facts = Facts {
@@ -727,7 +739,13 @@ fn only_the_vouched_requesters_from_restarts_a_clock() {
     ];
     for (name, raw, gateway, restarted, flagged) in table {
         let c = if gateway { trusted_ctx() } else { ctx() };
-        let o = crate::core::triage::triage(c, &raw, Some(t0()), &known);
+        let o = crate::core::triage::triage(
+            c,
+            &raw,
+            Some(t0()),
+            &known,
+            &crate::core::extract::InProcess,
+        );
         let facts = Facts {
             followup_case: Some(waiting.clone()),
             recent_mail_to_sender: 0,
@@ -846,7 +864,13 @@ fn an_acknowledgement_quotes_their_subject_only_when_the_gateway_vouched_for_the
         ),
         ("gateway named, not vouched", trusted_ctx(), raw.clone(), ""),
     ] {
-        let o = crate::core::triage::triage(c, &raw, Some(t0()), &Known::default());
+        let o = crate::core::triage::triage(
+            c,
+            &raw,
+            Some(t0()),
+            &Known::default(),
+            &crate::core::extract::InProcess,
+        );
         let p = plan(c, &settings(Mode::Live), &o, &facts(), &pos(42), t0()).expect("plan");
         let j = jobs(&p.change);
         assert_eq!(j.len(), 1, "{label}");
@@ -864,8 +888,11 @@ fn only_a_name_that_reads_as_a_name_is_used_in_the_greeting() {
     let table = [
         (Some("Patricia Requester"), Some("Patricia Requester")),
         (Some("  Siân O’Neill-Jones "), Some("Siân O’Neill-Jones")),
-        (Some("Adeyemi, Tom"), Some("Adeyemi, Tom")),
-        (Some("Dr. J. Smith"), Some("Dr. J. Smith")),
+        (Some("Adeyemi, Tom"), Some("Tom Adeyemi")),
+        (Some("ADEYEMI, TOM"), Some("Tom Adeyemi")),
+        (Some("Dr. J. Smith"), Some("Dr Smith")),
+        (Some("CLLR PRIYA PATEL"), Some("Cllr Patel")),
+        (Some("Council Web Forms"), None),
         (Some("WIN £500 at example.biz"), None),
         (Some("http://phish.example/login"), None),
         (Some("pat@example.org"), None),
@@ -886,6 +913,283 @@ fn only_a_name_that_reads_as_a_name_is_used_in_the_greeting() {
             "{input:?}"
         );
     }
+}
+
+/// The default rules with our own staff domain and web-form address configured.
+fn own_ctx() -> &'static crate::core::triage::Context {
+    static CTX: std::sync::OnceLock<crate::core::triage::Context> = std::sync::OnceLock::new();
+    CTX.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let rules = crate::core::rules::RuleSet::load(&dir).expect("default rules load");
+        let mut c = crate::core::triage::Context::standalone(rules);
+        c.validity.staff_domains = vec!["council.example.gov.uk".into()];
+        c.forms_addresses = vec![FORMS.into()];
+        c
+    })
+}
+
+const FORMS: &str = "forms@council.example.gov.uk";
+
+/// As the daemon builds them: our web forms' address is one of ours.
+fn own_settings() -> IngestSettings {
+    let mut s = settings(Mode::Live);
+    s.own_addresses.push(FORMS.into());
+    s
+}
+
+fn own_plan(raw: &[u8], threads: &dyn Threads) -> (Outcome, Plan) {
+    let o = crate::core::triage::triage(
+        own_ctx(),
+        raw,
+        Some(t0()),
+        threads,
+        &crate::core::extract::InProcess,
+    );
+    let p = plan(own_ctx(), &own_settings(), &o, &facts(), &pos(77), t0()).expect("plan");
+    (o, p)
+}
+
+const FORM_BODY: &str = "A new Freedom of Information request was submitted on the council website.\r\n\r\n\
+Full name: ADEYEMI, TOM\r\nEmail address: tom.adeyemi@example.org\r\n\
+Details of your request: Please provide the number of residents parking permits issued in 2025, by zone, and the income from them.\r\n";
+
+#[test]
+fn a_web_form_request_is_the_requesters_and_is_acknowledged_to_them() {
+    for (label, extra) in [
+        (
+            "requester in Reply-To",
+            "Reply-To: Tom Adeyemi <tom.adeyemi@example.org>\r\n",
+        ),
+        ("requester only in the form fields", ""),
+    ] {
+        let raw = mail(
+            "Council Web Forms <forms@council.example.gov.uk>",
+            "Freedom of Information request",
+            FORM_BODY,
+            extra,
+        );
+        let (o, p) = own_plan(&raw, &Known::default());
+        assert_eq!(
+            p.action,
+            Handled::NewCase(Kind::Foi),
+            "{label}: {}",
+            o.decision.why
+        );
+        let new = p.change.new_case.as_ref().expect("new case");
+        assert_eq!(
+            new.draft.requester.email, "tom.adeyemi@example.org",
+            "{label}"
+        );
+        assert_eq!(
+            new.draft.state,
+            CaseState::Open,
+            "{label}: {:?}",
+            o.validity
+        );
+        let j = jobs(&p.change);
+        assert_eq!(j.len(), 1, "{label}");
+        assert_eq!(
+            j[0].to, "tom.adeyemi@example.org",
+            "{label}: never the forms address"
+        );
+        assert_eq!(
+            j[0].requester_name.as_deref(),
+            Some("Tom Adeyemi"),
+            "{label}"
+        );
+        assert!(actions(&p.change).contains(&"received"));
+    }
+}
+
+#[test]
+fn a_web_form_without_a_requester_address_is_recorded_and_nothing_is_sent() {
+    let raw = mail(
+        "Council Web Forms <forms@council.example.gov.uk>",
+        "Freedom of Information request",
+        "Full name: Tom Adeyemi\r\nDetails of your request: Please provide the number of residents parking permits issued in 2025, by zone.\r\n",
+        "",
+    );
+    let (_, p) = own_plan(&raw, &Known::default());
+    assert_eq!(
+        p.action,
+        Handled::NewCase(Kind::Foi),
+        "the request is not lost"
+    );
+    assert!(
+        jobs(&p.change).is_empty(),
+        "nothing goes to the forms address"
+    );
+    assert!(actions(&p.change).contains(&"acknowledgement_suppressed"));
+}
+
+#[test]
+fn a_request_forwarded_by_a_colleague_is_the_original_senders() {
+    let body = "Hi, this came to our team by mistake - can you log it?\r\n\r\nPaul\r\n\r\n\
+________________________________\r\nFrom: Smith, Jane <jane.smith@example.org>\r\n\
+Sent: 20 November 2026 16:40\r\nTo: Highways <highways@council.example.gov.uk>\r\n\
+Subject: Freedom of Information request: gritting routes\r\n\r\n\
+Under the Freedom of Information Act please provide the gritting routes and the number of gritter runs for winter 2025/26.\r\n\r\n\
+Kind regards,\r\nJane Smith\r\n";
+    let raw = mail(
+        "Paul Green <paul.green@council.example.gov.uk>",
+        "FW: Freedom of Information request: gritting routes",
+        body,
+        "",
+    );
+    let (o, p) = own_plan(&raw, &Known::default());
+    assert_eq!(p.action, Handled::NewCase(Kind::Foi), "{}", o.decision.why);
+    let new = p.change.new_case.as_ref().expect("new case");
+    assert_eq!(new.draft.requester.email, "jane.smith@example.org");
+    assert_eq!(
+        new.draft.received_at,
+        t0(),
+        "received when the forward arrived"
+    );
+    let j = jobs(&p.change);
+    assert_eq!(j.len(), 1);
+    assert_eq!(j[0].to, "jane.smith@example.org");
+    assert_eq!(j[0].requester_name.as_deref(), Some("Jane Smith"));
+    let received = &p.change.audit;
+    assert!(
+        format!("{received:?}")
+            .contains("forwarded by a colleague (paul.green@council.example.gov.uk)"),
+        "the relay is audited"
+    );
+}
+
+#[test]
+fn an_outlook_recall_or_meeting_answer_from_a_colleague_is_never_a_case() {
+    for (subject, body) in [
+        (
+            "Recall: FOI request - draft response for approval",
+            "Ann Lee would like to recall the message, \"FOI request - draft response for approval\".",
+        ),
+        (
+            "Accepted: FOI training for new starters",
+            "Under the Freedom of Information Act training.",
+        ),
+        ("Declined: Information governance board", ""),
+    ] {
+        let raw = mail(
+            "Ann Lee <ann.lee@council.example.gov.uk>",
+            subject,
+            body,
+            "",
+        );
+        let (o, p) = own_plan(&raw, &Known::default());
+        assert_eq!(o.kind(), Kind::Auto, "{subject}: {}", o.decision.why);
+        assert!(matches!(p.action, Handled::Ignored { .. }), "{subject}");
+        assert!(
+            p.change.new_case.is_none() && jobs(&p.change).is_empty(),
+            "{subject}"
+        );
+    }
+}
+
+const SAR_DOB: &str = "Dear Data Protection Officer,\r\n\r\nPlease send me a copy of all the personal data \
+the council holds about me, including my housing file. My date of birth is 12/03/1984 and I live at \
+14 Elm Road, Exampletown EX1 2AB.\r\n\r\nThanks,\r\nJane Smith\r\n";
+
+#[test]
+fn a_verifiable_sar_is_valid_and_acknowledged_and_the_case_says_so() {
+    let raw = mail(
+        "Jane Smith <jane.smith@example.org>",
+        "Subject access request",
+        SAR_DOB,
+        "",
+    );
+    let (o, p) = own_plan(&raw, &Known::default());
+    assert_eq!(p.action, Handled::NewCase(Kind::Sar), "{}", o.decision.why);
+    let new = p.change.new_case.as_ref().expect("new case");
+    assert_eq!(new.draft.state, CaseState::Open, "{:?}", o.validity);
+    assert_eq!(
+        new.draft.workflow.identity,
+        Some(crate::model::case::IdentityState::Verifiable)
+    );
+    assert!(new.draft.due.is_some());
+    let j = jobs(&p.change);
+    assert_eq!(j[0].template, "ack_sar");
+    let validated = format!("{:?}", p.change.audit);
+    assert!(
+        validated.contains("check the date of birth and address"),
+        "the officer is told what to check"
+    );
+}
+
+#[test]
+fn a_sar_with_nothing_to_check_waits_for_identity() {
+    let raw = mail(
+        "Jane Smith <jane.smith@example.org>",
+        "Subject access request",
+        "Please send me all the personal data you hold about me.\r\n\r\nJane Smith\r\n",
+        "",
+    );
+    let (_, p) = own_plan(&raw, &Known::default());
+    let new = p.change.new_case.as_ref().expect("new case");
+    assert_eq!(new.draft.state, CaseState::AwaitingId);
+    assert_eq!(
+        new.draft.workflow.identity,
+        Some(crate::model::case::IdentityState::Missing)
+    );
+    assert_eq!(jobs(&p.change)[0].template, "need_more_info");
+}
+
+#[test]
+fn an_internal_review_request_opens_its_own_linked_case_on_the_review_clock() {
+    let body = "Dear Information Governance team,\r\n\r\nI am dissatisfied with your response to my \
+request and ask for an internal review. You applied section 43 without explaining the public \
+interest test.\r\n\r\nYours sincerely,\r\nJane Smith\r\n";
+    let raw = mail(
+        "Jane Smith <jane.smith@example.org>",
+        "Re: [FOI-2026-000123] Your Freedom of Information request",
+        body,
+        "",
+    );
+    let mut known = Known::default();
+    known.refs.insert("FOI-2026-000123".into());
+    let (o, p) = own_plan(&raw, &known);
+    assert_eq!(o.kind(), Kind::Complaint, "{}", o.decision.why);
+    assert!(
+        o.followup.is_none(),
+        "not a follow-up of the request it reviews"
+    );
+    assert_eq!(p.action, Handled::NewCase(Kind::Complaint));
+    let new = p.change.new_case.as_ref().expect("new case");
+    let review = new
+        .draft
+        .workflow
+        .internal_review
+        .as_ref()
+        .expect("marked internal_review");
+    assert_eq!(review.of, crate::model::regime::ReviewOf::Foia);
+    assert_eq!(
+        review.original,
+        Some("FOI-2026-000123".parse::<CaseRef>().unwrap())
+    );
+    // FOIA review: 20 working days from Mon 23 Nov 2026 = Tue 22 Dec 2026.
+    assert_eq!(new.draft.due, chrono::NaiveDate::from_ymd_opt(2026, 12, 22));
+    let audit = format!("{:?}", p.change.audit);
+    assert!(
+        audit.contains("s.45 Code of Practice"),
+        "the clock cites its source"
+    );
+    assert!(audit.contains("linked to FOI-2026-000123"));
+
+    // The same request about an EIR case we do not hold: EIR's 40 working days, not linked.
+    let raw = mail(
+        "Jane Smith <jane.smith@example.org>",
+        "Internal review request",
+        "Please conduct an internal review of my request EIR-2026-000042 about the tree survey: I do not accept that the exception applies.\r\n\r\nJane Smith\r\n",
+        "",
+    );
+    let (o, p) = own_plan(&raw, &Known::default());
+    assert_eq!(o.kind(), Kind::Complaint, "{}", o.decision.why);
+    let new = p.change.new_case.as_ref().expect("new case");
+    let review = new.draft.workflow.internal_review.as_ref().expect("marked");
+    assert_eq!(review.of, crate::model::regime::ReviewOf::Eir);
+    assert_eq!(review.quoted.as_deref(), Some("EIR-2026-000042"));
+    assert_eq!(review.original, None);
+    assert_eq!(new.draft.due, chrono::NaiveDate::from_ymd_opt(2027, 1, 25));
 }
 
 /// The same request as the requester's client sent it (the part every delivery shares).

@@ -160,7 +160,8 @@ fn chasers_go_to_the_assignee_and_escalate_to_the_manager_and_head() {
         assert_eq!(l.message_id, "id-1");
         assert_eq!(
             l.reply_to,
-            desk.office().command_address(&cases[0].reference)
+            desk.office().command_address(&cases[0].reference, to[0]),
+            "{why}: bound to the one chased"
         );
         assert!(matches!(&l.body, LetterBody::Chaser(ch) if ch.case == cases[0].reference));
     }
