@@ -899,6 +899,8 @@ mod tests {
                 uid,
                 internal_date: t0(),
                 raw: FOI.as_bytes().to_vec(),
+                size: FOI.len() as u64,
+                partial: false,
             }
         }
 

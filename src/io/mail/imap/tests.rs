@@ -370,6 +370,8 @@ fn secrets_and_bodies_never_appear_in_debug_output() {
         uid: 7,
         internal_date: DateTime::<Utc>::UNIX_EPOCH,
         raw: b"Subject: my child's care plan".to_vec(),
+        size: 29,
+        partial: false,
     };
     let shown = format!("{fetched:?}");
     assert!(
