@@ -311,7 +311,7 @@ fn internal_review(
 /// receipt: the safe side, since a clock wrongly stopped for clarification would make the
 /// statutory reply late, while a running one can still be stopped by an officer.
 pub fn read_in_part(ctx: &Context, outcome: &mut Outcome) {
-    if !outcome.validity.as_ref().is_some_and(|v| !v.valid) {
+    if outcome.validity.as_ref().is_none_or(|v| v.valid) {
         return;
     }
     outcome.validity = None;

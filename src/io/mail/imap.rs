@@ -1143,6 +1143,12 @@ impl ImapClient {
         result
     }
 
+    /// Whether the session can still be used: `false` after an error left it in an unknown
+    /// state (a timeout, a lost connection); the caller then connects again.
+    pub fn is_open(&self) -> bool {
+        self.session.is_some()
+    }
+
     /// Whether the server announced `cap` after login (case-insensitive).
     pub fn has_capability(&self, cap: &str) -> bool {
         self.capabilities.contains(&cap.to_ascii_uppercase())
