@@ -206,10 +206,14 @@ pub struct StuckMessage {
     pub uidvalidity: u32,
     /// Its UID there.
     pub uid: u32,
-    /// Where it is to be filed (as configured): [`StuckStage::File`] and
+    /// Where it is to be filed (as configured when it failed): [`StuckStage::File`] and
     /// [`StuckStage::Quarantine`].
     #[serde(default)]
     pub folder: Option<String>,
+    /// Its content hash, once it was recorded ([`StuckStage::File`]): the next try files it
+    /// where its case now belongs, so a corrected folder setting is followed.
+    #[serde(default)]
+    pub content_hash: Option<String>,
     /// The latest error, as the server or the client gave it.
     pub error: String,
     /// People were told (a "needs human triage" entry was written).

@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info_span, warn};
 
+#[cfg(test)]
+mod tests;
+
 /// Bytes one fetch batch may hold: 16 MiB, a handful of messages with large attachments or
 /// twenty ordinary ones, so memory stays bounded whatever the mailbox holds.
 pub(super) const FETCH_BATCH_BYTES: u64 = 16 * 1024 * 1024;
@@ -53,6 +56,17 @@ struct Scope<'a> {
     /// File messages after recording them (the daemon), or leave them (import).
     file: bool,
     cancel: &'a CancellationToken,
+}
+
+/// A message to file: where, and what is known about it.
+struct Filing<'a> {
+    uid: u32,
+    /// The folder, as configured.
+    folder: &'a str,
+    /// Its content hash, when it was recorded in this pass or before.
+    hash: Option<&'a str>,
+    /// Its stuck record, if it has one.
+    stuck: Option<&'a StuckMessage>,
 }
 
 impl Scope<'_> {
@@ -98,9 +112,14 @@ impl Ingest {
                 Some(r) if !stuck::is_due(r, now) => {}
                 Some(r) if r.stage == StuckStage::Fetch => fetch.push(uid),
                 Some(r) if file => {
-                    let folder = r.folder.clone().unwrap_or_else(|| self.quarantine.clone());
-                    self.file_message(client, &scope, uid, &folder, Some(r), &mut pass)
-                        .await?;
+                    let folder = self.refile_folder(r)?;
+                    let filing = Filing {
+                        uid,
+                        folder: &folder,
+                        hash: r.content_hash.as_deref(),
+                        stuck: Some(r),
+                    };
+                    self.file_message(client, &scope, filing, &mut pass).await?;
                 }
                 Some(_) => {}
             }
@@ -154,6 +173,20 @@ impl Ingest {
             .await?;
         }
         Ok(current)
+    }
+
+    /// Where a stuck message goes now: the quarantine folder as configured now, or the folder
+    /// its case belongs in now (a corrected setting is followed), else where it failed to go.
+    fn refile_folder(&self, r: &StuckMessage) -> Result<String, IngestError> {
+        if r.stage == StuckStage::Quarantine {
+            return Ok(self.quarantine.clone());
+        }
+        if let Some(hash) = &r.content_hash
+            && let Some(folder) = self.recorded_folder(hash)?
+        {
+            return Ok(folder);
+        }
+        Ok(r.folder.clone().unwrap_or_else(|| self.quarantine.clone()))
     }
 
     /// Limits for one fetch: the configured cap; batches as large as the mode wants.
@@ -336,7 +369,14 @@ impl Ingest {
         span.in_scope(|| log_disposition(&disposition, f));
         pass.progressed |= disposition != Disposition::Duplicate;
         if scope.file {
-            self.file_message(client, scope, f.uid, &folder, stuck, pass)
+            let hash = crate::core::dedupe::dedupe_hash(&f.raw);
+            let filing = Filing {
+                uid: f.uid,
+                folder: &folder,
+                hash: Some(&hash),
+                stuck,
+            };
+            self.file_message(client, scope, filing, pass)
                 .instrument(span)
                 .await?;
         } else if let Some(r) = stuck {
@@ -347,65 +387,47 @@ impl Ingest {
         Ok(())
     }
 
-    /// Files a recorded message into `folder` (as configured); on success forgets its stuck
-    /// record, on failure records one ([`Ingest::file_failed`]).
+    /// Files a recorded message; on success forgets its stuck record, on failure counts one:
+    /// the message stays where it is, recorded, and is filed later (after a doubling delay;
+    /// people are told at the third failure). A message on its way to quarantine stays on its
+    /// way there.
+    ///
+    /// # Errors
+    /// The IMAP error when the session is gone (reconnect); store trouble.
     async fn file_message(
         &self,
         client: &mut ImapClient,
         scope: &Scope<'_>,
-        uid: u32,
-        folder: &str,
-        stuck: Option<&StuckMessage>,
+        filing: Filing<'_>,
         pass: &mut Pass,
     ) -> Result<(), IngestError> {
-        match client.file(uid, folder).await {
+        let position = scope.position(filing.uid);
+        let e = match client.file(filing.uid, filing.folder).await {
             Ok(_) => {
                 pass.progressed = true;
-                if let Some(r) = stuck {
-                    self.commit(stuck::plan_cleared(r, &scope.position(uid)))
-                        .await?;
+                if let Some(r) = filing.stuck {
+                    self.commit(stuck::plan_cleared(r, &position)).await?;
                 }
-                Ok(())
+                return Ok(());
             }
-            Err(e) => {
-                self.file_failed(client, scope, uid, folder, e, stuck)
-                    .await
-            }
-        }
-    }
-
-    /// Counts a filing failure: the message stays where it is, recorded, and is filed later
-    /// (after a doubling delay; people are told at the third failure). A message on its way to
-    /// quarantine stays on its way there.
-    ///
-    /// # Errors
-    /// `e` itself when the session is gone (reconnect); store trouble.
-    async fn file_failed(
-        &self,
-        client: &ImapClient,
-        scope: &Scope<'_>,
-        uid: u32,
-        folder: &str,
-        e: ImapError,
-        stuck: Option<&StuckMessage>,
-    ) -> Result<(), IngestError> {
-        let stage = match stuck {
+            Err(e) => e,
+        };
+        let stage = match filing.stuck {
             Some(r) if r.stage == StuckStage::Quarantine => StuckStage::Quarantine,
             _ => StuckStage::File,
         };
         let error = e.to_string();
         let failure = Failure {
             stage,
-            folder: Some(folder),
+            folder: Some(filing.folder),
+            content_hash: filing.hash,
             error: &error,
         };
-        let planned = self
-            .plan_stuck(stuck, failure, &scope.position(uid))
-            .await?;
+        let planned = self.plan_stuck(filing.stuck, failure, &position).await?;
         match planned.alert {
-            Some(why) => error!(uid, why, "message cannot be filed; listed for people (case list, digest)"),
+            Some(why) => error!(uid = filing.uid, why, "message cannot be filed; listed for people (case list, digest)"),
             None => error!(
-                uid,
+                uid = filing.uid,
                 error,
                 failures = planned.record.failures,
                 next_try = %planned.record.next_attempt_at,
@@ -438,6 +460,7 @@ impl Ingest {
         let failure = Failure {
             stage: StuckStage::Fetch,
             folder: None,
+            content_hash: None,
             error: &error,
         };
         let planned = self
@@ -457,9 +480,13 @@ impl Ingest {
             return Err(e.into());
         }
         if planned.quarantine && scope.file {
-            let folder = self.quarantine.clone();
-            self.file_message(client, scope, uid, &folder, Some(&planned.record), pass)
-                .await?;
+            let filing = Filing {
+                uid,
+                folder: &self.quarantine,
+                hash: None,
+                stuck: Some(&planned.record),
+            };
+            self.file_message(client, scope, filing, pass).await?;
         }
         Ok(())
     }

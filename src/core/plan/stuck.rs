@@ -105,6 +105,8 @@ pub struct Failure<'a> {
     pub stage: StuckStage,
     /// The folder it was to be filed into (as configured), for File and Quarantine.
     pub folder: Option<&'a str>,
+    /// Its content hash, when it was recorded (File).
+    pub content_hash: Option<&'a str>,
     /// The error, as the client gave it (folder names included; no message content).
     pub error: &'a str,
 }
@@ -145,6 +147,10 @@ pub fn plan_failure(
         uidvalidity: position.uidvalidity,
         uid: position.uid,
         folder: failure.folder.map(str::to_owned),
+        content_hash: failure
+            .content_hash
+            .map(str::to_owned)
+            .or_else(|| previous.and_then(|p| p.content_hash.clone())),
         error: failure.error.to_owned(),
         alerted: previous.is_some_and(|p| p.alerted),
     };
@@ -245,6 +251,7 @@ mod tests {
         Failure {
             stage,
             folder: (stage == StuckStage::File).then_some("Triage/FOI"),
+            content_hash: (stage == StuckStage::File).then_some("abc123"),
             error,
         }
     }
@@ -295,6 +302,7 @@ mod tests {
             assert!(is_due(&p.record, t(at + wait)));
             assert_eq!(p.record.first_at, t(0));
             assert_eq!(p.record.folder.as_deref(), Some("Triage/FOI"));
+            assert_eq!(p.record.content_hash.as_deref(), Some("abc123"));
             record = Some(p.record);
         }
         // Filing works at last: the record and the alert about it go.
@@ -347,6 +355,7 @@ mod tests {
             Failure {
                 stage: StuckStage::Quarantine,
                 folder: Some("Triage/Quarantine"),
+                content_hash: None,
                 error: "NO quota",
             },
             &pos(9),

@@ -250,14 +250,14 @@ pub enum ImapError {
         /// Why.
         detail: String,
     },
-    /// A command on a folder (SELECT, CREATE, MOVE, COPY, APPEND…) failed: the cause, with the
-    /// folder's name exactly as sent to the server and as configured, since the two differ by the
-    /// server's namespace prefix and delimiter.
+    /// The server refused a command on a folder (SELECT, CREATE, MOVE, COPY, APPEND…): its
+    /// answer, with the folder's name exactly as sent to the server and as configured, since the
+    /// two differ by the server's namespace prefix and delimiter.
     #[error("{cause} (folder {server:?} as sent to the server, {configured:?} as configured)")]
     Folder {
         /// The name in the configuration (`Triage/FOI`).
         configured: String,
-        /// The name sent (`INBOX.Triage.FOI`); empty when the name could not be mapped.
+        /// The name sent (`INBOX.Triage.FOI`).
         server: String,
         /// What went wrong.
         cause: Box<ImapError>,
@@ -302,15 +302,17 @@ impl ImapError {
         }
     }
 
-    /// This error, with the folder it concerned (see [`ImapError::Folder`]).
+    /// This error, with the folder it concerned (see [`ImapError::Folder`]), when the server
+    /// refused the command; a lost connection or a timeout is about the connection, and an
+    /// invalid name already names what was configured: those stay as they are.
     fn on_folder(self, configured: &str, server: &str) -> Self {
         match self {
-            already @ Self::Folder { .. } => already,
-            cause => Self::Folder {
+            cause @ (Self::No { .. } | Self::Bad { .. }) => Self::Folder {
                 configured: configured.to_owned(),
                 server: server.to_owned(),
                 cause: Box::new(cause),
             },
+            other => other,
         }
     }
 
@@ -1084,7 +1086,7 @@ impl ImapClient {
     /// # Errors
     /// [`ImapError::Invalid`] for a name that cannot be sent (see [`server_name`]).
     pub fn server_name(&self, folder: &str) -> Result<String, ImapError> {
-        server_name(folder, &self.namespace).map_err(|e| e.on_folder(folder, ""))
+        server_name(folder, &self.namespace)
     }
 
     /// Learns the personal namespace: from NAMESPACE (RFC 2342) when the server has it, else
@@ -1203,12 +1205,14 @@ impl ImapClient {
         new_data
     }
 
-    /// Selects `mailbox` (read-write) and returns what the cursor is checked against. Falls back
-    /// to STATUS when the server leaves UIDNEXT out of the SELECT answer.
+    /// Selects `mailbox` (as configured, mapped onto the server's namespace) read-write and
+    /// returns what the cursor is checked against. Falls back to STATUS when the server leaves
+    /// UIDNEXT out of the SELECT answer.
     ///
     /// # Errors
-    /// [`ImapError::No`] for a missing mailbox; [`ImapError::Protocol`] when the server gives no
-    /// UIDVALIDITY (UIDs would then be meaningless as a cursor); network errors.
+    /// [`ImapError::Folder`] around [`ImapError::No`] for a missing mailbox;
+    /// [`ImapError::Protocol`] when the server gives no UIDVALIDITY (UIDs would then be
+    /// meaningless as a cursor); network errors.
     pub async fn select(&mut self, mailbox: &str) -> Result<MailboxState, ImapError> {
         let name = self.server_name(mailbox)?;
         self.select_server_name(&name)
@@ -1499,9 +1503,8 @@ impl ImapClient {
     /// deleted mail). A UID that no longer exists is not an error: filing is idempotent.
     ///
     /// # Errors
-    /// [`ImapError::Folder`] around the cause: [`ImapError::Invalid`] for a bad folder name,
-    /// [`ImapError::No`] when the server refuses (permissions, quota, a name outside its
-    /// namespace), network errors.
+    /// [`ImapError::Invalid`] for a bad folder name; [`ImapError::Folder`] when the server
+    /// refuses (permissions, quota, a name outside its namespace); network errors.
     pub async fn file(&mut self, uid: u32, folder: &str) -> Result<Filed, ImapError> {
         let target = self.server_name(folder)?;
         self.file_into(uid, &target)
@@ -1551,8 +1554,8 @@ impl ImapClient {
     /// for importing mail. The server sets INTERNALDATE to now.
     ///
     /// # Errors
-    /// [`ImapError::Invalid`] for a bad flag; [`ImapError::Folder`] around a bad folder name,
-    /// server refusals and network errors.
+    /// [`ImapError::Invalid`] for a bad folder name or flag; [`ImapError::Folder`] when the
+    /// server refuses; network errors.
     pub async fn append(
         &mut self,
         folder: &str,

@@ -632,7 +632,23 @@ async fn select_reports_uidvalidity_and_uid_next() {
     assert_eq!(after.uid_next, before.uid_next + 1);
     assert_eq!(after.exists, before.exists + 1);
     let err = client.select("No/Such/Folder").await.expect_err("missing");
-    assert!(matches!(err, ImapError::No { .. }), "{err:?}");
+    // The refusal, with the name as sent (Dovecot's '.' delimiter) and as configured.
+    let ImapError::Folder {
+        configured,
+        server,
+        cause,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(matches!(**cause, ImapError::No { .. }), "{err:?}");
+    assert_eq!((configured.as_str(), server.as_str()), ("No/Such/Folder", "No.Such.Folder"));
+    assert!(
+        err.to_string()
+            .contains("(folder \"No.Such.Folder\" as sent to the server, \"No/Such/Folder\" as configured)"),
+        "{err}"
+    );
+    assert!(!err.is_transient());
     // A refusal leaves the session usable.
     client.select("INBOX").await.expect("still usable");
 }
@@ -951,6 +967,11 @@ enum Fake {
     ByeInIdle,
     /// Leaves UIDNEXT out of SELECT; answers STATUS.
     NoUidNextInSelect,
+    /// Announces NAMESPACE and answers it with these lines (the tagged completion added when
+    /// the text does not end with one: `OK`).
+    Namespace(&'static str),
+    /// Answers UID FETCH of bodies with three small messages, `gap_ms` apart.
+    SlowFetch { gap_ms: u64 },
 }
 
 /// Serves one connection on 127.0.0.1 the way `fake` says; returns the port.
@@ -984,7 +1005,39 @@ async fn fake_server(fake: Fake) -> u16 {
             let verb = command.split(' ').next().unwrap_or("").to_ascii_uppercase();
             let reply = match verb.as_str() {
                 "LOGIN" => format!("{tag} OK logged in\r\n"),
+                "CAPABILITY" if matches!(fake, Fake::Namespace(_)) => {
+                    format!("* CAPABILITY IMAP4rev1 IDLE NAMESPACE\r\n{tag} OK done\r\n")
+                }
                 "CAPABILITY" => format!("* CAPABILITY IMAP4rev1 IDLE\r\n{tag} OK done\r\n"),
+                "NAMESPACE" => match fake {
+                    Fake::Namespace(answer) if answer.contains(&format!("{tag} ")) => {
+                        answer.to_owned()
+                    }
+                    Fake::Namespace(answer) => format!("{answer}{tag} OK done\r\n"),
+                    _ => format!("{tag} BAD not in this script\r\n"),
+                },
+                "LIST" if matches!(fake, Fake::Namespace(_)) => {
+                    format!("* LIST (\\Noselect) \"/\" \"\"\r\n{tag} OK done\r\n")
+                }
+                "UID" if command.to_ascii_uppercase().contains("BODY.PEEK[]") => {
+                    let Fake::SlowFetch { gap_ms } = fake else {
+                        return;
+                    };
+                    for uid in 1..=3 {
+                        tokio::time::sleep(Duration::from_millis(gap_ms)).await;
+                        let body = format!("Subject: {uid}\r\n\r\nbody {uid}\r\n");
+                        let item = format!(
+                            "* {uid} FETCH (UID {uid} INTERNALDATE \"23-Nov-2026 10:00:00 +0000\" \
+                             RFC822.SIZE {} BODY[] {{{}}}\r\n{body})\r\n",
+                            body.len(),
+                            body.len()
+                        );
+                        if write.write_all(item.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    format!("{tag} OK done\r\n")
+                }
                 "SELECT" if fake == Fake::HangOnSelect => {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                     return;
@@ -1122,4 +1175,121 @@ async fn a_select_without_uidnext_falls_back_to_status() {
             exists: 3
         }
     );
+}
+
+#[tokio::test]
+async fn the_namespace_is_asked_around_async_imap_and_the_session_goes_on() {
+    // (NAMESPACE answer, the namespace learnt)
+    let cyrus = "* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"\" \".\"))\r\n";
+    let literal = "* NAMESPACE (({6}\r\nINBOX. \".\")) NIL NIL\r\n";
+    let unsolicited_first = "* OK still here\r\n* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
+    let table: [(&'static str, Namespace); 6] = [
+        (cyrus, Namespace { prefix: "INBOX.".into(), delimiter: Some('.') }),
+        (literal, Namespace { prefix: "INBOX.".into(), delimiter: Some('.') }),
+        (unsolicited_first, Namespace::top_level(Some('/'))),
+        // Refused, unusable, or no personal namespace: LIST's delimiter, no prefix.
+        ("FOINS NO not today\r\n", Namespace::top_level(Some('/'))),
+        ("* NAMESPACE ((\"IN*\" \".\")) NIL NIL\r\n", Namespace::top_level(Some('/'))),
+        ("* NAMESPACE NIL NIL NIL\r\n", Namespace::top_level(Some('/'))),
+    ];
+    for (answer, expected) in table {
+        let port = fake_server(Fake::Namespace(answer)).await;
+        let mut client = ImapClient::connect(&fake_settings(port))
+            .await
+            .unwrap_or_else(|e| panic!("{answer:?}: {e}"));
+        assert_eq!(client.namespace(), &expected, "{answer:?}");
+        // async-imap's stream was not disturbed: the next command is read as usual.
+        let state = client.select("INBOX").await.expect("select after NAMESPACE");
+        assert_eq!(state.uidvalidity, 7, "{answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_has_a_time_limit_per_message_not_for_the_whole_batch() {
+    // Three messages 300 ms apart: 900 ms in all, over the 500 ms limit, but each in time.
+    let port = fake_server(Fake::SlowFetch { gap_ms: 300 }).await;
+    let mut client = ImapClient::connect(&fake_settings(port))
+        .await
+        .expect("connect to fake");
+    let batch = Batch {
+        uids: vec![1, 2, 3],
+        extent: Extent::Whole,
+    };
+    let fetched = client.fetch_batch(&batch).await.expect("each in time");
+    assert_eq!(
+        fetched.iter().map(|f| f.uid).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(fetched[2].raw, b"Subject: 3\r\n\r\nbody 3\r\n");
+    assert!(!fetched[2].partial);
+    // One message 700 ms late: that message's limit is hit, the session is dropped.
+    let port = fake_server(Fake::SlowFetch { gap_ms: 700 }).await;
+    let mut client = ImapClient::connect(&fake_settings(port))
+        .await
+        .expect("connect to fake");
+    let started = Instant::now();
+    let err = client.fetch_batch(&batch).await.expect_err("too slow");
+    assert!(
+        matches!(err, ImapError::Timeout { op: "UID FETCH", .. }),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    assert!(!client.is_open());
+}
+
+#[test]
+fn batches_are_bounded_by_bytes_and_count_and_big_or_failed_messages_go_alone() {
+    const MB: u64 = 1024 * 1024;
+    let limits = FetchLimits {
+        max_message_bytes: 50 * MB,
+        batch_bytes: 16 * MB,
+        batch_messages: 3,
+        head_bytes: 1024,
+    };
+    let whole = |uids: &[u32]| Batch {
+        uids: uids.to_vec(),
+        extent: Extent::Whole,
+    };
+    let sizes = [
+        (1, 10_000),
+        (2, 20_000),
+        (3, 30_000),
+        (4, 40_000),
+        (5, 10 * MB),
+        (6, 10 * MB),
+        (7, 70 * MB),
+        (8, 20 * MB),
+        (9, 1_000),
+        (10, 1_000),
+    ];
+    let planned = plan_batches(&sizes, &limits, |uid| uid == 10);
+    assert_eq!(
+        planned,
+        [
+            whole(&[1, 2, 3]),
+            whole(&[4, 5]),
+            whole(&[6]),
+            Batch {
+                uids: vec![7],
+                extent: Extent::Head(1024)
+            },
+            whole(&[8]),
+            whole(&[9]),
+            whole(&[10]),
+        ]
+    );
+    assert!(plan_batches(&[], &limits, |_| false).is_empty());
+}
+
+#[test]
+fn uid_sets_are_written_as_ranges() {
+    for (uids, set) in [
+        (&[][..], ""),
+        (&[7][..], "7"),
+        (&[1, 2, 3, 5, 9, 10][..], "1:3,5,9:10"),
+        (&[10, 9, 1, 1, 2][..], "1:2,9:10"),
+        (&[u32::MAX - 1, u32::MAX][..], "4294967294:4294967295"),
+    ] {
+        assert_eq!(uid_set(uids), set, "{uids:?}");
+    }
 }
