@@ -129,9 +129,7 @@ impl Ingest {
         }
         let mut unflushed = 0;
         for chunk in fetch.chunks(SIZE_QUERY_CHUNK) {
-            let (sizes, failed) = self
-                .sizes(client, &scope, chunk, &stuck, &mut pass)
-                .await?;
+            let (sizes, failed) = self.sizes(client, &scope, chunk, &stuck, &mut pass).await?;
             self.forget_gone(&scope, chunk, &sizes, &failed, &stuck)
                 .await?;
             let alone = |uid: u32| stuck.contains_key(&uid) || self.is_single(&scope, uid);
@@ -425,7 +423,10 @@ impl Ingest {
         };
         let planned = self.plan_stuck(filing.stuck, failure, &position).await?;
         match planned.alert {
-            Some(why) => error!(uid = filing.uid, why, "message cannot be filed; listed for people (case list, digest)"),
+            Some(why) => error!(
+                uid = filing.uid,
+                why, "message cannot be filed; listed for people (case list, digest)"
+            ),
             None => error!(
                 uid = filing.uid,
                 error,
@@ -467,7 +468,10 @@ impl Ingest {
             .plan_stuck(stuck, failure, &scope.position(uid))
             .await?;
         match &planned.alert {
-            Some(why) => error!(uid, why, "message cannot be fetched; quarantined for human triage"),
+            Some(why) => error!(
+                uid,
+                why, "message cannot be fetched; quarantined for human triage"
+            ),
             None => warn!(
                 uid,
                 error,
@@ -498,13 +502,8 @@ impl Ingest {
         failure: Failure<'_>,
         position: &Position,
     ) -> Result<stuck::Planned, IngestError> {
-        let planned = stuck::plan_failure(
-            stuck,
-            failure,
-            position,
-            &self.quarantine,
-            self.clock.now(),
-        );
+        let planned =
+            stuck::plan_failure(stuck, failure, position, &self.quarantine, self.clock.now());
         self.commit(planned.change.clone()).await?;
         Ok(planned)
     }

@@ -295,10 +295,19 @@ mod tests {
             assert_eq!(listed.len(), usize::from(alerted_now), "failure at {at}");
             if alerted_now {
                 assert_eq!(listed[0].content_hash, "stuck-7-41");
-                assert!(listed[0].why.contains("filing failed 3 times"), "{listed:?}");
-                assert!(listed[0].why.contains("server refused CREATE"), "{listed:?}");
+                assert!(
+                    listed[0].why.contains("filing failed 3 times"),
+                    "{listed:?}"
+                );
+                assert!(
+                    listed[0].why.contains("server refused CREATE"),
+                    "{listed:?}"
+                );
             }
-            assert!(!is_due(&p.record, t(at + wait) - chrono::Duration::seconds(1)));
+            assert!(!is_due(
+                &p.record,
+                t(at + wait) - chrono::Duration::seconds(1)
+            ));
             assert!(is_due(&p.record, t(at + wait)));
             assert_eq!(p.record.first_at, t(0));
             assert_eq!(p.record.folder.as_deref(), Some("Triage/FOI"));
@@ -347,7 +356,11 @@ mod tests {
         assert!(is_due(&third.record, t(3)), "moved at once");
         let listed = alerts(&third.change);
         assert_eq!(listed.len(), 1);
-        assert!(listed[0].why.contains("could not be fetched from the server 3 times"));
+        assert!(
+            listed[0]
+                .why
+                .contains("could not be fetched from the server 3 times")
+        );
         assert!(listed[0].why.contains("timed out"));
         // The move fails too: counted from zero, no second alert.
         let refused = plan_failure(
@@ -394,7 +407,10 @@ mod tests {
             rec("INBOX", 7, 1),
             rec("INBOX", 6, 1),
             rec("import:Archive/2025", 7, 2),
-            (format!("{STUCK_PREFIX}INBOX/7/5"), serde_json::json!("damaged")),
+            (
+                format!("{STUCK_PREFIX}INBOX/7/5"),
+                serde_json::json!("damaged"),
+            ),
         ];
         let (current, stale) = for_mailbox(&marks, "INBOX", 7);
         assert_eq!(current.keys().copied().collect::<Vec<_>>(), [1, 3]);

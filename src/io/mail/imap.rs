@@ -1239,9 +1239,7 @@ impl ImapClient {
             Some(n) => n,
             None => {
                 let status = self
-                    .run("STATUS", limit, async |s| {
-                        s.status(name, "(UIDNEXT)").await
-                    })
+                    .run("STATUS", limit, async |s| s.status(name, "(UIDNEXT)").await)
                     .await?;
                 status.uid_next.ok_or_else(|| ImapError::Protocol {
                     op: "STATUS",
@@ -1465,7 +1463,10 @@ impl ImapClient {
         let set = uid_set(uids);
         let session = self.session.as_mut().ok_or(ImapError::Closed)?;
         let result = async {
-            let timed_out = || ImapError::Timeout { op: OP, after: limit };
+            let timed_out = || ImapError::Timeout {
+                op: OP,
+                after: limit,
+            };
             let mut stream = tokio::time::timeout(limit, session.uid_fetch(&set, query))
                 .await
                 .map_err(|_| timed_out())?

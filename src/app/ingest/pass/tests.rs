@@ -110,7 +110,14 @@ async fn pass(ingest: &Ingest, client: &mut ImapClient) -> Pass {
     let state = client.select("INBOX").await.expect("select");
     let uids = client.uids_unfiled().await.expect("search");
     ingest
-        .process_uids(client, "INBOX", state, &uids, true, &CancellationToken::new())
+        .process_uids(
+            client,
+            "INBOX",
+            state,
+            &uids,
+            true,
+            &CancellationToken::new(),
+        )
         .await
         .expect("pass")
 }
@@ -124,9 +131,7 @@ fn damage(user: &str, marker: &str) {
         .iter()
         .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
         .flat_map(|rd| rd.flatten().map(|e| e.path()))
-        .find(|p| {
-            std::fs::read(p).is_ok_and(|b| String::from_utf8_lossy(&b).contains(marker))
-        })
+        .find(|p| std::fs::read(p).is_ok_and(|b| String::from_utf8_lossy(&b).contains(marker)))
         .unwrap_or_else(|| panic!("no Maildir file holds {marker}"));
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).expect("chmod");
 }
@@ -154,7 +159,10 @@ async fn a_message_the_server_cannot_deliver_waits_its_turn_then_is_quarantined_
         [uids[0], uids[2]]
     );
     assert!(first.progressed);
-    assert_eq!(store.list_cases(CaseOrder::Received).expect("list").len(), 2);
+    assert_eq!(
+        store.list_cases(CaseOrder::Received).expect("list").len(),
+        2
+    );
     assert_eq!(client.uids_unfiled().await.expect("search"), [broken]);
     let record = stuck_record(&store, state.uidvalidity, broken).expect("recorded as stuck");
     assert_eq!((record.stage, record.failures), (StuckStage::Fetch, 1));
@@ -164,7 +172,10 @@ async fn a_message_the_server_cannot_deliver_waits_its_turn_then_is_quarantined_
         let again = pass(&ingest, &mut client).await;
         assert!(again.done.is_empty() && !again.progressed);
     }
-    assert_eq!(stuck_record(&store, state.uidvalidity, broken), Some(record));
+    assert_eq!(
+        stuck_record(&store, state.uidvalidity, broken),
+        Some(record)
+    );
 
     // Due: tried again, failing twice more; the third failure gives up on it.
     clock.advance(chrono::Duration::seconds(61));
@@ -178,9 +189,14 @@ async fn a_message_the_server_cannot_deliver_waits_its_turn_then_is_quarantined_
     // People see it, and it is out of the INBOX, unread, in the quarantine folder.
     let listed = needs_triage(&store.marks(NEEDS_TRIAGE_PREFIX).expect("scan"));
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert_eq!(listed[0].content_hash, format!("stuck-{}-{broken}", state.uidvalidity));
+    assert_eq!(
+        listed[0].content_hash,
+        format!("stuck-{}-{broken}", state.uidvalidity)
+    );
     assert!(
-        listed[0].why.contains("could not be fetched from the server 3 times"),
+        listed[0]
+            .why
+            .contains("could not be fetched from the server 3 times"),
         "{}",
         listed[0].why
     );
@@ -216,8 +232,18 @@ async fn a_folder_the_server_refuses_is_retried_with_backoff_listed_then_followe
     assert_eq!((record.stage, record.failures), (StuckStage::File, 1));
     // The error names the folder as configured and as sent.
     let sent = refused.replace('/', ".");
-    assert!(record.error.contains(&format!("{sent:?} as sent to the server")), "{}", record.error);
-    assert!(record.error.contains(&format!("{refused:?} as configured")), "{}", record.error);
+    assert!(
+        record
+            .error
+            .contains(&format!("{sent:?} as sent to the server")),
+        "{}",
+        record.error
+    );
+    assert!(
+        record.error.contains(&format!("{refused:?} as configured")),
+        "{}",
+        record.error
+    );
 
     // Until due, nothing is fetched or filed again.
     let again = pass(&ingest, &mut client).await;
@@ -234,8 +260,15 @@ async fn a_folder_the_server_refuses_is_retried_with_backoff_listed_then_followe
     }
     let listed = needs_triage(&store.marks(NEEDS_TRIAGE_PREFIX).expect("scan"));
     assert_eq!(listed.len(), 1, "{listed:?}");
-    assert!(listed[0].why.contains("filing failed 3 times"), "{}", listed[0].why);
-    assert_eq!(store.list_cases(CaseOrder::Received).expect("list").len(), 1);
+    assert!(
+        listed[0].why.contains("filing failed 3 times"),
+        "{}",
+        listed[0].why
+    );
+    assert_eq!(
+        store.list_cases(CaseOrder::Received).expect("list").len(),
+        1
+    );
 
     // The setting is corrected: the next try files it where its case now belongs, and the
     // entry people saw goes away with the problem.

@@ -191,7 +191,10 @@ fn a_message_read_in_part_says_so_where_people_look() {
         "{why}"
     );
     assert!(why.contains("first 1.0 MB were read"), "{why}");
-    assert!(why.contains("see the whole message in the mailbox"), "{why}");
+    assert!(
+        why.contains("see the whole message in the mailbox"),
+        "{why}"
+    );
     assert_eq!(notes[0].event.detail["partial"]["size"], 73_400_320);
     // Otherwise it is an ordinary request: acknowledged, cursor moved.
     assert_eq!(jobs(&p.change).len(), 1);
@@ -206,7 +209,11 @@ fn a_message_read_in_part_says_so_where_people_look() {
     let o = outcome(&bounce, &Known::default());
     let mut p = plan(ctx(), &settings(Mode::Live), &o, &facts(), &pos(43), t0()).expect("plan");
     note_partial(&mut p, &partial, t0());
-    assert!(matches!(p.action, Handled::Ignored { .. }), "{:?}", p.action);
+    assert!(
+        matches!(p.action, Handled::Ignored { .. }),
+        "{:?}",
+        p.action
+    );
     assert_eq!(p.change.seen.len(), 1);
     assert!(
         p.change.seen[0].why.contains("too large to read in full"),

@@ -142,11 +142,19 @@ pub fn parse_namespace(line: &[u8]) -> Result<Option<Namespace>, String> {
         let d = p.string().ok_or("no delimiter")?;
         match d.as_slice() {
             [c] if c.is_ascii_graphic() => Some(char::from(*c)),
-            _ => return Err(format!("delimiter {:?} is not one character", d.escape_ascii().to_string())),
+            _ => {
+                return Err(format!(
+                    "delimiter {:?} is not one character",
+                    d.escape_ascii().to_string()
+                ));
+            }
         }
     };
     let prefix = String::from_utf8(prefix).map_err(|_| "prefix is not UTF-8".to_owned())?;
-    if !prefix.is_ascii() || prefix.chars().any(|c| c.is_ascii_control() || c == '*' || c == '%')
+    if !prefix.is_ascii()
+        || prefix
+            .chars()
+            .any(|c| c.is_ascii_control() || c == '*' || c == '%')
     {
         return Err(format!("prefix {prefix:?} cannot be a folder name"));
     }
@@ -202,7 +210,10 @@ impl Parser<'_> {
         }
         if self.byte(b'{') {
             let close = self.rest.iter().position(|&c| c == b'}')?;
-            let n: usize = std::str::from_utf8(&self.rest[..close]).ok()?.parse().ok()?;
+            let n: usize = std::str::from_utf8(&self.rest[..close])
+                .ok()?
+                .parse()
+                .ok()?;
             let body = self.rest.get(close + 1..)?.strip_prefix(b"\r\n")?;
             let value = body.get(..n)?.to_vec();
             self.rest = &body[n..];
@@ -294,10 +305,7 @@ mod tests {
         // (response line, prefix and delimiter of the personal namespace)
         let table: [(&[u8], Option<(&str, Option<char>)>); 9] = [
             // Dovecot default (Maildir++)
-            (
-                b"* NAMESPACE ((\"\" \".\")) NIL NIL",
-                Some(("", Some('.'))),
-            ),
+            (b"* NAMESPACE ((\"\" \".\")) NIL NIL", Some(("", Some('.')))),
             // Cyrus stock layout
             (
                 b"* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"\" \".\"))",
