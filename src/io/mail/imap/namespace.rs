@@ -302,8 +302,10 @@ mod tests {
 
     #[test]
     fn namespace_responses_of_real_servers_are_read() {
-        // (response line, prefix and delimiter of the personal namespace)
-        let table: [(&[u8], Option<(&str, Option<char>)>); 9] = [
+        /// The personal namespace expected: prefix and delimiter.
+        type Expected = Option<(&'static str, Option<char>)>;
+        // (response line, the personal namespace)
+        let table: [(&[u8], Expected); 9] = [
             // Dovecot default (Maildir++)
             (b"* NAMESPACE ((\"\" \".\")) NIL NIL", Some(("", Some('.')))),
             // Cyrus stock layout
