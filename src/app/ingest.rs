@@ -622,13 +622,16 @@ impl Ingest {
             delimiter = ?ns.delimiter,
             "connected"
         );
+        let scope = pass::Scope {
+            mailbox,
+            state,
+            file: true,
+            cancel,
+        };
         // Everything not yet filed: new mail, and mail a crash left between commit and filing.
         let pending = client.uids_unfiled().await?;
         let mut next = pending.last().map_or(1, |u| u.saturating_add(1));
-        let pass = self
-            .process_uids(&mut client, mailbox, state, &pending, true, cancel)
-            .await?;
-        *progress |= pass.progressed;
+        self.pass(&mut client, &scope, &pending, progress).await?;
         if let Some(c) = self.store.cursor(mailbox)?
             && c.uidvalidity == state.uidvalidity
         {
@@ -660,13 +663,26 @@ impl Ingest {
             uids.extend(stuck.keys().copied());
             uids.sort_unstable();
             uids.dedup();
-            self.process_uids(&mut client, mailbox, state, &uids, true, cancel)
-                .await?;
+            self.pass(&mut client, &scope, &uids, progress).await?;
         }
         if let Err(e) = client.logout().await {
             debug!(error = %e, "logout");
         }
         Ok(())
+    }
+
+    /// One pass of a session; `progress` is set when it moved anything on, error or not.
+    async fn pass(
+        &self,
+        client: &mut ImapClient,
+        scope: &pass::Scope<'_>,
+        uids: &[u32],
+        progress: &mut bool,
+    ) -> Result<(), IngestError> {
+        let mut done = Pass::default();
+        let result = self.process_into(client, scope, uids, &mut done).await;
+        *progress |= done.progressed;
+        result
     }
 
     /// Follows the mailbox until `cancel`: reconnects after any failure with capped exponential

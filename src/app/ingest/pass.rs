@@ -50,12 +50,15 @@ pub struct Pass {
 }
 
 /// Where a pass works and what it may do.
-struct Scope<'a> {
-    mailbox: &'a str,
-    state: MailboxState,
+pub(super) struct Scope<'a> {
+    /// The mailbox, as configured (also the cursor's and the stuck records' name).
+    pub(super) mailbox: &'a str,
+    /// Its state at SELECT.
+    pub(super) state: MailboxState,
     /// File messages after recording them (the daemon), or leave them (import).
-    file: bool,
-    cancel: &'a CancellationToken,
+    pub(super) file: bool,
+    /// Stops the pass between messages.
+    pub(super) cancel: &'a CancellationToken,
 }
 
 /// A message to file: where, and what is known about it.
@@ -102,16 +105,31 @@ impl Ingest {
             file,
             cancel,
         };
-        let stuck = self.stuck_records(mailbox, state.uidvalidity).await?;
-        let now = self.clock.now();
         let mut pass = Pass::default();
+        self.process_into(client, &scope, uids, &mut pass).await?;
+        Ok(pass)
+    }
+
+    /// [`Ingest::process_uids`] into `pass`, which keeps what was done (and whether anything
+    /// moved on) even when the pass ends in an error.
+    pub(super) async fn process_into(
+        &self,
+        client: &mut ImapClient,
+        scope: &Scope<'_>,
+        uids: &[u32],
+        pass: &mut Pass,
+    ) -> Result<(), IngestError> {
+        let stuck = self
+            .stuck_records(scope.mailbox, scope.state.uidvalidity)
+            .await?;
+        let now = self.clock.now();
         let mut fetch = Vec::with_capacity(uids.len());
         for &uid in uids {
             match stuck.get(&uid) {
                 None => fetch.push(uid),
                 Some(r) if !stuck::is_due(r, now) => {}
                 Some(r) if r.stage == StuckStage::Fetch => fetch.push(uid),
-                Some(r) if file => {
+                Some(r) if scope.file => {
                     let folder = self.refile_folder(r)?;
                     let filing = Filing {
                         uid,
@@ -119,25 +137,25 @@ impl Ingest {
                         hash: r.content_hash.as_deref(),
                         stuck: Some(r),
                     };
-                    self.file_message(client, &scope, filing, &mut pass).await?;
+                    self.file_message(client, scope, filing, pass).await?;
                 }
                 Some(_) => {}
             }
-            if cancel.is_cancelled() {
-                return Ok(pass);
+            if scope.cancel.is_cancelled() {
+                return Ok(());
             }
         }
         let mut unflushed = 0;
         for chunk in fetch.chunks(SIZE_QUERY_CHUNK) {
-            let (sizes, failed) = self.sizes(client, &scope, chunk, &stuck, &mut pass).await?;
-            self.forget_gone(&scope, chunk, &sizes, &failed, &stuck)
+            let (sizes, failed) = self.sizes(client, scope, chunk, &stuck, pass).await?;
+            self.forget_gone(scope, chunk, &sizes, &failed, &stuck)
                 .await?;
-            let alone = |uid: u32| stuck.contains_key(&uid) || self.is_single(&scope, uid);
+            let alone = |uid: u32| stuck.contains_key(&uid) || self.is_single(scope, uid);
             for batch in plan_batches(&sizes, &self.fetch_limits(), alone) {
-                if cancel.is_cancelled() {
-                    return Ok(pass);
+                if scope.cancel.is_cancelled() {
+                    return Ok(());
                 }
-                self.fetch_batch(client, &scope, &batch, &stuck, &mut pass)
+                self.fetch_batch(client, scope, &batch, &stuck, pass)
                     .await?;
                 if self.settings.mode == Mode::Import {
                     unflushed += batch.uids.len();
@@ -151,7 +169,7 @@ impl Ingest {
         if self.settings.mode == Mode::Import {
             self.store.flush()?;
         }
-        Ok(pass)
+        Ok(())
     }
 
     /// The stuck records of this mailbox and UIDVALIDITY, by UID; records left from an earlier
