@@ -2012,7 +2012,8 @@ fn a_70_mb_request_makes_a_case_from_its_first_part_is_filed_and_the_next_one_go
         .map(|p| std::fs::metadata(p).expect("stat").len())
         .collect();
     assert_eq!(sizes.len(), 2, "{sizes:?}");
-    assert!(sizes.iter().any(|&n| n >= 70 * 1024 * 1024), "{sizes:?}");
+    // Dovecot keeps Maildir files with LF line ends: 70 MiB of CRLF lines is 69.1 MiB on disk.
+    assert!(sizes.iter().any(|&n| n >= 69 * 1024 * 1024), "{sizes:?}");
     let (store, cases) = world.cases();
     let big_case = cases
         .iter()

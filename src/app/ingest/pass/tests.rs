@@ -105,21 +105,32 @@ fn stuck_record(store: &Store, uidvalidity: u32, uid: u32) -> Option<StuckMessag
         .remove(&uid)
 }
 
-/// One pass over everything unfiled in INBOX, as a session starts with.
-async fn pass(ingest: &Ingest, client: &mut ImapClient) -> Pass {
-    let state = client.select("INBOX").await.expect("select");
-    let uids = client.uids_unfiled().await.expect("search");
-    ingest
-        .process_uids(
-            client,
-            "INBOX",
+/// One pass over everything unfiled in INBOX, as a session starts with, reconnecting as the
+/// daemon does when the server drops the session (Dovecot says BYE when it cannot read a
+/// message): what was done in all, and how many reconnects it took.
+async fn pass(ingest: &Ingest, client: &mut ImapClient, user: &str) -> (Pass, usize) {
+    let mut all = Pass::default();
+    let cancel = CancellationToken::new();
+    for reconnects in 0..5 {
+        if !client.is_open() {
+            *client = ImapClient::connect(&settings(user))
+                .await
+                .expect("reconnect");
+        }
+        let state = client.select("INBOX").await.expect("select");
+        let uids = client.uids_unfiled().await.expect("search");
+        let scope = Scope {
+            mailbox: "INBOX",
             state,
-            &uids,
-            true,
-            &CancellationToken::new(),
-        )
-        .await
-        .expect("pass")
+            file: true,
+            cancel: &cancel,
+        };
+        match ingest.process_into(client, &scope, &uids, &mut all).await {
+            Ok(()) => return (all, reconnects),
+            Err(e) => assert!(!client.is_open(), "an error with the session open: {e}"),
+        }
+    }
+    panic!("the pass still fails after 5 reconnects");
 }
 
 /// Makes the Maildir file of the message holding `marker` unreadable to Dovecot: the server
@@ -152,8 +163,10 @@ async fn a_message_the_server_cannot_deliver_waits_its_turn_then_is_quarantined_
     let uids = client.uids_unfiled().await.expect("search");
     let broken = uids[1];
 
-    // The batch fails; one at a time, the two good ones are recorded and filed.
-    let first = pass(&ingest, &mut client).await;
+    // The batch fails (Dovecot drops the session); the next sessions fetch one at a time: the
+    // two good ones are recorded and filed, the broken one drops one more session.
+    let (first, reconnects) = pass(&ingest, &mut client, &u).await;
+    assert_eq!(reconnects, 2);
     assert_eq!(
         first.done.iter().map(|(u, _)| *u).collect::<Vec<_>>(),
         [uids[0], uids[2]]
@@ -166,25 +179,29 @@ async fn a_message_the_server_cannot_deliver_waits_its_turn_then_is_quarantined_
     assert_eq!(client.uids_unfiled().await.expect("search"), [broken]);
     let record = stuck_record(&store, state.uidvalidity, broken).expect("recorded as stuck");
     assert_eq!((record.stage, record.failures), (StuckStage::Fetch, 1));
+    assert!(record.error.contains("UID FETCH"), "{}", record.error);
 
-    // Not due yet: not fetched again (the record is untouched), however often we reconnect.
+    // Not due yet: not fetched again (the record is untouched, no session dropped), however
+    // often we reconnect.
     for _ in 0..3 {
-        let again = pass(&ingest, &mut client).await;
-        assert!(again.done.is_empty() && !again.progressed);
+        let (again, reconnects) = pass(&ingest, &mut client, &u).await;
+        assert!(again.done.is_empty() && !again.progressed && reconnects == 0);
     }
     assert_eq!(
         stuck_record(&store, state.uidvalidity, broken),
         Some(record)
     );
 
-    // Due: tried again, failing twice more; the third failure gives up on it.
+    // Due: tried again, failing twice more; the third failure gives up on it and the next
+    // session moves it.
     clock.advance(chrono::Duration::seconds(61));
-    pass(&ingest, &mut client).await;
+    assert_eq!(pass(&ingest, &mut client, &u).await.1, 1);
     let record = stuck_record(&store, state.uidvalidity, broken).expect("still stuck");
     assert_eq!((record.stage, record.failures), (StuckStage::Fetch, 2));
     clock.advance(chrono::Duration::seconds(121));
-    let last = pass(&ingest, &mut client).await;
+    let (last, reconnects) = pass(&ingest, &mut client, &u).await;
     assert!(last.done.is_empty(), "nothing was read");
+    assert_eq!(reconnects, 1);
 
     // People see it, and it is out of the INBOX, unread, in the quarantine folder.
     let listed = needs_triage(&store.marks(NEEDS_TRIAGE_PREFIX).expect("scan"));
@@ -226,7 +243,7 @@ async fn a_folder_the_server_refuses_is_retried_with_backoff_listed_then_followe
     let state = client.select("INBOX").await.expect("select");
     let uid = client.uids_unfiled().await.expect("search")[0];
 
-    let first = pass(&ingest, &mut client).await;
+    let (first, _) = pass(&ingest, &mut client, &u).await;
     assert_eq!(first.done.len(), 1, "recorded");
     let record = stuck_record(&store, state.uidvalidity, uid).expect("stuck");
     assert_eq!((record.stage, record.failures), (StuckStage::File, 1));
@@ -246,14 +263,14 @@ async fn a_folder_the_server_refuses_is_retried_with_backoff_listed_then_followe
     );
 
     // Until due, nothing is fetched or filed again.
-    let again = pass(&ingest, &mut client).await;
+    let (again, _) = pass(&ingest, &mut client, &u).await;
     assert!(again.done.is_empty());
     assert_eq!(stuck_record(&store, state.uidvalidity, uid), Some(record));
 
     // Due twice more: filing only (no fetch: nothing in `done`), then people are told.
     for (wait, failures) in [(61, 2), (121, 3)] {
         clock.advance(chrono::Duration::seconds(wait));
-        let retry = pass(&ingest, &mut client).await;
+        let (retry, _) = pass(&ingest, &mut client, &u).await;
         assert!(retry.done.is_empty(), "filed without fetching");
         let record = stuck_record(&store, state.uidvalidity, uid).expect("stuck");
         assert_eq!(record.failures, failures);
@@ -274,7 +291,7 @@ async fn a_folder_the_server_refuses_is_retried_with_backoff_listed_then_followe
     // entry people saw goes away with the problem.
     ingest.folders.insert(Kind::Foi, "Triage/FOI".into());
     clock.advance(chrono::Duration::seconds(241));
-    let fixed = pass(&ingest, &mut client).await;
+    let (fixed, _) = pass(&ingest, &mut client, &u).await;
     assert!(fixed.progressed && fixed.done.is_empty());
     assert_eq!(stuck_record(&store, state.uidvalidity, uid), None);
     assert!(needs_triage(&store.marks(NEEDS_TRIAGE_PREFIX).expect("scan")).is_empty());
