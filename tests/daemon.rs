@@ -2039,7 +2039,9 @@ fn a_70_mb_request_makes_a_case_from_its_first_part_is_filed_and_the_next_one_go
     let log = world.log_text();
     assert!(log.contains("\"partial\":true"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
-    assert!(peak < 500, "peak RSS {peak} MiB");
+    // Read whole (the cap raised for a measurement) the same message took the daemon to 203 MiB;
+    // read in part, 65 MiB.
+    assert!(peak < 150, "peak RSS {peak} MiB");
     // Give the 70 MB back: this stack lives on between runs.
     for p in filed {
         std::fs::remove_file(p).expect("remove filed copy");

@@ -24,9 +24,10 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// inside the service's 1 GB `MemoryMax`.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 50 * 1024 * 1024;
 /// Accepted values of `[imap] max_message_bytes`, in bytes: 1 MiB (below that ordinary requests
-/// with a scanned letter would be cut) to 200 MiB (above that one message could take most of the
-/// 1 GB `MemoryMax`).
-pub const MESSAGE_BYTES_RANGE: std::ops::RangeInclusive<i64> = 1024 * 1024..=200 * 1024 * 1024;
+/// with a scanned letter would be cut) to 64 MiB, the parser's own limit
+/// (`core::parse::MAX_PARSE_BYTES`): a larger message read whole would get only its header block
+/// read, without even its sender, where its first MiB gives a proper case.
+pub const MESSAGE_BYTES_RANGE: std::ops::RangeInclusive<i64> = 1024 * 1024..=64 * 1024 * 1024;
 /// How a connection to a mail server is protected (IMAP and SMTP alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {

@@ -1277,7 +1277,7 @@ nonworking_receipt_rolls_forward = "yes"
             "imap.port: 70000 is not a TCP port",
             "imap.auth: xoauth2 needs exactly one of token_file or token_command",
             "imap.folders.petition: unknown key",
-            "imap.max_message_bytes: 1000 is out of range (1048576 to 209715200 bytes)",
+            "imap.max_message_bytes: 1000 is out of range (1048576 to 67108864 bytes)",
             "smtp.security: \"ssl\" is not one of",
             "smtp.password_file: cannot read /no/such/file",
             "acknowledgements.per_address_per_day: 0 is out of range",

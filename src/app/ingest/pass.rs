@@ -35,6 +35,13 @@ pub(super) const FETCH_BATCH_BYTES: u64 = 16 * 1024 * 1024;
 /// body (where the request's own words are), never the large attachments after them.
 pub(super) const PARTIAL_FETCH_BYTES: u32 = 1024 * 1024;
 
+// A message under the configured cap is read whole and must be parsed whole: the cap may not
+// exceed what the parser reads (over it only the header block is read, without a sender).
+const _: () = assert!(
+    *crate::config::mail::MESSAGE_BYTES_RANGE.end() as usize
+        <= crate::core::parse::MAX_PARSE_BYTES
+);
+
 /// UIDs asked for sizes per command: 500 keeps the command (ranges where UIDs run on) and the
 /// answer small on a mailbox that holds thousands of unfiled messages.
 const SIZE_QUERY_CHUNK: usize = 500;
