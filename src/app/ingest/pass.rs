@@ -38,8 +38,7 @@ pub(super) const PARTIAL_FETCH_BYTES: u32 = 1024 * 1024;
 // A message under the configured cap is read whole and must be parsed whole: the cap may not
 // exceed what the parser reads (over it only the header block is read, without a sender).
 const _: () = assert!(
-    *crate::config::mail::MESSAGE_BYTES_RANGE.end() as usize
-        <= crate::core::parse::MAX_PARSE_BYTES
+    *crate::config::mail::MESSAGE_BYTES_RANGE.end() as usize <= crate::core::parse::MAX_PARSE_BYTES
 );
 
 /// UIDs asked for sizes per command: 500 keeps the command (ranges where UIDs run on) and the
