@@ -238,10 +238,7 @@ pub fn triage_message(
     } else {
         validate::validate(kind, &message, &ctx.validity)
     };
-    let regime = match &review {
-        Some(r) => Some(r.regime()),
-        None => ctx.regime(kind),
-    };
+    let regime = regime_for(ctx, kind, review.as_ref());
     let deadline = match (&followup, regime) {
         (None, Some(regime)) => Some(clock(ctx, regime, &validity, received_at)),
         _ => None,
@@ -315,14 +312,18 @@ pub fn read_in_part(ctx: &Context, outcome: &mut Outcome) {
         return;
     }
     outcome.validity = None;
-    let regime = match &outcome.review {
-        Some(r) => Some(r.regime()),
-        None => ctx.regime(outcome.kind()),
-    };
     if outcome.followup.is_none()
-        && let Some(regime) = regime
+        && let Some(regime) = regime_for(ctx, outcome.kind(), outcome.review.as_ref())
     {
         outcome.deadline = Some(clock(ctx, regime, &None, outcome.received_at));
+    }
+}
+
+/// The timescale a new message's clock runs under: an internal review's own, else its kind's.
+fn regime_for(ctx: &Context, kind: Kind, review: Option<&InternalReview>) -> Option<Regime> {
+    match review {
+        Some(r) => Some(r.regime()),
+        None => ctx.regime(kind),
     }
 }
 
@@ -381,7 +382,7 @@ mod tests {
             "Under the Freedom of Information Act, please provide the number of pothole repairs \
              the council carried out in 2024/25.\r\n",
         );
-        let mut o = triage(&CTX, &raw, None, &NoThreads);
+        let mut o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(false));
         assert_eq!(o.due(), None);
         read_in_part(&CTX, &mut o);
@@ -395,7 +396,7 @@ mod tests {
             "Under the Freedom of Information Act, please provide the number of pothole repairs \
              in 2024/25.\r\n\r\nYours sincerely,\r\nJane Smith\r\n",
         );
-        let mut o = triage(&CTX, &valid, None, &NoThreads);
+        let mut o = triage(&CTX, &valid, None, &NoThreads, &InProcess);
         let due = o.due();
         read_in_part(&CTX, &mut o);
         assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(true));

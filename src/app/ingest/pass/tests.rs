@@ -67,7 +67,11 @@ fn ingest(store: &Store, clock: &Arc<ManualClock>) -> Ingest {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     let rules = crate::core::rules::RuleSet::load(&dir).expect("default rules load");
     let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(Context::standalone(rules))));
-    let env = Env::new(clock.clone(), Arc::new(SequentialIds::new()));
+    let env = Env::new(
+        clock.clone(),
+        Arc::new(SequentialIds::new()),
+        Arc::new(crate::core::extract::InProcess),
+    );
     let mut ingest = Ingest::new(
         &Config::defaults(),
         Mode::Live,
