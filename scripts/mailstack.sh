@@ -24,6 +24,7 @@
 # + 24 LMTP (Postfix's path into Dovecot). The base defaults to the one DIR last ran with, else
 # 10000. start fails, naming the program if it can, when a port is taken by something else.
 # DIR/env holds KEY=VALUE lines for tests (no quoting needed: set -a; . DIR/env): MAILSTACK_DIR,
+# MAILSTACK_NS_PREFIX (empty, or e.g. INBOX.),
 # MAILSTACK_PORT_BASE, MAILSTACK_IMAP_PORT, MAILSTACK_IMAPS_PORT, MAILSTACK_SMTP_PORT,
 # MAILSTACK_SUBMISSION_PORT, MAILSTACK_LMTP_PORT, MAILSTACK_CA (the test CA, PEM: trust only it; the
 # server name is "localhost" or 127.0.0.1; the leaf is CA:FALSE, which rustls requires),
@@ -56,8 +57,15 @@
 # IDLE is on; during IDLE Dovecot sends "* OK Still here" every MAILSTACK_IDLE_NOTIFY_SECS seconds
 # (read at start; default 120, Dovecot's own). mail_max_userip_connections = 1000 (default 10);
 # up to 1000 IMAP login/TLS processes. Plaintext LOGIN/AUTH is allowed on the plain ports too.
-# Messages up to 50 MB. Deferred mail is retried every 1-10 s (Postfix's default: minutes), and
-# start/start-smtp flush the queue at once.
+# Messages up to 100 MB (tests send a 70 MB one). Deferred mail is retried every 1-10 s (Postfix's
+# default: minutes), and start/start-smtp flush the queue at once.
+#
+# Namespace: by default Dovecot's own (personal folders at the top, "." between levels: NAMESPACE
+# (("" "."))). MAILSTACK_NS_PREFIX=INBOX. at start gives the layout of Cyrus, Courier and many
+# hosted servers instead: personal folders under INBOX. (NAMESPACE (("INBOX." "."))), and a CREATE
+# outside it ("Triage.FOI") is refused. Like the port base, the prefix stays with DIR (DIR/env
+# MAILSTACK_NS_PREFIX) until the stack is stopped and started with another; the Maildirs are the
+# same either way (INBOX.Triage.FOI is DIR/mail/<user>/.Triage.FOI/).
 #
 # Seeding many messages: APPEND slows down as a folder grows (Dovecot syncs its index per save); for
 # thousands, write files into DIR/mail/<user>/.<Folder>/new/ and SELECT once. What you make there
@@ -152,6 +160,11 @@ set_ports() {   # $1 = base
     die "port base '$B' must be a number from 1000 to 64542 (Dovecot runs rootless: no port below 1024)"
   fi
   IMAP=$((B + 143)) IMAPS=$((B + 993)) SMTP=$((B + 25)) SUBM=$((B + 587)) LMTP=$((B + 24))
+}
+set_ns() {   # $1 = personal namespace prefix: empty (Dovecot's default) or NAME. (e.g. INBOX.)
+  NS=$1
+  [[ $NS =~ ^([A-Za-z0-9_-]+\.)?$ ]] ||
+    die "MAILSTACK_NS_PREFIX '$NS' must be empty or a name ending in '.' (e.g. INBOX.)"
 }
 ports_from_env() {
   local b
@@ -362,6 +375,10 @@ write_tls() {   # a test CA and a leaf it signs: rustls rejects a self-signed CA
   } >"$t/openssl.log" 2>&1 || { cat "$t/openssl.log" >&2; die "openssl failed"; }
   chmod 600 "$t/ca.key" "$t/key.pem"
 }
+namespace_block() {   # the personal namespace when MAILSTACK_NS_PREFIX asked for one; else nothing
+  [ -n "$NS" ] || return 0
+  printf '%s\n' 'namespace inbox {' '  inbox = yes' "  prefix = $NS" '  separator = .' '}'
+}
 dovecot_common() {   # $1 = instance name
   cat <<EOF
 # Written by scripts/mailstack.sh, anew by each 'start' that finds nothing running. Dovecot "$1", rootless.
@@ -384,6 +401,7 @@ auth_verbose = yes
 mail_location = maildir:$D/mail/%n
 mail_home = $D/home/%n
 mail_fsync = never
+$(namespace_block)
 passdb {
   driver = static
   args = nopassword=yes
@@ -436,7 +454,7 @@ EOF
 protocols = lmtp submission
 submission_relay_host = 127.0.0.1
 submission_relay_port = $SMTP
-submission_max_mail_size = 50M
+submission_max_mail_size = 100M
 service submission-login {
   chroot =
   inet_listener submission {
@@ -471,7 +489,7 @@ biff = no
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_peername_lookup = no
-message_size_limit = 52428800
+message_size_limit = 104857600
 default_transport = lmtp:inet:127.0.0.1:$LMTP
 relay_transport = lmtp:inet:127.0.0.1:$LMTP
 lmtp_destination_recipient_limit = 1
@@ -501,7 +519,7 @@ EOF
   chown postfix "$D/postfix/data"
 }
 write_env() {
-  printf 'MAILSTACK_%s\n' "DIR=$D" "PORT_BASE=$B" "IMAP_PORT=$IMAP" "IMAPS_PORT=$IMAPS" "SMTP_PORT=$SMTP" \
+  printf 'MAILSTACK_%s\n' "DIR=$D" "PORT_BASE=$B" "NS_PREFIX=$NS" "IMAP_PORT=$IMAP" "IMAPS_PORT=$IMAPS" "SMTP_PORT=$SMTP" \
     "SUBMISSION_PORT=$SUBM" "LMTP_PORT=$LMTP" "CA=$D/tls/ca.pem" "MAILDIR=$D/mail" "HOST=127.0.0.1" \
     "PASSWORD=$PASSWORD" >"$D/env.tmp"
   mv "$D/env.tmp" "$D/env"
@@ -515,13 +533,17 @@ start_all() {
   mkdir -p "$D"
   chmod 755 "$D"
   lock_dir
-  local prev p running=no
+  local prev prev_ns p running=no
   prev=$(env_value PORT_BASE)
+  prev_ns=$(env_value NS_PREFIX)
+  set_ns "${MAILSTACK_NS_PREFIX-$prev_ns}"
   { dovecot_pid imap || dovecot_pid smtp || postfix_pid; } >/dev/null && running=yes
   if [ $running = yes ]; then
     set_ports "${prev:?}"
     [ -z "${MAILSTACK_PORT_BASE:-}" ] || [ "$MAILSTACK_PORT_BASE" = "$prev" ] ||
       die "$D is running on port base $prev, not $MAILSTACK_PORT_BASE: stop it first"
+    [ "$NS" = "$prev_ns" ] ||
+      die "$D is running with namespace prefix '$prev_ns', not '$NS': stop it first"
     if p=$(dovecot_pid imap) && ! is_paused "$p" && dovecot_pid smtp >/dev/null && postfix_pid >/dev/null; then
       say "already running on $D"
       cat "$D/env"

@@ -16,7 +16,7 @@ bash scripts/install-deps.sh
 # loopback ports; stop whatever the tests started when we finish, pass or fail.
 bash scripts/mailstack.sh install
 stop_stacks() {
-  for d in /var/tmp/foi-imap-test /var/tmp/foi-smtp-test /var/tmp/foi-outbox-test /var/tmp/foi-daemon-test /var/tmp/foi-outage-test /var/tmp/foi-bench-stack; do
+  for d in /var/tmp/foi-imap-test /var/tmp/foi-smtp-test /var/tmp/foi-outbox-test /var/tmp/foi-daemon-test /var/tmp/foi-outage-test /var/tmp/foi-bench-stack /var/tmp/foi-ns-test; do
     [ -d "$d" ] && bash scripts/mailstack.sh stop "$d" >/dev/null 2>&1 || true
   done
 }

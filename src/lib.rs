@@ -23,7 +23,10 @@
 //! # Arrival: a message becomes a case and letters
 //!
 //! ```text
-//!  IMAP ──app::ingest──▶ raw bytes ──(core::plan::poison: died twice? quarantine, move on)
+//!  IMAP (folder names mapped onto the server's NAMESPACE; sizes first, batches bounded by
+//!   bytes, a failing batch fetched one by one; a message that cannot be fetched or filed is
+//!   tried later by core::plan::stuck, then quarantined or listed for people)
+//!   ──app::ingest──▶ raw bytes ──(core::plan::poison: died twice? quarantine, move on)
 //!                        │
 //!                        └──core::triage──(parse → auth → rules::classify → followup →──▶ Outcome
 //!                                          validate → deadline)                             │

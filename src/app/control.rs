@@ -176,7 +176,8 @@ fn needs_triage_text(waiting: &[NeedsTriage]) -> String {
         return String::new();
     }
     let mut out = format!(
-        "\nneeds human triage: {} message(s) in the quarantine folder, not yet a case\n\
+        "\nneeds human triage: {} message(s) intake could not finish (in the quarantine \
+         folder, not yet a case, unless the line says otherwise)\n\
          quarantined\tmailbox\tuidvalidity\tuid\tcontent hash\twhy\n",
         waiting.len()
     );

@@ -579,7 +579,8 @@ pub async fn import(
             false,
             &cancel,
         )
-        .await?;
+        .await?
+        .done;
     store.flush()?;
     let _ = client.logout().await;
     let mut s = ImportSummary {

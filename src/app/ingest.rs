@@ -20,6 +20,11 @@
 //!   cleared with the outcome, counts those deaths; after two the message is quarantined instead
 //!   of triaged ([`poison`]). A panic in triage or planning quarantines it at once.
 //!
+//! - A message that cannot be fetched on its own, or filed, is left where it is and tried again
+//!   later with a doubling delay ([`pass`], `core::plan::stuck`), not on every reconnect; after
+//!   three failures it is quarantined (fetch) or listed for people (filing). A message larger
+//!   than `imap.max_message_bytes` is read in part and its case says so.
+//!
 //! The content hash ignores the trace headers the delivery path adds at the top (`Received:`,
 //! `Return-Path:`, `Delivered-To:`…), so the same message delivered twice (to two of our aliases)
 //! is one case. A copy whose path wrote elsewhere is caught after triage by its delivery identity
@@ -41,22 +46,25 @@ use crate::core::plan::poison::{self, Gate};
 use crate::core::triage::{self, Context};
 use crate::io::clock::Clock;
 use crate::io::ids::Ids;
-use crate::io::mail::imap::{Fetched, ImapClient, ImapError, ImapSettings, MailboxState};
+use crate::io::mail::imap::{Fetched, IdleOutcome, ImapClient, ImapError, ImapSettings};
 use crate::io::store::{SeenKey, Store, StoreError};
 use crate::model::case::CaseRef;
 use crate::model::kind::Kind;
 use crate::model::records::IntakeAttempt;
 use chrono::{DateTime, Utc};
 use plan::{Facts, Handled, IngestSettings, Mode, Position};
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, error, info, info_span, warn};
+use tracing::{debug, error, info, warn};
 
-/// Messages fetched per round trip while catching up: enough to hide latency, small enough that
-/// a batch of large mail stays within memory bounds.
+mod pass;
+pub use pass::Pass;
+
+/// Messages fetched per round trip while catching up: enough to hide latency (a batch is also
+/// bounded by bytes, see [`pass`]).
 const FETCH_BATCH: usize = 20;
 
 /// Import fetches larger batches: it has no latency to protect, only throughput.
@@ -96,6 +104,12 @@ pub struct Ingest {
     /// Reads attached documents: decoder children in production (see `io::sandbox`).
     reader: Arc<dyn AttachmentReader>,
     workflow: Option<Arc<Workflow>>,
+    /// A message larger than this is read in part (`imap.max_message_bytes`).
+    max_message_bytes: u64,
+    /// (UIDVALIDITY, UID) of messages in a batch whose fetch failed and closed the session:
+    /// the next session fetches them one at a time. In memory: after a restart the batch is
+    /// simply tried once more.
+    singles: Mutex<HashSet<(u32, u32)>>,
 }
 
 /// Largest request kept in the store to attach to the assignment email: 10 MB. Larger ones are
@@ -162,9 +176,13 @@ impl Ingest {
         outbox_wake: Arc<Notify>,
         env: &Env,
     ) -> Ingest {
-        let (folders, quarantine) = match &config.imap {
-            Some(m) => (m.folders.clone(), m.quarantine.clone()),
-            None => (BTreeMap::new(), "Quarantine".to_string()),
+        let (folders, quarantine, max_message_bytes) = match &config.imap {
+            Some(m) => (m.folders.clone(), m.quarantine.clone(), m.max_message_bytes),
+            None => (
+                BTreeMap::new(),
+                "Quarantine".to_string(),
+                crate::config::mail::DEFAULT_MAX_MESSAGE_BYTES,
+            ),
         };
         let id_domain = config
             .address
@@ -194,6 +212,8 @@ impl Ingest {
             ids: Arc::clone(&env.ids),
             reader: Arc::clone(&env.reader),
             workflow: None,
+            max_message_bytes,
+            singles: Mutex::new(HashSet::new()),
         }
     }
 
@@ -396,10 +416,20 @@ impl Ingest {
             p.change.absorb(refusal);
         }
         poison::settle(&mut p.change, hash);
+        if fetched.partial {
+            let partial = plan::Partial {
+                size: fetched.size,
+                read: fetched.raw.len() as u64,
+                limit: self.max_message_bytes,
+            };
+            plan::note_partial(&mut p, &partial, now);
+        }
         let folder = self.folder_for(Some(p.file_as));
         let (action, queues_mail) = (p.action.clone(), p.queues_mail);
+        // Only a whole message is attached to the assignment mail (a cut one would mislead).
         if self.workflow.is_some()
             && matches!(action, Handled::NewCase(_))
+            && !fetched.partial
             && fetched.raw.len() <= MAX_RAW_KEPT
         {
             self.store
@@ -429,9 +459,9 @@ impl Ingest {
     }
 
     /// Parses and triages a message off the async workers (parsing is CPU-bound, and each
-    /// attached document waits for its decoder child: bounded, but up to seconds). `Err` with
-    /// the reason to quarantine when the pipeline panicked: a bug, but this message must not
-    /// stop the mailbox.
+    /// attached document waits for its decoder child: bounded, but up to seconds). A message
+    /// read in part is never judged invalid ([`triage::read_in_part`]). `Err` with the reason to
+    /// quarantine when the pipeline panicked: a bug, but this message must not stop the mailbox.
     async fn triage(
         &self,
         fetched: &Fetched,
@@ -443,11 +473,15 @@ impl Ingest {
         let store = self.store.clone();
         let content_hash = hash.to_string();
         let reader = Arc::clone(&self.reader);
+        let partial = fetched.partial;
         tokio::task::spawn_blocking(move || {
             let threads = StoreThreads(&store);
             let mut outcome =
                 triage::triage(&ctx, &raw, Some(internal_date), &threads, reader.as_ref());
             outcome.message.content_hash = content_hash;
+            if partial {
+                triage::read_in_part(&ctx, &mut outcome);
+            }
             (ctx, outcome)
         })
         .await
@@ -571,137 +605,81 @@ impl Ingest {
         }
     }
 
-    /// Fetches, records and files the given UIDs in order, in small batches. Stops between
-    /// messages when `cancel` fires (the message in hand is finished first).
-    ///
-    /// # Errors
-    /// IMAP or store trouble; everything recorded before it stays recorded.
-    pub async fn process_uids(
-        &self,
-        client: &mut ImapClient,
-        mailbox: &str,
-        state: MailboxState,
-        uids: &[u32],
-        file: bool,
-        cancel: &CancellationToken,
-    ) -> Result<Vec<(u32, Disposition)>, IngestError> {
-        let mut done = Vec::with_capacity(uids.len());
-        let mut unflushed = 0;
-        let batch = if self.settings.mode == Mode::Import {
-            IMPORT_FETCH_BATCH
-        } else {
-            FETCH_BATCH
-        };
-        for chunk in uids.chunks(batch) {
-            if cancel.is_cancelled() {
-                break;
-            }
-            let fetched = client.fetch_many(chunk).await?;
-            for f in &fetched {
-                let span = info_span!(
-                    "message",
-                    mailbox,
-                    uid = f.uid,
-                    case = tracing::field::Empty
-                );
-                let (disposition, folder) = self
-                    .record(mailbox, state.uidvalidity, f, self.clock.now())
-                    .instrument(span.clone())
-                    .await?;
-                if let Disposition::Recorded { case: Some(r), .. } = &disposition {
-                    span.record("case", tracing::field::display(r));
-                }
-                span.in_scope(|| log_disposition(&disposition, f.raw.len()));
-                if file && let Err(e) = client.file(f.uid, &folder).await {
-                    if e.is_transient() {
-                        return Err(e.into());
-                    }
-                    // Recorded but not filed: it is picked up (and only filed) at the next
-                    // connection.
-                    span.in_scope(|| error!(error = %e, folder, "cannot file message"));
-                }
-                done.push((f.uid, disposition));
-                if cancel.is_cancelled() {
-                    break;
-                }
-            }
-            if self.settings.mode == Mode::Import {
-                unflushed += chunk.len();
-                if unflushed >= IMPORT_FLUSH_EVERY {
-                    self.store.flush()?;
-                    unflushed = 0;
-                }
-            }
-        }
-        if self.settings.mode == Mode::Import {
-            self.store.flush()?;
-        }
-        Ok(done)
-    }
-
     /// One connection's worth of work: connect, select, finish anything unfiled, then follow new
-    /// mail (IDLE, or polling) until `cancel` or an error.
+    /// mail (IDLE, or polling) until `cancel` or an error, trying stuck messages again as they
+    /// fall due. `progress` is set once the session moved something on ([`Pass::progressed`])
+    /// or completed a wait for mail: what the reconnect backoff resets on.
     async fn session(
         &self,
         settings: &ImapSettings,
         mailbox: &str,
         idle: bool,
         cancel: &CancellationToken,
-        healthy: &mut bool,
+        progress: &mut bool,
     ) -> Result<(), IngestError> {
         let mut client = ImapClient::connect(settings).await?;
         let state = client.select(mailbox).await?;
-        let cursor = self.store.cursor(mailbox)?;
-        match cursor {
-            Some(c) if c.uidvalidity != state.uidvalidity => warn!(
+        if let Some(c) = self.store.cursor(mailbox)?
+            && c.uidvalidity != state.uidvalidity
+        {
+            warn!(
                 mailbox,
                 old = c.uidvalidity,
                 new = state.uidvalidity,
                 "UIDVALIDITY changed: rescanning the mailbox (content hashes prevent duplicates)"
-            ),
-            _ => {}
+            );
         }
-        *healthy = true;
+        let ns = client.namespace();
         info!(
             mailbox,
             exists = state.exists,
             uidvalidity = state.uidvalidity,
+            namespace_prefix = ns.prefix,
+            delimiter = ?ns.delimiter,
             "connected"
         );
+        let scope = pass::Scope {
+            mailbox,
+            state,
+            file: true,
+            cancel,
+        };
         // Everything not yet filed: new mail, and mail a crash left between commit and filing.
         let pending = client.uids_unfiled().await?;
         let mut next = pending.last().map_or(1, |u| u.saturating_add(1));
-        self.process_uids(&mut client, mailbox, state, &pending, true, cancel)
-            .await?;
+        self.pass(&mut client, &scope, &pending, progress).await?;
         if let Some(c) = self.store.cursor(mailbox)?
             && c.uidvalidity == state.uidvalidity
         {
             next = next.max(c.last_uid.saturating_add(1));
         }
-        loop {
-            if cancel.is_cancelled() {
-                break;
-            }
+        while !cancel.is_cancelled() {
+            let stuck = self.stuck_records(mailbox, state.uidvalidity).await?;
+            let wait = until_due(&stuck, self.clock.now()).min(IDLE_RECHECK);
             let woke = if idle {
-                client.idle(IDLE_RECHECK, cancel).await?
+                client.idle(wait, cancel).await?
             } else {
                 // Polling by configuration: the UID SEARCH below is the poll.
                 tokio::select! {
-                    () = cancel.cancelled() => crate::io::mail::imap::IdleOutcome::Cancelled,
-                    () = tokio::time::sleep(settings.timeouts.poll_interval) => {
-                        crate::io::mail::imap::IdleOutcome::Timeout
+                    () = cancel.cancelled() => IdleOutcome::Cancelled,
+                    () = tokio::time::sleep(settings.timeouts.poll_interval.min(wait)) => {
+                        IdleOutcome::Timeout
                     }
                 }
             };
-            if woke == crate::io::mail::imap::IdleOutcome::Cancelled {
+            if woke == IdleOutcome::Cancelled {
                 break;
             }
-            let uids = client.uids_from(next).await?;
+            *progress = true;
+            let mut uids = client.uids_from(next).await?;
             if let Some(last) = uids.last() {
                 next = last.saturating_add(1);
             }
-            self.process_uids(&mut client, mailbox, state, &uids, true, cancel)
-                .await?;
+            // Stuck messages whose next try is due (process_uids skips the others).
+            uids.extend(stuck.keys().copied());
+            uids.sort_unstable();
+            uids.dedup();
+            self.pass(&mut client, &scope, &uids, progress).await?;
         }
         if let Err(e) = client.logout().await {
             debug!(error = %e, "logout");
@@ -709,8 +687,27 @@ impl Ingest {
         Ok(())
     }
 
+    /// One pass of a session; `progress` is set when it moved anything on, error or not.
+    async fn pass(
+        &self,
+        client: &mut ImapClient,
+        scope: &pass::Scope<'_>,
+        uids: &[u32],
+        progress: &mut bool,
+    ) -> Result<(), IngestError> {
+        let mut done = Pass::default();
+        let result = self.process_into(client, scope, uids, &mut done).await;
+        *progress |= done.progressed;
+        result
+    }
+
     /// Follows the mailbox until `cancel`: reconnects after any failure with capped exponential
     /// backoff and jitter, logging why. Returns when cancelled.
+    ///
+    /// The failure count resets only when a session made progress (a message recorded or
+    /// filed, or a completed wait for mail), not on every successful login: a server that lets
+    /// us in and then fails the same way each time is tried after 1 s, 2 s, 4 s… up to
+    /// 5 minutes, never about once a second.
     pub async fn run(
         &self,
         settings: ImapSettings,
@@ -719,27 +716,21 @@ impl Ingest {
         cancel: CancellationToken,
     ) {
         let mut failures: u32 = 0;
-        loop {
-            if cancel.is_cancelled() {
-                break;
-            }
-            let mut healthy = false;
+        while !cancel.is_cancelled() {
+            let mut progress = false;
             let result = self
-                .session(&settings, &mailbox, idle, &cancel, &mut healthy)
+                .session(&settings, &mailbox, idle, &cancel, &mut progress)
                 .await;
-            if healthy {
+            if progress {
                 failures = 0;
             }
-            match result {
-                Ok(()) => {}
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    let pause = backoff(failures, jitter_seed());
-                    error!(error = %e, retry_in_ms = pause.as_millis() as u64, "mailbox session ended");
-                    tokio::select! {
-                        () = cancel.cancelled() => break,
-                        () = tokio::time::sleep(pause) => {}
-                    }
+            if let Err(e) = result {
+                failures = failures.saturating_add(1);
+                let pause = backoff(failures, jitter_seed());
+                error!(error = %e, failures, retry_in_ms = pause.as_millis() as u64, "mailbox session ended");
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(pause) => {}
                 }
             }
         }
@@ -747,10 +738,23 @@ impl Ingest {
     }
 }
 
+/// How long until the first of `stuck` is due (zero when one already is; the longest IDLE
+/// when there are none).
+fn until_due(
+    stuck: &BTreeMap<u32, crate::model::records::StuckMessage>,
+    now: DateTime<Utc>,
+) -> Duration {
+    crate::core::plan::stuck::next_due(stuck.values())
+        .map_or(IDLE_RECHECK, |at| (at - now).to_std().unwrap_or_default())
+}
+
 impl Ingest {
     /// Watches the Sent folder (read only: nothing is moved or flagged) for responses to
     /// requesters: each new message whose subject carries a case reference marks that case
-    /// responded (audited). Its own cursor (`sent:FOLDER`) makes each message count once.
+    /// responded (audited). Its own cursor (`sent:FOLDER`) makes each message count once. Only
+    /// headers are fetched (addresses and subject are all it reads), so a response with large
+    /// attachments costs no more than any other. Reconnects with the intake's backoff, reset
+    /// only after progress.
     pub async fn watch_sent(
         &self,
         settings: ImapSettings,
@@ -761,65 +765,19 @@ impl Ingest {
         let Some(wf) = self.workflow.clone() else {
             return;
         };
-        let key = format!("sent:{folder}");
         let mut failures: u32 = 0;
         while !cancel.is_cancelled() {
-            let result: Result<(), IngestError> = async {
-                let mut client = ImapClient::connect(&settings).await?;
-                let state = client.select(&folder).await?;
+            let mut progress = false;
+            let result = self
+                .sent_session(&settings, &folder, &wf, &ctx, &cancel, &mut progress)
+                .await;
+            if progress {
                 failures = 0;
-                info!(folder, "watching the Sent folder for responses");
-                let mut next = match self.store.cursor(&key)? {
-                    Some(c) if c.uidvalidity == state.uidvalidity => c.last_uid.saturating_add(1),
-                    // First run (or a renumbered folder): only what is sent from now on counts.
-                    _ => state.uid_next,
-                };
-                loop {
-                    let uids = client.uids_from(next).await?;
-                    for f in client.fetch_many(&uids).await? {
-                        // Subject and recipients are all it needs: no document is decoded.
-                        let msg = crate::core::parse::parse(&f.raw, &SkipDocuments);
-                        let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
-                        let now = self.clock.now();
-                        let mut change = crate::io::store::Change::default();
-                        for r in
-                            crate::core::followup::references_in(&msg.subject, &context.prefixes)
-                        {
-                            if let Ok(r) = r.parse::<CaseRef>()
-                                && let Some(case) = self.store.get_case(&r)?
-                                && msg
-                                    .to
-                                    .iter()
-                                    .any(|a| a.email.eq_ignore_ascii_case(&case.requester.email))
-                                && let Some(c) = wf.responded(&context, &case, now)
-                            {
-                                info!(case = %r, "response seen in the Sent folder");
-                                change = c;
-                                break;
-                            }
-                        }
-                        change.cursor = Some(crate::io::store::CursorUpdate {
-                            mailbox: key.clone(),
-                            cursor: crate::io::store::Cursor {
-                                uidvalidity: state.uidvalidity,
-                                last_uid: f.uid,
-                            },
-                        });
-                        self.store.apply_async(change).await?;
-                        next = f.uid.saturating_add(1);
-                    }
-                    if client.idle(IDLE_RECHECK, &cancel).await?
-                        == crate::io::mail::imap::IdleOutcome::Cancelled
-                    {
-                        return Ok(());
-                    }
-                }
             }
-            .await;
             if let Err(e) = result {
                 failures = failures.saturating_add(1);
                 let pause = backoff(failures, jitter_seed());
-                error!(error = %e, folder, retry_in_ms = pause.as_millis() as u64, "Sent folder watch failed");
+                error!(error = %e, folder, failures, retry_in_ms = pause.as_millis() as u64, "Sent folder watch failed");
                 tokio::select! {
                     () = cancel.cancelled() => break,
                     () = tokio::time::sleep(pause) => {}
@@ -827,22 +785,99 @@ impl Ingest {
             }
         }
     }
+
+    /// One connection of [`Ingest::watch_sent`], until `cancel` or an error.
+    async fn sent_session(
+        &self,
+        settings: &ImapSettings,
+        folder: &str,
+        wf: &Workflow,
+        ctx: &SharedContext,
+        cancel: &CancellationToken,
+        progress: &mut bool,
+    ) -> Result<(), IngestError> {
+        let key = format!("sent:{folder}");
+        let mut client = ImapClient::connect(settings).await?;
+        let state = client.select(folder).await?;
+        info!(folder, "watching the Sent folder for responses");
+        let mut next = match self.store.cursor(&key)? {
+            Some(c) if c.uidvalidity == state.uidvalidity => c.last_uid.saturating_add(1),
+            // First run (or a renumbered folder): only what is sent from now on counts.
+            _ => state.uid_next,
+        };
+        loop {
+            let uids = client.uids_from(next).await?;
+            for chunk in uids.chunks(FETCH_BATCH) {
+                for (uid, header) in client.fetch_headers(chunk).await? {
+                    let cursor = crate::io::store::CursorUpdate {
+                        mailbox: key.clone(),
+                        cursor: crate::io::store::Cursor {
+                            uidvalidity: state.uidvalidity,
+                            last_uid: uid,
+                        },
+                    };
+                    self.sent_message(&header, wf, ctx, cursor).await?;
+                    next = uid.saturating_add(1);
+                    *progress = true;
+                }
+            }
+            if client.idle(IDLE_RECHECK, cancel).await? == IdleOutcome::Cancelled {
+                return Ok(());
+            }
+            *progress = true;
+        }
+    }
+
+    /// Reads one sent message's header: a case reference in the subject, sent to that case's
+    /// requester, marks the case responded. The cursor moves in the same change.
+    async fn sent_message(
+        &self,
+        header: &[u8],
+        wf: &Workflow,
+        ctx: &SharedContext,
+        cursor: crate::io::store::CursorUpdate,
+    ) -> Result<(), IngestError> {
+        // Subject and recipients are all it needs: no document is decoded.
+        let msg = crate::core::parse::parse(header, &SkipDocuments);
+        let context = Arc::clone(&ctx.read().unwrap_or_else(|e| e.into_inner()));
+        let now = self.clock.now();
+        let mut change = crate::io::store::Change::default();
+        for r in crate::core::followup::references_in(&msg.subject, &context.prefixes) {
+            if let Ok(r) = r.parse::<CaseRef>()
+                && let Some(case) = self.store.get_case(&r)?
+                && msg
+                    .to
+                    .iter()
+                    .any(|a| a.email.eq_ignore_ascii_case(&case.requester.email))
+                && let Some(c) = wf.responded(&context, &case, now)
+            {
+                info!(case = %r, "response seen in the Sent folder");
+                change = c;
+                break;
+            }
+        }
+        change.cursor = Some(cursor);
+        self.store.apply_async(change).await?;
+        Ok(())
+    }
 }
 
-fn log_disposition(d: &Disposition, size: usize) {
+/// The log line of one message: what happened, its size, and whether only part was read.
+fn log_disposition(d: &Disposition, f: &Fetched) {
+    let (size, partial) = (f.size, f.partial);
     match d {
         Disposition::Recorded {
             action: Handled::NewCase(kind),
             ..
-        } => info!(kind = kind.as_str(), size, "new case"),
+        } => info!(kind = kind.as_str(), size, partial, "new case"),
         Disposition::Recorded {
             action: Handled::FollowUp(r),
             ..
-        } => info!(case = %r, size, "follow-up joined its case"),
+        } => info!(case = %r, size, partial, "follow-up joined its case"),
         Disposition::Recorded {
             action: Handled::Ignored { kind, why },
             ..
-        } => info!(kind = kind.as_str(), why, size, "no case"),
+        } => info!(kind = kind.as_str(), why, size, partial, "no case"),
         Disposition::Duplicate => info!(size, "already recorded; filing only"),
         Disposition::Quarantined(why) => error!(why, size, "message quarantined"),
     }
@@ -916,6 +951,8 @@ mod tests {
                 uid,
                 internal_date: t0(),
                 raw: FOI.as_bytes().to_vec(),
+                size: FOI.len() as u64,
+                partial: false,
             }
         }
 
@@ -999,11 +1036,16 @@ mod tests {
 
         /// A copy of [`FOI`] after `top` (headers a delivery path wrote) and `from`.
         fn copy(uid: u32, top: &str, from: &str) -> Fetched {
-            let raw = FOI.replace("Pat Requester <pat@example.org>", from);
+            let raw = format!(
+                "{top}{}",
+                FOI.replace("Pat Requester <pat@example.org>", from)
+            );
             Fetched {
                 uid,
                 internal_date: t0(),
-                raw: format!("{top}{raw}").into_bytes(),
+                size: raw.len() as u64,
+                partial: false,
+                raw: raw.into_bytes(),
             }
         }
 

@@ -18,6 +18,16 @@ pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default for [`ImapTimeouts::poll_interval`]: 60 s between NOOPs when the server has no IDLE;
 /// new requests are then seen within a minute, far inside any statutory deadline.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
+/// Default for `[imap] max_message_bytes`: 50 MiB. Larger than what most providers deliver by
+/// default (Exchange Online 36 MB, Gmail 50 MB with encoding) so a real request is read in full;
+/// small enough that the few copies intake holds (the fetch buffer, the bytes, the parse) stay far
+/// inside the service's 1 GB `MemoryMax`.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 50 * 1024 * 1024;
+/// Accepted values of `[imap] max_message_bytes`, in bytes: 1 MiB (below that ordinary requests
+/// with a scanned letter would be cut) to 64 MiB, the parser's own limit
+/// (`core::parse::MAX_PARSE_BYTES`): a larger message read whole would get only its header block
+/// read, without even its sender, where its first MiB gives a proper case.
+pub const MESSAGE_BYTES_RANGE: std::ops::RangeInclusive<i64> = 1024 * 1024..=64 * 1024 * 1024;
 /// How a connection to a mail server is protected (IMAP and SMTP alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
@@ -107,7 +117,7 @@ pub struct ImapTimeouts {
     pub connect: Duration,
     /// Any single command other than a message fetch (LOGIN, SELECT, SEARCH, MOVE, ...).
     pub command: Duration,
-    /// Fetching one whole message.
+    /// Fetching one message (within a batch, counted from the message before it).
     pub fetch: Duration,
     /// Interval between NOOPs in `ImapClient::idle` when the server has no IDLE.
     pub poll_interval: Duration,

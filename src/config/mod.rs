@@ -160,6 +160,9 @@ pub struct MailboxConfig {
     /// The shared mailbox's Sent folder, watched (read only) for responses to requesters: a
     /// message with a case reference in its subject marks the case responded. `None`: not watched.
     pub sent_folder: Option<String>,
+    /// A message larger than this (bytes) is read only in part: its header and first part make
+    /// the case, which notes that the rest is in the mailbox (`imap.max_message_bytes`).
+    pub max_message_bytes: u64,
 }
 
 /// When acknowledgements go out.
@@ -695,6 +698,7 @@ fn read_imap(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> MailboxConfig {
                 "folders",
                 "quarantine_folder",
                 "sent_folder",
+                "max_message_bytes",
             ],
         ]
         .concat(),
@@ -731,6 +735,21 @@ fn read_imap(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> MailboxConfig {
     let quarantine = r
         .string(&it, "imap", "quarantine_folder", false)
         .unwrap_or_else(|| "Triage/Quarantine".into());
+    let max_message_bytes = match r.integer(&it, "imap", "max_message_bytes") {
+        Some(n) if (mail::MESSAGE_BYTES_RANGE).contains(&n) => n as u64,
+        Some(n) => {
+            r.err(
+                "imap.max_message_bytes",
+                format!(
+                    "{n} is out of range ({} to {} bytes)",
+                    mail::MESSAGE_BYTES_RANGE.start(),
+                    mail::MESSAGE_BYTES_RANGE.end()
+                ),
+            );
+            mail::DEFAULT_MAX_MESSAGE_BYTES
+        }
+        None => mail::DEFAULT_MAX_MESSAGE_BYTES,
+    };
     MailboxConfig {
         server: mail::ImapSettings {
             host,
@@ -745,6 +764,7 @@ fn read_imap(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> MailboxConfig {
         folders,
         quarantine,
         sent_folder: r.string(&it, "imap", "sent_folder", false),
+        max_message_bytes,
     }
 }
 
@@ -1183,6 +1203,7 @@ nonworking_receipt_rolls_forward = "yes"
         assert_eq!(m.folders[&Kind::Foi], "Requests/FOI");
         assert_eq!(m.folders[&Kind::Sar], "Triage/SAR");
         assert_eq!(m.quarantine, "Triage/Quarantine");
+        assert_eq!(m.max_message_bytes, mail::DEFAULT_MAX_MESSAGE_BYTES);
         let s = c.smtp.unwrap();
         assert_eq!((s.port, s.security), (10025, mail::Security::Plain));
         assert_eq!(s.credentials.unwrap().password, "other");
@@ -1248,7 +1269,7 @@ nonworking_receipt_rolls_forward = "yes"
     #[test]
     fn mail_section_errors_are_all_reported() {
         let text = format!(
-            "{MINIMAL}\n[imap]\nhost = \"imap.example.org\"\nsecurity = \"plain\"\nport = 70000\nusername = \"foi\"\nauth = \"xoauth2\"\ntoken_file = \"t\"\ntoken_command = \"get-token\"\n[imap.folders]\npetition = \"X\"\n[smtp]\nhost = \"smtp.example.org\"\nusername = \"foi\"\npassword_file = \"/no/such/file\"\nsecurity = \"ssl\"\n[acknowledgements]\nper_address_per_day = 0\n"
+            "{MINIMAL}\n[imap]\nhost = \"imap.example.org\"\nsecurity = \"plain\"\nport = 70000\nusername = \"foi\"\nauth = \"xoauth2\"\ntoken_file = \"t\"\ntoken_command = \"get-token\"\nmax_message_bytes = 1000\n[imap.folders]\npetition = \"X\"\n[smtp]\nhost = \"smtp.example.org\"\nusername = \"foi\"\npassword_file = \"/no/such/file\"\nsecurity = \"ssl\"\n[acknowledgements]\nper_address_per_day = 0\n"
         );
         let errs = errors(&text);
         let expect = [
@@ -1256,6 +1277,7 @@ nonworking_receipt_rolls_forward = "yes"
             "imap.port: 70000 is not a TCP port",
             "imap.auth: xoauth2 needs exactly one of token_file or token_command",
             "imap.folders.petition: unknown key",
+            "imap.max_message_bytes: 1000 is out of range (1048576 to 67108864 bytes)",
             "smtp.security: \"ssl\" is not one of",
             "smtp.password_file: cannot read /no/such/file",
             "acknowledgements.per_address_per_day: 0 is out of range",

@@ -32,7 +32,7 @@ use mail_parser::parsers::MessageStream;
 use mail_parser::{HeaderName, HeaderValue, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
-use crate::core::extract::{self, AttachmentReader, DocFormat, panic_message};
+use crate::core::extract::{self, AttachmentReader, DocFormat, SkipDocuments, panic_message};
 use crate::core::text::prefix;
 use crate::model::message::{Address, Attachment, MachineHeaders, Message};
 
@@ -104,7 +104,7 @@ pub fn parse(raw: &[u8], reader: &dyn AttachmentReader) -> Message {
             ..Message::default()
         }
     } else if raw.len() > MAX_PARSE_BYTES {
-        let mut m = fallback_message(raw);
+        let mut m = header_block_message(raw);
         m.warnings.insert(
             0,
             format!(
@@ -944,6 +944,30 @@ fn nested_message_text(nested: &mail_parser::Message<'_>) -> extract::Extracted 
 
 /// A `Message` from the raw header block alone, for input mail-parser could not read (or
 /// panicked on): headers unfolded but not decoded, subject and machine headers filled from them.
+/// A message too large to parse whole, read from its header block alone (at most
+/// [`FALLBACK_HEADER_BYTES`]): the sender, subject, ids and dates are kept, so the case still
+/// has its requester; nothing of the body or attachments is. The simple scanner of
+/// [`fallback_message`] takes over when the MIME parser finds nothing there or panics.
+fn header_block_message(raw: &[u8]) -> Message {
+    let head = &raw[..raw.len().min(FALLBACK_HEADER_BYTES)];
+    let end = [&b"\r\n\r\n"[..], b"\n\n"]
+        .iter()
+        .filter_map(|sep| {
+            head.windows(sep.len())
+                .position(|w| w == *sep)
+                .map(|i| i + sep.len())
+        })
+        .min();
+    let Some(end) = end else {
+        return fallback_message(raw);
+    };
+    let (block, _) = prepare(&head[..end]);
+    match catch_unwind(AssertUnwindSafe(|| read_message(&block, &SkipDocuments))) {
+        Ok(m) if !m.headers.is_empty() => m,
+        _ => fallback_message(raw),
+    }
+}
+
 fn fallback_message(raw: &[u8]) -> Message {
     let headers = scan_headers(raw);
     let mut msg = Message {

@@ -238,10 +238,7 @@ pub fn triage_message(
     } else {
         validate::validate(kind, &message, &ctx.validity)
     };
-    let regime = match &review {
-        Some(r) => Some(r.regime()),
-        None => ctx.regime(kind),
-    };
+    let regime = regime_for(ctx, kind, review.as_ref());
     let deadline = match (&followup, regime) {
         (None, Some(regime)) => Some(clock(ctx, regime, &validity, received_at)),
         _ => None,
@@ -305,6 +302,31 @@ fn internal_review(
     })
 }
 
+/// Adjusts the outcome of a message read only in part (larger than the configured cap): it is
+/// never judged invalid, because what it seems to lack (a name, an address, proof of identity)
+/// may be in the part not read. Validity is left to a person (`None`) and the clock runs from
+/// receipt: the safe side, since a clock wrongly stopped for clarification would make the
+/// statutory reply late, while a running one can still be stopped by an officer.
+pub fn read_in_part(ctx: &Context, outcome: &mut Outcome) {
+    if outcome.validity.as_ref().is_none_or(|v| v.valid) {
+        return;
+    }
+    outcome.validity = None;
+    if outcome.followup.is_none()
+        && let Some(regime) = regime_for(ctx, outcome.kind(), outcome.review.as_ref())
+    {
+        outcome.deadline = Some(clock(ctx, regime, &None, outcome.received_at));
+    }
+}
+
+/// The timescale a new message's clock runs under: an internal review's own, else its kind's.
+fn regime_for(ctx: &Context, kind: Kind, review: Option<&InternalReview>) -> Option<Regime> {
+    match review {
+        Some(r) => Some(r.regime()),
+        None => ctx.regime(kind),
+    }
+}
+
 fn clock(
     ctx: &Context,
     regime: Regime,
@@ -348,6 +370,37 @@ mod tests {
 
     fn mail(from: &str, subject: &str, extra: &str, body: &str) -> Vec<u8> {
         format!("{RECEIVED}From: {from}\r\nTo: foi@council.example.gov.uk\r\nSubject: {subject}\r\nMessage-ID: <t1@example.org>\r\nDate: Mon, 5 Jan 2026 09:29:00 +0000\r\n{extra}\r\n{body}").into_bytes()
+    }
+
+    #[test]
+    fn a_message_read_in_part_is_never_judged_invalid_and_its_clock_runs() {
+        // No name anywhere in the part read: invalid when read whole.
+        let raw = mail(
+            "jane@example.org",
+            "Freedom of Information request: pothole repairs",
+            "",
+            "Under the Freedom of Information Act, please provide the number of pothole repairs \
+             the council carried out in 2024/25.\r\n",
+        );
+        let mut o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
+        assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(false));
+        assert_eq!(o.due(), None);
+        read_in_part(&CTX, &mut o);
+        assert_eq!(o.validity, None);
+        assert!(o.due().is_some(), "{:?}", o.deadline);
+        // A valid one is left alone.
+        let valid = mail(
+            "Jane Smith <jane@example.org>",
+            "Freedom of Information request",
+            "",
+            "Under the Freedom of Information Act, please provide the number of pothole repairs \
+             in 2024/25.\r\n\r\nYours sincerely,\r\nJane Smith\r\n",
+        );
+        let mut o = triage(&CTX, &valid, None, &NoThreads, &InProcess);
+        let due = o.due();
+        read_in_part(&CTX, &mut o);
+        assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(true));
+        assert_eq!(o.due(), due);
     }
 
     #[test]

@@ -166,3 +166,57 @@ pub struct NeedsTriage {
     /// Why intake gave up, in words (no message content).
     pub why: String,
 }
+
+/// What intake could not do to a message still in the mailbox ([`StuckMessage::stage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StuckStage {
+    /// Fetching it failed (the server refused it, or it did not arrive in time) when it was
+    /// fetched on its own.
+    Fetch,
+    /// It is recorded, but filing it into its folder failed.
+    File,
+    /// Fetching it failed too often: it is to be moved to the quarantine folder unread, and
+    /// moving it failed (or has not been tried yet).
+    Quarantine,
+}
+
+/// A message intake could not finish with: left in the mailbox, tried again later (a doubling
+/// delay), not fetched or filed again on every reconnect in between. Its failures are counted so
+/// that a message that keeps failing is quarantined or shown to people instead of retried in
+/// silence.
+///
+/// Kept as a mark under `intake/stuck/<mailbox>/<uidvalidity>/<uid>` (see `core::plan::stuck`);
+/// no personal data (server errors name folders, not senders).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StuckMessage {
+    /// What failed.
+    pub stage: StuckStage,
+    /// Failures at this stage so far.
+    pub failures: u32,
+    /// When the first failure happened.
+    pub first_at: DateTime<Utc>,
+    /// When the latest failure happened.
+    pub last_at: DateTime<Utc>,
+    /// Not to be tried again before this.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The mailbox it is in (as configured).
+    pub mailbox: String,
+    /// That mailbox's UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// Its UID there.
+    pub uid: u32,
+    /// Where it is to be filed (as configured when it failed): [`StuckStage::File`] and
+    /// [`StuckStage::Quarantine`].
+    #[serde(default)]
+    pub folder: Option<String>,
+    /// Its content hash, once it was recorded ([`StuckStage::File`]): the next try files it
+    /// where its case now belongs, so a corrected folder setting is followed.
+    #[serde(default)]
+    pub content_hash: Option<String>,
+    /// The latest error, as the server or the client gave it.
+    pub error: String,
+    /// People were told (a "needs human triage" entry was written).
+    #[serde(default)]
+    pub alerted: bool,
+}

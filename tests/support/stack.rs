@@ -36,7 +36,16 @@ impl Stack {
     /// The messages delivered to `user`'s INBOX (new and cur), straight from the Maildir,
     /// sorted by path.
     pub fn delivered(&self, user: &str) -> Vec<std::path::PathBuf> {
-        let root = Path::new(&self.var("MAILSTACK_MAILDIR")).join(user.to_ascii_lowercase());
+        self.in_folder(user, "")
+    }
+
+    /// The messages in one of `user`'s folders, by its Maildir++ directory (`.Triage.FOI` holds
+    /// the folder the server calls `Triage.FOI`, or `INBOX.Triage.FOI` on a stack started with
+    /// `MAILSTACK_NS_PREFIX=INBOX.`; `""` is the INBOX), sorted by path.
+    pub fn in_folder(&self, user: &str, dir: &str) -> Vec<std::path::PathBuf> {
+        let root = Path::new(&self.var("MAILSTACK_MAILDIR"))
+            .join(user.to_ascii_lowercase())
+            .join(dir);
         let mut out: Vec<_> = ["new", "cur"]
             .iter()
             .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
@@ -50,16 +59,27 @@ impl Stack {
 /// Starts (or finds running) a stack under `dir` on `port_base`; each test module uses its own
 /// so modules run side by side. The error carries a hint for running it by hand.
 pub fn start(dir: &'static str, port_base: &str) -> Result<Stack, String> {
+    start_with_prefix(dir, port_base, "")
+}
+
+/// [`start`] with Dovecot's personal namespace under `ns_prefix` (`INBOX.`: the Cyrus and
+/// Courier layout), or Dovecot's own (`""`).
+pub fn start_with_prefix(
+    dir: &'static str,
+    port_base: &str,
+    ns_prefix: &str,
+) -> Result<Stack, String> {
     let hint = format!(
         "these tests need the real mail stack; run as root: \
-         MAILSTACK_PORT_BASE={port_base} bash scripts/mailstack.sh start {dir} \
-         (logs in {dir}/log)"
+         MAILSTACK_PORT_BASE={port_base} MAILSTACK_NS_PREFIX={ns_prefix} \
+         bash scripts/mailstack.sh start {dir} (logs in {dir}/log)"
     );
     let out = Command::new("bash")
         .arg("scripts/mailstack.sh")
         .arg("start")
         .arg(dir)
         .env("MAILSTACK_PORT_BASE", port_base)
+        .env("MAILSTACK_NS_PREFIX", ns_prefix)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .map_err(|e| format!("cannot run scripts/mailstack.sh: {e}; {hint}"))?;
@@ -87,7 +107,17 @@ pub fn get(
     dir: &'static str,
     port_base: &str,
 ) -> &'static Stack {
-    match cell.get_or_init(|| start(dir, port_base)) {
+    get_with_prefix(cell, dir, port_base, "")
+}
+
+/// [`get`] for a stack started by [`start_with_prefix`].
+pub fn get_with_prefix(
+    cell: &'static std::sync::OnceLock<Result<Stack, String>>,
+    dir: &'static str,
+    port_base: &str,
+    ns_prefix: &str,
+) -> &'static Stack {
+    match cell.get_or_init(|| start_with_prefix(dir, port_base, ns_prefix)) {
         Ok(stack) => stack,
         Err(e) => panic!("mail stack unavailable: {e}"),
     }

@@ -93,6 +93,33 @@ pub struct Facts {
     pub same_delivery: Option<Kind>,
 }
 
+/// A message read only in part because it is larger than the configured cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partial {
+    /// Its whole size in bytes (as the server reports it).
+    pub size: u64,
+    /// Bytes read (its header and the start of its body).
+    pub read: u64,
+    /// The cap it is over (`imap.max_message_bytes`).
+    pub limit: u64,
+}
+
+impl Partial {
+    /// The note people see, in words.
+    pub fn note(&self) -> String {
+        let mb = |n: u64| n as f64 / (1024.0 * 1024.0);
+        format!(
+            "message too large to read in full ({:.1} MB, over the {:.0} MB limit): only its \
+             header and first {:.1} MB were read, so attachments and the end of the text may be \
+             missing here and validity was not judged; see the whole message in the mailbox, \
+             where it is filed",
+            mb(self.size),
+            mb(self.limit),
+            mb(self.read)
+        )
+    }
+}
+
 /// Where the message is, for the cursor: mailbox, UIDVALIDITY and UID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
@@ -189,6 +216,31 @@ pub fn plan(
     };
     p.change.cursor = plan_duplicate(position).cursor;
     Ok(p)
+}
+
+/// Puts the "read only in part" note of a message over the size cap into its plan, where people
+/// look: on the case the message made or joined (its audit trail), or in the `seen` record of a
+/// message that made nothing.
+pub fn note_partial(p: &mut Plan, partial: &Partial, now: DateTime<Utc>) {
+    let target = match &p.action {
+        Handled::NewCase(_) => CaseTarget::New,
+        Handled::FollowUp(r) => CaseTarget::Existing(r.clone()),
+        Handled::Ignored { .. } => {
+            for seen in &mut p.change.seen {
+                seen.why = format!("{}; {}", seen.why, partial.note());
+            }
+            return;
+        }
+    };
+    p.change.audit.push(AuditAppend {
+        case: target,
+        event: AuditEvent::system(
+            now,
+            "note",
+            json!({"partial": {"size": partial.size, "read": partial.read, "limit": partial.limit}}),
+            partial.note(),
+        ),
+    });
 }
 
 /// Plans only the cursor (and a `seen` record) for a message already recorded: a re-delivery,

@@ -9,6 +9,8 @@
 //! - [`poison`]: before triage, a message's durable attempt count → triage it, or quarantine it
 //!   for people.
 //! - [`responded`]: our own response seen in the shared mailbox → the case is answered.
+//! - [`stuck`]: a message that cannot be fetched or filed → when to try again, when to quarantine
+//!   it or tell people.
 //! - [`tick`]: the scheduler at `now` → chasers, digests, routing repairs, the next wake.
 
 pub mod assign;
@@ -18,6 +20,7 @@ pub mod letter;
 pub mod office;
 pub mod poison;
 pub mod responded;
+pub mod stuck;
 pub mod tick;
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ const DATE: &str = r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)?\d{2}\b|\d{1,2}(?:st
 /// "Date of birth", "DOB", "D.O.B.", "born (on)", then a date within a few characters.
 static DATE_OF_BIRTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)(?:\bdate\s+of\s+birth|\bd\.?\s?o\.?\s?b\b\.?|\bborn(?:\s+on)?|\bbirth\s*date)[\s:\-–=]*(?:is\s+|was\s+)?(?:the\s+)?{DATE}"
+        r"(?i)(?:\bdate\s+of\s+birth|\bd\.?\s?o\.?\s?b\b\.?|\bborn(?:\s+on)?|\bbirth\s*date|\bdyddiad\s+geni|\bganwyd(?:\s+ar)?)[\s:\-–=]*(?:is\s+|was\s+)?(?:the\s+)?{DATE}"
     ))
     .expect("built-in DATE_OF_BIRTH pattern compiles")
 });
@@ -52,6 +52,32 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("built-in REFERENCE pattern compiles")
 });
+
+/// The same in Welsh, where the number comes first: "rhif fy nghyfrif treth gyngor yw 30041877"
+/// (my council tax account number is), "fy rhif gweithiwr oedd 20417" (my employee number was),
+/// "rhif GIG", "rhif Yswiriant Gwladol", "rhif myfyriwr", "cyfeirnod tenantiaeth". The label
+/// (group 1) is mapped to the English one by [`welsh_label`]; mutated forms are matched as
+/// written ("nghyfrif" after "fy").
+static WELSH_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:rhif|cyfeirnod)\s+(?:fy\s+|ei\s+|eich\s+)?(?:(?:nghyfrif|gyfrif|cyfrif)\s+)?(treth\s+gyngor|gweithiwr|cyflogres|staff|gig|yswiriant\s+gwladol|myfyriwr|disgybl|tenantiaeth|tenant|rhent|trosedd|digwyddiad|heddlu)\b[\s:#=\-–]*(?:yw\s+|oedd\s+|ydy\s+|:\s*)?([A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b|[A-Z]{0,3}[/\-]?\d[A-Z0-9/\-]*(?:\s\d[A-Z0-9/\-]*){0,3})",
+    )
+    .expect("built-in WELSH_REFERENCE pattern compiles")
+});
+
+/// The English label [`reference_name`] knows for a Welsh one.
+fn welsh_label(label: &str) -> &'static str {
+    let l = label.to_lowercase();
+    match l.split_whitespace().next().unwrap_or("") {
+        "treth" => "council tax",
+        "gweithiwr" | "cyflogres" | "staff" => "employee",
+        "gig" => "nhs",
+        "yswiriant" => "national insurance",
+        "myfyriwr" | "disgybl" => "student",
+        "tenantiaeth" | "tenant" | "rhent" => "tenancy",
+        _ => "crime",
+    }
+}
 
 /// Fewest digits in a reference value for it to identify anyone.
 const MIN_REFERENCE_DIGITS: usize = 4;
@@ -110,18 +136,21 @@ pub(super) fn find(text: &str, msg: &Message, staff_domains: &[String]) -> Vec<D
     if DATE_OF_BIRTH.is_match(text) && ADDRESS.is_match(text) {
         out.push(Detail::BirthDateAndAddress);
     }
-    for c in REFERENCE.captures_iter(text) {
+    let english = REFERENCE
+        .captures_iter(text)
+        .filter_map(|c| Some((c.get(1)?.as_str(), c.get(2)?.as_str())));
+    let welsh = WELSH_REFERENCE
+        .captures_iter(text)
+        .filter_map(|c| Some((welsh_label(c.get(1)?.as_str()), c.get(2)?.as_str())));
+    for (label, value) in english.chain(welsh) {
         if out.len() >= MAX_DETAILS {
             break;
         }
-        let (Some(label), Some(value)) = (c.get(1), c.get(2)) else {
-            continue;
-        };
-        let value = value.as_str().trim_end_matches(['/', '-']);
+        let value = value.trim_end_matches(['/', '-']);
         if value.chars().filter(char::is_ascii_digit).count() < MIN_REFERENCE_DIGITS {
             continue;
         }
-        let what = reference_name(label.as_str());
+        let what = reference_name(label);
         let warning = (what == "NHS number" && !nhs_number_checks(value))
             .then_some("whose check digit does not match: check it carefully");
         let detail = Detail::Reference {
@@ -269,6 +298,17 @@ mod tests {
             // Labels without a number, or with too few digits, are not references.
             ("I am a council tenant and an NHS patient.", &[]),
             ("my tenancy ref is 12", &[]),
+            (
+                "Rhif fy nghyfrif treth gyngor yw 30041877, a fy nghyfeiriad yw 12 Stryd y Capel",
+                &["council tax account number=30041877"],
+            ),
+            (
+                "Roeddwn yn gweithio yn yr adran priffyrdd. Fy rhif gweithiwr oedd 20417.",
+                &["employee or payroll number=20417"],
+            ),
+            ("Rhif GIG: 943 476 5919", &["NHS number=943 476 5919"]),
+            ("Dyddiad geni: 04/07/1979, LL77 8QT", &["dob+address"]),
+            ("Fy rhif gweithiwr oedd 12.", &[]),
             ("Please send my payroll records for 2019 to 2021.", &[]),
         ];
         for (text, want) in cases {

@@ -2,9 +2,12 @@
 //!
 //! What it does: connects (IMAPS, STARTTLS, or plain only when configured), verifies the server
 //! certificate with rustls (ring provider, chosen explicitly), logs in with LOGIN or SASL XOAUTH2,
-//! selects a mailbox, lists UIDs, fetches raw messages without setting `\Seen`, files messages into
-//! folders (MOVE, else COPY + delete, else COPY + keyword), appends, and waits for new mail with
-//! IDLE (or NOOP polling when the server has no IDLE).
+//! learns the server's personal namespace (RFC 2342; [`namespace`]) so configured folder names
+//! are sent as that server spells them, selects a mailbox, lists UIDs and message sizes, fetches
+//! raw messages (whole, the first bytes of one too large to hold, or headers only) without setting
+//! `\Seen`, with a time limit per message rather than per batch, files messages into folders
+//! (MOVE, else COPY + delete, else COPY + keyword), appends, and waits for new mail with IDLE (or
+//! NOOP polling when the server has no IDLE).
 //!
 //! What it does not do: parse or classify mail, keep the cursor (UIDVALIDITY + last UID, owned by
 //! the store), reconnect or retry (the caller decides, using [`ImapError::is_transient`]), or
@@ -15,6 +18,9 @@
 //! by a NAT otherwise hangs forever). After a timeout or a network error the session is in an
 //! unknown state, so it is dropped: every later call fails with [`ImapError::Closed`] (transient)
 //! and the caller connects again.
+//!
+//! An error on a folder ([`ImapError::Folder`]) names the folder both as configured and as sent,
+//! so a server that refuses a name is diagnosed from the log alone.
 //!
 //! Nothing here logs message bodies, passwords or OAuth2 tokens.
 
@@ -38,7 +44,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
@@ -46,8 +52,13 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls;
 use tokio_util::sync::CancellationToken;
 
+pub mod namespace;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+use namespace::validate_folder;
+pub use namespace::{Namespace, server_name};
 
 /// How long one IDLE command runs before it is ended and re-issued: 25 min. RFC 2177 §3 lets a
 /// server log out a client idle for 30 min, and advises re-issuing at least every 29 min.
@@ -239,6 +250,18 @@ pub enum ImapError {
         /// Why.
         detail: String,
     },
+    /// The server refused a command on a folder (SELECT, CREATE, MOVE, COPY, APPEND…): its
+    /// answer, with the folder's name exactly as sent to the server and as configured, since the
+    /// two differ by the server's namespace prefix and delimiter.
+    #[error("{cause} (folder {server:?} as sent to the server, {configured:?} as configured)")]
+    Folder {
+        /// The name in the configuration (`Triage/FOI`).
+        configured: String,
+        /// The name sent (`INBOX.Triage.FOI`).
+        server: String,
+        /// What went wrong.
+        cause: Box<ImapError>,
+    },
 }
 
 impl ImapError {
@@ -253,6 +276,7 @@ impl ImapError {
             | Self::Closed => true,
             Self::Auth { transient, .. } => *transient,
             Self::Token(e) => e.is_transient(),
+            Self::Folder { cause, .. } => cause.is_transient(),
             Self::Certificate { .. }
             | Self::Tls { .. }
             | Self::CaFile { .. }
@@ -266,10 +290,30 @@ impl ImapError {
 
     /// Whether the session can no longer be used after this error (its state is unknown).
     fn breaks_session(&self) -> bool {
-        matches!(
-            self,
-            Self::Timeout { .. } | Self::Connection { .. } | Self::Closed | Self::Protocol { .. }
-        )
+        match self {
+            Self::Folder { cause, .. } => cause.breaks_session(),
+            other => matches!(
+                other,
+                Self::Timeout { .. }
+                    | Self::Connection { .. }
+                    | Self::Closed
+                    | Self::Protocol { .. }
+            ),
+        }
+    }
+
+    /// This error, with the folder it concerned (see [`ImapError::Folder`]), when the server
+    /// refused the command; a lost connection or a timeout is about the connection, and an
+    /// invalid name already names what was configured: those stay as they are.
+    fn on_folder(self, configured: &str, server: &str) -> Self {
+        match self {
+            cause @ (Self::No { .. } | Self::Bad { .. }) => Self::Folder {
+                configured: configured.to_owned(),
+                server: server.to_owned(),
+                cause: Box::new(cause),
+            },
+            other => other,
+        }
     }
 
     /// Classifies an async-imap error raised by `op`.
@@ -335,8 +379,13 @@ pub struct Fetched {
     /// When the server received it (IMAP INTERNALDATE): the statutory "date of receipt" when the
     /// mail came straight to the shared mailbox.
     pub internal_date: DateTime<Utc>,
-    /// The exact RFC 5322 bytes.
+    /// The exact RFC 5322 bytes: the whole message, or only its first bytes when `partial`.
     pub raw: Vec<u8>,
+    /// The whole message's size in bytes, as the server reports it (RFC822.SIZE).
+    pub size: u64,
+    /// Only the first bytes were fetched ([`Extent::Head`]): the message is larger than anyone
+    /// should hold in memory, and the rest is in the mailbox.
+    pub partial: bool,
 }
 
 impl fmt::Debug for Fetched {
@@ -346,8 +395,119 @@ impl fmt::Debug for Fetched {
             .field("uid", &self.uid)
             .field("internal_date", &self.internal_date)
             .field("raw_len", &self.raw.len())
+            .field("size", &self.size)
+            .field("partial", &self.partial)
             .finish()
     }
+}
+
+/// How much of each message a fetch asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// The whole message (`BODY.PEEK[]`).
+    Whole,
+    /// Its first `n` bytes (`BODY.PEEK[]<0.n>`): the header and the start of the body of a
+    /// message too large to hold.
+    Head(u32),
+}
+
+/// One UID FETCH of [`ImapClient::fetch_batch`]: UIDs ascending, all of one extent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// The messages.
+    pub uids: Vec<u32>,
+    /// How much of each.
+    pub extent: Extent,
+}
+
+/// What one fetch may bring in, so that neither memory nor one slow message decides for the
+/// messages around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchLimits {
+    /// A message larger than this is fetched only as its first [`FetchLimits::head_bytes`].
+    pub max_message_bytes: u64,
+    /// Bytes one batch may hold in all (a message larger than this goes alone).
+    pub batch_bytes: u64,
+    /// Messages one batch may hold.
+    pub batch_messages: usize,
+    /// How much of a message over the cap is read.
+    pub head_bytes: u32,
+}
+
+/// Splits `sizes` (UID, RFC822.SIZE; ascending) into fetches: messages up to the cap in batches
+/// bounded by [`FetchLimits::batch_bytes`] and [`FetchLimits::batch_messages`], UID order kept;
+/// a message over [`FetchLimits::max_message_bytes`] alone, as [`Extent::Head`]; a message for
+/// which `alone` holds (one that failed in a batch before) alone, whole.
+pub fn plan_batches(
+    sizes: &[(u32, u64)],
+    limits: &FetchLimits,
+    alone: impl Fn(u32) -> bool,
+) -> Vec<Batch> {
+    let mut out: Vec<Batch> = Vec::new();
+    let mut open: Option<(Batch, u64)> = None;
+    for &(uid, size) in sizes {
+        let single = if size > limits.max_message_bytes {
+            Some(Extent::Head(limits.head_bytes))
+        } else if alone(uid) {
+            Some(Extent::Whole)
+        } else {
+            None
+        };
+        if let Some(extent) = single {
+            out.extend(open.take().map(|(b, _)| b));
+            out.push(Batch {
+                uids: vec![uid],
+                extent,
+            });
+            continue;
+        }
+        if let Some((batch, bytes)) = &mut open
+            && batch.uids.len() < limits.batch_messages.max(1)
+            && bytes.saturating_add(size) <= limits.batch_bytes
+        {
+            batch.uids.push(uid);
+            *bytes += size;
+            continue;
+        }
+        out.extend(open.take().map(|(b, _)| b));
+        open = Some((
+            Batch {
+                uids: vec![uid],
+                extent: Extent::Whole,
+            },
+            size,
+        ));
+    }
+    out.extend(open.map(|(b, _)| b));
+    out
+}
+
+/// A UID set for a command: ascending runs written as ranges (`1:5,9,12:13`), so a command about
+/// thousands of messages stays short (servers cap command lines, Dovecot at 64 KiB).
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end.saturating_add(1) {
+            i += 1;
+            end = sorted[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
 }
 
 /// How [`ImapClient::file`] filed a message.
@@ -651,6 +811,115 @@ where
     }
 }
 
+/// Tag of the one command sent around async-imap ([`raw_namespace`]); async-imap's own tags are
+/// `A` and a number, so the two never meet.
+const NAMESPACE_TAG: &str = "FOINS";
+
+/// Largest NAMESPACE answer read, in bytes: 16 KiB. Real ones are under 200 bytes; the cap stops
+/// a broken server from filling memory.
+const MAX_NAMESPACE_BYTES: usize = 16 * 1024;
+
+/// Sends `NAMESPACE` on the transport itself and reads the answer up to its tagged completion:
+/// the personal namespace, or `None` when the server has none or its answer is unusable (logged).
+///
+/// NOTE: async-imap 0.12's parser (imap-proto 0.17) knows no NAMESPACE response: `* NAMESPACE`
+/// fails to parse and takes the session with it, so `run_command_and_check_ok` cannot be used.
+/// This runs right after login, in the authenticated state (no mailbox selected), where the
+/// server sends nothing unasked: async-imap's read buffer is empty, and every byte read here
+/// belongs to this command.
+///
+/// # Errors
+/// [`ImapError::No`]/[`ImapError::Bad`] when the server refuses the command (the session stays
+/// usable); [`ImapError::Connection`]/[`ImapError::Protocol`] when the answer breaks off or is
+/// not IMAP (the session is then dropped).
+async fn raw_namespace(t: &mut Transport) -> Result<Option<Namespace>, ImapError> {
+    const OP: &str = "NAMESPACE";
+    let io_err = |e: io::Error| ImapError::Connection {
+        op: OP,
+        detail: e.to_string(),
+    };
+    t.write_all(format!("{NAMESPACE_TAG} NAMESPACE\r\n").as_bytes())
+        .await
+        .map_err(io_err)?;
+    t.flush().await.map_err(io_err)?;
+    let mut budget = MAX_NAMESPACE_BYTES;
+    let mut found = None;
+    let tagged = format!("{NAMESPACE_TAG} ");
+    loop {
+        let line = read_raw_line(t, &mut budget).await?;
+        if let Some(rest) = line.strip_prefix(tagged.as_bytes()) {
+            let text = String::from_utf8_lossy(rest).into_owned();
+            let word = text.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            return match word.as_str() {
+                "OK" => Ok(found),
+                "NO" => Err(ImapError::No {
+                    op: OP,
+                    detail: text,
+                }),
+                "BAD" => Err(ImapError::Bad {
+                    op: OP,
+                    detail: text,
+                }),
+                _ => Err(ImapError::Protocol {
+                    op: OP,
+                    detail: format!("unexpected completion {text:?}"),
+                }),
+            };
+        }
+        if line.len() >= 11 && line[..11].eq_ignore_ascii_case(b"* NAMESPACE") {
+            found = namespace::parse_namespace(&line).unwrap_or_else(|why| {
+                tracing::warn!(why, "unusable NAMESPACE answer; asking LIST instead");
+                None
+            });
+        } else if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"* BYE") {
+            return Err(ImapError::Connection {
+                op: OP,
+                detail: format!("server said {:?}", String::from_utf8_lossy(&line)),
+            });
+        }
+    }
+}
+
+/// Reads one response line from the transport, without its CRLF, with any literals (`{n}` at a
+/// line end, then n bytes) inline; at most `budget` bytes in all. Byte by byte, so that nothing
+/// after the line is taken from the stream.
+async fn read_raw_line(t: &mut Transport, budget: &mut usize) -> Result<Vec<u8>, ImapError> {
+    const OP: &str = "NAMESPACE";
+    let too_long = || ImapError::Protocol {
+        op: OP,
+        detail: format!("answer longer than {MAX_NAMESPACE_BYTES} bytes"),
+    };
+    let io_err = |e: io::Error| ImapError::Connection {
+        op: OP,
+        detail: e.to_string(),
+    };
+    let mut line = Vec::new();
+    loop {
+        *budget = budget.checked_sub(1).ok_or_else(too_long)?;
+        line.push(t.read_u8().await.map_err(io_err)?);
+        if !line.ends_with(b"\r\n") {
+            continue;
+        }
+        let head = &line[..line.len() - 2];
+        let literal = head
+            .strip_suffix(b"}")
+            .and_then(|h| h.iter().rposition(|&c| c == b'{').map(|i| &h[i + 1..]))
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok());
+        match literal {
+            Some(n) => {
+                *budget = budget.checked_sub(n).ok_or_else(too_long)?;
+                let start = line.len();
+                line.resize(start + n, 0);
+                t.read_exact(&mut line[start..]).await.map_err(io_err)?;
+            }
+            None => {
+                line.truncate(line.len() - 2);
+                return Ok(line);
+            }
+        }
+    }
+}
+
 /// Wraps a connect-phase future in the connect timeout.
 async fn within<T>(
     limit: Duration,
@@ -711,8 +980,8 @@ pub struct ImapClient {
     /// Capabilities after login, upper-cased ("IDLE", "MOVE", "UIDPLUS", "AUTH=PLAIN", ...).
     capabilities: HashSet<String>,
     timeouts: ImapTimeouts,
-    /// The server's hierarchy delimiter, once asked (`Some(None)`: a flat namespace).
-    delimiter: Option<Option<String>>,
+    /// The server's personal namespace, learnt at connect: how configured folder names are sent.
+    namespace: Namespace,
     /// Folders (server names) known to exist, so `file` asks LIST only once per folder.
     known_folders: HashSet<String>,
 }
@@ -722,13 +991,15 @@ impl fmt::Debug for ImapClient {
         f.debug_struct("ImapClient")
             .field("open", &self.session.is_some())
             .field("capabilities", &self.capabilities)
+            .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
 }
 
 impl ImapClient {
-    /// Connects, verifies TLS, authenticates and reads the capabilities (only after login are
-    /// they complete: Dovecot lists MOVE, UIDPLUS etc. only then).
+    /// Connects, verifies TLS, authenticates, reads the capabilities (only after login are they
+    /// complete: Dovecot lists MOVE, UIDPLUS etc. only then) and learns the personal namespace
+    /// ([`ImapClient::namespace`]).
     ///
     /// # Errors
     /// [`ImapError::Connect`]/[`ImapError::Timeout`]/[`ImapError::Connection`] (transient),
@@ -773,7 +1044,7 @@ impl ImapClient {
             session: Some(session),
             capabilities: HashSet::new(),
             timeouts,
-            delimiter: None,
+            namespace: Namespace::top_level(None),
             known_folders: HashSet::new(),
         };
         let caps = client
@@ -789,6 +1060,7 @@ impl ImapClient {
                 Capability::Atom(a) => a.to_ascii_uppercase(),
             })
             .collect();
+        client.namespace = client.discover_namespace().await?;
         tracing::debug!(
             host = %settings.host,
             port = settings.port,
@@ -796,9 +1068,87 @@ impl ImapClient {
             username,
             idle = client.has_idle(),
             r#move = client.has_move(),
+            prefix = client.namespace.prefix,
+            delimiter = ?client.namespace.delimiter,
             "IMAP connected"
         );
         Ok(client)
+    }
+
+    /// The server's personal namespace: the prefix and delimiter configured folder names are
+    /// mapped onto ([`server_name`]).
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// The name `folder` (as configured, `/` between levels) is sent to this server as.
+    ///
+    /// # Errors
+    /// [`ImapError::Invalid`] for a name that cannot be sent (see [`server_name`]).
+    pub fn server_name(&self, folder: &str) -> Result<String, ImapError> {
+        server_name(folder, &self.namespace)
+    }
+
+    /// Learns the personal namespace: from NAMESPACE (RFC 2342) when the server has it, else
+    /// no prefix and the delimiter `LIST "" ""` gives (RFC 3501 §6.3.8). A server that answers
+    /// neither usefully is taken as flat, with a warning: the folder errors that follow name
+    /// what was sent.
+    async fn discover_namespace(&mut self) -> Result<Namespace, ImapError> {
+        if self.has_capability("NAMESPACE") {
+            match self.ask_namespace().await {
+                Ok(Some(ns)) => return Ok(ns),
+                Ok(None) => {}
+                Err(e) if e.breaks_session() => return Err(e),
+                Err(e) => tracing::warn!(error = %e, "NAMESPACE refused; asking LIST instead"),
+            }
+        }
+        let limit = self.timeouts.command;
+        let listed = self
+            .run("LIST", limit, async |s| {
+                s.list(Some(""), Some("\"\""))
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await;
+        match listed {
+            Ok(names) => {
+                let delimiter = names
+                    .first()
+                    .and_then(|n| n.delimiter())
+                    .and_then(|d| d.chars().next());
+                Ok(Namespace::top_level(delimiter))
+            }
+            Err(e) if e.breaks_session() => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot learn the hierarchy delimiter; folder names are sent as configured");
+                Ok(Namespace::top_level(None))
+            }
+        }
+    }
+
+    /// Sends NAMESPACE around async-imap and reads the answer (see [`raw_namespace`]).
+    async fn ask_namespace(&mut self) -> Result<Option<Namespace>, ImapError> {
+        let limit = self.timeouts.command;
+        let session = self.session.as_mut().ok_or(ImapError::Closed)?;
+        let result = tokio::time::timeout(limit, raw_namespace(session.as_mut()))
+            .await
+            .unwrap_or(Err(ImapError::Timeout {
+                op: "NAMESPACE",
+                after: limit,
+            }));
+        if let Err(e) = &result
+            && e.breaks_session()
+        {
+            self.session = None;
+        }
+        result
+    }
+
+    /// Whether the session can still be used: `false` after an error left it in an unknown
+    /// state (a timeout, a lost connection); the caller then connects again.
+    pub fn is_open(&self) -> bool {
+        self.session.is_some()
     }
 
     /// Whether the server announced `cap` after login (case-insensitive).
@@ -855,17 +1205,26 @@ impl ImapClient {
         new_data
     }
 
-    /// Selects `mailbox` (read-write) and returns what the cursor is checked against. Falls back
-    /// to STATUS when the server leaves UIDNEXT out of the SELECT answer.
+    /// Selects `mailbox` (as configured, mapped onto the server's namespace) read-write and
+    /// returns what the cursor is checked against. Falls back to STATUS when the server leaves
+    /// UIDNEXT out of the SELECT answer.
     ///
     /// # Errors
-    /// [`ImapError::No`] for a missing mailbox; [`ImapError::Protocol`] when the server gives no
-    /// UIDVALIDITY (UIDs would then be meaningless as a cursor); network errors.
+    /// [`ImapError::Folder`] around [`ImapError::No`] for a missing mailbox;
+    /// [`ImapError::Protocol`] when the server gives no UIDVALIDITY (UIDs would then be
+    /// meaningless as a cursor); network errors.
     pub async fn select(&mut self, mailbox: &str) -> Result<MailboxState, ImapError> {
-        let name = self.server_folder_name(mailbox).await?;
+        let name = self.server_name(mailbox)?;
+        self.select_server_name(&name)
+            .await
+            .map_err(|e| e.on_folder(mailbox, &name))
+    }
+
+    /// [`ImapClient::select`] of a name already mapped to the server's spelling.
+    async fn select_server_name(&mut self, name: &str) -> Result<MailboxState, ImapError> {
         let limit = self.timeouts.command;
         let selected = self
-            .run("SELECT", limit, async |s| s.select(&name).await)
+            .run("SELECT", limit, async |s| s.select(name).await)
             .await?;
         // What arrived before or during SELECT is in its answer: stale wake-up hints.
         self.drain_new_data();
@@ -880,9 +1239,7 @@ impl ImapClient {
             Some(n) => n,
             None => {
                 let status = self
-                    .run("STATUS", limit, async |s| {
-                        s.status(&name, "(UIDNEXT)").await
-                    })
+                    .run("STATUS", limit, async |s| s.status(name, "(UIDNEXT)").await)
                     .await?;
                 status.uid_next.ok_or_else(|| ImapError::Protocol {
                     op: "STATUS",
@@ -958,34 +1315,59 @@ impl ImapClient {
         Ok(filter_uids_from(uids, 1))
     }
 
-    /// Fetches several messages in one round trip (`BODY.PEEK[]`, so `\Seen` is left alone), in
-    /// UID order. UIDs that no longer exist are simply absent. Keep batches small enough for
-    /// memory: every message is held in full.
+    /// The size of each message (RFC822.SIZE), without fetching any: `(uid, bytes)`, ascending.
+    /// UIDs that no longer exist are simply absent. What [`plan_batches`] sizes fetches by.
     ///
     /// # Errors
-    /// As [`ImapClient::fetch`].
-    pub async fn fetch_many(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, ImapError> {
+    /// [`ImapError::Protocol`] when the server leaves a size out; refusals; network errors.
+    pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>, ImapError> {
+        let mut out = Vec::with_capacity(uids.len());
         if uids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(out);
         }
-        let limit = self.timeouts.fetch;
-        let set = uids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let set = uid_set(uids);
+        let limit = self.timeouts.command;
         let fetches = self
             .run("UID FETCH", limit, async |s| {
-                s.uid_fetch(&set, "(UID INTERNALDATE BODY.PEEK[])")
+                s.uid_fetch(&set, "(UID RFC822.SIZE)")
                     .await?
                     .try_collect::<Vec<_>>()
                     .await
             })
             .await?;
-        let mut out = Vec::with_capacity(uids.len());
-        for fetch in &fetches {
-            let Some(uid) = fetch.uid.filter(|u| uids.contains(u)) else {
+        for f in &fetches {
+            let Some(uid) = f.uid.filter(|u| uids.contains(u)) else {
                 continue;
+            };
+            let size = f.size.ok_or_else(|| ImapError::Protocol {
+                op: "UID FETCH",
+                detail: format!("no RFC822.SIZE for UID {uid}"),
+            })?;
+            out.push((uid, u64::from(size)));
+        }
+        out.sort_unstable();
+        out.dedup_by_key(|(uid, _)| *uid);
+        Ok(out)
+    }
+
+    /// Fetches one batch (`BODY.PEEK[]`, so `\Seen` is left alone; or its first bytes for
+    /// [`Extent::Head`]) in UID order. UIDs that no longer exist are simply absent. Each message
+    /// has [`ImapTimeouts::fetch`] to arrive, counted from the one before: a slow or stuck
+    /// message fails its batch without a batch-wide limit that twenty large messages could
+    /// exceed.
+    ///
+    /// # Errors
+    /// As [`ImapClient::fetch`]; a timeout drops the session.
+    pub async fn fetch_batch(&mut self, batch: &Batch) -> Result<Vec<Fetched>, ImapError> {
+        let query = match batch.extent {
+            Extent::Whole => "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])".to_owned(),
+            Extent::Head(n) => format!("(UID INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{n}>)"),
+        };
+        let wanted = &batch.uids;
+        let mut out = Vec::with_capacity(wanted.len());
+        self.fetch_each(wanted, &query, |fetch| {
+            let Some(uid) = fetch.uid.filter(|u| wanted.contains(u)) else {
+                return Ok(());
             };
             let raw = fetch.body().ok_or_else(|| ImapError::Protocol {
                 op: "UID FETCH",
@@ -995,15 +1377,36 @@ impl ImapClient {
                 op: "UID FETCH",
                 detail: format!("no INTERNALDATE for UID {uid}"),
             })?;
+            let size = fetch.size.map_or(raw.len() as u64, u64::from);
             out.push(Fetched {
                 uid,
                 internal_date: internal_date.with_timezone(&Utc),
                 raw: raw.to_vec(),
+                size,
+                partial: matches!(batch.extent, Extent::Head(_)) && (raw.len() as u64) < size,
             });
-        }
+            Ok(())
+        })
+        .await?;
         out.sort_by_key(|f| f.uid);
         out.dedup_by_key(|f| f.uid);
         Ok(out)
+    }
+
+    /// Fetches several whole messages in one round trip (see [`ImapClient::fetch_batch`]). Keep
+    /// batches small enough for memory: every message is held in full.
+    ///
+    /// # Errors
+    /// As [`ImapClient::fetch`].
+    pub async fn fetch_many(&mut self, uids: &[u32]) -> Result<Vec<Fetched>, ImapError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.fetch_batch(&Batch {
+            uids: uids.to_vec(),
+            extent: Extent::Whole,
+        })
+        .await
     }
 
     /// Fetches one message's exact bytes and INTERNALDATE with `BODY.PEEK[]`, which (unlike
@@ -1017,25 +1420,110 @@ impl ImapClient {
         Ok(self.fetch_many(&[uid]).await?.pop())
     }
 
+    /// The header of each message (`BODY.PEEK[HEADER]`, `\Seen` untouched), never its body:
+    /// `(uid, header bytes)`, ascending. For readers that need only addresses and subjects (the
+    /// Sent folder watch), so a large attachment costs nothing.
+    ///
+    /// # Errors
+    /// As [`ImapClient::fetch`].
+    pub async fn fetch_headers(&mut self, uids: &[u32]) -> Result<Vec<(u32, Vec<u8>)>, ImapError> {
+        let mut out = Vec::with_capacity(uids.len());
+        if uids.is_empty() {
+            return Ok(out);
+        }
+        self.fetch_each(uids, "(UID BODY.PEEK[HEADER])", |fetch| {
+            let Some(uid) = fetch.uid.filter(|u| uids.contains(u)) else {
+                return Ok(());
+            };
+            let header = fetch.header().ok_or_else(|| ImapError::Protocol {
+                op: "UID FETCH",
+                detail: format!("no header for UID {uid}"),
+            })?;
+            out.push((uid, header.to_vec()));
+            Ok(())
+        })
+        .await?;
+        out.sort_by_key(|(uid, _)| *uid);
+        out.dedup_by_key(|(uid, _)| *uid);
+        Ok(out)
+    }
+
+    /// Runs `UID FETCH <uids> <query>` and hands each answer to `each` as it arrives, allowing
+    /// [`ImapTimeouts::fetch`] per answer (a per-message limit: the clock restarts with every
+    /// message received). An error from `each` ends the fetch and, with the rest of the answer
+    /// unread, the session.
+    async fn fetch_each(
+        &mut self,
+        uids: &[u32],
+        query: &str,
+        mut each: impl FnMut(&async_imap::types::Fetch) -> Result<(), ImapError>,
+    ) -> Result<(), ImapError> {
+        const OP: &str = "UID FETCH";
+        let limit = self.timeouts.fetch;
+        let set = uid_set(uids);
+        let session = self.session.as_mut().ok_or(ImapError::Closed)?;
+        let result = async {
+            let timed_out = || ImapError::Timeout {
+                op: OP,
+                after: limit,
+            };
+            let mut stream = tokio::time::timeout(limit, session.uid_fetch(&set, query))
+                .await
+                .map_err(|_| timed_out())?
+                .map_err(|e| ImapError::from_imap(OP, e))?;
+            loop {
+                match tokio::time::timeout(limit, stream.try_next()).await {
+                    Err(_) => return Err(timed_out()),
+                    Ok(Err(e)) => return Err(ImapError::from_imap(OP, e)),
+                    Ok(Ok(None)) => return Ok(()),
+                    Ok(Ok(Some(fetch))) => each(&fetch).map_err(|e| match e {
+                        // The rest of the answer is unread: the session cannot go on.
+                        ImapError::Protocol { .. } => e,
+                        other => ImapError::Protocol {
+                            op: OP,
+                            detail: other.to_string(),
+                        },
+                    })?,
+                }
+            }
+        }
+        .await;
+        if let Err(e) = &result
+            && e.breaks_session()
+        {
+            self.session = None;
+        }
+        result
+    }
+
     /// Files message `uid` of the selected mailbox into `folder` (`/`-separated, e.g.
-    /// `Triage/FOI`), creating the folder if missing: UID MOVE when the server has MOVE; else
+    /// `Triage/FOI`, mapped onto the server's namespace: `INBOX.Triage.FOI` on a server with
+    /// prefix `INBOX.`), creating the folder if missing: UID MOVE when the server has MOVE; else
     /// UID COPY, `\Deleted` and UID EXPUNGE of just that UID (UIDPLUS); else UID COPY and the
     /// keyword [`TRIAGED_KEYWORD`] (never a plain EXPUNGE, which would remove other people's
     /// deleted mail). A UID that no longer exists is not an error: filing is idempotent.
     ///
     /// # Errors
-    /// [`ImapError::Invalid`] for a bad folder name; [`ImapError::No`] when the server refuses
-    /// (permissions, quota); network errors.
+    /// [`ImapError::Invalid`] for a bad folder name; [`ImapError::Folder`] when the server
+    /// refuses (permissions, quota, a name outside its namespace); network errors.
     pub async fn file(&mut self, uid: u32, folder: &str) -> Result<Filed, ImapError> {
-        let target = self.ensure_folder(folder).await?;
+        let target = self.server_name(folder)?;
+        self.file_into(uid, &target)
+            .await
+            .map_err(|e| e.on_folder(folder, &target))
+    }
+
+    /// [`ImapClient::file`] into a folder named as the server spells it.
+    async fn file_into(&mut self, uid: u32, target: &str) -> Result<Filed, ImapError> {
+        self.ensure_folder(target).await?;
         let limit = self.timeouts.command;
         let set = uid.to_string();
         if self.has_move() {
-            self.run("UID MOVE", limit, async |s| s.uid_mv(&set, &target).await)
+            self.run("UID MOVE", limit, async |s| s.uid_mv(&set, target).await)
                 .await?;
             return Ok(Filed::Moved);
         }
-        self.run("UID COPY", limit, async |s| s.uid_copy(&set, &target).await)
+        self.run("UID COPY", limit, async |s| s.uid_copy(&set, target).await)
             .await?;
         if self.has_capability("UIDPLUS") {
             self.run("UID STORE", limit, async |s| {
@@ -1067,7 +1555,8 @@ impl ImapClient {
     /// for importing mail. The server sets INTERNALDATE to now.
     ///
     /// # Errors
-    /// [`ImapError::Invalid`] for a bad folder name or flag; server refusals; network errors.
+    /// [`ImapError::Invalid`] for a bad folder name or flag; [`ImapError::Folder`] when the
+    /// server refuses; network errors.
     pub async fn append(
         &mut self,
         folder: &str,
@@ -1077,13 +1566,18 @@ impl ImapClient {
         for flag in flags {
             validate_flag(flag)?;
         }
-        let target = self.ensure_folder(folder).await?;
+        let target = self.server_name(folder)?;
         let flag_list = (!flags.is_empty()).then(|| format!("({})", flags.join(" ")));
         let limit = self.timeouts.fetch;
-        self.run("APPEND", limit, async |s| {
-            s.append(&target, flag_list.as_deref(), None, raw).await
-        })
+        async {
+            self.ensure_folder(&target).await?;
+            self.run("APPEND", limit, async |s| {
+                s.append(&target, flag_list.as_deref(), None, raw).await
+            })
+            .await
+        }
         .await
+        .map_err(|e| e.on_folder(folder, &target))
     }
 
     /// Waits up to `timeout` for new messages in the selected mailbox, or until `cancel` fires.
@@ -1183,68 +1677,28 @@ impl ImapClient {
         self.run("LOGOUT", limit, async |s| s.logout().await).await
     }
 
-    /// The server's hierarchy delimiter (asked once with `LIST "" ""`).
-    async fn delimiter(&mut self) -> Result<Option<String>, ImapError> {
-        if let Some(delimiter) = &self.delimiter {
-            return Ok(delimiter.clone());
+    /// Makes sure the folder the server calls `name` exists, creating it if needed.
+    async fn ensure_folder(&mut self, name: &str) -> Result<(), ImapError> {
+        if self.known_folders.contains(name) {
+            return Ok(());
         }
-        let limit = self.timeouts.command;
-        let names = self
-            .run("LIST", limit, async |s| {
-                s.list(Some(""), Some("\"\""))
-                    .await?
-                    .try_collect::<Vec<_>>()
-                    .await
-            })
-            .await?;
-        let delimiter = names.first().and_then(|n| n.delimiter()).map(str::to_owned);
-        self.delimiter = Some(delimiter.clone());
-        Ok(delimiter)
-    }
-
-    /// Turns a configured `/`-separated folder name into the server's name (its delimiter).
-    async fn server_folder_name(&mut self, folder: &str) -> Result<String, ImapError> {
-        validate_folder(folder)?;
-        if !folder.contains('/') {
-            return Ok(folder.to_owned());
-        }
-        match self.delimiter().await? {
-            Some(d) if d != "/" => {
-                if folder.contains(d.as_str()) {
-                    return Err(ImapError::Invalid {
-                        what: "folder name",
-                        detail: format!("{folder:?} holds the server's delimiter {d:?}"),
-                    });
-                }
-                Ok(folder.replace('/', &d))
-            }
-            _ => Ok(folder.to_owned()),
-        }
-    }
-
-    /// Makes sure `folder` exists, creating it if needed; returns the server's name for it.
-    async fn ensure_folder(&mut self, folder: &str) -> Result<String, ImapError> {
-        let name = self.server_folder_name(folder).await?;
-        if self.known_folders.contains(&name) {
-            return Ok(name);
-        }
-        if !self.folder_exists(&name).await? {
+        if !self.folder_exists(name).await? {
             let limit = self.timeouts.command;
             let created = self
-                .run("CREATE", limit, async |s| s.create(&name).await)
+                .run("CREATE", limit, async |s| s.create(name).await)
                 .await;
             if let Err(err) = created {
                 // Someone else (another officer, a second instance) may have created it
                 // between our LIST and CREATE: only then is a refusal fine.
-                if !matches!(err, ImapError::No { .. }) || !self.folder_exists(&name).await? {
+                if !matches!(err, ImapError::No { .. }) || !self.folder_exists(name).await? {
                     return Err(err);
                 }
             } else {
                 tracing::info!(folder = %name, "created IMAP folder");
             }
         }
-        self.known_folders.insert(name.clone());
-        Ok(name)
+        self.known_folders.insert(name.to_owned());
+        Ok(())
     }
 
     /// Whether a mailbox with exactly this server name exists.
@@ -1327,31 +1781,6 @@ fn filter_uids_from(uids: impl IntoIterator<Item = u32>, first: u32) -> Vec<u32>
     kept.sort_unstable();
     kept.dedup();
     kept
-}
-
-/// Checks a configured folder name: ASCII (IMAP needs modified UTF-7 otherwise), no CR/LF/NUL
-/// or other control characters, no LIST wildcards, no empty `/` segments.
-fn validate_folder(folder: &str) -> Result<(), ImapError> {
-    let invalid = |detail: &str| ImapError::Invalid {
-        what: "folder name",
-        detail: format!("{folder:?}: {detail}"),
-    };
-    if folder.is_empty() {
-        return Err(invalid("empty"));
-    }
-    if !folder.is_ascii() {
-        return Err(invalid("not ASCII"));
-    }
-    if folder.chars().any(|c| c.is_ascii_control()) {
-        return Err(invalid("holds control characters"));
-    }
-    if folder.contains(['*', '%']) {
-        return Err(invalid("holds a LIST wildcard (* or %)"));
-    }
-    if folder.split('/').any(str::is_empty) {
-        return Err(invalid("has an empty path segment"));
-    }
-    Ok(())
 }
 
 /// Checks a flag for APPEND: a system flag (`\Seen`) or a keyword atom (`$Label`).

@@ -165,6 +165,78 @@ fn a_valid_foi_request_becomes_an_open_case_with_an_acknowledgement() {
 }
 
 #[test]
+fn a_message_read_in_part_says_so_where_people_look() {
+    let partial = Partial {
+        size: 70 * 1024 * 1024,
+        read: 1024 * 1024,
+        limit: 50 * 1024 * 1024,
+    };
+    let raw = mail(
+        "Patricia Requester <pat@example.org>",
+        "FOI request: parking fines",
+        FOI_BODY,
+        "",
+    );
+    let o = outcome(&raw, &Known::default());
+    let mut p = plan(ctx(), &settings(Mode::Live), &o, &facts(), &pos(42), t0()).expect("plan");
+    note_partial(&mut p, &partial, t0());
+    assert_eq!(p.action, Handled::NewCase(Kind::Foi));
+    let notes: Vec<&AuditAppend> = p
+        .change
+        .audit
+        .iter()
+        .filter(|a| a.event.action == "note")
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", actions(&p.change));
+    assert_eq!(notes[0].case, CaseTarget::New);
+    let why = &notes[0].event.why;
+    assert!(
+        why.starts_with("message too large to read in full (70.0 MB, over the 50 MB limit)"),
+        "{why}"
+    );
+    assert!(why.contains("first 1.0 MB were read"), "{why}");
+    assert!(
+        why.contains("see the whole message in the mailbox"),
+        "{why}"
+    );
+    assert_eq!(notes[0].event.detail["partial"]["size"], 73_400_320);
+    // Otherwise it is an ordinary request: acknowledged, cursor moved.
+    assert_eq!(jobs(&p.change).len(), 1);
+    assert!(p.change.cursor.is_some());
+    // Machine mail read in part: the note is in the record of what it was.
+    let bounce = mail(
+        "Mail Delivery System <MAILER-DAEMON@mx.example.org>",
+        "Undelivered Mail Returned to Sender",
+        "This is the mail system at host mx.example.org.",
+        "Auto-Submitted: auto-replied\r\nReturn-Path: <>\r\n",
+    );
+    let o = outcome(&bounce, &Known::default());
+    let mut p = plan(ctx(), &settings(Mode::Live), &o, &facts(), &pos(43), t0()).expect("plan");
+    note_partial(&mut p, &partial, t0());
+    assert!(
+        matches!(p.action, Handled::Ignored { .. }),
+        "{:?}",
+        p.action
+    );
+    // Both of its records (content hash, delivery identity) carry the note.
+    assert_eq!(p.change.seen.len(), 2);
+    assert!(
+        p.change
+            .seen
+            .iter()
+            .all(|s| s.why.contains("too large to read in full")),
+        "{:?}",
+        p.change.seen
+    );
+    assert!(
+        p.change.seen[0].why.contains("too large to read in full"),
+        "{}",
+        p.change.seen[0].why
+    );
+    assert!(p.change.audit.is_empty());
+}
+
+#[test]
 fn what_is_never_acknowledged() {
     let bounce = mail(
         "Mail Delivery System <MAILER-DAEMON@mx.example.org>",

@@ -46,6 +46,35 @@ fn stack() -> &'static Stack {
     }
 }
 
+/// The variant of the stack with Dovecot's personal namespace under `INBOX.` (the layout of
+/// Cyrus, Courier and many hosted servers), on its own directory and port base.
+const NS_STACK_DIR: &str = "/var/tmp/foi-ns-test";
+/// Port base of [`NS_STACK_DIR`] (IMAPS 28993); the daemon tests use the same stack.
+const NS_STACK_PORT_BASE: &str = "28000";
+
+static NS_STACK: OnceLock<Result<crate::io::mail::test_stack::Stack, String>> = OnceLock::new();
+
+/// IMAPS settings for `user` on the `INBOX.` stack.
+fn ns_settings(user: &str) -> ImapSettings {
+    let stack = crate::io::mail::test_stack::get_with_prefix(
+        &NS_STACK,
+        NS_STACK_DIR,
+        NS_STACK_PORT_BASE,
+        "INBOX.",
+    );
+    ImapSettings {
+        host: "localhost".to_owned(),
+        port: stack.port("MAILSTACK_IMAPS_PORT"),
+        security: Security::Tls,
+        ca_file: Some(PathBuf::from(stack.var("MAILSTACK_CA"))),
+        auth: ImapAuth::Login {
+            username: user.to_owned(),
+            password: "secret".to_owned(),
+        },
+        timeouts: test_timeouts(),
+    }
+}
+
 /// A user of its own for one test and one run.
 fn user(test: &str) -> String {
     format!("{test}_{}", std::process::id())
@@ -370,6 +399,8 @@ fn secrets_and_bodies_never_appear_in_debug_output() {
         uid: 7,
         internal_date: DateTime::<Utc>::UNIX_EPOCH,
         raw: b"Subject: my child's care plan".to_vec(),
+        size: 29,
+        partial: false,
     };
     let shown = format!("{fetched:?}");
     assert!(
@@ -630,7 +661,27 @@ async fn select_reports_uidvalidity_and_uid_next() {
     assert_eq!(after.uid_next, before.uid_next + 1);
     assert_eq!(after.exists, before.exists + 1);
     let err = client.select("No/Such/Folder").await.expect_err("missing");
-    assert!(matches!(err, ImapError::No { .. }), "{err:?}");
+    // The refusal, with the name as sent (Dovecot's '.' delimiter) and as configured.
+    let ImapError::Folder {
+        configured,
+        server,
+        cause,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(matches!(**cause, ImapError::No { .. }), "{err:?}");
+    assert_eq!(
+        (configured.as_str(), server.as_str()),
+        ("No/Such/Folder", "No.Such.Folder")
+    );
+    assert!(
+        err.to_string().contains(
+            "(folder \"No.Such.Folder\" as sent to the server, \"No/Such/Folder\" as configured)"
+        ),
+        "{err}"
+    );
+    assert!(!err.is_transient());
     // A refusal leaves the session usable.
     client.select("INBOX").await.expect("still usable");
 }
@@ -782,6 +833,158 @@ async fn file_without_move_copies_then_expunges_or_marks() {
     assert!(!kept.iter().any(|f| f.contains("Deleted")), "{kept:?}");
     let state = client.select("Triage/Copied").await.expect("select");
     assert_eq!(state.exists, 2);
+}
+
+#[tokio::test]
+async fn dovecots_own_namespace_is_learnt_and_folders_use_its_delimiter() {
+    let client = connect(&user("ns_default")).await;
+    assert_eq!(client.namespace(), &Namespace::top_level(Some('.')));
+    assert_eq!(
+        client.server_name("Triage/FOI").expect("maps"),
+        "Triage.FOI"
+    );
+}
+
+#[tokio::test]
+async fn with_the_inbox_prefix_folders_are_made_and_found_under_it() {
+    let u = user("ns_prefix");
+    let mut client = ImapClient::connect(&ns_settings(&u))
+        .await
+        .expect("connect");
+    assert_eq!(
+        client.namespace(),
+        &Namespace {
+            prefix: "INBOX.".into(),
+            delimiter: Some('.')
+        }
+    );
+    let raw = message("ns-prefix");
+    client.append("INBOX", &raw, &[]).await.expect("append");
+    client.select("INBOX").await.expect("select INBOX");
+    let uid = client.uids_from(1).await.expect("uids")[0];
+    assert_eq!(
+        client.file(uid, "Triage/FOI").await.expect("file"),
+        Filed::Moved
+    );
+    assert!(client.known_folders.contains("INBOX.Triage.FOI"));
+    // The same configured names find it again: SELECT Triage/FOI is INBOX.Triage.FOI.
+    let state = client.select("Triage/FOI").await.expect("select folder");
+    assert_eq!(state.exists, 1);
+    let moved = client.uids_from(1).await.expect("uids");
+    let fetched = client
+        .fetch(moved[0])
+        .await
+        .expect("fetch")
+        .expect("present");
+    assert_eq!(fetched.raw, raw);
+    // Sent is INBOX.Sent here, and a name written with the prefix is not prefixed twice.
+    client
+        .append("Sent", &message("ns-sent"), &["\\Seen"])
+        .await
+        .expect("append to Sent");
+    assert_eq!(client.select("INBOX/Sent").await.expect("select").exists, 1);
+    assert_eq!(client.server_name("Sent").expect("maps"), "INBOX.Sent");
+}
+
+#[tokio::test]
+async fn an_unmapped_name_is_refused_there_and_the_error_names_both_spellings() {
+    // What the daemon did before it read the namespace: CREATE Triage.FOI at the top, which
+    // this server (like Cyrus and Courier) refuses.
+    let u = user("ns_refused");
+    let mut client = ImapClient::connect(&ns_settings(&u))
+        .await
+        .expect("connect");
+    client
+        .append("INBOX", &message("ns-refused"), &[])
+        .await
+        .expect("append");
+    client.select("INBOX").await.expect("select");
+    let uid = client.uids_from(1).await.expect("uids")[0];
+    client.namespace = Namespace::top_level(Some('.'));
+    let err = client.file(uid, "Triage/FOI").await.expect_err("refused");
+    let ImapError::Folder {
+        configured,
+        server,
+        cause,
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert_eq!(
+        (configured.as_str(), server.as_str()),
+        ("Triage/FOI", "Triage.FOI")
+    );
+    assert!(
+        matches!(**cause, ImapError::No { op: "CREATE", .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(
+            "(folder \"Triage.FOI\" as sent to the server, \"Triage/FOI\" as configured)"
+        ),
+        "{err}"
+    );
+    assert!(!err.is_transient());
+    // The session is still usable, and the message is where it was.
+    assert_eq!(client.uids_from(1).await.expect("uids"), [uid]);
+}
+
+#[tokio::test]
+async fn sizes_partial_fetches_and_headers_only() {
+    let u = user("fetch_sizes");
+    let mut client = connect(&u).await;
+    let mut raw = message("sizes-big");
+    raw.extend(
+        std::iter::repeat_n(b"0123456789abcdef0123456789abcdef\r\n".as_slice(), 10_000).flatten(),
+    );
+    let small = message("sizes-small");
+    client.append("INBOX", &raw, &[]).await.expect("append");
+    client.append("INBOX", &small, &[]).await.expect("append");
+    client.select("INBOX").await.expect("select");
+    let uids = client.uids_from(1).await.expect("uids");
+    let sizes = client.sizes(&uids).await.expect("sizes");
+    assert_eq!(
+        sizes,
+        [(uids[0], raw.len() as u64), (uids[1], small.len() as u64)]
+    );
+    // The first bytes only: marked partial, with the whole size.
+    let head = client
+        .fetch_batch(&Batch {
+            uids: vec![uids[0]],
+            extent: Extent::Head(4096),
+        })
+        .await
+        .expect("partial fetch");
+    assert_eq!(head.len(), 1);
+    assert_eq!(head[0].raw, raw[..4096]);
+    assert!(head[0].partial);
+    assert_eq!(head[0].size, raw.len() as u64);
+    // A message smaller than the part asked for is whole.
+    let whole = client
+        .fetch_batch(&Batch {
+            uids: vec![uids[1]],
+            extent: Extent::Head(4096),
+        })
+        .await
+        .expect("fetch");
+    assert_eq!(whole[0].raw, small);
+    assert!(!whole[0].partial);
+    // Headers only: up to and with the blank line, nothing of the body.
+    let headers = client.fetch_headers(&uids).await.expect("headers");
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("blank line")
+        + 4;
+    assert_eq!(headers.len(), 2);
+    assert_eq!(headers[0], (uids[0], raw[..end].to_vec()));
+    // None of it set \Seen.
+    assert!(
+        !flags(&mut client, uids[0])
+            .await
+            .iter()
+            .any(|f| f.contains("Seen"))
+    );
 }
 
 /// Appends one message to `user`'s INBOX over a second connection after `delay`.
@@ -949,6 +1152,11 @@ enum Fake {
     ByeInIdle,
     /// Leaves UIDNEXT out of SELECT; answers STATUS.
     NoUidNextInSelect,
+    /// Announces NAMESPACE and answers it with these lines (the tagged completion added when
+    /// the text does not end with one: `OK`).
+    Namespace(&'static str),
+    /// Answers UID FETCH of bodies with three small messages, `gap_ms` apart.
+    SlowFetch { gap_ms: u64 },
 }
 
 /// Serves one connection on 127.0.0.1 the way `fake` says; returns the port.
@@ -982,7 +1190,39 @@ async fn fake_server(fake: Fake) -> u16 {
             let verb = command.split(' ').next().unwrap_or("").to_ascii_uppercase();
             let reply = match verb.as_str() {
                 "LOGIN" => format!("{tag} OK logged in\r\n"),
+                "CAPABILITY" if matches!(fake, Fake::Namespace(_)) => {
+                    format!("* CAPABILITY IMAP4rev1 IDLE NAMESPACE\r\n{tag} OK done\r\n")
+                }
                 "CAPABILITY" => format!("* CAPABILITY IMAP4rev1 IDLE\r\n{tag} OK done\r\n"),
+                "NAMESPACE" => match fake {
+                    Fake::Namespace(answer) if answer.contains(&format!("{tag} ")) => {
+                        answer.to_owned()
+                    }
+                    Fake::Namespace(answer) => format!("{answer}{tag} OK done\r\n"),
+                    _ => format!("{tag} BAD not in this script\r\n"),
+                },
+                "LIST" if matches!(fake, Fake::Namespace(_)) => {
+                    format!("* LIST (\\Noselect) \"/\" \"\"\r\n{tag} OK done\r\n")
+                }
+                "UID" if command.to_ascii_uppercase().contains("BODY.PEEK[]") => {
+                    let Fake::SlowFetch { gap_ms } = fake else {
+                        return;
+                    };
+                    for uid in 1..=3 {
+                        tokio::time::sleep(Duration::from_millis(gap_ms)).await;
+                        let body = format!("Subject: {uid}\r\n\r\nbody {uid}\r\n");
+                        let item = format!(
+                            "* {uid} FETCH (UID {uid} INTERNALDATE \"23-Nov-2026 10:00:00 +0000\" \
+                             RFC822.SIZE {} BODY[] {{{}}}\r\n{body})\r\n",
+                            body.len(),
+                            body.len()
+                        );
+                        if write.write_all(item.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    format!("{tag} OK done\r\n")
+                }
                 "SELECT" if fake == Fake::HangOnSelect => {
                     tokio::time::sleep(Duration::from_secs(30)).await;
                     return;
@@ -1120,4 +1360,149 @@ async fn a_select_without_uidnext_falls_back_to_status() {
             exists: 3
         }
     );
+}
+
+#[tokio::test]
+async fn the_namespace_is_asked_around_async_imap_and_the_session_goes_on() {
+    // (NAMESPACE answer, the namespace learnt)
+    let cyrus = "* NAMESPACE ((\"INBOX.\" \".\")) NIL ((\"\" \".\"))\r\n";
+    let literal = "* NAMESPACE (({6}\r\nINBOX. \".\")) NIL NIL\r\n";
+    let unsolicited_first = "* OK still here\r\n* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n";
+    let table: [(&'static str, Namespace); 6] = [
+        (
+            cyrus,
+            Namespace {
+                prefix: "INBOX.".into(),
+                delimiter: Some('.'),
+            },
+        ),
+        (
+            literal,
+            Namespace {
+                prefix: "INBOX.".into(),
+                delimiter: Some('.'),
+            },
+        ),
+        (unsolicited_first, Namespace::top_level(Some('/'))),
+        // Refused, unusable, or no personal namespace: LIST's delimiter, no prefix.
+        ("FOINS NO not today\r\n", Namespace::top_level(Some('/'))),
+        (
+            "* NAMESPACE ((\"IN*\" \".\")) NIL NIL\r\n",
+            Namespace::top_level(Some('/')),
+        ),
+        (
+            "* NAMESPACE NIL NIL NIL\r\n",
+            Namespace::top_level(Some('/')),
+        ),
+    ];
+    for (answer, expected) in table {
+        let port = fake_server(Fake::Namespace(answer)).await;
+        let mut client = ImapClient::connect(&fake_settings(port))
+            .await
+            .unwrap_or_else(|e| panic!("{answer:?}: {e}"));
+        assert_eq!(client.namespace(), &expected, "{answer:?}");
+        // async-imap's stream was not disturbed: the next command is read as usual.
+        let state = client
+            .select("INBOX")
+            .await
+            .expect("select after NAMESPACE");
+        assert_eq!(state.uidvalidity, 7, "{answer:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_batch_has_a_time_limit_per_message_not_for_the_whole_batch() {
+    // Three messages 300 ms apart: 900 ms in all, over the 500 ms limit, but each in time.
+    let port = fake_server(Fake::SlowFetch { gap_ms: 300 }).await;
+    let mut client = ImapClient::connect(&fake_settings(port))
+        .await
+        .expect("connect to fake");
+    let batch = Batch {
+        uids: vec![1, 2, 3],
+        extent: Extent::Whole,
+    };
+    let fetched = client.fetch_batch(&batch).await.expect("each in time");
+    assert_eq!(fetched.iter().map(|f| f.uid).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(fetched[2].raw, b"Subject: 3\r\n\r\nbody 3\r\n");
+    assert!(!fetched[2].partial);
+    // One message 700 ms late: that message's limit is hit, the session is dropped.
+    let port = fake_server(Fake::SlowFetch { gap_ms: 700 }).await;
+    let mut client = ImapClient::connect(&fake_settings(port))
+        .await
+        .expect("connect to fake");
+    let started = Instant::now();
+    let err = client.fetch_batch(&batch).await.expect_err("too slow");
+    assert!(
+        matches!(
+            err,
+            ImapError::Timeout {
+                op: "UID FETCH",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!client.is_open());
+}
+
+#[test]
+fn batches_are_bounded_by_bytes_and_count_and_big_or_failed_messages_go_alone() {
+    const MB: u64 = 1024 * 1024;
+    let limits = FetchLimits {
+        max_message_bytes: 50 * MB,
+        batch_bytes: 16 * MB,
+        batch_messages: 3,
+        head_bytes: 1024,
+    };
+    let whole = |uids: &[u32]| Batch {
+        uids: uids.to_vec(),
+        extent: Extent::Whole,
+    };
+    let sizes = [
+        (1, 10_000),
+        (2, 20_000),
+        (3, 30_000),
+        (4, 40_000),
+        (5, 10 * MB),
+        (6, 10 * MB),
+        (7, 70 * MB),
+        (8, 20 * MB),
+        (9, 1_000),
+        (10, 1_000),
+    ];
+    let planned = plan_batches(&sizes, &limits, |uid| uid == 10);
+    assert_eq!(
+        planned,
+        [
+            whole(&[1, 2, 3]),
+            whole(&[4, 5]),
+            whole(&[6]),
+            Batch {
+                uids: vec![7],
+                extent: Extent::Head(1024)
+            },
+            whole(&[8]),
+            whole(&[9]),
+            whole(&[10]),
+        ]
+    );
+    assert!(plan_batches(&[], &limits, |_| false).is_empty());
+}
+
+#[test]
+fn uid_sets_are_written_as_ranges() {
+    for (uids, set) in [
+        (&[][..], ""),
+        (&[7][..], "7"),
+        (&[1, 2, 3, 5, 9, 10][..], "1:3,5,9:10"),
+        (&[10, 9, 1, 1, 2][..], "1:2,9:10"),
+        (&[u32::MAX - 1, u32::MAX][..], "4294967294:4294967295"),
+    ] {
+        assert_eq!(uid_set(uids), set, "{uids:?}");
+    }
 }
