@@ -22,8 +22,11 @@ fn every_saved_fuzz_input_replays_without_a_panic() {
     let mut failed = Vec::new();
     for (target, run) in TARGETS {
         let dir = support::repo("tests/data/fuzz-regressions").join(target);
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        // A target that never stopped on anything has no folder (git keeps no empty ones).
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<_> = entries
             .map(|e| e.expect("a directory entry").path())
             .collect();
         files.sort();
