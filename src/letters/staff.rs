@@ -25,6 +25,7 @@ use crate::core::plan::letter::{
 use crate::letters::compose::date_in_words;
 use crate::letters::registry::RenderError;
 use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
+use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
 use crate::model::letter::PreparedMail;
 use chrono::NaiveDate;
@@ -179,7 +180,8 @@ fn opt_date(d: Option<NaiveDate>) -> (String, String) {
 /// `due`/`due_iso`/`due_short` (`Mon 21 Dec 2026`; all empty when no clock runs),
 /// `internal_target`/`internal_target_iso` (or empty), `state` (`open`, `awaiting_id`…),
 /// `validity` (`valid`, `not_valid` or `no_test`), `missing` (list of item names, when not
-/// valid), `why` (the routing reason), `original_attached` (bool) and `help` (the command list).
+/// valid), `why` (the routing reason), `original_attached` (bool), `identity` (SAR only:
+/// `provided`, `verifiable` or `missing`; empty otherwise) and `help` (the command list).
 pub fn assignment_context(a: &AssignmentLetter, head: &Letterhead, help: &str) -> Value {
     let (received, received_iso) = opt_date(a.received);
     let (due, due_iso) = opt_date(a.due);
@@ -208,6 +210,7 @@ pub fn assignment_context(a: &AssignmentLetter, head: &Letterhead, help: &str) -
         missing => a.missing.clone(),
         why => a.why.clone(),
         original_attached => a.original_attached,
+        identity => a.identity.map(IdentityState::as_str).unwrap_or_default(),
         help => help,
     }
 }
@@ -619,6 +622,7 @@ pub(super) mod samples {
             missing: vec![],
             why: "subject mentions planning".into(),
             original_attached: true,
+            identity: None,
         };
         let waiting = AssignmentLetter {
             received: None,
@@ -635,7 +639,12 @@ pub(super) mod samples {
             valid: None,
             ..full.clone()
         };
-        [full, waiting, untested]
+        let sar = AssignmentLetter {
+            kind: Kind::Sar,
+            identity: Some(IdentityState::Verifiable),
+            ..full.clone()
+        };
+        [full, waiting, untested, sar]
             .iter()
             .map(|a| assignment_context(a, &head(), "(the command list)"))
             .collect()

@@ -232,6 +232,7 @@ fn assignment_letter(
             missing: case.missing.clone(),
             why: d.why.clone(),
             original_attached: attach.is_some(),
+            identity: case.workflow.identity,
         }),
     }
 }

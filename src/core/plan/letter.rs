@@ -7,7 +7,7 @@
 
 use crate::core::chase::Chaser;
 use crate::core::digest::Digest;
-use crate::model::case::{CaseRef, CaseState};
+use crate::model::case::{CaseRef, CaseState, IdentityState};
 use crate::model::kind::Kind;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -102,6 +102,9 @@ pub struct AssignmentLetter {
     pub why: String,
     /// Whether the original message is attached.
     pub original_attached: bool,
+    /// SAR only: how the requester's identity stood at validation. `Verifiable` tells the
+    /// officer to check the details given against our records before disclosing anything.
+    pub identity: Option<IdentityState>,
 }
 
 /// What happened to each command line of a staff reply.

@@ -427,6 +427,41 @@ fn assignment() -> AssignmentLetter {
         missing: vec![],
         why: "subject mentions {{ potholes }}".into(),
         original_attached: true,
+        identity: None,
+    }
+}
+
+#[test]
+fn an_assignment_tells_the_officer_how_a_sars_identity_stands() {
+    let letters = Letters::load(&shipped_dir()).expect("templates load");
+    let text = |identity| {
+        let a = AssignmentLetter {
+            kind: Kind::Sar,
+            identity,
+            ..assignment()
+        };
+        let letter = staff_letter(LetterBody::Assignment(a));
+        letters
+            .render_staff(&letter, &head())
+            .expect("renders")
+            .text
+    };
+    let verifiable = text(Some(IdentityState::Verifiable));
+    assert!(
+        verifiable.contains("Identity: no document; the requester gave details we can check"),
+        "{verifiable}"
+    );
+    assert!(verifiable.contains("Ask for ID only if they do not match"));
+    let provided = text(Some(IdentityState::Provided));
+    assert!(
+        provided.contains("Identity: a document is attached"),
+        "{provided}"
+    );
+    for none in [text(None), text(Some(IdentityState::Missing))] {
+        assert!(
+            !none.contains("Identity:"),
+            "the missing item says it already: {none}"
+        );
     }
 }
 
