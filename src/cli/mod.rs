@@ -70,7 +70,8 @@ pub enum Command {
     /// With --format json each line is a JSON object with: file, kind, valid (true/false, or null
     /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings,
     /// identity (SAR: provided, verifiable or missing), internal_review (the review marking, or
-    /// null) and relay (our web form or a colleague's forward, or null).
+    /// null), relay (our web form or a colleague's forward, or null) and notes (how validity was
+    /// judged, one line per check).
     /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
     /// after every other file was processed.
     Classify {
@@ -192,6 +193,10 @@ pub enum RulesCommand {
         /// Directory of rule files.
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
+        /// Optional config file: judge the samples as this organisation's daemon would (its
+        /// staff domains, web-form addresses, trusted gateway, SAR identity policy, prefixes).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Folder of sample .eml files with an expected.toml.
         dir: PathBuf,
     },
@@ -296,7 +301,9 @@ pub fn run(cli: Cli) -> ExitCode {
             config.as_deref(),
         ),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(&dir),
-        Command::Rules(RulesCommand::Test { rules, dir }) => rules_test(&rules, &dir),
+        Command::Rules(RulesCommand::Test { rules, config, dir }) => {
+            rules_test(&rules, config.as_deref(), &dir)
+        }
         Command::Config(ConfigCommand::Check(c)) => config_check(&c.config.config, c.offline),
         Command::Case(CaseCommand::List {
             config,
@@ -370,11 +377,12 @@ fn sandbox() -> Result<Sandbox> {
 }
 
 fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
-    let rules = load_rules(rules_dir)?;
     match config {
-        None => Ok(Context::standalone(rules)),
+        None => Ok(Context::standalone(load_rules(rules_dir)?)),
         Some(path) => {
             let config = load_config(path)?;
+            let rules =
+                RuleSet::load_for(rules_dir, &config.own_domains()).map_err(|e| anyhow!("{e}"))?;
             let calendar = load_calendar(&config)?;
             Ok(Context::new(&config, rules, calendar))
         }
@@ -451,6 +459,7 @@ fn outcome_json(file: &str, o: &Outcome) -> serde_json::Value {
         "identity": o.validity.as_ref().and_then(|v| v.identity),
         "internal_review": o.review,
         "relay": o.relay,
+        "notes": o.validity.as_ref().map(|v| v.notes.clone()).unwrap_or_default(),
     })
 }
 
@@ -573,8 +582,8 @@ impl Threads for SampleThreads {
     }
 }
 
-fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
-    let ctx = Context::standalone(load_rules(rules_dir)?);
+fn rules_test(rules_dir: &Path, config: Option<&Path>, dir: &Path) -> Result<ExitCode> {
+    let ctx = context(rules_dir, config)?;
     let reader = sandbox()?;
     let expectations = rules::load_expectations(dir).map_err(|e| anyhow!("{e}"))?;
     let mut parsed = Vec::new();

@@ -271,6 +271,13 @@ const KIND_DEFAULTS: [(Kind, &str, u32); 7] = [
 ];
 
 impl Config {
+    /// The organisation's own mail domains: `[intake] staff_domains`, or the shared mailbox's
+    /// domain when none are configured. One answer for validity (staff requesters), intake
+    /// (colleagues' forwards) and the rules' `own_domains` list.
+    pub fn own_domains(&self) -> Vec<String> {
+        self.intake.staff_domains_or(&self.address)
+    }
+
     /// Reads and validates a config file.
     ///
     /// # Errors

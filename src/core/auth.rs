@@ -41,6 +41,13 @@ pub enum Authenticity {
         /// The From domain.
         domain: String,
     },
+    /// The trusted gateway reports DMARC fail for the From domain: the domain's owner says mail
+    /// like this is not theirs. The strongest sign of a forged sender (and, for a domain that a
+    /// bank or a government department owns, of phishing).
+    DmarcFail {
+        /// The From domain.
+        domain: String,
+    },
     /// The trusted gateway's results do not vouch for the From domain.
     NotAuthenticated {
         /// Why, for the audit.
@@ -54,6 +61,15 @@ impl Authenticity {
         matches!(self, Authenticity::Authenticated { .. })
     }
 
+    /// The flags the rules may test ([`crate::core::rules`]): `dmarc-fail` when the trusted
+    /// gateway says the From domain's owner disowns the message.
+    pub fn rule_flags(&self) -> &'static [&'static str] {
+        match self {
+            Authenticity::DmarcFail { .. } => &["dmarc-fail"],
+            _ => &[],
+        }
+    }
+
     /// One line for the audit and the log.
     pub fn describe(&self) -> String {
         match self {
@@ -63,6 +79,9 @@ impl Authenticity {
             }
             Authenticity::Authenticated { method, domain } => {
                 format!("authenticated: {method} pass for {domain} from the trusted gateway")
+            }
+            Authenticity::DmarcFail { domain } => {
+                format!("not authenticated: the trusted gateway reports DMARC fail for {domain}")
             }
             Authenticity::NotAuthenticated { why } => format!("not authenticated: {why}"),
         }
@@ -173,8 +192,8 @@ fn decide(results: &[MethodResult], domain: &str) -> Authenticity {
             continue;
         }
         if m == "dmarc" && r.result == "fail" {
-            return Authenticity::NotAuthenticated {
-                why: format!("the trusted gateway reports DMARC fail for {domain}"),
+            return Authenticity::DmarcFail {
+                domain: domain.into(),
             };
         }
         if r.result == "pass" {

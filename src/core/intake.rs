@@ -212,7 +212,12 @@ pub fn unwrap(
     (msg, None)
 }
 
-/// Gives a web-form message its requester as `Reply-To`.
+/// Gives a web-form message its requester as `From` and `Reply-To`.
+///
+/// The form system's own address and display name ("Council website <no-reply@…>") are not the
+/// requester's: left as `From`, they would be taken for the requester's name (an organisation,
+/// so a nameless FOI request looked valid), for a member of staff (our own domain), and for mail
+/// our gateway authenticated, when anyone on the internet can fill in the form.
 fn web_form(msg: &mut Message, forms_address: String, forms: &[String]) -> Relay {
     let body = crate::core::text::prefix(&msg.body_text, MAX_SCAN_BYTES);
     let field_name = FORM_NAME
@@ -243,6 +248,14 @@ fn web_form(msg: &mut Message, forms_address: String, forms: &[String]) -> Relay
         }
         a
     });
+    match &msg.reply_to {
+        Some(requester) => msg.from = Some(requester.clone()),
+        None => {
+            if let Some(from) = &mut msg.from {
+                from.name = None;
+            }
+        }
+    }
     Relay::WebForm {
         forms_address,
         requester_from,
@@ -414,9 +427,15 @@ mod tests {
                 matches!(&relay, Some(Relay::WebForm { requester_from, .. }) if requester_from == from),
                 "{relay:?}"
             );
+            // The requester is who the message is from; with none found, the form's address
+            // stays but never its display name (not a requester's name).
+            let want_from = want.map_or(("Forms@Council.Example.gov.uk", None), |w| w);
             assert_eq!(
-                m.from.as_ref().map(|a| a.email.as_str()),
-                Some("Forms@Council.Example.gov.uk")
+                m.from
+                    .as_ref()
+                    .map(|a| (a.email.as_str(), a.name.as_deref())),
+                Some(want_from),
+                "{reply_to:?} {body:?}"
             );
         }
     }

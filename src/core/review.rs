@@ -26,7 +26,7 @@ const MAX_SCAN_BYTES: usize = 32 * 1024;
 /// "reconsider your response", the Welsh "adolygiad mewnol".
 static REVIEW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\binternal\s+review\b|\brequirement\s+for\s+(?:a\s+)?review\b|\brepresentations?\s+under\s+(?:regulation|reg\.?)\s*(?:11|16)\b|\b(?:review|reconsider|look\s+again\s+at)\s+(?:of\s+)?(?:your|the|this|its)\s+(?:decision|response|refusal|reply|answer|handling)\b|\badolygiad\s+mewnol\b",
+        r"(?i)\binternal\s+review\b|\brequirement\s+for\s+(?:a\s+)?review\b|\brepresentations?\s+under\s+(?:regulation|reg\.?)\s*(?:11|16)\b|\b(?:review|reconsider|look\s+again\s+at)\s+(?:of\s+)?(?:your|the|this|its|my)\s+(?:(?:subject\s+access|freedom\s+of\s+information|foi|eir|environmental\s+information|information)\s+)?(?:decision|response|refusal|reply|answer|handling|request)\b|\badolygiad\s+mewnol\b",
     )
     .expect("built-in REVIEW pattern compiles")
 });
@@ -169,7 +169,19 @@ mod tests {
                 "You did not answer in time.",
                 Some((None, None)),
             ),
+            (
+                "Review of my subject access request SAR-2026-000157",
+                "The bundle is incomplete: no notes from my social worker's visits. Please can you review this.",
+                Some((Some("SAR-2026-000157"), Some(Kind::Sar))),
+            ),
             ("My bins were not collected", "Please sort it out.", None),
+            // A complaint asking to "review this" names no answer to review: not an internal
+            // review (its kind would default to FOI and start the wrong clock).
+            (
+                "Planning application 26/0412",
+                "Please can you review this application before the committee meets.",
+                None,
+            ),
             (
                 "Complaint",
                 "Your officer was rude to me on the phone.",

@@ -67,7 +67,7 @@ impl Context {
             trusted_authserv_ids: config.trust.authserv_ids.clone(),
             validity: validate::Policy {
                 sar_identity: config.validity.sar_identity,
-                staff_domains: config.intake.staff_domains_or(&config.address),
+                staff_domains: config.own_domains(),
             },
             forms_addresses: config.intake.forms(),
             prefix_kinds: config.prefixes(),
@@ -216,7 +216,7 @@ pub fn triage_message(
         message.from.as_ref().map(|a| a.email.as_str()),
         &ctx.trusted_authserv_ids,
     );
-    let mut decision = ctx.rules.classify(&message);
+    let mut decision = ctx.rules.classify_with(&message, auth.rule_flags());
     if let Some(what) = housekeeping {
         decision.kind = Kind::Auto;
         decision.why = format!(

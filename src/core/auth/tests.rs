@@ -261,3 +261,32 @@ fn alignment_table() {
         assert_eq!(aligned(a, b), want, "{a} ~ {b}");
     }
 }
+
+#[test]
+fn dmarc_fail_is_its_own_verdict_and_a_rule_flag() {
+    let headers = h(&[(
+        "Authentication-Results",
+        "mx.example.gov.uk; spf=pass smtp.mailfrom=bulk.example; dmarc=fail header.from=hmrc.gov.uk",
+    )]);
+    let a = authenticate(&headers, Some("refunds@hmrc.gov.uk"), &trusted());
+    assert_eq!(
+        a,
+        Authenticity::DmarcFail {
+            domain: "hmrc.gov.uk".into()
+        }
+    );
+    assert!(!a.is_authenticated());
+    assert_eq!(a.rule_flags(), ["dmarc-fail"]);
+    assert!(
+        a.describe().contains("DMARC fail for hmrc.gov.uk"),
+        "{}",
+        a.describe()
+    );
+    // The same header from a gateway we do not trust says nothing.
+    let b = authenticate(
+        &headers,
+        Some("refunds@hmrc.gov.uk"),
+        &["mx.other.example".into()],
+    );
+    assert!(b.rule_flags().is_empty(), "{b:?}");
+}

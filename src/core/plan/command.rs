@@ -194,7 +194,9 @@ pub fn refusal(
     match facts.auth {
         Authenticity::Authenticated { .. } => None,
         Authenticity::NoGateway => Some(Refusal::NoGateway),
-        Authenticity::NotAuthenticated { .. } => Some(Refusal::NotAuthenticated),
+        Authenticity::NotAuthenticated { .. } | Authenticity::DmarcFail { .. } => {
+            Some(Refusal::NotAuthenticated)
+        }
     }
 }
 

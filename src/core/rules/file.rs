@@ -105,6 +105,11 @@ pub const FLAGS: &[(&str, &str)] = &[
         "the message has In-Reply-To or References (it answers an earlier message)",
     ),
     ("no-sender", "the message has no usable From address"),
+    (
+        "dmarc-fail",
+        "the organisation's trusted mail gateway reports DMARC fail for the From domain \
+         ([trust] authserv_ids; never set without one)",
+    ),
 ];
 
 /// Keys of a rule that are not conditions.

@@ -276,6 +276,10 @@ fn priority(kind: Kind) -> usize {
         .unwrap_or(Kind::ALL.len())
 }
 
+/// The list of the organisation's own mail domains in the rule files, which the config's own
+/// domains join ([`RuleSet::load_for`]).
+pub const OWN_DOMAINS_LIST: &str = "own_domains";
+
 impl RuleSet {
     /// Load every `*.toml` file in `dir` (sorted by name; other files such as `README.md`, names
     /// starting with `.` and subdirectories are ignored), check and compile them.
@@ -285,6 +289,17 @@ impl RuleSet {
     /// TOML syntax, unknown keys, unknown kinds, bad weights, duplicate ids, rules without
     /// conditions, bad patterns, and a rule set that could never detect machine mail.
     pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
+        Self::load_for(dir, &[])
+    }
+
+    /// [`RuleSet::load`] for an organisation whose own mail domains the config names
+    /// (`[intake] staff_domains`, or the shared mailbox's domain): they join the rules' list
+    /// `own_domains`, so the rules that tell a colleague's mail or an impersonation of us apart
+    /// see the same domains as the rest of the daemon, whatever the rule files were shipped with.
+    ///
+    /// # Errors
+    /// As [`RuleSet::load`].
+    pub fn load_for(dir: &Path, own_domains: &[String]) -> Result<RuleSet, RuleErrors> {
         let shown = dir.display().to_string();
         let entries = std::fs::read_dir(dir).map_err(|e| RuleErrors {
             errors: vec![RuleError::file(
@@ -339,7 +354,7 @@ impl RuleSet {
                 "no rule files (*.toml) in this directory",
             ));
         }
-        match Self::from_sources(&sources) {
+        match Self::build(&sources, own_domains) {
             Ok(set) if errors.is_empty() => Ok(set),
             Ok(_) => Err(RuleErrors { errors }),
             Err(mut e) => {
@@ -357,9 +372,29 @@ impl RuleSet {
     pub fn from_sources<N: AsRef<str>, T: AsRef<str>>(
         sources: &[(N, T)],
     ) -> Result<RuleSet, RuleErrors> {
+        Self::build(sources, &[])
+    }
+
+    /// [`RuleSet::from_sources`] with the organisation's own domains added to the list
+    /// `own_domains` (see [`RuleSet::load_for`]).
+    fn build<N: AsRef<str>, T: AsRef<str>>(
+        sources: &[(N, T)],
+        own_domains: &[String],
+    ) -> Result<RuleSet, RuleErrors> {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
-        let gathered = Gathered::from_sources(sources, &mut errors, &mut warnings);
+        let mut gathered = Gathered::from_sources(sources, &mut errors, &mut warnings);
+        if let Some((_, list)) = gathered.lists.get_mut(OWN_DOMAINS_LIST) {
+            for d in own_domains {
+                if !list
+                    .items
+                    .iter()
+                    .any(|(item, _)| item.eq_ignore_ascii_case(d))
+                {
+                    list.items.push((d.clone(), list.line));
+                }
+            }
+        }
         check_unique_ids(&gathered.raw_rules, &mut errors);
         let compiled = Compiled::from_rules(&gathered.raw_rules, &gathered.lists, &mut errors);
         warn_unused_lists(&gathered.lists, &compiled.used_lists, &mut warnings);
@@ -442,7 +477,15 @@ impl RuleSet {
 
     /// Classify one message. Pure, never panics, bounded in time (see the module doc).
     pub fn classify(&self, msg: &Message) -> Decision {
-        let msg_flags = flags(msg);
+        self.classify_with(msg, &[])
+    }
+
+    /// [`RuleSet::classify`] with flags known only to the caller, such as `dmarc-fail` from the
+    /// trusted gateway's verdict ([`crate::core::auth::Authenticity::rule_flags`]): the message
+    /// alone cannot say which `Authentication-Results` header to believe.
+    pub fn classify_with(&self, msg: &Message, extra_flags: &[&'static str]) -> Decision {
+        let mut msg_flags = flags(msg);
+        msg_flags.extend_from_slice(extra_flags);
         let mut hits = vec![NO_HIT; self.slot_count];
         // Buffers for the normalised text of every field, so a message allocates them once.
         let mut scratch = Scratch::default();

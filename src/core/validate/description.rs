@@ -69,6 +69,9 @@ pub(super) const CATCH_ALL: &[&str] = &[
     r"\b(?:all|any\s+and\s+all)\s+(?:of\s+)?(?:the\s+)?(?:environmental\s+|recorded\s+|relevant\s+)?(?:information|info|data|records|documents|files)\s+(?:held|on\s+file|there\s+is|available)\b",
     r"\beverything\s+(?:held|on\s+file|there\s+is|available)\b",
     r"\bany\s+and\s+all\s+(?:environmental\s+|recorded\s+|relevant\s+)?(?:information|info|data|records|documents|files)\b",
+    // Information described somewhere else, not in the message: "the information we discussed
+    // on the phone", "the documents I mentioned".
+    r"\b(?:the\s+)?(?:information|info|data|records|documents|details|material)\s+(?:that\s+|which\s+)?(?:we|i|you|your\s+colleague)\s+(?:discussed|talked\s+about|spoke\s+about|mentioned|agreed)\b",
 ];
 
 /// Words naming a concrete subject of a request. Matched as whole words, with an optional plural
@@ -138,10 +141,10 @@ const TOPIC_STOPWORDS: &[&str] = &[
 ];
 
 /// Legal boilerplate removed before looking for subjects and periods: the Act's name and year are
-/// not what the requester is asking about.
+/// not what the requester is asking about, nor is "this email" or "the statutory 20 working days".
 static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:the\s+)?(?:freedom\s+of\s+information(?:\s*\(scotland\))?(?:\s+act)?|environmental\s+information(?:\s*\(scotland\))?\s+regulations|data\s+protection\s+act|general\s+data\s+protection\s+regulation|uk\s+gdpr|gdpr)(?:\s+(?:19|20)\d{2})?\b|\b(?:section|s\.|regulation|reg\.|article|art\.)\s*\d+(?:\(\d+\))*(?:\([a-z]\))?",
+        r"(?i)\b(?:the\s+)?(?:freedom\s+of\s+information(?:\s*\(scotland\))?(?:\s+act)?|environmental\s+information(?:\s*\(scotland\))?\s+regulations|data\s+protection\s+act|general\s+data\s+protection\s+regulation|uk\s+gdpr|gdpr)(?:\s+(?:19|20)\d{2})?\b|\b(?:section|s\.|regulation|reg\.|article|art\.)\s*\d+(?:\(\d+\))*(?:\([a-z]\))?|\b(?:this|my|the)\s+e-?mail\b|\b(?:the\s+)?(?:statutory\s+)?(?:20|twenty|40|forty)\s+working\s+days\b",
     )
     .expect("built-in BOILERPLATE pattern compiles")
 });
@@ -492,6 +495,21 @@ mod tests {
                 false,
             ),
             (Kind::Foi, "", "Hope you are fine.\n\nJane Smith", false),
+            (
+                Kind::Foi,
+                "FOI Request",
+                "Further to my phone call with your colleague this morning, please treat this email \
+                 as my formal request under the Freedom of Information Act for the information we \
+                 discussed. I look forward to hearing from you within the statutory 20 working \
+                 days.\n\nRegards,\nMartin Lyle",
+                false,
+            ),
+            (
+                Kind::Foi,
+                "",
+                "Please send me the minutes we discussed on the phone, from the March 2026 cabinet.",
+                true,
+            ),
             (Kind::Foi, "", "I would also like the 2022 figures.", true),
             (Kind::Foi, "", "Can you send the report?", true),
             (

@@ -25,10 +25,11 @@ use crate::model::message::Message;
 /// March 12th 1984, or ISO 1984-03-12.
 const DATE: &str = r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)?\d{2}\b|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+(?:19|20)\d{2}\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{2}\b|(?:19|20)\d{2}-\d{2}-\d{2}\b)";
 
-/// "Date of birth", "DOB", "D.O.B.", "born (on)", then a date within a few characters.
+/// "Date of birth", "DOB", "D.O.B.", "born (on)", then a date within a few characters; in Welsh
+/// "dyddiad geni" with its mutations after "fy"/"ei" ("fy nyddiad geni yw …", "ei ddyddiad geni").
 static DATE_OF_BIRTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"(?i)(?:\bdate\s+of\s+birth|\bd\.?\s?o\.?\s?b\b\.?|\bborn(?:\s+on)?|\bbirth\s*date|\bdyddiad\s+geni|\bganwyd(?:\s+ar)?)[\s:\-–=]*(?:is\s+|was\s+)?(?:the\s+)?{DATE}"
+        r"(?i)(?:\bdate\s+of\s+birth|\bd\.?\s?o\.?\s?b\b\.?|\bborn(?:\s+on)?|\bbirth\s*date|\b(?:dd?|n)yddiad\s+geni|\bganwyd(?:\s+ar)?)[\s:\-–=]*(?:is\s+|was\s+|yw\s+|oedd\s+)?(?:the\s+)?{DATE}"
     ))
     .expect("built-in DATE_OF_BIRTH pattern compiles")
 });
@@ -245,6 +246,11 @@ mod tests {
                 &["dob+address"],
             ),
             ("D.O.B. 01.02.99, postcode CF10 1AA", &["dob+address"]),
+            // Welsh, with the nasal mutation after "fy" ("my") and "yw" ("is").
+            (
+                "Fy nyddiad geni yw 14/03/1979 a fy nghyfeiriad yw 7 Heol y Bryn, Caerdydd CF14 2RT.",
+                &["dob+address"],
+            ),
             (
                 "Date of birth: 1984-03-12. Post code: M1 1AE",
                 &["dob+address"],

@@ -58,7 +58,7 @@ static ID_DOCUMENT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 /// Evidence of authority to act for someone else: parental responsibility, consent, attorney.
 static AUTHORITY_DOCUMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\bbirth\s+cert(?:ificate)?s?\b|\badoption\s+(?:certificate|order)s?\b|\bcourt\s+orders?\b|\bchild\s+arrangements?\s+orders?\b|\bresidence\s+orders?\b|\bspecial\s+guardianship\s+orders?\b|\bparental\s+responsibility\s+(?:agreement|order)s?\b|\bletter\s+of\s+(?:authority|consent)\b|\bform\s+of\s+authority\b|\bsigned\s+(?:consent|authority|authorisation|authorization|mandate)\b|\bconsent\s+forms?\b|\b(?:lasting\s+)?power\s+of\s+attorney\b|\bdeputyship\s+orders?\b|\bauthority\s+forms?\b",
+        r"(?i)\bbirth\s+cert(?:ificate)?s?\b|\badoption\s+(?:certificate|order)s?\b|\bcourt\s+orders?\b|\bchild\s+arrangements?\s+orders?\b|\bresidence\s+orders?\b|\bspecial\s+guardianship\s+orders?\b|\bparental\s+responsibility\s+(?:agreement|order)s?\b|\bletter\s+of\s+(?:authority|consent)\b|\bform\s+of\s+authority\b|\bsigned\s+(?:consent|authority|authorisation|authorization|mandate)\b|\bconsent\s+forms?\b|\b(?:lasting\s+)?power\s+of\s+attorney\b|\blpa\b|\bdeputyship\s+orders?\b|\bauthority\s+forms?\b",
     )
     .expect("built-in AUTHORITY_DOCUMENT pattern compiles")
 });
@@ -71,10 +71,12 @@ static FOR_CHILD: LazyLock<Regex> = LazyLock::new(|| {
     .expect("built-in FOR_CHILD pattern compiles")
 });
 
-/// A request for another adult's data (a client, a relative) by a representative.
+/// A request for another adult's data (a client, a relative) by a representative: "on behalf of
+/// my mother", "my father's records", "My mother, Edith Rawlings, …", "I am her daughter and
+/// main carer".
 static FOR_OTHER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\bon\s+behalf\s+of\s+(?:my\s+|our\s+)?(?:client|mother|father|mum|dad|husband|wife|partner|brother|sister|friend|relative|uncle|aunt|grandmother|grandfather|nan|grandad)\b|\b(?:my|our)\s+client(?:'s)?\b|\b(?:i\s+am|i'm|as)\s+(?:his|her|their)\s+(?:representative|advocate|solicitor|attorney|deputy|appointee)\b",
+        r"(?i)\bon\s+behalf\s+of\s+(?:my\s+|our\s+)?(?:client|mother|father|mum|dad|husband|wife|partner|brother|sister|friend|relative|uncle|aunt|grandmother|grandfather|nan|grandad)\b|\b(?:my|our)\s+client(?:'s)?\b|\b(?:i\s+am|i'm|as)\s+(?:his|her|their)\s+(?:representative|advocate|solicitor|attorney|deputy|appointee|son|daughter|wife|husband|partner|brother|sister|niece|nephew|grandson|granddaughter|(?:main\s+|primary\s+|unpaid\s+)?carer|next\s+of\s+kin)\b|\bmy\s+(?:late\s+)?(?:mother|father|mum|dad|husband|wife|partner|brother|sister|grandmother|grandfather|nan|grandad|aunt|uncle)(?:(?:'s|’s)\s+(?:[a-z-]+\s+){0,2}(?:records?|files?|notes|data|information|care\s+plan|assessments?)\b|,\s+(?-i:[A-Z][a-z]+\s+[A-Z]))",
     )
     .expect("built-in FOR_OTHER pattern compiles")
 });
@@ -376,6 +378,17 @@ mod tests {
             ("I am her mother", true, false),
             ("my 12-year-old daughter", true, false),
             ("on behalf of my client Mr Jones", false, true),
+            (
+                "My mother, Edith Rawlings (born 04/04/1938), lives at Beech House",
+                false,
+                true,
+            ),
+            ("I am her daughter and main carer.", false, true),
+            ("copies of my father's social care records", false, true),
+            ("as his next of kin", false, true),
+            // The writer's own records that mention a relative are not a request for theirs.
+            ("I lived at my mother's house in 2019", false, false),
+            ("my mother, who lives with me, ", false, false),
             ("I want my own records", false, false),
         ];
         for (s, child, other) in cases {

@@ -47,7 +47,18 @@ pub(super) const PSEUDONYM_WORDS: &[&str] = &[
     "frustrated", "angry", "taxpayer", "taxpayers", "ratepayer", "ratepayers", "citizen",
     "citizens", "whistleblower", "whistle-blower", "truthseeker", "watchdog", "troll", "batman",
     "superman", "spiderman", "spider-man", "pseudonym", "redacted", "withheld", "confidential",
-    "none", "null", "undefined", "unspecified", "test", "tester",
+    "none", "null", "undefined", "unspecified", "test", "tester", "lover", "lovers", "enthusiast",
+    "enthusiasts",
+];
+
+/// Descriptors that end a pseudonym made of a place or a cause and a role ("Northbridge
+/// Resident", "Elm Road Neighbour", "Park Lane Ratepayer"): as the last word they describe, and no
+/// one's surname is one of them. Lower case.
+#[rustfmt::skip]
+pub(super) const LAST_DESCRIPTOR_WORDS: &[&str] = &[
+    "resident", "residents", "neighbour", "neighbours", "neighbor", "neighbors", "voter",
+    "voters", "leaseholder", "leaseholders", "homeowner", "homeowners", "householder",
+    "householders", "campaigner", "campaigners", "constituent", "constituents",
 ];
 
 /// Words that describe a person rather than name them. A name whose first word (after "a"/"an") is
@@ -384,6 +395,13 @@ fn word_verdict(toks: &[String], normed: &[String]) -> Option<Verdict> {
     if let Some(w) = first_real.filter(|w| DESCRIPTOR_WORDS.contains(&w.as_str())) {
         return Some(Verdict::Pseudonym(w.clone()));
     }
+    // "A Northbridge Resident", "Northbridge Resident": a role after a place.
+    if let Some(w) = normed
+        .last()
+        .filter(|w| normed.len() > 1 && LAST_DESCRIPTOR_WORDS.contains(&w.as_str()))
+    {
+        return Some(Verdict::Pseudonym(w.clone()));
+    }
     if normed.iter().any(|t| NAME_STOPWORDS.contains(&t.as_str())) {
         return Some(Verdict::NotAName);
     }
@@ -529,6 +547,16 @@ static FORM_SURNAME: LazyLock<Regex> = LazyLock::new(|| {
         .expect("built-in FORM_SURNAME pattern compiles")
 });
 
+/// The person a representative writes for, named after a label: "Our client: Mr Desmond
+/// Agyeman, 61 Willow Street", "Client name: …", "Data subject: …". For a SAR sent by a firm this
+/// is the name the request needs (the firm's own name is not a data subject's).
+static CLIENT_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^[ \t>*•\-]*(?:our[ \t]+client|client(?:'s)?[ \t]+name|client|data[ \t]+subject|name[ \t]+of[ \t]+(?:the[ \t]+)?(?:client|data[ \t]+subject))[ \t]*[:=\-–][ \t]*([^\n,(]{1,80})",
+    )
+    .expect("built-in CLIENT_NAME pattern compiles")
+});
+
 /// "My name is …", "my full name is …".
 static MY_NAME_IS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\bmy[ \t]+(?:full[ \t]+)?name[ \t]+is[ \t]+([^\n]{1,100})")
@@ -632,6 +660,11 @@ fn text_candidates(text: &str, label: &str, out: &mut Vec<Candidate>) {
         .map(|m| m.as_str().trim().to_string());
     if let (Some(f), Some(l)) = (first, last) {
         push(out, "form fields", format!("{f} {l}"), false);
+    }
+    for c in CLIENT_NAME.captures_iter(text).take(2) {
+        if let Some(m) = c.get(1) {
+            push(out, "client named", m.as_str().trim().to_string(), false);
+        }
     }
     for c in MY_NAME_IS.captures_iter(text).take(3) {
         if let Some(m) = c.get(1) {
@@ -973,6 +1006,10 @@ mod tests {
             ("Mr Mickey Mouse", None, Pseudonym("mickey mouse".into())),
             ("Local Parent", None, Pseudonym("local".into())),
             ("A Parent", None, Pseudonym("parent".into())),
+            ("A Northbridge Resident", None, Pseudonym("resident".into())),
+            ("Elm Road Neighbour", None, Pseudonym("neighbour".into())),
+            ("Tree Lover", None, Pseudonym("lover".into())),
+            ("Jane Parent", None, Person),
             ("Citizen Smith", None, Pseudonym("citizen".into())),
             ("The Truth", None, Pseudonym("the truth".into())),
             ("Justin Case", None, Pseudonym("justin case".into())),

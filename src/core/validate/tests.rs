@@ -436,6 +436,18 @@ const CASES: &[Case] = &[
         ..BASE
     },
     Case {
+        id: "WhatDoTheyKnow request with no description: the footer's words do not describe",
+        from: (
+            "Peter Kinsella",
+            "request-12544-6d0b03ee@whatdotheyknow.com",
+        ),
+        subject: "Freedom of Information request - Information",
+        body: "Dear Northbridge Borough Council,\n\nI would like to request information.\n\nYours faithfully,\n\nPeter Kinsella\n\n-------------------------------------------------------------------\n\nPlease use this email address for all replies to this request:\nrequest-12544-6d0b03ee@whatdotheyknow.com\n\nIs foi@northbridge.gov.uk the wrong address for Freedom of Information requests to Northbridge Borough Council? If so, please contact us using this form:\nhttps://www.whatdotheyknow.com/change_request/new\n\nDisclaimer: This message and any reply that you make will be published on the internet. Our privacy and copyright policies:\nhttps://www.whatdotheyknow.com/help/officers\n",
+        name: Name::Is("Peter Kinsella"),
+        missing: &[Description],
+        ..BASE
+    },
+    Case {
         id: "team then organisation in the sign-off (FOI)",
         from: ("Research Team", "research@oakbridge.example.com"),
         body: "Please provide a list of business rates accounts in credit, with the amount of each credit.\n\nYours faithfully,\n\nResearch Team\nOakbridge Analytics Ltd\nUnit 4, Wharf Street, Leeds LS2 7EX",

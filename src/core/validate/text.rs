@@ -40,6 +40,16 @@ static HISTORY_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("built-in HISTORY_MARKER pattern compiles")
 });
 
+/// Where a platform's footer starts: a rule of dashes, then WhatDoTheyKnow's "Please use this
+/// email address for all replies to this request" or a disclaimer. Its words ("privacy and
+/// copyright policies", "published on the internet") are not the requester's.
+static FOOTER_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^[ \t]*-{20,}[ \t]*\n(?:[ \t]*\n){0,2}[ \t]*(?:please use this email address for all replies|disclaimer:|is [^\n]{1,120} the wrong address)",
+    )
+    .expect("built-in FOOTER_MARKER pattern compiles")
+});
+
 /// A word for counting and list look-ups: letters, with inner apostrophes or hyphens.
 static WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[\p{L}][\p{L}'’\-]*").expect("built-in WORD pattern compiles"));
@@ -50,11 +60,16 @@ pub(super) fn bounded(s: &str) -> &str {
 }
 
 /// The body as the sender wrote it in this message: bounded, cut at the first quoted-history
-/// marker, with `>`-quoted lines dropped.
+/// marker or platform footer, with `>`-quoted lines dropped.
 pub(super) fn own_body(body: &str) -> String {
     let body = bounded(body);
-    let own = match HISTORY_MARKER.find(body) {
-        Some(m) => body.get(..m.start()).unwrap_or(body),
+    let cut = [HISTORY_MARKER.find(body), FOOTER_MARKER.find(body)]
+        .into_iter()
+        .flatten()
+        .map(|m| m.start())
+        .min();
+    let own = match cut {
+        Some(at) => body.get(..at).unwrap_or(body),
         None => body,
     };
     own.lines()
