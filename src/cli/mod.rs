@@ -733,6 +733,7 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
                 &store,
                 &loaded.context,
                 workflow.as_ref(),
+                Some(&crate::io::corrections::dir(&config.data_dir)),
                 req,
                 crate::io::clock::Clock::now(&crate::io::clock::SystemClock),
                 crate::app::control::own_uid(),

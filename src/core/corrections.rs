@@ -59,9 +59,9 @@ pub fn sample(case: &Case) -> Option<Sample> {
     })
 }
 
-/// The cases whose sample a change adds, replaces or removes: their correction differs from the
-/// copy the change was planned on (or the change overwrites a case without saying what it was).
-/// The caller refreshes their files once the change is committed.
+/// The cases whose sample a change adds, replaces or removes: their sample differs from the
+/// one of the copy the change was planned on (or the change overwrites a case without saying
+/// what it was). The caller refreshes their files once the change is committed.
 pub fn touched(change: &Change) -> Vec<CaseRef> {
     change
         .case_updates
@@ -69,7 +69,7 @@ pub fn touched(change: &Change) -> Vec<CaseRef> {
         .filter(|u| {
             u.expected
                 .as_ref()
-                .is_none_or(|old| old.workflow.correction != u.case.workflow.correction)
+                .is_none_or(|old| sample(old) != sample(&u.case))
         })
         .map(|u| u.case.reference.clone())
         .collect()
@@ -220,10 +220,14 @@ mod tests {
         };
         let mut noted = fixed.clone();
         noted.subject = "Trees (noted)".into();
+        // Re-classified again by the same officer at the same instant: only the kind moves.
+        let mut again = fixed.clone();
+        again.kind = Kind::Sar;
         // (updates, touched)
         let table = [
             (vec![update(&fixed, Some(&plain))], 1),
             (vec![update(&plain, Some(&fixed))], 1),
+            (vec![update(&again, Some(&fixed))], 1),
             (vec![update(&noted, Some(&fixed))], 0),
             (vec![update(&plain, None)], 1),
             (vec![], 0),
