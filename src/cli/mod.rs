@@ -8,6 +8,7 @@
 
 use crate::app::control::Request;
 use crate::config::Config;
+use crate::core::corrections;
 use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region, ReviewOf};
 use crate::core::extract::DocFormat;
 use crate::core::followup::{NoThreads, Threads};
@@ -183,17 +184,36 @@ pub enum RulesCommand {
         #[arg(default_value = "rules")]
         dir: PathBuf,
     },
-    /// Run the rules over a folder of sample emails and compare with its expected.toml.
+    /// Run the rules over a folder of sample emails and compare with its expected.toml, or
+    /// replay officers' corrections (--corrections).
     ///
     /// expected.toml has one table per file name with: kind (required), and optionally valid,
     /// missing, followup, ref and rules (ids that must fire). Message-IDs of the samples in the
     /// folder count as stored mail, so In-Reply-To follow-ups can be tested.
+    ///
+    /// With --corrections, the first message of every case an officer re-classified (kept in
+    /// DATA_DIR/corrections/, private) is classified again: PASS "now right" when the rules give
+    /// the officer's kind, FAIL "still wrong" (expected, got, the rules that fired) when not. The
+    /// exit status is 1 when any correction is still wrong. It reads only that directory, so it
+    /// works while the daemon runs; run it as the service user.
     Test {
-        /// Directory of rule files.
-        #[arg(long, default_value = "rules")]
-        rules: PathBuf,
+        /// Directory of rule files [default: the config's rules_dir with --corrections --config,
+        /// else "rules"].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Replay the officers' corrections kept beside the store instead of a sample folder.
+        #[arg(long, conflicts_with = "dir")]
+        corrections: bool,
+        /// The data directory whose corrections to replay (instead of the config's data_dir).
+        #[arg(long, conflicts_with = "config")]
+        data_dir: Option<PathBuf>,
+        /// Config file: its data_dir, rules_dir and intake settings [default: $FOI_TRIAGE_CONFIG,
+        /// else /etc/foi-triage/foi-triage.toml] (with --corrections).
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Folder of sample .eml files with an expected.toml.
-        dir: PathBuf,
+        #[arg(required_unless_present = "corrections")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -296,7 +316,26 @@ pub fn run(cli: Cli) -> ExitCode {
             config.as_deref(),
         ),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(&dir),
-        Command::Rules(RulesCommand::Test { rules, dir }) => rules_test(&rules, &dir),
+        Command::Rules(RulesCommand::Test {
+            rules,
+            corrections: true,
+            data_dir,
+            config,
+            ..
+        }) => rules_test_corrections(rules.as_deref(), data_dir.as_deref(), config.as_deref()),
+        Command::Rules(RulesCommand::Test {
+            data_dir: Some(_), ..
+        }
+        | RulesCommand::Test {
+            config: Some(_), ..
+        }) => Err(anyhow!("--data-dir and --config go with --corrections")),
+        Command::Rules(RulesCommand::Test {
+            rules,
+            dir: Some(dir),
+            ..
+        }) => rules_test(rules.as_deref().unwrap_or(Path::new("rules")), &dir),
+        // clap requires DIR without --corrections.
+        Command::Rules(RulesCommand::Test { .. }) => Err(anyhow!("give DIR or --corrections")),
         Command::Config(ConfigCommand::Check(c)) => config_check(&c.config.config, c.offline),
         Command::Case(CaseCommand::List {
             config,
@@ -641,6 +680,73 @@ fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
     })
 }
 
+/// The config file a command uses when none is given: `$FOI_TRIAGE_CONFIG`, else the installed
+/// one.
+fn default_config() -> PathBuf {
+    std::env::var_os("FOI_TRIAGE_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+}
+
+/// `rules test --corrections`: every correction sample kept beside the store, replayed against
+/// the current rules (module doc of `core::corrections`). Reads the corrections directory only,
+/// never the store, so it runs beside the daemon.
+fn rules_test_corrections(
+    rules: Option<&Path>,
+    data_dir: Option<&Path>,
+    config: Option<&Path>,
+) -> Result<ExitCode> {
+    let (ctx, dir) = match data_dir {
+        Some(data_dir) => {
+            let rules = rules.unwrap_or(Path::new("rules"));
+            (Context::standalone(load_rules(rules)?), data_dir.to_path_buf())
+        }
+        None => {
+            let path = config.map_or_else(default_config, Path::to_path_buf);
+            let config = load_config(&path)?;
+            let rules = load_rules(rules.unwrap_or(&config.rules_dir))?;
+            let calendar = load_calendar(&config)?;
+            let data_dir = config.data_dir.clone();
+            (Context::new(&config, rules, calendar), data_dir)
+        }
+    };
+    let dir = crate::io::corrections::dir(&dir);
+    let reader = sandbox()?;
+    let samples = crate::io::corrections::load(&dir)?;
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (reference, kept) in samples {
+        let kept = match kept {
+            Ok(kept) => kept,
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {reference} cannot be read\n  {e}");
+                continue;
+            }
+        };
+        let message = crate::core::parse::parse(&kept.message, &reader);
+        // The first message of a case was never a follow-up: no stored mail to join.
+        let o = triage::triage_message(&ctx, message, None, &NoThreads);
+        let replay = corrections::judge(&kept.sample, &o.decision);
+        match replay.verdict {
+            corrections::Verdict::NowRight => passed += 1,
+            corrections::Verdict::StillWrong => failed += 1,
+        }
+        println!("{}", corrections::headline(&kept.sample, replay.verdict));
+        for p in replay.problems {
+            println!("  {p}");
+        }
+    }
+    if passed + failed == 0 {
+        println!("no corrections kept in {}", dir.display());
+    }
+    println!("rules test: {passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn config_check(path: &Path, offline: bool) -> Result<ExitCode> {
     use crate::app::daemon::{Needs, prepare};
     let needs = if offline {
@@ -779,9 +885,7 @@ fn command_list(config: &Path) -> String {
 }
 
 fn case_act(words: &[String]) -> Result<ExitCode> {
-    let mut config = std::env::var_os("FOI_TRIAGE_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let mut config = default_config();
     let (mut by, mut why) = (None, String::new());
     let mut rest = Vec::new();
     let mut it = words.iter();
