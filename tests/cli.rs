@@ -1018,7 +1018,14 @@ fn rules_test_corrections_replays_what_officers_corrected() {
     // The officer says media, from the command line.
     let alice = "alice@council.example.gov.uk";
     let o = run(&[
-        "case", "reclassify", &reference, "media", "--by", alice, "--config", cfg,
+        "case",
+        "reclassify",
+        &reference,
+        "media",
+        "--by",
+        alice,
+        "--config",
+        cfg,
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -1030,7 +1037,11 @@ fn rules_test_corrections_replays_what_officers_corrected() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode(&samples), 0o700);
     for ext in ["eml", "toml"] {
-        assert_eq!(mode(&samples.join(format!("{reference}.{ext}"))), 0o600, "{ext}");
+        assert_eq!(
+            mode(&samples.join(format!("{reference}.{ext}"))),
+            0o600,
+            "{ext}"
+        );
     }
     assert_eq!(
         std::fs::read(samples.join(format!("{reference}.eml"))).unwrap(),
@@ -1079,7 +1090,10 @@ fn rules_test_corrections_replays_what_officers_corrected() {
     ]);
     let out = stdout(&o);
     assert!(o.status.success(), "{out}\n{}", stderr(&o));
-    assert!(out.contains(&format!("PASS {reference} now right")), "{out}");
+    assert!(
+        out.contains(&format!("PASS {reference} now right")),
+        "{out}"
+    );
     assert!(out.contains("rules test: 1 passed, 0 failed"), "{out}");
     // The same from the data directory alone.
     let o = run(&[
@@ -1096,7 +1110,14 @@ fn rules_test_corrections_replays_what_officers_corrected() {
 
     // Back to what the rules said: the sample, and the personal data in it, are gone.
     let o = run(&[
-        "case", "reclassify", &reference, "foi", "--by", alice, "--config", cfg,
+        "case",
+        "reclassify",
+        &reference,
+        "foi",
+        "--by",
+        alice,
+        "--config",
+        cfg,
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_dir(&samples).unwrap().count(), 0);

@@ -56,7 +56,11 @@ pub enum Refreshed {
 ///
 /// # Errors
 /// The store cannot be read or the directory cannot be written.
-pub fn refresh(store: &Store, dir: &Path, reference: &CaseRef) -> Result<Refreshed, CorrectionError> {
+pub fn refresh(
+    store: &Store,
+    dir: &Path,
+    reference: &CaseRef,
+) -> Result<Refreshed, CorrectionError> {
     let _turn = WRITER.lock().unwrap_or_else(|p| p.into_inner());
     let case = store.get_case(reference)?;
     sync_one(store, dir, reference, case.as_ref())

@@ -219,7 +219,9 @@ fn reconcile_corrections(store: &Store, dir: &Path) {
             dir = %dir.display(),
             "corrections directory brought in line with the store"
         ),
-        Err(e) => error!(error = %e, dir = %dir.display(), "corrections directory not brought in line with the store; `rules test --corrections` may miss or show stale samples until the next start"),
+        Err(e) => {
+            error!(error = %e, dir = %dir.display(), "corrections directory not brought in line with the store; `rules test --corrections` may miss or show stale samples until the next start")
+        }
     }
 }
 

@@ -323,12 +323,14 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             ..
         }) => rules_test_corrections(rules.as_deref(), data_dir.as_deref(), config.as_deref()),
-        Command::Rules(RulesCommand::Test {
-            data_dir: Some(_), ..
-        }
-        | RulesCommand::Test {
-            config: Some(_), ..
-        }) => Err(anyhow!("--data-dir and --config go with --corrections")),
+        Command::Rules(
+            RulesCommand::Test {
+                data_dir: Some(_), ..
+            }
+            | RulesCommand::Test {
+                config: Some(_), ..
+            },
+        ) => Err(anyhow!("--data-dir and --config go with --corrections")),
         Command::Rules(RulesCommand::Test {
             rules,
             dir: Some(dir),
@@ -699,7 +701,10 @@ fn rules_test_corrections(
     let (ctx, dir) = match data_dir {
         Some(data_dir) => {
             let rules = rules.unwrap_or(Path::new("rules"));
-            (Context::standalone(load_rules(rules)?), data_dir.to_path_buf())
+            (
+                Context::standalone(load_rules(rules)?),
+                data_dir.to_path_buf(),
+            )
         }
         None => {
             let path = config.map_or_else(default_config, Path::to_path_buf);

@@ -208,7 +208,10 @@ mod tests {
         assert_eq!(parse(&text), Ok(s));
         let e = parse("reference = \"FOI-2026-000001\"\nkind = \"fio\"\n").expect_err("bad");
         assert!(!e.contains('\n'), "{e}");
-        assert!(parse(&format!("{text}extra = 1\n")).is_err(), "unknown field");
+        assert!(
+            parse(&format!("{text}extra = 1\n")).is_err(),
+            "unknown field"
+        );
     }
 
     #[test]

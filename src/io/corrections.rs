@@ -141,8 +141,8 @@ pub fn list(dir: &Path) -> Result<Listing, CorrectionsError> {
         let name = name.to_string_lossy();
         if name.starts_with('.') && name.ends_with(TEMP_SUFFIX) {
             listing.temporaries.push(dir.join(name.as_ref()));
-        } else if let Some(reference) = reference_of(&name, ".toml")
-            .or_else(|| reference_of(&name, ".eml"))
+        } else if let Some(reference) =
+            reference_of(&name, ".toml").or_else(|| reference_of(&name, ".eml"))
         {
             listing.cases.insert(reference);
         }
@@ -175,12 +175,15 @@ pub struct Kept {
     pub message: Vec<u8>,
 }
 
+/// One case's sample as [`load`] read it, or why it could not be.
+pub type Loaded = (CaseRef, Result<Kept, CorrectionsError>);
+
 /// Reads every sample, in reference order: each one's own result, so one damaged sample is
 /// reported without hiding the others. A message with no sample file beside it is not a sample.
 ///
 /// # Errors
 /// The directory cannot be read (one that does not exist yet holds no samples).
-pub fn load(dir: &Path) -> Result<Vec<(CaseRef, Result<Kept, CorrectionsError>)>, CorrectionsError> {
+pub fn load(dir: &Path) -> Result<Vec<Loaded>, CorrectionsError> {
     let listing = list(dir)?;
     Ok(listing
         .cases
@@ -217,10 +220,7 @@ fn temporary_for(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(
-        ".{name}.{}-{n}{TEMP_SUFFIX}",
-        std::process::id()
-    ))
+    path.with_file_name(format!(".{name}.{}-{n}{TEMP_SUFFIX}", std::process::id()))
 }
 
 /// Writes `bytes` to `path` all or nothing: a private temporary file, synced, renamed over it.
@@ -318,7 +318,11 @@ mod tests {
         assert_eq!(listing.cases.len(), 3);
         assert_eq!(listing.temporaries.len(), 1);
         let loaded = load(&dir).expect("loads");
-        assert_eq!(loaded.len(), 2, "the message without a sample file is left out");
+        assert_eq!(
+            loaded.len(),
+            2,
+            "the message without a sample file is left out"
+        );
         assert!(loaded[0].1.is_ok());
         let Err(e) = &loaded[1].1 else {
             panic!("damaged: {loaded:?}");

@@ -65,15 +65,25 @@ fn a_reclassification_from_the_command_line_keeps_its_sample_until_it_is_undone(
     let dir = files::dir(tmp.path());
     let r = &case.reference;
     let out = act(&store, &dir, r, &["reclassify", "eir"]);
-    assert!(out.contains("correction kept as a private rules test sample"), "{out}");
-    assert_eq!(names_in(&dir), ["FOI-2026-000001.eml", "FOI-2026-000001.toml"]);
+    assert!(
+        out.contains("correction kept as a private rules test sample"),
+        "{out}"
+    );
+    assert_eq!(
+        names_in(&dir),
+        ["FOI-2026-000001.eml", "FOI-2026-000001.toml"]
+    );
     let loaded = files::load(&dir).expect("loads");
     let [(_, Ok(kept))] = loaded.as_slice() else {
         panic!("one sample: {loaded:?}");
     };
     assert_eq!(kept.message, REQUEST);
     assert_eq!(
-        (kept.sample.kind, kept.sample.rules_said, kept.sample.by.as_str()),
+        (
+            kept.sample.kind,
+            kept.sample.rules_said,
+            kept.sample.by.as_str()
+        ),
         (Kind::Eir, Kind::Foi, ALICE)
     );
     assert_eq!(kept.sample.rules, ["foi.please-provide"]);
@@ -85,7 +95,10 @@ fn a_reclassification_from_the_command_line_keeps_its_sample_until_it_is_undone(
     let out = act(&store, &dir, r, &["reclassify", "sar"]);
     assert!(out.contains("correction kept"), "{out}");
     let loaded = files::load(&dir).expect("loads");
-    assert_eq!(loaded[0].1.as_ref().map(|k| k.sample.kind).ok(), Some(Kind::Sar));
+    assert_eq!(
+        loaded[0].1.as_ref().map(|k| k.sample.kind).ok(),
+        Some(Kind::Sar)
+    );
     let out = act(&store, &dir, r, &["reclassify", "foi"]);
     assert!(out.contains("its correction sample is removed"), "{out}");
     assert!(names_in(&dir).is_empty(), "{:?}", names_in(&dir));
@@ -100,8 +113,14 @@ fn a_correction_whose_message_was_not_kept_says_it_cannot_be_replayed() {
     let out = act(&store, &dir, &case.reference, &["reclassify", "eir"]);
     assert!(out.contains("cannot replay it"), "{out}");
     assert!(names_in(&dir).is_empty());
-    let stored = store.get_case(&case.reference).expect("read").expect("case");
-    assert!(stored.workflow.correction.is_some(), "still recorded in the store");
+    let stored = store
+        .get_case(&case.reference)
+        .expect("read")
+        .expect("case");
+    assert!(
+        stored.workflow.correction.is_some(),
+        "still recorded in the store"
+    );
 }
 
 /// Ingest for mail through the trusted gateway, with the case workflow and samples in `dir`.
@@ -162,15 +181,24 @@ async fn a_reclassification_by_email_keeps_its_sample_once_committed() {
         matches!(&done, Disposition::Recorded { case: Some(r), .. } if *r == case.reference),
         "{done:?}"
     );
-    let stored = store.get_case(&case.reference).expect("read").expect("case");
+    let stored = store
+        .get_case(&case.reference)
+        .expect("read")
+        .expect("case");
     assert_eq!(stored.kind, Kind::Eir, "the command ran");
-    assert_eq!(names_in(&dir), ["FOI-2026-000001.eml", "FOI-2026-000001.toml"]);
+    assert_eq!(
+        names_in(&dir),
+        ["FOI-2026-000001.eml", "FOI-2026-000001.toml"]
+    );
     let loaded = files::load(&dir).expect("loads");
     let [(_, Ok(kept))] = loaded.as_slice() else {
         panic!("one sample: {loaded:?}");
     };
     assert_eq!(kept.message, REQUEST);
-    assert_eq!((kept.sample.kind, kept.sample.by.as_str()), (Kind::Eir, ALICE));
+    assert_eq!(
+        (kept.sample.kind, kept.sample.by.as_str()),
+        (Kind::Eir, ALICE)
+    );
     // Undone by email: the sample goes.
     ingest
         .record("INBOX", 7, &command(&to, 2, "#reclassify foi"), now)
@@ -220,8 +248,14 @@ fn reconcile_writes_what_a_crash_lost_and_removes_what_no_case_stands_behind() {
             temporaries: 1,
         }
     );
-    assert_eq!(names_in(&dir), ["FOI-2026-000001.eml", "FOI-2026-000001.toml"]);
-    assert!(files::is_current(&dir, &corrections::sample(&corrected).expect("sample")));
+    assert_eq!(
+        names_in(&dir),
+        ["FOI-2026-000001.eml", "FOI-2026-000001.toml"]
+    );
+    assert!(files::is_current(
+        &dir,
+        &corrections::sample(&corrected).expect("sample")
+    ));
     // A second start finds nothing to do.
     let again = reconcile(&store, &dir).expect("reconciled");
     assert_eq!(

@@ -914,13 +914,14 @@ fn reclassify_records_the_correction_and_the_latest_word_wins() {
     assert_eq!(back.audit[0].detail["correction"], "removed");
     // The Change the store applies carries it with the case, in the same transaction.
     let change = eir.clone().into_change(&foi);
-    assert_eq!(
-        change.case_updates[0].case.workflow.correction,
-        Some(first)
-    );
+    assert_eq!(change.case_updates[0].case.workflow.correction, Some(first));
     // Any other action leaves a correction as it is.
-    let noted = run(&eir.case, note("phoned the requester"), "2026-03-06T10:00:00Z")
-        .expect("notes");
+    let noted = run(
+        &eir.case,
+        note("phoned the requester"),
+        "2026-03-06T10:00:00Z",
+    )
+    .expect("notes");
     assert_eq!(noted.case.workflow.correction, eir.case.workflow.correction);
     assert_eq!(noted.audit[0].detail.get("correction"), None);
 }

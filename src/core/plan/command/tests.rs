@@ -647,10 +647,16 @@ fn a_reclassification_by_email_records_the_correction_in_the_change() {
     let table: &[(&str, Option<Kind>)] = &[
         ("#reclassify eir", Some(Kind::Foi)),
         // The latest line wins: back to the rules' kind leaves nothing to test.
-        ("#reclassify eir
-#reclassify foi", None),
-        ("#reclassify sar
-#reclassify eir", Some(Kind::Foi)),
+        (
+            "#reclassify eir
+#reclassify foi",
+            None,
+        ),
+        (
+            "#reclassify sar
+#reclassify eir",
+            Some(Kind::Foi),
+        ),
     ];
     for (body, rules_said) in table {
         let msg = staff_reply(body);
@@ -664,7 +670,10 @@ fn a_reclassification_by_email_records_the_correction_in_the_change() {
         };
         let plan = plan_command(&desk.office(), ctx(), &facts, at(NOW), &mut counting());
         let [update] = plan.change.case_updates.as_slice() else {
-            panic!("{body}: one case update, got {:?}", plan.change.case_updates);
+            panic!(
+                "{body}: one case update, got {:?}",
+                plan.change.case_updates
+            );
         };
         let correction = update.case.workflow.correction.as_ref();
         assert_eq!(correction.map(|k| k.rules_said), *rules_said, "{body}");
