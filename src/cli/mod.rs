@@ -195,7 +195,7 @@ pub enum RulesCommand {
     /// DATA_DIR/corrections/, private) is classified again: PASS "now right" when the rules give
     /// the officer's kind, FAIL "still wrong" (expected, got, the rules that fired) when not. The
     /// exit status is 1 when any correction is still wrong. It reads only that directory, so it
-    /// works while the daemon runs; run it as the service user.
+    /// works while the daemon runs; run it as root or the service user.
     Test {
         /// Directory of rule files [default: the config's rules_dir with --corrections --config,
         /// else "rules"].
