@@ -69,6 +69,10 @@
 //! - The audit trail is append-only.
 //! - A change and the mail it queues are written in one transaction; mail is sent only from the
 //!   outbox, afterwards.
+//! - An officer's re-classification is recorded on the case in the same change; the private test
+//!   sample it keeps beside the store (`DATA_DIR/corrections/`, replayed by `rules test
+//!   --corrections`) is written only after the commit, and the daemon brings that directory in
+//!   line with the store at every start (`app::corrections`).
 
 pub mod app;
 pub mod cli;

@@ -942,3 +942,183 @@ fn case_triaged_release_forgets_the_message_so_it_is_triaged_afresh() {
     );
     assert!(store.marks(poison::NEEDS_TRIAGE_PREFIX).unwrap().is_empty());
 }
+
+/// A request the shipped rules call FOI, from a journalist who wanted it treated as a media
+/// enquiry: what an officer corrects.
+const PARKING_REQUEST: &str = "From: Pat Reporter <pat@news.example>\r\n\
+    To: foi@council.example.gov.uk\r\nSubject: Parking fines on Mill Lane\r\n\
+    Message-ID: <correction-test@news.example>\r\nDate: Mon, 02 Mar 2026 09:30:00 +0000\r\n\
+    Content-Type: text/plain; charset=utf-8\r\n\r\nDear Sir or Madam,\r\n\r\n\
+    Under the Freedom of Information Act 2000 please provide the number of parking fines issued \
+    on Mill Lane in each of the last three financial years.\r\n\r\nYours faithfully,\r\nPat\r\n";
+
+/// Takes `raw` in as intake does with the case workflow on: classified by the shipped rules,
+/// stored as a new case with its first message kept. Returns the case's reference and kind.
+fn ingest(store: &Store, raw: &[u8]) -> (String, Kind) {
+    use foi_triage::core::triage;
+    let rules = foi_triage::core::rules::RuleSet::load(&support::repo("rules")).unwrap();
+    let ctx = triage::Context::standalone(rules);
+    let o = triage::triage(
+        &ctx,
+        raw,
+        None,
+        &foi_triage::core::followup::NoThreads,
+        &support::sandbox(),
+    );
+    let received = o.message.date.unwrap();
+    let draft = CaseDraft {
+        reference: (),
+        kind: o.kind(),
+        state: CaseState::Open,
+        received_at: received,
+        requester: o.message.from.clone().unwrap(),
+        subject: o.message.subject.clone(),
+        message_ids: o.message.message_id.iter().cloned().collect(),
+        content_hashes: vec![o.message.content_hash.clone()],
+        rules: o.decision.fired.iter().map(|r| r.id.clone()).collect(),
+        valid: Some(true),
+        missing: vec![],
+        due: o.due(),
+        clock_events: Vec::new(),
+        workflow: Default::default(),
+        assignee: None,
+        team: None,
+        created_at: received,
+        updated_at: received,
+    };
+    store.put_raw(&o.message.content_hash, raw).unwrap();
+    let applied = store
+        .apply(Change {
+            new_case: Some(NewCase {
+                prefix: "FOI".into(),
+                year: 2026,
+                draft,
+            }),
+            ..Change::default()
+        })
+        .unwrap();
+    (applied.new_case.unwrap().to_string(), o.kind())
+}
+
+#[test]
+fn rules_test_corrections_replays_what_officers_corrected() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "");
+    let cfg = config.to_str().unwrap();
+    let data = dir.path().join("data");
+    let (reference, kind) = ingest(&Store::open(&data).unwrap(), PARKING_REQUEST.as_bytes());
+    assert_eq!(kind, Kind::Foi, "the rules call it FOI");
+
+    // No correction yet: nothing to replay, nothing wrong.
+    let o = run(&["rules", "test", "--corrections", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("no corrections kept"), "{}", stdout(&o));
+
+    // The officer says media, from the command line.
+    let alice = "alice@council.example.gov.uk";
+    let o = run(&[
+        "case",
+        "reclassify",
+        &reference,
+        "media",
+        "--by",
+        alice,
+        "--config",
+        cfg,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("correction kept as a private rules test sample"),
+        "{}",
+        stdout(&o)
+    );
+    let samples = data.join("corrections");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&samples), 0o700);
+    for ext in ["eml", "toml"] {
+        assert_eq!(
+            mode(&samples.join(format!("{reference}.{ext}"))),
+            0o600,
+            "{ext}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(samples.join(format!("{reference}.eml"))).unwrap(),
+        PARKING_REQUEST.as_bytes(),
+        "the message as received"
+    );
+
+    // The shipped rules still say FOI: listed as still wrong, with what fired, exit 1. It reads
+    // only the corrections directory, so it runs while someone (here: this test, as the daemon
+    // would) holds the store.
+    let held = Store::open(&data).unwrap();
+    let o = run(&["rules", "test", "--corrections", "--config", cfg]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "FAIL {reference} still wrong (the rules said foi; {alice} corrected it to media on 2026-"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("  expected kind media, got foi: "), "{out}");
+    assert!(out.contains("  rules fired: foi."), "{out}");
+    assert!(out.contains("rules test: 0 passed, 1 failed"), "{out}");
+
+    // An edited copy of the rules that gets it right: the correction now passes.
+    let edited = dir.path().join("rules");
+    std::fs::create_dir(&edited).unwrap();
+    for entry in std::fs::read_dir(support::repo("rules")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, edited.join(path.file_name().unwrap())).unwrap();
+    }
+    let mut media = std::fs::read_to_string(edited.join("media.toml")).unwrap();
+    media.push_str(
+        "\n[[rule]]\nid = \"media.mill-lane-fines\"\nkind = \"media\"\nweight = 500\n\
+         description = \"Pat's parking story\"\nsubject = [\"parking fines on mill lane\"]\n",
+    );
+    std::fs::write(edited.join("media.toml"), media).unwrap();
+    let o = run(&[
+        "rules",
+        "test",
+        "--corrections",
+        "--config",
+        cfg,
+        "--rules",
+        edited.to_str().unwrap(),
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains(&format!("PASS {reference} now right")),
+        "{out}"
+    );
+    assert!(out.contains("rules test: 1 passed, 0 failed"), "{out}");
+    // The same from the data directory alone.
+    let o = run(&[
+        "rules",
+        "test",
+        "--corrections",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--rules",
+        edited.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    drop(held);
+
+    // Back to what the rules said: the sample, and the personal data in it, are gone.
+    let o = run(&[
+        "case",
+        "reclassify",
+        &reference,
+        "foi",
+        "--by",
+        alice,
+        "--config",
+        cfg,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&samples).unwrap().count(), 0);
+}

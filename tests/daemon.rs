@@ -1228,6 +1228,35 @@ fn a_case_life_by_email_assignment_commands_answer_and_close() {
         "{}",
         support::stderr(&o)
     );
+    // Alice decides it was a subject access request after all: the daemon keeps the request as
+    // a private test sample beside the store, which the rules test replays while it runs.
+    for words in [
+        &["case", "reopen", &reference][..],
+        &["case", "reclassify", &reference, "sar"],
+    ] {
+        let o = cli(&[words, &["--by", &alice_addr]].concat());
+        assert!(o.status.success(), "{words:?}: {}", support::stderr(&o));
+        if words[1] == "reclassify" {
+            assert!(
+                support::stdout(&o).contains("correction kept"),
+                "{}",
+                support::stdout(&o)
+            );
+        }
+    }
+    let samples = world.dir.path().join("data").join("corrections");
+    assert!(samples.join(format!("{reference}.eml")).is_file());
+    let o = cli(&["rules", "test", "--corrections"]);
+    let replay = support::stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{replay}{}", support::stderr(&o));
+    assert!(
+        replay.contains(&format!(
+            "FAIL {reference} still wrong (the rules said foi;"
+        )),
+        "{replay}"
+    );
+    let o = cli(&["case", "close", &reference, "provided", "--by", &alice_addr]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
     let (status, _) = daemon.stop();
     assert!(status.success());
     assert!(

@@ -251,7 +251,9 @@ fn triaged(
 }
 
 /// Runs a request against an open store; an action is dated `now` and its audit records `uid`
-/// (the operating-system user who asked, see [`with_os_uid`]) beside the stated actor.
+/// (the operating-system user who asked, see [`with_os_uid`]) beside the stated actor. A
+/// re-classification's test sample is kept in `corrections` (the corrections directory beside
+/// the store; `None`: not kept) once the store has committed it, and the answer says so.
 ///
 /// # Errors
 /// A message for the person at the command line (no such case, an action refused…).
@@ -259,6 +261,7 @@ pub fn handle(
     store: &Store,
     ctx: &Context,
     workflow: Option<&Workflow>,
+    corrections: Option<&Path>,
     req: &Request,
     now: DateTime<Utc>,
     uid: Option<u32>,
@@ -336,9 +339,15 @@ pub fn handle(
             if let Some(first) = done.audit.first_mut() {
                 first.detail = with_os_uid(std::mem::take(&mut first.detail), uid);
             }
-            let line = case_line(&done.case);
-            store.apply(done.into_change(&case)).map_err(e)?;
-            Ok(format!("{line}\n"))
+            let mut out = format!("{}\n", case_line(&done.case));
+            let change = done.into_change(&case);
+            let touched = crate::core::corrections::touched(&change);
+            store.apply(change).map_err(e)?;
+            for line in crate::app::corrections::after_commit(store, corrections, &touched) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+            Ok(out)
         }
     }
 }
@@ -354,6 +363,8 @@ pub struct Services {
     pub workflow: Option<Arc<Workflow>>,
     /// Dates actions.
     pub clock: Arc<dyn Clock>,
+    /// Where re-classifications keep their test samples (`None`: not kept).
+    pub corrections: Option<PathBuf>,
 }
 
 /// Serves the control socket at `path` until `cancel`. The socket's directory is created (or
@@ -468,10 +479,12 @@ async fn run(services: Services, req: Request, uid: Option<u32>) -> Response {
         ctx,
         workflow,
         clock,
+        corrections,
     } = services;
     let joined = tokio::task::spawn_blocking(move || {
         let ctx = Arc::clone(&ctx.read().unwrap_or_else(|p| p.into_inner()));
-        handle(&store, &ctx, workflow.as_deref(), &req, clock.now(), uid)
+        let (workflow, corrections) = (workflow.as_deref(), corrections.as_deref());
+        handle(&store, &ctx, workflow, corrections, &req, clock.now(), uid)
     })
     .await;
     match joined {

@@ -204,6 +204,27 @@ fn open_store(config: &Config) -> Result<Store> {
     })
 }
 
+/// Brings the corrections directory in line with the store before any task writes (see
+/// `app::corrections`). Not fatal: the corrections are in the store, and a sample that cannot be
+/// written now is written at the next start.
+fn reconcile_corrections(store: &Store, dir: &Path) {
+    match crate::app::corrections::reconcile(store, dir) {
+        Ok(r) if r == Default::default() => {}
+        Ok(r) => info!(
+            written = r.written,
+            current = r.current,
+            no_message = r.no_message,
+            removed = r.removed,
+            temporaries = r.temporaries,
+            dir = %dir.display(),
+            "corrections directory brought in line with the store"
+        ),
+        Err(e) => {
+            error!(error = %e, dir = %dir.display(), "corrections directory not brought in line with the store; `rules test --corrections` may miss or show stale samples until the next start")
+        }
+    }
+}
+
 fn outbox_settings(config: &Config) -> OutboxSettings {
     OutboxSettings {
         organisation: config.organisation.clone(),
@@ -380,6 +401,8 @@ impl Services {
             bail!("{}", no_imap(config_path));
         };
         let store = open_store(&config)?;
+        let corrections = crate::io::corrections::dir(&config.data_dir);
+        reconcile_corrections(&store, &corrections);
         let ctx: SharedContext = Arc::new(RwLock::new(Arc::new(loaded.context)));
         let wake = Arc::new(Notify::new());
         let ingest = Ingest::new(
@@ -390,7 +413,8 @@ impl Services {
             Arc::clone(&wake),
             env,
         )
-        .with_workflow(workflow.clone());
+        .with_workflow(workflow.clone())
+        .keeping_corrections(corrections);
         let outbox = mailer.map(|m| {
             let templates = Arc::new(loaded.templates);
             let outbox = Outbox::new(store.clone(), templates, m, outbox_settings(&config));
@@ -461,6 +485,7 @@ impl Services {
             ctx: Arc::clone(&self.ctx),
             workflow: self.workflow.clone(),
             clock: Arc::clone(&env.clock),
+            corrections: Some(crate::io::corrections::dir(&self.config.data_dir)),
         };
         let cancel = cancel.clone();
         tracker.spawn(async move {

@@ -106,6 +106,9 @@ pub struct Ingest {
     workflow: Option<Arc<Workflow>>,
     /// A message larger than this is read in part (`imap.max_message_bytes`).
     max_message_bytes: u64,
+    /// The corrections directory, where a re-classification by email keeps its test sample
+    /// (`None`: not kept; see [`Ingest::keeping_corrections`]).
+    corrections: Option<std::path::PathBuf>,
     /// (UIDVALIDITY, UID) of messages in a batch whose fetch failed and closed the session:
     /// the next session fetches them one at a time. In memory: after a restart the batch is
     /// simply tried once more.
@@ -212,6 +215,7 @@ impl Ingest {
             ids: Arc::clone(&env.ids),
             reader: Arc::clone(&env.reader),
             workflow: None,
+            corrections: None,
             max_message_bytes,
             singles: Mutex::new(HashSet::new()),
         }
@@ -222,6 +226,13 @@ impl Ingest {
         if self.settings.mode == Mode::Live {
             self.workflow = workflow;
         }
+        self
+    }
+
+    /// Keeps the test sample of a case re-classified by email in `dir` (the corrections
+    /// directory beside the store).
+    pub fn keeping_corrections(mut self, dir: std::path::PathBuf) -> Ingest {
+        self.corrections = Some(dir);
         self
     }
 
@@ -523,9 +534,18 @@ impl Ingest {
         let mut change = command.change;
         change.cursor = plan::plan_duplicate(position).cursor;
         let mails = !change.outbox_new.is_empty();
+        let touched = crate::core::corrections::touched(&change);
         self.commit(change).await?;
         if mails {
             self.outbox_wake.notify_one();
+        }
+        if !touched.is_empty() {
+            let (store, dir) = (self.store.clone(), self.corrections.clone());
+            // Files and fsyncs: off the async workers. What happened is logged there.
+            let _ = tokio::task::spawn_blocking(move || {
+                crate::app::corrections::after_commit(&store, dir.as_deref(), &touched)
+            })
+            .await;
         }
         let reference = command.reference;
         Ok((

@@ -424,4 +424,4 @@ pub fn recent_failed_mail(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -8,6 +8,7 @@
 
 use crate::app::control::Request;
 use crate::config::Config;
+use crate::core::corrections;
 use crate::core::deadline::{self, Calendar, ClockEvent, ClockInput, Regime, Region, ReviewOf};
 use crate::core::extract::DocFormat;
 use crate::core::followup::{NoThreads, Threads};
@@ -184,21 +185,38 @@ pub enum RulesCommand {
         #[arg(default_value = "rules")]
         dir: PathBuf,
     },
-    /// Run the rules over a folder of sample emails and compare with its expected.toml.
+    /// Run the rules over a folder of sample emails and compare with its expected.toml, or
+    /// replay officers' corrections (--corrections).
     ///
     /// expected.toml has one table per file name with: kind (required), and optionally valid,
     /// missing, followup, ref and rules (ids that must fire). Message-IDs of the samples in the
     /// folder count as stored mail, so In-Reply-To follow-ups can be tested.
+    ///
+    /// With --corrections, the first message of every case an officer re-classified (kept in
+    /// DATA_DIR/corrections/, private) is classified again: PASS "now right" when the rules give
+    /// the officer's kind, FAIL "still wrong" (expected, got, the rules that fired) when not. The
+    /// exit status is 1 when any correction is still wrong. It reads only that directory, so it
+    /// works while the daemon runs; run it as root or the service user.
     Test {
-        /// Directory of rule files.
-        #[arg(long, default_value = "rules")]
-        rules: PathBuf,
-        /// Optional config file: judge the samples as this organisation's daemon would (its
-        /// staff domains, web-form addresses, trusted gateway, SAR identity policy, prefixes).
+        /// Directory of rule files [default: the config's rules_dir with --corrections --config,
+        /// else "rules"].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Replay the officers' corrections kept beside the store instead of a sample folder.
+        #[arg(long, conflicts_with = "dir")]
+        corrections: bool,
+        /// The data directory whose corrections to replay (instead of the config's data_dir).
+        #[arg(long, conflicts_with = "config")]
+        data_dir: Option<PathBuf>,
+        /// Config file. With DIR: judge the samples as this organisation's daemon would (its own
+        /// domains, web-form addresses, trusted gateway, SAR identity policy, prefixes). With
+        /// --corrections: its data_dir, rules_dir and intake settings [default:
+        /// $FOI_TRIAGE_CONFIG, else /etc/foi-triage/foi-triage.toml].
         #[arg(long)]
         config: Option<PathBuf>,
         /// Folder of sample .eml files with an expected.toml.
-        dir: PathBuf,
+        #[arg(required_unless_present = "corrections")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -301,9 +319,28 @@ pub fn run(cli: Cli) -> ExitCode {
             config.as_deref(),
         ),
         Command::Rules(RulesCommand::Check { dir }) => rules_check(&dir),
-        Command::Rules(RulesCommand::Test { rules, config, dir }) => {
-            rules_test(&rules, config.as_deref(), &dir)
-        }
+        Command::Rules(RulesCommand::Test {
+            rules,
+            corrections: true,
+            data_dir,
+            config,
+            ..
+        }) => rules_test_corrections(rules.as_deref(), data_dir.as_deref(), config.as_deref()),
+        Command::Rules(RulesCommand::Test {
+            data_dir: Some(_), ..
+        }) => Err(anyhow!("--data-dir goes with --corrections")),
+        Command::Rules(RulesCommand::Test {
+            rules,
+            config,
+            dir: Some(dir),
+            ..
+        }) => rules_test(
+            rules.as_deref().unwrap_or(Path::new("rules")),
+            config.as_deref(),
+            &dir,
+        ),
+        // clap requires DIR without --corrections.
+        Command::Rules(RulesCommand::Test { .. }) => Err(anyhow!("give DIR or --corrections")),
         Command::Config(ConfigCommand::Check(c)) => config_check(&c.config.config, c.offline),
         Command::Case(CaseCommand::List {
             config,
@@ -650,6 +687,78 @@ fn rules_test(rules_dir: &Path, config: Option<&Path>, dir: &Path) -> Result<Exi
     })
 }
 
+/// The config file a command uses when none is given: `$FOI_TRIAGE_CONFIG`, else the installed
+/// one.
+fn default_config() -> PathBuf {
+    std::env::var_os("FOI_TRIAGE_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+}
+
+/// `rules test --corrections`: every correction sample kept beside the store, replayed against
+/// the current rules (module doc of `core::corrections`). Reads the corrections directory only,
+/// never the store, so it runs beside the daemon.
+fn rules_test_corrections(
+    rules: Option<&Path>,
+    data_dir: Option<&Path>,
+    config: Option<&Path>,
+) -> Result<ExitCode> {
+    let (ctx, dir) = match data_dir {
+        Some(data_dir) => {
+            let rules = rules.unwrap_or(Path::new("rules"));
+            (
+                Context::standalone(load_rules(rules)?),
+                data_dir.to_path_buf(),
+            )
+        }
+        None => {
+            let path = config.map_or_else(default_config, Path::to_path_buf);
+            let config = load_config(&path)?;
+            let rules =
+                RuleSet::load_for(rules.unwrap_or(&config.rules_dir), &config.own_domains())
+                    .map_err(|e| anyhow!("{e}"))?;
+            let calendar = load_calendar(&config)?;
+            let data_dir = config.data_dir.clone();
+            (Context::new(&config, rules, calendar), data_dir)
+        }
+    };
+    let dir = crate::io::corrections::dir(&dir);
+    let reader = sandbox()?;
+    let samples = crate::io::corrections::load(&dir)?;
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (reference, kept) in samples {
+        let kept = match kept {
+            Ok(kept) => kept,
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {reference} cannot be read\n  {e}");
+                continue;
+            }
+        };
+        let message = crate::core::parse::parse(&kept.message, &reader);
+        // The first message of a case was never a follow-up: no stored mail to join.
+        let o = triage::triage_message(&ctx, message, None, &NoThreads);
+        let replay = corrections::judge(&kept.sample, &o.decision);
+        match replay.verdict {
+            corrections::Verdict::NowRight => passed += 1,
+            corrections::Verdict::StillWrong => failed += 1,
+        }
+        println!("{}", corrections::headline(&kept.sample, replay.verdict));
+        for p in replay.problems {
+            println!("  {p}");
+        }
+    }
+    if passed + failed == 0 {
+        println!("no corrections kept in {}", dir.display());
+    }
+    println!("rules test: {passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn config_check(path: &Path, offline: bool) -> Result<ExitCode> {
     use crate::app::daemon::{Needs, prepare};
     let needs = if offline {
@@ -742,6 +851,7 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
                 &store,
                 &loaded.context,
                 workflow.as_ref(),
+                Some(&crate::io::corrections::dir(&config.data_dir)),
                 req,
                 crate::io::clock::Clock::now(&crate::io::clock::SystemClock),
                 crate::app::control::own_uid(),
@@ -787,9 +897,7 @@ fn command_list(config: &Path) -> String {
 }
 
 fn case_act(words: &[String]) -> Result<ExitCode> {
-    let mut config = std::env::var_os("FOI_TRIAGE_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG));
+    let mut config = default_config();
     let (mut by, mut why) = (None, String::new());
     let mut rest = Vec::new();
     let mut it = words.iter();

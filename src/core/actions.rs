@@ -41,7 +41,9 @@ use crate::core::deadline::{
     StopReason,
 };
 use crate::core::triage::Context;
-use crate::model::case::{AuditEvent, Case, CaseRef, CaseState, CloseOutcome, Closure, Flag};
+use crate::model::case::{
+    AuditEvent, Case, CaseRef, CaseState, CloseOutcome, Closure, Correction, Flag,
+};
 use crate::model::kind::Kind;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -422,7 +424,7 @@ pub fn apply(
         detail,
         default_why,
         settle,
-    } = change(case, action, now, ctx, staff, &mut next)?;
+    } = change(case, action, actor, now, ctx, staff, &mut next)?;
 
     let mut audit = vec![AuditEvent {
         at: now,
@@ -486,6 +488,7 @@ impl Changed {
 fn change(
     case: &Case,
     action: &Action,
+    actor: &str,
     now: DateTime<Utc>,
     ctx: &Context,
     staff: &dyn StaffDirectory,
@@ -493,7 +496,7 @@ fn change(
 ) -> Result<Changed, ActionError> {
     let regime = ctx.case_regime(case);
     match action {
-        Action::Reclassify { kind } => reclassify(case, *kind, regime, ctx, next),
+        Action::Reclassify { kind } => reclassify(case, *kind, regime, ctx, actor, now, next),
         Action::RequestClarification { text }
         | Action::RequestId { text }
         | Action::RequestFee { text } => {
@@ -524,6 +527,8 @@ fn reclassify(
     kind: Kind,
     regime: Option<Regime>,
     ctx: &Context,
+    actor: &str,
+    now: DateTime<Utc>,
     next: &mut Case,
 ) -> Result<Changed, ActionError> {
     let reference = case.reference.clone();
@@ -542,6 +547,7 @@ fn reclassify(
     next.clock_events = kept;
     // An internal review is a complaint: a case re-classified away from it is no review.
     next.workflow.internal_review = None;
+    next.workflow.correction = correction(case, kind, actor, now);
     let detail = json!({
         "old": case.kind,
         "new": kind,
@@ -549,6 +555,7 @@ fn reclassify(
         "old_regime": regime.map(|r| r.to_string()),
         "new_regime": new_regime.map(|r| r.to_string()),
         "dropped_clock_events": dropped,
+        "correction": correction_word(case, next),
     });
     let default_why = if dropped.is_empty() {
         format!("re-classified from {} to {kind}", case.kind)
@@ -564,6 +571,37 @@ fn reclassify(
         )
     };
     Ok(Changed::new(detail, default_why).settling(!case.state.is_finished()))
+}
+
+/// The correction a case re-classified as `kind` carries: what the rules said (the first
+/// correction's record of it, else the case's kind, which is the rules' until an officer changes
+/// it), with who and when; none when the officer's kind is the rules' again.
+///
+/// This is the one place a correction is recorded: every way of re-classifying (email command,
+/// command line, later the dashboard) applies [`Action::Reclassify`] here, and the store writes
+/// the case with the rest of the change.
+fn correction(case: &Case, kind: Kind, by: &str, at: DateTime<Utc>) -> Option<Correction> {
+    let rules_said = case
+        .workflow
+        .correction
+        .as_ref()
+        .map_or(case.kind, |c| c.rules_said);
+    (kind != rules_said).then(|| Correction {
+        rules_said,
+        by: by.to_string(),
+        at,
+    })
+}
+
+/// What a re-classification did to the case's correction sample, for the audit: the first
+/// message is kept (personal data), replaced, or removed.
+fn correction_word(case: &Case, next: &Case) -> Option<&'static str> {
+    match (&case.workflow.correction, &next.workflow.correction) {
+        (None, Some(_)) => Some("kept"),
+        (Some(_), Some(_)) => Some("replaced"),
+        (Some(_), None) => Some("removed"),
+        (None, None) => None,
+    }
 }
 
 /// A request for clarification, proof of identity or a fee: the clock stops.

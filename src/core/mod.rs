@@ -11,12 +11,13 @@
 //!   (the statutory clock, by regime), [`london`] (wall-clock dates), [`triage`] (all of it for
 //!   one message).
 //! - Working the case: [`routing`], [`repeat`], [`actions`] (staff actions and email commands),
-//!   [`chase`], [`digest`].
+//!   [`chase`], [`digest`], [`corrections`] (an officer's re-classification as a rules test).
 //! - [`plan`]: the planners: facts + `now` + ids → a store change and the letters to send.
 
 pub mod actions;
 pub mod auth;
 pub mod chase;
+pub mod corrections;
 pub mod deadline;
 pub mod dedupe;
 pub mod digest;

@@ -370,6 +370,26 @@ pub struct CaseWorkflow {
     /// SAR only: how the requester's identity stood when the request was validated.
     #[serde(default)]
     pub identity: Option<IdentityState>,
+    /// Set while an officer's kind differs from the one the rules gave (the case was
+    /// re-classified, and not back): its first message is then kept as a private test sample,
+    /// so a rule edit that would undo the correction is seen before it is deployed.
+    #[serde(default)]
+    pub correction: Option<Correction>,
+}
+
+/// An officer's correction of the kind the rules gave a case. The officer's kind is the case's
+/// `kind`; this records what the rules said, and who last said otherwise (the latest word wins).
+///
+/// `foi-triage rules test --corrections` replays the case's first message against the current
+/// rules: the rules are right when they now give the case's kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    /// The kind the rules gave when the request arrived.
+    pub rules_said: Kind,
+    /// Who gave the case its present kind (a staff address).
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// The internal-review marking of a case (a case field rather than a kind: the kind stays

@@ -19,7 +19,7 @@ impl Threads for NoThreads {
     }
 }
 
-fn workflow() -> Workflow {
+pub(crate) fn workflow() -> Workflow {
     let Desk {
         routing,
         keys,
@@ -39,7 +39,7 @@ fn workflow() -> Workflow {
 }
 
 /// A temporary store holding `case` (its reference allocated as the first of its prefix).
-fn store_with(case: &Case) -> Store {
+pub(crate) fn store_with(case: &Case) -> Store {
     let store = Store::open_temporary().expect("temporary store");
     let mut record = serde_json::to_value(case).expect("a case record");
     // A draft is the same record with no reference.

@@ -881,6 +881,52 @@ fn reclassify_recomputes_under_the_new_law() {
 }
 
 #[test]
+fn reclassify_records_the_correction_and_the_latest_word_wins() {
+    let t = at("2026-03-05T10:00:00Z");
+    let later = at("2026-03-06T11:00:00Z");
+    let foi = case(Kind::Foi, CaseState::Open);
+    assert_eq!(foi.workflow.correction, None, "as the rules gave it");
+    let reclassify = |c: &Case, kind: Kind, by: &str, when: DateTime<Utc>| {
+        apply(c, &Action::Reclassify { kind }, by, "", when, ew(), &staff).expect("reclassifies")
+    };
+    let eir = reclassify(&foi, Kind::Eir, ALICE, t);
+    let first = Correction {
+        rules_said: Kind::Foi,
+        by: ALICE.into(),
+        at: t,
+    };
+    assert_eq!(eir.case.workflow.correction.as_ref(), Some(&first));
+    assert_eq!(eir.audit[0].detail["correction"], "kept");
+    // Another officer changes their mind: what the rules said stays, who and when are theirs.
+    let sar = reclassify(&eir.case, Kind::Sar, BOB, later);
+    assert_eq!(
+        sar.case.workflow.correction,
+        Some(Correction {
+            rules_said: Kind::Foi,
+            by: BOB.into(),
+            at: later,
+        })
+    );
+    assert_eq!(sar.audit[0].detail["correction"], "replaced");
+    // Back to what the rules said: no correction left to test.
+    let back = reclassify(&sar.case, Kind::Foi, ALICE, later);
+    assert_eq!(back.case.workflow.correction, None);
+    assert_eq!(back.audit[0].detail["correction"], "removed");
+    // The Change the store applies carries it with the case, in the same transaction.
+    let change = eir.clone().into_change(&foi);
+    assert_eq!(change.case_updates[0].case.workflow.correction, Some(first));
+    // Any other action leaves a correction as it is.
+    let noted = run(
+        &eir.case,
+        note("phoned the requester"),
+        "2026-03-06T10:00:00Z",
+    )
+    .expect("notes");
+    assert_eq!(noted.case.workflow.correction, eir.case.workflow.correction);
+    assert_eq!(noted.audit[0].detail.get("correction"), None);
+}
+
+#[test]
 fn extensions_are_once_only_and_record_the_notice() {
     let c = case(Kind::Eir, CaseState::Open);
     let once = run(&c, extend(), "2026-03-20T10:00:00Z").expect("extends");

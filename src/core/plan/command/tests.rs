@@ -639,6 +639,51 @@ fn each_line_is_applied_and_answered() {
 }
 
 #[test]
+fn a_reclassification_by_email_records_the_correction_in_the_change() {
+    let desk = Desk::new();
+    let c = assigned();
+    let tag = sign(&desk.keys, &c.reference, ALICE);
+    // (body, the correction the case update carries: what the rules said, or none)
+    let table: &[(&str, Option<Kind>)] = &[
+        ("#reclassify eir", Some(Kind::Foi)),
+        // The latest line wins: back to the rules' kind leaves nothing to test.
+        (
+            "#reclassify eir
+#reclassify foi",
+            None,
+        ),
+        (
+            "#reclassify sar
+#reclassify eir",
+            Some(Kind::Foi),
+        ),
+    ];
+    for (body, rules_said) in table {
+        let msg = staff_reply(body);
+        let facts = CommandFacts {
+            case: &c,
+            tag: &tag,
+            msg: &msg,
+            sender: ALICE,
+            auth: &authed(),
+            last_notice: None,
+        };
+        let plan = plan_command(&desk.office(), ctx(), &facts, at(NOW), &mut counting());
+        let [update] = plan.change.case_updates.as_slice() else {
+            panic!(
+                "{body}: one case update, got {:?}",
+                plan.change.case_updates
+            );
+        };
+        let correction = update.case.workflow.correction.as_ref();
+        assert_eq!(correction.map(|k| k.rules_said), *rules_said, "{body}");
+        if let Some(k) = correction {
+            assert_eq!((k.by.as_str(), k.at), (ALICE, at(NOW)), "{body}");
+        }
+    }
+}
+
+#[test]
 fn the_requester_is_asked_in_the_officers_words_or_ours() {
     let cases: &[(Action, &str)] = &[
         (
