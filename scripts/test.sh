@@ -45,3 +45,6 @@ fi
 
 echo "== rules test over the sample set"
 cargo run --locked --quiet -- rules test --rules rules tests/data/samples
+echo "== rules test over the held-out Northbridge set, with that body's config"
+cargo run --locked --quiet -- rules test --rules rules \
+  --config tests/data/samples-northbridge/northbridge.toml tests/data/samples-northbridge
