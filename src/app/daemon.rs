@@ -63,7 +63,7 @@ pub fn load(config_path: &Path) -> Result<Loaded> {
 /// [`load`] on a loaded config, after the `earlier` problems found in it (reported first).
 fn load_with(config: Config, earlier: Vec<String>) -> Result<Loaded> {
     let mut problems = earlier;
-    let rules = RuleSet::load_for(&config.rules_dir, &config.own_domains())
+    let rules = RuleSet::load_for(&config.rules_dir, &crate::core::rules::Own::of(&config))
         .map_err(|e| problems.push(e.to_string()))
         .ok();
     let calendar = load_calendar(&config)
@@ -505,7 +505,7 @@ fn mailbox_label(config: &Config) -> String {
 
 /// SIGHUP: reload rules and templates; keep the old ones on any error.
 fn reload(config: &Config, ctx: &SharedContext, outbox: Option<&Outbox>) {
-    let rules = RuleSet::load_for(&config.rules_dir, &config.own_domains());
+    let rules = RuleSet::load_for(&config.rules_dir, &crate::core::rules::Own::of(config));
     let templates = Letters::load(&config.templates_dir);
     match (rules, templates) {
         (Ok(rules), Ok(templates)) => {

@@ -418,8 +418,8 @@ fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
         None => Ok(Context::standalone(load_rules(rules_dir)?)),
         Some(path) => {
             let config = load_config(path)?;
-            let rules =
-                RuleSet::load_for(rules_dir, &config.own_domains()).map_err(|e| anyhow!("{e}"))?;
+            let rules = RuleSet::load_for(rules_dir, &crate::core::rules::Own::of(&config))
+                .map_err(|e| anyhow!("{e}"))?;
             let calendar = load_calendar(&config)?;
             Ok(Context::new(&config, rules, calendar))
         }
@@ -714,9 +714,11 @@ fn rules_test_corrections(
         None => {
             let path = config.map_or_else(default_config, Path::to_path_buf);
             let config = load_config(&path)?;
-            let rules =
-                RuleSet::load_for(rules.unwrap_or(&config.rules_dir), &config.own_domains())
-                    .map_err(|e| anyhow!("{e}"))?;
+            let rules = RuleSet::load_for(
+                rules.unwrap_or(&config.rules_dir),
+                &crate::core::rules::Own::of(&config),
+            )
+            .map_err(|e| anyhow!("{e}"))?;
             let calendar = load_calendar(&config)?;
             let data_dir = config.data_dir.clone();
             (Context::new(&config, rules, calendar), data_dir)

@@ -280,6 +280,47 @@ fn priority(kind: Kind) -> usize {
 /// domains join ([`RuleSet::load_for`]).
 pub const OWN_DOMAINS_LIST: &str = "own_domains";
 
+/// The list of patterns for the organisation's own name in the rule files, which the config's
+/// organisation name joins ([`RuleSet::load_for`]).
+pub const OWN_NAMES_LIST: &str = "own_name_patterns";
+
+/// The organisation as the config describes it, for the rules' own lists.
+#[derive(Debug, Clone, Default)]
+pub struct Own {
+    /// Its mail domains (`[intake] staff_domains`, or the shared mailbox's domain).
+    pub domains: Vec<String>,
+    /// Its names as written (`[organisation] name`).
+    pub names: Vec<String>,
+}
+
+impl Own {
+    /// The organisation a validated config describes.
+    pub fn of(config: &crate::config::Config) -> Own {
+        Own {
+            domains: config.own_domains(),
+            names: vec![config.organisation.clone()],
+        }
+    }
+}
+
+/// A case-insensitive pattern for an organisation's name as a display name writes it: its words
+/// in order, whatever the spacing. `None` for a blank name.
+fn name_pattern(name: &str) -> Option<String> {
+    let name = name.trim();
+    let edge = |c: Option<char>| {
+        if c.is_some_and(char::is_alphanumeric) {
+            r"\b"
+        } else {
+            ""
+        }
+    };
+    let words: Vec<String> = name.split_whitespace().map(regex::escape).collect();
+    (!words.is_empty()).then(|| {
+        let (start, end) = (edge(name.chars().next()), edge(name.chars().last()));
+        format!("{start}{}{end}", words.join(r"\s+"))
+    })
+}
+
 impl RuleSet {
     /// Load every `*.toml` file in `dir` (sorted by name; other files such as `README.md`, names
     /// starting with `.` and subdirectories are ignored), check and compile them.
@@ -289,17 +330,17 @@ impl RuleSet {
     /// TOML syntax, unknown keys, unknown kinds, bad weights, duplicate ids, rules without
     /// conditions, bad patterns, and a rule set that could never detect machine mail.
     pub fn load(dir: &Path) -> Result<RuleSet, RuleErrors> {
-        Self::load_for(dir, &[])
+        Self::load_for(dir, &Own::default())
     }
 
-    /// [`RuleSet::load`] for an organisation whose own mail domains the config names
-    /// (`[intake] staff_domains`, or the shared mailbox's domain): they join the rules' list
-    /// `own_domains`, so the rules that tell a colleague's mail or an impersonation of us apart
-    /// see the same domains as the rest of the daemon, whatever the rule files were shipped with.
+    /// [`RuleSet::load`] for an organisation the config describes ([`Own`]): its mail domains
+    /// join the rules' list `own_domains` and its name joins `own_name_patterns`, so the rules
+    /// that tell a colleague's mail or an impersonation of us apart see the same organisation as
+    /// the rest of the daemon, whatever the rule files were shipped with.
     ///
     /// # Errors
     /// As [`RuleSet::load`].
-    pub fn load_for(dir: &Path, own_domains: &[String]) -> Result<RuleSet, RuleErrors> {
+    pub fn load_for(dir: &Path, own: &Own) -> Result<RuleSet, RuleErrors> {
         let shown = dir.display().to_string();
         let entries = std::fs::read_dir(dir).map_err(|e| RuleErrors {
             errors: vec![RuleError::file(
@@ -354,7 +395,7 @@ impl RuleSet {
                 "no rule files (*.toml) in this directory",
             ));
         }
-        match Self::build(&sources, own_domains) {
+        match Self::build(&sources, own) {
             Ok(set) if errors.is_empty() => Ok(set),
             Ok(_) => Err(RuleErrors { errors }),
             Err(mut e) => {
@@ -372,26 +413,29 @@ impl RuleSet {
     pub fn from_sources<N: AsRef<str>, T: AsRef<str>>(
         sources: &[(N, T)],
     ) -> Result<RuleSet, RuleErrors> {
-        Self::build(sources, &[])
+        Self::build(sources, &Own::default())
     }
 
-    /// [`RuleSet::from_sources`] with the organisation's own domains added to the list
-    /// `own_domains` (see [`RuleSet::load_for`]).
+    /// [`RuleSet::from_sources`] with the organisation's own domains and name added to its
+    /// lists (see [`RuleSet::load_for`]).
     fn build<N: AsRef<str>, T: AsRef<str>>(
         sources: &[(N, T)],
-        own_domains: &[String],
+        own: &Own,
     ) -> Result<RuleSet, RuleErrors> {
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
         let mut gathered = Gathered::from_sources(sources, &mut errors, &mut warnings);
-        if let Some((_, list)) = gathered.lists.get_mut(OWN_DOMAINS_LIST) {
-            for d in own_domains {
-                if !list
-                    .items
-                    .iter()
-                    .any(|(item, _)| item.eq_ignore_ascii_case(d))
-                {
-                    list.items.push((d.clone(), list.line));
+        let names: Vec<String> = own.names.iter().filter_map(|n| name_pattern(n)).collect();
+        for (list_name, extra) in [
+            (OWN_DOMAINS_LIST, own.domains.as_slice()),
+            (OWN_NAMES_LIST, names.as_slice()),
+        ] {
+            let Some((_, list)) = gathered.lists.get_mut(list_name) else {
+                continue;
+            };
+            for item in extra {
+                if !list.items.iter().any(|(i, _)| i.eq_ignore_ascii_case(item)) {
+                    list.items.push((item.clone(), list.line));
                 }
             }
         }

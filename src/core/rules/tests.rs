@@ -1250,3 +1250,55 @@ body = "freedom of information"
         d.why
     );
 }
+
+#[test]
+fn the_configs_own_domains_and_name_join_the_own_lists() {
+    let lists = "[lists]\nown_domains = [\"council.example.gov.uk\"]\nown_name_patterns = ['\\bexample\\s+borough\\s+council\\b']\n";
+    let rules = rule(
+        "general.colleague",
+        "general",
+        50,
+        "sender_domain = { list = \"own_domains\" }",
+    ) + &rule(
+        "auto.claims-us",
+        "auto",
+        50,
+        "sender_name_regex = { list = \"own_name_patterns\" }",
+    );
+    let own = Own {
+        domains: vec!["northbridge.gov.uk".into()],
+        names: vec!["Northbridge  Borough Council (Planning)".into()],
+    };
+    let sources = [
+        ("auto.toml", AUTO),
+        ("t.toml", rules.as_str()),
+        ("lists.toml", lists),
+    ];
+    let plain = RuleSet::from_sources(&sources).expect("loads");
+    let for_us = RuleSet::build(&sources, &own).expect("loads");
+    let fired = |s: &RuleSet, from: Address| -> Vec<String> {
+        let m = Message {
+            from: Some(from),
+            subject: "Hello".into(),
+            body_text: "Can we talk about FOI training?".into(),
+            ..Message::default()
+        };
+        s.classify(&m).fired.iter().map(|r| r.id.clone()).collect()
+    };
+    let colleague = addr("amir.rahman@northbridge.gov.uk");
+    assert!(fired(&plain, colleague.clone()).is_empty());
+    assert_eq!(fired(&for_us, colleague), ["general.colleague"]);
+    // The shipped example domain still counts: the config adds, it does not replace.
+    assert_eq!(
+        fired(&for_us, addr("jo@council.example.gov.uk")),
+        ["general.colleague"]
+    );
+    // Our name on an outside address, in any spacing and case; regex characters in the name
+    // ("(Planning)") are taken literally.
+    let claims = named(
+        "Ian Marshall - NORTHBRIDGE BOROUGH COUNCIL (planning)",
+        "x@gmail.com",
+    );
+    assert_eq!(fired(&for_us, claims.clone()), ["auto.claims-us"]);
+    assert!(fired(&plain, claims).is_empty());
+}
