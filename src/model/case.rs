@@ -11,6 +11,7 @@
 //! arrive here as new values.
 
 use crate::model::kind::Kind;
+use crate::model::language::Language;
 use crate::model::message::Address;
 use crate::model::regime::{ClockEvent, Regime, ReviewOf};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -370,6 +371,12 @@ pub struct CaseWorkflow {
     /// SAR only: how the requester's identity stood when the request was validated.
     #[serde(default)]
     pub identity: Option<IdentityState>,
+    /// The language the requester writes in: detected on the request, and set to Welsh when
+    /// they later write in Welsh. Letters to them go in Welsh when it has Welsh and the body
+    /// answers in Welsh (`[organisation] welsh`). `unknown` for a case recorded before
+    /// detection.
+    #[serde(default)]
+    pub language: Language,
 }
 
 /// The internal-review marking of a case (a case field rather than a kind: the kind stays
