@@ -677,6 +677,50 @@ fn the_requester_is_asked_in_the_officers_words_or_the_templates() {
     assert_eq!(asks_requester(&Action::Note { text: "x".into() }), None);
 }
 
+/// An officer's `#clarify` on a case the requester opened in Welsh: the letter goes in Welsh
+/// when the body answers Welsh in Welsh, else in English.
+#[test]
+fn a_request_for_more_goes_in_the_language_of_the_case() {
+    use crate::model::language::{Language, LetterLanguage};
+    let desk = Desk::new();
+    let mut c = assigned();
+    let tag = sign(&desk.keys, &c.reference, ALICE);
+    let msg = staff_reply("#id");
+    let table = [
+        (Language::Welsh, true, LetterLanguage::Welsh),
+        (Language::Bilingual, true, LetterLanguage::Welsh),
+        (Language::English, true, LetterLanguage::English),
+        (Language::Unknown, true, LetterLanguage::English),
+        (Language::Welsh, false, LetterLanguage::English),
+    ];
+    for (language, welsh, want) in table {
+        c.kind = Kind::Sar;
+        c.workflow.language = language;
+        let facts = CommandFacts {
+            case: &c,
+            tag: &tag,
+            msg: &msg,
+            sender: ALICE,
+            auth: &authed(),
+            last_notice: None,
+        };
+        let mut context = crate::core::triage::Context::standalone(ctx().rules.clone());
+        context.welsh = welsh;
+        let plan = plan_command(&desk.office(), &context, &facts, at(NOW), &mut counting());
+        let [row] = plan.change.outbox_new.as_slice() else {
+            panic!("one letter to the requester: {language} {welsh}");
+        };
+        let Ok(OutboxJob::Ack(job)) = OutboxJob::from_payload(&row.payload) else {
+            panic!("an acknowledgement job");
+        };
+        assert_eq!(job.template, "need_more_info");
+        assert_eq!(job.language, want, "{language} {welsh}");
+        // The item is named, and the template words it in the letter's language.
+        assert_eq!(job.missing[0].name, "identity");
+        assert_eq!(job.missing[0].explain, "");
+    }
+}
+
 #[test]
 fn the_command_target_is_found_in_to_cc_or_the_delivery_headers() {
     let desk = Desk::new();
