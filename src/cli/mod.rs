@@ -70,7 +70,9 @@ pub enum Command {
     /// With --format json each line is a JSON object with: file, kind, valid (true/false, or null
     /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings,
     /// identity (SAR: provided, verifiable or missing), internal_review (the review marking, or
-    /// null) and relay (our web form or a colleague's forward, or null).
+    /// null), relay (our web form or a colleague's forward, or null), language (english, welsh,
+    /// bilingual or unknown) and language_why.
+    /// The text line names the language when it is Welsh or bilingual.
     /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
     /// after every other file was processed.
     Classify {
@@ -451,6 +453,8 @@ fn outcome_json(file: &str, o: &Outcome) -> serde_json::Value {
         "identity": o.validity.as_ref().and_then(|v| v.identity),
         "internal_review": o.review,
         "relay": o.relay,
+        "language": o.language.language,
+        "language_why": o.language.why,
     })
 }
 
@@ -480,6 +484,9 @@ fn outcome_text(file: &str, o: &Outcome) -> String {
     }
     if let Some(d) = o.due() {
         s.push_str(&format!(" due {d}"));
+    }
+    if o.language.language.has_welsh() {
+        s.push_str(&format!(" in {}", o.language.language));
     }
     let ids: Vec<&str> = o.decision.fired.iter().map(|r| r.id.as_str()).collect();
     if !ids.is_empty() {
@@ -614,6 +621,7 @@ fn rules_test(rules_dir: &Path, dir: &Path) -> Result<ExitCode> {
         if want.valid.is_some() && want.valid != valid {
             problems.push(format!("expected valid = {:?}, got {valid:?}", want.valid));
         }
+        problems.extend(want.check_language(o.language.language, &o.language.why));
         if let Some(m) = &want.missing {
             let got = missing_list(&o);
             let (mut a, mut b) = (m.clone(), got.clone());

@@ -14,15 +14,27 @@
 //! Welsh "and" and "to"), "am", "at", "dan" (a name), "os" (Ordnance Survey), "faint", "beth"
 //! and "pam" (names), "data" and "staff". The verdict:
 //!
+//! Each word counts at most [`MAX_PER_WORD`] times. The verdict:
+//!
 //! - fewer than [`MIN_MARKERS`] marker words in all: [`Language::Unknown`] (a "Diolch" or
 //!   "Thanks" proves little);
-//! - at least [`SINGLE_LANGUAGE_PERCENT`] of them Welsh: [`Language::Welsh`]; as many English:
-//!   [`Language::English`];
-//! - in between, with at least [`MIN_MARKERS`] of each: [`Language::Bilingual`]; else unknown.
+//! - at least [`SINGLE_LANGUAGE_PERCENT`] of them Welsh, among them at least
+//!   [`MIN_WELSH_DISTINCT`] different words: [`Language::Welsh`];
+//! - a Welsh part of its own, at least [`BILINGUAL_WELSH_WORDS`] words (as varied) and
+//!   [`BILINGUAL_WELSH_PERCENT`], beside more English: [`Language::Bilingual`] (a Welsh sentence
+//!   and its English version, or a Welsh opening to an English letter);
+//! - at least [`SINGLE_LANGUAGE_PERCENT`] English: [`Language::English`];
+//! - anything else (a thin mix, a few words of a third language): unknown.
 //!
-//! The notice Welsh public bodies put under their mail ("We welcome correspondence in Welsh" /
-//! "Rydym yn croesawu gohebiaeth yn Gymraeg") is skipped: it is in every message from such a
-//! body, whatever language its sender wrote in.
+//! The rule leans to Welsh on purpose. Correspondence partly in Welsh is correspondence in
+//! Welsh for the Standards, and the costs are not even: an English reader of a Welsh letter
+//! finds a line in English at its end saying why and how to have English, while an English
+//! answer to a Welsh writer breaches standard 1.
+//!
+//! The notices Welsh public bodies put under their mail in both languages (the language policy,
+//! "We welcome correspondence in Welsh" / "Rydym yn croesawu gohebiaeth yn Gymraeg", and the
+//! confidentiality notice) are skipped: they are in every message from such a body, whatever
+//! language its sender wrote in.
 //!
 //! When the message's own text is too short to tell and documents are attached (a letter
 //! scanned or written in a word processor, "please see attached"), their text is read as well.
@@ -51,22 +63,47 @@ pub const MIN_MARKERS: u32 = 3;
 /// between (about 50%) and is bilingual.
 pub const SINGLE_LANGUAGE_PERCENT: u32 = 70;
 
+/// Most times one word is counted: a word repeated many times ("y" and "o" are also Spanish and
+/// Portuguese words) must not carry a verdict alone.
+pub const MAX_PER_WORD: u32 = 5;
+
+/// Fewest different Welsh marker words for a Welsh or bilingual verdict: Welsh prose uses many
+/// ("Diolch am eich ateb. Mae hynny'n iawn" has six); a few one-letter words of another language
+/// do not make Welsh.
+pub const MIN_WELSH_DISTINCT: u32 = 4;
+
+/// Fewest Welsh marker words that make a mostly English message bilingual: a sentence ("Gofynnaf
+/// i chi ail-ystyried eich ymateb i fy nghais" has five), not a greeting or a "Diolch yn fawr"
+/// (three).
+pub const BILINGUAL_WELSH_WORDS: u32 = 5;
+
+/// Smallest share of Welsh marker words, in percent, that makes a mostly English message
+/// bilingual: below it the Welsh is a quotation or a place's name in a longer English letter.
+pub const BILINGUAL_WELSH_PERCENT: u32 = 20;
+
 /// Most bytes of the body and of the attached documents read, each: the language shows in the
 /// first paragraphs, and the bound keeps the cost flat whatever the size of the message (the
 /// rules read the same amount, `rules::BODY_SCAN_BYTES`).
 pub const SCAN_BYTES: usize = 16 * 1024;
 
-/// Phrases of the language-policy notice that Welsh public bodies put under their mail ("We
-/// welcome correspondence in Welsh…" / "Rydym yn croesawu gohebiaeth yn Gymraeg…", required by
-/// the Standards): a line holding one says nothing about the language its sender wrote in, and
-/// half of it is Welsh, so it is skipped. Lower case; "ohebiaeth" is the mutated form.
-const POLICY_NOTICE: &[&str] = &[
+/// Phrases of the notices Welsh public bodies put under every mail, in both languages, whatever
+/// language their sender wrote in: the language-policy notice the Standards require ("We welcome
+/// correspondence in Welsh…" / "Rydym yn croesawu gohebiaeth yn Gymraeg…") and the
+/// confidentiality notice ("…intended recipient…" / "…yn gyfrinachol ac wedi'u bwriadu…"). A
+/// paragraph holding one is skipped: half of it is Welsh, and none of it is the sender's.
+/// Lower case, with the mutated forms ("ohebiaeth").
+const BOILERPLATE: &[&str] = &[
     "correspond in welsh",
     "correspondence in welsh",
+    "derbynnydd bwriadedig",
     "gohebiaeth yn gymraeg",
     "gohebu yn gymraeg",
+    "intended recipient",
+    "intended solely for",
     "ohebiaeth yn gymraeg",
     "ohebu yn gymraeg",
+    "wedi'u bwriadu ar gyfer",
+    "yn gyfrinachol ac",
 ];
 
 /// Most words named per language in the explanation.
@@ -83,6 +120,7 @@ const WELSH: &[&str] = &[
     "amgylcheddol",
     "anfon",
     "annwyl",
+    "ar",
     "ati",
     "atoch",
     "ble",
@@ -392,18 +430,19 @@ pub fn detect_message(m: &Message) -> LanguageFinding {
 pub fn detect(parts: &[&str], source: &str) -> LanguageFinding {
     let mut welsh = vec![0u32; WELSH.len() + WELSH_CLITICS.len()];
     let mut english = vec![0u32; ENGLISH.len() + ENGLISH_CLITICS.len()];
-    let lines = parts
+    let paragraphs = parts
         .iter()
-        .flat_map(|p| p.lines())
-        .filter(|l| !is_policy_notice(l));
-    for line in lines {
-        for word in words(line) {
+        .flat_map(|p| paragraphs(p))
+        .filter(|p| !is_boilerplate(p));
+    for paragraph in paragraphs {
+        for word in words(paragraph) {
             count(&word, &mut welsh, &mut english);
         }
     }
     let w: u32 = welsh.iter().sum();
     let e: u32 = english.iter().sum();
-    let language = verdict(w, e);
+    let distinct = welsh.iter().filter(|n| **n > 0).count();
+    let language = verdict(w, e, u32::try_from(distinct).unwrap_or(u32::MAX));
     LanguageFinding {
         language,
         welsh_words: w,
@@ -427,34 +466,74 @@ pub fn letter_language(welsh: bool, correspondence: &[Language]) -> LetterLangua
     }
 }
 
-/// The verdict from the two counts (see the module doc).
-fn verdict(welsh: u32, english: u32) -> Language {
+/// The verdict from the counts and the number of different Welsh words (see the module doc).
+fn verdict(welsh: u32, english: u32, welsh_distinct: u32) -> Language {
     let total = welsh + english;
+    let varied = welsh_distinct >= MIN_WELSH_DISTINCT;
     if total < MIN_MARKERS {
         Language::Unknown
-    } else if welsh * 100 >= total * SINGLE_LANGUAGE_PERCENT {
+    } else if varied && welsh * 100 >= total * SINGLE_LANGUAGE_PERCENT {
         Language::Welsh
+    } else if varied
+        && welsh >= BILINGUAL_WELSH_WORDS
+        && english >= MIN_MARKERS
+        && welsh * 100 >= total * BILINGUAL_WELSH_PERCENT
+    {
+        Language::Bilingual
     } else if english * 100 >= total * SINGLE_LANGUAGE_PERCENT {
         Language::English
-    } else if welsh >= MIN_MARKERS && english >= MIN_MARKERS {
-        Language::Bilingual
     } else {
         Language::Unknown
     }
 }
 
-/// Whether a line is (part of) a language-policy notice ([`POLICY_NOTICE`]).
-fn is_policy_notice(line: &str) -> bool {
-    let lower = line.to_lowercase();
-    POLICY_NOTICE.iter().any(|p| lower.contains(p))
+/// The paragraphs of `text`: runs of lines between blank lines.
+fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        rest = rest.trim_start_matches(['\r', '\n', ' ', '\t']);
+        if rest.is_empty() {
+            return None;
+        }
+        let end = blank_line_at(rest).unwrap_or(rest.len());
+        let (paragraph, tail) = rest.split_at(end);
+        rest = tail;
+        Some(paragraph)
+    })
 }
 
-/// Lower-cased words of `text`: runs of letters and apostrophes (straight or curly, folded to
-/// `'`), without leading or trailing apostrophes.
+/// Where the first blank line (a line of whitespace only) of `text` begins, if any.
+fn blank_line_at(text: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if at > 0 && line.trim().is_empty() {
+            return Some(at);
+        }
+        at += line.len();
+    }
+    None
+}
+
+/// Whether a paragraph is a notice Welsh public bodies put under every mail ([`BOILERPLATE`]).
+fn is_boilerplate(paragraph: &str) -> bool {
+    let lower = paragraph.replace('’', "'").to_lowercase();
+    BOILERPLATE.iter().any(|p| lower.contains(p))
+}
+
+/// Lower-cased words of `text`: whitespace-separated tokens without the punctuation around
+/// them, cut at hyphens and slashes ("e-bost", "Syr/Fadam"), curly apostrophes folded to `'`.
+/// A token holding a digit or any other sign (a URL, an address, a reference, encoded data) is
+/// not prose and gives no word: a base64 line would otherwise be a run of one-letter "words"
+/// ("y", "o").
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’'))
-        .map(|w| w.replace('’', "'"))
-        .map(|w| w.trim_matches('\'').to_lowercase())
+    text.split_whitespace()
+        .map(|t| t.trim_matches(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')))
+        .filter(|t| {
+            t.chars()
+                .all(|c| c.is_alphabetic() || matches!(c, '\'' | '’' | '-' | '/'))
+        })
+        .flat_map(|t| t.split(['-', '/']))
+        .map(|w| w.replace('’', "'").trim_matches('\'').to_lowercase())
         .filter(|w| !w.is_empty())
 }
 
@@ -484,9 +563,10 @@ fn count(word: &str, welsh: &mut [u32], english: &mut [u32]) {
     }
 }
 
+/// Counts one more of word `i`, up to [`MAX_PER_WORD`].
 fn bump(counts: &mut [u32], i: usize) {
     if let Some(c) = counts.get_mut(i) {
-        *c = c.saturating_add(1);
+        *c = (*c + 1).min(MAX_PER_WORD);
     }
 }
 
@@ -546,8 +626,9 @@ fn explain(
             format!("too few to tell (at least {MIN_MARKERS} are needed)")
         }
         Language::Unknown => format!(
-            "{percent}% Welsh, a mix with too few words of one language to call it bilingual \
-             (at least {MIN_MARKERS} of each)"
+            "{percent}% Welsh: neither language clearly, nor a Welsh part of its own (at least \
+             {BILINGUAL_WELSH_WORDS} words, {MIN_WELSH_DISTINCT} of them different, and \
+             {BILINGUAL_WELSH_PERCENT}%)"
         ),
         Language::Welsh => {
             format!("{percent}% Welsh, at least the {SINGLE_LANGUAGE_PERCENT}% that makes it Welsh")
@@ -557,7 +638,8 @@ fn explain(
             100 - percent
         ),
         Language::Bilingual => format!(
-            "{percent}% Welsh: both languages in good measure, so bilingual (one language needs \
+            "{percent}% Welsh: a Welsh part of its own (at least {BILINGUAL_WELSH_WORDS} words \
+             and {BILINGUAL_WELSH_PERCENT}%) beside English, so bilingual (Welsh alone needs \
              {SINGLE_LANGUAGE_PERCENT}%)"
         ),
     };

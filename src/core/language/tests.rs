@@ -78,6 +78,19 @@ fn detector_table() {
             English,
         ),
         (
+            "a short english note with a bilingual confidentiality notice",
+            "Parking permits",
+            "Hello,\n\nPlease could you send me the number of parking permits issued in 2025?\n\n\
+             Thanks,\nSian Lloyd\nSwyddog Polisi | Policy Officer\n\n\
+             Mae\u{2019}r e-bost hwn ac unrhyw atodiadau yn gyfrinachol ac wedi\u{2019}u bwriadu ar \
+             gyfer y derbynnydd bwriadedig yn unig. Os ydych wedi ei gael trwy gamgymeriad, \
+             rhowch wybod i\u{2019}r anfonwr a\u{2019}i ddileu.\n\
+             This email and any attachments are confidential and intended solely for the \
+             intended recipient. If you have received it in error, please tell the sender and \
+             delete it.",
+            English,
+        ),
+        (
             "english naming welsh places",
             "Planning committee minutes",
             ENGLISH_WITH_PLACE_NAMES,
@@ -96,12 +109,39 @@ fn detector_table() {
             BILINGUAL,
             Bilingual,
         ),
+        (
+            "a Welsh opening to an English letter",
+            "Adolygiad / Review",
+            "Annwyl Syr / Fadam,\n\nGofynnaf i chi ail-ystyried eich ymateb i fy nghais am \
+             wybodaeth am gludiant ysgol.\n\nI am asking you to review your response to my \
+             request about school transport costs: you gave a total but not the per-route \
+             figures I asked for, and gave no reason for leaving them out.\n\nDiolch / Thank \
+             you,\nEmrys Vaughan",
+            Bilingual,
+        ),
+        (
+            "an English letter quoting a Welsh sentence",
+            "Leaflet",
+            "Your leaflet about the recycling centre says \"Mae'r ganolfan ar gau ar y Sul\", \
+             but the English version of the leaflet says that it is open on Sundays from ten \
+             until four. Could you please tell me which of the two is correct, and when the \
+             leaflet was last printed, and how many copies of it were printed in each of the \
+             last three years?",
+            English,
+        ),
         // Short text: too little to tell, or just enough.
         ("empty", "", "", Unknown),
         ("welsh thanks", "", "Diolch", Unknown),
         ("english thanks", "Re: x", "Thanks", Unknown),
         ("a welsh subject alone", "Cais am wybodaeth", "", Unknown),
-        ("three welsh words", "", "Diolch yn fawr", Welsh),
+        // Three words, and too few different ones: a pleasantry, not a letter.
+        ("three welsh words", "", "Diolch yn fawr", Unknown),
+        (
+            "four different welsh words",
+            "",
+            "Diolch yn fawr iawn",
+            Welsh,
+        ),
         ("four english words", "", "Thank you for this", English),
         (
             "a welsh subject and a pointer to the attachment",
@@ -126,6 +166,33 @@ fn detector_table() {
         // Capitals and the circumflex.
         ("capitals", "", "YNGLŶN Â'R CAIS AM WYBODAETH", Welsh),
         ("numbers only", "2023/24", "1. 2. 3. £4,500", Unknown),
+        // Not prose: encoded data, addresses, links give no words.
+        (
+            "base64",
+            "",
+            "iVBORw0KGgo+y/o+y/o+y/o AAAANSUh y9o0y9o0y9o0 EUgAAAIAAAAC\nZGUlEQVR4nO2deWAT o2y4o2y4",
+            Unknown,
+        ),
+        (
+            "links and addresses",
+            "",
+            "https://yn.example/y/o/yr gwybodaeth@cyngor.example.cymru FOI-2026-000123",
+            Unknown,
+        ),
+        // Another language's one-letter words repeated: counted five times at most, and too
+        // few different Welsh words.
+        (
+            "spanish",
+            "",
+            "Lo siento, no puedo asistir y no tengo tiempo o dinero; y tampoco y nunca y o o o.",
+            Unknown,
+        ),
+        (
+            "hyphens and slashes",
+            "",
+            "Diolch/Thank e-bost yn-y-cyngor",
+            Welsh,
+        ),
     ];
     for (name, subject, body, want) in table {
         let got = detect(&[subject, body], "the test text");
@@ -144,7 +211,7 @@ fn the_why_gives_the_counts_the_words_and_the_threshold() {
         "{}",
         f.why
     );
-    assert!(f.why.contains("(y 3, gwybodaeth 2, "), "{}", f.why);
+    assert!(f.why.contains("(y 3, ar 2, gwybodaeth 2, "), "{}", f.why);
     assert!(
         f.why.contains("at least the 70% that makes it Welsh"),
         "{}",
@@ -160,6 +227,7 @@ fn the_why_gives_the_counts_the_words_and_the_threshold() {
 
     let f = detect(&["", BILINGUAL], "the text");
     assert!(f.why.contains("so bilingual"), "{}", f.why);
+    assert!(f.why.contains("a Welsh part of its own"), "{}", f.why);
     assert!(f.why.contains("'r") || f.why.contains("yn"), "{}", f.why);
 
     let f = detect(&["", ENGLISH_FOI], "the text");
@@ -183,6 +251,17 @@ fn message(subject: &str, body: &str, attachment: Option<&str>) -> Message {
             .collect(),
         ..Message::default()
     }
+}
+
+#[test]
+fn paragraphs_are_runs_of_lines_between_blank_lines() {
+    let text = "\r\n\r\nA\r\nB\r\n  \r\n\r\nC\n\nD\nE\n";
+    let got: Vec<String> = paragraphs(text)
+        .map(|p| p.trim().replace("\r\n", "|"))
+        .collect();
+    assert_eq!(got, ["A|B", "C", "D\nE"]);
+    assert_eq!(paragraphs("").count(), 0);
+    assert_eq!(paragraphs(" \n\n ").count(), 0);
 }
 
 #[test]
@@ -254,13 +333,15 @@ fn word_lists_are_sorted_lower_case_and_disjoint() {
 }
 
 #[test]
-fn huge_input_is_bounded() {
-    let body = "yn y ".repeat(1_000_000);
-    let f = detect_message(&message("", &body, None));
-    assert_eq!(f.language, Language::Welsh);
-    assert!(
-        f.welsh_words as usize <= SCAN_BYTES / 2,
-        "{}",
-        f.welsh_words
+fn only_the_start_of_a_huge_body_is_read() {
+    let welsh_late = format!("{}{WELSH_FOI}", "x ".repeat(SCAN_BYTES));
+    assert_eq!(
+        detect_message(&message("", &welsh_late, None)).language,
+        Language::Unknown
     );
+    let huge = format!("{WELSH_FOI}\n{}", "yn y ".repeat(1_000_000));
+    let f = detect_message(&message("", &huge, None));
+    assert_eq!(f.language, Language::Welsh, "{}", f.why);
+    // Each word counts at most MAX_PER_WORD times.
+    assert!(f.why.contains("(y 5, yn 5, "), "{}", f.why);
 }
