@@ -237,7 +237,7 @@ impl Letters {
                 let why = if family.required_by.is_empty() {
                     String::new()
                 } else {
-                    format!(", because {}", family.required_by)
+                    format!("; required by {}", family.required_by)
                 };
                 errors.push(TemplateError {
                     file: fdir,

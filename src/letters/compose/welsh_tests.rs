@@ -292,7 +292,8 @@ fn missing_welsh_templates_stop_the_start_only_when_welsh_is_on() {
     for (e, family) in errs.0.iter().zip(&WELSH_FAMILIES) {
         assert!(e.file.ends_with(family.name), "{e}");
         assert!(
-            e.message.contains("because [organisation] welsh = true"),
+            e.message
+                .contains("required by [organisation] welsh = true"),
             "{e}"
         );
     }
