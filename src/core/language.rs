@@ -12,9 +12,8 @@
 //! "dear"), with the mutated forms Welsh grammar gives them ("wybodaeth", "gais", "ddeddf").
 //! Words both languages use are in neither list: "a" and "i" (English article and pronoun,
 //! Welsh "and" and "to"), "am", "at", "dan" (a name), "os" (Ordnance Survey), "faint", "beth"
-//! and "pam" (names), "data" and "staff". The verdict:
-//!
-//! Each word counts at most [`MAX_PER_WORD`] times. The verdict:
+//! and "pam" (names), "data" and "staff". Each word counts at most [`MAX_PER_WORD`] times.
+//! The verdict:
 //!
 //! - fewer than [`MIN_MARKERS`] marker words in all: [`Language::Unknown`] (a "Diolch" or
 //!   "Thanks" proves little);
@@ -51,16 +50,15 @@ use crate::model::message::Message;
 use serde::Serialize;
 use std::fmt::Write as _;
 
-/// Fewest marker words (both languages together) for a verdict, and fewest of each for
-/// `bilingual`. Three is a short sentence ("Diolch yn fawr", "Thank you for"): fewer is a
+/// Fewest marker words (both languages together) for a verdict, and fewest English ones beside
+/// a Welsh part for `bilingual`. Three is a short sentence ("Thank you for"): fewer is a
 /// greeting or a signature, which says nothing about the language of the request.
 pub const MIN_MARKERS: u32 = 3;
 
 /// Share of the marker words, in percent, that makes a message one language. 70%: a Welsh
-/// request quoting an English title or an English reference number stays Welsh, and an English
-/// message with a bilingual footer ("Rydym yn croesawu gohebiaeth yn Gymraeg…", common in
-/// Welsh public bodies' mail) stays English; a message with a paragraph in each language falls
-/// between (about 50%) and is bilingual.
+/// request quoting an English title or the English subject of our letter stays Welsh, and an
+/// English one with a Welsh greeting or sign-off stays English; a message with a paragraph in
+/// each language falls between (about 50%) and is bilingual.
 pub const SINGLE_LANGUAGE_PERCENT: u32 = 70;
 
 /// Most times one word is counted: a word repeated many times ("y" and "o" are also Spanish and

@@ -513,8 +513,7 @@ fn plan_new_case(
     };
     let queues_mail = match template {
         Some(template) => {
-            let mut job = new_case_ack(template, outcome, invalid, facts, received_at)?;
-            job.language = letter_language(ctx.welsh, &[outcome.language.language]);
+            let job = new_case_ack(ctx, template, outcome, invalid, facts, received_at)?;
             queue_ack(
                 settings,
                 facts,
@@ -622,8 +621,10 @@ fn language_detail(outcome: &Outcome) -> serde_json::Value {
     json!({"detected": l.language, "welsh_words": l.welsh_words, "english_words": l.english_words})
 }
 
-/// The acknowledgement (or "we need more information") letter to a new request's sender.
+/// The acknowledgement (or "we need more information") letter to a new request's sender, in
+/// the language they wrote in when the body answers Welsh in Welsh.
 fn new_case_ack(
+    ctx: &Context,
     template: &str,
     outcome: &Outcome,
     invalid: Option<&Validity>,
@@ -655,7 +656,7 @@ fn new_case_ack(
         received: deadline::local_date(received_at)
             .map_err(|_| PlanError::BadReceiptTime(received_at))?,
         due: outcome.due(),
-        language: LetterLanguage::English,
+        language: letter_language(ctx.welsh, &[outcome.language.language]),
     })
 }
 
