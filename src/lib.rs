@@ -28,8 +28,8 @@
 //!   tried later by core::plan::stuck, then quarantined or listed for people)
 //!   ──app::ingest──▶ raw bytes ──(core::plan::poison: died twice? quarantine, move on)
 //!                        │
-//!                        └──core::triage──(parse → auth → rules::classify → followup →──▶ Outcome
-//!                                          validate → deadline)                             │
+//!                        └──core::triage──(parse → auth → rules::classify, language →──▶ Outcome
+//!                                          followup → validate → deadline)                  │
 //!   facts from io::store (the case it continues, mail sent to the sender lately) ──▶     │
 //!                                                                                        ▼
 //!                    core::plan::ingest::plan(outcome, facts, now, letter id) ─▶ Change + AckJob

@@ -83,6 +83,32 @@ fn classify_text_is_one_line_per_file() {
 }
 
 #[test]
+fn classify_names_the_language_the_sender_wrote_in() {
+    let welsh = sample("foi-042-welsh-cais-am-wybodaeth-gmail.eml");
+    let bilingual = sample("foi-100-bilingual-welsh-first-street-lights.eml");
+    let english = first_sample_of("foi-");
+    let o = run(&["classify", "--format", "json", &welsh, &bilingual, &english]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let got: Vec<&str> = lines
+        .iter()
+        .map(|l| l["language"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(got, ["welsh", "bilingual", "english"]);
+    let why = lines[0]["language_why"].as_str().unwrap_or("");
+    assert!(why.starts_with("welsh: "), "{why}");
+    // The text line says so when there is Welsh in it, and only then.
+    let o = run(&["classify", &welsh, &english]);
+    let out = stdout(&o);
+    let text: Vec<&str> = out.lines().collect();
+    assert!(text[0].contains(" in welsh"), "{out}");
+    assert!(!text[1].contains(" in "), "{out}");
+}
+
+#[test]
 fn classify_with_a_broken_rules_dir_fails_with_every_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -434,6 +460,67 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     );
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// `[organisation] welsh = true`: every Welsh template must exist (all missing ones listed);
+/// the shipped set has them all.
+#[test]
+fn config_check_needs_every_welsh_template_when_welsh_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let english_only = dir.path().join("templates");
+    for file in foi_triage::letters::template_files() {
+        let to = english_only.join(&file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(support::repo("templates").join(&file), to).unwrap();
+    }
+    let config = |templates: &std::path::Path, welsh: bool| {
+        let path = dir.path().join("foi-triage.toml");
+        let text = format!(
+            "[organisation]\nname = \"Cyngor Sir Enghraifft\"\nregion = \"wales\"\nwelsh = {welsh}\n\
+             [mailbox]\naddress = \"gwybodaeth@cyngor.example.cymru\"\n[paths]\ndata_dir = \"data\"\n\
+             rules_dir = \"{}\"\ntemplates_dir = \"{}\"\n",
+            support::repo("rules").display(),
+            templates.display()
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let check = |path: &std::path::Path| {
+        run(&[
+            "config",
+            "check",
+            "--offline",
+            "--config",
+            path.to_str().unwrap(),
+        ])
+    };
+    let o = check(&config(&english_only, false));
+    assert!(
+        o.status.success(),
+        "not needed without welsh: {}",
+        stderr(&o)
+    );
+    let o = check(&config(&english_only, true));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for family in foi_triage::letters::WELSH_FAMILIES {
+        assert!(
+            err.contains(family.name),
+            "{} not reported: {err}",
+            family.name
+        );
+    }
+    assert!(
+        err.contains("required by [organisation] welsh = true"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("template directory missing").count(),
+        foi_triage::letters::WELSH_FAMILIES.len(),
+        "{err}"
+    );
+    let o = check(&config(&support::repo("templates"), true));
+    assert!(o.status.success(), "the shipped set: {}", stderr(&o));
 }
 
 #[test]

@@ -14,8 +14,10 @@ use foi_triage::io::ids::SequentialIds;
 use foi_triage::io::mail::imap::ImapClient;
 use foi_triage::io::store::{CaseOrder, Store};
 use foi_triage::letters::compose::date_in_words;
+use foi_triage::letters::welsh;
 use foi_triage::model::case::Case;
 use foi_triage::model::kind::Kind;
+use foi_triage::model::language::Language;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -966,6 +968,69 @@ fn a_requesters_answer_restarts_the_clock_and_brings_the_due_date() {
     assert_eq!(names, ["clarification_requested", "clarification_received"]);
     let audit = store.audit(&case.reference).expect("audit");
     assert!(audit.iter().any(|e| e.action == "clock_restarted"));
+}
+
+/// A body under the Welsh Language Standards (`[organisation] welsh = true`): a Welsh request is
+/// acknowledged in Welsh, its due date in Welsh words; an English one in English; the case
+/// records the language.
+#[test]
+fn a_welsh_request_is_acknowledged_in_welsh_and_an_english_one_in_english() {
+    let world = World::new(stack(), "welsh-ack", "");
+    let config = std::fs::read_to_string(world.config()).expect("read config");
+    let welsh_on = config.replacen(
+        "region = \"england-and-wales\"",
+        "region = \"wales\"\nwelsh = true",
+        1,
+    );
+    assert_ne!(config, welsh_on, "the test config names its region");
+    std::fs::write(world.config(), welsh_on).expect("write config");
+    let (cy, en) = (world.who("cy"), world.who("en"));
+    let welsh = format!(
+        "From: Rhys ap Gwilym <{}>\r\nTo: foi@council.example\r\nSubject: Cais am wybodaeth\r\n\
+         Message-ID: <cais-{cy}@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n\
+         Annwyl Swyddog Rhyddid Gwybodaeth,\r\n\r\nHoffwn wneud cais am wybodaeth o dan Ddeddf \
+         Rhyddid Gwybodaeth 2000. A fyddech cystal \u{e2} darparu nifer y tyllau yn y ffordd a \
+         gafodd eu trwsio ar Heol y Felin ym mhob un o'r tair blynedd ariannol diwethaf.\r\n\r\n\
+         Diolch yn fawr,\r\nRhys ap Gwilym\r\n3 Heol y Bryn, Caernarfon LL55 1AA\r\n",
+        world.addr("cy")
+    );
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[welsh.into_bytes(), foi_request(&world.addr("en"), 1)],
+    );
+    let daemon = world.start();
+    wait_for(Duration::from_secs(30), "both acknowledgements", || {
+        world.delivered(&cy).len() == 1 && world.delivered(&en).len() == 1
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let (_, cases) = world.cases();
+    assert_eq!(cases.len(), 2);
+    for (who, language) in [(&cy, Language::Welsh), (&en, Language::English)] {
+        let case = cases
+            .iter()
+            .find(|c| c.requester.email.starts_with(who.as_str()))
+            .expect("a case for each");
+        assert_eq!(case.workflow.language, language, "{who}");
+        let due = case.due.expect("a valid request's clock runs");
+        let ack = acks_to(&world, who).remove(0);
+        assert!(ack.subject.contains(&case.reference.to_string()));
+        let text = &ack.body_text;
+        if language == Language::Welsh {
+            assert!(text.starts_with("Annwyl Rhys ap Gwilym,"), "{text}");
+            assert!(
+                text.contains(&format!("erbyn {}", welsh::date_in_words(due))),
+                "the due date {due} in Welsh:\n{text}"
+            );
+            assert!(text.contains("Deddf Rhyddid Gwybodaeth 2000"), "{text}");
+        } else {
+            assert!(text.contains(&date_in_words(due)), "{text}");
+            assert!(!text.contains("Annwyl"), "{text}");
+        }
+    }
 }
 
 #[test]

@@ -69,7 +69,8 @@ fn load_with(config: Config, earlier: Vec<String>) -> Result<Loaded> {
     let calendar = load_calendar(&config)
         .map_err(|e| problems.push(format!("{e:#}")))
         .ok();
-    let templates = Letters::load(&config.templates_dir)
+    // The Welsh letters too when the body answers Welsh in Welsh: every one missing is listed.
+    let templates = Letters::load_with_welsh(&config.templates_dir, config.welsh)
         .map_err(|e| problems.extend(e.0.iter().map(ToString::to_string)))
         .ok();
     match (rules, calendar, templates) {
@@ -506,7 +507,7 @@ fn mailbox_label(config: &Config) -> String {
 /// SIGHUP: reload rules and templates; keep the old ones on any error.
 fn reload(config: &Config, ctx: &SharedContext, outbox: Option<&Outbox>) {
     let rules = RuleSet::load_for(&config.rules_dir, &crate::core::rules::Own::of(config));
-    let templates = Letters::load(&config.templates_dir);
+    let templates = Letters::load_with_welsh(&config.templates_dir, config.welsh);
     match (rules, templates) {
         (Ok(rules), Ok(templates)) => {
             let calendar = {

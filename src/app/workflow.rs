@@ -109,6 +109,8 @@ impl Workflow {
         let keys = ReplyKeys::new(&w.reply_keys)
             .map_err(|e| problems.push(format!("workflow.reply_secret_file: {e}")))
             .ok();
+        // For the staff letters: the requesters' (and their Welsh versions) are rendered by the
+        // outbox, with the set the daemon loads.
         let templates = Letters::load(&config.templates_dir)
             .map_err(|e| problems.extend(e.0.iter().map(ToString::to_string)))
             .ok();

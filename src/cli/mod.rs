@@ -71,8 +71,10 @@ pub enum Command {
     /// With --format json each line is a JSON object with: file, kind, valid (true/false, or null
     /// when not applicable), missing, followup, ref, rules (ids that fired), why, due, warnings,
     /// identity (SAR: provided, verifiable or missing), internal_review (the review marking, or
-    /// null), relay (our web form or a colleague's forward, or null) and notes (how validity was
-    /// judged, one line per check).
+    /// null), relay (our web form or a colleague's forward, or null), notes (how validity was
+    /// judged, one line per check), language (english, welsh, bilingual or unknown) and
+    /// language_why.
+    /// The text line names the language when it is Welsh or bilingual.
     /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
     /// after every other file was processed.
     Classify {
@@ -497,6 +499,8 @@ fn outcome_json(file: &str, o: &Outcome) -> serde_json::Value {
         "internal_review": o.review,
         "relay": o.relay,
         "notes": o.validity.as_ref().map(|v| v.notes.clone()).unwrap_or_default(),
+        "language": o.language.language,
+        "language_why": o.language.why,
     })
 }
 
@@ -526,6 +530,9 @@ fn outcome_text(file: &str, o: &Outcome) -> String {
     }
     if let Some(d) = o.due() {
         s.push_str(&format!(" due {d}"));
+    }
+    if o.language.language.has_welsh() {
+        s.push_str(&format!(" in {}", o.language.language));
     }
     let ids: Vec<&str> = o.decision.fired.iter().map(|r| r.id.as_str()).collect();
     if !ids.is_empty() {
@@ -660,6 +667,7 @@ fn rules_test(rules_dir: &Path, config: Option<&Path>, dir: &Path) -> Result<Exi
         if want.valid.is_some() && want.valid != valid {
             problems.push(format!("expected valid = {:?}, got {valid:?}", want.valid));
         }
+        problems.extend(want.check_language(o.language.language, &o.language.why));
         if let Some(m) = &want.missing {
             let got = missing_list(&o);
             let (mut a, mut b) = (m.clone(), got.clone());

@@ -71,6 +71,11 @@ pub struct Config {
     /// The authority's own region: picks FOISA/EIR(S) for Scotland and the SAR and local-policy
     /// calendars.
     pub region: Region,
+    /// The body operates under the Welsh Language Standards (`[organisation] welsh`, default
+    /// false): correspondence received in Welsh is answered in Welsh, so a Welsh or bilingual
+    /// request gets its letters from the Welsh templates (`templates/<name>/cy/`), which must
+    /// then exist. Only for a body in England and Wales.
+    pub welsh: bool,
     /// The shared mailbox address requests arrive at and acknowledgements come from.
     pub address: String,
     /// Addresses of our own that must never be acknowledged (loop guard), lower-cased; always
@@ -332,6 +337,7 @@ impl Config {
         Config {
             organisation: String::new(),
             region: Region::EnglandAndWales,
+            welsh: false,
             address: String::new(),
             own_addresses: Vec::new(),
             data_dir: PathBuf::new(),
@@ -416,7 +422,11 @@ const TOP_KEYS: &[&str] = &[
 
 fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
     r.known(t, "", TOP_KEYS);
-    let (organisation, region) = read_organisation(r, t);
+    let Organisation {
+        name: organisation,
+        region,
+        welsh,
+    } = read_organisation(r, t);
     let (address, own_addresses) = read_mailbox(r, t);
     let paths = r.table(t, "", "paths");
     r.known(
@@ -437,6 +447,7 @@ fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
     Config {
         organisation,
         region,
+        welsh,
         address,
         own_addresses,
         data_dir,
@@ -459,10 +470,21 @@ fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
     }
 }
 
-/// `[organisation]`: the name and the region.
-fn read_organisation(r: &mut Reader, t: &DeTable<'_>) -> (String, Region) {
+/// The `[organisation]` section.
+struct Organisation {
+    name: String,
+    region: Region,
+    welsh: bool,
+}
+
+/// `[organisation]`: the name, the region and whether letters go in Welsh to Welsh writers.
+///
+/// `welsh = true` outside England and Wales is refused: the Welsh Language Standards bind
+/// Welsh bodies, and the Welsh templates carry the FOIA, EIR and ICO wording only (not FOISA or
+/// the Scottish Information Commissioner's).
+fn read_organisation(r: &mut Reader, t: &DeTable<'_>) -> Organisation {
     let org = r.table(t, "", "organisation");
-    r.known(&org, "organisation", &["name", "region"]);
+    r.known(&org, "organisation", &["name", "region", "welsh"]);
     let organisation = r
         .string(&org, "organisation", "name", true)
         .unwrap_or_default();
@@ -473,7 +495,22 @@ fn read_organisation(r: &mut Reader, t: &DeTable<'_>) -> (String, Region) {
         }),
         None => Region::EnglandAndWales,
     };
-    (organisation, region)
+    let welsh = r.boolean(&org, "organisation", "welsh").unwrap_or(false);
+    if welsh && region != Region::EnglandAndWales {
+        r.err(
+            "organisation.welsh",
+            format!(
+                "Welsh letters are for a body in Wales (region \"england-and-wales\"), not \
+                 {region}: the Welsh Language Standards apply there, and the Welsh templates give \
+                 the FOIA, EIR and ICO wording only"
+            ),
+        );
+    }
+    Organisation {
+        name: organisation,
+        region,
+        welsh: welsh && region == Region::EnglandAndWales,
+    }
 }
 
 /// `[mailbox]`: the shared address and every address of ours (lower-cased, sorted, deduplicated).
@@ -1093,6 +1130,48 @@ templates_dir = "templates"
             let errs = errors(&format!("{MINIMAL}[outbox]\n{body}\n"));
             assert!(errs.iter().any(|e| e.starts_with(want)), "{body}: {errs:?}");
         }
+    }
+
+    #[test]
+    fn welsh_letters_are_off_by_default_and_only_for_a_body_in_wales() {
+        assert!(
+            !Config::from_toml(MINIMAL, Path::new("/etc/foi"))
+                .unwrap()
+                .welsh
+        );
+        let on = MINIMAL.replace(
+            "region = \"england-and-wales\"",
+            "region = \"wales\"\nwelsh = true",
+        );
+        assert!(Config::from_toml(&on, Path::new("/etc/foi")).unwrap().welsh);
+        let table = [
+            (
+                "region = \"scotland\"\nwelsh = true",
+                "organisation.welsh: Welsh letters are for a body in Wales (region \
+                 \"england-and-wales\"), not scotland",
+            ),
+            (
+                "region = \"northern-ireland\"\nwelsh = true",
+                "organisation.welsh: Welsh letters are for a body in Wales",
+            ),
+            (
+                "region = \"wales\"\nwelsh = \"yes\"",
+                "organisation.welsh: expected true or false, found string",
+            ),
+        ];
+        for (org, want) in table {
+            let errs = errors(&MINIMAL.replace("region = \"england-and-wales\"", org));
+            assert!(errs.iter().any(|e| e.starts_with(want)), "{org}: {errs:?}");
+        }
+        let scotland = MINIMAL.replace(
+            "region = \"england-and-wales\"",
+            "region = \"scotland\"\nwelsh = false",
+        );
+        assert!(
+            !Config::from_toml(&scotland, Path::new("/etc/foi"))
+                .unwrap()
+                .welsh
+        );
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub fn judge(sample: &Sample, decision: &Decision) -> Replay {
         followup: None,
         reference: None,
         rules: Vec::new(),
+        language: None,
     };
     let mut problems = expectation.check_decision(decision);
     if problems.is_empty() {

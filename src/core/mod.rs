@@ -3,7 +3,8 @@
 //!
 //! - Reading a message: [`parse`] (+ [`extract`] for attached letters), [`dedupe`] (one
 //!   message however many times and ways it was delivered), [`quote`] (what the
-//!   sender wrote), [`text`] (bounds on untrusted text).
+//!   sender wrote), [`language`] (Welsh, English or both), [`text`] (bounds on untrusted
+//!   text).
 //! - Who sent it: [`auth`] (the trusted gateway's `Authentication-Results`, never a sender's).
 //! - Deciding what it is: [`rules`] (officer rule files → explained kind), [`followup`] (does it
 //!   continue a case?), [`intake`] (web forms, staff forwards, internal housekeeping),
@@ -24,6 +25,7 @@ pub mod digest;
 pub mod extract;
 pub mod followup;
 pub mod intake;
+pub mod language;
 pub mod london;
 pub mod parse;
 pub mod plan;

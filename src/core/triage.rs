@@ -1,5 +1,5 @@
-//! The whole pure pipeline for one message: parse → unwrap relays → classify → follow-up or
-//! internal review → validate → deadline.
+//! The whole pure pipeline for one message: parse → unwrap relays → classify (and detect its
+//! language) → follow-up or internal review → validate → deadline.
 //!
 //! [`triage`] takes raw bytes, the server's receipt time and a view of stored threads, and
 //! returns an [`Outcome`]: plain data saying what the message is and what the clock says. It does
@@ -12,6 +12,7 @@ use crate::core::deadline::{self, Calendar, ClockInput, DeadlineOptions, Regime,
 use crate::core::extract::AttachmentReader;
 use crate::core::followup::{self, FollowUp, Threads};
 use crate::core::intake::{self, Relay};
+use crate::core::language::{self, LanguageFinding};
 use crate::core::review;
 use crate::core::rules::{Decision, RuleSet};
 use crate::core::validate::{self, Validity};
@@ -48,6 +49,9 @@ pub struct Context {
     pub prefix_kinds: Vec<(String, Kind)>,
     /// Local-policy working days to review a SAR response (`[reviews] sar_working_days`).
     pub sar_review_days: u32,
+    /// The body answers correspondence received in Welsh in Welsh (`[organisation] welsh`): the
+    /// planners then write to a Welsh or bilingual requester with the Welsh templates.
+    pub welsh: bool,
 }
 
 impl Context {
@@ -72,6 +76,7 @@ impl Context {
             forms_addresses: config.intake.forms(),
             prefix_kinds: config.prefixes(),
             sar_review_days: config.reviews.sar_working_days,
+            welsh: config.welsh,
         }
     }
 
@@ -144,6 +149,8 @@ pub struct Outcome {
     pub received_at: Option<(DateTime<Utc>, ReceivedFrom)>,
     /// The classification, with the rules that fired and why.
     pub decision: Decision,
+    /// The language the sender wrote in, with why.
+    pub language: LanguageFinding,
     /// The case it continues, if any (never for `auto`).
     pub followup: Option<FollowUp>,
     /// How it reached us through someone else (our web form, a colleague's forward), if it did;
@@ -217,6 +224,7 @@ pub fn triage_message(
         &ctx.trusted_authserv_ids,
     );
     let mut decision = ctx.rules.classify_with(&message, auth.rule_flags());
+    let language = language::detect_message(&message);
     if let Some(what) = housekeeping {
         decision.kind = Kind::Auto;
         decision.why = format!(
@@ -247,6 +255,7 @@ pub fn triage_message(
         message,
         received_at,
         decision,
+        language,
         followup,
         relay,
         review,

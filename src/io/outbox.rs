@@ -846,6 +846,7 @@ impl Outbox {
             their_subject: job.their_subject.clone(),
             missing: job.missing.clone(),
             identity: case.workflow.identity,
+            language: job.language,
         }
     }
 
@@ -1113,6 +1114,7 @@ mod tests {
             missing: vec![],
             received: NaiveDate::from_ymd_opt(2026, 11, 23).expect("date"),
             due: NaiveDate::from_ymd_opt(2026, 12, 21),
+            language: crate::model::language::LetterLanguage::English,
         }
     }
 

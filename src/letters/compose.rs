@@ -27,11 +27,14 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use minijinja::Value;
 
 use crate::core::deadline::{Regime, Region, ReviewOf};
+use crate::core::validate::Missing;
 use crate::letters::registry::Letters;
 use crate::letters::registry::{HTML, SUBJECT, TEXT};
 use crate::letters::registry::{RenderError, RenderedParts};
+use crate::letters::welsh;
 use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
+use crate::model::language::LetterLanguage;
 use crate::model::letter::{MissingItem, PreparedMail};
 
 /// Every template an installation must provide, one directory each under the template dir.
@@ -111,6 +114,10 @@ pub struct AckData {
     pub missing: Vec<MissingItem>,
     /// Subject access only: where the requester's proof of identity stands.
     pub identity: Option<IdentityState>,
+    /// The language to write in: Welsh uses `templates/<name>/cy/` when the Welsh templates
+    /// are loaded, and falls back to English when they are not (`[organisation] welsh` was
+    /// switched off after the letter was queued).
+    pub language: LetterLanguage,
 }
 
 impl Letters {
@@ -125,10 +132,15 @@ impl Letters {
         if data.template == NEED_MORE_INFO && data.missing.is_empty() {
             return Err(RenderError::NothingMissing);
         }
-        let ctx = context_for(data);
-        let subject = self.render_part(&data.template, SUBJECT, &ctx)?;
-        let text = self.render_part(&data.template, TEXT, &ctx)?;
-        let html = self.render_part(&data.template, HTML, &ctx)?;
+        let language = match data.language {
+            LetterLanguage::Welsh if self.welsh() => LetterLanguage::Welsh,
+            _ => LetterLanguage::English,
+        };
+        let folder = folder(&data.template, language);
+        let ctx = context_for(data, language);
+        let subject = self.render_part(&folder, SUBJECT, &ctx)?;
+        let text = self.render_part(&folder, TEXT, &ctx)?;
+        let html = self.render_part(&folder, HTML, &ctx)?;
         Ok(RenderedParts {
             subject: clean_header_text(&subject, MAX_SUBJECT_CHARS),
             text: ensure_trailing_newline(text),
@@ -215,6 +227,17 @@ impl Letters {
         Ok(message.formatted())
     }
 }
+
+/// The folder (family name) of a requester template in a language: `ack_foi`, `ack_foi/cy`.
+pub fn folder(template: &str, language: LetterLanguage) -> String {
+    match language {
+        LetterLanguage::English => template.to_string(),
+        LetterLanguage::Welsh => format!("{template}/{WELSH_FOLDER}"),
+    }
+}
+
+/// The sub-folder of a requester template that holds its Welsh version.
+pub const WELSH_FOLDER: &str = "cy";
 
 /// Builds a [`PreparedMail`] into RFC 5322 bytes, From the shared mailbox.
 ///
@@ -482,16 +505,46 @@ fn region_key(region: Region) -> &'static str {
     }
 }
 
-/// The template context. Every variable is documented in `templates/README.md`; keep them in step.
-fn context_for(data: &AckData) -> Value {
+/// The words of the context that depend on the letter's language: labels and dates.
+struct Words {
+    kind_label: fn(Kind) -> &'static str,
+    regime_label: fn(Option<Regime>) -> &'static str,
+    date: fn(NaiveDate) -> String,
+}
+
+impl Words {
+    fn of(language: LetterLanguage) -> Words {
+        match language {
+            LetterLanguage::English => Words {
+                kind_label,
+                regime_label,
+                date: date_in_words,
+            },
+            LetterLanguage::Welsh => Words {
+                kind_label: welsh::kind_label,
+                regime_label: welsh::regime_label,
+                date: welsh::date_in_words,
+            },
+        }
+    }
+}
+
+/// The template context, in `language` (the labels and dates in words; `language` itself is
+/// `en` or `cy`). Every variable is documented in `templates/README.md`; keep them in step.
+fn context_for(data: &AckData, language: LetterLanguage) -> Value {
+    let words = Words::of(language);
     let mut m: BTreeMap<&str, Value> = BTreeMap::new();
+    m.insert("language", Value::from(language.tag()));
     m.insert("organisation", Value::from(data.organisation.as_str()));
     m.insert("shared_address", Value::from(data.shared_address.as_str()));
     m.insert("reference", Value::from(data.reference.as_str()));
     m.insert("kind", Value::from(data.kind.as_str()));
-    m.insert("kind_label", Value::from(kind_label(data.kind)));
+    m.insert("kind_label", Value::from((words.kind_label)(data.kind)));
     m.insert("regime", Value::from(regime_key(data.regime)));
-    m.insert("regime_label", Value::from(regime_label(data.regime)));
+    m.insert(
+        "regime_label",
+        Value::from((words.regime_label)(data.regime)),
+    );
     m.insert(
         "statutory",
         Value::from(matches!(
@@ -533,9 +586,9 @@ fn context_for(data: &AckData) -> Value {
     m.insert("policy_working_days", Value::from(policy_days));
     m.insert("region", Value::from(region_key(data.region)));
     m.insert("scotland", Value::from(data.region == Region::Scotland));
-    m.insert("received", Value::from(date_in_words(data.received)));
+    m.insert("received", Value::from((words.date)(data.received)));
     m.insert("received_iso", Value::from(data.received.to_string()));
-    m.insert("due", Value::from(data.due.map(date_in_words)));
+    m.insert("due", Value::from(data.due.map(words.date)));
     m.insert("due_iso", Value::from(data.due.map(|d| d.to_string())));
     m.insert(
         "requester_name",
@@ -567,7 +620,12 @@ fn context_for(data: &AckData) -> Value {
         .map(|item| {
             let mut e: BTreeMap<&str, Value> = BTreeMap::new();
             e.insert("name", Value::from(item.name.as_str()));
-            e.insert("explain", Value::from(item.explain.as_str()));
+            let explain = match language {
+                // Our own sentence is English: a Welsh template writes its own for the item.
+                LetterLanguage::Welsh if is_standard_explanation(item) => "",
+                _ => item.explain.as_str(),
+            };
+            e.insert("explain", Value::from(explain));
             Value::from(e)
         })
         .collect();
@@ -575,9 +633,42 @@ fn context_for(data: &AckData) -> Value {
     Value::from(m)
 }
 
+/// Whether a missing item carries the program's own English sentence for it (what validation
+/// found missing), rather than an officer's words.
+fn is_standard_explanation(item: &MissingItem) -> bool {
+    Missing::ALL
+        .iter()
+        .any(|m| m.as_str() == item.name && m.explain() == item.explain)
+}
+
 /// The load-time check's contexts for one acknowledgement template: [`sample_data`], rendered.
 pub(super) fn samples(template: &str) -> Vec<Value> {
-    sample_data(template).iter().map(context_for).collect()
+    sample_data(template)
+        .iter()
+        .map(|d| context_for(d, LetterLanguage::English))
+        .collect()
+}
+
+/// The same for a Welsh template (`ack_foi/cy`): the sample cases in Welsh, with the
+/// program's own missing items among them (whose explanation a Welsh letter does not get).
+pub(super) fn samples_cy(family: &str) -> Vec<Value> {
+    let template = family
+        .strip_suffix(WELSH_FOLDER)
+        .and_then(|t| t.strip_suffix('/'))
+        .unwrap_or(family);
+    let mut data = sample_data(template);
+    let mut standard = data[0].clone();
+    standard.missing = Missing::ALL
+        .iter()
+        .map(|m| MissingItem {
+            name: m.as_str().into(),
+            explain: m.explain().into(),
+        })
+        .collect();
+    data.push(standard);
+    data.iter()
+        .map(|d| context_for(d, LetterLanguage::Welsh))
+        .collect()
 }
 
 /// Sample cases for the load-time check: enough variety to walk every branch a sensible template
@@ -603,6 +694,7 @@ fn sample_data(template: &str) -> Vec<AckData> {
             explain: "your real name".into(),
         }],
         identity: None,
+        language: LetterLanguage::English,
     };
     let cases: [(Kind, Option<Regime>, Region); 14] = [
         (Kind::Foi, Some(Regime::Foia), Region::EnglandAndWales),
@@ -686,6 +778,9 @@ fn sample_data(template: &str) -> Vec<AckData> {
 }
 
 #[cfg(test)]
+mod welsh_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::letters::{TemplateError, TemplateErrors};
@@ -730,6 +825,7 @@ mod tests {
                 Vec::new()
             },
             identity: None,
+            language: LetterLanguage::English,
         }
     }
 

@@ -11,12 +11,16 @@
 //! - [`compose`]: acknowledgements to requesters, rendered at send time into RFC 5322 messages.
 //! - [`staff`]: letters to staff (assignment, command reply, refused command, help, chaser,
 //!   digest).
+//! - [`welsh`]: dates and labels in Welsh for the Welsh letters to requesters
+//!   (`templates/<name>/cy/`, loaded when `[organisation] welsh = true`), and the `date_cy`
+//!   template filter.
 //!
 //! No mail wording lives in Rust: it is all in `templates/` (see `templates/README.md`).
 
 pub mod compose;
 pub mod registry;
 pub mod staff;
+pub mod welsh;
 
 use std::path::Path;
 
@@ -36,6 +40,18 @@ const fn ack(name: &'static str) -> Family {
         parts: &THREE,
         max_bytes: compose::MAX_TEMPLATE_BYTES,
         samples: compose::samples,
+        required_by: "",
+    }
+}
+
+/// The Welsh version of a requester's letter, `<name>/cy` ([`compose::WELSH_FOLDER`]).
+const fn cy(name: &'static str) -> Family {
+    Family {
+        name,
+        parts: &THREE,
+        max_bytes: compose::MAX_TEMPLATE_BYTES,
+        samples: compose::samples_cy,
+        required_by: "[organisation] welsh = true",
     }
 }
 
@@ -49,6 +65,7 @@ const fn staff(
         parts,
         max_bytes: staff::MAX_TEMPLATE_BYTES,
         samples,
+        required_by: "",
     }
 }
 
@@ -76,19 +93,55 @@ pub const FAMILIES: [Family; 15] = [
     staff(staff::HELP, &ONE, staff::samples::help),
 ];
 
-/// Every file the registry reads, relative to the template directory (`ack_foi/subject.txt.j2`).
+/// The Welsh versions of the letters to requesters ([`compose::TEMPLATE_NAMES`], in the same
+/// order), read only when the body answers Welsh in Welsh (`[organisation] welsh = true`).
+pub const WELSH_FAMILIES: [Family; 9] = [
+    cy("ack_foi/cy"),
+    cy("ack_eir/cy"),
+    cy("ack_sar/cy"),
+    cy("ack_media/cy"),
+    cy("ack_member_enquiry/cy"),
+    cy("ack_complaint/cy"),
+    cy("ack_general/cy"),
+    cy("need_more_info/cy"),
+    cy("followup_receipt/cy"),
+];
+
+/// Every file the registry reads, relative to the template directory (`ack_foi/subject.txt.j2`),
+/// the Welsh templates excepted.
 pub fn template_files() -> impl Iterator<Item = String> {
     FAMILIES.iter().flat_map(Family::files)
 }
 
+/// Every Welsh template file (`ack_foi/cy/subject.txt.j2`).
+pub fn welsh_template_files() -> impl Iterator<Item = String> {
+    WELSH_FAMILIES.iter().flat_map(Family::files)
+}
+
 impl Letters {
-    /// Reads, compiles and sample-renders every template under `dir`.
+    /// Reads, compiles and sample-renders every template under `dir`, English only: what an
+    /// installation without `[organisation] welsh` loads.
     ///
     /// # Errors
     /// Every missing or unreadable file, syntax error and sample-render error, all at once, each
     /// with its file and (when known) line.
     pub fn load(dir: &Path) -> Result<Letters, TemplateErrors> {
-        Letters::load_families(dir, &FAMILIES)
+        Letters::load_with_welsh(dir, false)
+    }
+
+    /// As [`Letters::load`], and when `welsh` (`[organisation] welsh = true`) the Welsh
+    /// templates too ([`WELSH_FAMILIES`]): each one missing is an error then, all listed at once.
+    /// Without `welsh` they are not read, and need not exist.
+    ///
+    /// # Errors
+    /// As [`Letters::load`].
+    pub fn load_with_welsh(dir: &Path, welsh: bool) -> Result<Letters, TemplateErrors> {
+        if welsh {
+            let all: Vec<Family> = FAMILIES.iter().chain(&WELSH_FAMILIES).copied().collect();
+            Letters::load_families(dir, &all, true)
+        } else {
+            Letters::load_families(dir, &FAMILIES, false)
+        }
     }
 }
 

@@ -33,6 +33,10 @@ pub struct Family {
     /// Template contexts for the load-time check (given the family name), varied enough to walk
     /// every branch a sensible template has.
     pub samples: fn(&str) -> Vec<Value>,
+    /// What makes the family required when it is optional (the Welsh templates:
+    /// `[organisation] welsh = true`), said in the error when its folder is missing; empty for
+    /// the families every installation has.
+    pub required_by: &'static str,
 }
 
 impl Family {
@@ -149,6 +153,8 @@ pub struct RenderedParts {
 pub struct Letters {
     pub(super) env: Environment<'static>,
     dir: PathBuf,
+    /// The Welsh templates were loaded (`[organisation] welsh = true`).
+    welsh: bool,
 }
 
 fn new_environment() -> Environment<'static> {
@@ -164,6 +170,10 @@ fn new_environment() -> Environment<'static> {
         }
     });
     env.set_recursion_limit(RECURSION_LIMIT);
+    // `{{ due_iso|date_cy }}`: a date in Welsh words, for any template.
+    env.add_filter("date_cy", |value: Value, form: Option<String>| {
+        crate::letters::welsh::date_filter(&value, form.as_deref())
+    });
     // Block tags on their own lines leave no blank lines behind (officers write templates like
     // letters), and the file's final newline is kept.
     if let Ok(syntax) = SyntaxConfig::builder()
@@ -217,17 +227,23 @@ impl Letters {
     pub(super) fn load_families(
         dir: &Path,
         families: &[Family],
+        welsh: bool,
     ) -> Result<Letters, TemplateErrors> {
         let mut env = new_environment();
         let mut errors = Vec::new();
         for family in families {
             let fdir = dir.join(family.name);
             if !fdir.is_dir() {
+                let why = if family.required_by.is_empty() {
+                    String::new()
+                } else {
+                    format!("; required by {}", family.required_by)
+                };
                 errors.push(TemplateError {
                     file: fdir,
                     line: None,
                     message: format!(
-                        "template directory missing (it needs {})",
+                        "template directory missing (it needs {}{why})",
                         family.parts.join(", ")
                     ),
                 });
@@ -255,6 +271,7 @@ impl Letters {
         let letters = Letters {
             env,
             dir: dir.to_path_buf(),
+            welsh,
         };
         for family in families {
             for ctx in (family.samples)(family.name) {
@@ -283,6 +300,12 @@ impl Letters {
                 }
             }
         }
+    }
+
+    /// Whether the Welsh templates were loaded: letters in Welsh are written with them, else in
+    /// English.
+    pub fn welsh(&self) -> bool {
+        self.welsh
     }
 
     /// Renders one part of one family to a string.

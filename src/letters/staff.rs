@@ -27,6 +27,7 @@ use crate::letters::registry::RenderError;
 use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
 use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
+use crate::model::language::Language;
 use crate::model::letter::PreparedMail;
 use chrono::NaiveDate;
 use minijinja::{Value, context};
@@ -181,7 +182,8 @@ fn opt_date(d: Option<NaiveDate>) -> (String, String) {
 /// `internal_target`/`internal_target_iso` (or empty), `state` (`open`, `awaiting_id`…),
 /// `validity` (`valid`, `not_valid` or `no_test`), `missing` (list of item names, when not
 /// valid), `why` (the routing reason), `original_attached` (bool), `identity` (SAR only:
-/// `provided`, `verifiable` or `missing`; empty otherwise) and `help` (the command list).
+/// `provided`, `verifiable` or `missing`; empty otherwise), `language` (the requester's:
+/// `english`, `welsh`, `bilingual` or `unknown`) and `help` (the command list).
 pub fn assignment_context(a: &AssignmentLetter, head: &Letterhead, help: &str) -> Value {
     let (received, received_iso) = opt_date(a.received);
     let (due, due_iso) = opt_date(a.due);
@@ -211,6 +213,7 @@ pub fn assignment_context(a: &AssignmentLetter, head: &Letterhead, help: &str) -
         why => a.why.clone(),
         original_attached => a.original_attached,
         identity => a.identity.map(IdentityState::as_str).unwrap_or_default(),
+        language => a.language.as_str(),
         help => help,
     }
 }
@@ -623,6 +626,7 @@ pub(super) mod samples {
             why: "subject mentions planning".into(),
             original_attached: true,
             identity: None,
+            language: Language::English,
         };
         let waiting = AssignmentLetter {
             received: None,
@@ -642,9 +646,14 @@ pub(super) mod samples {
         let sar = AssignmentLetter {
             kind: Kind::Sar,
             identity: Some(IdentityState::Verifiable),
+            language: Language::Welsh,
             ..full.clone()
         };
-        [full, waiting, untested, sar]
+        let bilingual = AssignmentLetter {
+            language: Language::Bilingual,
+            ..full.clone()
+        };
+        [full, waiting, untested, sar, bilingual]
             .iter()
             .map(|a| assignment_context(a, &head(), "(the command list)"))
             .collect()

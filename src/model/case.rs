@@ -11,6 +11,7 @@
 //! arrive here as new values.
 
 use crate::model::kind::Kind;
+use crate::model::language::Language;
 use crate::model::message::Address;
 use crate::model::regime::{ClockEvent, Regime, ReviewOf};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -375,6 +376,12 @@ pub struct CaseWorkflow {
     /// so a rule edit that would undo the correction is seen before it is deployed.
     #[serde(default)]
     pub correction: Option<Correction>,
+    /// The language the requester writes in: detected on the request, and set to Welsh when
+    /// they later write in Welsh. Letters to them go in Welsh when it has Welsh and the body
+    /// answers in Welsh (`[organisation] welsh`). `unknown` for a case recorded before
+    /// detection.
+    #[serde(default)]
+    pub language: Language,
 }
 
 /// An officer's correction of the kind the rules gave a case. The officer's kind is the case's

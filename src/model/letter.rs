@@ -4,6 +4,7 @@
 
 use crate::model::change::{CaseTarget, NewOutboxRow};
 use crate::model::kind::Kind;
+use crate::model::language::LetterLanguage;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +101,10 @@ pub struct AckJob {
     /// states the date that was computed with it, even if the case moved on since.
     #[serde(default)]
     pub due: Option<NaiveDate>,
+    /// The language the letter is written in, chosen when planned (`core::language`); English
+    /// for a row written before Welsh letters existed.
+    #[serde(default)]
+    pub language: LetterLanguage,
 }
 
 /// What an outbox row asks the worker to do; stored as the row's `payload` (JSON, tagged by

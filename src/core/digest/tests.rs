@@ -843,6 +843,7 @@ fn ack_payload() -> serde_json::Value {
         missing: vec![],
         received: date(2026, 3, 2),
         due: None,
+        language: crate::model::language::LetterLanguage::English,
     })
     .to_payload()
     .expect("payload")

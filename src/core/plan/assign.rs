@@ -233,6 +233,7 @@ fn assignment_letter(
             why: d.why.clone(),
             original_attached: attach.is_some(),
             identity: case.workflow.identity,
+            language: case.workflow.language,
         }),
     }
 }

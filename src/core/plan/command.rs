@@ -21,6 +21,7 @@
 use crate::core::actions::{self, Action, ParsedLine, ReplyTag, StaffCommand, Verdict};
 use crate::core::auth::Authenticity;
 use crate::core::deadline;
+use crate::core::language::letter_language;
 use crate::core::london;
 use crate::core::plan::letter::{
     CommandLineResult, CommandOutcome, CommandReply, Letter, LetterBody, RefusalNotice,
@@ -278,8 +279,8 @@ pub fn plan_command(
         });
     }
     change.audit = AuditAppend::all(&target, run.audit);
-    for text in run.asks {
-        let job = need_more_info(&run.current, text, ids());
+    for item in run.asks {
+        let job = need_more_info(ctx, &run.current, item, ids());
         if let Ok(row) = OutboxJob::Ack(job).new_row(target.clone(), now) {
             change.outbox_new.push(row);
         }
@@ -429,7 +430,7 @@ struct Run {
     current: Case,
     results: Vec<CommandLineResult>,
     audit: Vec<AuditEvent>,
-    asks: Vec<String>,
+    asks: Vec<MissingItem>,
 }
 
 fn run_lines(
@@ -452,8 +453,8 @@ fn run_lines(
             Ok(StaffCommand::Act(action)) => {
                 match actions::apply(&run.current, action, sender, "by email", now, ctx, office) {
                     Ok(done) => {
-                        if let Some(text) = asks_requester(action) {
-                            run.asks.push(text);
+                        if let Some(item) = asks_requester(action) {
+                            run.asks.push(item);
                         }
                         run.current = done.case;
                         run.audit.extend(done.audit);
@@ -473,8 +474,9 @@ fn run_lines(
     run
 }
 
-/// The "we need more information" letter to the requester, with the officer's text.
-fn need_more_info(case: &Case, text: String, message_id: String) -> AckJob {
+/// The "we need more information" letter to the requester, asking for `item`, in the language
+/// the requester writes in (when the body answers Welsh in Welsh).
+fn need_more_info(ctx: &Context, case: &Case, item: MissingItem, message_id: String) -> AckJob {
     AckJob {
         template: "need_more_info".into(),
         to: case.requester.email.clone(),
@@ -483,29 +485,28 @@ fn need_more_info(case: &Case, text: String, message_id: String) -> AckJob {
         references: Vec::new(),
         their_subject: case.subject.clone(),
         requester_name: case.requester.name.clone(),
-        missing: vec![MissingItem {
-            name: "clarification".into(),
-            explain: text,
-        }],
+        missing: vec![item],
         received: deadline::local_date(case.received_at).unwrap_or_default(),
         due: None,
+        language: letter_language(ctx.welsh, &[case.workflow.language]),
     }
 }
 
-/// The text to send the requester when an action asks them for something.
-fn asks_requester(action: &Action) -> Option<String> {
-    match action {
-        Action::RequestClarification { text } => Some(text.clone().unwrap_or_else(|| {
-            "please tell us more precisely what information you are asking for, so that we can find it".into()
-        })),
-        Action::RequestId { text } => Some(text.clone().unwrap_or_else(|| {
-            "proof of your identity (for example a copy of a passport or driving licence and a recent utility bill), so that we do not disclose your personal data to someone else".into()
-        })),
-        Action::RequestFee { text } => Some(text.clone().unwrap_or_else(|| {
-            "payment of the fee in the fees notice we will send you; the time for our response is paused until it is paid".into()
-        })),
-        _ => None,
-    }
+/// What an action asks the requester for: `clarification`, `identity` or `fee`, in the
+/// officer's words when they wrote some, else with an empty explanation, for which the
+/// `need_more_info` templates write their own sentence (in the letter's language: no wording
+/// of a letter lives here).
+fn asks_requester(action: &Action) -> Option<MissingItem> {
+    let (name, text) = match action {
+        Action::RequestClarification { text } => ("clarification", text),
+        Action::RequestId { text } => ("identity", text),
+        Action::RequestFee { text } => ("fee", text),
+        _ => return None,
+    };
+    Some(MissingItem {
+        name: name.into(),
+        explain: text.clone().unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

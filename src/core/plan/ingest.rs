@@ -29,11 +29,13 @@ use crate::config::AckPolicy;
 use crate::core::deadline::{self, ClockEvent, ClockInput};
 use crate::core::dedupe::identity_key;
 use crate::core::followup::FollowUp;
+use crate::core::language::letter_language;
 use crate::core::triage::{Context, Deadline, Outcome};
 use crate::core::validate::{Missing, Validity};
 use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState, Flag};
 use crate::model::change::{AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, NewCase};
 use crate::model::kind::Kind;
+use crate::model::language::{Language, LetterLanguage};
 use crate::model::letter::ack_template_for;
 use crate::model::letter::{AckJob, MissingItem, OutboxJob};
 use crate::model::message::Message;
@@ -212,7 +214,7 @@ pub fn plan(
             now,
         )
     } else {
-        plan_new_case(settings, outcome, facts, now)?
+        plan_new_case(ctx, settings, outcome, facts, now)?
     };
     p.change.cursor = plan_duplicate(position).cursor;
     Ok(p)
@@ -427,6 +429,7 @@ fn answer_to(state: CaseState, kind: Kind, at: DateTime<Utc>) -> Option<ClockEve
 }
 
 fn plan_new_case(
+    ctx: &Context,
     settings: &IngestSettings,
     outcome: &Outcome,
     facts: &Facts,
@@ -484,6 +487,7 @@ fn plan_new_case(
             imported: settings.mode == Mode::Import,
             identity: outcome.validity.as_ref().and_then(|v| v.identity),
             internal_review: outcome.review.clone(),
+            language: outcome.language.language,
             ..Default::default()
         },
         assignee: None,
@@ -509,7 +513,7 @@ fn plan_new_case(
     };
     let queues_mail = match template {
         Some(template) => {
-            let job = new_case_ack(template, outcome, invalid, facts, received_at)?;
+            let job = new_case_ack(ctx, template, outcome, invalid, facts, received_at)?;
             queue_ack(
                 settings,
                 facts,
@@ -575,8 +579,12 @@ fn new_case_audit(
                 "kind": kind,
                 "rules": outcome.decision.fired.iter().map(|r| json!({"id": r.id, "kind": r.kind, "weight": r.weight})).collect::<Vec<_>>(),
                 "scores": outcome.decision.scores.iter().map(|(k, s)| json!([k, s])).collect::<Vec<_>>(),
+                "language": language_detail(outcome),
             }),
-            outcome.decision.why.clone(),
+            format!(
+                "{} Language: {}",
+                outcome.decision.why, outcome.language.why
+            ),
         ),
     ];
     if let Some(r) = &outcome.review {
@@ -607,8 +615,16 @@ fn new_case_audit(
     audit
 }
 
-/// The acknowledgement (or "we need more information") letter to a new request's sender.
+/// The language finding, for an audit event's details.
+fn language_detail(outcome: &Outcome) -> serde_json::Value {
+    let l = &outcome.language;
+    json!({"detected": l.language, "welsh_words": l.welsh_words, "english_words": l.english_words})
+}
+
+/// The acknowledgement (or "we need more information") letter to a new request's sender, in
+/// the language they wrote in when the body answers Welsh in Welsh.
 fn new_case_ack(
+    ctx: &Context,
     template: &str,
     outcome: &Outcome,
     invalid: Option<&Validity>,
@@ -640,6 +656,7 @@ fn new_case_ack(
         received: deadline::local_date(received_at)
             .map_err(|_| PlanError::BadReceiptTime(received_at))?,
         due: outcome.due(),
+        language: letter_language(ctx.welsh, &[outcome.language.language]),
     })
 }
 
@@ -726,8 +743,11 @@ fn queue_ack(
     change.outbox_new.push(row);
     audit.push(AuditEvent::system(now,
         "acknowledgement_queued",
-        json!({"template": job.template, "to": job.to, "message_id": job.message_id, "due": job.due}),
-        "queued for sending".into(),
+        json!({"template": job.template, "to": job.to, "message_id": job.message_id, "due": job.due, "language": job.language}),
+        match job.language {
+            LetterLanguage::English => "queued for sending".into(),
+            LetterLanguage::Welsh => "queued for sending, in Welsh: the correspondence is in Welsh and we answer Welsh in Welsh ([organisation] welsh)".into(),
+        },
     ));
     Ok(true)
 }
@@ -771,6 +791,16 @@ fn plan_followup(
         now,
     )];
 
+    note_language(
+        ctx,
+        outcome,
+        case,
+        from_requester,
+        &mut updated,
+        &mut audit,
+        now,
+    );
+
     let mut template = "followup_receipt";
     let restart = if requester_wrote {
         answer_to(case.state, case.kind, at)
@@ -811,6 +841,16 @@ fn plan_followup(
             // The due date is the requester's business only: a third party quoting the
             // reference is told the message was filed, not when the case is due.
             due: updated.due.filter(|_| from_requester),
+            // The requester's own language carries over to a short reply; a third party's
+            // letter follows only what they wrote.
+            language: if from_requester {
+                letter_language(
+                    ctx.welsh,
+                    &[outcome.language.language, case.workflow.language],
+                )
+            } else {
+                letter_language(ctx.welsh, &[outcome.language.language])
+            },
         };
         queue_ack(
             settings,
@@ -829,6 +869,44 @@ fn plan_followup(
         file_as: case.kind,
         queues_mail,
     })
+}
+
+/// A requester who writes in Welsh on a case not yet known to be in Welsh: the case records it
+/// (audited), so every later letter to them, an officer's request for clarification included,
+/// goes in Welsh when the body answers in Welsh.
+fn note_language(
+    ctx: &Context,
+    outcome: &Outcome,
+    case: &Case,
+    from_requester: bool,
+    updated: &mut Case,
+    audit: &mut Vec<AuditEvent>,
+    now: DateTime<Utc>,
+) {
+    let wrote = outcome.language.language;
+    if !from_requester || !wrote.has_welsh() || case.workflow.language.has_welsh() {
+        return;
+    }
+    updated.workflow.language = wrote;
+    audit.push(AuditEvent::system(
+        now,
+        "language",
+        json!({"from": case.workflow.language, "to": wrote, "finding": language_detail(outcome)}),
+        format!(
+            "the requester wrote in {}{}. {}",
+            if wrote == Language::Bilingual {
+                "Welsh and English"
+            } else {
+                "Welsh"
+            },
+            if ctx.welsh {
+                ": letters to them now go in Welsh"
+            } else {
+                ""
+            },
+            outcome.language.why
+        ),
+    ));
 }
 
 /// Whether `email` is the case's requester (letter case ignored; empty never is).
@@ -860,6 +938,7 @@ fn followup_audit(
             "received_at": at,
             "kind_of_message": outcome.kind(),
             "authenticated": outcome.auth.is_authenticated(),
+            "language": language_detail(outcome),
         }),
         format!(
             "joined to {} ({})",

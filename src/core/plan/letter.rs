@@ -9,6 +9,7 @@ use crate::core::chase::Chaser;
 use crate::core::digest::Digest;
 use crate::model::case::{CaseRef, CaseState, IdentityState};
 use crate::model::kind::Kind;
+use crate::model::language::Language;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// One letter to staff, addressed and identified; the body says which template renders it.
@@ -105,6 +106,9 @@ pub struct AssignmentLetter {
     /// SAR only: how the requester's identity stood at validation. `Verifiable` tells the
     /// officer to check the details given against our records before disclosing anything.
     pub identity: Option<IdentityState>,
+    /// The language the requester writes in: a Welsh writer's response is due in Welsh where
+    /// the Welsh Language Standards apply, and the officer must know before writing it.
+    pub language: Language,
 }
 
 /// What happened to each command line of a staff reply.

@@ -80,6 +80,18 @@ pub fn trusted_ctx() -> &'static Context {
     })
 }
 
+/// [`trusted_ctx`] for a body that answers Welsh in Welsh (`[organisation] welsh = true`).
+pub fn welsh_ctx() -> &'static Context {
+    static CTX: OnceLock<Context> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut c = Context::standalone(RuleSet::load(&dir).expect("default rules load"));
+        c.trusted_authserv_ids = vec![GATEWAY.to_string()];
+        c.welsh = true;
+        c
+    })
+}
+
 /// `raw` as the trusted gateway delivers it when `domain` passes DMARC: its
 /// `Authentication-Results` on top.
 pub fn vouched(raw: &[u8], domain: &str) -> Vec<u8> {

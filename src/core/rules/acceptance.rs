@@ -27,8 +27,8 @@ fn samples_dir() -> PathBuf {
     repo_path("tests/data/samples")
 }
 
-/// Every sample in `tests/data/samples/expected.toml` gets its expected kind, and every rule the
-/// file names fires.
+/// Every sample in `tests/data/samples/expected.toml` gets its expected kind and language, and
+/// every rule the file names fires.
 #[test]
 fn default_rules_classify_every_sample() {
     let rules = default_rules();
@@ -41,8 +41,13 @@ fn default_rules_classify_every_sample() {
     let mut failures = Vec::new();
     for (name, exp) in &expectations {
         let raw = std::fs::read(dir.join(name)).unwrap_or_default();
-        let d = rules.classify(&to_message(&raw));
+        let m = to_message(&raw);
+        let d = rules.classify(&m);
         for p in exp.check_decision(&d) {
+            failures.push(format!("{name}: {p}"));
+        }
+        let language = crate::core::language::detect_message(&m);
+        if let Some(p) = exp.check_language(language.language, &language.why) {
             failures.push(format!("{name}: {p}"));
         }
     }

@@ -10,6 +10,7 @@
 //! missing = ["real name"]       # optional: what validation should say is missing
 //! followup = false              # optional: is it a follow-up to an existing case
 //! ref = "FOI-2026-000123"       # optional: the case reference it should join
+//! language = "welsh"            # optional: english, welsh, bilingual or unknown
 //! ```
 //!
 //! This module reads and checks that file, and checks the classification half of an expectation
@@ -18,6 +19,7 @@
 
 use super::Decision;
 use crate::model::kind::Kind;
+use crate::model::language::Language;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,10 @@ pub struct Expectation {
     /// Rule ids that must be among the fired rules (others may fire too).
     #[serde(default)]
     pub rules: Vec<String>,
+    /// The language the sender must be found to write in (`core::language`); `None` = not
+    /// checked.
+    #[serde(default)]
+    pub language: Option<Language>,
 }
 
 impl Expectation {
@@ -61,6 +67,14 @@ impl Expectation {
             }
         }
         problems
+    }
+
+    /// The language problem, if any: the language found (`got`, explained by `why`) is not the
+    /// one expected.
+    pub fn check_language(&self, got: Language, why: &str) -> Option<String> {
+        self.language
+            .filter(|want| *want != got)
+            .map(|want| format!("expected language {want}, got {why}"))
     }
 }
 
@@ -150,6 +164,7 @@ missing = ["real name", "address"]
 followup = true
 ref = "FOI-2026-000001"
 rules = ["foi.act-named"]
+language = "welsh"
 
 ["b.eml"]
 kind = "auto"
@@ -166,7 +181,16 @@ kind = "auto"
         assert_eq!(a.followup, Some(true));
         assert_eq!(a.reference.as_deref(), Some("FOI-2026-000001"));
         assert_eq!(a.rules, vec!["foi.act-named".to_string()]);
+        assert_eq!(a.language, Some(Language::Welsh));
+        assert_eq!(a.check_language(Language::Welsh, "welsh: …"), None);
+        assert_eq!(
+            a.check_language(Language::English, "english: 12 English marker words")
+                .as_deref(),
+            Some("expected language welsh, got english: 12 English marker words")
+        );
         let b = &m["b.eml"];
+        assert_eq!(b.language, None);
+        assert_eq!(b.check_language(Language::Unknown, "unknown"), None);
         assert_eq!(b.kind, Kind::Auto);
         assert_eq!(
             (b.valid, &b.missing, b.followup, &b.reference, b.rules.len()),
@@ -184,6 +208,10 @@ kind = "auto"
                 "unknown field",
             ),
             ("[\"a.eml\"\nkind = \"foi\"\n", "line 1"),
+            (
+                "[\"a.eml\"]\nkind = \"foi\"\nlanguage = \"cymraeg\"\n",
+                "unknown variant",
+            ),
         ] {
             let e = parse_expectations(text).unwrap_err();
             assert!(e.contains(frag), "{text:?}: {e}");
@@ -241,6 +269,7 @@ kind = "auto"
             followup: None,
             reference: None,
             rules: vec!["foi.x".into()],
+            language: None,
         };
         assert!(ok.check_decision(&d).is_empty());
         let bad = Expectation {

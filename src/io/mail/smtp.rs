@@ -932,6 +932,7 @@ mod tests {
             their_subject: "Café licences <2025>".into(),
             missing: vec![],
             identity: None,
+            language: crate::model::language::LetterLanguage::English,
         };
         let date = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:15:00Z")
             .expect("date")

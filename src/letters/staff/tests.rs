@@ -428,6 +428,36 @@ fn assignment() -> AssignmentLetter {
         why: "subject mentions {{ potholes }}".into(),
         original_attached: true,
         identity: None,
+        language: Language::English,
+    }
+}
+
+#[test]
+fn an_assignment_says_when_the_requester_wrote_in_welsh() {
+    let letters = Letters::load(&shipped_dir()).expect("templates load");
+    let text = |language| {
+        let a = AssignmentLetter {
+            language,
+            ..assignment()
+        };
+        let letter = staff_letter(LetterBody::Assignment(a));
+        letters
+            .render_staff(&letter, &head())
+            .expect("renders")
+            .text
+    };
+    let welsh = text(Language::Welsh);
+    assert!(
+        welsh.contains("\nLanguage: the requester wrote in Welsh. Where the Welsh Language Standards apply, the response is due in Welsh.\n"),
+        "{welsh}"
+    );
+    let bilingual = text(Language::Bilingual);
+    assert!(
+        bilingual.contains("Language: the requester wrote in Welsh and English."),
+        "{bilingual}"
+    );
+    for other in [Language::English, Language::Unknown] {
+        assert!(!text(other).contains("Language:"), "{other}");
     }
 }
 

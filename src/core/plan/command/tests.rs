@@ -683,27 +683,87 @@ fn a_reclassification_by_email_records_the_correction_in_the_change() {
     }
 }
 
+/// The officer's words when they wrote some; else an empty explanation, for which the
+/// `need_more_info` template writes its own sentence in the letter's language (the English one
+/// is word for word what this planner used to write: see `letters::compose`'s
+/// `need_more_info_defaults_match_the_workflow_wording`).
 #[test]
-fn the_requester_is_asked_in_the_officers_words_or_ours() {
-    let cases: &[(Action, &str)] = &[
+fn the_requester_is_asked_in_the_officers_words_or_the_templates() {
+    let cases: &[(Action, &str, &str)] = &[
         (
             Action::RequestClarification {
                 text: Some("Which years?".into()),
             },
+            "clarification",
             "Which years?",
         ),
         (
             Action::RequestClarification { text: None },
-            "please tell us more precisely what information you are asking for",
+            "clarification",
+            "",
         ),
-        (Action::RequestId { text: None }, "proof of your identity"),
-        (Action::RequestFee { text: None }, "payment of the fee"),
+        (Action::RequestId { text: None }, "identity", ""),
+        (
+            Action::RequestId {
+                text: Some("Your council tax account number, please.".into()),
+            },
+            "identity",
+            "Your council tax account number, please.",
+        ),
+        (Action::RequestFee { text: None }, "fee", ""),
     ];
-    for (action, start) in cases {
-        let text = asks_requester(action).expect("asks");
-        assert!(text.starts_with(start), "{text}");
+    for (action, name, explain) in cases {
+        let item = asks_requester(action).expect("asks");
+        assert_eq!(
+            (item.name.as_str(), item.explain.as_str()),
+            (*name, *explain)
+        );
     }
     assert_eq!(asks_requester(&Action::Note { text: "x".into() }), None);
+}
+
+/// An officer's `#clarify` on a case the requester opened in Welsh: the letter goes in Welsh
+/// when the body answers Welsh in Welsh, else in English.
+#[test]
+fn a_request_for_more_goes_in_the_language_of_the_case() {
+    use crate::model::language::{Language, LetterLanguage};
+    let desk = Desk::new();
+    let mut c = assigned();
+    let tag = sign(&desk.keys, &c.reference, ALICE);
+    let msg = staff_reply("#id");
+    let table = [
+        (Language::Welsh, true, LetterLanguage::Welsh),
+        (Language::Bilingual, true, LetterLanguage::Welsh),
+        (Language::English, true, LetterLanguage::English),
+        (Language::Unknown, true, LetterLanguage::English),
+        (Language::Welsh, false, LetterLanguage::English),
+    ];
+    for (language, welsh, want) in table {
+        c.kind = Kind::Sar;
+        c.workflow.language = language;
+        let facts = CommandFacts {
+            case: &c,
+            tag: &tag,
+            msg: &msg,
+            sender: ALICE,
+            auth: &authed(),
+            last_notice: None,
+        };
+        let mut context = crate::core::triage::Context::standalone(ctx().rules.clone());
+        context.welsh = welsh;
+        let plan = plan_command(&desk.office(), &context, &facts, at(NOW), &mut counting());
+        let [row] = plan.change.outbox_new.as_slice() else {
+            panic!("one letter to the requester: {language} {welsh}");
+        };
+        let Ok(OutboxJob::Ack(job)) = OutboxJob::from_payload(&row.payload) else {
+            panic!("an acknowledgement job");
+        };
+        assert_eq!(job.template, "need_more_info");
+        assert_eq!(job.language, want, "{language} {welsh}");
+        // The item is named, and the template words it in the letter's language.
+        assert_eq!(job.missing[0].name, "identity");
+        assert_eq!(job.missing[0].explain, "");
+    }
 }
 
 #[test]

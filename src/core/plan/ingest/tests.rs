@@ -9,6 +9,8 @@ use crate::model::case::CaseRef;
 use chrono::TimeZone;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod welsh;
+
 const SHARED: &str = "foi@council.example.gov.uk";
 
 fn settings(mode: Mode) -> IngestSettings {
