@@ -45,6 +45,9 @@ fi
 
 echo "== rules test over the sample set"
 cargo run --locked --quiet -- rules test --rules rules tests/data/samples
-echo "== rules test over the held-out Northbridge set, with that body's config"
-cargo run --locked --quiet -- rules test --rules rules \
-  --config tests/data/samples-northbridge/northbridge.toml tests/data/samples-northbridge
+# The held-out sets kept after measuring them, each with its body's config.
+for body in northbridge westmoor glenbrae; do
+  echo "== rules test over the held-out $body set, with that body's config"
+  cargo run --locked --quiet -- rules test --rules rules \
+    --config "tests/data/samples-$body/$body.toml" "tests/data/samples-$body"
+done

@@ -58,15 +58,18 @@ static ID_DOCUMENT_TEXT: LazyLock<Regex> = LazyLock::new(|| {
 /// Evidence of authority to act for someone else: parental responsibility, consent, attorney.
 static AUTHORITY_DOCUMENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\bbirth\s+cert(?:ificate)?s?\b|\badoption\s+(?:certificate|order)s?\b|\bcourt\s+orders?\b|\bchild\s+arrangements?\s+orders?\b|\bresidence\s+orders?\b|\bspecial\s+guardianship\s+orders?\b|\bparental\s+responsibility\s+(?:agreement|order)s?\b|\bletter\s+of\s+(?:authority|consent)\b|\bform\s+of\s+authority\b|\bsigned\s+(?:consent|authority|authorisation|authorization|mandate)\b|\bconsent\s+forms?\b|\b(?:lasting\s+)?power\s+of\s+attorney\b|\blpa\b|\bdeputyship\s+orders?\b|\bauthority\s+forms?\b",
+        r"(?i)\bbirth\s+cert(?:ificate)?s?\b|\badoption\s+(?:certificate|order)s?\b|\bcourt\s+orders?\b|\bchild\s+arrangements?\s+orders?\b|\bresidence\s+orders?\b|\b(?:special\s+)?guardianship\s+orders?\b|\bparental\s+responsibility\s+(?:agreement|order)s?\b|\bletter\s+of\s+(?:authority|consent)\b|\bform\s+of\s+authority\b|\bsigned\s+(?:consent|authority|authorisation|authorization|mandate)\b|\bconsent\s+forms?\b|\b(?:lasting\s+)?power\s+of\s+attorney\b|\blpa\b|\bdeputyship\s+orders?\b|\bauthority\s+forms?\b",
     )
     .expect("built-in AUTHORITY_DOCUMENT pattern compiles")
 });
 
-/// A request for a child's data by a parent or carer.
+/// A request for a child's data by a parent or carer: the child's records asked for ("my
+/// daughter's A&E notes", "everything you hold on my son"), "on behalf of my son", "parental
+/// responsibility", "I am her mother". A child merely mentioned ("since the birth of my daughter",
+/// "my children's school") is not a request made for them.
 static FOR_CHILD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(?:my|our)\s+(?:(?:\d{1,2}[\s-]*year[\s-]*old|young|little|eldest|youngest)\s+)?(?:son|daughter|child|children|kids?|step-?son|step-?daughter|step-?child|grandson|granddaughter|grandchild|foster\s+(?:child|son|daughter))\b|\bon\s+behalf\s+of\s+(?:my|our)\s+(?:son|daughter|child|children)\b|\bparental\s+responsibility\b|\b(?:i\s+am|i'm|as)\s+(?:his|her|their|the\s+child's)\s+(?:mother|father|mum|dad|parent|guardian|carer|step-?(?:mother|father|parent)|foster\s+(?:carer|parent))\b",
+        r"(?i)\b(?:my|our)\s+(?:(?:\d{1,2}[\s-]*year[\s-]*old|young|little|eldest|youngest)\s+)?(?:son|daughter|child|children|kids?|step-?son|step-?daughter|step-?child|grandson|granddaughter|grandchild|foster\s+(?:child|son|daughter))(?:'s|’s|s)?\s+(?:[\w&-]+\s+){0,3}?(?:records?|files?|notes|data|information|reports?|assessments?|care\s+plan|plans?|x-?rays|footage)\b|\b(?:records?|files?|notes|data|information|reports?|everything|anything|footage)\b[^.\n]{0,80}?\b(?:about|on|for|concerning|regarding|relating\s+to)\s+(?:my|our)\s+(?:(?:\d{1,2}[\s-]*year[\s-]*old|young|little)\s+)?(?:son|daughter|child|children|kids?|step-?son|step-?daughter|grandson|granddaughter|grandchild)\b|\bon\s+behalf\s+of\s+(?:my|our)\s+(?:son|daughter|child|children)\b|\bparental\s+responsibility\b|\b(?:i\s+am|i'm|as)\s+(?:his|her|their|the\s+child's)\s+(?:mother|father|mum|dad|parent|guardian|carer|step-?(?:mother|father|parent)|foster\s+(?:carer|parent))\b",
     )
     .expect("built-in FOR_CHILD pattern compiles")
 });
@@ -370,13 +373,46 @@ mod tests {
     }
 
     #[test]
+    fn authority_documents_by_name() {
+        let cases: &[(&str, bool)] = &[
+            ("LPA certified copy.pdf", true),
+            ("Guardianship order - C Drummond.pdf", true),
+            ("DA-PI-3319 Form of Authority.pdf", true),
+            ("signed_consent.pdf", true),
+            ("birth-certificate.pdf", true),
+            ("holiday.jpg", false),
+            ("request.pdf", false),
+        ];
+        for (n, want) in cases {
+            assert_eq!(AUTHORITY_DOCUMENT.is_match(&spaced_name(n)), *want, "{n}");
+        }
+    }
+
+    #[test]
     fn representative_detection() {
         let cases: &[(&str, bool, bool)] = &[
             ("I want my son's records", true, false),
             ("on behalf of my daughter", true, false),
             ("I have parental responsibility for Tom", true, false),
             ("I am her mother", true, false),
-            ("my 12-year-old daughter", true, false),
+            ("records for my 12-year-old daughter", true, false),
+            ("a copy of my daughters notes from A&E", true, false),
+            (
+                "copies of everything the council holds on my daughter",
+                true,
+                false,
+            ),
+            // A child mentioned in the writer's own request.
+            (
+                "my maternity records from the birth of my daughter in 2019",
+                false,
+                false,
+            ),
+            (
+                "my records, and my children's school placement letters are not needed",
+                false,
+                false,
+            ),
             ("on behalf of my client Mr Jones", false, true),
             (
                 "My mother, Edith Rawlings (born 04/04/1938), lives at Beech House",

@@ -48,7 +48,7 @@ pub(super) const PSEUDONYM_WORDS: &[&str] = &[
     "citizens", "whistleblower", "whistle-blower", "truthseeker", "watchdog", "troll", "batman",
     "superman", "spiderman", "spider-man", "pseudonym", "redacted", "withheld", "confidential",
     "none", "null", "undefined", "unspecified", "test", "tester", "lover", "lovers", "enthusiast",
-    "enthusiasts",
+    "enthusiasts", "watcher", "watchers", "warrior", "warriors",
 ];
 
 /// Descriptors that end a pseudonym made of a place or a cause and a role ("Northbridge
