@@ -60,7 +60,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+mod open;
 mod pass;
+pub use open::{OpenError, OpenFrom, OpenedCase};
 pub use pass::Pass;
 
 /// Messages fetched per round trip while catching up: enough to hide latency (a batch is also
@@ -416,6 +418,7 @@ impl Ingest {
             p.change.absorb(refusal);
         }
         poison::settle(&mut p.change, hash);
+        plan::attach_original(&mut p, &fetched.raw, fetched.partial);
         if fetched.partial {
             let partial = plan::Partial {
                 size: fetched.size,
@@ -439,6 +442,9 @@ impl Ingest {
             Ok(applied) => {
                 if queues_mail {
                     self.outbox_wake.notify_one();
+                }
+                if let Some(id) = applied.machine_mail {
+                    info!(id = %id, "kept as machine mail for the daily list");
                 }
                 let case = match &action {
                     Handled::NewCase(_) => applied.new_case,

@@ -17,7 +17,7 @@
 //!   message is handed back to triage ([`StaffMail::Refused`]) so nothing sent to a reply address
 //!   is lost.
 
-use crate::config::{Config, WorkflowConfig};
+use crate::config::{Config, MachineMailSettings, WorkflowConfig};
 use crate::core::actions::{self, ReplyKeys};
 use crate::core::chase::ChaserKey;
 use crate::core::digest::{FAILED_MAIL_LOOKBACK_DAYS, FailedMail, failed_mail};
@@ -25,6 +25,7 @@ use crate::core::extract::SkipDocuments;
 use crate::core::plan::assign::{self, AssignFacts, COUNTER_MARKS};
 use crate::core::plan::command::{self, CommandFacts};
 use crate::core::plan::letter::{Letter, LetterBody};
+use crate::core::plan::machine::{self as machine_plan, LISTED_MARK, ListFacts, Listed};
 use crate::core::plan::office::Office;
 use crate::core::plan::responded;
 use crate::core::plan::tick::{self, CHASER_MARKS, DIGEST_MARKS, TickFacts};
@@ -48,6 +49,7 @@ pub struct Workflow {
     keys: ReplyKeys,
     templates: Letters,
     settings: WorkflowConfig,
+    machine_mail: MachineMailSettings,
     organisation: String,
     shared_address: String,
     id_domain: String,
@@ -120,6 +122,14 @@ impl Workflow {
                 problems.push(format!("mailbox.address: {e}"));
             }
         }
+        if let (Some(routing), Some(team)) = (&routing, &config.machine_mail.team)
+            && routing.team(team).is_none()
+        {
+            problems.push(format!(
+                "machine_mail.team: {team:?} is not a team of the routing file {}",
+                routing.origin()
+            ));
+        }
         match (routing, keys, templates) {
             (Some(routing), Some(keys), Some(templates)) if problems.is_empty() => {
                 Ok(Some(Workflow {
@@ -127,6 +137,7 @@ impl Workflow {
                     keys,
                     templates,
                     settings: w.clone(),
+                    machine_mail: config.machine_mail.clone(),
                     organisation: config.organisation.clone(),
                     shared_address: config.address.clone(),
                     id_domain: config
@@ -155,6 +166,7 @@ impl Workflow {
             keys: &self.keys,
             shared_address: &self.shared_address,
             settings: &self.settings,
+            machine_mail: &self.machine_mail,
         }
     }
 
@@ -203,6 +215,7 @@ impl Workflow {
                         LetterBody::CommandRefused(_) => "refused-command notice",
                         LetterBody::Chaser(_) => "chaser",
                         LetterBody::Digest(_) => "digest",
+                        LetterBody::MachineMail(_) => "machine-mail list",
                     };
                     tracing::error!(case = ?letter.case, to = ?letter.to, error = %e, "{what} cannot be rendered");
                     all = false;
@@ -388,6 +401,8 @@ impl Workflow {
             })
             .collect();
         let failed_mail = recent_failed_mail(store, now)?;
+        let listed = Listed::from_mark(store.mark(LISTED_MARK)?);
+        let pending = store.machine_mail_after(listed.last)?;
         let facts = TickFacts {
             cases: &cases,
             chasers_sent: &chasers_sent,
@@ -396,18 +411,81 @@ impl Workflow {
                 &store.marks(crate::core::plan::poison::NEEDS_TRIAGE_PREFIX)?,
             ),
             failed_mail: &failed_mail,
+            machine_mail: ListFacts {
+                pending: &pending,
+                listed,
+            },
         };
         let plan = tick::plan_tick(&self.office(), ctx, &facts, now, &mut self.ids());
         for (mut change, letters) in plan.units {
             let chaser = letters
                 .iter()
                 .any(|l| matches!(l.body, LetterBody::Chaser(_)));
-            if self.with_mail(&mut change, letters, now) || !chaser {
+            if !self.with_mail(&mut change, letters, now) {
+                if chaser {
+                    continue;
+                }
+                // The machine mail it would have listed waits for the next list: never marked
+                // listed unsent.
+                change.marks.retain(|m| m.key != LISTED_MARK);
+            }
+            if !change.is_empty() {
                 changes.push(change);
             }
         }
         Ok((changes, plan.next))
     }
+
+    /// The machine-mail list the scheduler would send at `now` if the team's digest did not carry
+    /// it, rendered (for `foi-triage digest --dry-run`); `None` when nothing waits or no team
+    /// gets it.
+    ///
+    /// # Errors
+    /// A store read or a template error, in words.
+    pub fn machine_mail_preview(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, RenderedParts)>, String> {
+        let Some(team) = machine_plan::list_team(&self.routing, &self.machine_mail) else {
+            return Ok(None);
+        };
+        let listed = Listed::from_mark(store.mark(LISTED_MARK).map_err(|e| e.to_string())?);
+        let pending = store
+            .machine_mail_after(listed.last)
+            .map_err(|e| e.to_string())?;
+        let lines = machine_plan::lines(&pending, &team.manager);
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        let list = machine_plan::MachineMailList {
+            team_name: team.name.clone(),
+            today: crate::core::london::date(now),
+            since: listed.at,
+            lines,
+            keep_days: self.machine_mail.keep_days,
+        };
+        let parts = self
+            .templates
+            .render_machine_mail(&list, &self.letterhead())
+            .map_err(|e| e.to_string())?;
+        Ok(Some((team.manager.clone(), parts)))
+    }
+}
+
+/// The change that deletes the machine-mail records past their retention period (with their raw
+/// bytes), if any: the scheduler applies it and logs how many (there is no case to audit on).
+/// Runs whether or not the workflow is configured.
+///
+/// # Errors
+/// A store read.
+pub fn machine_mail_purge(
+    store: &Store,
+    settings: &MachineMailSettings,
+    now: DateTime<Utc>,
+) -> Result<Option<Change>, StoreError> {
+    let kept = store.machine_mail_after(0)?;
+    Ok(machine_plan::plan_purge(&kept, settings.keep_days, now))
 }
 
 /// The outbox rows given up on in the last [`FAILED_MAIL_LOOKBACK_DAYS`] days, for the digests

@@ -14,7 +14,9 @@
 //!
 //! Like acknowledgements, nothing anyone wrote is ever template source: assignees, team names,
 //! command lines and routing reasons are data, HTML-escaped in the HTML part. Digests carry no
-//! subject lines or bodies at all.
+//! subject lines or bodies of cases; the machine-mail list (in a digest or on its own) carries the
+//! sender and subject of mail filed without a case, cleaned to one bounded line, because a person
+//! cannot judge a message without them.
 
 use crate::core::chase::{Chaser, Escalation, Slot};
 use crate::core::digest::{Digest, DigestEntry, FailedMail, TeamFilter, Timeliness};
@@ -22,12 +24,14 @@ use crate::core::plan::letter::{
     AssignmentLetter, CommandOutcome, CommandReply, Letter, LetterBody, RefusalNotice,
     RefusedSender,
 };
+use crate::core::plan::machine::MachineMailList;
 use crate::letters::compose::date_in_words;
 use crate::letters::registry::RenderError;
 use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
 use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
 use crate::model::letter::PreparedMail;
+use crate::model::machine::MachineMailLine;
 use chrono::NaiveDate;
 use minijinja::{Value, context};
 
@@ -43,6 +47,8 @@ pub const COMMAND_REPLY: &str = "command_reply";
 pub const COMMAND_REFUSED: &str = "command_refused";
 /// The command list `#help` sends and the CLI prints: text only, no variables.
 pub const HELP: &str = "help";
+/// The daily list of mail filed without a case, on its own: subject, text and HTML.
+pub const MACHINE_MAIL: &str = "machine_mail";
 
 /// Largest staff template file we read, in bytes (256 KiB): a digest template is a page with
 /// loops; a bigger file is the wrong file.
@@ -91,6 +97,18 @@ impl Letters {
         self.render_three(DIGEST, &digest_context(digest, head))
     }
 
+    /// Renders the machine-mail list sent on its own.
+    ///
+    /// # Errors
+    /// [`RenderError`] when a template fails on this data.
+    pub fn render_machine_mail(
+        &self,
+        list: &MachineMailList,
+        head: &Letterhead,
+    ) -> Result<RenderedParts, RenderError> {
+        self.render_three(MACHINE_MAIL, &machine_mail_context(list, head))
+    }
+
     /// Renders one chaser.
     ///
     /// # Errors
@@ -132,6 +150,10 @@ impl Letters {
             }
             LetterBody::Digest(d) => {
                 let r = self.render_digest(d, head)?;
+                (r.subject, r.text, Some(r.html))
+            }
+            LetterBody::MachineMail(list) => {
+                let r = self.render_machine_mail(list, head)?;
                 (r.subject, r.text, Some(r.html))
             }
             LetterBody::Assignment(a) => {
@@ -332,7 +354,8 @@ fn timeliness_value(t: &Timeliness) -> Value {
 /// quarantined since the last digest: `quarantined_iso`, `mailbox`, `uid`, `content_hash`, `why`),
 /// `failed_mail` (mail the outbox gave up on: entries with `row`, `reference` (or empty), `what`:
 /// `acknowledgement`, `staff_mail` or `outbox`, `queued`/`queued_iso`) with `failed_mail_count`,
-/// and `empty`.
+/// `machine_mail` (mail filed without a case since the last list, in the digest of the team that
+/// owns the mailbox only: entries as in [`machine_mail_context`]) and `empty`.
 pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
     let (scope, team) = match &d.scope {
         TeamFilter::All => ("all", String::new()),
@@ -391,7 +414,48 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
             queued_iso => f.queued.format("%Y-%m-%d").to_string(),
         }).collect::<Vec<_>>(),
         failed_mail_count => d.failed_mail.len(),
+        machine_mail => d.machine_mail.iter().map(machine_line_value).collect::<Vec<_>>(),
         empty => d.is_empty(),
+    }
+}
+
+fn machine_line_value(l: &MachineMailLine) -> Value {
+    let at = l.received_at;
+    context! {
+        id => l.id.to_string(),
+        received => date_in_words(crate::core::london::date(at)),
+        received_iso => crate::core::london::date(at).format("%Y-%m-%d").to_string(),
+        received_time => crate::core::london::time(at).format("%H:%M").to_string(),
+        from => l.from.clone(),
+        subject => l.subject.clone(),
+        why => l.why.clone(),
+        kind => l.suggested.as_str(),
+        kind_label => kind_label(l.suggested),
+        command => l.command.clone(),
+    }
+}
+
+/// The `machine_mail` templates' variables: `organisation`, `shared_address`, `team` (the team's
+/// name), `today`/`today_iso`, `since` (date of the previous list in words, empty for the first),
+/// `keep_days` (how long a message is kept before it is deleted), `count`, and `lines`, one per
+/// message, oldest first: `id` (`M-2026-000042`), `received`/`received_iso`/`received_time`
+/// (London), `from`, `subject` (one line, cleaned and bounded: data, never run), `why` (why no
+/// case was made), `kind`/`kind_label` (what it opens as by default) and `command` (the exact
+/// command that opens it).
+pub fn machine_mail_context(list: &MachineMailList, head: &Letterhead) -> Value {
+    context! {
+        organisation => head.organisation.clone(),
+        shared_address => head.shared_address.clone(),
+        team => list.team_name.clone(),
+        today => date_in_words(list.today),
+        today_iso => list.today.format("%Y-%m-%d").to_string(),
+        since => list
+            .since
+            .map(|t| date_in_words(crate::core::london::date(t)))
+            .unwrap_or_default(),
+        keep_days => list.keep_days,
+        count => list.lines.len(),
+        lines => list.lines.iter().map(machine_line_value).collect::<Vec<_>>(),
     }
 }
 
@@ -526,6 +590,7 @@ pub(super) mod samples {
                 pending: 3,
             },
             needs_human_triage: Vec::new(),
+            machine_mail: machine_lines(),
             failed_mail: vec![
                 FailedMail {
                     row: 41,
@@ -551,6 +616,7 @@ pub(super) mod samples {
             unverified_answers: vec![],
             counts: DigestCounts::default(),
             failed_mail: vec![],
+            machine_mail: vec![],
             timeliness: Timeliness {
                 in_time: 0,
                 late: 0,
@@ -719,6 +785,57 @@ pub(super) mod samples {
     /// The command list has no variables.
     pub(in crate::letters) fn help(_: &str) -> Vec<Value> {
         vec![context! {}]
+    }
+
+    /// Two lines: an out-of-office reply and a message from one of our own addresses, with
+    /// characters that must stay data (`<`, `{{`).
+    pub(super) fn machine_lines() -> Vec<MachineMailLine> {
+        use crate::model::machine::MachineMailId;
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 2, 14, 5, 0)
+            .single()
+            .unwrap_or_default();
+        [
+            (41, Kind::General, "Automatic reply: {{ 7*7 }} <b>away</b>"),
+            (42, Kind::Foi, "FW: request"),
+        ]
+        .into_iter()
+        .filter_map(|(seq, kind, subject)| {
+            let id = MachineMailId::new(2026, seq)?;
+            Some(MachineMailLine {
+                id,
+                received_at: at,
+                from: "jo@example.org".into(),
+                subject: subject.into(),
+                why: "auto won: auto.auto-submitted 100".into(),
+                suggested: kind,
+                command: crate::core::plan::machine::open_command(&id, kind, "boss@example.gov.uk"),
+            })
+        })
+        .collect()
+    }
+
+    /// A list with lines, a first list (no previous one) and an empty one.
+    pub(in crate::letters) fn machine_mail(_: &str) -> Vec<Value> {
+        let list = MachineMailList {
+            team_name: "Information Governance".into(),
+            today: day(2026, 3, 3),
+            since: Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).single(),
+            lines: machine_lines(),
+            keep_days: 30,
+        };
+        let first = MachineMailList {
+            since: None,
+            ..list.clone()
+        };
+        let empty = MachineMailList {
+            lines: Vec::new(),
+            ..list.clone()
+        };
+        [list, first, empty]
+            .iter()
+            .map(|l| machine_mail_context(l, &head()))
+            .collect()
     }
 }
 

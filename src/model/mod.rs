@@ -7,6 +7,7 @@ pub mod change;
 pub mod fingerprint;
 pub mod kind;
 pub mod letter;
+pub mod machine;
 pub mod message;
 pub mod records;
 pub mod regime;

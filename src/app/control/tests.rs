@@ -41,6 +41,7 @@ fn services() -> (Services, CaseRef) {
         store,
         ctx,
         workflow: None,
+        ingest: None,
         clock,
     };
     (services, applied.new_case.expect("a reference"))
@@ -259,7 +260,7 @@ fn list(store: &Store) -> String {
         kind: None,
         due_before: None,
     };
-    handle(store, &ctx, None, &req, now, None).expect("list")
+    handle(store, &ctx, None, None, &req, now, None).expect("list")
 }
 
 #[test]

@@ -24,6 +24,7 @@ fn workflow() -> Workflow {
         routing,
         keys,
         settings,
+        machine_mail,
     } = Desk::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     Workflow {
@@ -31,6 +32,7 @@ fn workflow() -> Workflow {
         keys,
         templates: Letters::load(&dir).expect("the shipped templates load"),
         settings,
+        machine_mail,
         organisation: "Exampletown Council".into(),
         shared_address: testkit::SHARED.into(),
         id_domain: "council.example".into(),

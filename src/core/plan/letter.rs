@@ -7,6 +7,7 @@
 
 use crate::core::chase::Chaser;
 use crate::core::digest::Digest;
+use crate::core::plan::machine::MachineMailList;
 use crate::model::case::{CaseRef, CaseState, IdentityState};
 use crate::model::kind::Kind;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// One letter to staff, addressed and identified; the body says which template renders it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Letter {
-    /// The case it is about (`None` for a team digest).
+    /// The case it is about (`None` for a team digest or the machine-mail list).
     pub case: Option<CaseRef>,
     /// Recipients (at least one).
     pub to: Vec<String>,
@@ -45,6 +46,8 @@ pub enum LetterBody {
     Digest(Box<Digest>),
     /// A command by email to one of the case's reply addresses was refused (to the assignee).
     CommandRefused(RefusalNotice),
+    /// The daily list of mail filed without a case, when the team's digest does not carry it.
+    MachineMail(MachineMailList),
 }
 
 /// What the assignee is told when mail to a case's reply address is refused as a command. Only

@@ -1,7 +1,7 @@
 //! What the workflow planners know from the configuration: the routing file, the reply-address
 //! keys, the shared address and the workflow settings. Borrowed: the app owns them and reloads them.
 
-use crate::config::WorkflowConfig;
+use crate::config::{MachineMailSettings, WorkflowConfig};
 use crate::core::actions::{self, ReplyKeys, StaffDirectory};
 use crate::core::routing::Routing;
 use crate::model::case::CaseRef;
@@ -17,6 +17,8 @@ pub struct Office<'a> {
     pub shared_address: &'a str,
     /// Chasers, digests, repeat detection.
     pub settings: &'a WorkflowConfig,
+    /// Who gets the daily machine-mail list, and how long records are kept.
+    pub machine_mail: &'a MachineMailSettings,
 }
 
 impl std::fmt::Debug for Office<'_> {

@@ -97,6 +97,7 @@ fn digest() -> Digest {
         },
         needs_human_triage: Vec::new(),
         failed_mail: vec![],
+        machine_mail: vec![],
     }
 }
 

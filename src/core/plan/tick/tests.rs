@@ -117,6 +117,10 @@ fn chasers_go_to_the_assignee_and_escalate_to_the_manager_and_head() {
             last_digests: &last,
             needs_triage: &[],
             failed_mail: &[],
+            machine_mail: machine::ListFacts {
+                pending: &[],
+                listed: machine::Listed::default(),
+            },
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let why = format!("{assignee:?} {team:?} {now}");
@@ -191,6 +195,10 @@ fn a_chaser_already_sent_is_not_planned_again() {
         last_digests: &last,
         needs_triage: &[],
         failed_mail: &[],
+        machine_mail: machine::ListFacts {
+            pending: &[],
+            listed: machine::Listed::default(),
+        },
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     assert!(plan.units.is_empty(), "{:?}", plan.units);
@@ -219,6 +227,10 @@ fn each_team_manager_gets_a_digest_once_it_is_due() {
             last_digests: &last,
             needs_triage: &[],
             failed_mail: &[],
+            machine_mail: machine::ListFacts {
+                pending: &[],
+                listed: machine::Listed::default(),
+            },
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let digests: Vec<_> = plan
@@ -294,6 +306,10 @@ fn every_digest_lists_the_messages_quarantined_since_its_last_one() {
         last_digests: &last,
         needs_triage: &waiting,
         failed_mail: &[],
+        machine_mail: machine::ListFacts {
+            pending: &[],
+            listed: machine::Listed::default(),
+        },
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     let mut listed = BTreeMap::new();
