@@ -867,3 +867,78 @@ fn unverified_answers_are_listed_in_the_digest() {
     assert!(!out.text.contains("not verified"), "{}", out.text);
     assert!(!out.html.contains("not verified"), "{}", out.html);
 }
+
+/// The machine-mail list, in a digest and on its own: sender, subject and why as data (escaped
+/// in HTML, never run), the exact command, and no section when there is nothing.
+#[test]
+fn machine_mail_is_listed_with_its_command_in_the_digest_and_on_its_own() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let plain = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!plain.text.contains("MACHINE MAIL"), "{}", plain.text);
+    let lines = samples::machine_lines();
+    let d = Digest {
+        machine_mail: lines.clone(),
+        ..digest()
+    };
+    let in_digest = t.render_digest(&d, &head()).expect("renders");
+    let list = MachineMailList {
+        team_name: "Information Governance".into(),
+        today: day(2026, 3, 3),
+        since: None,
+        lines,
+        keep_days: 30,
+    };
+    let own = t.render_machine_mail(&list, &head()).expect("renders");
+    assert_eq!(
+        own.subject,
+        "Example Borough Council: 2 messages filed as machine mail, not cases (2026-03-03)"
+    );
+    let command = "foi-triage case open-from M-2026-000041 --kind general --by boss@example.gov.uk";
+    for out in [&in_digest, &own] {
+        for text in [&out.text, &out.html] {
+            assert!(text.contains("M-2026-000041"), "{text}");
+            assert!(text.contains("jo@example.org"), "{text}");
+            assert!(text.contains("auto won: auto.auto-submitted 100"), "{text}");
+            assert!(text.contains(command), "{text}");
+            assert!(text.contains("2026-03-02 14:05"), "{text}");
+        }
+        assert!(
+            out.text.contains("Automatic reply: {{ 7*7 }} <b>away</b>"),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.html.contains("{{ 7*7 }} &lt;b&gt;away&lt;&#x2f;b&gt;"),
+            "{}",
+            out.html
+        );
+        assert!(!out.html.contains("<b>away"), "{}", out.html);
+    }
+    assert!(
+        in_digest
+            .text
+            .contains("FILED AS MACHINE MAIL, NOT CASES (2;"),
+        "{}",
+        in_digest.text
+    );
+    assert!(
+        own.text.contains("for Information Governance"),
+        "{}",
+        own.text
+    );
+    assert!(own.text.contains("kept here for 30 days"), "{}", own.text);
+    // Rendered through the registry as the scheduler sends it: to the manager, no case.
+    let letter = Letter {
+        case: None,
+        to: vec!["boss@example.gov.uk".into()],
+        cc: vec![],
+        reply_to: None,
+        message_id: "m2@council.example.gov.uk".into(),
+        in_reply_to: None,
+        attach_original: None,
+        body: LetterBody::MachineMail(list),
+    };
+    let mail = t.render_staff(&letter, &head()).expect("renders");
+    assert_eq!(mail.subject, own.subject);
+    assert_eq!(mail.html.as_deref(), Some(own.html.as_str()));
+}
