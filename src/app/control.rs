@@ -305,7 +305,7 @@ pub fn handle(
                 why,
                 os_uid: uid,
             };
-            let opened = intake.open_from(&req, now).map_err(|x| x.to_string())?;
+            let opened = block_on(intake.open_from(&req, now))?.map_err(|x| x.to_string())?;
             let case = store
                 .get_case(&opened.reference)
                 .map_err(e)?
@@ -392,6 +392,23 @@ pub fn handle(
             store.apply(done.into_change(&case)).map_err(e)?;
             Ok(format!("{line}\n"))
         }
+    }
+}
+
+/// Runs `f` to completion from synchronous code: on the daemon's runtime when called from one
+/// of its blocking threads (where [`handle`] runs), else on a runtime of its own (the command
+/// line, which opened the store itself).
+///
+/// # Errors
+/// No runtime could be made.
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => Ok(h.block_on(f)),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .map_err(|e| format!("cannot start a runtime: {e}")),
     }
 }
 

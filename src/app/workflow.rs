@@ -25,6 +25,9 @@ use crate::core::extract::SkipDocuments;
 use crate::core::plan::assign::{self, AssignFacts, COUNTER_MARKS};
 use crate::core::plan::command::{self, CommandFacts};
 use crate::core::plan::letter::{Letter, LetterBody};
+use crate::core::plan::machine::by_mail::{
+    self, MachineMailReply, OpenByMail, OpenFacts, OpenLine,
+};
 use crate::core::plan::machine::{self as machine_plan, LISTED_MARK, ListFacts, Listed};
 use crate::core::plan::office::Office;
 use crate::core::plan::responded;
@@ -38,6 +41,7 @@ use crate::letters::{Letters, RenderError, RenderedParts};
 use crate::model::case::{Case, CaseRef};
 use crate::model::kind::Kind;
 use crate::model::letter::{OutboxJob, PreparedMail};
+use crate::model::machine::MachineMailId;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -70,6 +74,32 @@ pub enum StaffMail {
     /// Refused: the refusal's audit, mark and notice to the assignee, to apply in the same
     /// transaction as whatever triage makes of the message.
     Refused(Change),
+    /// `#open` to a machine-mail record's signed address, every check passed: open the record,
+    /// then answer with [`Workflow::open_reply`].
+    Open(OpenOrder),
+    /// Mail to a machine-mail record's signed address with nothing to open (already opened, no
+    /// longer kept, not understood): the answer and the message's `seen` records.
+    Answered(Change),
+    /// Mail to a machine-mail record's signed address that failed a check (not staff, a tag
+    /// for someone else, not vouched for): not a command, and not a request either (nobody but
+    /// the list's recipient has the address), so it is kept as machine mail with this reason,
+    /// where the next list shows it to a person.
+    NotOpened(String),
+}
+
+/// An emailed `#open` to carry out.
+#[derive(Debug, Clone)]
+pub struct OpenOrder {
+    /// The record.
+    pub id: MachineMailId,
+    /// The kind asked for (`None`: the record's suggestion).
+    pub kind: Option<Kind>,
+    /// The line that asked.
+    pub line: OpenLine,
+    /// Who asked (the staff address the record's address was signed for).
+    pub sender: String,
+    /// Their message's Message-ID (the answer threads onto it).
+    pub message_id: Option<String>,
 }
 
 /// A staff command found in a message, planned: what to record and where to file the message.
@@ -216,6 +246,7 @@ impl Workflow {
                         LetterBody::Chaser(_) => "chaser",
                         LetterBody::Digest(_) => "digest",
                         LetterBody::MachineMail(_) => "machine-mail list",
+                        LetterBody::MachineMailReply(_) => "answer to #open",
                     };
                     tracing::error!(case = ?letter.case, to = ?letter.to, error = %e, "{what} cannot be rendered");
                     all = false;
@@ -285,6 +316,9 @@ impl Workflow {
         if outcome.kind() == Kind::Auto {
             return Ok(None);
         }
+        if let Some(tag) = by_mail::command_target(msg) {
+            return self.open_command(store, outcome, &tag, now);
+        }
         let Some(tag) = command::command_target(msg) else {
             return Ok(None);
         };
@@ -323,6 +357,72 @@ impl Workflow {
             kind: case.kind,
             change,
         })))
+    }
+
+    /// Mail to a machine-mail record's signed address ([`by_mail`]): an `#open` to carry out, an
+    /// answer when there is nothing to open, or a refusal (a check failed: logged, and the
+    /// message is kept as machine mail, see [`StaffMail::NotOpened`]).
+    fn open_command(
+        &self,
+        store: &Store,
+        outcome: &Outcome,
+        tag: &crate::core::actions::MachineTag,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StaffMail>, StoreError> {
+        let msg = &outcome.message;
+        let sender = msg
+            .from
+            .as_ref()
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        let record = store.machine_mail(&tag.id)?;
+        let facts = OpenFacts {
+            tag,
+            msg,
+            sender: &sender,
+            auth: &outcome.auth,
+            record: record.as_ref(),
+        };
+        match by_mail::plan_open(&self.office(), &facts) {
+            OpenByMail::Refused(r) => {
+                tracing::warn!(id = %tag.id, why = r.code(), "#open to a machine-mail address refused; kept as machine mail");
+                Ok(Some(StaffMail::NotOpened(format!(
+                    "mail to the address that opens {} was refused as a command: {}",
+                    tag.id,
+                    r.why()
+                ))))
+            }
+            OpenByMail::Open { id, kind, line } => Ok(Some(StaffMail::Open(OpenOrder {
+                id,
+                kind,
+                line,
+                sender,
+                message_id: msg.message_id.clone(),
+            }))),
+            OpenByMail::Answer(reply) => {
+                let filed = record.as_ref().map_or(Kind::Auto, |r| r.kind);
+                let mut change = self.open_reply(&sender, msg.message_id.clone(), reply, now);
+                let why = format!("#open for machine mail {}", tag.id);
+                change.seen.extend(crate::core::plan::ingest::seen_records(
+                    msg, filed, &why, now,
+                ));
+                Ok(Some(StaffMail::Answered(change)))
+            }
+        }
+    }
+
+    /// The answer to an emailed `#open`, rendered into a change (its outbox row).
+    pub fn open_reply(
+        &self,
+        to: &str,
+        in_reply_to: Option<String>,
+        reply: MachineMailReply,
+        now: DateTime<Utc>,
+    ) -> Change {
+        let letter = by_mail::reply_letter(&self.office(), to, in_reply_to, reply, (self.ids())());
+        let mut change = Change::default();
+        self.with_mail(&mut change, vec![letter], now);
+        change
     }
 
     /// A message from our own shared mailbox to the requester, with the case reference: the
@@ -454,7 +554,7 @@ impl Workflow {
         let pending = store
             .machine_mail_after(listed.last)
             .map_err(|e| e.to_string())?;
-        let lines = machine_plan::lines(&pending, &team.manager);
+        let lines = machine_plan::lines(&self.office(), &pending, &team.manager);
         if lines.is_empty() {
             return Ok(None);
         }

@@ -10,7 +10,7 @@
 //! - [`registry`]: the machinery (environment, reader, load-time check, errors).
 //! - [`compose`]: acknowledgements to requesters, rendered at send time into RFC 5322 messages.
 //! - [`staff`]: letters to staff (assignment, command reply, refused command, help, chaser,
-//!   digest, machine-mail list).
+//!   digest, machine-mail list and the answer to an emailed `#open`).
 //!
 //! No mail wording lives in Rust: it is all in `templates/` (see `templates/README.md`).
 
@@ -54,7 +54,7 @@ const fn staff(
 
 /// Every email the system sends, in the order load errors are reported. The acknowledgement
 /// names are [`compose::TEMPLATE_NAMES`]; the staff names are the constants in [`staff`].
-pub const FAMILIES: [Family; 16] = [
+pub const FAMILIES: [Family; 17] = [
     ack("ack_foi"),
     ack("ack_eir"),
     ack("ack_sar"),
@@ -75,6 +75,11 @@ pub const FAMILIES: [Family; 16] = [
     ),
     staff(staff::HELP, &ONE, staff::samples::help),
     staff(staff::MACHINE_MAIL, &THREE, staff::samples::machine_mail),
+    staff(
+        staff::MACHINE_MAIL_REPLY,
+        &TWO,
+        staff::samples::machine_mail_reply,
+    ),
 ];
 
 /// Every file the registry reads, relative to the template directory (`ack_foi/subject.txt.j2`).
@@ -111,10 +116,11 @@ mod tests {
             staff::COMMAND_REFUSED,
             staff::HELP,
             staff::MACHINE_MAIL,
+            staff::MACHINE_MAIL_REPLY,
         ] {
             assert!(names.contains(&name), "{name}");
         }
-        assert_eq!(names.len(), compose::TEMPLATE_NAMES.len() + 7);
+        assert_eq!(names.len(), compose::TEMPLATE_NAMES.len() + 8);
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         for file in template_files() {
             assert!(shipped.join(&file).is_file(), "{file} is not shipped");

@@ -25,6 +25,7 @@ use crate::core::plan::letter::{
     RefusedSender,
 };
 use crate::core::plan::machine::MachineMailList;
+use crate::core::plan::machine::by_mail::{MachineMailReply, OpenOutcome};
 use crate::letters::compose::date_in_words;
 use crate::letters::registry::RenderError;
 use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
@@ -49,6 +50,8 @@ pub const COMMAND_REFUSED: &str = "command_refused";
 pub const HELP: &str = "help";
 /// The daily list of mail filed without a case, on its own: subject, text and HTML.
 pub const MACHINE_MAIL: &str = "machine_mail";
+/// The answer to an emailed `#open` of a machine-mail record: subject and text.
+pub const MACHINE_MAIL_REPLY: &str = "machine_mail_reply";
 
 /// Largest staff template file we read, in bytes (256 KiB): a digest template is a page with
 /// loops; a bigger file is the wrong file.
@@ -155,6 +158,11 @@ impl Letters {
             LetterBody::MachineMail(list) => {
                 let r = self.render_machine_mail(list, head)?;
                 (r.subject, r.text, Some(r.html))
+            }
+            LetterBody::MachineMailReply(reply) => {
+                let ctx = machine_mail_reply_context(reply, head);
+                let (subject, text) = self.render_subject_text(MACHINE_MAIL_REPLY, &ctx)?;
+                (subject, text, None)
             }
             LetterBody::Assignment(a) => {
                 let ctx = assignment_context(a, head, &self.help_text()?);
@@ -421,7 +429,19 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
 
 fn machine_line_value(l: &MachineMailLine) -> Value {
     let at = l.received_at;
+    let open_line = format!("#open {}", l.suggested);
+    // A mailto link with the command already written: one click and Send. The address is ours
+    // (letters, digits, `+-.@`), the rest is escaped here; the template escapes it for HTML.
+    let mailto = l.open_address.as_ref().map_or_else(String::new, |a| {
+        format!(
+            "mailto:{a}?subject=Open%20{}&body=%23open%20{}",
+            l.id, l.suggested
+        )
+    });
     context! {
+        open_address => l.open_address.clone().unwrap_or_default(),
+        open_line => open_line,
+        mailto => mailto,
         id => l.id.to_string(),
         received => date_in_words(crate::core::london::date(at)),
         received_iso => crate::core::london::date(at).format("%Y-%m-%d").to_string(),
@@ -440,8 +460,10 @@ fn machine_line_value(l: &MachineMailLine) -> Value {
 /// `keep_days` (how long a message is kept before it is deleted), `count`, and `lines`, one per
 /// message, oldest first: `id` (`M-2026-000042`), `received`/`received_iso`/`received_time`
 /// (London), `from`, `subject` (one line, cleaned and bounded: data, never run), `why` (why no
-/// case was made), `kind`/`kind_label` (what it opens as by default) and `command` (the exact
-/// command that opens it).
+/// case was made), `kind`/`kind_label` (what it opens as by default), `command` (the exact
+/// command that opens it), `open_address` (the address the recipient sends `open_line`, e.g.
+/// `#open foi`, to, to open it by email; empty when none could be made) and `mailto` (the same
+/// as a link with the command written in; empty likewise).
 pub fn machine_mail_context(list: &MachineMailList, head: &Letterhead) -> Value {
     context! {
         organisation => head.organisation.clone(),
@@ -485,6 +507,59 @@ pub fn chaser_context(c: &Chaser, head: &Letterhead) -> Value {
         assigned => c.assignee.is_some(),
         assignee => c.assignee.clone().unwrap_or_default(),
         team => c.team.clone().unwrap_or_default(),
+    }
+}
+
+/// The `machine_mail_reply` templates' variables: `organisation`, `shared_address`, `id` (the
+/// record), `line` (its number) and `text` (the `#open` line as written; both empty when there
+/// was none), `outcome` (`opened`, `already_opened`, `not_kept`, `not_understood`, `not_done`),
+/// `reason` (why, for the last two), `reference` (the case made or made before; else empty),
+/// `kind`/`kind_label` and `due`/`due_iso` (for `opened`; due empty when no clock runs) and `by`
+/// (who opened it before, for `already_opened`).
+pub fn machine_mail_reply_context(r: &MachineMailReply, head: &Letterhead) -> Value {
+    let (outcome, reason, reference, kind, due, by) = match &r.outcome {
+        OpenOutcome::Opened { case, kind, due } => (
+            "opened",
+            String::new(),
+            Some(case),
+            Some(*kind),
+            *due,
+            String::new(),
+        ),
+        OpenOutcome::AlreadyOpened { case, by } => (
+            "already_opened",
+            String::new(),
+            Some(case),
+            None,
+            None,
+            by.clone(),
+        ),
+        OpenOutcome::NotKept => ("not_kept", String::new(), None, None, None, String::new()),
+        OpenOutcome::NotUnderstood(why) => (
+            "not_understood",
+            why.clone(),
+            None,
+            None,
+            None,
+            String::new(),
+        ),
+        OpenOutcome::NotDone(why) => ("not_done", why.clone(), None, None, None, String::new()),
+    };
+    let (due, due_iso) = opt_date(due);
+    context! {
+        organisation => head.organisation.clone(),
+        shared_address => head.shared_address.clone(),
+        id => r.id.to_string(),
+        line => r.line.as_ref().map(|l| l.line.to_string()).unwrap_or_default(),
+        text => r.line.as_ref().map(|l| l.text.clone()).unwrap_or_default(),
+        outcome => outcome,
+        reason => reason,
+        reference => reference.map(ToString::to_string).unwrap_or_default(),
+        kind => kind.map(|k| k.as_str()).unwrap_or_default(),
+        kind_label => kind.map(kind_label).unwrap_or_default(),
+        due => due,
+        due_iso => due_iso,
+        by => by,
     }
 }
 
@@ -810,9 +885,57 @@ pub(super) mod samples {
                 why: "auto won: auto.auto-submitted 100".into(),
                 suggested: kind,
                 command: crate::core::plan::machine::open_command(&id, kind, "boss@example.gov.uk"),
+                open_address: (seq == 41)
+                    .then(|| format!("foi+{id}.3fa.0123456789abcdef0123@example.gov.uk")),
             })
         })
         .collect()
+    }
+
+    /// Every outcome of an emailed `#open`, with and without its line.
+    pub(in crate::letters) fn machine_mail_reply(_: &str) -> Vec<Value> {
+        use crate::core::plan::machine::by_mail::OpenLine;
+        use crate::model::machine::MachineMailId;
+        let (Some(id), Some(case)) = (MachineMailId::new(2026, 42), r(9)) else {
+            return Vec::new();
+        };
+        let line = Some(OpenLine {
+            line: 1,
+            text: "#open foi".into(),
+        });
+        let outcomes = [
+            (
+                line.clone(),
+                OpenOutcome::Opened {
+                    case: case.clone(),
+                    kind: Kind::Foi,
+                    due: Some(day(2026, 4, 1)),
+                },
+            ),
+            (
+                line.clone(),
+                OpenOutcome::Opened {
+                    case: case.clone(),
+                    kind: Kind::Sar,
+                    due: None,
+                },
+            ),
+            (
+                line.clone(),
+                OpenOutcome::AlreadyOpened {
+                    case,
+                    by: "alice@example.gov.uk".into(),
+                },
+            ),
+            (line.clone(), OpenOutcome::NotKept),
+            (None, OpenOutcome::NotUnderstood("no #open line".into())),
+            (line, OpenOutcome::NotDone("the store refused it".into())),
+        ];
+        outcomes
+            .into_iter()
+            .map(|(line, outcome)| MachineMailReply { id, line, outcome })
+            .map(|r| machine_mail_reply_context(&r, &head()))
+            .collect()
     }
 
     /// A list with lines, a first list (no previous one) and an empty one.

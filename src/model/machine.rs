@@ -198,6 +198,9 @@ pub struct MachineMailLine {
     pub suggested: Kind,
     /// The exact command that opens it, for the person the list goes to.
     pub command: String,
+    /// The address that person sends `#open` to, to open it by email (signed for them).
+    #[serde(default)]
+    pub open_address: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Nothing is silently dropped (issue 10 point 5), on the real stack: mail filed as machine mail
 //! is kept, turned into a case from the shell while the daemon runs (through its control socket),
-//! and listed once for the team's manager the next working morning.
+//! listed once for the team's manager the next working morning, and opened by the manager with
+//! `#open` mailed to the address the list gives.
 
 use super::*;
 use chrono::Datelike;
@@ -103,15 +104,14 @@ fn machine_mail_is_opened_from_the_shell_while_the_daemon_runs_and_listed_next_m
         Some(world.addr("alice").as_str())
     );
 
-    // The next working morning the manager gets the list: the one not opened, with its command.
+    // The next working morning the manager gets the list: the one not opened, with its command
+    // and the address that opens it by email.
     let morning = working_days_after(saturday, 1);
     let listed = |w: &World| find_mail(w, &manager, "filed as machine mail");
     let daemon = world.start_at(&format!("{morning}T09:30:00Z"));
     wait_for(Duration::from_secs(20), "the machine-mail list", || {
         !listed(&world).is_empty()
     });
-    let result = daemon.stop();
-    assert!(result.is_ok(), "{result:?}");
     let (_, list) = listed(&world).remove(0);
     let command = format!(
         "foi-triage case open-from {} --kind foi --by {}",
@@ -124,6 +124,84 @@ fn machine_mail_is_opened_from_the_shell_while_the_daemon_runs_and_listed_next_m
         "opened: {}",
         list.body_text
     );
+    let open_to = list
+        .body_text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("To open it (Freedom of Information request): send \"#open foi\" to ")
+        })
+        .expect("the address that opens it by email")
+        .trim()
+        .to_string();
+    assert!(open_to.contains(&format!("+{}.", ids[1])), "{open_to}");
+    // The manager opens it by email: the case is made, the requester acknowledged, the manager
+    // told. A forwarded copy used by a colleague opens nothing: it is kept as machine mail.
+    let open_mail = |from: &str, n: usize| {
+        let raw = format!(
+            "From: <{from}>\r\nTo: <{open_to}>\r\nSubject: Open {}\r\n\
+             Message-ID: <open-{n}-{}@example.org>\r\n\r\n#open foi\r\n",
+            ids[1], world.user
+        );
+        stamped("example.org", raw.as_bytes())
+    };
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[
+            open_mail(&world.addr("alice"), 1),
+            open_mail(&world.addr("manager"), 2),
+        ],
+    );
+    wait_for(Duration::from_secs(30), "the answer to #open", || {
+        !find_mail(&world, &manager, "opened from").is_empty()
+    });
+    wait_for(
+        Duration::from_secs(30),
+        "the second acknowledgement",
+        || world.delivered(&req).len() == 2,
+    );
+    let result = daemon.stop();
+    assert!(result.is_ok(), "{result:?}");
+    let (_, answer) = find_mail(&world, &manager, "opened from").remove(0);
+    let reference = answer
+        .subject
+        .split(['[', ']'])
+        .nth(1)
+        .expect("the new case in the subject")
+        .to_string();
+    assert!(
+        answer
+            .body_text
+            .contains(&format!("Done: {} is now case {reference}", ids[1]))
+    );
+    assert!(
+        header(&answer, "reply-to").is_some_and(|r| r.contains(&format!("+{reference}."))),
+        "commands for the new case by reply"
+    );
+    let (store, cases) = world.cases();
+    let refs: Vec<String> = cases.iter().map(|c| c.reference.to_string()).collect();
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    let kept = store.machine_mail_after(0).expect("scan");
+    let refused = kept
+        .iter()
+        .find(|r| r.from == world.addr("alice"))
+        .expect("the colleague's #open kept as machine mail");
+    assert!(
+        refused.why.contains("refused as a command"),
+        "{}",
+        refused.why
+    );
+    assert!(refused.opened.is_none());
+    let opened = store
+        .machine_mail(&ids[1].parse().expect("id"))
+        .expect("read")
+        .and_then(|r| r.opened)
+        .expect("opened");
+    assert_eq!(opened.by, world.addr("manager"));
+    assert_eq!(opened.case.to_string(), reference);
+    drop(store);
     // Once: a restart the same morning lists nothing again.
     let mut again = world.start_at(&format!("{morning}T10:30:00Z"));
     std::thread::sleep(Duration::from_secs(3));

@@ -6,6 +6,10 @@
 //! counted from the original receipt, the acknowledgement and its caps. The record is marked
 //! opened in the same transaction (the store refuses a second opening), then the case is routed
 //! and its assignment mail queued, as intake does after a new case.
+//!
+//! Two ways in: `foi-triage case open-from` (the control socket, or the store opened by the
+//! command line), and `#open` mailed to the record's signed address, which intake reads like a
+//! staff command ([`Ingest::record_open`]).
 
 use super::{Ingest, MAX_RAW_KEPT, StoreThreads};
 use crate::app::env::with_os_uid;
@@ -14,8 +18,9 @@ use crate::core::triage;
 use crate::io::store::StoreError;
 use crate::model::case::CaseRef;
 use crate::model::kind::Kind;
-use crate::model::machine::MachineMailId;
+use crate::model::machine::{MachineMail, MachineMailId};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use tracing::{error, info};
 
 /// What a person asks for.
@@ -71,13 +76,12 @@ pub enum OpenError {
 }
 
 impl Ingest {
-    /// Turns machine-mail record `req.id` into a case at `now` (see the module doc). Blocking:
-    /// it triages (attached documents are decoded in child processes) and commits with an fsync,
-    /// so async callers run it on a blocking thread.
+    /// Turns machine-mail record `req.id` into a case at `now` (see the module doc). Triage runs
+    /// off the async workers (attached documents are decoded in child processes).
     ///
     /// # Errors
     /// [`OpenError`]: nothing was written.
-    pub fn open_from(
+    pub async fn open_from(
         &self,
         req: &OpenFrom<'_>,
         now: DateTime<Utc>,
@@ -107,23 +111,7 @@ impl Ingest {
             .machine_mail_raw(&id)?
             .ok_or(OpenError::NoOriginal(id))?;
         let ctx = self.context();
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let threads = StoreThreads(&self.store);
-            let mut o = triage::triage_as(
-                &ctx,
-                &raw,
-                Some(record.received_at),
-                &threads,
-                self.reader.as_ref(),
-                kind,
-            );
-            o.message.content_hash = record.content_hash.clone();
-            if record.partial {
-                triage::read_in_part(&ctx, &mut o);
-            }
-            o
-        }))
-        .map_err(|_| OpenError::Triage(id))?;
+        let outcome = self.triage_record(&ctx, &record, raw.clone(), kind).await?;
         let facts = self.facts(&outcome, now)?;
         let open = OpenRequest {
             record: &record,
@@ -141,7 +129,7 @@ impl Ingest {
             self.store.put_raw(&record.content_hash, &raw)?;
         }
         let queues_mail = p.queues_mail;
-        let applied = self.store.apply(p.change)?;
+        let applied = self.store.apply_async(p.change).await?;
         let reference = applied.new_case.ok_or_else(|| StoreError::InvalidChange {
             reason: "the plan to open a case created none".into(),
         })?;
@@ -149,43 +137,59 @@ impl Ingest {
         if queues_mail {
             self.outbox_wake.notify_one();
         }
-        self.route_opened(&ctx, &reference, &outcome.message.body_text, now);
-        let due = self.store.get_case(&reference)?.and_then(|c| c.due);
+        let case = self.store.get_case(&reference)?;
+        if let (Some(wf), Some(case)) = (&self.workflow, &case) {
+            // As intake does after a new case; a failure is logged and the scheduler routes it.
+            match wf.assign(&self.store, &ctx, case, &outcome.message.body_text, now) {
+                Ok(change) => self.follow_on(change, "routing").await,
+                Err(e) => {
+                    error!(case = %reference, error = %e, "routing failed; the scheduler retries")
+                }
+            }
+        }
         Ok(OpenedCase {
             reference,
             kind,
-            due,
+            due: case.and_then(|c| c.due),
         })
     }
 
-    /// Routes a case just opened from machine mail and queues its assignment mail, as intake
-    /// does after a new case. A failure is logged, not returned: the case exists, and the
-    /// scheduler routes any open case left without a team.
-    fn route_opened(
+    /// The record's raw bytes triaged as `kind`, with its receipt time as the server's, on a
+    /// blocking thread; a panic there is [`OpenError::Triage`].
+    async fn triage_record(
         &self,
-        ctx: &triage::Context,
-        reference: &CaseRef,
-        body: &str,
-        now: DateTime<Utc>,
-    ) {
-        let Some(wf) = &self.workflow else {
-            return;
-        };
-        let routed = self.store.get_case(reference).and_then(|case| {
-            let Some(case) = case else {
-                return Ok(false);
-            };
-            let change = wf.assign(&self.store, ctx, &case, body, now)?;
-            let mails = !change.outbox_new.is_empty();
-            self.store.apply(change)?;
-            Ok(mails)
-        });
-        match routed {
-            Ok(true) => self.outbox_wake.notify_one(),
-            Ok(false) => {}
-            Err(e) => {
-                error!(case = %reference, error = %e, "routing failed; the scheduler retries");
+        ctx: &Arc<triage::Context>,
+        record: &MachineMail,
+        raw: Vec<u8>,
+        kind: Kind,
+    ) -> Result<triage::Outcome, OpenError> {
+        let (ctx, store, reader) = (
+            Arc::clone(ctx),
+            self.store.clone(),
+            Arc::clone(&self.reader),
+        );
+        let (received_at, hash, partial) = (
+            record.received_at,
+            record.content_hash.clone(),
+            record.partial,
+        );
+        tokio::task::spawn_blocking(move || {
+            let threads = StoreThreads(&store);
+            let mut o = triage::triage_as(
+                &ctx,
+                &raw,
+                Some(received_at),
+                &threads,
+                reader.as_ref(),
+                kind,
+            );
+            o.message.content_hash = hash;
+            if partial {
+                triage::read_in_part(&ctx, &mut o);
             }
-        }
+            o
+        })
+        .await
+        .map_err(|_| OpenError::Triage(record.id))
     }
 }

@@ -8,6 +8,7 @@
 use crate::core::chase::Chaser;
 use crate::core::digest::Digest;
 use crate::core::plan::machine::MachineMailList;
+use crate::core::plan::machine::by_mail::MachineMailReply;
 use crate::model::case::{CaseRef, CaseState, IdentityState};
 use crate::model::kind::Kind;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -48,6 +49,8 @@ pub enum LetterBody {
     CommandRefused(RefusalNotice),
     /// The daily list of mail filed without a case, when the team's digest does not carry it.
     MachineMail(MachineMailList),
+    /// The answer to an emailed `#open` of a machine-mail record.
+    MachineMailReply(MachineMailReply),
 }
 
 /// What the assignee is told when mail to a case's reply address is refused as a command. Only

@@ -14,12 +14,16 @@
 //! list was being planned is in the next one. A record already opened when the list goes is left
 //! out (a person has dealt with it).
 //!
+//! Opening by email: each line also carries the record's signed address, bound to the person the
+//! list goes to; `#open` sent there opens it ([`by_mail`]).
+//!
 //! Retention: a record and its raw bytes are deleted `keep_days` after they were filed (logged by
 //! the app: there is no case to audit on). Retention proper (cases, the originals kept for
 //! assignment mail) is another matter; this only stops raw machine mail being kept for ever.
 
-use crate::config::{MachineMailSettings, WorkflowConfig};
+use crate::config::MachineMailSettings;
 use crate::core::digest;
+use crate::core::plan::office::Office;
 use crate::core::routing::{Routing, Team};
 use crate::core::triage::Context;
 use crate::model::change::{Change, Mark};
@@ -93,8 +97,8 @@ pub fn open_command(id: &MachineMailId, kind: Kind, by: &str) -> String {
 }
 
 /// The list lines of the records not yet opened, oldest first, each with the command `by` (the
-/// person the list goes to) types to open it.
-pub fn lines(records: &[MachineMail], by: &str) -> Vec<MachineMailLine> {
+/// person the list goes to) types to open it, and the address they send `#open` to.
+pub fn lines(office: &Office<'_>, records: &[MachineMail], by: &str) -> Vec<MachineMailLine> {
     records
         .iter()
         .filter(|r| r.opened.is_none())
@@ -106,6 +110,7 @@ pub fn lines(records: &[MachineMail], by: &str) -> Vec<MachineMailLine> {
             why: r.why.clone(),
             suggested: r.suggested,
             command: open_command(&r.id, r.suggested, by),
+            open_address: office.machine_address(&r.id, by),
         })
         .collect()
 }
@@ -139,22 +144,21 @@ pub enum ListPlan {
 /// digest goes in this tick), else on its own once the daily list is due (the digest hour on a
 /// working day, a day after the last list). Nothing when no record waits.
 pub fn plan_list(
+    office: &Office<'_>,
     team: &Team,
     facts: &ListFacts<'_>,
     digest_now: bool,
     ctx: &Context,
-    settings: (&WorkflowConfig, &MachineMailSettings),
     now: DateTime<Utc>,
 ) -> ListPlan {
-    let (workflow, machine) = settings;
     let Some(last) = facts.pending.iter().map(|r| r.id.seq()).max() else {
         return ListPlan::Wait { next: None };
     };
-    let lines = lines(facts.pending, &team.manager);
+    let lines = lines(office, facts.pending, &team.manager);
     // The daily schedule at the digest hour, whatever the team's own digest days are.
     let daily = digest::DigestSettings {
         daily: true,
-        ..workflow.digests.clone()
+        ..office.settings.digests.clone()
     };
     let (cal, region) = (&ctx.calendar, ctx.region);
     let mark = Listed::mark(last, now);
@@ -174,7 +178,7 @@ pub fn plan_list(
             today: crate::core::london::date(now),
             since: facts.listed.at,
             lines,
-            keep_days: machine.keep_days,
+            keep_days: office.machine_mail.keep_days,
         },
         mark,
     )
@@ -194,6 +198,8 @@ pub fn plan_purge(records: &[MachineMail], keep_days: u32, now: DateTime<Utc>) -
         ..Change::default()
     })
 }
+
+pub mod by_mail;
 
 #[cfg(test)]
 mod tests;

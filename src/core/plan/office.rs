@@ -44,6 +44,16 @@ impl Office<'_> {
         self.command_address(reference, to.first()?)
     }
 
+    /// The address `recipient` sends `#open` to, to open machine-mail record `id` as a case
+    /// (from that address only: [`actions::token`]).
+    pub fn machine_address(
+        &self,
+        id: &crate::model::machine::MachineMailId,
+        recipient: &str,
+    ) -> Option<String> {
+        actions::machine_reply_address(self.shared_address, id, recipient, self.keys).ok()
+    }
+
     /// A staff handle (`alice`, `@alice`) or staff address, resolved to the address on the
     /// routing file; `None` for anyone not on it.
     pub fn resolve(&self, handle: &str) -> Option<String> {

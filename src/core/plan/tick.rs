@@ -89,8 +89,7 @@ pub fn plan_tick(
     let mut next = now + Duration::from_std(MAX_SLEEP).unwrap_or(Duration::minutes(15));
     let list_team = machine::list_team(office.routing, office.machine_mail);
     let plan_list = |team, digest_now| {
-        let settings = (s, office.machine_mail);
-        machine::plan_list(team, &facts.machine_mail, digest_now, ctx, settings, now)
+        machine::plan_list(office, team, &facts.machine_mail, digest_now, ctx, now)
     };
     let mut listed = false;
     for team in office.routing.teams() {

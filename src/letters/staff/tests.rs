@@ -942,3 +942,70 @@ fn machine_mail_is_listed_with_its_command_in_the_digest_and_on_its_own() {
     assert_eq!(mail.subject, own.subject);
     assert_eq!(mail.html.as_deref(), Some(own.html.as_str()));
 }
+
+/// The answer to an emailed `#open`, for each outcome: the case made (its reference in the
+/// subject, so replies thread onto it), or why nothing was.
+#[test]
+fn the_answer_to_an_emailed_open_says_what_came_of_it() {
+    use crate::core::plan::machine::by_mail::{MachineMailReply, OpenLine, OpenOutcome};
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let id = crate::model::machine::MachineMailId::new(2026, 42).expect("id");
+    let line = Some(OpenLine {
+        line: 2,
+        text: "#open foi".into(),
+    });
+    let table = [
+        (
+            OpenOutcome::Opened {
+                case: r(9),
+                kind: Kind::Foi,
+                due: Some(day(2026, 4, 1)),
+            },
+            "[FOI-2026-000009] opened from M-2026-000042",
+            "Done: M-2026-000042 is now case FOI-2026-000009 (Freedom of Information request). Its clock counts from the day we received the message: due Wednesday 1 April 2026 (2026-04-01).",
+        ),
+        (
+            OpenOutcome::AlreadyOpened {
+                case: r(9),
+                by: "alice@example.gov.uk".into(),
+            },
+            "[FOI-2026-000009] M-2026-000042 was already opened",
+            "Not done: M-2026-000042 was already opened as FOI-2026-000009 by alice@example.gov.uk.",
+        ),
+        (
+            OpenOutcome::NotKept,
+            "M-2026-000042 not opened",
+            "Not done: M-2026-000042 is no longer kept",
+        ),
+        (
+            OpenOutcome::NotUnderstood("\"fio\" is not a kind of case".into()),
+            "M-2026-000042 not opened",
+            "Not understood: \"fio\" is not a kind of case.",
+        ),
+    ];
+    for (outcome, subject, says) in table {
+        let letter = Letter {
+            case: None,
+            to: vec!["boss@example.gov.uk".into()],
+            cc: vec![],
+            reply_to: None,
+            message_id: "m3@council.example.gov.uk".into(),
+            in_reply_to: Some("open@example.gov.uk".into()),
+            attach_original: None,
+            body: LetterBody::MachineMailReply(MachineMailReply {
+                id,
+                line: line.clone(),
+                outcome,
+            }),
+        };
+        let mail = t.render_staff(&letter, &head()).expect("renders");
+        assert_eq!(mail.subject, subject);
+        assert!(
+            mail.text.starts_with("Line 2: #open foi\n"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.contains(says), "{}", mail.text);
+        assert_eq!(mail.html, None);
+    }
+}

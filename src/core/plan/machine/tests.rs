@@ -145,15 +145,19 @@ fn the_list_goes_in_the_digest_or_on_its_own_once_a_working_day() {
                 at: last_list,
             },
         };
-        let settings = (office.settings, office.machine_mail);
-        let plan = plan_list(team, &facts, digest_now, ctx(), settings, at(now));
+        let plan = plan_list(&office, team, &facts, digest_now, ctx(), at(now));
         assert_eq!(got(plan), want, "{name}");
     }
 }
 
 #[test]
 fn a_line_gives_sender_subject_why_and_the_exact_command() {
-    let lines = lines(&[record(42, "2026-09-01T09:00:00Z", false)], BOSS);
+    let desk = Desk::new();
+    let lines = lines(
+        &desk.office(),
+        &[record(42, "2026-09-01T09:00:00Z", false)],
+        BOSS,
+    );
     let [line] = lines.as_slice() else {
         panic!("{lines:?}");
     };
@@ -167,6 +171,12 @@ fn a_line_gives_sender_subject_why_and_the_exact_command() {
         line.command,
         "foi-triage case open-from M-2026-000042 --kind foi --by boss@council.example"
     );
+    // The address that opens it by email, signed for the person the list goes to.
+    let address = line.open_address.as_deref().expect("an address");
+    assert!(address.starts_with("foi+M-2026-000042."), "{address}");
+    let tag = crate::core::actions::parse_machine_reply_address(address).expect("parses");
+    let verdict = crate::core::actions::check_machine(&desk.keys, &tag, BOSS);
+    assert_eq!(verdict, crate::core::actions::Verdict::Valid);
 }
 
 #[test]
