@@ -997,22 +997,65 @@ fn ingest_one(config: &std::path::Path, raw: &str, received: chrono::DateTime<Ut
     );
 }
 
-#[test]
-fn machine_mail_is_listed_and_opened_as_a_case_counted_from_its_receipt() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("secret"), "0123456789abcdef0123456789\n").unwrap();
+/// A workflow config in `dir` (one team, `ig`, managed by boss@, Alice its member) with `extra`.
+fn write_workflow_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("secret"), "0123456789abcdef0123456789\n").unwrap();
     std::fs::write(
-        dir.path().join("routing.toml"),
+        dir.join("routing.toml"),
         "[defaults]\nfoi = \"ig\"\neir = \"ig\"\nsar = \"ig\"\nmedia = \"ig\"\nmember_enquiry = \"ig\"\n\
          complaint = \"ig\"\ngeneral = \"ig\"\n[[team]]\nid = \"ig\"\nname = \"IG\"\nmanager = \"boss@council.example.gov.uk\"\n\
          assign = \"alice\"\nmembers = { alice = \"alice@council.example.gov.uk\" }\n",
     )
     .unwrap();
-    let config = write_config(
-        dir.path(),
-        "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"secret\"\n\
-         [machine_mail]\nkeep_days = 60\n",
-    );
+    write_config(
+        dir,
+        &format!(
+            "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"secret\"\n{extra}"
+        ),
+    )
+}
+
+#[test]
+fn config_check_refuses_a_machine_mail_team_not_in_the_routing_file_or_a_short_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    // (the section, the problem named)
+    let table = [
+        (
+            "[machine_mail]\nteam = \"nobody\"\n",
+            "machine_mail.team: \"nobody\" is not a team of the routing file",
+        ),
+        (
+            "[machine_mail]\nkeep_days = 3\n",
+            "machine_mail.keep_days: 3 days is out of range",
+        ),
+    ];
+    for (section, problem) in table {
+        let config = write_workflow_config(dir.path(), section);
+        let o = run(&[
+            "config",
+            "check",
+            "--offline",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{section}: {}", stderr(&o));
+        assert!(stderr(&o).contains(problem), "{section}: {}", stderr(&o));
+    }
+    let config = write_workflow_config(dir.path(), "[machine_mail]\nteam = \"ig\"\n");
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn machine_mail_is_listed_and_opened_as_a_case_counted_from_its_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workflow_config(dir.path(), "[machine_mail]\nkeep_days = 60\n");
     let cfg = config.to_str().unwrap();
     // Received Monday 9 November 2026; nobody opens it until long after.
     let received = Utc.with_ymd_and_hms(2026, 11, 9, 10, 0, 0).unwrap();
