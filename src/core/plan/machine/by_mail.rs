@@ -120,7 +120,7 @@ pub fn plan_open(office: &Office<'_>, facts: &OpenFacts<'_>) -> OpenByMail {
     let answer = |line, outcome| OpenByMail::Answer(MachineMailReply { id, line, outcome });
     let line = match open_line(facts.msg, id) {
         Ok(line) => line,
-        Err((line, why)) => return answer(line, OpenOutcome::NotUnderstood(why)),
+        Err(Unreadable(line, why)) => return answer(line, OpenOutcome::NotUnderstood(why)),
     };
     let Some(record) = facts.record else {
         return answer(Some(line.0), OpenOutcome::NotKept);
@@ -167,15 +167,13 @@ fn refusal(office: &Office<'_>, facts: &OpenFacts<'_>) -> Option<Refusal> {
     }
 }
 
+/// An `#open` that does not read: the line, when there was one, and why.
+struct Unreadable(Option<OpenLine>, String);
+
 /// The first `#open` line of the message's own text (quoted history and signatures are not
 /// read, as for case commands) with the kind it asks for: `#open`, `#open foi`, or either with
-/// the record's id (`#open M-2026-000042 foi`), which must be the address's. `Err` with the line
-/// (if any) and why it does not read.
-#[allow(clippy::type_complexity)]
-fn open_line(
-    msg: &Message,
-    id: MachineMailId,
-) -> Result<(OpenLine, Option<Kind>), (Option<OpenLine>, String)> {
+/// the record's id (`#open M-2026-000042 foi`), which must be the address's.
+fn open_line(msg: &Message, id: MachineMailId) -> Result<(OpenLine, Option<Kind>), Unreadable> {
     let found = actions::parse_commands(&msg.body_text)
         .into_iter()
         .find(|l| {
@@ -183,7 +181,7 @@ fn open_line(
             word.eq_ignore_ascii_case("#open")
         });
     let Some(parsed) = found else {
-        return Err((
+        return Err(Unreadable(
             None,
             format!(
                 "no #open line: write \"#open\" (as it was suggested) or \"#open foi\" to open {id} as a case"
@@ -201,7 +199,7 @@ fn open_line(
                 let why = format!(
                     "this address opens {id}, not {named}: use the address given for {named}"
                 );
-                return Err((Some(line), why));
+                return Err(Unreadable(Some(line), why));
             }
         } else if let Ok(k) = word.parse::<Kind>()
             && k != Kind::Auto
@@ -212,7 +210,7 @@ fn open_line(
             let why = format!(
                 "{word:?} is not a kind of case (foi, eir, sar, media, member_enquiry, complaint, general)"
             );
-            return Err((Some(line), why));
+            return Err(Unreadable(Some(line), why));
         }
     }
     Ok((line, kind))
