@@ -34,9 +34,13 @@
 //!                                                                                        ▼
 //!                    core::plan::ingest::plan(outcome, facts, now, letter id) ─▶ Change + AckJob
 //!                        │ a staff reply to a signed address: core::plan::command instead
-//!                        │ (refused: audited, the assignee told, then planned as above)
+//!                        │ (refused: audited, the assignee told, then planned as above);
+//!                        │ `#open` to a machine-mail address: core::plan::machine::by_mail,
+//!                        │ then plan_opened (the same new-case path, clock from the original receipt)
 //!                        ▼
-//!  io::store::apply (one transaction: case, audit, outbox row, cursor) ─▶ file the message
+//!  io::store::apply (one transaction: case, audit, outbox row, cursor; for mail filed without
+//!                    a case its seen records and machine-mail record with the raw bytes)
+//!                        │ ─▶ file the message
 //!                        │ new case: core::plan::assign ─▶ Change + assignment Letter
 //!                        ▼
 //!  io::outbox worker ──letters::Letters renders──▶ `sending` flushed ─▶ SMTP ─▶ result flushed
@@ -44,14 +48,18 @@
 //!                        write stops the daemon; failed rows go to the manager digest)
 //! ```
 //!
-//! # Clock tick: chasers, digests, routing repairs
+//! # Clock tick: chasers, digests, the machine-mail list, routing repairs
 //!
 //! ```text
 //!  app::scheduler wakes when the next thing is due (at most 15 minutes apart)
-//!    └─ facts: open cases, chaser and digest marks ──▶ core::plan::tick::plan_tick(facts, now, ids)
+//!    └─ facts: open cases, chaser, digest and machine-mail marks, machine mail not yet listed
+//!         ──▶ core::plan::tick::plan_tick(facts, now, ids)
 //!         ├─ route cases a crash left unrouted (core::plan::assign)
 //!         ├─ chasers due in the sending window (core::chase), manager copied when overdue
-//!         └─ team digests due (core::digest)
+//!         ├─ team digests due (core::digest)
+//!         └─ the day's machine-mail list (core::plan::machine): in the owning team's digest,
+//!            else a mail of its own; nothing on an empty day
+//!    └─ always, with or without a workflow: machine mail past [machine_mail] keep_days deleted
 //!    └─ each unit: letters rendered (letters::Letters) into outbox rows, applied with its mark in
 //!       one transaction, so a restart never sends it twice ──▶ io::outbox ──▶ SMTP
 //! ```
@@ -67,6 +75,9 @@
 //!   warning on the message.
 //! - A due date is derived from events, never edited by hand, and can always be explained.
 //! - The audit trail is append-only.
+//! - Nothing is silently dropped: live, a message filed without a case leaves a machine-mail
+//!   record (with its raw bytes, for a bounded time) that is listed once for a person and can be
+//!   opened as a case.
 //! - A change and the mail it queues are written in one transaction; mail is sent only from the
 //!   outbox, afterwards.
 //! - An officer's re-classification is recorded on the case in the same change; the private test

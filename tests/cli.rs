@@ -1209,3 +1209,212 @@ fn rules_test_corrections_replays_what_officers_corrected() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_dir(&samples).unwrap().count(), 0);
 }
+
+/// An out-of-office reply that also carries a request: filed as machine mail by its headers.
+const OUT_OF_OFFICE_WITH_A_REQUEST: &str = "From: Jane Smith <jane.smith@example.org>\r\n\
+To: foi@council.example.gov.uk\r\n\
+Subject: Automatic reply: Freedom of Information request - parking fines\r\n\
+Date: Mon, 9 Nov 2026 10:00:00 +0000\r\nMessage-ID: <ooo-1@example.org>\r\n\
+Auto-Submitted: auto-replied\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+I am out of the office until Monday.\r\n\r\nBefore I went: under the Freedom of Information Act \
+2000 please provide the number of parking fines issued on Mill Lane in each of the last three \
+financial years.\r\n\r\nYours faithfully,\r\nJane Smith\r\n12 High Street, Exampletown EX1 2AB\r\n";
+
+/// Intake records `raw` (received at `received`) in the store under `config`, as the daemon does
+/// with a message fetched from the mailbox.
+fn ingest_one(config: &std::path::Path, raw: &str, received: chrono::DateTime<Utc>) {
+    use foi_triage::app::ingest::{Disposition, Ingest};
+    use std::sync::{Arc, RwLock};
+    let loaded = foi_triage::app::daemon::load(config).unwrap();
+    let store = Store::open(&loaded.config.data_dir).unwrap();
+    let workflow = foi_triage::app::workflow::Workflow::load(&loaded.config)
+        .unwrap()
+        .map(Arc::new);
+    let env = foi_triage::app::env::Env::new(
+        Arc::new(foi_triage::io::clock::ManualClock::new(received)),
+        Arc::new(foi_triage::io::ids::SequentialIds::new()),
+        Arc::new(foi_triage::core::extract::InProcess),
+    );
+    let ingest = Ingest::new(
+        &loaded.config,
+        foi_triage::core::plan::ingest::Mode::Live,
+        store.clone(),
+        Arc::new(RwLock::new(Arc::new(loaded.context))),
+        Arc::new(tokio::sync::Notify::new()),
+        &env,
+    )
+    .with_workflow(workflow);
+    let fetched = foi_triage::io::mail::imap::Fetched {
+        uid: 1,
+        internal_date: received,
+        raw: raw.as_bytes().to_vec(),
+        size: raw.len() as u64,
+        partial: false,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (disposition, _) = runtime
+        .block_on(ingest.record("INBOX", 7, &fetched, received))
+        .unwrap();
+    assert!(
+        matches!(disposition, Disposition::Recorded { case: None, .. }),
+        "{disposition:?}"
+    );
+}
+
+/// A workflow config in `dir` (one team, `ig`, managed by boss@, Alice its member) with `extra`.
+fn write_workflow_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    std::fs::write(dir.join("secret"), "0123456789abcdef0123456789\n").unwrap();
+    std::fs::write(
+        dir.join("routing.toml"),
+        "[defaults]\nfoi = \"ig\"\neir = \"ig\"\nsar = \"ig\"\nmedia = \"ig\"\nmember_enquiry = \"ig\"\n\
+         complaint = \"ig\"\ngeneral = \"ig\"\n[[team]]\nid = \"ig\"\nname = \"IG\"\nmanager = \"boss@council.example.gov.uk\"\n\
+         assign = \"alice\"\nmembers = { alice = \"alice@council.example.gov.uk\" }\n",
+    )
+    .unwrap();
+    write_config(
+        dir,
+        &format!(
+            "[workflow]\nrouting_file = \"routing.toml\"\nreply_secret_file = \"secret\"\n{extra}"
+        ),
+    )
+}
+
+#[test]
+fn config_check_refuses_a_machine_mail_team_not_in_the_routing_file_or_a_short_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    // (the section, the problem named)
+    let table = [
+        (
+            "[machine_mail]\nteam = \"nobody\"\n",
+            "machine_mail.team: \"nobody\" is not a team of the routing file",
+        ),
+        (
+            "[machine_mail]\nkeep_days = 3\n",
+            "machine_mail.keep_days: 3 days is out of range",
+        ),
+    ];
+    for (section, problem) in table {
+        let config = write_workflow_config(dir.path(), section);
+        let o = run(&[
+            "config",
+            "check",
+            "--offline",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{section}: {}", stderr(&o));
+        assert!(stderr(&o).contains(problem), "{section}: {}", stderr(&o));
+    }
+    let config = write_workflow_config(dir.path(), "[machine_mail]\nteam = \"ig\"\n");
+    let o = run(&[
+        "config",
+        "check",
+        "--offline",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn machine_mail_is_listed_and_opened_as_a_case_counted_from_its_receipt() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_workflow_config(dir.path(), "[machine_mail]\nkeep_days = 60\n");
+    let cfg = config.to_str().unwrap();
+    // Received Monday 9 November 2026; nobody opens it until long after.
+    let received = Utc.with_ymd_and_hms(2026, 11, 9, 10, 0, 0).unwrap();
+    ingest_one(&config, OUT_OF_OFFICE_WITH_A_REQUEST, received);
+
+    // Listed: for the shell, and as the daily list would mail it.
+    let o = run(&["case", "machine-mail", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "M-2026-000001\t2026-11-09 10:00\tjane.smith@example.org\t\
+             Automatic reply: Freedom of Information request - parking fines\tauto scored"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("\tfoi\t-\n"), "opens as foi by default: {out}");
+    let o = run(&["digest", "--dry-run", "--as", "2026-11-10", "--config", cfg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "foi-triage case open-from M-2026-000001 --kind foi --by boss@council.example.gov.uk"
+        ),
+        "{out}"
+    );
+
+    // Opened as FOI: due 20 working days after 9 November (St Andrew's Day skipped), not after
+    // today.
+    let by = "alice@council.example.gov.uk";
+    let open = [
+        "case",
+        "open-from",
+        "M-2026-000001",
+        "--kind",
+        "foi",
+        "--by",
+        by,
+        "--why",
+        "a request in an out-of-office reply",
+        "--config",
+        cfg,
+    ];
+    let o = run(&open);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("FOI-2026-000001\tfoi\topen\t2026-11-09 10:00\t2026-12-08\tvalid\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("opened FOI-2026-000001 from machine mail M-2026-000001"),
+        "{out}"
+    );
+
+    // Once only: a second open names the case.
+    let o = run(&open);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("machine mail M-2026-000001 was already opened as FOI-2026-000001"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["case", "machine-mail", "--config", cfg]);
+    assert!(!stdout(&o).contains("M-2026-000001"), "{}", stdout(&o));
+    let o = run(&["case", "machine-mail", "--all", "--config", cfg]);
+    assert!(
+        stdout(&o).contains(&format!("\tFOI-2026-000001 by {by}\n")),
+        "{}",
+        stdout(&o)
+    );
+
+    // The case says who opened it and from what, and went the way of any new request.
+    let o = run(&["case", "show", "FOI-2026-000001", "--config", cfg]);
+    let out = stdout(&o);
+    for want in [
+        &format!("{by} opened_from_machine_mail"),
+        "\"machine_mail\":\"M-2026-000001\"",
+        "\"os_uid\":",
+        "received",
+        "acknowledgement_queued",
+        "routed",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    let case = store
+        .get_case(&"FOI-2026-000001".parse().unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(case.received_at, received);
+    assert_eq!(case.assignee.as_deref(), Some(by));
+    // The original goes with the assignment email.
+    assert!(store.raw(&case.content_hashes[0]).unwrap().is_some());
+}

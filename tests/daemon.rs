@@ -31,6 +31,7 @@ use crate::support::mail::{foi_request, imap_settings, run_tag, write_daemon_con
 use crate::support::stack::{self, Stack};
 
 mod durability;
+mod machine;
 
 static STACK: OnceLock<Result<Stack, String>> = OnceLock::new();
 static OUTAGE_STACK: OnceLock<Result<Stack, String>> = OnceLock::new();

@@ -1,4 +1,5 @@
-//! Case commands (`case list`, `case show`, `case ACTION`) that work whether or not the daemon runs.
+//! Case commands (`case list`, `case show`, `case ACTION`, `case machine-mail`, `case open-from`)
+//! that work whether or not the daemon runs.
 //!
 //! sled lets one process open the store. When the daemon runs, the command line sends its request
 //! over a Unix socket (`DATA_DIR/control/control.sock`) and the daemon answers from its open
@@ -15,6 +16,8 @@
 //! [`MAX_CONNECTIONS`] are served at once, further ones are told the daemon is busy, so a stuck
 //! or flooding local client cannot tie up the daemon's threads or memory.
 
+pub use crate::app::env::{OS_UID_KEY, with_os_uid};
+use crate::app::ingest::{Ingest, OpenFrom};
 use crate::app::workflow::Workflow;
 use crate::core::actions;
 use crate::core::plan::poison;
@@ -23,6 +26,7 @@ use crate::io::clock::Clock;
 use crate::io::store::{CaseOrder, Store};
 use crate::model::case::{Case, CaseRef};
 use crate::model::kind::Kind;
+use crate::model::machine::{MachineMail, MachineMailId};
 use crate::model::records::NeedsTriage;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,9 +67,6 @@ impl Default for Limits {
     }
 }
 
-/// Audit detail key for the operating-system uid of whoever ran a `case` action.
-pub const OS_UID_KEY: &str = "os_uid";
-
 /// The socket's own directory for a data directory: 0700, so the socket is reachable by the
 /// service user only, even where the data directory itself is shared.
 pub fn socket_dir(data_dir: &Path) -> PathBuf {
@@ -75,23 +76,6 @@ pub fn socket_dir(data_dir: &Path) -> PathBuf {
 /// The socket's path for a data directory.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     socket_dir(data_dir).join("control.sock")
-}
-
-/// Records the operating-system uid of the person acting next to what they said (`--by`): adds
-/// `os_uid` to an audit detail object, or wraps any other detail as `{"detail": …, "os_uid": …}`.
-/// `None` (the uid could not be learnt) leaves the detail as it is.
-pub fn with_os_uid(detail: serde_json::Value, uid: Option<u32>) -> serde_json::Value {
-    let Some(uid) = uid else {
-        return detail;
-    };
-    match detail {
-        serde_json::Value::Object(mut obj) => {
-            obj.insert(OS_UID_KEY.into(), uid.into());
-            serde_json::Value::Object(obj)
-        }
-        serde_json::Value::Null => serde_json::json!({ OS_UID_KEY: uid }),
-        other => serde_json::json!({ "detail": other, OS_UID_KEY: uid }),
-    }
 }
 
 /// The uid this process runs as, from the owner of `/proc/self` (no libc call needed): what the
@@ -129,6 +113,23 @@ pub enum Request {
         /// afresh. Defaults to false for a command line older than the daemon.
         #[serde(default)]
         release: bool,
+    },
+    /// `case machine-mail [--all]`: the mail filed without a case that is kept.
+    MachineMail {
+        /// Also the records already opened as cases.
+        #[serde(default)]
+        all: bool,
+    },
+    /// `case open-from ID [--kind K] --by --why`: turn a machine-mail record into a case.
+    OpenFrom {
+        /// The record.
+        id: MachineMailId,
+        /// The kind of case; `None`: the record's suggestion.
+        kind: Option<Kind>,
+        /// Who (audited).
+        by: String,
+        /// Why (audited).
+        why: String,
     },
     /// `case ACTION REF ARGS... --by --why`.
     Act {
@@ -195,6 +196,29 @@ fn needs_triage_text(waiting: &[NeedsTriage]) -> String {
     out
 }
 
+/// The machine-mail records kept, one tab-separated line each, oldest first; opened ones only
+/// with `all`.
+fn machine_mail_text(records: &[MachineMail], all: bool) -> String {
+    let mut out = String::from("id\treceived\tfrom\tsubject\twhy\topens as\topened\n");
+    for r in records.iter().filter(|r| all || r.opened.is_none()) {
+        let opened = r
+            .opened
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |o| format!("{} by {}", o.case, o.by));
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            r.id,
+            r.received_at.format("%Y-%m-%d %H:%M"),
+            r.from,
+            r.subject,
+            r.why.replace(['\t', '\n'], " "),
+            r.suggested,
+            opened
+        ));
+    }
+    out
+}
+
 /// Clears the "needs human triage" record whose content hash is `hash` or starts with it (one
 /// match only). There is no case to audit on, so the clearing is logged with who and why.
 ///
@@ -254,6 +278,8 @@ fn triaged(
 /// (the operating-system user who asked, see [`with_os_uid`]) beside the stated actor. A
 /// re-classification's test sample is kept in `corrections` (the corrections directory beside
 /// the store; `None`: not kept) once the store has committed it, and the answer says so.
+/// `intake` opens machine mail as cases (the daemon's own, or one built on the store by the
+/// command line).
 ///
 /// # Errors
 /// A message for the person at the command line (no such case, an action refused…).
@@ -262,12 +288,39 @@ pub fn handle(
     ctx: &Context,
     workflow: Option<&Workflow>,
     corrections: Option<&Path>,
+    intake: Option<&Ingest>,
     req: &Request,
     now: DateTime<Utc>,
     uid: Option<u32>,
 ) -> Result<String, String> {
     let e = |e: crate::io::store::StoreError| e.to_string();
     match req {
+        Request::MachineMail { all } => {
+            let kept = store.machine_mail_after(0).map_err(e)?;
+            Ok(machine_mail_text(&kept, *all))
+        }
+        Request::OpenFrom { id, kind, by, why } => {
+            let intake =
+                intake.ok_or("machine mail can only be opened with the mailbox configured")?;
+            let req = OpenFrom {
+                id: *id,
+                kind: *kind,
+                by,
+                why,
+                os_uid: uid,
+            };
+            let opened = block_on(intake.open_from(&req, now))?.map_err(|x| x.to_string())?;
+            let case = store
+                .get_case(&opened.reference)
+                .map_err(e)?
+                .ok_or_else(|| format!("no case {}", opened.reference))?;
+            Ok(format!(
+                "{}\nopened {} from machine mail {id} (by {by}); its clock counts from {}\n",
+                case_line(&case),
+                opened.reference,
+                case.received_at.format("%Y-%m-%d %H:%M UTC"),
+            ))
+        }
         Request::List { kind, due_before } => {
             let cases: Vec<Case> = match due_before {
                 Some(d) => store
@@ -352,6 +405,23 @@ pub fn handle(
     }
 }
 
+/// Runs `f` to completion from synchronous code: on the daemon's runtime when called from one
+/// of its blocking threads (where [`handle`] runs), else on a runtime of its own (the command
+/// line, which opened the store itself).
+///
+/// # Errors
+/// No runtime could be made.
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => Ok(h.block_on(f)),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .map_err(|e| format!("cannot start a runtime: {e}")),
+    }
+}
+
 /// What each connection needs to answer: the daemon's open store, rules, workflow and clock.
 #[derive(Clone)]
 pub struct Services {
@@ -361,6 +431,8 @@ pub struct Services {
     pub ctx: crate::app::ingest::SharedContext,
     /// The case workflow, when configured.
     pub workflow: Option<Arc<Workflow>>,
+    /// Intake, which opens machine mail as cases.
+    pub ingest: Option<Arc<Ingest>>,
     /// Dates actions.
     pub clock: Arc<dyn Clock>,
     /// Where re-classifications keep their test samples (`None`: not kept).
@@ -478,13 +550,27 @@ async fn run(services: Services, req: Request, uid: Option<u32>) -> Response {
         store,
         ctx,
         workflow,
+        ingest,
         clock,
         corrections,
     } = services;
     let joined = tokio::task::spawn_blocking(move || {
         let ctx = Arc::clone(&ctx.read().unwrap_or_else(|p| p.into_inner()));
-        let (workflow, corrections) = (workflow.as_deref(), corrections.as_deref());
-        handle(&store, &ctx, workflow, corrections, &req, clock.now(), uid)
+        let (wf, corrections, intake) = (
+            workflow.as_deref(),
+            corrections.as_deref(),
+            ingest.as_deref(),
+        );
+        handle(
+            &store,
+            &ctx,
+            wf,
+            corrections,
+            intake,
+            &req,
+            clock.now(),
+            uid,
+        )
     })
     .await;
     match joined {

@@ -434,8 +434,8 @@ impl Services {
         })
     }
 
-    /// Starts every owner task on `tracker`: the mailbox, the Sent watcher and the scheduler
-    /// (with a workflow), the control socket, and the outbox (with a mailer).
+    /// Starts every owner task on `tracker`: the mailbox, the Sent watcher (with a workflow), the
+    /// scheduler, the control socket, and the outbox (with a mailer).
     fn spawn(&self, env: &Env, tracker: &TaskTracker, cancel: &CancellationToken) {
         let mb = &self.mailbox;
         let (ingest, server, name, idle) = (
@@ -455,14 +455,22 @@ impl Services {
             let c = cancel.clone();
             tracker.spawn(async move { ingest.watch_sent(server, sent, ctx, c).await });
         }
-        if let Some(wf) = &self.workflow {
-            let (wf, store, ctx) = (Arc::clone(wf), self.store.clone(), Arc::clone(&self.ctx));
+        {
+            // Always: without a workflow it still deletes machine mail past its retention.
+            let (wf, store, ctx) = (
+                self.workflow.clone(),
+                self.store.clone(),
+                Arc::clone(&self.ctx),
+            );
+            let machine = self.config.machine_mail.clone();
             let (clock, wake, c) = (
                 Arc::clone(&env.clock),
                 Arc::clone(&self.wake),
                 cancel.clone(),
             );
-            tracker.spawn(async move { scheduler(wf, store, ctx, clock, wake, c).await });
+            tracker.spawn(async move {
+                scheduler(wf, machine, store, ctx, clock, wake, c).await;
+            });
         }
         self.spawn_control(env, tracker, cancel);
         if let Some(outbox) = &self.outbox {
@@ -485,6 +493,7 @@ impl Services {
             store: self.store.clone(),
             ctx: Arc::clone(&self.ctx),
             workflow: self.workflow.clone(),
+            ingest: Some(Arc::clone(&self.ingest)),
             clock: Arc::clone(&env.clock),
             corrections: Some(crate::io::corrections::dir(&self.config.data_dir)),
         };

@@ -53,3 +53,23 @@ impl std::fmt::Debug for Env {
             .finish_non_exhaustive()
     }
 }
+
+/// Audit detail key for the operating-system uid of whoever ran a `case` action.
+pub const OS_UID_KEY: &str = "os_uid";
+
+/// Records the operating-system uid of the person acting next to what they said (`--by`): adds
+/// `os_uid` to an audit detail object, or wraps any other detail as `{"detail": …, "os_uid": …}`.
+/// `None` (the uid could not be learnt) leaves the detail as it is.
+pub fn with_os_uid(detail: serde_json::Value, uid: Option<u32>) -> serde_json::Value {
+    let Some(uid) = uid else {
+        return detail;
+    };
+    match detail {
+        serde_json::Value::Object(mut obj) => {
+            obj.insert(OS_UID_KEY.into(), uid.into());
+            serde_json::Value::Object(obj)
+        }
+        serde_json::Value::Null => serde_json::json!({ OS_UID_KEY: uid }),
+        other => serde_json::json!({ "detail": other, OS_UID_KEY: uid }),
+    }
+}

@@ -60,7 +60,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+mod open;
 mod pass;
+pub use open::{OpenError, OpenFrom, OpenedCase};
 pub use pass::Pass;
 
 /// Messages fetched per round trip while catching up: enough to hide latency (a batch is also
@@ -378,7 +380,7 @@ impl Ingest {
         position: &Position,
         now: DateTime<Utc>,
     ) -> Result<(Disposition, String), IngestError> {
-        let (ctx, outcome) = match self.triage(fetched, hash).await {
+        let (ctx, mut outcome) = match self.triage(fetched, hash).await {
             Ok(v) => v,
             Err(why) => return self.quarantine(None, hash, why, position, now).await,
         };
@@ -398,6 +400,21 @@ impl Ingest {
                     return self.record_command(command, position).await;
                 }
                 Some(StaffMail::Refused(change)) => refused = Some(change),
+                Some(StaffMail::Open(order)) => {
+                    return self
+                        .record_open(wf, &outcome, order, hash, position, now)
+                        .await;
+                }
+                Some(StaffMail::Answered(mut change)) => {
+                    poison::settle(&mut change, hash);
+                    return self.record_answer(change, Kind::Auto, None, position).await;
+                }
+                Some(StaffMail::NotOpened(why)) => {
+                    // Planned as machine mail: kept and listed for a person, never a case.
+                    outcome.decision.kind = Kind::Auto;
+                    outcome.decision.why = why;
+                    outcome.followup = None;
+                }
                 None => {}
             }
         }
@@ -427,6 +444,7 @@ impl Ingest {
             p.change.absorb(refusal);
         }
         poison::settle(&mut p.change, hash);
+        plan::attach_original(&mut p, &fetched.raw, fetched.partial);
         if fetched.partial {
             let partial = plan::Partial {
                 size: fetched.size,
@@ -450,6 +468,9 @@ impl Ingest {
             Ok(applied) => {
                 if queues_mail {
                     self.outbox_wake.notify_one();
+                }
+                if let Some(id) = applied.machine_mail {
+                    info!(id = %id, "kept as machine mail for the daily list");
                 }
                 let case = match &action {
                     Handled::NewCase(_) => applied.new_case,
@@ -554,6 +575,94 @@ impl Ingest {
                 case: Some(reference),
             },
             self.folder_for(Some(command.kind)),
+        ))
+    }
+
+    /// Carries out an emailed `#open` ([`Ingest::open_from`]), then records the message (its
+    /// `seen` records, the answer to the sender, the cursor) and files it with the case made, or
+    /// with machine mail when none was.
+    ///
+    /// The case and the answer are two transactions: after a crash between them the message is
+    /// read again, finds the record opened and is answered "already opened", so nothing is made
+    /// twice. A store error is returned (the message is tried again later).
+    async fn record_open(
+        &self,
+        wf: &Workflow,
+        outcome: &triage::Outcome,
+        order: crate::app::workflow::OpenOrder,
+        hash: &str,
+        position: &Position,
+        now: DateTime<Utc>,
+    ) -> Result<(Disposition, String), IngestError> {
+        use crate::core::plan::ingest::PlanError;
+        use crate::core::plan::machine::by_mail::{MachineMailReply, OpenOutcome};
+        let req = OpenFrom {
+            id: order.id,
+            kind: order.kind,
+            by: &order.sender,
+            why: &format!("opened by email: {}", order.line.text),
+            os_uid: None,
+        };
+        let (result, case) = match self.open_from(&req, now).await {
+            Ok(c) => (
+                OpenOutcome::Opened {
+                    case: c.reference.clone(),
+                    kind: c.kind,
+                    due: c.due,
+                },
+                Some((c.reference, c.kind)),
+            ),
+            Err(
+                OpenError::Plan(PlanError::AlreadyOpened { case, by, .. })
+                | OpenError::Store(StoreError::MachineMailOpened { case, by, .. }),
+            ) => (OpenOutcome::AlreadyOpened { case, by }, None),
+            Err(
+                OpenError::NotFound(_) | OpenError::Store(StoreError::MachineMailNotFound { .. }),
+            ) => (OpenOutcome::NotKept, None),
+            Err(OpenError::Store(e)) => return Err(e.into()),
+            Err(e) => (OpenOutcome::NotDone(e.to_string()), None),
+        };
+        let reply = MachineMailReply {
+            id: order.id,
+            line: Some(order.line),
+            outcome: result,
+        };
+        let mut change = wf.open_reply(&order.sender, order.message_id, reply, now);
+        let filed = case.as_ref().map_or(Kind::Auto, |(_, k)| *k);
+        let why = format!("#open for machine mail {}", order.id);
+        change
+            .seen
+            .extend(plan::seen_records(&outcome.message, filed, &why, now));
+        poison::settle(&mut change, hash);
+        self.record_answer(change, filed, case.map(|(r, _)| r), position)
+            .await
+    }
+
+    /// Records the message that carried an emailed `#open` (its change and the cursor) and files
+    /// it as `kind`: with the case it made, if any.
+    async fn record_answer(
+        &self,
+        mut change: crate::io::store::Change,
+        kind: Kind,
+        case: Option<CaseRef>,
+        position: &Position,
+    ) -> Result<(Disposition, String), IngestError> {
+        change.cursor = plan::plan_duplicate(position).cursor;
+        let mails = !change.outbox_new.is_empty();
+        self.commit(change).await?;
+        if mails {
+            self.outbox_wake.notify_one();
+        }
+        let action = match &case {
+            Some(r) => Handled::FollowUp(r.clone()),
+            None => Handled::Ignored {
+                kind,
+                why: "#open to a machine-mail address".into(),
+            },
+        };
+        Ok((
+            Disposition::Recorded { action, case },
+            self.folder_for(Some(kind)),
         ))
     }
 

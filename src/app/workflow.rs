@@ -17,7 +17,7 @@
 //!   message is handed back to triage ([`StaffMail::Refused`]) so nothing sent to a reply address
 //!   is lost.
 
-use crate::config::{Config, WorkflowConfig};
+use crate::config::{Config, MachineMailSettings, WorkflowConfig};
 use crate::core::actions::{self, ReplyKeys};
 use crate::core::chase::ChaserKey;
 use crate::core::digest::{FAILED_MAIL_LOOKBACK_DAYS, FailedMail, failed_mail};
@@ -25,6 +25,10 @@ use crate::core::extract::SkipDocuments;
 use crate::core::plan::assign::{self, AssignFacts, COUNTER_MARKS};
 use crate::core::plan::command::{self, CommandFacts};
 use crate::core::plan::letter::{Letter, LetterBody};
+use crate::core::plan::machine::by_mail::{
+    self, MachineMailReply, OpenByMail, OpenFacts, OpenLine,
+};
+use crate::core::plan::machine::{self as machine_plan, LISTED_MARK, ListFacts, Listed};
 use crate::core::plan::office::Office;
 use crate::core::plan::responded;
 use crate::core::plan::tick::{self, CHASER_MARKS, DIGEST_MARKS, TickFacts};
@@ -37,6 +41,7 @@ use crate::letters::{Letters, RenderError, RenderedParts};
 use crate::model::case::{Case, CaseRef};
 use crate::model::kind::Kind;
 use crate::model::letter::{OutboxJob, PreparedMail};
+use crate::model::machine::MachineMailId;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -48,6 +53,7 @@ pub struct Workflow {
     keys: ReplyKeys,
     templates: Letters,
     settings: WorkflowConfig,
+    machine_mail: MachineMailSettings,
     organisation: String,
     shared_address: String,
     id_domain: String,
@@ -68,6 +74,32 @@ pub enum StaffMail {
     /// Refused: the refusal's audit, mark and notice to the assignee, to apply in the same
     /// transaction as whatever triage makes of the message.
     Refused(Change),
+    /// `#open` to a machine-mail record's signed address, every check passed: open the record,
+    /// then answer with [`Workflow::open_reply`].
+    Open(OpenOrder),
+    /// Mail to a machine-mail record's signed address with nothing to open (already opened, no
+    /// longer kept, not understood): the answer and the message's `seen` records.
+    Answered(Change),
+    /// Mail to a machine-mail record's signed address that failed a check (not staff, a tag
+    /// for someone else, not vouched for): not a command, and not a request either (nobody but
+    /// the list's recipient has the address), so it is kept as machine mail with this reason,
+    /// where the next list shows it to a person.
+    NotOpened(String),
+}
+
+/// An emailed `#open` to carry out.
+#[derive(Debug, Clone)]
+pub struct OpenOrder {
+    /// The record.
+    pub id: MachineMailId,
+    /// The kind asked for (`None`: the record's suggestion).
+    pub kind: Option<Kind>,
+    /// The line that asked.
+    pub line: OpenLine,
+    /// Who asked (the staff address the record's address was signed for).
+    pub sender: String,
+    /// Their message's Message-ID (the answer threads onto it).
+    pub message_id: Option<String>,
 }
 
 /// A staff command found in a message, planned: what to record and where to file the message.
@@ -122,6 +154,14 @@ impl Workflow {
                 problems.push(format!("mailbox.address: {e}"));
             }
         }
+        if let (Some(routing), Some(team)) = (&routing, &config.machine_mail.team)
+            && routing.team(team).is_none()
+        {
+            problems.push(format!(
+                "machine_mail.team: {team:?} is not a team of the routing file {}",
+                routing.origin()
+            ));
+        }
         match (routing, keys, templates) {
             (Some(routing), Some(keys), Some(templates)) if problems.is_empty() => {
                 Ok(Some(Workflow {
@@ -129,6 +169,7 @@ impl Workflow {
                     keys,
                     templates,
                     settings: w.clone(),
+                    machine_mail: config.machine_mail.clone(),
                     organisation: config.organisation.clone(),
                     shared_address: config.address.clone(),
                     id_domain: config
@@ -157,6 +198,7 @@ impl Workflow {
             keys: &self.keys,
             shared_address: &self.shared_address,
             settings: &self.settings,
+            machine_mail: &self.machine_mail,
         }
     }
 
@@ -205,6 +247,8 @@ impl Workflow {
                         LetterBody::CommandRefused(_) => "refused-command notice",
                         LetterBody::Chaser(_) => "chaser",
                         LetterBody::Digest(_) => "digest",
+                        LetterBody::MachineMail(_) => "machine-mail list",
+                        LetterBody::MachineMailReply(_) => "answer to #open",
                     };
                     tracing::error!(case = ?letter.case, to = ?letter.to, error = %e, "{what} cannot be rendered");
                     all = false;
@@ -274,6 +318,9 @@ impl Workflow {
         if outcome.kind() == Kind::Auto {
             return Ok(None);
         }
+        if let Some(tag) = by_mail::command_target(msg) {
+            return self.open_command(store, outcome, &tag, now);
+        }
         let Some(tag) = command::command_target(msg) else {
             return Ok(None);
         };
@@ -312,6 +359,72 @@ impl Workflow {
             kind: case.kind,
             change,
         })))
+    }
+
+    /// Mail to a machine-mail record's signed address ([`by_mail`]): an `#open` to carry out, an
+    /// answer when there is nothing to open, or a refusal (a check failed: logged, and the
+    /// message is kept as machine mail, see [`StaffMail::NotOpened`]).
+    fn open_command(
+        &self,
+        store: &Store,
+        outcome: &Outcome,
+        tag: &crate::core::actions::MachineTag,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StaffMail>, StoreError> {
+        let msg = &outcome.message;
+        let sender = msg
+            .from
+            .as_ref()
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        let record = store.machine_mail(&tag.id)?;
+        let facts = OpenFacts {
+            tag,
+            msg,
+            sender: &sender,
+            auth: &outcome.auth,
+            record: record.as_ref(),
+        };
+        match by_mail::plan_open(&self.office(), &facts) {
+            OpenByMail::Refused(r) => {
+                tracing::warn!(id = %tag.id, why = r.code(), "#open to a machine-mail address refused; kept as machine mail");
+                Ok(Some(StaffMail::NotOpened(format!(
+                    "mail to the address that opens {} was refused as a command: {}",
+                    tag.id,
+                    r.why()
+                ))))
+            }
+            OpenByMail::Open { id, kind, line } => Ok(Some(StaffMail::Open(OpenOrder {
+                id,
+                kind,
+                line,
+                sender,
+                message_id: msg.message_id.clone(),
+            }))),
+            OpenByMail::Answer(reply) => {
+                let filed = record.as_ref().map_or(Kind::Auto, |r| r.kind);
+                let mut change = self.open_reply(&sender, msg.message_id.clone(), reply, now);
+                let why = format!("#open for machine mail {}", tag.id);
+                change.seen.extend(crate::core::plan::ingest::seen_records(
+                    msg, filed, &why, now,
+                ));
+                Ok(Some(StaffMail::Answered(change)))
+            }
+        }
+    }
+
+    /// The answer to an emailed `#open`, rendered into a change (its outbox row).
+    pub fn open_reply(
+        &self,
+        to: &str,
+        in_reply_to: Option<String>,
+        reply: MachineMailReply,
+        now: DateTime<Utc>,
+    ) -> Change {
+        let letter = by_mail::reply_letter(&self.office(), to, in_reply_to, reply, (self.ids())());
+        let mut change = Change::default();
+        self.with_mail(&mut change, vec![letter], now);
+        change
     }
 
     /// A message from our own shared mailbox to the requester, with the case reference: the
@@ -390,6 +503,8 @@ impl Workflow {
             })
             .collect();
         let failed_mail = recent_failed_mail(store, now)?;
+        let listed = Listed::from_mark(store.mark(LISTED_MARK)?);
+        let pending = store.machine_mail_after(listed.last)?;
         let facts = TickFacts {
             cases: &cases,
             chasers_sent: &chasers_sent,
@@ -398,18 +513,81 @@ impl Workflow {
                 &store.marks(crate::core::plan::poison::NEEDS_TRIAGE_PREFIX)?,
             ),
             failed_mail: &failed_mail,
+            machine_mail: ListFacts {
+                pending: &pending,
+                listed,
+            },
         };
         let plan = tick::plan_tick(&self.office(), ctx, &facts, now, &mut self.ids());
         for (mut change, letters) in plan.units {
             let chaser = letters
                 .iter()
                 .any(|l| matches!(l.body, LetterBody::Chaser(_)));
-            if self.with_mail(&mut change, letters, now) || !chaser {
+            if !self.with_mail(&mut change, letters, now) {
+                if chaser {
+                    continue;
+                }
+                // The machine mail it would have listed waits for the next list: never marked
+                // listed unsent.
+                change.marks.retain(|m| m.key != LISTED_MARK);
+            }
+            if !change.is_empty() {
                 changes.push(change);
             }
         }
         Ok((changes, plan.next))
     }
+
+    /// The machine-mail list the scheduler would send at `now` if the team's digest did not carry
+    /// it, rendered (for `foi-triage digest --dry-run`); `None` when nothing waits or no team
+    /// gets it.
+    ///
+    /// # Errors
+    /// A store read or a template error, in words.
+    pub fn machine_mail_preview(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, RenderedParts)>, String> {
+        let Some(team) = machine_plan::list_team(&self.routing, &self.machine_mail) else {
+            return Ok(None);
+        };
+        let listed = Listed::from_mark(store.mark(LISTED_MARK).map_err(|e| e.to_string())?);
+        let pending = store
+            .machine_mail_after(listed.last)
+            .map_err(|e| e.to_string())?;
+        let lines = machine_plan::lines(&self.office(), &pending, &team.manager);
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        let list = machine_plan::MachineMailList {
+            team_name: team.name.clone(),
+            today: crate::core::london::date(now),
+            since: listed.at,
+            lines,
+            keep_days: self.machine_mail.keep_days,
+        };
+        let parts = self
+            .templates
+            .render_machine_mail(&list, &self.letterhead())
+            .map_err(|e| e.to_string())?;
+        Ok(Some((team.manager.clone(), parts)))
+    }
+}
+
+/// The change that deletes the machine-mail records past their retention period (with their raw
+/// bytes), if any: the scheduler applies it and logs how many (there is no case to audit on).
+/// Runs whether or not the workflow is configured.
+///
+/// # Errors
+/// A store read.
+pub fn machine_mail_purge(
+    store: &Store,
+    settings: &MachineMailSettings,
+    now: DateTime<Utc>,
+) -> Result<Option<Change>, StoreError> {
+    let kept = store.machine_mail_after(0)?;
+    Ok(machine_plan::plan_purge(&kept, settings.keep_days, now))
 }
 
 /// The outbox rows given up on in the last [`FAILED_MAIL_LOOKBACK_DAYS`] days, for the digests

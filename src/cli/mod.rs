@@ -284,6 +284,37 @@ pub enum CaseCommand {
         #[arg(long)]
         release: bool,
     },
+    /// List the mail filed without a case (machine mail, our own mail) that is kept: id, received,
+    /// sender, subject, why, the kind it opens as, and the case it became.
+    MachineMail {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also the messages already opened as cases.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Turn a message filed as machine mail into a case, its clock counted from when we received
+    /// it: `foi-triage case open-from M-2026-000042 --kind foi --by YOU`.
+    ///
+    /// The message is triaged again as KIND (default: the kind the daily list suggests) and
+    /// recorded exactly as a new request: validity, due date, acknowledgement to the sender,
+    /// routing and assignment email. Audited with --by and --why; a message opens one case only.
+    #[command(name = "open-from")]
+    OpenFrom {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The machine-mail id the daily list (or `case machine-mail`) gives, e.g. M-2026-000042.
+        id: crate::model::machine::MachineMailId,
+        /// The kind of case: foi, eir, sar, media, member_enquiry, complaint, general.
+        #[arg(long)]
+        kind: Option<Kind>,
+        /// Who opens it (audited).
+        #[arg(long)]
+        by: String,
+        /// Why (audited).
+        #[arg(long, default_value = "")]
+        why: String,
+    },
     /// Act on a case: `foi-triage case ACTION REF [ARGS...] --by YOU [--why TEXT] [--config FILE]`.
     ///
     /// ACTION is one of the emailed commands without `#`: assign, reclassify, clarify, id, fee,
@@ -367,6 +398,16 @@ pub fn run(cli: Cli) -> ExitCode {
                 release,
             },
         ),
+        Command::Case(CaseCommand::MachineMail { config, all }) => {
+            case_request(&config.config, &Request::MachineMail { all })
+        }
+        Command::Case(CaseCommand::OpenFrom {
+            config,
+            id,
+            kind,
+            by,
+            why,
+        }) => case_request(&config.config, &Request::OpenFrom { id, kind, by, why }),
         Command::Case(CaseCommand::Act(words)) => case_act(&words),
         Command::Digest {
             config,
@@ -855,13 +896,26 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
     let answer = match Store::open(&config.data_dir) {
         Ok(store) => {
             let loaded = crate::app::daemon::load(config_path)?;
-            let workflow =
-                crate::app::workflow::Workflow::load(&loaded.config).map_err(|e| anyhow!("{e}"))?;
+            let workflow = crate::app::workflow::Workflow::load(&loaded.config)
+                .map_err(|e| anyhow!("{e}"))?
+                .map(std::sync::Arc::new);
+            let ctx = std::sync::Arc::new(loaded.context);
+            // Opening machine mail makes a case as intake does: its settings, ids and decoders.
+            let intake = match req {
+                Request::OpenFrom { .. } => Some(offline_intake(
+                    &loaded.config,
+                    &store,
+                    &ctx,
+                    workflow.clone(),
+                )?),
+                _ => None,
+            };
             crate::app::control::handle(
                 &store,
-                &loaded.context,
-                workflow.as_ref(),
+                &ctx,
+                workflow.as_deref(),
                 Some(&crate::io::corrections::dir(&config.data_dir)),
+                intake.as_ref(),
                 req,
                 crate::io::clock::Clock::now(&crate::io::clock::SystemClock),
                 crate::app::control::own_uid(),
@@ -891,6 +945,29 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
         }
         Err(e) => bail!("{e}"),
     }
+}
+
+/// Intake on a store the command line opened itself (the daemon is not running): live mode, so a
+/// case opened from machine mail is acknowledged and routed; the mail waits in the outbox for the
+/// daemon to send.
+fn offline_intake(
+    config: &Config,
+    store: &Store,
+    ctx: &std::sync::Arc<Context>,
+    workflow: Option<std::sync::Arc<crate::app::workflow::Workflow>>,
+) -> Result<crate::app::ingest::Ingest> {
+    let env = crate::app::env::Env::system()
+        .context("cannot find this program's path to start attachment decoders")?;
+    let shared = std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::clone(ctx)));
+    Ok(crate::app::ingest::Ingest::new(
+        config,
+        crate::core::plan::ingest::Mode::Live,
+        store.clone(),
+        shared,
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+        &env,
+    )
+    .with_workflow(workflow))
 }
 
 /// The command list as `#help` mails it: from the installation's templates, or the shipped list
@@ -989,6 +1066,17 @@ fn digest_dry_run(config: &Path, as_of: &str, team: Option<&str>) -> Result<Exit
             out,
             "To: {}\nSubject: {}\n\n{}\n",
             t.manager, r.subject, r.text
+        )?;
+    }
+    // The scheduler puts this list in the team's digest when that goes the same day.
+    if let Some((to, r)) = workflow
+        .machine_mail_preview(&store, now)
+        .map_err(|e| anyhow!("{e}"))?
+    {
+        writeln!(
+            out,
+            "(machine mail: inside that team's digest when it goes that day, else on its own)\nTo: {to}\nSubject: {}\n\n{}\n",
+            r.subject, r.text
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -18,6 +18,7 @@ mod chase;
 mod deadline;
 mod digest;
 mod intake;
+mod machine;
 pub mod mail;
 mod repeat;
 mod retry;
@@ -40,6 +41,10 @@ pub use digest::{
 pub use intake::{
     DEFAULT_SAR_REVIEW_WORKING_DAYS, IntakeSettings, ReviewSettings, SarIdentityPolicy,
     ValiditySettings,
+};
+pub use machine::{
+    DEFAULT_MACHINE_MAIL_KEEP_DAYS, MAX_MACHINE_MAIL_KEEP_DAYS, MIN_MACHINE_MAIL_KEEP_DAYS,
+    MachineMailSettings,
 };
 pub use repeat::{
     DEFAULT_THRESHOLD, DEFAULT_WINDOW_MONTHS, MAX_WINDOW_MONTHS, MIN_THRESHOLD, RepeatSettings,
@@ -119,6 +124,8 @@ pub struct Config {
     pub validity: ValiditySettings,
     /// Internal reviews whose timescale is local policy (`[reviews]`).
     pub reviews: ReviewSettings,
+    /// Mail filed without a case: how long it is kept, who gets the daily list (`[machine_mail]`).
+    pub machine_mail: MachineMailSettings,
 }
 
 /// The `[workflow]` section.
@@ -369,6 +376,7 @@ impl Config {
             intake: IntakeSettings::default(),
             validity: ValiditySettings::default(),
             reviews: ReviewSettings::default(),
+            machine_mail: MachineMailSettings::default(),
         }
     }
 
@@ -418,6 +426,7 @@ const TOP_KEYS: &[&str] = &[
     "intake",
     "validity",
     "reviews",
+    "machine_mail",
 ];
 
 fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
@@ -467,6 +476,7 @@ fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
         intake: section(r, t, "", "intake"),
         validity: section(r, t, "", "validity"),
         reviews: section(r, t, "", "reviews"),
+        machine_mail: section(r, t, "", "machine_mail"),
     }
 }
 

@@ -32,8 +32,9 @@ pub use command::{
     parse_cli, parse_command, parse_commands,
 };
 pub use token::{
-    KEY_ID_HEX_LEN, MIN_SECRET_BYTES, ReplyAddressError, ReplyKeys, ReplyTag, SecretError,
-    TAG_HEX_LEN, Verdict, bound_address, parse_reply_address, reply_address, sign,
+    KEY_ID_HEX_LEN, MIN_SECRET_BYTES, MachineTag, ReplyAddressError, ReplyKeys, ReplyTag,
+    SecretError, TAG_HEX_LEN, Verdict, bound_address, check_machine, machine_reply_address,
+    parse_machine_reply_address, parse_reply_address, reply_address, sign, sign_machine,
 };
 
 use crate::core::deadline::{

@@ -58,6 +58,7 @@ use crate::core::london;
 use crate::model::case::{Case, CaseRef, CaseState, Flag};
 use crate::model::kind::Kind;
 use crate::model::letter::OutboxJob;
+use crate::model::machine::MachineMailLine;
 use crate::model::records::NeedsTriage;
 use crate::model::records::{OutboxRow, OutboxStatus};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
@@ -344,6 +345,10 @@ pub struct Digest {
     /// Mail the outbox gave up on (a person must send it or find out why), oldest first.
     #[serde(default)]
     pub failed_mail: Vec<FailedMail>,
+    /// Mail filed without a case since the last list (`core::plan::machine`), oldest first: set
+    /// by the scheduler in the digest of the team that owns the mailbox only.
+    #[serde(default)]
+    pub machine_mail: Vec<MachineMailLine>,
 }
 
 /// An outbox row given up (`failed`), as a digest shows it: the row, its case's reference, what
@@ -480,6 +485,7 @@ pub fn plan_digest(input: &DigestInput<'_>, settings: &DigestSettings) -> Digest
         counts: DigestCounts::default(),
         timeliness: timeliness(input, settings, today),
         needs_human_triage: Vec::new(),
+        machine_mail: Vec::new(),
         failed_mail: input
             .failed_mail
             .iter()

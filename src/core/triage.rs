@@ -206,6 +206,31 @@ pub fn triage_message(
     internal_date: Option<DateTime<Utc>>,
     threads: &dyn Threads,
 ) -> Outcome {
+    triage_inner(ctx, message, internal_date, threads, None)
+}
+
+/// The pipeline for a message a person has judged (a machine-mail record turned into a case):
+/// `kind` replaces the rules' decision, whose explanation is kept, and the message is never a
+/// follow-up (a person asked for a case of its own). Validity and the clock are those of `kind`.
+pub fn triage_as(
+    ctx: &Context,
+    raw: &[u8],
+    internal_date: Option<DateTime<Utc>>,
+    threads: &dyn Threads,
+    reader: &dyn AttachmentReader,
+    kind: Kind,
+) -> Outcome {
+    let message = crate::core::parse::parse(raw, reader);
+    triage_inner(ctx, message, internal_date, threads, Some(kind))
+}
+
+fn triage_inner(
+    ctx: &Context,
+    message: Message,
+    internal_date: Option<DateTime<Utc>>,
+    threads: &dyn Threads,
+    forced: Option<Kind>,
+) -> Outcome {
     let received_at = internal_date
         .map(|t| (t, ReceivedFrom::InternalDate))
         .or(message
@@ -232,10 +257,17 @@ pub fn triage_message(
             decision.why
         );
     }
+    if let Some(k) = forced {
+        decision.why = format!(
+            "{k} chosen by a person; the rules had said {}: {}",
+            decision.kind, decision.why
+        );
+        decision.kind = k;
+    }
     let kind = decision.kind;
     // Auto-replies inside a thread stay `auto`: joining them to the case would let a machine
     // restart a clock or trigger a receipt, the first step of a mail loop.
-    let mut followup = if kind == Kind::Auto {
+    let mut followup = if kind == Kind::Auto || forced.is_some() {
         None
     } else {
         followup::detect(&message, &ctx.prefixes, threads)
@@ -492,6 +524,41 @@ mod tests {
         let o = triage(&CTX, &raw, None, &NoThreads, &InProcess);
         assert_eq!(o.kind(), Kind::Auto, "{}", o.decision.why);
         assert!(o.followup.is_none() && o.deadline.is_none());
+    }
+
+    #[test]
+    fn a_kind_chosen_by_a_person_replaces_the_rules_and_is_never_a_follow_up() {
+        let raw = mail(
+            "Jane Smith <jane@example.org>",
+            "Automatic reply: [FOI-2026-000123] Your request",
+            "Auto-Submitted: auto-replied\r\n",
+            "I am away. Also, under the Freedom of Information Act please provide the 2024 \
+             parking income figures.\r\n\r\nJane Smith\r\n",
+        );
+        let internal = "2026-01-09T23:30:00Z".parse().unwrap();
+        let rules = triage(&CTX, &raw, Some(internal), &NoThreads, &InProcess);
+        assert_eq!(rules.kind(), Kind::Auto);
+        let o = triage_as(
+            &CTX,
+            &raw,
+            Some(internal),
+            &NoThreads,
+            &InProcess,
+            Kind::Foi,
+        );
+        assert_eq!(o.kind(), Kind::Foi);
+        assert!(
+            o.decision
+                .why
+                .starts_with("foi chosen by a person; the rules had said auto")
+        );
+        assert!(o.followup.is_none(), "{:?}", o.followup);
+        assert_eq!(o.validity.as_ref().map(|v| v.valid), Some(true));
+        // The clock runs from the time given as the server's: Fri 9 Jan 2026 → Fri 6 Feb 2026.
+        assert_eq!(
+            o.due().map(|d| d.to_string()).as_deref(),
+            Some("2026-02-06")
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! [`Letters::load`] reads every family in [`FAMILIES`] (one folder each under the template
 //! directory: acknowledgements, need-more-info, receipts, assignment, command replies, refused
-//! commands, help, chasers, digests), compiles them in one minijinja environment (strict undefined variables,
+//! commands, help, chasers, digests, the machine-mail list), compiles them in one minijinja environment (strict undefined variables,
 //! HTML autoescape for `*.html.j2` only) and renders each with sample data, reporting every
 //! problem at once with its file and line. The daemon loads it at start and again on SIGHUP
 //! (keeping the old set when the new one is broken); `check-config` runs the same load.
@@ -10,7 +10,7 @@
 //! - [`registry`]: the machinery (environment, reader, load-time check, errors).
 //! - [`compose`]: acknowledgements to requesters, rendered at send time into RFC 5322 messages.
 //! - [`staff`]: letters to staff (assignment, command reply, refused command, help, chaser,
-//!   digest).
+//!   digest, machine-mail list and the answer to an emailed `#open`).
 //! - [`welsh`]: dates and labels in Welsh for the Welsh letters to requesters
 //!   (`templates/<name>/cy/`, loaded when `[organisation] welsh = true`), and the `date_cy`
 //!   template filter.
@@ -71,7 +71,7 @@ const fn staff(
 
 /// Every email the system sends, in the order load errors are reported. The acknowledgement
 /// names are [`compose::TEMPLATE_NAMES`]; the staff names are the constants in [`staff`].
-pub const FAMILIES: [Family; 15] = [
+pub const FAMILIES: [Family; 17] = [
     ack("ack_foi"),
     ack("ack_eir"),
     ack("ack_sar"),
@@ -91,6 +91,12 @@ pub const FAMILIES: [Family; 15] = [
         staff::samples::command_refused,
     ),
     staff(staff::HELP, &ONE, staff::samples::help),
+    staff(staff::MACHINE_MAIL, &THREE, staff::samples::machine_mail),
+    staff(
+        staff::MACHINE_MAIL_REPLY,
+        &TWO,
+        staff::samples::machine_mail_reply,
+    ),
 ];
 
 /// The Welsh versions of the letters to requesters ([`compose::TEMPLATE_NAMES`], in the same
@@ -162,10 +168,12 @@ mod tests {
             staff::COMMAND_REPLY,
             staff::COMMAND_REFUSED,
             staff::HELP,
+            staff::MACHINE_MAIL,
+            staff::MACHINE_MAIL_REPLY,
         ] {
             assert!(names.contains(&name), "{name}");
         }
-        assert_eq!(names.len(), compose::TEMPLATE_NAMES.len() + 6);
+        assert_eq!(names.len(), compose::TEMPLATE_NAMES.len() + 8);
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         for file in template_files() {
             assert!(shipped.join(&file).is_file(), "{file} is not shipped");

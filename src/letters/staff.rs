@@ -14,7 +14,9 @@
 //!
 //! Like acknowledgements, nothing anyone wrote is ever template source: assignees, team names,
 //! command lines and routing reasons are data, HTML-escaped in the HTML part. Digests carry no
-//! subject lines or bodies at all.
+//! subject lines or bodies of cases; the machine-mail list (in a digest or on its own) carries the
+//! sender and subject of mail filed without a case, cleaned to one bounded line, because a person
+//! cannot judge a message without them.
 
 use crate::core::chase::{Chaser, Escalation, Slot};
 use crate::core::digest::{Digest, DigestEntry, FailedMail, TeamFilter, Timeliness};
@@ -22,6 +24,8 @@ use crate::core::plan::letter::{
     AssignmentLetter, CommandOutcome, CommandReply, Letter, LetterBody, RefusalNotice,
     RefusedSender,
 };
+use crate::core::plan::machine::MachineMailList;
+use crate::core::plan::machine::by_mail::{MachineMailReply, OpenOutcome};
 use crate::letters::compose::date_in_words;
 use crate::letters::registry::RenderError;
 use crate::letters::registry::{HTML, Letters, RenderedParts, SUBJECT, TEXT};
@@ -29,6 +33,7 @@ use crate::model::case::IdentityState;
 use crate::model::kind::Kind;
 use crate::model::language::Language;
 use crate::model::letter::PreparedMail;
+use crate::model::machine::MachineMailLine;
 use chrono::NaiveDate;
 use minijinja::{Value, context};
 
@@ -44,6 +49,10 @@ pub const COMMAND_REPLY: &str = "command_reply";
 pub const COMMAND_REFUSED: &str = "command_refused";
 /// The command list `#help` sends and the CLI prints: text only, no variables.
 pub const HELP: &str = "help";
+/// The daily list of mail filed without a case, on its own: subject, text and HTML.
+pub const MACHINE_MAIL: &str = "machine_mail";
+/// The answer to an emailed `#open` of a machine-mail record: subject and text.
+pub const MACHINE_MAIL_REPLY: &str = "machine_mail_reply";
 
 /// Largest staff template file we read, in bytes (256 KiB): a digest template is a page with
 /// loops; a bigger file is the wrong file.
@@ -92,6 +101,18 @@ impl Letters {
         self.render_three(DIGEST, &digest_context(digest, head))
     }
 
+    /// Renders the machine-mail list sent on its own.
+    ///
+    /// # Errors
+    /// [`RenderError`] when a template fails on this data.
+    pub fn render_machine_mail(
+        &self,
+        list: &MachineMailList,
+        head: &Letterhead,
+    ) -> Result<RenderedParts, RenderError> {
+        self.render_three(MACHINE_MAIL, &machine_mail_context(list, head))
+    }
+
     /// Renders one chaser.
     ///
     /// # Errors
@@ -134,6 +155,15 @@ impl Letters {
             LetterBody::Digest(d) => {
                 let r = self.render_digest(d, head)?;
                 (r.subject, r.text, Some(r.html))
+            }
+            LetterBody::MachineMail(list) => {
+                let r = self.render_machine_mail(list, head)?;
+                (r.subject, r.text, Some(r.html))
+            }
+            LetterBody::MachineMailReply(reply) => {
+                let ctx = machine_mail_reply_context(reply, head);
+                let (subject, text) = self.render_subject_text(MACHINE_MAIL_REPLY, &ctx)?;
+                (subject, text, None)
             }
             LetterBody::Assignment(a) => {
                 let ctx = assignment_context(a, head, &self.help_text()?);
@@ -335,7 +365,8 @@ fn timeliness_value(t: &Timeliness) -> Value {
 /// quarantined since the last digest: `quarantined_iso`, `mailbox`, `uid`, `content_hash`, `why`),
 /// `failed_mail` (mail the outbox gave up on: entries with `row`, `reference` (or empty), `what`:
 /// `acknowledgement`, `staff_mail` or `outbox`, `queued`/`queued_iso`) with `failed_mail_count`,
-/// and `empty`.
+/// `machine_mail` (mail filed without a case since the last list, in the digest of the team that
+/// owns the mailbox only: entries as in [`machine_mail_context`]) and `empty`.
 pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
     let (scope, team) = match &d.scope {
         TeamFilter::All => ("all", String::new()),
@@ -394,7 +425,62 @@ pub fn digest_context(d: &Digest, head: &Letterhead) -> Value {
             queued_iso => f.queued.format("%Y-%m-%d").to_string(),
         }).collect::<Vec<_>>(),
         failed_mail_count => d.failed_mail.len(),
+        machine_mail => d.machine_mail.iter().map(machine_line_value).collect::<Vec<_>>(),
         empty => d.is_empty(),
+    }
+}
+
+fn machine_line_value(l: &MachineMailLine) -> Value {
+    let at = l.received_at;
+    let open_line = format!("#open {}", l.suggested);
+    // A mailto link with the command already written: one click and Send. The address is ours
+    // (letters, digits, `+-.@`), the rest is escaped here; the template escapes it for HTML.
+    let mailto = l.open_address.as_ref().map_or_else(String::new, |a| {
+        format!(
+            "mailto:{a}?subject=Open%20{}&body=%23open%20{}",
+            l.id, l.suggested
+        )
+    });
+    context! {
+        open_address => l.open_address.clone().unwrap_or_default(),
+        open_line => open_line,
+        mailto => mailto,
+        id => l.id.to_string(),
+        received => date_in_words(crate::core::london::date(at)),
+        received_iso => crate::core::london::date(at).format("%Y-%m-%d").to_string(),
+        received_time => crate::core::london::time(at).format("%H:%M").to_string(),
+        from => l.from.clone(),
+        subject => l.subject.clone(),
+        why => l.why.clone(),
+        kind => l.suggested.as_str(),
+        kind_label => kind_label(l.suggested),
+        command => l.command.clone(),
+    }
+}
+
+/// The `machine_mail` templates' variables: `organisation`, `shared_address`, `team` (the team's
+/// name), `today`/`today_iso`, `since` (date of the previous list in words, empty for the first),
+/// `keep_days` (how long a message is kept before it is deleted), `count`, and `lines`, one per
+/// message, oldest first: `id` (`M-2026-000042`), `received`/`received_iso`/`received_time`
+/// (London), `from`, `subject` (one line, cleaned and bounded: data, never run), `why` (why no
+/// case was made), `kind`/`kind_label` (what it opens as by default), `command` (the exact
+/// command that opens it), `open_address` (the address the recipient sends `open_line`, e.g.
+/// `#open foi`, to, to open it by email; empty when none could be made) and `mailto` (the same
+/// as a link with the command written in; empty likewise).
+pub fn machine_mail_context(list: &MachineMailList, head: &Letterhead) -> Value {
+    context! {
+        organisation => head.organisation.clone(),
+        shared_address => head.shared_address.clone(),
+        team => list.team_name.clone(),
+        today => date_in_words(list.today),
+        today_iso => list.today.format("%Y-%m-%d").to_string(),
+        since => list
+            .since
+            .map(|t| date_in_words(crate::core::london::date(t)))
+            .unwrap_or_default(),
+        keep_days => list.keep_days,
+        count => list.lines.len(),
+        lines => list.lines.iter().map(machine_line_value).collect::<Vec<_>>(),
     }
 }
 
@@ -424,6 +510,59 @@ pub fn chaser_context(c: &Chaser, head: &Letterhead) -> Value {
         assigned => c.assignee.is_some(),
         assignee => c.assignee.clone().unwrap_or_default(),
         team => c.team.clone().unwrap_or_default(),
+    }
+}
+
+/// The `machine_mail_reply` templates' variables: `organisation`, `shared_address`, `id` (the
+/// record), `line` (its number) and `text` (the `#open` line as written; both empty when there
+/// was none), `outcome` (`opened`, `already_opened`, `not_kept`, `not_understood`, `not_done`),
+/// `reason` (why, for the last two), `reference` (the case made or made before; else empty),
+/// `kind`/`kind_label` and `due`/`due_iso` (for `opened`; due empty when no clock runs) and `by`
+/// (who opened it before, for `already_opened`).
+pub fn machine_mail_reply_context(r: &MachineMailReply, head: &Letterhead) -> Value {
+    let (outcome, reason, reference, kind, due, by) = match &r.outcome {
+        OpenOutcome::Opened { case, kind, due } => (
+            "opened",
+            String::new(),
+            Some(case),
+            Some(*kind),
+            *due,
+            String::new(),
+        ),
+        OpenOutcome::AlreadyOpened { case, by } => (
+            "already_opened",
+            String::new(),
+            Some(case),
+            None,
+            None,
+            by.clone(),
+        ),
+        OpenOutcome::NotKept => ("not_kept", String::new(), None, None, None, String::new()),
+        OpenOutcome::NotUnderstood(why) => (
+            "not_understood",
+            why.clone(),
+            None,
+            None,
+            None,
+            String::new(),
+        ),
+        OpenOutcome::NotDone(why) => ("not_done", why.clone(), None, None, None, String::new()),
+    };
+    let (due, due_iso) = opt_date(due);
+    context! {
+        organisation => head.organisation.clone(),
+        shared_address => head.shared_address.clone(),
+        id => r.id.to_string(),
+        line => r.line.as_ref().map(|l| l.line.to_string()).unwrap_or_default(),
+        text => r.line.as_ref().map(|l| l.text.clone()).unwrap_or_default(),
+        outcome => outcome,
+        reason => reason,
+        reference => reference.map(ToString::to_string).unwrap_or_default(),
+        kind => kind.map(|k| k.as_str()).unwrap_or_default(),
+        kind_label => kind.map(kind_label).unwrap_or_default(),
+        due => due,
+        due_iso => due_iso,
+        by => by,
     }
 }
 
@@ -529,6 +668,7 @@ pub(super) mod samples {
                 pending: 3,
             },
             needs_human_triage: Vec::new(),
+            machine_mail: machine_lines(),
             failed_mail: vec![
                 FailedMail {
                     row: 41,
@@ -554,6 +694,7 @@ pub(super) mod samples {
             unverified_answers: vec![],
             counts: DigestCounts::default(),
             failed_mail: vec![],
+            machine_mail: vec![],
             timeliness: Timeliness {
                 in_time: 0,
                 late: 0,
@@ -728,6 +869,105 @@ pub(super) mod samples {
     /// The command list has no variables.
     pub(in crate::letters) fn help(_: &str) -> Vec<Value> {
         vec![context! {}]
+    }
+
+    /// Two lines: an out-of-office reply and a message from one of our own addresses, with
+    /// characters that must stay data (`<`, `{{`).
+    pub(super) fn machine_lines() -> Vec<MachineMailLine> {
+        use crate::model::machine::MachineMailId;
+        let at = Utc
+            .with_ymd_and_hms(2026, 3, 2, 14, 5, 0)
+            .single()
+            .unwrap_or_default();
+        [
+            (41, Kind::General, "Automatic reply: {{ 7*7 }} <b>away</b>"),
+            (42, Kind::Foi, "FW: request"),
+        ]
+        .into_iter()
+        .filter_map(|(seq, kind, subject)| {
+            let id = MachineMailId::new(2026, seq)?;
+            Some(MachineMailLine {
+                id,
+                received_at: at,
+                from: "jo@example.org".into(),
+                subject: subject.into(),
+                why: "auto won: auto.auto-submitted 100".into(),
+                suggested: kind,
+                command: crate::core::plan::machine::open_command(&id, kind, "boss@example.gov.uk"),
+                open_address: (seq == 41)
+                    .then(|| format!("foi+{id}.3fa.0123456789abcdef0123@example.gov.uk")),
+            })
+        })
+        .collect()
+    }
+
+    /// Every outcome of an emailed `#open`, with and without its line.
+    pub(in crate::letters) fn machine_mail_reply(_: &str) -> Vec<Value> {
+        use crate::core::plan::machine::by_mail::OpenLine;
+        use crate::model::machine::MachineMailId;
+        let (Some(id), Some(case)) = (MachineMailId::new(2026, 42), r(9)) else {
+            return Vec::new();
+        };
+        let line = Some(OpenLine {
+            line: 1,
+            text: "#open foi".into(),
+        });
+        let outcomes = [
+            (
+                line.clone(),
+                OpenOutcome::Opened {
+                    case: case.clone(),
+                    kind: Kind::Foi,
+                    due: Some(day(2026, 4, 1)),
+                },
+            ),
+            (
+                line.clone(),
+                OpenOutcome::Opened {
+                    case: case.clone(),
+                    kind: Kind::Sar,
+                    due: None,
+                },
+            ),
+            (
+                line.clone(),
+                OpenOutcome::AlreadyOpened {
+                    case,
+                    by: "alice@example.gov.uk".into(),
+                },
+            ),
+            (line.clone(), OpenOutcome::NotKept),
+            (None, OpenOutcome::NotUnderstood("no #open line".into())),
+            (line, OpenOutcome::NotDone("the store refused it".into())),
+        ];
+        outcomes
+            .into_iter()
+            .map(|(line, outcome)| MachineMailReply { id, line, outcome })
+            .map(|r| machine_mail_reply_context(&r, &head()))
+            .collect()
+    }
+
+    /// A list with lines, a first list (no previous one) and an empty one.
+    pub(in crate::letters) fn machine_mail(_: &str) -> Vec<Value> {
+        let list = MachineMailList {
+            team_name: "Information Governance".into(),
+            today: day(2026, 3, 3),
+            since: Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).single(),
+            lines: machine_lines(),
+            keep_days: 30,
+        };
+        let first = MachineMailList {
+            since: None,
+            ..list.clone()
+        };
+        let empty = MachineMailList {
+            lines: Vec::new(),
+            ..list.clone()
+        };
+        [list, first, empty]
+            .iter()
+            .map(|l| machine_mail_context(l, &head()))
+            .collect()
     }
 }
 

@@ -4,13 +4,14 @@
 //! writes all of it in one sled transaction or none of it. Nothing here touches the store.
 
 use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef};
+use crate::model::machine::{MachineMailDraft, MachineMailId};
 use crate::model::records::{Cursor, OutboxStatus, SeenRecord};
 use chrono::{DateTime, Utc};
 
 /// A whole unit of work, applied atomically.
 ///
 /// Apply order inside the transaction: new case, case updates, audit appends, `seen` records
-/// forgotten, `seen` records written,
+/// forgotten, `seen` records written, machine mail kept, opened and purged,
 /// new outbox rows, outbox updates, marks cleared, marks set, cursor. Indexes are derived from the cases written, never
 /// given separately, so they cannot disagree with the cases.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,6 +40,15 @@ pub struct Change {
     /// missing key is not an error: clearing is how a finished piece of work forgets its
     /// bookkeeping (an intake attempt, for one), and it may never have been written.
     pub marks_cleared: Vec<String>,
+    /// A message filed without a case, kept for people with its raw bytes; the store allocates
+    /// its id ([`Applied::machine_mail`]).
+    pub machine_mail: Option<NewMachineMail>,
+    /// Machine-mail records turned into a case: each must exist and not be opened yet, else the
+    /// whole change fails (`StoreError::MachineMailOpened`), so a record makes one case at most.
+    pub machine_mail_opened: Vec<MachineMailOpened>,
+    /// Machine-mail records to delete with their raw bytes (retention); a missing one is not an
+    /// error.
+    pub machine_mail_purged: Vec<MachineMailId>,
 }
 
 /// A named fact the scheduler or the router keeps: `chaser/FOI-2026-000123/2026-12-21/before:5`
@@ -70,6 +80,11 @@ impl Change {
         self.outbox_updates.extend(other.outbox_updates);
         self.marks.extend(other.marks);
         self.marks_cleared.extend(other.marks_cleared);
+        if self.machine_mail.is_none() {
+            self.machine_mail = other.machine_mail;
+        }
+        self.machine_mail_opened.extend(other.machine_mail_opened);
+        self.machine_mail_purged.extend(other.machine_mail_purged);
     }
 
     /// Whether the change writes nothing at all.
@@ -84,6 +99,9 @@ impl Change {
             && self.cursor.is_none()
             && self.marks.is_empty()
             && self.marks_cleared.is_empty()
+            && self.machine_mail.is_none()
+            && self.machine_mail_opened.is_empty()
+            && self.machine_mail_purged.is_empty()
     }
 }
 
@@ -97,6 +115,31 @@ pub struct NewCase {
     pub year: i32,
     /// The case without its reference.
     pub draft: CaseDraft,
+}
+
+/// A machine-mail record to keep, with the message's raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMachineMail {
+    /// The id's year: the year of `draft.received_at` in Europe/London (the caller converts, so
+    /// the store stays free of time zones).
+    pub year: i32,
+    /// The record without its id.
+    pub draft: MachineMailDraft,
+    /// The message as fetched (bounded by `imap.max_message_bytes`: a larger one in part).
+    pub raw: Vec<u8>,
+}
+
+/// A machine-mail record turned into a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineMailOpened {
+    /// The record.
+    pub id: MachineMailId,
+    /// The case made from it (usually the change's new case).
+    pub case: CaseTarget,
+    /// Who asked.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// Replace an existing case.
@@ -199,6 +242,8 @@ pub struct Applied {
     pub message_id_conflicts: Vec<MessageIdConflict>,
     /// The cursor as stored after the change, when the change set one.
     pub cursor: Option<Cursor>,
+    /// The id allocated to `Change::machine_mail`.
+    pub machine_mail: Option<MachineMailId>,
 }
 
 /// A Message-ID that a case lists but the index keeps pointing at an earlier case.

@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod kind;
 pub mod language;
 pub mod letter;
+pub mod machine;
 pub mod message;
 pub mod records;
 pub mod regime;

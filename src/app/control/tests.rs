@@ -41,6 +41,7 @@ fn services() -> (Services, CaseRef) {
         store,
         ctx,
         workflow: None,
+        ingest: None,
         clock,
         corrections: None,
     };
@@ -260,7 +261,7 @@ fn list(store: &Store) -> String {
         kind: None,
         due_before: None,
     };
-    handle(store, &ctx, None, None, &req, now, None).expect("list")
+    handle(store, &ctx, None, None, None, &req, now, None).expect("list")
 }
 
 #[test]

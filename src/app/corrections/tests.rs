@@ -43,7 +43,17 @@ fn act(store: &Store, dir: &Path, reference: &CaseRef, words: &[&str]) -> String
         why: String::new(),
     };
     let now = at("2026-03-05T10:00:00Z");
-    control::handle(store, testkit::ctx(), None, Some(dir), &req, now, None).expect("acts")
+    control::handle(
+        store,
+        testkit::ctx(),
+        None,
+        Some(dir),
+        None,
+        &req,
+        now,
+        None,
+    )
+    .expect("acts")
 }
 
 fn names_in(dir: &Path) -> Vec<String> {

@@ -24,6 +24,7 @@ pub(crate) fn workflow() -> Workflow {
         routing,
         keys,
         settings,
+        machine_mail,
     } = Desk::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     Workflow {
@@ -31,6 +32,7 @@ pub(crate) fn workflow() -> Workflow {
         keys,
         templates: Letters::load(&dir).expect("the shipped templates load"),
         settings,
+        machine_mail,
         organisation: "Exampletown Council".into(),
         shared_address: testkit::SHARED.into(),
         id_domain: "council.example".into(),
@@ -327,4 +329,86 @@ fn a_staff_command_is_run_answered_and_recorded_as_seen() {
         }
         assert_eq!(change.cursor, None, "the caller adds the cursor");
     }
+}
+
+/// Keeps a machine-mail record in `store` as intake does; returns its id.
+fn keep_machine_mail(store: &Store, seq: u64) -> MachineMailId {
+    let draft = crate::model::machine::MachineMailDraft {
+        id: (),
+        filed_at: at("2026-03-02T12:00:00Z"),
+        received_at: at("2026-03-02T12:00:00Z"),
+        from: "jo@example.org".into(),
+        subject: format!("Automatic reply {seq}"),
+        kind: Kind::Auto,
+        why: "auto won".into(),
+        rules: Vec::new(),
+        suggested: Kind::Foi,
+        content_hash: format!("{seq:064}"),
+        message_id: None,
+        size: 3,
+        partial: false,
+        opened: None,
+    };
+    let change = Change {
+        machine_mail: Some(crate::model::change::NewMachineMail {
+            year: 2026,
+            draft,
+            raw: b"raw".to_vec(),
+        }),
+        ..Change::default()
+    };
+    store.apply(change).expect("kept").machine_mail.expect("id")
+}
+
+#[test]
+fn the_tick_lists_machine_mail_once_with_its_mark_and_deletes_it_after_its_retention() {
+    let wf = workflow();
+    let store = Store::open_temporary().expect("temporary store");
+    let id = keep_machine_mail(&store, 1);
+    // Every digest went this morning, so the list goes on its own to ig's manager.
+    let now = at("2026-03-03T10:00:00Z");
+    for team in ["ig", "press", "roads"] {
+        let mark = crate::model::change::Mark {
+            key: format!("{DIGEST_MARKS}{team}"),
+            value: serde_json::json!(at("2026-03-03T08:00:00Z")),
+        };
+        store
+            .apply(Change {
+                marks: vec![mark],
+                ..Change::default()
+            })
+            .expect("mark");
+    }
+    let (changes, _) = wf.tick(&store, ctx(), now).expect("tick");
+    let [list] = changes.as_slice() else {
+        panic!("one unit: {changes:?}");
+    };
+    let [mail] = mails(list).try_into().expect("one list");
+    assert_eq!(mail.to, [testkit::BOSS]);
+    assert!(mail.text.contains(&id.to_string()), "{}", mail.text);
+    assert!(mail.text.contains("Automatic reply 1"), "{}", mail.text);
+    assert_eq!(list.marks[0].key, LISTED_MARK);
+    store.apply(list.clone()).expect("applied");
+    // Listed once: the next tick, and the next day, have nothing to list.
+    let (changes, _) = wf.tick(&store, ctx(), now).expect("tick");
+    assert!(changes.is_empty(), "{changes:?}");
+    let next_day = at("2026-03-04T10:00:00Z");
+    let (changes, _) = wf.tick(&store, ctx(), next_day).expect("tick");
+    assert!(
+        changes
+            .iter()
+            .all(|c| !c.marks.iter().any(|m| m.key == LISTED_MARK))
+    );
+    // Deleted 30 days after it was filed, not before.
+    let day = |d: &str| at(&format!("{d}T12:00:00Z"));
+    assert_eq!(
+        machine_mail_purge(&store, &wf.machine_mail, day("2026-04-01")).expect("read"),
+        None
+    );
+    let purge = machine_mail_purge(&store, &wf.machine_mail, day("2026-04-02"))
+        .expect("read")
+        .expect("due");
+    assert_eq!(purge.machine_mail_purged, [id]);
+    store.apply(purge).expect("purged");
+    assert_eq!(store.machine_mail(&id).expect("read"), None);
 }

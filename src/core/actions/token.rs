@@ -26,10 +26,16 @@
 //! Mail systems are free to lower-case local parts, so everything here is case-insensitive: the
 //! reference parses in any case and tags and key ids are lower-case hex.
 //!
+//! **Machine mail.** The same keys sign the addresses that open a machine-mail record as a case
+//! (`foi+M-2026-000042.3fa.<tag>@…`, [`MachineTag`]), under their own MAC context, so a tag made
+//! for a case can never open machine mail and the reverse: bound to one record and one person
+//! (the manager the daily list went to), like a case's.
+//!
 //! What this module does not do: check that the sender is a member of staff, read the key file,
 //! or expire addresses (expiry depends on the case: see `core::plan::command`).
 
 use crate::model::case::CaseRef;
+use crate::model::machine::MachineMailId;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -63,6 +69,8 @@ const MAX_ADDRESS_BYTES: usize = 320;
 /// Domain separation: every MAC input starts with a prefix naming the scheme and its version, so
 /// the same key can never produce a tag valid for another purpose or another version.
 const MAC_CONTEXT: &[u8] = b"foi-triage reply-token v2\n";
+/// The prefix of the MAC of a machine-mail address: another purpose, so another context.
+const MACHINE_MAC_CONTEXT: &[u8] = b"foi-triage machine-mail reply-token v1\n";
 /// The old scheme's prefix (HMAC of the reference alone), kept to verify old addresses.
 const LEGACY_MAC_CONTEXT: &[u8] = b"foi-triage reply-token v1\n";
 /// Prefix of the hash a key id is taken from (so the id reveals nothing usable about the key).
@@ -226,14 +234,20 @@ pub fn bound_address(address: &str) -> String {
 impl ReplyKey {
     /// The MAC binding one reference and one address under this key.
     fn mac(&self, reference: &CaseRef, address: &str) -> Hmac<Sha256> {
+        // The canonical display form (upper-case prefix), so the tag does not depend on how the
+        // reference was typed or lower-cased in transit.
+        self.mac_for(MAC_CONTEXT, &reference.to_string(), address)
+    }
+
+    /// The MAC binding one target (a case reference, a machine-mail id, in its display form)
+    /// and one address in `context`. Neither the target nor the id holds a newline, so the
+    /// fields cannot run into each other.
+    fn mac_for(&self, context: &[u8], target: &str, address: &str) -> Hmac<Sha256> {
         let mut mac = self.keyed.clone();
-        mac.update(MAC_CONTEXT);
+        mac.update(context);
         mac.update(self.id.as_bytes());
         mac.update(b"\n");
-        // The canonical display form (upper-case prefix), so the tag does not depend on how the
-        // reference was typed or lower-cased in transit. Neither it nor the id holds a newline,
-        // so the fields cannot run into each other.
-        mac.update(reference.to_string().as_bytes());
+        mac.update(target.as_bytes());
         mac.update(b"\n");
         mac.update(bound_address(address).as_bytes());
         mac
@@ -384,6 +398,14 @@ pub fn reply_address(
     recipient: &str,
     keys: &ReplyKeys,
 ) -> Result<String, ReplyAddressError> {
+    tagged_address(
+        shared_address,
+        &sign(keys, reference, recipient).to_string(),
+    )
+}
+
+/// `shared_address` with `+tag` added to its local part, checked as [`reply_address`] says.
+fn tagged_address(shared_address: &str, tag: &str) -> Result<String, ReplyAddressError> {
     let address = shared_address.trim();
     let shape = || ReplyAddressError::Shape {
         address: shared_address.to_string(),
@@ -403,7 +425,7 @@ pub fn reply_address(
             address: shared_address.to_string(),
         });
     }
-    let tagged = format!("{local}+{}", sign(keys, reference, recipient));
+    let tagged = format!("{local}+{tag}");
     if tagged.len() > 64 {
         return Err(ReplyAddressError::TooLong {
             address: shared_address.to_string(),
@@ -419,6 +441,33 @@ pub fn reply_address(
 /// key id lower-cased; they are NOT verified here: call [`check`]. `None` for anything else,
 /// including an address of ours without a sub-address.
 pub fn parse_reply_address(addr: &str) -> Option<ReplyTag> {
+    let (reference, key_id, tag) = split_tagged(addr)?;
+    let parsed: CaseRef = reference.parse().ok()?;
+    // `parse` trims surrounding space; an address never has any.
+    if parsed.to_string().len() != reference.len() {
+        return None;
+    }
+    let want = if key_id.is_some() {
+        TAG_HEX_LEN
+    } else {
+        LEGACY_TAG_HEX_LEN
+    };
+    is_hex(&tag, want).then_some(ReplyTag {
+        reference: parsed,
+        key_id,
+        tag,
+    })
+}
+
+/// Whether `s` is `len` hex digits.
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The parts of a sub-address `local+TARGET[.KEYID].TAG@domain` (display name and angle brackets
+/// allowed): the target as written, the key id (checked, lower-cased) and the tag (lower-cased,
+/// not checked: its length depends on the scheme).
+fn split_tagged(addr: &str) -> Option<(&str, Option<String>, String)> {
     if addr.len() > MAX_ADDRESS_BYTES * 2 {
         return None;
     }
@@ -437,26 +486,90 @@ pub fn parse_reply_address(addr: &str) -> Option<ReplyTag> {
     let (_, sub) = local.split_once('+')?;
     let (rest, tag) = sub.rsplit_once('.')?;
     let tag = tag.to_ascii_lowercase();
-    let (reference, key_id, want) = match rest.rsplit_once('.') {
-        Some((reference, id)) => (reference, Some(id.to_ascii_lowercase()), TAG_HEX_LEN),
-        None => (rest, None, LEGACY_TAG_HEX_LEN),
+    let (target, key_id) = match rest.rsplit_once('.') {
+        Some((target, id)) => (target, Some(id.to_ascii_lowercase())),
+        None => (rest, None),
     };
-    let parsed: CaseRef = reference.parse().ok()?;
-    // `parse` trims surrounding space; an address never has any.
-    if parsed.to_string().len() != reference.len() {
-        return None;
-    }
-    let is_hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
-    if !is_hex(&tag, want)
-        || key_id
-            .as_deref()
-            .is_some_and(|id| !is_hex(id, KEY_ID_HEX_LEN))
+    if key_id
+        .as_deref()
+        .is_some_and(|id| !is_hex(id, KEY_ID_HEX_LEN))
     {
         return None;
     }
-    Some(ReplyTag {
-        reference: parsed,
-        key_id,
+    Some((target, key_id, tag))
+}
+
+/// The token in an address that opens a machine-mail record as a case: the record, the key id
+/// and the MAC of both (under their own context) and the address it was sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineTag {
+    /// The record.
+    pub id: MachineMailId,
+    /// Which key signed it.
+    pub key_id: String,
+    /// The truncated MAC, lower-case hex.
+    pub tag: String,
+}
+
+impl fmt::Display for MachineTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.id, self.key_id, self.tag)
+    }
+}
+
+/// Signs machine-mail record `id` for `address` with the newest key.
+pub fn sign_machine(keys: &ReplyKeys, id: &MachineMailId, address: &str) -> MachineTag {
+    let key = keys.newest();
+    let mac = key.mac_for(MACHINE_MAC_CONTEXT, &id.to_string(), address);
+    MachineTag {
+        id: *id,
+        key_id: key.id.clone(),
+        tag: hex(&mac.finalize().into_bytes(), TAG_HEX_LEN),
+    }
+}
+
+/// Whether `tag` was made by one of `keys` for its record and `address`.
+pub fn check_machine(keys: &ReplyKeys, tag: &MachineTag, address: &str) -> Verdict {
+    let Some(key) = keys.by_id(&tag.key_id) else {
+        return Verdict::UnknownKey;
+    };
+    let Some(bytes) = decode_hex(&tag.tag).filter(|b| b.len() == TAG_HEX_LEN / 2) else {
+        return Verdict::Invalid;
+    };
+    let mac = key.mac_for(MACHINE_MAC_CONTEXT, &tag.id.to_string(), address);
+    if mac.verify_truncated_left(&bytes).is_ok() {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid
+    }
+}
+
+/// The address that opens machine-mail record `id` as a case, from `recipient` only.
+///
+/// # Errors
+/// As [`reply_address`].
+pub fn machine_reply_address(
+    shared_address: &str,
+    id: &MachineMailId,
+    recipient: &str,
+    keys: &ReplyKeys,
+) -> Result<String, ReplyAddressError> {
+    tagged_address(
+        shared_address,
+        &sign_machine(keys, id, recipient).to_string(),
+    )
+}
+
+/// The machine-mail token in an address, if it is one of that shape (not yet checked).
+pub fn parse_machine_reply_address(addr: &str) -> Option<MachineTag> {
+    let (target, key_id, tag) = split_tagged(addr)?;
+    let id: MachineMailId = target.parse().ok()?;
+    if id.to_string().len() != target.len() || !is_hex(&tag, TAG_HEX_LEN) {
+        return None;
+    }
+    Some(MachineTag {
+        id,
+        key_id: key_id?,
         tag,
     })
 }

@@ -54,6 +54,12 @@ pub fn notice_key(reference: &crate::model::case::CaseRef) -> String {
 /// The case a message addresses through a signed reply address, if any (To, Cc, or the
 /// delivery headers), with the tag.
 pub fn command_target(msg: &Message) -> Option<ReplyTag> {
+    addressed_to(msg).find_map(|a| actions::parse_reply_address(&a))
+}
+
+/// Every address a message was sent to, where a signed sub-address may be: To, Cc, and the
+/// delivery headers (`Delivered-To`, `X-Original-To`: a Bcc leaves its trace only there).
+pub fn addressed_to(msg: &Message) -> impl Iterator<Item = String> + '_ {
     let header_addrs = msg
         .headers
         .iter()
@@ -66,7 +72,6 @@ pub fn command_target(msg: &Message) -> Option<ReplyTag> {
         .chain(msg.cc.iter())
         .map(|a| a.email.clone())
         .chain(header_addrs)
-        .find_map(|a| actions::parse_reply_address(&a))
 }
 
 /// What the app read for one staff command.

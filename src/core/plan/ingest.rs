@@ -24,6 +24,11 @@
 //! - Acknowledgements to one mailbox (`+tag` variants included) are limited per 24 hours, and all
 //!   acknowledgements together per hour (the flood cap); a suppressed one is audited.
 //! - Historical import ([`Mode::Import`]) creates the same cases but never queues mail.
+//! - Nothing is silently dropped: live, every message filed without a case (machine mail, our own
+//!   mail) is kept as a machine-mail record (sender, subject, why, the raw bytes) in the same
+//!   transaction as its `seen` records, listed once for a person (`core::plan::machine`) and
+//!   turned into a case on request by [`plan_opened`], which makes the case exactly as a new
+//!   request is made here, its clock counted from the original receipt.
 
 use crate::config::AckPolicy;
 use crate::core::deadline::{self, ClockEvent, ClockInput};
@@ -33,11 +38,15 @@ use crate::core::language::letter_language;
 use crate::core::triage::{Context, Deadline, Outcome};
 use crate::core::validate::{Missing, Validity};
 use crate::model::case::{AuditEvent, Case, CaseDraft, CaseRef, CaseState, Flag};
-use crate::model::change::{AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, NewCase};
+use crate::model::change::{
+    AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, MachineMailOpened, NewCase,
+    NewMachineMail,
+};
 use crate::model::kind::Kind;
 use crate::model::language::{Language, LetterLanguage};
 use crate::model::letter::ack_template_for;
 use crate::model::letter::{AckJob, MissingItem, OutboxJob};
+use crate::model::machine::{MachineMail, MachineMailDraft, MachineMailId};
 use crate::model::message::Message;
 use crate::model::records::SeenRecord;
 use chrono::{DateTime, Datelike, Utc};
@@ -177,6 +186,19 @@ pub enum PlanError {
     /// An outbox job could not be encoded.
     #[error("acknowledgement could not be queued: {0}")]
     Payload(String),
+    /// A machine-mail record is already a case.
+    #[error("machine mail {id} was already opened as {case} (by {by})")]
+    AlreadyOpened {
+        /// The record.
+        id: MachineMailId,
+        /// The case it made.
+        case: CaseRef,
+        /// Who opened it.
+        by: String,
+    },
+    /// A case was asked of the `auto` kind, which has none.
+    #[error("machine mail {0} cannot be opened as auto: give the kind of case to open (--kind)")]
+    OpenAsAuto(MachineMailId),
 }
 
 /// Plans the store change for one triaged message.
@@ -205,9 +227,16 @@ pub fn plan(
             .ok_or_else(|| PlanError::CaseMissing(f.reference.clone()))?;
         plan_followup(ctx, settings, outcome, f, facts, case, now)?
     } else if outcome.kind() == Kind::Auto {
-        ignore(outcome, Kind::Auto, outcome.decision.why.clone(), now)
+        ignore(
+            settings,
+            outcome,
+            Kind::Auto,
+            outcome.decision.why.clone(),
+            now,
+        )
     } else if outcome.relay.is_none() && sender(outcome).is_some_and(|e| settings.is_own(e)) {
         ignore(
+            settings,
             outcome,
             outcome.kind(),
             "sent from one of our own addresses: not a request, never acknowledged".into(),
@@ -384,9 +413,18 @@ fn sender(outcome: &Outcome) -> Option<&str> {
         .filter(|e| !e.trim().is_empty())
 }
 
-fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Plan {
+fn ignore(
+    settings: &IngestSettings,
+    outcome: &Outcome,
+    kind: Kind,
+    why: String,
+    now: DateTime<Utc>,
+) -> Plan {
     let change = Change {
         seen: seen_records(&outcome.message, kind, &why, now),
+        // A historical import lists nothing: its machine mail is old news.
+        machine_mail: (settings.mode == Mode::Live)
+            .then(|| machine_mail_record(outcome, kind, &why, now)),
         ..Change::default()
     };
     Plan {
@@ -395,6 +433,170 @@ fn ignore(outcome: &Outcome, kind: Kind, why: String, now: DateTime<Utc>) -> Pla
         file_as: kind,
         queues_mail: false,
     }
+}
+
+/// Longest sender address kept on a machine-mail record, in bytes (RFC 5321's 320, rounded).
+const MAX_SENDER_BYTES: usize = 320;
+
+/// Longest subject kept on a machine-mail record, in bytes: a list line, not the message.
+const MAX_SUBJECT_BYTES: usize = 200;
+
+/// The machine-mail record of a message filed without a case (the app adds the raw bytes with
+/// [`attach_original`]): received when its clock would say, the reason in words, and the kind a
+/// person opening it gets by default ([`suggested_kind`]).
+fn machine_mail_record(
+    outcome: &Outcome,
+    kind: Kind,
+    why: &str,
+    now: DateTime<Utc>,
+) -> NewMachineMail {
+    let m = &outcome.message;
+    let received_at = outcome.received_at.map_or(now, |(t, _)| t);
+    // A receipt time outside four-digit years (a forged Date: header) is dated by processing.
+    let year_of = |t| {
+        deadline::local_date(t)
+            .ok()
+            .map(|d| d.year())
+            .filter(|y| crate::model::case::check_year(*y).is_ok())
+    };
+    let (received_at, year) = match year_of(received_at) {
+        Some(y) => (received_at, y),
+        None => (now, year_of(now).unwrap_or(crate::model::case::YEAR_MIN)),
+    };
+    let text = crate::core::text::one_line;
+    NewMachineMail {
+        year,
+        draft: MachineMailDraft {
+            id: (),
+            filed_at: now,
+            received_at,
+            from: text(sender(outcome).unwrap_or(""), MAX_SENDER_BYTES),
+            subject: text(&m.subject, MAX_SUBJECT_BYTES),
+            kind,
+            why: why.to_string(),
+            rules: outcome
+                .decision
+                .fired
+                .iter()
+                .map(|r| r.id.clone())
+                .collect(),
+            suggested: suggested_kind(&outcome.decision, kind),
+            content_hash: m.content_hash.clone(),
+            message_id: m.message_id.clone(),
+            size: m.raw_size as u64,
+            partial: false,
+            opened: None,
+        },
+        raw: Vec::new(),
+    }
+}
+
+/// The kind a machine-mail record is opened as when nobody names one: its own kind when that is
+/// not `auto` (mail from our own address), else the rules' best choice after `auto`, else
+/// `general` (a person reads it and reclassifies it if need be).
+pub fn suggested_kind(decision: &crate::core::rules::Decision, kind: Kind) -> Kind {
+    if kind != Kind::Auto {
+        return kind;
+    }
+    decision
+        .scores
+        .iter()
+        .find(|(k, score)| *k != Kind::Auto && *score > 0)
+        .map_or(Kind::General, |(k, _)| *k)
+}
+
+/// Gives the machine-mail record a plan keeps (if any) the message's raw bytes: the planner has
+/// only the parsed message, the app has the bytes. `partial`: only part was read (over the size
+/// cap), which the record says.
+pub fn attach_original(p: &mut Plan, raw: &[u8], partial: bool) {
+    if let Some(m) = &mut p.change.machine_mail {
+        m.raw = raw.to_vec();
+        m.draft.size = raw.len() as u64;
+        m.draft.partial = partial;
+    }
+}
+
+/// The audit action that starts a case made from machine mail (its detail names the record).
+pub const OPENED_ACTION: &str = "opened_from_machine_mail";
+
+/// A person's request to turn a machine-mail record into a case.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenRequest<'a> {
+    /// The record, as stored.
+    pub record: &'a MachineMail,
+    /// Who asks (audited; the record says who opened it).
+    pub by: &'a str,
+    /// Why, if they said (audited).
+    pub why: &'a str,
+}
+
+/// Plans the case a person makes of a machine-mail record: the new case exactly as a new request
+/// is made ([`plan`]: validity, clock, acknowledgement and its caps), opened by `open.by`, the
+/// record marked opened in the same change (the store refuses a second opening).
+///
+/// `outcome` is the record's raw bytes triaged again as the kind to open (never `auto`, never a
+/// follow-up) with the record's receipt time as the server's, so the clock counts from the
+/// original receipt, not from today.
+///
+/// # Errors
+/// [`PlanError::AlreadyOpened`], [`PlanError::OpenAsAuto`], or what [`plan`] refuses.
+pub fn plan_opened(
+    ctx: &Context,
+    settings: &IngestSettings,
+    outcome: &Outcome,
+    facts: &Facts,
+    open: &OpenRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<Plan, PlanError> {
+    let record = open.record;
+    if let Some(o) = &record.opened {
+        return Err(PlanError::AlreadyOpened {
+            id: record.id,
+            case: o.case.clone(),
+            by: o.by.clone(),
+        });
+    }
+    if outcome.kind() == Kind::Auto {
+        return Err(PlanError::OpenAsAuto(record.id));
+    }
+    let mut p = plan_new_case(ctx, settings, outcome, facts, now)?;
+    let mut audit = vec![AuditEvent::new(
+        now,
+        open.by,
+        OPENED_ACTION,
+        json!({
+            "machine_mail": record.id,
+            "filed_at": record.filed_at,
+            "received_at": record.received_at,
+            "filed_as": record.kind,
+            "filed_why": record.why,
+            "kind": outcome.kind(),
+        }),
+        if open.why.trim().is_empty() {
+            format!("opened as a case from machine mail {}", record.id)
+        } else {
+            open.why.trim().to_string()
+        },
+    )];
+    if record.partial {
+        audit.push(AuditEvent::system(
+            now,
+            "note",
+            json!({"partial": {"read": record.size}}),
+            "only the start of this message was kept (it was over the size limit): attachments              and the end of the text may be missing here; see the whole message in the mailbox,              where it was filed"
+                .into(),
+        ));
+    }
+    let mut appends = AuditAppend::all(&CaseTarget::New, audit);
+    appends.append(&mut p.change.audit);
+    p.change.audit = appends;
+    p.change.machine_mail_opened.push(MachineMailOpened {
+        id: record.id,
+        case: CaseTarget::New,
+        by: open.by.to_string(),
+        at: now,
+    });
+    Ok(p)
 }
 
 /// The clock event that stops an invalid request's clock until the requester answers.

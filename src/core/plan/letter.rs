@@ -7,6 +7,8 @@
 
 use crate::core::chase::Chaser;
 use crate::core::digest::Digest;
+use crate::core::plan::machine::MachineMailList;
+use crate::core::plan::machine::by_mail::MachineMailReply;
 use crate::model::case::{CaseRef, CaseState, IdentityState};
 use crate::model::kind::Kind;
 use crate::model::language::Language;
@@ -15,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// One letter to staff, addressed and identified; the body says which template renders it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Letter {
-    /// The case it is about (`None` for a team digest).
+    /// The case it is about (`None` for a team digest or the machine-mail list).
     pub case: Option<CaseRef>,
     /// Recipients (at least one).
     pub to: Vec<String>,
@@ -46,6 +48,10 @@ pub enum LetterBody {
     Digest(Box<Digest>),
     /// A command by email to one of the case's reply addresses was refused (to the assignee).
     CommandRefused(RefusalNotice),
+    /// The daily list of mail filed without a case, when the team's digest does not carry it.
+    MachineMail(MachineMailList),
+    /// The answer to an emailed `#open` of a machine-mail record.
+    MachineMailReply(MachineMailReply),
 }
 
 /// What the assignee is told when mail to a case's reply address is refused as a command. Only

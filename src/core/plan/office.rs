@@ -1,7 +1,7 @@
 //! What the workflow planners know from the configuration: the routing file, the reply-address
 //! keys, the shared address and the workflow settings. Borrowed: the app owns them and reloads them.
 
-use crate::config::WorkflowConfig;
+use crate::config::{MachineMailSettings, WorkflowConfig};
 use crate::core::actions::{self, ReplyKeys, StaffDirectory};
 use crate::core::routing::Routing;
 use crate::model::case::CaseRef;
@@ -17,6 +17,8 @@ pub struct Office<'a> {
     pub shared_address: &'a str,
     /// Chasers, digests, repeat detection.
     pub settings: &'a WorkflowConfig,
+    /// Who gets the daily machine-mail list, and how long records are kept.
+    pub machine_mail: &'a MachineMailSettings,
 }
 
 impl std::fmt::Debug for Office<'_> {
@@ -40,6 +42,16 @@ impl Office<'_> {
     /// someone else.
     pub fn letter_reply_to(&self, reference: &CaseRef, to: &[String]) -> Option<String> {
         self.command_address(reference, to.first()?)
+    }
+
+    /// The address `recipient` sends `#open` to, to open machine-mail record `id` as a case
+    /// (from that address only: [`actions::token`]).
+    pub fn machine_address(
+        &self,
+        id: &crate::model::machine::MachineMailId,
+        recipient: &str,
+    ) -> Option<String> {
+        actions::machine_reply_address(self.shared_address, id, recipient, self.keys).ok()
     }
 
     /// A staff handle (`alice`, `@alice`) or staff address, resolved to the address on the

@@ -1,7 +1,7 @@
 //! Shared fixtures of the workflow planners' tests: the default rules, a small routing file, a
 //! reply-address key, cases built by hand and a counting id source.
 
-use crate::config::WorkflowConfig;
+use crate::config::{MachineMailSettings, WorkflowConfig};
 use crate::core::actions::ReplyKeys;
 use crate::core::deadline::{self, ClockInput};
 use crate::core::plan::office::Office;
@@ -112,6 +112,7 @@ pub struct Desk {
     pub routing: Routing,
     pub keys: ReplyKeys,
     pub settings: WorkflowConfig,
+    pub machine_mail: MachineMailSettings,
 }
 
 /// The routing file: every kind to `ig` by default, media to the press office.
@@ -141,6 +142,7 @@ impl Desk {
                 digests: Default::default(),
                 repeats: Default::default(),
             },
+            machine_mail: MachineMailSettings::default(),
         }
     }
 
@@ -150,6 +152,7 @@ impl Desk {
             keys: &self.keys,
             shared_address: SHARED,
             settings: &self.settings,
+            machine_mail: &self.machine_mail,
         }
     }
 }

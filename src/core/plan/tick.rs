@@ -1,13 +1,16 @@
 //! The scheduler's timed work at `now`, pure: which cases a crash left unrouted, the chasers and
-//! digests due, and when to look again.
+//! digests due, the daily machine-mail list, and when to look again.
 //!
 //! Each chaser and digest is its own unit (a change with its letters), applied in its own
 //! transaction so one failure does not block the rest. The mark that makes it happen once is in
-//! the same change as its mail: `chaser/<key>` (when queued), `digest/<team>` (last sent).
+//! the same change as its mail: `chaser/<key>` (when queued), `digest/<team>` (last sent),
+//! `machine-mail/listed` (what the machine-mail list covered: in the digest of the team that owns
+//! the mailbox, or a unit of its own, see [`machine`]).
 
 use crate::core::chase::{self, Chaser, ChaserKey, Escalation};
 use crate::core::digest::{self, Digest, DigestInput, TeamFilter};
 use crate::core::plan::letter::{Letter, LetterBody};
+use crate::core::plan::machine::{self, ListFacts, ListPlan};
 use crate::core::plan::office::Office;
 use crate::core::triage::Context;
 use crate::model::case::{AuditEvent, Case, CaseRef, Flag};
@@ -41,6 +44,8 @@ pub struct TickFacts<'a> {
     pub needs_triage: &'a [NeedsTriage],
     /// Outbox rows given up on lately ([`digest::failed_mail`]), for the digests.
     pub failed_mail: &'a [digest::FailedMail],
+    /// Machine mail written since the last list, and how far the list has gone.
+    pub machine_mail: ListFacts<'a>,
 }
 
 /// The chasers and digests due at `now`, and when to run next.
@@ -82,11 +87,27 @@ pub fn plan_tick(
         .map(|ch| chaser_unit(office, ch, now, ids))
         .collect();
     let mut next = now + Duration::from_std(MAX_SLEEP).unwrap_or(Duration::minutes(15));
+    let list_team = machine::list_team(office.routing, office.machine_mail);
+    let plan_list = |team, digest_now| {
+        machine::plan_list(office, team, &facts.machine_mail, digest_now, ctx, now)
+    };
+    let mut listed = false;
     for team in office.routing.teams() {
         let last = facts.last_digests.get(&team.id).copied();
         if digest::digest_due(now, last, cal, region, &s.digests) {
             let mut d = team_digest(office, ctx, cases, facts.failed_mail, &team.id, last, now);
             d.needs_human_triage = digest::needs_triage_since(facts.needs_triage, d.since);
+            let mut marks = vec![Mark {
+                key: format!("{DIGEST_MARKS}{}", team.id),
+                value: json!(now),
+            }];
+            if list_team.is_some_and(|t| t.id == team.id) {
+                listed = true;
+                if let ListPlan::InDigest(lines, mark) = plan_list(team, true) {
+                    d.machine_mail = lines;
+                    marks.push(mark);
+                }
+            }
             let letter = Letter {
                 case: None,
                 to: vec![team.manager.clone()],
@@ -98,15 +119,32 @@ pub fn plan_tick(
                 body: LetterBody::Digest(Box::new(d)),
             };
             let change = Change {
-                marks: vec![Mark {
-                    key: format!("{DIGEST_MARKS}{}", team.id),
-                    value: json!(now),
-                }],
+                marks,
                 ..Change::default()
             };
             units.push((change, vec![letter]));
         } else if let Some(at) = digest::next_digest_at(now, last, cal, region, &s.digests) {
             next = next.min(at);
+        }
+    }
+    if let Some(team) = list_team.filter(|_| !listed) {
+        match plan_list(team, false) {
+            ListPlan::Wait { next: Some(at) } => next = next.min(at),
+            ListPlan::Wait { next: None } | ListPlan::InDigest(..) => {}
+            ListPlan::Skip(mark) => units.push((mark_only(mark), Vec::new())),
+            ListPlan::OnItsOwn(list, mark) => {
+                let letter = Letter {
+                    case: None,
+                    to: vec![team.manager.clone()],
+                    cc: Vec::new(),
+                    reply_to: None,
+                    message_id: ids(),
+                    in_reply_to: None,
+                    attach_original: None,
+                    body: LetterBody::MachineMail(list),
+                };
+                units.push((mark_only(mark), vec![letter]));
+            }
         }
     }
     if let Some(at) = chase::next_wake(cases, sent, now, cal, region, &s.chasers) {
@@ -115,6 +153,13 @@ pub fn plan_tick(
     TickPlan {
         units,
         next: next.max(now + Duration::seconds(1)),
+    }
+}
+
+fn mark_only(mark: Mark) -> Change {
+    Change {
+        marks: vec![mark],
+        ..Change::default()
     }
 }
 

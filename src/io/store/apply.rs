@@ -8,12 +8,15 @@
 use super::error::{StoreError, show_key};
 use super::keys;
 use super::{
-    TREE_CASES, TREE_CURSORS, TREE_IDX_HASH, TREE_IDX_MSGID, TREE_OUTBOX, TREE_SEEN, TREE_SEQUENCES,
+    TREE_CASES, TREE_CURSORS, TREE_IDX_HASH, TREE_IDX_MSGID, TREE_MACHINE, TREE_OUTBOX, TREE_SEEN,
+    TREE_SEQUENCES,
 };
 use crate::model::case::{Case, CaseRef, check_year, normalise_prefix};
 use crate::model::change::{
-    Applied, CaseTarget, Change, CursorUpdate, MessageIdConflict, NewOutboxRow, OutboxUpdate,
+    Applied, CaseTarget, Change, CursorUpdate, MachineMailOpened, MessageIdConflict,
+    NewMachineMail, NewOutboxRow, OutboxUpdate,
 };
+use crate::model::machine::{MachineMail, MachineMailId, Opened};
 use crate::model::message::mailbox_key;
 use crate::model::records::{Cursor, OutboxRow, OutboxStatus, SeenRecord};
 use serde::Serialize;
@@ -44,6 +47,7 @@ pub(super) struct Tx<'a> {
     pub(super) cursors: &'a TransactionalTree,
     pub(super) seen: &'a TransactionalTree,
     pub(super) marks: &'a TransactionalTree,
+    pub(super) machine: &'a TransactionalTree,
 }
 
 /// Reject a change that is malformed on its face, before any transaction starts.
@@ -136,6 +140,24 @@ pub(super) fn validate(change: &Change) -> Result<(), StoreError> {
     {
         return invalid("cursor: mailbox name is empty".to_string());
     }
+    if let Some(m) = &change.machine_mail
+        && check_year(m.year).is_err()
+    {
+        return invalid(format!(
+            "machine_mail: year {} is not a four-digit year",
+            m.year
+        ));
+    }
+    for (i, o) in change.machine_mail_opened.iter().enumerate() {
+        if needs_new(&o.case) {
+            return invalid(format!(
+                "machine_mail_opened[{i}] targets the new case but the change creates none"
+            ));
+        }
+        if o.by.trim().is_empty() {
+            return invalid(format!("machine_mail_opened[{i}]: who opened it is empty"));
+        }
+    }
     Ok(())
 }
 
@@ -184,6 +206,19 @@ pub(super) fn run(tx: &Tx<'_>, change: &Change) -> TxResult<Applied> {
 
     for s in &change.seen {
         put_seen(tx, s)?;
+    }
+
+    if let Some(m) = &change.machine_mail {
+        applied.machine_mail = Some(keep_machine_mail(tx, m)?);
+    }
+
+    for o in &change.machine_mail_opened {
+        open_machine_mail(tx, o, &applied)?;
+    }
+
+    for id in &change.machine_mail_purged {
+        tx.machine.remove(&keys::machine_record_key(id.seq()))?;
+        tx.machine.remove(&keys::machine_raw_key(id.seq()))?;
     }
 
     for o in &change.outbox_new {
@@ -399,6 +434,50 @@ fn forget_seen(tx: &Tx<'_>, hash: &str) -> TxResult<()> {
             tx.seen.remove(id_key)?;
         }
     }
+    Ok(())
+}
+
+/// Keep a machine-mail record and its raw bytes under the next number; returns its id.
+fn keep_machine_mail(tx: &Tx<'_>, m: &NewMachineMail) -> TxResult<MachineMailId> {
+    let seq = read_counter(tx.sequences, TREE_SEQUENCES, keys::SEQ_MACHINE_KEY)?.saturating_add(1);
+    let Some(id) = MachineMailId::new(m.year, seq) else {
+        return abort(StoreError::InvalidChange {
+            reason: format!("machine_mail: no id for year {} number {seq}", m.year),
+        });
+    };
+    write_counter(tx.sequences, keys::SEQ_MACHINE_KEY, seq)?;
+    let record = m.draft.clone().into_record(id);
+    let bytes = encode(&record, || format!("machine mail {id}"))?;
+    tx.machine.insert(&keys::machine_record_key(seq), bytes)?;
+    tx.machine
+        .insert(&keys::machine_raw_key(seq), m.raw.as_slice())?;
+    Ok(id)
+}
+
+/// Mark a machine-mail record as turned into a case; it must be kept and not opened before.
+fn open_machine_mail(tx: &Tx<'_>, o: &MachineMailOpened, applied: &Applied) -> TxResult<()> {
+    let key = keys::machine_record_key(o.id.seq());
+    let mut record: MachineMail = match tx.machine.get(key)? {
+        Some(bytes) => decode(TREE_MACHINE, &key, &bytes).or_else(abort)?,
+        None => return abort(StoreError::MachineMailNotFound { id: o.id }),
+    };
+    if record.id != o.id {
+        return abort(StoreError::MachineMailNotFound { id: o.id });
+    }
+    if let Some(done) = &record.opened {
+        return abort(StoreError::MachineMailOpened {
+            id: o.id,
+            case: done.case.clone(),
+            by: done.by.clone(),
+        });
+    }
+    record.opened = Some(Opened {
+        case: resolve(tx, &o.case, applied)?,
+        by: o.by.clone(),
+        at: o.at,
+    });
+    let bytes = encode(&record, || format!("machine mail {}", o.id))?;
+    tx.machine.insert(&key, bytes)?;
     Ok(())
 }
 

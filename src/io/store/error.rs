@@ -4,6 +4,7 @@
 //! `Corrupt` need a person, `CaseNotFound`/`InvalidChange` are bugs in the caller's plan.
 
 use crate::model::case::CaseRef;
+use crate::model::machine::MachineMailId;
 use std::path::PathBuf;
 
 /// Everything that can go wrong reading or writing the store.
@@ -127,6 +128,26 @@ pub enum StoreError {
         /// The year.
         year: i32,
     },
+    /// The change opens a machine-mail record that is not kept (never was, or purged after its
+    /// retention period). Nothing was written.
+    #[error(
+        "machine mail {id} is not kept (it never existed, or was deleted after its retention period)"
+    )]
+    MachineMailNotFound {
+        /// The id asked for.
+        id: MachineMailId,
+    },
+    /// The change opens a machine-mail record that is already a case: one record makes one case
+    /// at most. Nothing was written.
+    #[error("machine mail {id} was already opened as {case} (by {by}); nothing was written")]
+    MachineMailOpened {
+        /// The record.
+        id: MachineMailId,
+        /// The case it already made.
+        case: CaseRef,
+        /// Who opened it.
+        by: String,
+    },
     /// Writing the export failed.
     #[error("cannot write the export: {source}")]
     Export {
@@ -156,6 +177,8 @@ impl StoreError {
             | StoreError::CaseNotFound { .. }
             | StoreError::OutboxNotFound { .. }
             | StoreError::DuplicateHash { .. }
+            | StoreError::MachineMailNotFound { .. }
+            | StoreError::MachineMailOpened { .. }
             | StoreError::SequenceExhausted { .. } => false,
         }
     }

@@ -154,6 +154,31 @@ pub(crate) fn requester_ref_from_key(key: &[u8], prefix: &[u8]) -> Option<CaseRe
     case_ref_from_key(key.strip_prefix(prefix)?)
 }
 
+/// `sequences` key of the last machine-mail number allocated (one sequence for all years).
+pub(crate) const SEQ_MACHINE_KEY: &[u8] = b"machine";
+
+/// Prefix of the record keys in the `machine` tree.
+pub(crate) const MACHINE_RECORD: u8 = b'm';
+/// Prefix of the raw-bytes keys in the `machine` tree.
+pub(crate) const MACHINE_RAW: u8 = b'r';
+
+/// `machine` tree key of a record (`m` + number, big-endian, so records list in the order they
+/// were written; the id's year is in the record).
+pub(crate) fn machine_record_key(seq: u64) -> [u8; 9] {
+    machine_key(MACHINE_RECORD, seq)
+}
+
+/// `machine` tree key of a record's raw bytes (`r` + number).
+pub(crate) fn machine_raw_key(seq: u64) -> [u8; 9] {
+    machine_key(MACHINE_RAW, seq)
+}
+
+fn machine_key(prefix: u8, seq: u64) -> [u8; 9] {
+    let mut k = [prefix; 9];
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
 /// Outbox row key: the id, big-endian, so rows list in creation order.
 pub(crate) fn outbox_key(id: u64) -> [u8; 8] {
     id.to_be_bytes()

@@ -35,6 +35,7 @@
 //! | `seen` | `m\0`Message-ID or `h\0`hash | [`SeenRecord`] JSON |
 //! | `marks` | `/`-separated name | JSON value ([`Mark`]) |
 //! | `raw` | content hash | the request's raw bytes (outside transactions; see [`Store::put_raw`]) |
+//! | `machine` | `m` + number (u64 BE) / `r` + number | [`MachineMail`] JSON / its raw bytes |
 //!
 //! Case keys pad the sequence to ten digits so that byte order is reference order; the
 //! reference as people see it (`FOI-2026-000123`) is [`CaseRef`]'s `Display`.
@@ -51,8 +52,8 @@ mod keys;
 mod tests;
 
 pub use crate::model::change::{
-    Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, Mark, MessageIdConflict,
-    NewCase, NewOutboxRow, OutboxUpdate,
+    Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, MachineMailOpened, Mark,
+    MessageIdConflict, NewCase, NewMachineMail, NewOutboxRow, OutboxUpdate,
 };
 pub use crate::model::records::{
     CaseOrder, Cursor, ExportLine, OutboxRow, OutboxStatus, SeenKey, SeenRecord,
@@ -60,6 +61,7 @@ pub use crate::model::records::{
 pub use error::StoreError;
 
 use crate::model::case::{AuditEvent, Case, CaseRef, YEAR_MAX, YEAR_MIN};
+use crate::model::machine::{MachineMail, MachineMailId};
 use crate::model::message::mailbox_key;
 use apply::{Tx, decode, index_ref};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -107,6 +109,7 @@ pub(crate) const TREE_CURSORS: &str = "cursors";
 pub(crate) const TREE_SEEN: &str = "seen";
 pub(crate) const TREE_MARKS: &str = "marks";
 pub(crate) const TREE_RAW: &str = "raw";
+pub(crate) const TREE_MACHINE: &str = "machine";
 /// Name used in errors for sled's default tree (the schema marker) and whole-db operations.
 const TREE_DB: &str = "db";
 
@@ -129,6 +132,7 @@ pub struct Store {
     seen: Tree,
     marks: Tree,
     raw: Tree,
+    machine: Tree,
     /// Shared by every handle of this open store: see [`Store::write_failed`].
     write_failure: Arc<WriteFailure>,
 }
@@ -235,6 +239,7 @@ impl Store {
             seen: tree(TREE_SEEN)?,
             marks: tree(TREE_MARKS)?,
             raw: tree(TREE_RAW)?,
+            machine: tree(TREE_MACHINE)?,
             db,
             write_failure: Arc::default(),
         };
@@ -312,6 +317,7 @@ impl Store {
             &self.cursors,
             &self.seen,
             &self.marks,
+            &self.machine,
         );
         trees
             .transaction(
@@ -329,6 +335,7 @@ impl Store {
                     cursors,
                     seen,
                     marks,
+                    machine,
                 )| {
                     let tx = Tx {
                         cases,
@@ -344,6 +351,7 @@ impl Store {
                         cursors,
                         seen,
                         marks,
+                        machine,
                     };
                     apply::run(&tx, change)
                 },
@@ -602,6 +610,48 @@ impl Store {
     /// [`StoreError::Sled`] when the read fails.
     pub fn raw(&self, content_hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(get(&self.raw, TREE_RAW, content_hash.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// The machine-mail record with this id, if kept.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the record does not decode.
+    pub fn machine_mail(&self, id: &MachineMailId) -> Result<Option<MachineMail>, StoreError> {
+        let key = keys::machine_record_key(id.seq());
+        match get(&self.machine, TREE_MACHINE, &key)? {
+            Some(v) => {
+                let record: MachineMail = decode(TREE_MACHINE, &key, &v)?;
+                // The number is the key; a year that does not match is another record's id.
+                Ok((record.id == *id).then_some(record))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The raw bytes kept with a machine-mail record.
+    ///
+    /// # Errors
+    /// [`StoreError::Sled`] when the read fails.
+    pub fn machine_mail_raw(&self, id: &MachineMailId) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = keys::machine_raw_key(id.seq());
+        Ok(get(&self.machine, TREE_MACHINE, &key)?.map(|v| v.to_vec()))
+    }
+
+    /// Every machine-mail record kept whose number is above `after` (0: all), in the order they
+    /// were written. A range scan: the list reads what is new, the purge what is kept (a bounded
+    /// number of days).
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] naming a damaged record; [`StoreError::Sled`] when the scan fails.
+    pub fn machine_mail_after(&self, after: u64) -> Result<Vec<MachineMail>, StoreError> {
+        let from = keys::machine_record_key(after.saturating_add(1));
+        let to = keys::machine_raw_key(0);
+        let mut out = Vec::new();
+        for item in self.machine.range(from..to) {
+            let (k, v) = item.map_err(|source| scan_error(TREE_MACHINE, source))?;
+            out.push(decode(TREE_MACHINE, &k, &v)?);
+        }
+        Ok(out)
     }
 
     /// A mark's value, if set.

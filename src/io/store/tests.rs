@@ -1867,3 +1867,178 @@ fn only_a_failed_write_wakes_write_failed_on_every_handle() {
         "and stays set"
     );
 }
+
+fn machine_draft(hash: &str, filed: DateTime<Utc>) -> crate::model::machine::MachineMailDraft {
+    crate::model::machine::MachineMailDraft {
+        id: (),
+        filed_at: filed,
+        received_at: filed,
+        from: "jo@example.org".into(),
+        subject: "Automatic reply".into(),
+        kind: Kind::Auto,
+        why: "auto won".into(),
+        rules: vec!["auto.auto-submitted".into()],
+        suggested: Kind::Foi,
+        content_hash: hash.into(),
+        message_id: Some("m1@example.org".into()),
+        size: 3,
+        partial: false,
+        opened: None,
+    }
+}
+
+/// Keeps a machine-mail record (with a `seen` record, as intake writes them) and returns its id.
+fn keep(store: &Store, year: i32, hash: &str, raw: &[u8]) -> MachineMailId {
+    let applied = store
+        .apply(Change {
+            seen: vec![SeenRecord {
+                at: t(2026, 3, 2, 9),
+                message_id: None,
+                content_hash: Some(hash.into()),
+                kind: Some(Kind::Auto),
+                why: "auto won".into(),
+            }],
+            machine_mail: Some(NewMachineMail {
+                year,
+                draft: machine_draft(hash, t(2026, 3, 2, 9)),
+                raw: raw.to_vec(),
+            }),
+            ..Change::default()
+        })
+        .expect("kept");
+    applied.machine_mail.expect("an id")
+}
+
+fn open_change(id: MachineMailId, by: &str, hash: &str) -> Change {
+    Change {
+        machine_mail_opened: vec![MachineMailOpened {
+            id,
+            case: CaseTarget::New,
+            by: by.into(),
+            at: t(2026, 3, 3, 9),
+        }],
+        ..new_case("FOI", 2026, draft("jo@example.org", "", hash, None))
+    }
+}
+
+#[test]
+fn machine_mail_is_kept_with_its_seen_record_numbered_in_order_and_read_back() {
+    let store = temp();
+    let first = keep(&store, 2026, "aa01", b"one");
+    let second = keep(&store, 2027, "aa02", b"two");
+    assert_eq!(
+        (first.to_string(), second.to_string()),
+        ("M-2026-000001".to_string(), "M-2027-000002".to_string())
+    );
+    assert!(
+        store
+            .find_seen(SeenKey::ContentHash("aa01"))
+            .expect("read")
+            .is_some()
+    );
+    let record = store.machine_mail(&first).expect("read").expect("kept");
+    assert_eq!(
+        record,
+        machine_draft("aa01", t(2026, 3, 2, 9)).into_record(first)
+    );
+    assert_eq!(
+        store.machine_mail_raw(&first).expect("read"),
+        Some(b"one".to_vec())
+    );
+    // The number is the key; the year must match too.
+    let other_year = MachineMailId::new(2025, 1).expect("id");
+    assert_eq!(store.machine_mail(&other_year).expect("read"), None);
+    let ids = |after| -> Vec<MachineMailId> {
+        store
+            .machine_mail_after(after)
+            .expect("scan")
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert_eq!(ids(0), [first, second]);
+    assert_eq!(ids(1), [second]);
+    assert!(ids(2).is_empty());
+    // A bad year is refused before the transaction.
+    let bad = Change {
+        machine_mail: Some(NewMachineMail {
+            year: 99,
+            draft: machine_draft("aa03", t(2026, 3, 2, 9)),
+            raw: Vec::new(),
+        }),
+        ..Change::default()
+    };
+    assert!(matches!(
+        store.apply(bad),
+        Err(StoreError::InvalidChange { .. })
+    ));
+}
+
+#[test]
+fn a_machine_mail_record_opens_one_case_only() {
+    let store = temp();
+    let id = keep(&store, 2026, "bb01", b"raw");
+    let applied = store
+        .apply(open_change(id, "alice@council.example", "case-1"))
+        .expect("opened");
+    let case = applied.new_case.expect("a case");
+    let opened = store
+        .machine_mail(&id)
+        .expect("read")
+        .and_then(|r| r.opened)
+        .expect("marked opened");
+    assert_eq!(
+        (opened.case, opened.by.as_str(), opened.at),
+        (case.clone(), "alice@council.example", t(2026, 3, 3, 9))
+    );
+    // A second opening is refused with the case it made, and writes nothing (no second case).
+    let err = store
+        .apply(open_change(id, "bob@council.example", "case-2"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "machine mail {id} was already opened as {case} (by alice@council.example); nothing was written"
+        )
+    );
+    assert_eq!(
+        store.list_cases(CaseOrder::Reference).expect("list").len(),
+        1
+    );
+    // A record not kept cannot be opened.
+    let missing = MachineMailId::new(2026, 9).expect("id");
+    let err = store
+        .apply(open_change(missing, "alice@council.example", "case-3"))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::MachineMailNotFound { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        store.list_cases(CaseOrder::Reference).expect("list").len(),
+        1
+    );
+}
+
+#[test]
+fn purged_machine_mail_is_gone_with_its_raw_bytes_and_the_rest_stays() {
+    let store = temp();
+    let old = keep(&store, 2026, "cc01", b"old");
+    let new = keep(&store, 2026, "cc02", b"new");
+    let ghost = MachineMailId::new(2026, 40).expect("id");
+    store
+        .apply(Change {
+            machine_mail_purged: vec![old, ghost],
+            ..Change::default()
+        })
+        .expect("purged (a missing record is not an error)");
+    assert_eq!(store.machine_mail(&old).expect("read"), None);
+    assert_eq!(store.machine_mail_raw(&old).expect("read"), None);
+    assert!(store.machine_mail(&new).expect("read").is_some());
+    assert_eq!(
+        store.machine_mail_raw(&new).expect("read"),
+        Some(b"new".to_vec())
+    );
+    // Numbers are never reused.
+    assert_eq!(keep(&store, 2026, "cc03", b"x").seq(), 3);
+}

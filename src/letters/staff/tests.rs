@@ -97,6 +97,7 @@ fn digest() -> Digest {
         },
         needs_human_triage: Vec::new(),
         failed_mail: vec![],
+        machine_mail: vec![],
     }
 }
 
@@ -895,4 +896,146 @@ fn unverified_answers_are_listed_in_the_digest() {
     assert!(!out.text.contains("NOT VERIFIED"), "{}", out.text);
     assert!(!out.text.contains("not verified"), "{}", out.text);
     assert!(!out.html.contains("not verified"), "{}", out.html);
+}
+
+/// The machine-mail list, in a digest and on its own: sender, subject and why as data (escaped
+/// in HTML, never run), the exact command, and no section when there is nothing.
+#[test]
+fn machine_mail_is_listed_with_its_command_in_the_digest_and_on_its_own() {
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let plain = t.render_digest(&digest(), &head()).expect("renders");
+    assert!(!plain.text.contains("MACHINE MAIL"), "{}", plain.text);
+    let lines = samples::machine_lines();
+    let d = Digest {
+        machine_mail: lines.clone(),
+        ..digest()
+    };
+    let in_digest = t.render_digest(&d, &head()).expect("renders");
+    let list = MachineMailList {
+        team_name: "Information Governance".into(),
+        today: day(2026, 3, 3),
+        since: None,
+        lines,
+        keep_days: 30,
+    };
+    let own = t.render_machine_mail(&list, &head()).expect("renders");
+    assert_eq!(
+        own.subject,
+        "Example Borough Council: 2 messages filed as machine mail, not cases (2026-03-03)"
+    );
+    let command = "foi-triage case open-from M-2026-000041 --kind general --by boss@example.gov.uk";
+    for out in [&in_digest, &own] {
+        for text in [&out.text, &out.html] {
+            assert!(text.contains("M-2026-000041"), "{text}");
+            assert!(text.contains("jo@example.org"), "{text}");
+            assert!(text.contains("auto won: auto.auto-submitted 100"), "{text}");
+            assert!(text.contains(command), "{text}");
+            assert!(text.contains("2026-03-02 14:05"), "{text}");
+        }
+        assert!(
+            out.text.contains("Automatic reply: {{ 7*7 }} <b>away</b>"),
+            "{}",
+            out.text
+        );
+        assert!(
+            out.html.contains("{{ 7*7 }} &lt;b&gt;away&lt;&#x2f;b&gt;"),
+            "{}",
+            out.html
+        );
+        assert!(!out.html.contains("<b>away"), "{}", out.html);
+    }
+    assert!(
+        in_digest
+            .text
+            .contains("FILED AS MACHINE MAIL, NOT CASES (2;"),
+        "{}",
+        in_digest.text
+    );
+    assert!(
+        own.text.contains("for Information Governance"),
+        "{}",
+        own.text
+    );
+    assert!(own.text.contains("kept here for 30 days"), "{}", own.text);
+    // Rendered through the registry as the scheduler sends it: to the manager, no case.
+    let letter = Letter {
+        case: None,
+        to: vec!["boss@example.gov.uk".into()],
+        cc: vec![],
+        reply_to: None,
+        message_id: "m2@council.example.gov.uk".into(),
+        in_reply_to: None,
+        attach_original: None,
+        body: LetterBody::MachineMail(list),
+    };
+    let mail = t.render_staff(&letter, &head()).expect("renders");
+    assert_eq!(mail.subject, own.subject);
+    assert_eq!(mail.html.as_deref(), Some(own.html.as_str()));
+}
+
+/// The answer to an emailed `#open`, for each outcome: the case made (its reference in the
+/// subject, so replies thread onto it), or why nothing was.
+#[test]
+fn the_answer_to_an_emailed_open_says_what_came_of_it() {
+    use crate::core::plan::machine::by_mail::{MachineMailReply, OpenLine, OpenOutcome};
+    let t = Letters::load(&shipped_dir()).expect("loads");
+    let id = crate::model::machine::MachineMailId::new(2026, 42).expect("id");
+    let line = Some(OpenLine {
+        line: 2,
+        text: "#open foi".into(),
+    });
+    let table = [
+        (
+            OpenOutcome::Opened {
+                case: r(9),
+                kind: Kind::Foi,
+                due: Some(day(2026, 4, 1)),
+            },
+            "[FOI-2026-000009] opened from M-2026-000042",
+            "Done: M-2026-000042 is now case FOI-2026-000009 (Freedom of Information request). Its clock counts from the day we received the message: due Wednesday 1 April 2026 (2026-04-01).",
+        ),
+        (
+            OpenOutcome::AlreadyOpened {
+                case: r(9),
+                by: "alice@example.gov.uk".into(),
+            },
+            "[FOI-2026-000009] M-2026-000042 was already opened",
+            "Not done: M-2026-000042 was already opened as FOI-2026-000009 by alice@example.gov.uk.",
+        ),
+        (
+            OpenOutcome::NotKept,
+            "M-2026-000042 not opened",
+            "Not done: M-2026-000042 is no longer kept",
+        ),
+        (
+            OpenOutcome::NotUnderstood("\"fio\" is not a kind of case".into()),
+            "M-2026-000042 not opened",
+            "Not understood: \"fio\" is not a kind of case.",
+        ),
+    ];
+    for (outcome, subject, says) in table {
+        let letter = Letter {
+            case: None,
+            to: vec!["boss@example.gov.uk".into()],
+            cc: vec![],
+            reply_to: None,
+            message_id: "m3@council.example.gov.uk".into(),
+            in_reply_to: Some("open@example.gov.uk".into()),
+            attach_original: None,
+            body: LetterBody::MachineMailReply(MachineMailReply {
+                id,
+                line: line.clone(),
+                outcome,
+            }),
+        };
+        let mail = t.render_staff(&letter, &head()).expect("renders");
+        assert_eq!(mail.subject, subject);
+        assert!(
+            mail.text.starts_with("Line 2: #open foi\n"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.contains(says), "{}", mail.text);
+        assert_eq!(mail.html, None);
+    }
 }

@@ -458,3 +458,52 @@ proptest! {
         prop_assert_eq!(parse_reply_address(&addr), Some(ta));
     }
 }
+
+#[test]
+fn machine_mail_addresses_are_bound_to_one_record_one_person_and_their_own_purpose() {
+    let ks = keys(&[NEW_KEY, OLD_KEY]);
+    let id = |seq| MachineMailId::new(2026, seq).expect("id");
+    let address = machine_reply_address("foi@council.example", &id(42), ALICE, &ks).expect("fits");
+    assert!(address.starts_with("foi+M-2026-000042."), "{address}");
+    assert!(address.split('@').next().is_some_and(|l| l.len() <= 64));
+    let tag = parse_machine_reply_address(&format!("Open <{}>", address.to_uppercase()))
+        .expect("parses in any case");
+    assert_eq!(tag.id, id(42));
+    // (who sends it, with which keys, verdict)
+    let table = [
+        (ALICE, keys(&[NEW_KEY, OLD_KEY]), Verdict::Valid),
+        (" Alice@Council.Example ", keys(&[NEW_KEY]), Verdict::Valid),
+        (BOB, keys(&[NEW_KEY, OLD_KEY]), Verdict::Invalid),
+        (ALICE, keys(&[OLD_KEY]), Verdict::UnknownKey),
+    ];
+    for (sender, ks, want) in table {
+        assert_eq!(check_machine(&ks, &tag, sender), want, "{sender}");
+    }
+    // Another record's id with this tag does not verify.
+    let other = MachineTag {
+        id: id(43),
+        ..tag.clone()
+    };
+    assert_eq!(check_machine(&ks, &other, ALICE), Verdict::Invalid);
+    // The two kinds of address never pass for each other.
+    let case_address =
+        reply_address("foi@council.example", &r("FOI-2026-000042"), ALICE, &ks).expect("fits");
+    assert_eq!(parse_machine_reply_address(&case_address), None);
+    assert_eq!(parse_reply_address(&address), None);
+    // A case tag's MAC, put on a machine-mail id, is not a machine-mail tag.
+    let case_tag = sign(&ks, &r("FOI-2026-000042"), ALICE);
+    let forged = MachineTag {
+        id: id(42),
+        key_id: case_tag.key_id.clone().expect("key id"),
+        tag: case_tag.tag,
+    };
+    assert_eq!(check_machine(&ks, &forged, ALICE), Verdict::Invalid);
+    for bad in [
+        "foi+M-2026-000042.abc@council.example",
+        "foi+M-2026-42.abc.0123456789abcdef0123@council.example",
+        "foi+M-2026-000042.zzz.0123456789abcdef0123@council.example",
+        "foi+M-2026-000042.abc.0123@council.example",
+    ] {
+        assert_eq!(parse_machine_reply_address(bad), None, "{bad}");
+    }
+}

@@ -1400,3 +1400,258 @@ fn a_follow_up_records_its_delivery_identity_on_the_case() {
         ]
     );
 }
+
+/// An out-of-office reply that carries a request: `auto` by its headers, FOI by its words.
+fn out_of_office_with_a_request() -> Vec<u8> {
+    mail(
+        "Patricia Requester <pat@example.org>",
+        "Automatic reply:\tparking fines",
+        FOI_BODY,
+        "Auto-Submitted: auto-replied\r\n",
+    )
+}
+
+#[test]
+fn mail_filed_without_a_case_is_kept_for_people_with_why_and_a_suggested_kind() {
+    let bounce = mail(
+        "Mail Delivery System <MAILER-DAEMON@mx.example.org>",
+        "Undelivered Mail Returned to Sender",
+        "This is the mail system at host mx.example.org. I'm sorry to have to inform you that your message could not be delivered.",
+        "Auto-Submitted: auto-replied\r\nReturn-Path: <>\r\n",
+    );
+    let own = mail(
+        &format!("FOI Team <{SHARED}>"),
+        "FOI request: parking fines",
+        FOI_BODY,
+        "",
+    );
+    let ooo = out_of_office_with_a_request();
+    // (name, message, mode, kept as (kind, suggested, from, subject))
+    type Row<'a> = (
+        &'a str,
+        &'a [u8],
+        Mode,
+        Option<(Kind, Kind, &'a str, &'a str)>,
+    );
+    let table: [Row; 4] = [
+        (
+            "bounce",
+            &bounce,
+            Mode::Live,
+            Some((
+                Kind::Auto,
+                Kind::General,
+                "MAILER-DAEMON@mx.example.org",
+                "Undelivered Mail Returned to Sender",
+            )),
+        ),
+        (
+            "out of office with a request",
+            &ooo,
+            Mode::Live,
+            Some((
+                Kind::Auto,
+                Kind::Foi,
+                "pat@example.org",
+                "Automatic reply: parking fines",
+            )),
+        ),
+        (
+            "our own address",
+            &own,
+            Mode::Live,
+            Some((Kind::Foi, Kind::Foi, SHARED, "FOI request: parking fines")),
+        ),
+        (
+            "a historical import lists nothing",
+            &bounce,
+            Mode::Import,
+            None,
+        ),
+    ];
+    let now = t0() + chrono::Duration::minutes(5);
+    for (name, raw, mode, want) in table {
+        let o = outcome(raw, &Known::default());
+        let mut p = plan(ctx(), &settings(mode), &o, &facts(), &pos(1), now).expect("plan");
+        let Some((kind, suggested, from, subject)) = want else {
+            assert_eq!(p.change.machine_mail, None, "{name}");
+            continue;
+        };
+        let Handled::Ignored { why, .. } = p.action.clone() else {
+            panic!("{name}: {:?}", p.action);
+        };
+        let kept = p.change.machine_mail.clone().expect(name);
+        let d = &kept.draft;
+        assert_eq!(kept.year, 2026, "{name}");
+        assert_eq!(
+            (d.kind, d.suggested),
+            (kind, suggested),
+            "{name}: {}",
+            d.why
+        );
+        assert_eq!(
+            (d.from.as_str(), d.subject.as_str()),
+            (from, subject),
+            "{name}"
+        );
+        assert_eq!(d.why, why, "{name}");
+        assert_eq!((d.received_at, d.filed_at), (t0(), now), "{name}");
+        assert_eq!(d.content_hash, o.message.content_hash, "{name}");
+        assert_eq!(d.message_id, o.message.message_id, "{name}");
+        let fired: Vec<String> = o.decision.fired.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(d.rules, fired, "{name}");
+        assert!(d.opened.is_none() && kept.raw.is_empty(), "{name}");
+        // The app hands over the bytes it fetched.
+        attach_original(&mut p, raw, true);
+        let kept = p.change.machine_mail.as_ref().expect(name);
+        assert_eq!(kept.raw, raw, "{name}");
+        assert_eq!(
+            (kept.draft.size, kept.draft.partial),
+            (raw.len() as u64, true)
+        );
+    }
+}
+
+#[test]
+fn another_delivery_of_machine_mail_keeps_no_second_record() {
+    let o = outcome(&out_of_office_with_a_request(), &Known::default());
+    let seen_before = Facts {
+        same_delivery: Some(Kind::Auto),
+        ..facts()
+    };
+    let p = plan(
+        ctx(),
+        &settings(Mode::Live),
+        &o,
+        &seen_before,
+        &pos(2),
+        t0(),
+    )
+    .expect("plan");
+    assert_eq!(p.change.machine_mail, None);
+}
+
+/// The record intake would keep of `raw` (received at `received`), as stored with number 7.
+fn kept(raw: &[u8], received: DateTime<Utc>) -> crate::model::machine::MachineMail {
+    let o = crate::core::triage::triage(
+        ctx(),
+        raw,
+        Some(received),
+        &Known::default(),
+        &crate::core::extract::InProcess,
+    );
+    let p = plan(
+        ctx(),
+        &settings(Mode::Live),
+        &o,
+        &facts(),
+        &pos(1),
+        received,
+    )
+    .expect("plan");
+    let id = MachineMailId::new(2026, 7).expect("id");
+    p.change.machine_mail.expect("kept").draft.into_record(id)
+}
+
+#[test]
+fn an_opened_record_becomes_a_case_whose_clock_runs_from_the_original_receipt() {
+    let raw = out_of_office_with_a_request();
+    // Received Monday 9 November 2026; opened a fortnight later.
+    let received = Utc
+        .with_ymd_and_hms(2026, 11, 9, 10, 0, 0)
+        .single()
+        .expect("t");
+    let record = kept(&raw, received);
+    let opening = |kind: Kind| {
+        crate::core::triage::triage_as(
+            ctx(),
+            &raw,
+            Some(record.received_at),
+            &Known::default(),
+            &crate::core::extract::InProcess,
+            kind,
+        )
+    };
+    let o = opening(record.suggested);
+    let open = OpenRequest {
+        record: &record,
+        by: "alice@council.example.gov.uk",
+        why: "a request inside an out-of-office reply",
+    };
+    let p = plan_opened(ctx(), &settings(Mode::Live), &o, &facts(), &open, t0()).expect("plan");
+    assert_eq!(p.action, Handled::NewCase(Kind::Foi));
+    let new = p.change.new_case.as_ref().expect("a case");
+    assert_eq!(new.draft.received_at, received);
+    // FOIA: day 0 Monday 9 November 2026, 20 working days (St Andrew's Day, a UK bank holiday,
+    // skipped) → Tuesday 8 December 2026, not the date counted from the day it was opened.
+    assert_eq!(
+        new.draft.due.map(|d| d.to_string()).as_deref(),
+        Some("2026-12-08")
+    );
+    assert_eq!(new.draft.created_at, t0());
+    // Who opened it comes first, then the usual audit of a new request.
+    let first = &p.change.audit[0].event;
+    assert_eq!(
+        (first.actor.as_str(), first.action.as_str()),
+        ("alice@council.example.gov.uk", OPENED_ACTION)
+    );
+    assert_eq!(first.detail["machine_mail"], json!("M-2026-000007"));
+    assert_eq!(first.why, "a request inside an out-of-office reply");
+    assert!(
+        actions(&p.change).contains(&"received"),
+        "{:?}",
+        actions(&p.change)
+    );
+    assert!(actions(&p.change).contains(&"acknowledgement_queued"));
+    let acks = jobs(&p.change);
+    assert_eq!(acks.len(), 1);
+    assert_eq!(
+        (acks[0].template.as_str(), acks[0].to.as_str()),
+        ("ack_foi", "pat@example.org")
+    );
+    assert_eq!(
+        p.change.machine_mail_opened,
+        [MachineMailOpened {
+            id: record.id,
+            case: CaseTarget::New,
+            by: "alice@council.example.gov.uk".into(),
+            at: t0(),
+        }]
+    );
+    assert!(p.change.cursor.is_none() && p.change.machine_mail.is_none());
+
+    // Refusals: a record already opened, and the `auto` kind.
+    let mut done = record.clone();
+    done.opened = Some(crate::model::machine::Opened {
+        case: CaseRef::new("FOI", 2026, 5).expect("ref"),
+        by: "bob@council.example.gov.uk".into(),
+        at: t0(),
+    });
+    let again = OpenRequest {
+        record: &done,
+        ..open
+    };
+    let err = plan_opened(ctx(), &settings(Mode::Live), &o, &facts(), &again, t0()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "machine mail M-2026-000007 was already opened as FOI-2026-000005 (by bob@council.example.gov.uk)"
+    );
+    let auto = opening(Kind::Auto);
+    let err = plan_opened(ctx(), &settings(Mode::Live), &auto, &facts(), &open, t0()).unwrap_err();
+    assert_eq!(err, PlanError::OpenAsAuto(record.id));
+}
+
+#[test]
+fn the_suggested_kind_is_the_rules_best_after_auto_else_general() {
+    let ooo = outcome(&out_of_office_with_a_request(), &Known::default());
+    let table = [
+        (Kind::Auto, &ooo.decision, Kind::Foi),
+        (Kind::Media, &ooo.decision, Kind::Media),
+    ];
+    for (kind, decision, want) in table {
+        assert_eq!(suggested_kind(decision, kind), want, "{kind}");
+    }
+    let mut nothing = ooo.decision.clone();
+    nothing.scores.retain(|(k, _)| *k == Kind::Auto);
+    assert_eq!(suggested_kind(&nothing, Kind::Auto), Kind::General);
+}

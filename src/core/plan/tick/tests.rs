@@ -117,6 +117,10 @@ fn chasers_go_to_the_assignee_and_escalate_to_the_manager_and_head() {
             last_digests: &last,
             needs_triage: &[],
             failed_mail: &[],
+            machine_mail: machine::ListFacts {
+                pending: &[],
+                listed: machine::Listed::default(),
+            },
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let why = format!("{assignee:?} {team:?} {now}");
@@ -191,6 +195,10 @@ fn a_chaser_already_sent_is_not_planned_again() {
         last_digests: &last,
         needs_triage: &[],
         failed_mail: &[],
+        machine_mail: machine::ListFacts {
+            pending: &[],
+            listed: machine::Listed::default(),
+        },
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     assert!(plan.units.is_empty(), "{:?}", plan.units);
@@ -219,6 +227,10 @@ fn each_team_manager_gets_a_digest_once_it_is_due() {
             last_digests: &last,
             needs_triage: &[],
             failed_mail: &[],
+            machine_mail: machine::ListFacts {
+                pending: &[],
+                listed: machine::Listed::default(),
+            },
         };
         let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
         let digests: Vec<_> = plan
@@ -294,6 +306,10 @@ fn every_digest_lists_the_messages_quarantined_since_its_last_one() {
         last_digests: &last,
         needs_triage: &waiting,
         failed_mail: &[],
+        machine_mail: machine::ListFacts {
+            pending: &[],
+            listed: machine::Listed::default(),
+        },
     };
     let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
     let mut listed = BTreeMap::new();
@@ -313,4 +329,122 @@ fn every_digest_lists_the_messages_quarantined_since_its_last_one() {
     assert_eq!(listed.len(), 3, "{listed:?}");
     assert_eq!(listed[&manager("ig")], "new");
     assert_eq!(listed[&manager("press")], "old,new");
+}
+
+/// A machine-mail record filed (and received) at `filed`.
+fn machine_mail(seq: u64, filed: &str) -> crate::model::machine::MachineMail {
+    crate::model::machine::MachineMail {
+        id: crate::model::machine::MachineMailId::new(2026, seq).expect("id"),
+        filed_at: at(filed),
+        received_at: at(filed),
+        from: "jo@example.org".into(),
+        subject: "Automatic reply: away".into(),
+        kind: Kind::Auto,
+        why: "auto won".into(),
+        rules: Vec::new(),
+        suggested: Kind::General,
+        content_hash: format!("hash-{seq}"),
+        message_id: None,
+        size: 10,
+        partial: false,
+        opened: None,
+    }
+}
+
+#[test]
+fn machine_mail_is_listed_in_the_owning_teams_digest_or_on_its_own() {
+    let desk = Desk::new();
+    let now = at("2026-09-02T09:00:00Z"); // Wednesday, 10:00 London
+    let cases = [case(9, Kind::Foi, "Parking fines", RECEIVED)];
+    let sent = BTreeSet::new();
+    let pending = [
+        machine_mail(3, "2026-09-01T12:00:00Z"),
+        machine_mail(4, "2026-09-01T13:00:00Z"),
+    ];
+    let listed = machine::Listed {
+        last: 2,
+        at: Some(at("2026-09-01T07:00:00Z")),
+    };
+    let listed_mark = Mark {
+        key: machine::LISTED_MARK.into(),
+        value: json!(machine::Listed {
+            last: 4,
+            at: Some(now)
+        }),
+    };
+    let ig_only: Marks = digests_sent(&desk, now)
+        .into_iter()
+        .filter(|(t, _)| t != "ig")
+        .collect();
+    // (name, last digests, records waiting, expected: where the list went)
+    let table: Vec<(&str, Marks, &[_], Option<&str>)> = vec![
+        (
+            "ig's digest goes now: in it",
+            ig_only,
+            &pending,
+            Some("digest"),
+        ),
+        (
+            "no digest today: on its own",
+            digests_sent(&desk, now),
+            &pending,
+            Some("own"),
+        ),
+        (
+            "nothing waits: nothing",
+            digests_sent(&desk, now),
+            &[],
+            None,
+        ),
+    ];
+    for (name, last, pending, want) in table {
+        let facts = TickFacts {
+            cases: &cases,
+            chasers_sent: &sent,
+            last_digests: &last,
+            needs_triage: &[],
+            failed_mail: &[],
+            machine_mail: machine::ListFacts { pending, listed },
+        };
+        let plan = plan_tick(&desk.office(), ctx(), &facts, now, &mut counting());
+        let with_list: Vec<_> = plan
+            .units
+            .iter()
+            .filter(|(change, _)| change.marks.contains(&listed_mark))
+            .collect();
+        let Some(want) = want else {
+            assert!(with_list.is_empty(), "{name}: {:?}", plan.units);
+            continue;
+        };
+        let [(_, letters)] = with_list.as_slice() else {
+            panic!("{name}: one unit lists the machine mail: {:?}", plan.units);
+        };
+        let [letter] = letters.as_slice() else {
+            panic!("{name}: one letter: {letters:?}");
+        };
+        assert_eq!(letter.to, [BOSS], "{name}");
+        let ids: Vec<String> = match (&letter.body, want) {
+            (LetterBody::Digest(d), "digest") => {
+                assert_eq!(d.scope, TeamFilter::Team("ig".into()), "{name}");
+                d.machine_mail.iter().map(|l| l.id.to_string()).collect()
+            }
+            (LetterBody::MachineMail(list), "own") => {
+                assert_eq!(list.team_name, "Information Governance", "{name}");
+                assert_eq!(list.since, listed.at, "{name}");
+                list.lines.iter().map(|l| l.id.to_string()).collect()
+            }
+            (other, _) => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(ids, ["M-2026-000003", "M-2026-000004"], "{name}");
+        // No other team's digest carries it.
+        for (_, letters) in &plan.units {
+            for l in letters {
+                if let LetterBody::Digest(d) = &l.body
+                    && d.scope != TeamFilter::Team("ig".into())
+                {
+                    assert!(d.machine_mail.is_empty(), "{name}: {:?}", d.scope);
+                }
+            }
+        }
+    }
 }
