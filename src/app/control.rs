@@ -274,25 +274,37 @@ fn triaged(
     })
 }
 
+/// What a request may use besides the store and the rules, each `None` where it is not set up.
+#[derive(Clone, Copy, Default)]
+pub struct Means<'a> {
+    /// The case workflow (letters, routing), when configured.
+    pub workflow: Option<&'a Workflow>,
+    /// The corrections directory beside the store: a re-classification's test sample is kept
+    /// there once the store has committed it, and the answer says so.
+    pub corrections: Option<&'a Path>,
+    /// Intake, which opens machine mail as cases (the daemon's own, or one built on the store by
+    /// the command line).
+    pub intake: Option<&'a Ingest>,
+}
+
 /// Runs a request against an open store; an action is dated `now` and its audit records `uid`
-/// (the operating-system user who asked, see [`with_os_uid`]) beside the stated actor. A
-/// re-classification's test sample is kept in `corrections` (the corrections directory beside
-/// the store; `None`: not kept) once the store has committed it, and the answer says so.
-/// `intake` opens machine mail as cases (the daemon's own, or one built on the store by the
-/// command line).
+/// (the operating-system user who asked, see [`with_os_uid`]) beside the stated actor.
 ///
 /// # Errors
 /// A message for the person at the command line (no such case, an action refused…).
 pub fn handle(
     store: &Store,
     ctx: &Context,
-    workflow: Option<&Workflow>,
-    corrections: Option<&Path>,
-    intake: Option<&Ingest>,
+    means: Means<'_>,
     req: &Request,
     now: DateTime<Utc>,
     uid: Option<u32>,
 ) -> Result<String, String> {
+    let Means {
+        workflow,
+        corrections,
+        intake,
+    } = means;
     let e = |e: crate::io::store::StoreError| e.to_string();
     match req {
         Request::MachineMail { all } => {
@@ -556,21 +568,12 @@ async fn run(services: Services, req: Request, uid: Option<u32>) -> Response {
     } = services;
     let joined = tokio::task::spawn_blocking(move || {
         let ctx = Arc::clone(&ctx.read().unwrap_or_else(|p| p.into_inner()));
-        let (wf, corrections, intake) = (
-            workflow.as_deref(),
-            corrections.as_deref(),
-            ingest.as_deref(),
-        );
-        handle(
-            &store,
-            &ctx,
-            wf,
-            corrections,
-            intake,
-            &req,
-            clock.now(),
-            uid,
-        )
+        let means = Means {
+            workflow: workflow.as_deref(),
+            corrections: corrections.as_deref(),
+            intake: ingest.as_deref(),
+        };
+        handle(&store, &ctx, means, &req, clock.now(), uid)
     })
     .await;
     match joined {

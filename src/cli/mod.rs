@@ -913,9 +913,11 @@ fn case_request(config_path: &Path, req: &Request) -> Result<ExitCode> {
             crate::app::control::handle(
                 &store,
                 &ctx,
-                workflow.as_deref(),
-                Some(&crate::io::corrections::dir(&config.data_dir)),
-                intake.as_ref(),
+                crate::app::control::Means {
+                    workflow: workflow.as_deref(),
+                    corrections: Some(&crate::io::corrections::dir(&config.data_dir)),
+                    intake: intake.as_ref(),
+                },
                 req,
                 crate::io::clock::Clock::now(&crate::io::clock::SystemClock),
                 crate::app::control::own_uid(),

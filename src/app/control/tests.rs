@@ -261,7 +261,7 @@ fn list(store: &Store) -> String {
         kind: None,
         due_before: None,
     };
-    handle(store, &ctx, None, None, None, &req, now, None).expect("list")
+    handle(store, &ctx, Means::default(), &req, now, None).expect("list")
 }
 
 #[test]

@@ -43,17 +43,11 @@ fn act(store: &Store, dir: &Path, reference: &CaseRef, words: &[&str]) -> String
         why: String::new(),
     };
     let now = at("2026-03-05T10:00:00Z");
-    control::handle(
-        store,
-        testkit::ctx(),
-        None,
-        Some(dir),
-        None,
-        &req,
-        now,
-        None,
-    )
-    .expect("acts")
+    let means = control::Means {
+        corrections: Some(dir),
+        ..control::Means::default()
+    };
+    control::handle(store, testkit::ctx(), means, &req, now, None).expect("acts")
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
