@@ -770,7 +770,10 @@ fn export(config_path: &Path, path: &Path, keep: Option<u32>) -> Result<ExitCode
     let dest = if path.is_dir() {
         path.join(backup::file_name(now))
     } else if keep.is_some() {
-        bail!("--keep rotates the backups in a directory; {} is not one", path.display());
+        bail!(
+            "--keep rotates the backups in a directory; {} is not one",
+            path.display()
+        );
     } else {
         path.to_path_buf()
     };
@@ -841,8 +844,7 @@ fn store_verify(config_path: &Path, data_dir: Option<PathBuf>) -> Result<ExitCod
         Some(store) => crate::app::control::verify(&store),
         None => {
             let socket = crate::app::control::socket_path(&dir);
-            let r = crate::app::control::call(&socket, &Request::Verify)
-                .map_err(|e| anyhow!(e))?;
+            let r = crate::app::control::call(&socket, &Request::Verify).map_err(|e| anyhow!(e))?;
             if r.ok { Ok(r.text) } else { Err(r.text) }
         }
     };

@@ -164,11 +164,14 @@ impl Store {
         out.write_line(&line)?;
         let mut counts = BTreeMap::new();
         for spec in TREES {
-            let tree = self.db.open_tree(spec.name).map_err(|source| StoreError::Sled {
-                op: "open tree",
-                tree: spec.name,
-                source,
-            })?;
+            let tree = self
+                .db
+                .open_tree(spec.name)
+                .map_err(|source| StoreError::Sled {
+                    op: "open tree",
+                    tree: spec.name,
+                    source,
+                })?;
             let mut n = 0u64;
             for item in tree.iter() {
                 let (k, v) = item.map_err(|source| scan_error(spec.name, source))?;
@@ -227,7 +230,10 @@ fn record_line(spec: &TreeSpec, k: &[u8], v: &[u8], line: &mut Vec<u8>) -> Resul
     line.extend_from_slice(b"{\"tree\":");
     serde_json::to_writer(&mut *line, spec.name).map_err(|e| corrupt(e.to_string()))?;
     line.extend_from_slice(b",\"key\":");
-    let key = spec.key.to_json(k).map_err(|e| corrupt(format!("key: {e}")))?;
+    let key = spec
+        .key
+        .to_json(k)
+        .map_err(|e| corrupt(format!("key: {e}")))?;
     serde_json::to_writer(&mut *line, &key).map_err(|e| corrupt(e.to_string()))?;
     line.extend_from_slice(b",\"value\":");
     spec.value.write_json(v, line).map_err(corrupt)?;
@@ -331,10 +337,13 @@ fn read<R: BufRead>(
         if let Some(name) = line.tree {
             let spec = trees::spec(&name)
                 .ok_or_else(|| at(format!("tree {name:?} is not one this build knows")))?;
-            let key = spec.key.from_json(&line.key).map_err(|e| at(format!("key: {e}")))?;
+            let key = spec
+                .key
+                .store_bytes(&line.key)
+                .map_err(|e| at(format!("key: {e}")))?;
             let value = spec
                 .value
-                .from_json(line.value, typed)
+                .store_bytes(line.value, typed)
                 .map_err(|e| at(format!("{} value: {e}", spec.name)))?;
             hash.update(&buf);
             *counts.entry(name).or_default() += 1;

@@ -62,7 +62,9 @@ fn event(action: &str) -> AuditEvent {
 
 /// A new case `n` with its audit, acknowledgement row, raw message and the cursor at `uid`.
 fn new_case(store: &Store, prefix: &str, n: u32, state: CaseState, uid: u32) -> CaseRef {
-    store.put_raw(&dedupe_hash(&raw(n)), &raw(n)).expect("raw kept");
+    store
+        .put_raw(&dedupe_hash(&raw(n)), &raw(n))
+        .expect("raw kept");
     let change = Change {
         new_case: Some(NewCase {
             prefix: prefix.into(),

@@ -87,7 +87,10 @@ mod tests {
             })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(!waiting.is_finished(), "a writer waits while a backup reads");
+        assert!(
+            !waiting.is_finished(),
+            "a writer waits while a backup reads"
+        );
         drop(held);
         tokio::time::timeout(Duration::from_secs(5), waiting)
             .await

@@ -66,9 +66,7 @@ pub use crate::model::change::{
     Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, Mark, MessageIdConflict,
     NewCase, NewOutboxRow, OutboxUpdate,
 };
-pub use crate::model::records::{
-    CaseOrder, Cursor, OutboxRow, OutboxStatus, SeenKey, SeenRecord,
-};
+pub use crate::model::records::{CaseOrder, Cursor, OutboxRow, OutboxStatus, SeenKey, SeenRecord};
 pub use error::StoreError;
 
 use crate::model::case::{AuditEvent, Case, CaseRef, YEAR_MAX, YEAR_MIN};

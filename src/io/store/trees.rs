@@ -108,7 +108,11 @@ const fn tree(name: &'static str, key: KeyForm, value: ValueForm) -> TreeSpec {
 /// their indexes after, the raw messages (the bulk) last.
 pub(crate) const TREES: &[TreeSpec] = &[
     tree(TREE_CASES, KeyForm::Text, record::<Case>("Case")),
-    tree(TREE_AUDIT, KeyForm::CaseEvent, record::<AuditEvent>("AuditEvent")),
+    tree(
+        TREE_AUDIT,
+        KeyForm::CaseEvent,
+        record::<AuditEvent>("AuditEvent"),
+    ),
     tree(TREE_SEQUENCES, KeyForm::Text, ValueForm::Counter),
     tree(TREE_OUTBOX, KeyForm::Id, record::<OutboxRow>("OutboxRow")),
     tree(TREE_CURSORS, KeyForm::Text, record::<Cursor>("Cursor")),
@@ -187,7 +191,7 @@ impl KeyForm {
     ///
     /// # Errors
     /// What is wrong with the JSON.
-    pub(crate) fn from_json(self, key: &Value) -> Result<Vec<u8>, String> {
+    pub(crate) fn store_bytes(self, key: &Value) -> Result<Vec<u8>, String> {
         match (self, key) {
             (KeyForm::Text, Value::String(s)) => Ok(s.as_bytes().to_vec()),
             (KeyForm::Id, Value::Number(_)) => Ok(number(key)?.to_be_bytes().to_vec()),
@@ -228,7 +232,7 @@ impl ValueForm {
     ///
     /// # Errors
     /// What is wrong with the JSON.
-    pub(crate) fn from_json(self, value: Value, typed: bool) -> Result<Vec<u8>, String> {
+    pub(crate) fn store_bytes(self, value: Value, typed: bool) -> Result<Vec<u8>, String> {
         match (self, value) {
             (ValueForm::Record(codec), v) if typed => (codec.restore)(v),
             (ValueForm::Record(_), v) => serde_json::to_vec(&v).map_err(|e| e.to_string()),
@@ -278,7 +282,11 @@ mod tests {
     #[test]
     fn keys_round_trip_through_their_json() {
         let table: [(KeyForm, &[u8], Value); 5] = [
-            (KeyForm::Text, b"case\0FOI\x002026", Value::from("case\0FOI\x002026")),
+            (
+                KeyForm::Text,
+                b"case\0FOI\x002026",
+                Value::from("case\0FOI\x002026"),
+            ),
             (KeyForm::Id, &7u64.to_be_bytes(), Value::from(7)),
             (
                 KeyForm::CaseEvent,
@@ -290,7 +298,7 @@ mod tests {
         ];
         for (form, bytes, json) in table {
             assert_eq!(form.to_json(bytes).as_ref(), Ok(&json), "{form:?}");
-            assert_eq!(form.from_json(&json).as_deref(), Ok(bytes), "{form:?}");
+            assert_eq!(form.store_bytes(&json).as_deref(), Ok(bytes), "{form:?}");
         }
     }
 
@@ -299,12 +307,16 @@ mod tests {
         assert!(KeyForm::Text.to_json(&[0xff]).is_err());
         assert!(KeyForm::Id.to_json(b"123").is_err());
         assert!(KeyForm::CaseEvent.to_json(&[0; 8]).is_err(), "no case key");
-        assert!(KeyForm::Id.from_json(&Value::from(-1)).is_err());
-        assert!(KeyForm::Id.from_json(&Value::from("7")).is_err());
-        assert!(KeyForm::Bytes.from_json(&Value::from("not base64!")).is_err());
+        assert!(KeyForm::Id.store_bytes(&Value::from(-1)).is_err());
+        assert!(KeyForm::Id.store_bytes(&Value::from("7")).is_err());
+        assert!(
+            KeyForm::Bytes
+                .store_bytes(&Value::from("not base64!"))
+                .is_err()
+        );
         assert!(
             KeyForm::CaseEvent
-                .from_json(&serde_json::json!(["", 1]))
+                .store_bytes(&serde_json::json!(["", 1]))
                 .is_err()
         );
         let mut out = Vec::new();
@@ -312,11 +324,11 @@ mod tests {
         assert!(ValueForm::Counter.write_json(b"x", &mut out).is_err());
         let case = spec(TREE_CASES).expect("cases").value;
         assert!(case.write_json(b"{not json", &mut out).is_err());
-        assert!(case.from_json(serde_json::json!({"x": 1}), true).is_err());
+        assert!(case.store_bytes(serde_json::json!({"x": 1}), true).is_err());
         assert!(
-            case.from_json(serde_json::json!({"x": 1}), false).is_ok(),
+            case.store_bytes(serde_json::json!({"x": 1}), false).is_ok(),
             "an older schema's record is written for its migration to read"
         );
-        assert!(ValueForm::Empty.from_json(Value::from(0), true).is_err());
+        assert!(ValueForm::Empty.store_bytes(Value::from(0), true).is_err());
     }
 }

@@ -173,7 +173,8 @@ impl Verifier<'_> {
         match self.store.check_backed_up() {
             Err(StoreError::NotBackedUp { what }) => {
                 for w in what {
-                    self.report.add("db", b"", format!("{w} is not covered by backups"));
+                    self.report
+                        .add("db", b"", format!("{w} is not covered by backups"));
                 }
                 Ok(())
             }
@@ -185,13 +186,15 @@ impl Verifier<'_> {
     fn forms(&mut self) -> Result<(), StoreError> {
         let mut scratch = Vec::new();
         for spec in TREES {
-            let tree = self.store.db.open_tree(spec.name).map_err(|source| {
-                StoreError::Sled {
+            let tree = self
+                .store
+                .db
+                .open_tree(spec.name)
+                .map_err(|source| StoreError::Sled {
                     op: "open tree",
                     tree: spec.name,
                     source,
-                }
-            })?;
+                })?;
             let mut n = 0;
             for item in scan(&tree, spec.name) {
                 let (k, v) = item?;
@@ -267,9 +270,10 @@ impl Verifier<'_> {
             last = Some((case_key.clone(), n.unwrap_or(expected) + 1));
             match self.cases.get_mut(&case_key) {
                 Some(facts) => facts.events += 1,
-                None => self
-                    .report
-                    .add(TREE_AUDIT, &k, "audit event of a case that does not exist"),
+                None => {
+                    self.report
+                        .add(TREE_AUDIT, &k, "audit event of a case that does not exist")
+                }
             }
         }
         let silent: Vec<Vec<u8>> = self
@@ -279,7 +283,8 @@ impl Verifier<'_> {
             .map(|(k, _)| k.clone())
             .collect();
         for k in silent {
-            self.report.add(TREE_CASES, &k, "the case has no audit event");
+            self.report
+                .add(TREE_CASES, &k, "the case has no audit event");
         }
         Ok(())
     }
@@ -296,8 +301,11 @@ impl Verifier<'_> {
                 continue; // reported by `forms`
             };
             if row.id != id {
-                self.report
-                    .add(TREE_OUTBOX, &k, format!("the row says it is row {}", row.id));
+                self.report.add(
+                    TREE_OUTBOX,
+                    &k,
+                    format!("the row says it is row {}", row.id),
+                );
             }
             if let Some(r) = &row.case
                 && !self.cases.contains_key(&keys::case_key(r))
@@ -390,7 +398,8 @@ impl Verifier<'_> {
                     Some(_) => {}
                 }
             } else if k.as_ref() != keys::SEQ_OUTBOX_KEY {
-                self.report.add(TREE_SEQUENCES, &k, "not a counter the store keeps");
+                self.report
+                    .add(TREE_SEQUENCES, &k, "not a counter the store keeps");
             }
         }
         for (k, h) in highest {
@@ -449,8 +458,11 @@ impl Verifier<'_> {
         for item in scan(tree, name) {
             let (k, _) = item?;
             if !expected.remove(k.as_ref()) {
-                self.report
-                    .add(name, &k, "no record has this entry (a dangling index entry)");
+                self.report.add(
+                    name,
+                    &k,
+                    "no record has this entry (a dangling index entry)",
+                );
             }
         }
         for k in expected {
@@ -475,9 +487,10 @@ impl Verifier<'_> {
         let mut owner: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for item in scan(tree, name) {
             let (k, v) = item?;
-            let lists = self.cases.get(v.as_ref()).is_some_and(|c| {
-                std::str::from_utf8(&k).is_ok_and(|s| values(c).contains(s))
-            });
+            let lists = self
+                .cases
+                .get(v.as_ref())
+                .is_some_and(|c| std::str::from_utf8(&k).is_ok_and(|s| values(c).contains(s)));
             if !lists {
                 self.report.add(
                     name,
@@ -491,7 +504,10 @@ impl Verifier<'_> {
         for (case_key, facts) in &self.cases {
             for value in values(facts) {
                 match owner.get(value.as_bytes()) {
-                    None => problems.push((value.clone(), "a case lists it but the index does not".to_string())),
+                    None => problems.push((
+                        value.clone(),
+                        "a case lists it but the index does not".to_string(),
+                    )),
                     Some(o) if o != case_key && name == TREE_IDX_HASH => problems.push((
                         value.clone(),
                         format!(
@@ -553,3 +569,6 @@ impl Verifier<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -61,7 +61,10 @@ fn export_restore_export_is_identical_and_covers_every_tree() {
     );
     assert_eq!(second, first);
     // What people use, not only bytes: the restored store answers as the first did.
-    assert_eq!(store.list_cases(CaseOrder::Reference).expect("list").len(), 3);
+    assert_eq!(
+        store.list_cases(CaseOrder::Reference).expect("list").len(),
+        3
+    );
     let ack_to = store
         .outbox_count_to("r1@example.org", t(1, 0))
         .expect("rate-limit index");
@@ -95,7 +98,10 @@ fn lines_are_header_records_in_table_and_key_order_then_trailer() {
     let cases: Vec<&Value> = records.iter().filter(|r| r["tree"] == "cases").collect();
     assert_eq!(cases[0]["key"], "FOI-2026-0000000001");
     assert_eq!(cases[0]["value"]["reference"], refs[0].to_string());
-    assert_eq!(cases[2]["key"], "SAR-2026-0000000001", "FOI sorts before SAR");
+    assert_eq!(
+        cases[2]["key"], "SAR-2026-0000000001",
+        "FOI sorts before SAR"
+    );
     let audit = records
         .iter()
         .find(|r| r["tree"] == "audit")
@@ -106,7 +112,7 @@ fn lines_are_header_records_in_table_and_key_order_then_trailer() {
     let bytes = trees::spec("raw")
         .expect("raw tree")
         .value
-        .from_json(raw["value"].clone(), true)
+        .store_bytes(raw["value"].clone(), true)
         .expect("base64");
     assert_eq!(crate::core::dedupe::dedupe_hash(&bytes), raw["key"]);
     let outbox = records
@@ -152,7 +158,8 @@ fn a_changed_cut_or_foreign_backup_is_refused_before_anything_is_written() {
     let n = u64::try_from(good.iter().filter(|&&b| b == b'\n').count()).expect("fits");
     let cut = &good[..good.len() - 10];
     let newer = tampered(&good, "\"schema\":1", "\"schema\":99");
-    let cases: [(&str, Vec<u8>, fn(&BackupError) -> bool); 8] = [
+    type Expect = fn(&BackupError) -> bool;
+    let cases: [(&str, Vec<u8>, Expect); 8] = [
         (
             "a changed record (valid JSON)",
             tampered(&good, "Request 2", "Request 3"),
@@ -169,11 +176,9 @@ fn a_changed_cut_or_foreign_backup_is_refused_before_anything_is_written() {
         ("a newer schema", newer, |e| {
             matches!(e, BackupError::TooNew { schema: 99, .. })
         }),
-        (
-            "not a backup",
-            b"{\"hello\":1}\n".to_vec(),
-            |e| matches!(e, BackupError::Line { line: 1, .. }),
-        ),
+        ("not a backup", b"{\"hello\":1}\n".to_vec(), |e| {
+            matches!(e, BackupError::Line { line: 1, .. })
+        }),
         (
             "a tree this build does not know",
             tampered(&good, "{\"tree\":\"marks\"", "{\"tree\":\"mystery\""),
@@ -184,9 +189,11 @@ fn a_changed_cut_or_foreign_backup_is_refused_before_anything_is_written() {
             tampered(&good, "\"subject\":\"Request 2\"", "\"subject\":2"),
             |e| matches!(e, BackupError::Line { reason, .. } if reason.contains("cases value")),
         ),
-        ("data after the trailer", [&good[..], b"{}\n"].concat(), |e| {
-            matches!(e, BackupError::Line { reason, .. } if reason.contains("after the trailer"))
-        }),
+        (
+            "data after the trailer",
+            [&good[..], b"{}\n"].concat(),
+            |e| matches!(e, BackupError::Line { reason, .. } if reason.contains("after the trailer")),
+        ),
     ];
     for (what, bytes, expected) in cases {
         let err = check(bytes.as_slice()).expect_err(what);
@@ -223,7 +230,9 @@ fn a_tree_the_table_does_not_know_stops_export_and_verify() {
     let report = store.verify().expect("verifies");
     assert!(!report.is_clean());
     assert!(
-        report.text().contains("tree machine_mail is not covered by backups"),
+        report
+            .text()
+            .contains("tree machine_mail is not covered by backups"),
         "{}",
         report.text()
     );
@@ -312,7 +321,10 @@ fn writers_wait_while_an_export_reads_and_then_go_through() {
     assert!(!writing.is_finished(), "the change waits for the export");
     go.send(()).expect("release");
     let during = exporting.join().expect("export thread");
-    writing.join().expect("writer").expect("the change went through");
+    writing
+        .join()
+        .expect("writer")
+        .expect("the change went through");
     assert_eq!(during, before, "the export saw the store as it was");
     assert!(store.mark("late/mark").expect("read").is_some());
 }
@@ -324,7 +336,10 @@ fn write_file_replaces_only_with_a_checked_private_backup() {
     let dest = dir.path().join("out.jsonl");
     std::fs::write(&dest, "the previous backup").expect("write");
     let summary = write_file(&dest, |out| {
-        store.export(out, t(4, 2)).map(drop).map_err(|e| e.to_string())
+        store
+            .export(out, t(4, 2))
+            .map(drop)
+            .map_err(|e| e.to_string())
     })
     .expect("written");
     assert_eq!(std::fs::read(&dest).expect("read"), export_bytes(&store));
