@@ -422,6 +422,13 @@ impl Store {
         e
     }
 
+    /// Test hook: sled itself, to plant what the store would never write (a tree backups do not
+    /// know).
+    #[cfg(test)]
+    pub(crate) fn db_for_test(&self) -> &sled::Db {
+        &self.db
+    }
+
     /// Test hook: removes a case record behind the store's back (no index, no audit). A later
     /// change that appends to its audit then fails while reads still work: how the outbox tests
     /// get a store that refuses a write after a send (sled has no fault injection, and a full
