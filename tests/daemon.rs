@@ -104,9 +104,14 @@ impl World {
 
     /// Starts the daemon as a process (`foi-triage run`) on the real clock.
     fn start(&self) -> Daemon {
+        self.start_with(&self.config())
+    }
+
+    /// [`World::start`] with another config file (another data directory, say).
+    fn start_with(&self, config: &Path) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_foi-triage"));
         cmd.args(["--log-format", "json", "run", "--config"])
-            .arg(self.config())
+            .arg(config)
             .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
             .stderr(self.open_log());
@@ -2111,4 +2116,114 @@ fn a_70_mb_request_makes_a_case_from_its_first_part_is_filed_and_the_next_one_go
     for p in filed {
         std::fs::remove_file(p).expect("remove filed copy");
     }
+}
+
+/// Issue 12: a backup taken while the daemon runs (through its control socket) is restored onto a
+/// new data directory; a daemon on that directory carries on from the restored cursor (nothing
+/// is processed twice) and a reply joins the restored case.
+#[test]
+fn a_backup_taken_while_running_restores_onto_a_new_data_dir_where_a_reply_joins_its_case() {
+    let world = workflow_world("bak", false);
+    let pat = world.who("pat");
+    let daemon = world.start();
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("pat"), 1)],
+    );
+    wait_for(Duration::from_secs(30), "the acknowledgement", || {
+        world.delivered(&pat).len() == 1
+    });
+    let backup = world.dir.path().join("backup.jsonl");
+    let o = support::run(&[
+        "export",
+        "--config",
+        world.config().to_str().expect("utf-8 path"),
+        backup.to_str().expect("utf-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    assert!(
+        support::stdout(&o).contains("(1 cases)"),
+        "{}",
+        support::stdout(&o)
+    );
+    assert!(
+        world
+            .log_text()
+            .contains("backup exported through the control socket"),
+        "the running daemon took the snapshot"
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+
+    let restored = world.dir.path().join("restored");
+    let o = support::run(&[
+        "restore",
+        backup.to_str().expect("utf-8 path"),
+        "--data-dir",
+        restored.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        support::stdout(&o),
+        support::stderr(&o)
+    );
+    let config = std::fs::read_to_string(world.config())
+        .expect("read config")
+        .replace("data_dir = \"data\"", "data_dir = \"restored\"");
+    let moved = world.dir.path().join("restored.toml");
+    std::fs::write(&moved, config).expect("write config");
+
+    let reference = Store::open(&restored)
+        .expect("the restored store")
+        .list_cases(CaseOrder::Received)
+        .expect("list")[0]
+        .reference
+        .to_string();
+    let daemon = world.start_with(&moved);
+    let reply = format!(
+        "From: Pat Requester <{addr}>\r\nTo: {user}@council.example\r\n\
+         Subject: Re: Freedom of Information request 1\r\nIn-Reply-To: <req-1-{addr}>\r\n\
+         Message-ID: <reply-1-{addr}>\r\nDate: Mon, 23 Nov 2026 11:00:00 +0000\r\n\r\n\
+         Please include 2019 as well.\r\n",
+        addr = world.addr("pat"),
+        user = world.user
+    );
+    append_all(world.stack, &world.user, "INBOX", &[reply.into_bytes()]);
+    let moved_cfg = moved.to_str().expect("utf-8 path").to_string();
+    wait_for(
+        Duration::from_secs(30),
+        "the reply to join the case",
+        || {
+            let o = support::run(&["case", "show", "--config", &moved_cfg, &reference]);
+            support::stdout(&o).contains("reply-1-")
+        },
+    );
+    wait_for(Duration::from_secs(30), "the reply's receipt", || {
+        world.delivered(&pat).len() == 2
+    });
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let store = Store::open(&restored).expect("the restored store");
+    let after = store.list_cases(CaseOrder::Received).expect("list");
+    assert_eq!(
+        after.len(),
+        1,
+        "the reply joined; the request was not taken again"
+    );
+    assert!(
+        after[0]
+            .message_ids
+            .iter()
+            .any(|m| m.starts_with("reply-1-"))
+    );
+    assert!(store.verify().expect("verifies").is_clean());
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        world.delivered(&pat).len(),
+        2,
+        "one acknowledgement and one receipt: the restored cursor and outbox sent nothing twice"
+    );
 }

@@ -31,6 +31,7 @@ use super::{
 };
 use crate::model::case::AuditEvent;
 use crate::model::records::{OutboxRow, SeenRecord};
+use chrono::{DateTime, Utc};
 use sled::{IVec, Tree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -291,7 +292,8 @@ impl Verifier<'_> {
 
     fn outbox(&mut self) -> Result<(), StoreError> {
         let mut due = BTreeSet::new();
-        let mut rows: BTreeMap<u64, OutboxRow> = BTreeMap::new();
+        // Only what the recipient index is checked against: rows can be large (a letter each).
+        let mut enqueued: BTreeMap<u64, DateTime<Utc>> = BTreeMap::new();
         for item in scan(&self.store.outbox, TREE_OUTBOX) {
             let (k, v) = item?;
             let (Some(id), Ok(row)) = (
@@ -319,7 +321,7 @@ impl Verifier<'_> {
             if row.status.is_queued() {
                 due.insert(keys::outbox_due_key(row.next_attempt_at, id).to_vec());
             }
-            rows.insert(id, row);
+            enqueued.insert(id, row.created_at);
         }
         self.compare(&self.store.idx_outbox_due, TREE_IDX_OUTBOX_DUE, due, |_| {
             "a queued outbox row is missing from the due index".into()
@@ -327,8 +329,9 @@ impl Verifier<'_> {
         for item in scan(&self.store.idx_outbox_to, TREE_IDX_OUTBOX_TO) {
             let (k, _) = item?;
             let fine = keys::outbox_to_split(&k).is_some_and(|(email, id)| {
-                rows.get(&id)
-                    .is_some_and(|row| keys::outbox_to_key(email, row.created_at, id) == k.as_ref())
+                enqueued
+                    .get(&id)
+                    .is_some_and(|at| keys::outbox_to_key(email, *at, id) == k.as_ref())
             });
             if !fine {
                 self.report.add(
@@ -338,7 +341,7 @@ impl Verifier<'_> {
                 );
             }
         }
-        let highest = rows.keys().next_back().copied().unwrap_or(0);
+        let highest = enqueued.keys().next_back().copied().unwrap_or(0);
         self.outbox_counter(highest)
     }
 
