@@ -76,7 +76,7 @@ fn case_change(n: usize) -> (Change, Vec<u8>) {
     let draft = CaseDraft {
         reference: (),
         kind: Kind::Foi,
-        state: if n % 3 == 0 {
+        state: if n.is_multiple_of(3) {
             CaseState::Closed
         } else {
             CaseState::Open
@@ -123,7 +123,7 @@ fn case_change(n: usize) -> (Change, Vec<u8>) {
         }),
         ..Change::default()
     };
-    if n % 100 == 0 {
+    if n.is_multiple_of(100) {
         change.marks.push(Mark {
             key: format!("digest/team{n}"),
             value: json!(at),
