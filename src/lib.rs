@@ -16,7 +16,8 @@
 //! - [`core`]: pure functions, no clock, no ids, no I/O: parsing, rules, validity, the deadline
 //!   engine, routing, staff actions, and the planners.
 //! - [`letters`]: the one registry of officer-editable templates, for every email sent.
-//! - [`io`]: the edges: the sled store, IMAP and SMTP, the outbox worker, clock and ids.
+//! - [`io`]: the edges: the sled store (and its backups, restore and verification), IMAP and
+//!   SMTP, the outbox worker, clock and ids.
 //! - [`app`]: the owner tasks: read facts, call a planner, apply its change, wake.
 //! - [`cli`]: the command line.
 //!

@@ -911,6 +911,9 @@ fn help_is_available_on_every_command() {
         vec!["run", "--help"],
         vec!["import", "--help"],
         vec!["digest", "--help"],
+        vec!["export", "--help"],
+        vec!["restore", "--help"],
+        vec!["store", "verify", "--help"],
     ] {
         let o = run(&args);
         assert!(o.status.success(), "{args:?}");

@@ -107,9 +107,14 @@ impl World {
 
     /// Starts the daemon as a process (`foi-triage run`) on the real clock.
     fn start(&self) -> Daemon {
+        self.start_with(&self.config())
+    }
+
+    /// [`World::start`] with another config file (another data directory, say).
+    fn start_with(&self, config: &Path) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_foi-triage"));
         cmd.args(["--log-format", "json", "run", "--config"])
-            .arg(self.config())
+            .arg(config)
             .env("RUST_LOG", log_filter())
             .stdout(Stdio::null())
             .stderr(self.open_log());
@@ -2206,4 +2211,136 @@ fn a_70_mb_request_makes_a_case_from_its_first_part_is_filed_and_the_next_one_go
     for p in filed {
         std::fs::remove_file(p).expect("remove filed copy");
     }
+}
+
+/// Issue 12: a backup taken while the daemon runs (through its control socket) is restored onto a
+/// new data directory; a daemon on that directory carries on from the restored cursor (nothing
+/// is processed twice) and a reply joins the restored case.
+#[test]
+fn a_backup_taken_while_running_restores_onto_a_new_data_dir_where_a_reply_joins_its_case() {
+    let world = workflow_world("bak", false);
+    let pat = world.who("pat");
+    let daemon = world.start();
+    append_all(
+        world.stack,
+        &world.user,
+        "INBOX",
+        &[foi_request(&world.addr("pat"), 1)],
+    );
+    // Both letters (acknowledgement, assignment) recorded as sent: a backup taken while a row
+    // is still `sending` would, restored, send it once more (at least once, at most twice).
+    wait_for(
+        Duration::from_secs(30),
+        "the letters recorded as sent",
+        || {
+            world.delivered(&pat).len() == 1
+                && world.log_text().matches("outbox: sent").count() == 2
+        },
+    );
+    let backup = world.dir.path().join("backup.jsonl");
+    let o = support::run(&[
+        "export",
+        "--config",
+        world.config().to_str().expect("utf-8 path"),
+        backup.to_str().expect("utf-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", support::stderr(&o));
+    assert!(
+        support::stdout(&o).contains("(1 cases)"),
+        "{}",
+        support::stdout(&o)
+    );
+    assert!(
+        world
+            .log_text()
+            .contains("backup exported through the control socket"),
+        "the running daemon took the snapshot"
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    // Read from the old store, which no daemon opens again: a store this process had just
+    // closed could still hold sled's lock when the next daemon starts on it.
+    let reference = Store::open(&world.dir.path().join("data"))
+        .expect("the old store")
+        .list_cases(CaseOrder::Received)
+        .expect("list")[0]
+        .reference
+        .to_string();
+
+    let restored = world.dir.path().join("restored");
+    let o = support::run(&[
+        "restore",
+        backup.to_str().expect("utf-8 path"),
+        "--data-dir",
+        restored.to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        support::stdout(&o),
+        support::stderr(&o)
+    );
+    let config = std::fs::read_to_string(world.config())
+        .expect("read config")
+        .replace("data_dir = \"data\"", "data_dir = \"restored\"");
+    let moved = world.dir.path().join("restored.toml");
+    std::fs::write(&moved, config).expect("write config");
+
+    let mut daemon = world.start_with(&moved);
+    // The daemon holds the store once its control socket is up; a `case show` before that would
+    // open the store itself and could keep the starting daemon out of it.
+    let socket = restored.join("control/control.sock");
+    wait_for(
+        Duration::from_secs(30),
+        "the daemon's control socket",
+        || socket.exists(),
+    );
+    let reply = format!(
+        "From: Pat Requester <{addr}>\r\nTo: {user}@council.example\r\n\
+         Subject: Re: Freedom of Information request 1\r\nIn-Reply-To: <req-1-{addr}>\r\n\
+         Message-ID: <reply-1-{addr}>\r\nDate: Mon, 23 Nov 2026 11:00:00 +0000\r\n\r\n\
+         Please include 2019 as well.\r\n",
+        addr = world.addr("pat"),
+        user = world.user
+    );
+    append_all(world.stack, &world.user, "INBOX", &[reply.into_bytes()]);
+    let moved_cfg = moved.to_str().expect("utf-8 path").to_string();
+    let started = Instant::now();
+    let joined = loop {
+        let o = support::run(&["case", "show", "--config", &moved_cfg, &reference]);
+        if support::stdout(&o).contains("reply-1-") {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(30) || !daemon.is_running() {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        joined,
+        "the reply did not join {reference}; the log:\n{}",
+        world.log_text()
+    );
+    let (status, _) = daemon.stop();
+    assert!(status.success());
+    let store = Store::open(&restored).expect("the restored store");
+    let after = store.list_cases(CaseOrder::Received).expect("list");
+    assert_eq!(
+        after.len(),
+        1,
+        "the reply joined; the request was not taken again"
+    );
+    assert!(
+        after[0]
+            .message_ids
+            .iter()
+            .any(|m| m.starts_with("reply-1-"))
+    );
+    assert!(store.verify().expect("verifies").is_clean());
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        world.delivered(&pat).len(),
+        2,
+        "one acknowledgement and one receipt: the restored cursor and outbox sent nothing twice"
+    );
 }

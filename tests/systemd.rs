@@ -1,6 +1,7 @@
-//! The systemd unit's sandbox as `systemd-analyze security` scores it. Issue 9 gives the unit
+//! The systemd units' sandboxes as `systemd-analyze security` scores them. Issue 9 gives the unit
 //! memory, task and file limits and the daemon a sandboxed decoder child; neither may cost the
-//! unit its hardening, so the suite checks the score of the unit as shipped.
+//! unit its hardening, so the suite checks the score of the unit as shipped, and of the nightly
+//! backup's unit beside it (issue 12), with the timer that starts it.
 //!
 //! `systemd-analyze` comes with Debian's `systemd` package (`scripts/install-deps.sh` installs
 //! it). `--offline=yes` reads the unit file alone, so no running systemd is needed: it works in
@@ -22,9 +23,9 @@ fn overall_exposure(report: &str) -> Option<f64> {
     })
 }
 
-#[test]
-fn the_units_security_exposure_is_at_most_1_4() {
-    let unit = support::repo("systemd/foi-triage.service");
+/// The exposure `systemd-analyze security` gives `unit` (a file under `systemd/`).
+fn exposure_of(unit: &str) -> f64 {
+    let unit = support::repo(&format!("systemd/{unit}"));
     let out = Command::new("systemd-analyze")
         .args(["security", "--offline=yes", "--no-pager"])
         .arg(&unit)
@@ -46,7 +47,76 @@ fn the_units_security_exposure_is_at_most_1_4() {
         .unwrap_or_else(|| panic!("no \"Overall exposure level\" line in:\n{report}"));
     assert!(
         exposure <= MAX_EXPOSURE,
-        "the unit's exposure rose to {exposure} (at most {MAX_EXPOSURE}); the report:\n{report}"
+        "{}'s exposure rose to {exposure} (at most {MAX_EXPOSURE}); the report:\n{report}",
+        unit.display()
+    );
+    exposure
+}
+
+#[test]
+fn the_units_security_exposure_is_at_most_1_4() {
+    exposure_of("foi-triage.service");
+}
+
+#[test]
+fn the_backup_unit_is_as_locked_down_as_the_daemon() {
+    assert!(exposure_of("foi-triage-backup.service") <= exposure_of("foi-triage.service"));
+}
+
+/// `key=value` settings of a unit file, in order (comments and section headers left out).
+fn settings(unit: &str) -> Vec<(String, String)> {
+    std::fs::read_to_string(support::repo(&format!("systemd/{unit}")))
+        .unwrap_or_else(|e| panic!("{unit}: {e}"))
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with('['))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn setting(unit: &str, key: &str) -> String {
+    settings(unit)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("{unit} has no {key}="))
+}
+
+#[test]
+fn the_timer_takes_a_backup_every_night_and_the_service_keeps_two_weeks() {
+    let timer = "foi-triage-backup.timer";
+    let service = "foi-triage-backup.service";
+    assert_eq!(setting(timer, "OnCalendar"), "*-*-* 02:30:00");
+    assert_eq!(
+        setting(timer, "Persistent"),
+        "true",
+        "a missed night is made up"
+    );
+    assert_eq!(setting(timer, "Unit"), service);
+    let start = setting(service, "ExecStart");
+    assert!(
+        start.contains(" export ") && start.ends_with(" /var/lib/foi-triage-backups"),
+        "{start}"
+    );
+    assert!(
+        setting(service, "StateDirectory")
+            .split_whitespace()
+            .eq(["foi-triage", "foi-triage-backups"]),
+        "the store's directory (for the store and the control socket) and the backups' own"
+    );
+    assert_eq!(setting(service, "Environment"), "FOI_TRIAGE_BACKUP_KEEP=14");
+    // The daemon's user, so the control socket (0600 in a 0700 directory) answers it.
+    for key in ["User", "DynamicUser", "ConfigurationDirectory"] {
+        assert_eq!(
+            setting(service, key),
+            setting("foi-triage.service", key),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        setting(service, "UMask"),
+        "0077",
+        "backups hold personal data"
     );
 }
 

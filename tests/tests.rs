@@ -2,6 +2,7 @@
 //! `foi-triage` executable and the library against real files.
 
 mod architecture;
+mod backup;
 mod cli;
 mod corpus;
 mod daemon;

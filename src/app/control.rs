@@ -1,5 +1,5 @@
-//! Case commands (`case list`, `case show`, `case ACTION`, `case machine-mail`, `case open-from`)
-//! that work whether or not the daemon runs.
+//! Case commands (`case list`, `case show`, `case ACTION`, `case machine-mail`, `case open-from`),
+//! backups (`export`) and `store verify`, which work whether or not the daemon runs.
 //!
 //! sled lets one process open the store. When the daemon runs, the command line sends its request
 //! over a Unix socket (`DATA_DIR/control/control.sock`) and the daemon answers from its open
@@ -12,7 +12,10 @@
 //! command line opening the store itself records its own uid the same way.
 //!
 //! Protocol: one JSON [`Request`] line in, one JSON [`Response`] line out, then the connection
-//! closes. Requests are bounded (64 KiB) and must arrive within [`READ_TIMEOUT`]; at most
+//! closes. [`Request::Export`] alone answers with a stream instead: a `{"ok":true}` response line
+//! and then the backup itself (`io::store::backup`), ended by its trailer, or by an `{"abort":…}`
+//! line when the export fails part way; the client checks the trailer, so a cut stream is never
+//! taken for a backup. Requests are bounded (64 KiB) and must arrive within [`READ_TIMEOUT`]; at most
 //! [`MAX_CONNECTIONS`] are served at once, further ones are told the daemon is busy, so a stuck
 //! or flooding local client cannot tie up the daemon's threads or memory.
 
@@ -142,6 +145,10 @@ pub enum Request {
         /// Why (audited).
         why: String,
     },
+    /// `store verify`: check every index and invariant.
+    Verify,
+    /// `export`: stream a backup of the whole store (see the module documentation).
+    Export,
 }
 
 /// The answer: text to print, or an error to report.
@@ -274,6 +281,24 @@ fn triaged(
     })
 }
 
+/// How long the daemon waits for a backup client to take the next block of the stream: the
+/// store's writers wait while a backup is read, so a client that stops reading must not hold
+/// them for long. Generous for a local client writing to disk.
+pub const EXPORT_WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `store verify` on an open store: the report, as the error when it found problems.
+///
+/// # Errors
+/// The report when something is wrong, or why the store could not be read.
+pub fn verify(store: &Store) -> Result<String, String> {
+    let report = store.verify().map_err(|e| e.to_string())?;
+    if report.is_clean() {
+        Ok(report.text())
+    } else {
+        Err(report.text())
+    }
+}
+
 /// What a request may use besides the store and the rules, each `None` where it is not set up.
 #[derive(Clone, Copy, Default)]
 pub struct Means<'a> {
@@ -379,6 +404,8 @@ pub fn handle(
             }
             Ok(out)
         }
+        Request::Verify => verify(store),
+        Request::Export => Err("an export streams its answer: see `export_to`".into()),
         Request::Act {
             reference,
             words,
@@ -546,6 +573,13 @@ async fn serve_one(
             text: format!("cannot read the request: {err}"),
         },
         Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
+            Ok(Request::Export) => {
+                let read = reader.into_inner().into_inner();
+                match read.reunite(write) {
+                    Ok(stream) => return export_to(stream, services).await,
+                    Err(_) => return, // the halves of one stream always reunite
+                }
+            }
             Ok(req) => run(services, req, uid).await,
             Err(err) => Response {
                 ok: false,
@@ -554,6 +588,74 @@ async fn serve_one(
         },
     };
     let _ = write.write_all(&answer_line(&response)).await;
+}
+
+/// Streams a backup to the client (see the module documentation), off the async workers: the
+/// export holds the store's writers back while it reads, and blocks on the socket.
+async fn export_to(stream: tokio::net::UnixStream, services: Services) {
+    use std::io::Write;
+    let stream = match stream.into_std().and_then(|s| {
+        s.set_nonblocking(false)?;
+        s.set_write_timeout(Some(EXPORT_WRITE_TIMEOUT))?;
+        Ok(s)
+    }) {
+        Ok(s) => s,
+        Err(err) => {
+            tracing::warn!(error = %err, "control socket: cannot stream the export");
+            return;
+        }
+    };
+    let Services { store, clock, .. } = services;
+    let done = tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::new(stream);
+        let started = std::time::Instant::now();
+        let response = Response {
+            ok: true,
+            text: String::new(),
+        };
+        if out.write_all(&answer_line(&response)).is_err() {
+            return;
+        }
+        match store.export(&mut out, clock.now()) {
+            Ok(summary) => tracing::info!(
+                records = summary.trailer.records,
+                bytes = summary.bytes,
+                writers_held_ms = started.elapsed().as_millis() as u64,
+                "backup exported through the control socket"
+            ),
+            Err(err) => {
+                tracing::error!(error = %err, "backup export failed");
+                let abort = serde_json::json!({ "abort": err.to_string() });
+                let _ = writeln!(out, "\n{abort}");
+            }
+        }
+        let _ = out.flush();
+    })
+    .await;
+    if let Err(err) = done {
+        tracing::error!(error = %err, "backup export task failed");
+    }
+}
+
+/// Asks the running daemon for a backup and copies the stream into `out` (not checked here: the
+/// caller reads it back, trailer and checksum included).
+///
+/// # Errors
+/// The socket does not answer, the daemon refuses, or the copy fails.
+pub fn export_from(path: &Path, out: &mut dyn std::io::Write) -> Result<u64, String> {
+    use std::io::{BufRead, BufReader};
+    let stream = send(path, &Request::Export)?;
+    let mut reader = BufReader::new(stream);
+    let mut first = String::new();
+    reader
+        .read_line(&mut first)
+        .map_err(|e| format!("control socket: {e}"))?;
+    let response: Response = serde_json::from_str(&first)
+        .map_err(|e| format!("control socket answered nonsense: {e}"))?;
+    if !response.ok {
+        return Err(response.text);
+    }
+    std::io::copy(&mut reader, out).map_err(|e| format!("receiving the export: {e}"))
 }
 
 /// Runs a parsed request off the async workers (the store fsyncs).
@@ -591,7 +693,18 @@ async fn run(services: Services, req: Request, uid: Option<u32>) -> Response {
 /// # Errors
 /// The socket is missing or does not answer.
 pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::{BufRead, BufReader};
+    let stream = send(path, req)?;
+    let mut answer = String::new();
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .map_err(|e| format!("control socket: {e}"))?;
+    serde_json::from_str(&answer).map_err(|e| format!("control socket answered nonsense: {e}"))
+}
+
+/// Connects to the daemon and sends one request line; the stream is left to read the answer.
+fn send(path: &Path, req: &Request) -> Result<std::os::unix::net::UnixStream, String> {
+    use std::io::Write;
     let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
         format!(
             "the store is in use but the daemon's control socket {} does not answer: {e}",
@@ -604,11 +717,7 @@ pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
     stream
         .write_all(line.as_bytes())
         .map_err(|e| format!("control socket: {e}"))?;
-    let mut answer = String::new();
-    BufReader::new(stream)
-        .read_line(&mut answer)
-        .map_err(|e| format!("control socket: {e}"))?;
-    serde_json::from_str(&answer).map_err(|e| format!("control socket answered nonsense: {e}"))
+    Ok(stream)
 }
 
 #[cfg(test)]

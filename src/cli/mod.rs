@@ -162,6 +162,39 @@ pub enum Command {
         #[arg(long)]
         since: Option<NaiveDate>,
     },
+    /// Write a backup of the whole store to one file, safely while the daemon runs.
+    ///
+    /// The backup holds every case with its audit trail, the outbox, the IMAP cursors, the
+    /// dedupe records, the marks and the raw requests: personal data. It is written 0600, read
+    /// back and checked (checksum, counts, every record) before it replaces anything. When the
+    /// daemon runs, it takes the snapshot (writers wait meanwhile) and streams it here. Given a
+    /// directory, the file is named foi-triage-YYYYMMDDTHHMMSSZ.jsonl, and --keep N then deletes
+    /// all but the newest N such files there.
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The backup file to write, or a directory to write a dated backup into.
+        path: PathBuf,
+        /// With a directory: keep only the newest N backups in it.
+        #[arg(long, env = "FOI_TRIAGE_BACKUP_KEEP", value_parser = clap::value_parser!(u32).range(1..))]
+        keep: Option<u32>,
+    },
+    /// Rebuild a store from a backup, into a new or empty directory, and verify it.
+    ///
+    /// The whole file is checked (format, checksum, counts, every record) before anything is
+    /// written; a directory holding anything is refused. A backup of an older schema is migrated
+    /// when the restored store opens. Exits 1 when the restored store has problems (listed as
+    /// `store verify` lists them), 2 when nothing was restored.
+    Restore {
+        /// The backup file (`foi-triage export` wrote it).
+        file: PathBuf,
+        /// Where to build the store: the `data_dir` the daemon will use.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Look after the case store.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Internal: read one attached document from stdin and write its text to stdout, under
     /// memory and CPU limits. Started by foi-triage itself for every PDF, DOCX, ODT or RTF
     /// attachment (see `io::sandbox`); not for people.
@@ -219,6 +252,20 @@ pub enum RulesCommand {
         /// Folder of sample .eml files with an expected.toml.
         #[arg(required_unless_present = "corrections")]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Check every record, index and counter of the store; read-only (through the daemon when it
+    /// runs). Prints one line per problem (tree, key, what is wrong) and a summary; exits 1 when
+    /// anything is wrong.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Check the store in this directory instead of the config's `data_dir`.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -421,6 +468,11 @@ pub fn run(cli: Cli) -> ExitCode {
             mailbox,
             since,
         } => import(&config.config, &mailbox, since),
+        Command::Export { config, path, keep } => export(&config.config, &path, keep),
+        Command::Restore { file, data_dir } => restore(&file, &data_dir),
+        Command::Store(StoreCommand::Verify { config, data_dir }) => {
+            store_verify(&config.config, data_dir)
+        }
         Command::DecodeWorker {
             format,
             memory_mib,
@@ -864,6 +916,113 @@ fn import(config: &Path, mailbox: &str, since: Option<NaiveDate>) -> Result<Exit
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The store in `data_dir` opened here, or `None` when the running daemon holds it (then ask it
+/// over the control socket). A directory that does not exist is an error, not a new store.
+fn open_or_daemon(data_dir: &Path) -> Result<Option<Store>> {
+    if !data_dir.is_dir() {
+        bail!("there is no store at {}", data_dir.display());
+    }
+    match Store::open(data_dir) {
+        Ok(store) => Ok(Some(store)),
+        Err(crate::io::store::StoreError::Locked { .. }) => Ok(None),
+        Err(e) => Err(anyhow!(e))
+            .with_context(|| format!("cannot open the case store in {}", data_dir.display())),
+    }
+}
+
+fn export(config_path: &Path, path: &Path, keep: Option<u32>) -> Result<ExitCode> {
+    use crate::io::store::backup;
+    let config = load_config(config_path)?;
+    let now = crate::io::clock::Clock::now(&crate::io::clock::SystemClock);
+    let dest = if path.is_dir() {
+        path.join(backup::file_name(now))
+    } else if keep.is_some() {
+        bail!(
+            "--keep rotates the backups in a directory; {} is not one",
+            path.display()
+        );
+    } else {
+        path.to_path_buf()
+    };
+    let summary = match open_or_daemon(&config.data_dir)? {
+        Some(store) => backup::write_file(&dest, |out| {
+            store.export(out, now).map(drop).map_err(|e| e.to_string())
+        }),
+        None => {
+            let socket = crate::app::control::socket_path(&config.data_dir);
+            backup::write_file(&dest, |out| {
+                crate::app::control::export_from(&socket, out).map(drop)
+            })
+        }
+    }
+    .with_context(|| format!("no backup written to {}", dest.display()))?;
+    println!(
+        "{}: {} records ({} cases), {} bytes, sha256 {}",
+        dest.display(),
+        summary.trailer.records,
+        summary.trailer.counts.get("cases").copied().unwrap_or(0),
+        summary.bytes,
+        summary.trailer.sha256
+    );
+    if let Some(keep) = keep {
+        let deleted = backup::rotate(path, keep as usize)
+            .with_context(|| format!("rotating the backups in {}", path.display()))?;
+        for old in deleted {
+            println!("deleted {}", old.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restore(file: &Path, data_dir: &Path) -> Result<ExitCode> {
+    use crate::io::store::backup;
+    let summary = backup::restore(file, data_dir)
+        .map_err(|e| anyhow!(e))
+        .with_context(|| format!("nothing restored from {}", file.display()))?;
+    let h = &summary.header;
+    println!(
+        "restored {} records ({} cases) into {}: backup taken {} by foi-triage {}, schema {}",
+        summary.trailer.records,
+        summary.trailer.counts.get("cases").copied().unwrap_or(0),
+        data_dir.display(),
+        h.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        h.app_version,
+        h.schema
+    );
+    let report = Store::open(data_dir)?.verify()?;
+    print!("{}", report.text());
+    if report.is_clean() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "foi-triage: the store is restored in {} but has the problems above",
+            data_dir.display()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn store_verify(config_path: &Path, data_dir: Option<PathBuf>) -> Result<ExitCode> {
+    let dir = match data_dir {
+        Some(d) => d,
+        None => load_config(config_path)?.data_dir,
+    };
+    let answer = match open_or_daemon(&dir)? {
+        Some(store) => crate::app::control::verify(&store),
+        None => {
+            let socket = crate::app::control::socket_path(&dir);
+            let r = crate::app::control::call(&socket, &Request::Verify).map_err(|e| anyhow!(e))?;
+            if r.ok { Ok(r.text) } else { Err(r.text) }
+        }
+    };
+    let (text, code) = match answer {
+        Ok(text) => (text, ExitCode::SUCCESS),
+        Err(text) => (text, ExitCode::FAILURE),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(code)
 }
 
 fn open_store(config_path: &Path) -> Result<Store> {

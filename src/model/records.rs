@@ -1,8 +1,8 @@
-//! Records the store keeps besides cases: outbox rows, IMAP cursors, `seen` markers, export lines.
+//! Records the store keeps besides cases: outbox rows, IMAP cursors, `seen` markers, marks.
 //!
 //! Plain serde data; how they are keyed and indexed lives in `keys` and `apply`.
 
-use crate::model::case::{AuditEvent, Case, CaseRef};
+use crate::model::case::CaseRef;
 use crate::model::kind::Kind;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -112,15 +112,6 @@ pub enum CaseOrder {
     Reference,
     /// By time of receipt, then reference.
     Received,
-}
-
-/// One line of [`crate::io::store::Store::export`]: a case and its whole audit trail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExportLine {
-    /// The case as stored.
-    pub case: Case,
-    /// Its audit events, oldest first.
-    pub audit: Vec<AuditEvent>,
 }
 
 /// A message whose triage has started and not yet finished: written and flushed before triage,

@@ -16,7 +16,8 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).expect("stat").permissions().mode() & 0o7777
 }
 
-/// A store holding one FOI case, and what `serve` needs around it.
+/// A store holding one FOI case (with the audit event a case always starts with), and what
+/// `serve` needs around it.
 fn services() -> (Services, CaseRef) {
     let store = Store::open_temporary().expect("temporary store");
     let case = testkit::case(1, Kind::Foi, "parking fines", "2026-11-23T10:00:00Z");
@@ -30,6 +31,16 @@ fn services() -> (Services, CaseRef) {
                 year: 2026,
                 draft,
             }),
+            audit: vec![crate::model::change::AuditAppend {
+                case: crate::model::change::CaseTarget::New,
+                event: crate::model::case::AuditEvent {
+                    at: case.received_at,
+                    actor: crate::model::case::SYSTEM_ACTOR.into(),
+                    action: "received".into(),
+                    detail: serde_json::Value::Null,
+                    why: "new message in the shared mailbox".into(),
+                },
+            }],
             ..Change::default()
         })
         .expect("apply");
@@ -333,4 +344,69 @@ fn case_triaged_clears_one_entry_by_its_hash_and_says_why_not_otherwise() {
     }
     let e = triaged(&store, "abcdef09", "ann", "", false).expect_err("ambiguous");
     assert!(e.contains("2 messages match"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_verify_through_the_socket_answer_as_the_store_itself() {
+    use crate::io::store::backup;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (services, _) = services();
+    let store = services.store.clone();
+    let now = services.clock.now();
+    let (path, cancel, task) = start(tmp.path(), services, Limits::default()).await;
+
+    let socket = path.clone();
+    let streamed = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        export_from(&socket, &mut out).expect("the daemon streams a backup");
+        out
+    })
+    .await
+    .expect("client thread");
+    let mut direct = Vec::new();
+    store.export(&mut direct, now).expect("exports");
+    assert_eq!(
+        streamed, direct,
+        "the stream is the backup itself, dated by the daemon's clock"
+    );
+    backup::check(streamed.as_slice()).expect("and it checks");
+
+    let socket = path.clone();
+    let verified = tokio::task::spawn_blocking(move || call(&socket, &Request::Verify))
+        .await
+        .expect("client thread")
+        .expect("answers");
+    assert!(verified.ok, "{}", verified.text);
+    assert!(
+        verified.text.contains("store verify: OK"),
+        "{}",
+        verified.text
+    );
+
+    // A store the backup table does not cover: the daemon says why instead of a partial backup.
+    store.db_for_test().open_tree("mystery").expect("tree");
+    let socket = path.clone();
+    let dest = tmp.path().join("b.jsonl");
+    let written = tokio::task::spawn_blocking(move || {
+        backup::write_file(&dest, |out| export_from(&socket, out).map(drop))
+    })
+    .await
+    .expect("client thread");
+    match written {
+        Err(backup::BackupError::Aborted(why)) => {
+            assert!(why.contains("tree mystery"), "{why}")
+        }
+        other => panic!("expected the daemon's reason, got {other:?}"),
+    }
+    assert!(!tmp.path().join("b.jsonl").exists());
+    let socket = path.clone();
+    let verified = tokio::task::spawn_blocking(move || call(&socket, &Request::Verify))
+        .await
+        .expect("client thread")
+        .expect("answers");
+    assert!(!verified.ok);
+    assert!(verified.text.contains("tree mystery"), "{}", verified.text);
+
+    cancel.cancel();
+    task.await.expect("join").expect("serve ends cleanly");
 }

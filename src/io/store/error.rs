@@ -148,6 +148,17 @@ pub enum StoreError {
         /// Who opened it.
         by: String,
     },
+    /// The store holds trees (or keys of sled's default tree) that the backup table
+    /// (`io::store::trees`) does not list: a backup would leave them out, so none is taken.
+    #[error(
+        "the store holds {} that backups do not cover; refusing rather than leave it out \
+         (add it to the table in src/io/store/trees.rs)",
+        what.join(", ")
+    )]
+    NotBackedUp {
+        /// What is not covered, in words (`tree foo`).
+        what: Vec<String>,
+    },
     /// Writing the export failed.
     #[error("cannot write the export: {source}")]
     Export {
@@ -179,7 +190,8 @@ impl StoreError {
             | StoreError::DuplicateHash { .. }
             | StoreError::MachineMailNotFound { .. }
             | StoreError::MachineMailOpened { .. }
-            | StoreError::SequenceExhausted { .. } => false,
+            | StoreError::SequenceExhausted { .. }
+            | StoreError::NotBackedUp { .. } => false,
         }
     }
 }

@@ -235,6 +235,17 @@ pub(crate) fn outbox_to_key(email_norm: &str, at: DateTime<Utc>, id: u64) -> Vec
     k
 }
 
+/// The (normalised address, row id) of an outbox recipient-index key.
+pub(crate) fn outbox_to_split(key: &[u8]) -> Option<(&str, u64)> {
+    // address, NUL, 8 bytes of time, 8 bytes of id
+    let split = key.len().checked_sub(17)?;
+    if key[split] != SEP {
+        return None;
+    }
+    let email = std::str::from_utf8(&key[..split]).ok()?;
+    Some((email, decode_u64(&key[split + 9..])?))
+}
+
 /// Inclusive lower bound of the recipient index for rows to `email_norm` enqueued at or after
 /// `since`.
 pub(crate) fn outbox_to_lower(email_norm: &str, since: DateTime<Utc>) -> Vec<u8> {
@@ -388,6 +399,10 @@ mod tests {
         assert!(k.as_slice() < outbox_due_upper(t(1_700_000_000)).as_slice());
         assert!(outbox_due_upper(t(1_699_999_999)).as_slice() < k.as_slice());
         assert_eq!(decode_u64(&5u64.to_be_bytes()), Some(5));
+        let to = outbox_to_key("a@b.c", t(1_700_000_000), 9);
+        assert_eq!(outbox_to_split(&to), Some(("a@b.c", 9)));
+        assert_eq!(outbox_to_split(&to[1..]), Some(("@b.c", 9)));
+        assert_eq!(outbox_to_split(&to[..to.len() - 1]), None);
         assert_eq!(decode_u64(b"12"), None);
     }
 

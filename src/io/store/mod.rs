@@ -14,8 +14,13 @@
 //!   drift from the cases.
 //! - **Audit is append-only.** Events are keyed by case and a per-case counter; there is no API
 //!   to edit or delete one.
-//! - **Versioned.** A schema version is stamped in a new store; a store with another (or an
-//!   unreadable) version is refused with [`StoreError::UnknownSchema`], never guessed at.
+//! - **Versioned.** A schema version is stamped in a new store. A store of an older version is
+//!   brought up to date by the migrations in `migrate` when it opens; a newer, unknown or
+//!   unreadable version is refused with [`StoreError::UnknownSchema`], never guessed at.
+//! - **Backed up whole.** [`Store::export`] writes every tree, in a portable format, while
+//!   writers wait ([`backup`]); [`backup::restore`] rebuilds a store from it; [`Store::verify`]
+//!   checks every index and invariant ([`verify`]). Every tree is listed once in `trees`, and
+//!   all three refuse a store holding a tree that table does not know.
 //! - **No panics on bytes.** Every record is decoded with an error that names the tree and key.
 //!
 //! # Trees
@@ -46,18 +51,23 @@
 //! offers [`Store::export`] for backups.
 
 mod apply;
+pub mod backup;
 mod error;
+#[cfg(test)]
+mod fixture;
+mod gate;
 mod keys;
+mod migrate;
 #[cfg(test)]
 mod tests;
+mod trees;
+pub mod verify;
 
 pub use crate::model::change::{
     Applied, AuditAppend, CaseTarget, CaseUpdate, Change, CursorUpdate, MachineMailOpened, Mark,
     MessageIdConflict, NewCase, NewMachineMail, NewOutboxRow, OutboxUpdate,
 };
-pub use crate::model::records::{
-    CaseOrder, Cursor, ExportLine, OutboxRow, OutboxStatus, SeenKey, SeenRecord,
-};
+pub use crate::model::records::{CaseOrder, Cursor, OutboxRow, OutboxStatus, SeenKey, SeenRecord};
 pub use error::StoreError;
 
 use crate::model::case::{AuditEvent, Case, CaseRef, YEAR_MAX, YEAR_MIN};
@@ -69,7 +79,6 @@ use error::show_key;
 use sled::Tree;
 use sled::transaction::{TransactionError, Transactional};
 use std::fmt;
-use std::io::Write;
 use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::Arc;
@@ -135,6 +144,9 @@ pub struct Store {
     machine: Tree,
     /// Shared by every handle of this open store: see [`Store::write_failed`].
     write_failure: Arc<WriteFailure>,
+    /// Shared by every handle of this open store: holds writers back while a backup or a check
+    /// reads every tree (see `gate`).
+    gate: Arc<gate::Gate>,
 }
 
 /// The first write an open store could not make.
@@ -242,6 +254,7 @@ impl Store {
             machine: tree(TREE_MACHINE)?,
             db,
             write_failure: Arc::default(),
+            gate: Arc::default(),
         };
         Ok(store)
     }
@@ -276,7 +289,11 @@ impl Store {
     /// # Errors
     /// As [`Store::apply`].
     pub async fn apply_async(&self, change: Change) -> Result<Applied, StoreError> {
-        let applied = self.commit(&change)?;
+        let applied = {
+            // Waits without blocking the runtime while a backup reads (see `gate`).
+            let _pass = self.gate.shared_async().await;
+            self.write(&change)?
+        };
         self.db.flush_async().await.map_err(|source| {
             self.failed(StoreError::Sled {
                 op: "flush",
@@ -297,8 +314,14 @@ impl Store {
         self.commit(&change)
     }
 
-    /// Validate and commit a change without flushing.
+    /// Validate and commit a change without flushing, once no backup is reading.
     fn commit(&self, change: &Change) -> Result<Applied, StoreError> {
+        let _pass = self.gate.shared();
+        self.write(change)
+    }
+
+    /// Validate and commit a change without flushing; the caller holds the gate's shared pass.
+    fn write(&self, change: &Change) -> Result<Applied, StoreError> {
         apply::validate(change)?;
         if change.is_empty() {
             return Ok(Applied::default());
@@ -405,6 +428,13 @@ impl Store {
             self.write_failure.set.notify_waiters();
         }
         e
+    }
+
+    /// Test hook: sled itself, to plant what the store would never write (a tree backups do not
+    /// know).
+    #[cfg(test)]
+    pub(crate) fn db_for_test(&self) -> &sled::Db {
+        &self.db
     }
 
     /// Test hook: removes a case record behind the store's back (no index, no audit). A later
@@ -790,30 +820,6 @@ impl Store {
         }
         Ok(n)
     }
-
-    /// Write every case with its audit trail as JSON lines ([`ExportLine`]), in reference order:
-    /// a backup that does not depend on sled's file format. Returns the number of cases written.
-    ///
-    /// # Errors
-    /// [`StoreError::Export`] when writing fails; [`StoreError::Corrupt`] naming a damaged record.
-    pub fn export<W: Write>(&self, out: &mut W) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for item in self.cases.iter() {
-            let (k, v) = item.map_err(|source| scan_error(TREE_CASES, source))?;
-            let case = decode_case(&k, &v)?;
-            let audit = self.audit(&case.reference)?;
-            let line = ExportLine { case, audit };
-            serde_json::to_writer(&mut *out, &line).map_err(|e| StoreError::Export {
-                source: std::io::Error::other(e),
-            })?;
-            out.write_all(b"\n")
-                .map_err(|source| StoreError::Export { source })?;
-            n += 1;
-        }
-        out.flush()
-            .map_err(|source| StoreError::Export { source })?;
-        Ok(n)
-    }
 }
 
 /// Whether sled failed to take its exclusive file lock (it reports this as a generic I/O error).
@@ -835,13 +841,15 @@ fn check_schema(db: &sled::Db) -> Result<(), StoreError> {
             let parsed = std::str::from_utf8(&bytes)
                 .ok()
                 .and_then(|s| s.parse::<u32>().ok());
-            if parsed == Some(SCHEMA_VERSION) {
-                Ok(())
-            } else {
-                Err(StoreError::UnknownSchema {
+            match parsed {
+                Some(SCHEMA_VERSION) => Ok(()),
+                Some(found) if found < SCHEMA_VERSION => {
+                    migrate::upgrade(db, found, SCHEMA_VERSION, migrate::MIGRATIONS)
+                }
+                _ => Err(StoreError::UnknownSchema {
                     found: quote_marker(&bytes),
                     supported: SCHEMA_VERSION,
-                })
+                }),
             }
         }
         None => {

@@ -1169,65 +1169,6 @@ fn reopen_after_drop_persists_everything() {
 }
 
 #[test]
-fn export_writes_parseable_json_lines() {
-    let store = temp();
-    let mut a = new_case(
-        "FOI",
-        2026,
-        draft("a@x", "a@x", "ah", Some(date(2026, 3, 30))),
-    );
-    a.audit.push(AuditAppend {
-        case: CaseTarget::New,
-        event: ev("received", 0),
-    });
-    a.audit.push(AuditAppend {
-        case: CaseTarget::New,
-        event: ev("classified", 1),
-    });
-    let a = store
-        .apply(a)
-        .expect("applies")
-        .new_case
-        .expect("allocated");
-    let b = create(&store, "EIR", 2026, draft("b@x", "", "", None));
-    let mut out = Vec::new();
-    assert_eq!(store.export(&mut out).expect("exports"), 2);
-    let text = String::from_utf8(out).expect("utf-8");
-    let lines: Vec<ExportLine> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line parses"))
-        .collect();
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0].case, case(&store, &b), "EIR sorts before FOI");
-    assert!(lines[0].audit.is_empty());
-    assert_eq!(lines[1].case, case(&store, &a));
-    assert_eq!(lines[1].audit, store.audit(&a).expect("audit"));
-    assert_eq!(lines[1].audit.len(), 2);
-    assert!(text.ends_with('\n'));
-
-    let mut empty = Vec::new();
-    assert_eq!(temp().export(&mut empty).expect("exports"), 0);
-    assert!(empty.is_empty());
-}
-
-#[test]
-fn export_reports_write_errors() {
-    struct Broken;
-    impl Write for Broken {
-        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(std::io::Error::other("disk full"))
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let store = temp();
-    create(&store, "FOI", 2026, draft("a@x", "", "", None));
-    let err = store.export(&mut Broken).expect_err("write fails");
-    assert!(matches!(err, StoreError::Export { .. }), "{err}");
-}
-
-#[test]
 fn list_cases_by_reference_and_by_received() {
     let store = temp();
     let mut d1 = draft("a@x", "", "", None);
@@ -1273,7 +1214,7 @@ fn corrupt_bytes_are_errors_naming_the_key() {
         Err(StoreError::Corrupt { .. })
     ));
     assert!(matches!(
-        store.export(&mut Vec::new()),
+        store.export(Vec::new(), t(2026, 3, 4, 2)),
         Err(StoreError::Corrupt { .. })
     ));
     assert!(
