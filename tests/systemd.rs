@@ -1,4 +1,5 @@
-//! The systemd unit's sandbox as `systemd-analyze security` scores it. Issue 9 gives the unit
+//! The systemd units' sandbox as `systemd-analyze security` scores it (the repository's unit and
+//! the Debian package's). Issue 9 gives the unit
 //! memory, task and file limits and the daemon a sandboxed decoder child; neither may cost the
 //! unit its hardening, so the suite checks the score of the unit as shipped.
 //!
@@ -22,9 +23,9 @@ fn overall_exposure(report: &str) -> Option<f64> {
     })
 }
 
-#[test]
-fn the_units_security_exposure_is_at_most_1_4() {
-    let unit = support::repo("systemd/foi-triage.service");
+/// Scores one unit file with `systemd-analyze security --offline=yes` and checks the exposure.
+fn assert_exposure_at_most_1_4(unit: &str) {
+    let unit = support::repo(unit);
     let out = Command::new("systemd-analyze")
         .args(["security", "--offline=yes", "--no-pager"])
         .arg(&unit)
@@ -46,8 +47,48 @@ fn the_units_security_exposure_is_at_most_1_4() {
         .unwrap_or_else(|| panic!("no \"Overall exposure level\" line in:\n{report}"));
     assert!(
         exposure <= MAX_EXPOSURE,
-        "the unit's exposure rose to {exposure} (at most {MAX_EXPOSURE}); the report:\n{report}"
+        "{}: the exposure rose to {exposure} (at most {MAX_EXPOSURE}); the report:\n{report}",
+        unit.display()
     );
+}
+
+#[test]
+fn the_units_security_exposure_is_at_most_1_4() {
+    assert_exposure_at_most_1_4("systemd/foi-triage.service");
+}
+
+/// Issue 12: the Debian package's unit (`debian/foi-triage.service`) is as hardened as the
+/// repository's.
+#[test]
+fn the_packaged_units_security_exposure_is_at_most_1_4() {
+    assert_exposure_at_most_1_4("debian/foi-triage.service");
+}
+
+/// The packaged unit is the repository's unit with the package's binary path and its static
+/// system user, and nothing else: a hardening line added to one and not the other fails here.
+#[test]
+fn the_packaged_unit_is_the_repository_unit_with_the_packages_paths_and_user() {
+    let read = |unit: &str| {
+        let text = std::fs::read_to_string(support::repo(unit)).expect("read the unit");
+        // The comment block above [Unit] says how each is installed; the rest must match.
+        let start = text.find("[Unit]").expect("a [Unit] section");
+        text[start..].to_string()
+    };
+    let expected = read("systemd/foi-triage.service")
+        .replace("/usr/local/bin/foi-triage", "/usr/bin/foi-triage")
+        .replace(
+            "# A dedicated, unprivileged user created on the fly; state lives in /var/lib/foi-triage.\n\
+             DynamicUser=yes\n\
+             User=foi-triage\n",
+            "# The package's unprivileged system user (adduser --system); state lives in /var/lib/foi-triage.\n\
+             # What DynamicUser= would imply is set below (RemoveIPC=, PrivateTmp=, ProtectSystem=strict...).\n\
+             User=foi-triage\n\
+             Group=foi-triage\n\
+             RemoveIPC=yes\n",
+        );
+    let packaged = read("debian/foi-triage.service");
+    assert!(!packaged.contains("DynamicUser"), "{packaged}");
+    assert_eq!(packaged, expected);
 }
 
 #[test]
