@@ -87,7 +87,10 @@ fn the_packaged_unit_is_the_repository_unit_with_the_packages_paths_and_user() {
              RemoveIPC=yes\n",
         );
     let packaged = read("debian/foi-triage.service");
-    assert!(!packaged.contains("DynamicUser"), "{packaged}");
+    assert!(
+        !packaged.lines().any(|l| l.starts_with("DynamicUser=")),
+        "{packaged}"
+    );
     assert_eq!(packaged, expected);
 }
 
