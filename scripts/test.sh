@@ -6,7 +6,8 @@
 # Installs what it needs (Debian packages via scripts/install-deps.sh and the mail stack via
 # scripts/mailstack.sh install), then: formatting, clippy
 # with warnings as errors, every unit and integration test (including the real-world corpus in
-# ../shared/corpus when present), the Debian package (scripts/package-test.sh), a bounded fuzz run, and the officers' sample set through
+# ../shared/corpus when present), the Debian package (scripts/package-test.sh), a bounded fuzz
+# run, and the officers' sample set through
 # `foi-triage rules test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
