@@ -69,6 +69,9 @@ grep -q "rules built into foi-triage" "$DIR.classify" && grep -q ": foi " "$DIR.
 rm -f "$DIR.classify"
 
 echo "== package-test: the installed daemon as user foi-triage against a mail stack"
+# A fresh stack: an earlier run's mail must not pass for this run's acknowledgement.
+bash scripts/mailstack.sh stop "$DIR" >/dev/null 2>&1 || true
+rm -rf "$DIR"
 MAILSTACK_PORT_BASE=31000 bash scripts/mailstack.sh start "$DIR" >/dev/null
 set -a; . "$DIR/env"; set +a
 # The installed config with the stack's ports and password, beside it so its relative paths
