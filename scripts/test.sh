@@ -6,7 +6,8 @@
 # Installs what it needs (Debian packages via scripts/install-deps.sh and the mail stack via
 # scripts/mailstack.sh install), then: formatting, clippy
 # with warnings as errors, every unit and integration test (including the real-world corpus in
-# ../shared/corpus when present), a bounded fuzz run, and the officers' sample set through
+# ../shared/corpus when present), the Debian package (scripts/package-test.sh), a bounded fuzz
+# run, and the officers' sample set through
 # `foi-triage rules test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ bash scripts/install-deps.sh
 # loopback ports; stop whatever the tests started when we finish, pass or fail.
 bash scripts/mailstack.sh install
 stop_stacks() {
-  for d in /var/tmp/foi-imap-test /var/tmp/foi-smtp-test /var/tmp/foi-outbox-test /var/tmp/foi-daemon-test /var/tmp/foi-outage-test /var/tmp/foi-bench-stack /var/tmp/foi-ns-test; do
+  for d in /var/tmp/foi-imap-test /var/tmp/foi-smtp-test /var/tmp/foi-outbox-test /var/tmp/foi-daemon-test /var/tmp/foi-outage-test /var/tmp/foi-bench-stack /var/tmp/foi-ns-test /var/tmp/foi-package-test; do
     [ -d "$d" ] && bash scripts/mailstack.sh stop "$d" >/dev/null 2>&1 || true
   done
 }
@@ -30,6 +31,11 @@ cargo clippy --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --locked --all-targets
+
+# The Debian package, built from the binary cargo test just built, installed, run as the service
+# user against a mail stack, removed and purged (SKIPPED when not root).
+echo "== package test"
+bash scripts/package-test.sh
 
 # A bounded fuzz run (scripts/fuzz.sh; the long one is the same script with more seconds). It
 # needs the nightly toolchain; without one it says so and the rest of the suite still counts.

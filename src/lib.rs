@@ -11,8 +11,9 @@
 //!
 //! - [`model`]: plain data every layer shares (kinds, messages, cases and their audit, the legal
 //!   frame of the clock, store changes, letter payloads).
-//! - [`config`]: the configuration file, every subsystem's settings, and the one TOML reader the
-//!   config, rule and routing files share.
+//! - [`config`]: the configuration file, every subsystem's settings, the one TOML reader the
+//!   config, rule and routing files share, and the default rules and templates built into the
+//!   binary (`config::builtin`, used when no directory is named).
 //! - [`core`]: pure functions, no clock, no ids, no I/O: parsing, rules, validity, the deadline
 //!   engine, routing, staff actions, and the planners.
 //! - [`letters`]: the one registry of officer-editable templates, for every email sent.

@@ -1421,3 +1421,158 @@ fn machine_mail_is_listed_and_opened_as_a_case_counted_from_its_receipt() {
     // The original goes with the assignment email.
     assert!(store.raw(&case.content_hashes[0]).unwrap().is_some());
 }
+
+/// Runs `foi-triage ARGS` from `dir` (not the repository): no `./rules` there.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FOI_TRIAGE_CONFIG")
+        .output()
+        .expect("run foi-triage")
+}
+
+/// Issue 12: the shipped rules are built in, so `classify FILE` works from any directory, gives
+/// what the repository's rules give, and says once on stderr which rules it used.
+#[test]
+fn classify_outside_a_checkout_uses_the_built_in_rules_and_says_so_once() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let foi = support::repo(&first_sample_of("foi-"));
+    let auto = support::repo(&first_sample_of("auto-"));
+    let files = [foi.to_str().unwrap(), auto.to_str().unwrap()];
+    let built_in = run_in(elsewhere.path(), &[&["classify"], &files[..]].concat());
+    assert!(built_in.status.success(), "{}", stderr(&built_in));
+    let note = stderr(&built_in);
+    assert_eq!(
+        note.matches("rules built into foi-triage").count(),
+        1,
+        "{note}"
+    );
+    let in_repo = run(&[&["classify", "--rules", "rules"], &files[..]].concat());
+    assert_eq!(stdout(&built_in), stdout(&in_repo));
+    assert!(
+        stdout(&built_in).contains(": foi "),
+        "{}",
+        stdout(&built_in)
+    );
+    assert!(
+        stderr(&in_repo).is_empty(),
+        "no note with --rules: {}",
+        stderr(&in_repo)
+    );
+    // `rules check` names the built-in set as it would a directory.
+    let o = run_in(elsewhere.path(), &["rules", "check"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("(built-in): "), "{}", stdout(&o));
+}
+
+/// A config without `rules_dir` and `templates_dir` runs on the built-in ones (and `config check`
+/// says so); a directory it names that is missing is an error, never the built-in set.
+#[test]
+fn config_without_rule_and_template_dirs_uses_the_built_in_ones_and_a_missing_named_dir_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foi-triage.toml");
+    let base = "[organisation]\nname = \"Test Council\"\nregion = \"england-and-wales\"\n\
+                [mailbox]\naddress = \"foi@council.example.gov.uk\"\n[paths]\ndata_dir = \"data\"\n";
+    std::fs::write(&path, base).unwrap();
+    let cfg = path.to_str().unwrap();
+    let o = run_in(
+        dir.path(),
+        &["config", "check", "--offline", "--config", cfg],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("rules: the ones built into foi-triage"),
+        "{out}"
+    );
+    assert!(
+        out.contains("templates: the ones built into foi-triage"),
+        "{out}"
+    );
+    let foi = support::repo(&first_sample_of("foi-"));
+    let o = run_in(
+        dir.path(),
+        &["classify", "--config", cfg, foi.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(": foi "), "{}", stdout(&o));
+
+    std::fs::write(
+        &path,
+        format!("{base}rules_dir = \"no-such-rules\"\ntemplates_dir = \"no-such-templates\"\n"),
+    )
+    .unwrap();
+    let o = run_in(
+        dir.path(),
+        &["config", "check", "--offline", "--config", cfg],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no-such-rules") && err.contains("cannot read the rules directory"),
+        "{err}"
+    );
+    assert!(err.contains("no-such-templates"), "{err}");
+    let o = run_in(
+        dir.path(),
+        &["classify", "--config", cfg, foi.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-rules"), "{}", stderr(&o));
+}
+
+/// Logs to a pipe (the journal, a file, a log shipper) carry no colour codes: the daemon is run
+/// with stderr piped, against a mailbox that refuses connections, until it has logged its start
+/// and an error, then stopped with SIGTERM.
+#[test]
+fn logs_to_a_pipe_have_no_colour_codes() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foi-triage.toml");
+    // Port 1 on loopback: nothing listens, so the mailbox session fails and logs at once.
+    let config = "[organisation]\nname = \"Test Council\"\nregion = \"england-and-wales\"\n\
+                  [mailbox]\naddress = \"foi@council.example.gov.uk\"\n[paths]\ndata_dir = \"data\"\n\
+                  [imap]\nhost = \"127.0.0.1\"\nport = 1\nsecurity = \"plain\"\nusername = \"foi\"\n\
+                  auth = \"login\"\npassword_file = \"pw\"\n\
+                  [smtp]\nhost = \"127.0.0.1\"\nport = 1\nsecurity = \"plain\"\n";
+    std::fs::write(&path, config).unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "secret\n").unwrap();
+    std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_foi-triage"))
+        .args(["run", "--config", path.to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the daemon");
+    let mut log = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !log.contains("mailbox session ended") && std::time::Instant::now() < deadline {
+        match lines.next() {
+            Some(Ok(line)) => log.push_str(&line),
+            _ => break,
+        }
+        log.push('\n');
+    }
+    // SAFETY: kill(2) on the child we started and still own.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    for line in lines.map_while(Result::ok) {
+        log.push_str(&line);
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(
+        log.contains("foi-triage running") && log.contains(" INFO "),
+        "{log}"
+    );
+    assert!(log.contains("mailbox session ended"), "{log}");
+    assert!(
+        !log.contains("\x1b["),
+        "colour codes in a piped log:\n{log:?}"
+    );
+}

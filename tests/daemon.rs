@@ -1601,9 +1601,18 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
         cases[0].due.expect("due")
     };
     let at = |d: chrono::NaiveDate| format!("{d}T11:00:00Z");
-    let run_at = |when: String| {
+    // Runs the daemon at `when` until `done` holds (a loaded machine may take seconds to start
+    // it), or for 3 s when nothing is expected, then stops it.
+    let run_at = |when: String, done: Option<&dyn Fn() -> bool>| {
         let mut d = world.start_at(&when);
-        std::thread::sleep(Duration::from_secs(3));
+        match done {
+            Some(done) => wait_for(
+                Duration::from_secs(30),
+                &format!("the mail at {when}"),
+                done,
+            ),
+            None => std::thread::sleep(Duration::from_secs(3)),
+        }
         assert!(
             d.is_running(),
             "daemon at {when} died:\n{}",
@@ -1613,7 +1622,7 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
         assert!(result.is_ok(), "daemon at {when}: {result:?}");
     };
     // On the due date: one chaser to the assignee, no copy.
-    run_at(at(due));
+    run_at(at(due), Some(&|| world.delivered(&alice).len() >= 2));
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
         world.delivered(&alice).len(),
@@ -1623,18 +1632,21 @@ fn chasers_go_out_once_at_the_right_working_days_and_copy_the_manager_when_late(
     );
     assert!(world.delivered(&manager).is_empty());
     // Again the same day: nothing new (idempotent across restarts).
-    run_at(at(due));
+    run_at(at(due), None);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(world.delivered(&alice).len(), 2, "no chaser twice");
     // Three working days late: an overdue chaser, the manager copied.
-    run_at(at(working_days_after(due, 3)));
+    run_at(
+        at(working_days_after(due, 3)),
+        Some(&|| world.delivered(&alice).len() >= 3 && !world.delivered(&manager).is_empty()),
+    );
     wait_for(Duration::from_secs(10), "the overdue chaser", || {
         world.delivered(&alice).len() == 3 && world.delivered(&manager).len() == 1
     });
     let (_, late) = find_mail(&world, &manager, "").remove(0);
     assert!(header(&late, "cc").is_some() || late.cc.iter().any(|a| a.email.contains("manager")));
     // At night nothing goes out.
-    run_at(format!("{}T23:30:00Z", working_days_after(due, 5)));
+    run_at(format!("{}T23:30:00Z", working_days_after(due, 5)), None);
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(world.delivered(&alice).len(), 3, "no chaser at night");
 }

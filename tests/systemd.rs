@@ -1,4 +1,5 @@
-//! The systemd units' sandboxes as `systemd-analyze security` scores them. Issue 9 gives the unit
+//! The systemd units' sandbox as `systemd-analyze security` scores it (the repository's unit and
+//! the Debian package's). Issue 9 gives the unit
 //! memory, task and file limits and the daemon a sandboxed decoder child; neither may cost the
 //! unit its hardening, so the suite checks the score of the unit as shipped, and of the nightly
 //! backup's unit beside it (issue 12), with the timer that starts it.
@@ -23,9 +24,10 @@ fn overall_exposure(report: &str) -> Option<f64> {
     })
 }
 
-/// The exposure `systemd-analyze security` gives `unit` (a file under `systemd/`).
+/// The exposure `systemd-analyze security` gives `unit` (a unit file, relative to the repository),
+/// checked to be at most [`MAX_EXPOSURE`].
 fn exposure_of(unit: &str) -> f64 {
-    let unit = support::repo(&format!("systemd/{unit}"));
+    let unit = support::repo(unit);
     let out = Command::new("systemd-analyze")
         .args(["security", "--offline=yes", "--no-pager"])
         .arg(&unit)
@@ -55,12 +57,15 @@ fn exposure_of(unit: &str) -> f64 {
 
 #[test]
 fn the_units_security_exposure_is_at_most_1_4() {
-    exposure_of("foi-triage.service");
+    exposure_of("systemd/foi-triage.service");
 }
 
 #[test]
 fn the_backup_unit_is_as_locked_down_as_the_daemon() {
-    assert!(exposure_of("foi-triage-backup.service") <= exposure_of("foi-triage.service"));
+    assert!(
+        exposure_of("systemd/foi-triage-backup.service")
+            <= exposure_of("systemd/foi-triage.service")
+    );
 }
 
 /// `key=value` settings of a unit file, in order (comments and section headers left out).
@@ -118,6 +123,43 @@ fn the_timer_takes_a_backup_every_night_and_the_service_keeps_two_weeks() {
         "0077",
         "backups hold personal data"
     );
+}
+
+/// Issue 12: the Debian package's unit (`debian/foi-triage.service`) is as hardened as the
+/// repository's.
+#[test]
+fn the_packaged_units_security_exposure_is_at_most_1_4() {
+    exposure_of("debian/foi-triage.service");
+}
+
+/// The packaged unit is the repository's unit with the package's binary path and its static
+/// system user, and nothing else: a hardening line added to one and not the other fails here.
+#[test]
+fn the_packaged_unit_is_the_repository_unit_with_the_packages_paths_and_user() {
+    let read = |unit: &str| {
+        let text = std::fs::read_to_string(support::repo(unit)).expect("read the unit");
+        // The comment block above [Unit] says how each is installed; the rest must match.
+        let start = text.find("[Unit]").expect("a [Unit] section");
+        text[start..].to_string()
+    };
+    let expected = read("systemd/foi-triage.service")
+        .replace("/usr/local/bin/foi-triage", "/usr/bin/foi-triage")
+        .replace(
+            "# A dedicated, unprivileged user created on the fly; state lives in /var/lib/foi-triage.\n\
+             DynamicUser=yes\n\
+             User=foi-triage\n",
+            "# The package's unprivileged system user (adduser --system); state lives in /var/lib/foi-triage.\n\
+             # What DynamicUser= would imply is set below (RemoveIPC=, PrivateTmp=, ProtectSystem=strict...).\n\
+             User=foi-triage\n\
+             Group=foi-triage\n\
+             RemoveIPC=yes\n",
+        );
+    let packaged = read("debian/foi-triage.service");
+    assert!(
+        !packaged.lines().any(|l| l.starts_with("DynamicUser=")),
+        "{packaged}"
+    );
+    assert_eq!(packaged, expected);
 }
 
 #[test]

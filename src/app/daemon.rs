@@ -63,14 +63,17 @@ pub fn load(config_path: &Path) -> Result<Loaded> {
 /// [`load`] on a loaded config, after the `earlier` problems found in it (reported first).
 fn load_with(config: Config, earlier: Vec<String>) -> Result<Loaded> {
     let mut problems = earlier;
-    let rules = RuleSet::load_for(&config.rules_dir, &crate::core::rules::Own::of(&config))
-        .map_err(|e| problems.push(e.to_string()))
-        .ok();
+    let rules = RuleSet::load_configured(
+        config.rules_dir.as_deref(),
+        &crate::core::rules::Own::of(&config),
+    )
+    .map_err(|e| problems.push(e.to_string()))
+    .ok();
     let calendar = load_calendar(&config)
         .map_err(|e| problems.push(format!("{e:#}")))
         .ok();
     // The Welsh letters too when the body answers Welsh in Welsh: every one missing is listed.
-    let templates = Letters::load_with_welsh(&config.templates_dir, config.welsh)
+    let templates = Letters::load_configured(config.templates_dir.as_deref(), config.welsh)
         .map_err(|e| problems.extend(e.0.iter().map(ToString::to_string)))
         .ok();
     match (rules, calendar, templates) {
@@ -515,8 +518,11 @@ fn mailbox_label(config: &Config) -> String {
 
 /// SIGHUP: reload rules and templates; keep the old ones on any error.
 fn reload(config: &Config, ctx: &SharedContext, outbox: Option<&Outbox>) {
-    let rules = RuleSet::load_for(&config.rules_dir, &crate::core::rules::Own::of(config));
-    let templates = Letters::load_with_welsh(&config.templates_dir, config.welsh);
+    let rules = RuleSet::load_configured(
+        config.rules_dir.as_deref(),
+        &crate::core::rules::Own::of(config),
+    );
+    let templates = Letters::load_configured(config.templates_dir.as_deref(), config.welsh);
     match (rules, templates) {
         (Ok(rules), Ok(templates)) => {
             let calendar = {

@@ -143,7 +143,7 @@ impl Workflow {
             .ok();
         // For the staff letters: the requesters' (and their Welsh versions) are rendered by the
         // outbox, with the set the daemon loads.
-        let templates = Letters::load(&config.templates_dir)
+        let templates = Letters::load_configured(config.templates_dir.as_deref(), false)
             .map_err(|e| problems.extend(e.0.iter().map(ToString::to_string)))
             .ok();
         if let Some(keys) = &keys {

@@ -78,9 +78,10 @@ pub enum Command {
     /// A file that cannot be read gives a line with an "error" field, and the exit status is 1
     /// after every other file was processed.
     Classify {
-        /// Directory of rule files.
-        #[arg(long, default_value = "rules")]
-        rules: PathBuf,
+        /// Directory of rule files [default: ./rules when it exists, else the config's
+        /// rules_dir, else the rules built into foi-triage].
+        #[arg(long)]
+        rules: Option<PathBuf>,
         /// Optional config file (for reference prefixes, region and timescales).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -216,9 +217,9 @@ pub enum Command {
 pub enum RulesCommand {
     /// Compile every rule file and report every error at once (file, rule id, regex message).
     Check {
-        /// Directory of rule files.
-        #[arg(default_value = "rules")]
-        dir: PathBuf,
+        /// Directory of rule files [default: ./rules when it exists, else the rules built into
+        /// foi-triage].
+        dir: Option<PathBuf>,
     },
     /// Run the rules over a folder of sample emails and compare with its expected.toml, or
     /// replay officers' corrections (--corrections).
@@ -233,8 +234,8 @@ pub enum RulesCommand {
     /// exit status is 1 when any correction is still wrong. It reads only that directory, so it
     /// works while the daemon runs; run it as root or the service user.
     Test {
-        /// Directory of rule files [default: the config's rules_dir with --corrections --config,
-        /// else "rules"].
+        /// Directory of rule files [default: the config's rules_dir with --corrections --config;
+        /// else ./rules when it exists, else the config's rules_dir, else the built-in rules].
         #[arg(long)]
         rules: Option<PathBuf>,
         /// Replay the officers' corrections kept beside the store instead of a sample folder.
@@ -380,7 +381,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             format,
             files,
-        } => classify(&rules, config.as_deref(), format, &files),
+        } => classify(rules.as_deref(), config.as_deref(), format, &files),
         Command::Due {
             kind,
             received,
@@ -398,7 +399,7 @@ pub fn run(cli: Cli) -> ExitCode {
             explain,
             config.as_deref(),
         ),
-        Command::Rules(RulesCommand::Check { dir }) => rules_check(&dir),
+        Command::Rules(RulesCommand::Check { dir }) => rules_check(dir.as_deref()),
         Command::Rules(RulesCommand::Test {
             rules,
             corrections: true,
@@ -414,11 +415,7 @@ pub fn run(cli: Cli) -> ExitCode {
             config,
             dir: Some(dir),
             ..
-        }) => rules_test(
-            rules.as_deref().unwrap_or(Path::new("rules")),
-            config.as_deref(),
-            &dir,
-        ),
+        }) => rules_test(rules.as_deref(), config.as_deref(), &dir),
         // clap requires DIR without --corrections.
         Command::Rules(RulesCommand::Test { .. }) => Err(anyhow!("give DIR or --corrections")),
         Command::Config(ConfigCommand::Check(c)) => config_check(&c.config.config, c.offline),
@@ -491,8 +488,37 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn load_rules(dir: &Path) -> Result<RuleSet> {
-    RuleSet::load(dir).map_err(|e| anyhow!("{e}"))
+/// The rules a rule tool (`classify`, `rules check`, `rules test`) uses, and how to name them:
+/// the directory given; else `./rules` when it exists (today's default, for a checkout or an
+/// officer's working copy); else the config's (its `rules_dir`, or the built-in set when it names
+/// none); else the rules built into the binary, said once on stderr. A directory that is given
+/// or configured and missing is an error, never a fallback.
+fn tool_rules(
+    given: Option<&Path>,
+    config: Option<&Config>,
+) -> (String, Result<RuleSet, rules::RuleErrors>) {
+    let own = config.map(rules::Own::of).unwrap_or_default();
+    let local = Path::new("rules");
+    let dir = given
+        .or_else(|| local.exists().then_some(local))
+        .or_else(|| config.and_then(|c| c.rules_dir.as_deref()));
+    match dir {
+        Some(dir) => (dir.display().to_string(), RuleSet::load_for(dir, &own)),
+        None => {
+            if config.is_none() {
+                eprintln!(
+                    "note: no --rules and no ./rules here: using the rules built into foi-triage"
+                );
+            }
+            let label = crate::config::builtin::LABEL.to_string();
+            (label, RuleSet::built_in(&own))
+        }
+    }
+}
+
+/// [`tool_rules`], its errors as one.
+fn load_rules(given: Option<&Path>, config: Option<&Config>) -> Result<RuleSet> {
+    tool_rules(given, config).1.map_err(|e| anyhow!("{e}"))
 }
 
 fn load_config(path: &Path) -> Result<Config> {
@@ -508,13 +534,12 @@ fn sandbox() -> Result<Sandbox> {
     Sandbox::current_exe().context("cannot find this program's path to start attachment decoders")
 }
 
-fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
+fn context(rules: Option<&Path>, config: Option<&Path>) -> Result<Context> {
     match config {
-        None => Ok(Context::standalone(load_rules(rules_dir)?)),
+        None => Ok(Context::standalone(load_rules(rules, None)?)),
         Some(path) => {
             let config = load_config(path)?;
-            let rules = RuleSet::load_for(rules_dir, &crate::core::rules::Own::of(&config))
-                .map_err(|e| anyhow!("{e}"))?;
+            let rules = load_rules(rules, Some(&config))?;
             let calendar = load_calendar(&config)?;
             Ok(Context::new(&config, rules, calendar))
         }
@@ -522,7 +547,7 @@ fn context(rules_dir: &Path, config: Option<&Path>) -> Result<Context> {
 }
 
 fn classify(
-    rules: &Path,
+    rules: Option<&Path>,
     config: Option<&Path>,
     format: Format,
     files: &[PathBuf],
@@ -685,15 +710,15 @@ fn due(
     Ok(ExitCode::SUCCESS)
 }
 
-fn rules_check(dir: &Path) -> Result<ExitCode> {
-    match RuleSet::load(dir) {
+fn rules_check(dir: Option<&Path>) -> Result<ExitCode> {
+    let (shown, set) = tool_rules(dir, None);
+    match set {
         Ok(set) => {
             for w in set.warnings() {
                 eprintln!("warning: {w}");
             }
             println!(
-                "{}: {} rules ({} enabled) in {} files: OK",
-                dir.display(),
+                "{shown}: {} rules ({} enabled) in {} files: OK",
                 set.rule_count(),
                 set.enabled_count(),
                 set.files().len()
@@ -719,8 +744,8 @@ impl Threads for SampleThreads {
     }
 }
 
-fn rules_test(rules_dir: &Path, config: Option<&Path>, dir: &Path) -> Result<ExitCode> {
-    let ctx = context(rules_dir, config)?;
+fn rules_test(rules: Option<&Path>, config: Option<&Path>, dir: &Path) -> Result<ExitCode> {
+    let ctx = context(rules, config)?;
     let reader = sandbox()?;
     let expectations = rules::load_expectations(dir).map_err(|e| anyhow!("{e}"))?;
     let mut parsed = Vec::new();
@@ -805,18 +830,15 @@ fn rules_test_corrections(
     config: Option<&Path>,
 ) -> Result<ExitCode> {
     let (ctx, dir) = match data_dir {
-        Some(data_dir) => {
-            let rules = rules.unwrap_or(Path::new("rules"));
-            (
-                Context::standalone(load_rules(rules)?),
-                data_dir.to_path_buf(),
-            )
-        }
+        Some(data_dir) => (
+            Context::standalone(load_rules(rules, None)?),
+            data_dir.to_path_buf(),
+        ),
         None => {
             let path = config.map_or_else(default_config, Path::to_path_buf);
             let config = load_config(&path)?;
-            let rules = RuleSet::load_for(
-                rules.unwrap_or(&config.rules_dir),
+            let rules = RuleSet::load_configured(
+                rules.or(config.rules_dir.as_deref()),
                 &crate::core::rules::Own::of(&config),
             )
             .map_err(|e| anyhow!("{e}"))?;
@@ -872,6 +894,15 @@ fn config_check(path: &Path, offline: bool) -> Result<ExitCode> {
     match prepare(path, needs) {
         Ok(p) => {
             println!("{}: OK", path.display());
+            let config = &p.loaded.config;
+            for (what, dir) in [
+                ("rules", &config.rules_dir),
+                ("templates", &config.templates_dir),
+            ] {
+                if dir.is_none() {
+                    println!("{what}: the ones built into foi-triage (no [paths] {what}_dir)");
+                }
+            }
             // Not an error, but the operator must know what mail can and cannot do.
             println!("{}", p.loaded.config.trust.explain());
             if let Some(w) = &p.workflow {
@@ -1136,7 +1167,10 @@ fn offline_intake(
 fn command_list(config: &Path) -> String {
     let installed = Config::load(config)
         .map_err(|e| e.to_string())
-        .and_then(|c| crate::letters::Letters::load(&c.templates_dir).map_err(|e| e.to_string()))
+        .and_then(|c| {
+            crate::letters::Letters::load_configured(c.templates_dir.as_deref(), false)
+                .map_err(|e| e.to_string())
+        })
         .and_then(|letters| letters.help_text().map_err(|e| e.to_string()));
     installed.unwrap_or_else(|e| {
         eprintln!("note: showing the shipped command list: {e}");

@@ -14,6 +14,7 @@
 //! refuses to start without them. Secrets are read from files named in the config
 //! (`password_file`, `token_file`) so the config itself can be world-readable.
 
+pub mod builtin;
 mod chase;
 mod deadline;
 mod digest;
@@ -88,10 +89,11 @@ pub struct Config {
     pub own_addresses: Vec<String>,
     /// Where the sled store lives.
     pub data_dir: PathBuf,
-    /// Directory of classification rule files.
-    pub rules_dir: PathBuf,
-    /// Directory of email templates.
-    pub templates_dir: PathBuf,
+    /// Directory of classification rule files; `None` (no `rules_dir` in `[paths]`): the rules
+    /// built into the binary ([`builtin`]).
+    pub rules_dir: Option<PathBuf>,
+    /// Directory of email templates; `None` (no `templates_dir`): the built-in templates.
+    pub templates_dir: Option<PathBuf>,
     /// Optional bank-holiday data (GOV.UK JSON or our TOML) that overrides the built-in table.
     pub bank_holidays: Option<PathBuf>,
     /// Per-kind settings; every kind except `auto` has an entry.
@@ -348,8 +350,8 @@ impl Config {
             address: String::new(),
             own_addresses: Vec::new(),
             data_dir: PathBuf::new(),
-            rules_dir: PathBuf::from("rules"),
-            templates_dir: PathBuf::from("templates"),
+            rules_dir: Some(PathBuf::from("rules")),
+            templates_dir: Some(PathBuf::from("templates")),
             bank_holidays: None,
             kinds: KIND_DEFAULTS
                 .iter()
@@ -448,8 +450,9 @@ fn read(r: &mut Reader, t: &DeTable<'_>, base: &Path) -> Config {
             .map(|p| base.join(p))
     };
     let data_dir = path("data_dir", true).unwrap_or_default();
-    let rules_dir = path("rules_dir", true).unwrap_or_default();
-    let templates_dir = path("templates_dir", true).unwrap_or_default();
+    // Optional: without them the binary's own rules and templates are used (`builtin`).
+    let rules_dir = path("rules_dir", false);
+    let templates_dir = path("templates_dir", false);
     let bank_holidays = path("bank_holidays", false);
     let kinds = read_kinds(r, t);
     let (sar_month_rule, nonworking_receipt_rolls_forward, closure_days) = read_deadlines(r, t);
@@ -1192,6 +1195,18 @@ templates_dir = "templates"
     }
 
     #[test]
+    fn rules_and_templates_dirs_are_optional_and_named_ones_resolve_against_the_config() {
+        let c = Config::from_toml(MINIMAL, Path::new("/etc/foi")).unwrap();
+        assert_eq!(c.rules_dir, Some(PathBuf::from("/etc/foi/rules")));
+        assert_eq!(c.templates_dir, Some(PathBuf::from("/etc/foi/templates")));
+        let text = MINIMAL
+            .replace("rules_dir = \"rules\"\n", "")
+            .replace("templates_dir = \"templates\"\n", "");
+        let c = Config::from_toml(&text, Path::new("/etc/foi")).unwrap();
+        assert_eq!((c.rules_dir, c.templates_dir), (None, None));
+    }
+
+    #[test]
     fn every_error_is_reported_at_once_with_its_key() {
         let text = r#"
 [organisation]
@@ -1224,7 +1239,6 @@ nonworking_receipt_rolls_forward = "yes"
             "mailbox.own_addresses[1]: expected a string, found integer",
             "mailbox.own_addresses[2]: \"bad\" is not an email address",
             "paths.data_dir: missing (required)",
-            "paths.templates_dir: missing (required)",
             "kinds.foi.working_days: the time limit for this kind is set by law",
             "kinds.complaint.prefix: \"FOI\" is already the prefix of foi",
             "kinds.complaint.working_days: 0 is out of range",

@@ -24,7 +24,9 @@ pub mod welsh;
 
 use std::path::Path;
 
-pub use registry::{Family, Letters, RenderError, RenderedParts, TemplateError, TemplateErrors};
+pub use registry::{
+    Family, Letters, RenderError, RenderedParts, Source, TemplateError, TemplateErrors,
+};
 use registry::{HTML, SUBJECT, TEXT};
 
 /// Subject, text and HTML.
@@ -142,11 +144,31 @@ impl Letters {
     /// # Errors
     /// As [`Letters::load`].
     pub fn load_with_welsh(dir: &Path, welsh: bool) -> Result<Letters, TemplateErrors> {
+        Letters::load_from(Source::Dir(dir), welsh)
+    }
+
+    /// The templates a config names: its `templates_dir` when it has one (a missing directory is
+    /// an error, never a fallback), else the ones built into the binary.
+    ///
+    /// # Errors
+    /// As [`Letters::load`].
+    pub fn load_configured(dir: Option<&Path>, welsh: bool) -> Result<Letters, TemplateErrors> {
+        match dir {
+            Some(dir) => Letters::load_from(Source::Dir(dir), welsh),
+            None => Letters::load_from(Source::BuiltIn, welsh),
+        }
+    }
+
+    /// As [`Letters::load_with_welsh`], from either source.
+    ///
+    /// # Errors
+    /// As [`Letters::load`].
+    pub fn load_from(source: Source<'_>, welsh: bool) -> Result<Letters, TemplateErrors> {
         if welsh {
             let all: Vec<Family> = FAMILIES.iter().chain(&WELSH_FAMILIES).copied().collect();
-            Letters::load_families(dir, &all, true)
+            Letters::load_families(source, &all, true)
         } else {
-            Letters::load_families(dir, &FAMILIES, false)
+            Letters::load_families(source, &FAMILIES, false)
         }
     }
 }
@@ -178,5 +200,17 @@ mod tests {
         for file in template_files() {
             assert!(shipped.join(&file).is_file(), "{file} is not shipped");
         }
+    }
+
+    #[test]
+    fn the_built_in_templates_load_with_the_welsh_ones_and_render_as_the_shipped_directory() {
+        let built_in = Letters::load_from(Source::BuiltIn, true).expect("built-in templates load");
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let on_disk = Letters::load_with_welsh(&shipped, true).expect("shipped templates load");
+        assert!(built_in.welsh());
+        assert_eq!(
+            built_in.help_text().expect("help renders"),
+            on_disk.help_text().expect("help renders")
+        );
     }
 }

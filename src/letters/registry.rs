@@ -200,6 +200,44 @@ fn template_error(dir: &Path, name: &str, e: &minijinja::Error) -> TemplateError
     }
 }
 
+/// Where the templates are read from: a directory, or the set built into the binary
+/// ([`crate::config::builtin`]). Both go through the same load-time checks.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// A template directory (the config's `templates_dir`).
+    Dir(&'a Path),
+    /// The templates shipped in the repository, compiled in.
+    BuiltIn,
+}
+
+impl Source<'_> {
+    /// The directory errors name: the real one, or `(built-in)`.
+    fn root(&self) -> PathBuf {
+        match self {
+            Source::Dir(dir) => dir.to_path_buf(),
+            Source::BuiltIn => PathBuf::from(crate::config::builtin::LABEL),
+        }
+    }
+
+    /// Whether the family's folder exists.
+    fn has_family(&self, family: &str) -> bool {
+        match self {
+            Source::Dir(dir) => dir.join(family).is_dir(),
+            Source::BuiltIn => crate::config::builtin::has_template_family(family),
+        }
+    }
+
+    /// One template's text: bounded in size, UTF-8, the error in words.
+    fn read(&self, name: &str, max_bytes: u64) -> Result<String, String> {
+        match self {
+            Source::Dir(dir) => read_template(&dir.join(name), max_bytes),
+            Source::BuiltIn => crate::config::builtin::template(name)
+                .map(str::to_string)
+                .ok_or_else(|| "not built in".to_string()),
+        }
+    }
+}
+
 /// Reads one template file: bounded in size, UTF-8, the error in words.
 fn read_template(path: &Path, max_bytes: u64) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
@@ -217,7 +255,7 @@ fn read_template(path: &Path, max_bytes: u64) -> Result<String, String> {
 }
 
 impl Letters {
-    /// Reads and compiles every part of every family under `dir`, then renders each family with
+    /// Reads and compiles every part of every family from `source`, then renders each family with
     /// its sample data.
     ///
     /// # Errors
@@ -225,15 +263,16 @@ impl Letters {
     /// each with its file and (when known) line. Sample renders run only once every file
     /// compiles.
     pub(super) fn load_families(
-        dir: &Path,
+        source: Source<'_>,
         families: &[Family],
         welsh: bool,
     ) -> Result<Letters, TemplateErrors> {
+        let dir = &source.root();
         let mut env = new_environment();
         let mut errors = Vec::new();
         for family in families {
             let fdir = dir.join(family.name);
-            if !fdir.is_dir() {
+            if !source.has_family(family.name) {
                 let why = if family.required_by.is_empty() {
                     String::new()
                 } else {
@@ -251,7 +290,7 @@ impl Letters {
             }
             for name in family.files() {
                 let path = dir.join(&name);
-                match read_template(&path, family.max_bytes) {
+                match source.read(&name, family.max_bytes) {
                     Ok(source) => {
                         if let Err(e) = env.add_template_owned(name.clone(), source) {
                             errors.push(template_error(dir, &name, &e));

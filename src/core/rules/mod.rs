@@ -405,6 +405,33 @@ impl RuleSet {
         }
     }
 
+    /// The rules built into the binary (`rules/*.toml` as shipped, [`crate::config::builtin`]),
+    /// compiled as [`RuleSet::load_for`] compiles a directory, each file named `(built-in)/NAME`.
+    ///
+    /// # Errors
+    /// As [`RuleSet::from_sources`]; the build's own tests make sure there are none.
+    pub fn built_in(own: &Own) -> Result<RuleSet, RuleErrors> {
+        use crate::config::builtin;
+        let sources: Vec<(String, &str)> = builtin::RULES
+            .iter()
+            .map(|(name, text)| (format!("{}/{name}", builtin::LABEL), *text))
+            .collect();
+        Self::build(&sources, own)
+    }
+
+    /// The rules a config names: its `rules_dir` when it has one ([`RuleSet::load_for`]; a
+    /// missing directory is an error, never a fallback), else the built-in set
+    /// ([`RuleSet::built_in`]).
+    ///
+    /// # Errors
+    /// As [`RuleSet::load_for`].
+    pub fn load_configured(dir: Option<&Path>, own: &Own) -> Result<RuleSet, RuleErrors> {
+        match dir {
+            Some(dir) => Self::load_for(dir, own),
+            None => Self::built_in(own),
+        }
+    }
+
     /// Build a rule set from `(file name, TOML text)` pairs, in the order given. For tests and for
     /// `load`.
     ///

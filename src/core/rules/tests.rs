@@ -1302,3 +1302,27 @@ fn the_configs_own_domains_and_name_join_the_own_lists() {
     assert_eq!(fired(&for_us, claims.clone()), ["auto.claims-us"]);
     assert!(fired(&plain, claims).is_empty());
 }
+
+/// The built-in rules are the shipped directory, compiled the same way and named `(built-in)/…`.
+#[test]
+fn the_built_in_rules_are_the_shipped_rules_directory() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let on_disk = RuleSet::load(&shipped).expect("shipped rules load");
+    let built_in = RuleSet::built_in(&Own::default()).expect("built-in rules load");
+    assert_eq!(built_in.rule_count(), on_disk.rule_count());
+    assert_eq!(built_in.enabled_count(), on_disk.enabled_count());
+    assert_eq!(built_in.files().len(), on_disk.files().len());
+    assert!(
+        built_in
+            .files()
+            .iter()
+            .all(|f| f.starts_with("(built-in)/")),
+        "{:?}",
+        built_in.files()
+    );
+    let none = RuleSet::load_configured(Some(Path::new("/no/such/rules")), &Own::default());
+    assert!(
+        none.is_err(),
+        "a named directory that is missing is an error"
+    );
+}
