@@ -105,8 +105,8 @@ fn new_case(store: &Store, prefix: &str, n: u32, state: CaseState, uid: u32) -> 
 }
 
 /// Fills `store`: three cases (one closed), their audit, outbox rows (one sent, one failed, a
-/// general one), raw messages, a second mailbox's cursor, `seen` records of ignored mail and
-/// marks. Returns the references.
+/// general one), raw messages, a second mailbox's cursor, `seen` records of ignored mail, a
+/// machine-mail record and marks. Returns the references.
 pub(super) fn fill(store: &Store) -> Vec<CaseRef> {
     let refs = vec![
         new_case(store, "FOI", 1, CaseState::Open, 11),
@@ -141,6 +141,27 @@ pub(super) fn fill(store: &Store) -> Vec<CaseRef> {
                 kind: Some(Kind::Auto),
                 why: "machine mail".into(),
             }],
+            // The same bounce kept as machine mail, with its raw bytes.
+            machine_mail: Some(crate::model::change::NewMachineMail {
+                year: 2026,
+                draft: crate::model::machine::MachineMailDraft {
+                    id: (),
+                    filed_at: t(3, 8),
+                    received_at: t(3, 8),
+                    from: "mailer-daemon@mx.example".into(),
+                    subject: "Undelivered Mail Returned to Sender".into(),
+                    kind: Kind::Auto,
+                    why: "machine mail".into(),
+                    rules: vec!["auto.mailer-daemon".into()],
+                    suggested: Kind::General,
+                    content_hash: "ab".repeat(32),
+                    message_id: Some("bounce-1@mx.example".into()),
+                    size: 24,
+                    partial: false,
+                    opened: None,
+                },
+                raw: b"From: MAILER-DAEMON\r\n\r\nbounce".to_vec(),
+            }),
             marks: vec![
                 Mark {
                     key: "digest/ig".into(),

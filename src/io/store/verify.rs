@@ -400,7 +400,7 @@ impl Verifier<'_> {
                     ),
                     Some(_) => {}
                 }
-            } else if k.as_ref() != keys::SEQ_OUTBOX_KEY {
+            } else if k.as_ref() != keys::SEQ_OUTBOX_KEY && k.as_ref() != keys::SEQ_MACHINE_KEY {
                 self.report
                     .add(TREE_SEQUENCES, &k, "not a counter the store keeps");
             }
