@@ -324,6 +324,12 @@ async fn serve(
     signals: Signals,
 ) -> Result<()> {
     let services = Services::build(env, config_path)?;
+    // Listen before any task starts: a SIGTERM from the first log line on (systemd stopping a
+    // service that is still starting) must shut down cleanly, not kill the process mid-write.
+    let mut os = match signals {
+        Signals::Os => Some(OsSignals::listen()?),
+        Signals::Ignored => None,
+    };
     let cancel = stop.child_token();
     let tracker = TaskTracker::new();
     services.spawn(env, &tracker, &cancel);
@@ -333,10 +339,6 @@ async fn serve(
         mailbox = %mailbox_label(&services.config),
         "foi-triage running"
     );
-    let mut os = match signals {
-        Signals::Os => Some(OsSignals::listen()?),
-        Signals::Ignored => None,
-    };
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
