@@ -134,6 +134,20 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The refusal the gateway's verdict calls for: only mail it vouches for may act, for case
+    /// commands and for `#open` alike.
+    pub fn unless_authenticated(auth: &Authenticity) -> Option<Refusal> {
+        match auth {
+            Authenticity::Authenticated { .. } => None,
+            Authenticity::NoGateway => Some(Refusal::NoGateway),
+            Authenticity::NotAuthenticated { .. } | Authenticity::DmarcFail { .. } => {
+                Some(Refusal::NotAuthenticated)
+            }
+        }
+    }
+}
+
+impl Refusal {
     /// A short code for the audit, the log and templates.
     pub fn code(&self) -> &'static str {
         match self {
@@ -197,13 +211,7 @@ pub fn refusal(
             days: office.settings.reply_days_after_close,
         });
     }
-    match facts.auth {
-        Authenticity::Authenticated { .. } => None,
-        Authenticity::NoGateway => Some(Refusal::NoGateway),
-        Authenticity::NotAuthenticated { .. } | Authenticity::DmarcFail { .. } => {
-            Some(Refusal::NotAuthenticated)
-        }
-    }
+    Refusal::unless_authenticated(facts.auth)
 }
 
 /// Whether the tag is good for this case and this sender.

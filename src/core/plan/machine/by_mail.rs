@@ -160,13 +160,7 @@ fn refusal(office: &Office<'_>, facts: &OpenFacts<'_>) -> Option<Refusal> {
             );
         }
     }
-    match facts.auth {
-        Authenticity::Authenticated { .. } => None,
-        Authenticity::NoGateway => Some(Refusal::NoGateway),
-        Authenticity::NotAuthenticated { .. } | Authenticity::DmarcFail { .. } => {
-            Some(Refusal::NotAuthenticated)
-        }
-    }
+    Refusal::unless_authenticated(facts.auth)
 }
 
 /// An `#open` that does not read: the line, when there was one, and why.
