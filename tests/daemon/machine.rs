@@ -55,6 +55,14 @@ fn machine_mail_is_opened_from_the_shell_while_the_daemon_runs_and_listed_next_m
         saturday = saturday.succ_opt().expect("date");
     }
     let daemon = world.start_at(&format!("{saturday}T12:00:00Z"));
+    // The daemon holds the store once its control socket is up; a `case machine-mail` before
+    // that would open the store itself and could keep the starting daemon out of it.
+    let socket = world.dir.path().join("data/control/control.sock");
+    wait_for(
+        Duration::from_secs(30),
+        "the daemon's control socket",
+        || socket.exists(),
+    );
     wait_for(
         Duration::from_secs(30),
         "both messages kept as machine mail",
